@@ -1,0 +1,96 @@
+"""Build the shipped Word templates in src/postvakt/templates/files/ from this script.
+
+The .docx files are committed; run this script after changing a letter's wording:
+    .venv/bin/python scripts/make_templates.py
+Placeholders are docxtpl (Jinja2) tags.  Each placeholder sits in a run of its own text so
+that Word keeps it whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Cm, Pt
+
+OUT = Path(__file__).resolve().parent.parent / "src" / "postvakt" / "templates" / "files"
+FIXED = datetime(2026, 11, 23, 12, 0, 0)  # fixed metadata: the same script gives the same file
+
+
+def _base(title: str) -> Document:
+    doc = Document()
+    section = doc.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(2.5)
+    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
+    style = doc.styles["Normal"]
+    style.font.name = "Calibri"
+    style.font.size = Pt(11)
+    props = doc.core_properties
+    props.title, props.author, props.created, props.modified = title, "Postvakt", FIXED, FIXED
+    props.last_modified_by = "Postvakt"
+    props.revision = 1
+    head = doc.add_table(rows=1, cols=2)
+    left, right = head.rows[0].cells
+    left.paragraphs[0].add_run("{{ organisation }}").bold = True
+    left.add_paragraph("{{ unit }}")
+    right.paragraphs[0].add_run("Datum: {{ date }}")
+    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    p = right.add_paragraph("Diarienummer: {{ number }}")
+    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph()
+    return doc
+
+
+def _signature(doc: Document) -> None:
+    doc.add_paragraph("Med vänlig hälsning")
+    doc.add_paragraph()
+    doc.add_paragraph("{{ handler_name }}")
+    doc.add_paragraph("{{ handler_title }}")
+    doc.add_paragraph("{{ unit }}, {{ organisation }}")
+    doc.add_paragraph("{{ handler_email }}{% if handler_phone %}, telefon {{ handler_phone }}{% endif %}")
+
+
+def acknowledgment() -> Document:
+    doc = _base("Mottagningsbekräftelse")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Vi har tagit emot {{ kind_phrase }}", level=1)
+    doc.add_paragraph(
+        "Tack för att du hörde av dig till oss. Vi tog emot {{ kind_phrase }} den "
+        "{{ received_date }} och har registrerat ärendet med diarienummer {{ number }}. "
+        "Ange gärna diarienumret om du kontaktar oss igen om samma sak."
+    )
+    p = doc.add_paragraph()
+    p.add_run("Ärende: ").bold = True
+    p.add_run("{{ heading }}")
+    doc.add_heading("Vad händer nu?", level=2)
+    doc.add_paragraph(
+        "Ansvarig chef går igenom det du har skrivit och ser till att det som blivit fel "
+        "rättas till. Du får svar från oss senast den {{ answer_due }}. Om ärendet inte är "
+        "klart då, berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked."
+    )
+    doc.add_paragraph(
+        "Om du inte är nöjd med svaret du får kan du höra av dig till oss igen. Då gör "
+        "närmaste chef en ny prövning av ärendet."
+    )
+    doc.add_paragraph(
+        "Ditt meddelande är en allmän handling som diarieförs. Vi behandlar dina "
+        "personuppgifter enligt dataskyddsförordningen för att kunna hantera ärendet."
+    )
+    _signature(doc)
+    return doc
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, build in (("mottagningsbekraftelse", acknowledgment),):
+        path = OUT / f"{name}.docx"
+        build().save(path)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+import sys
+
+from postvakt.cli import main
+
+sys.exit(main())

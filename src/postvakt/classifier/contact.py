@@ -1,0 +1,111 @@
+"""Can the sender be reached?  Reply address, and contact details written in the text.
+
+The routines register anonymous complaints under the year's collective number and answer
+only those who left a name, phone number or e-mail address.  A message from a no-reply
+web-form gateway with empty contact fields is anonymous; one whose form fields hold an
+e-mail address is answered at that address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from postvakt.mailbox.message import Address, IncomingMessage
+from postvakt.privacy import PERSONNUMMER
+
+__all__ = ["Contact", "find_contact", "is_no_reply"]
+
+_NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.\w]*|no[-_.]?svar|"
+    r"ej[-_.]?svar|svara[-_.]?ej|inget[-_.]?svar|mailer-daemon|postmaster|webform|"
+    r"e-?tjanst(er)?|formular)@",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\d-])(?:\+46|0046|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,4}){2,4}(?![\d-])")
+_FORM_FIELD = re.compile(
+    r"^\s*(namn|name|e-?post|e-?mail|mejl|telefon|tel|mobil|phone|adress|address|postadress)"
+    r"[ \t]*[:=][ \t]*(.*?)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_POSTAL = re.compile(r"\b\d{3}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäö]+")
+
+
+def is_no_reply(address: str) -> bool:
+    return bool(_NO_REPLY.match(address))
+
+
+@dataclass(frozen=True)
+class Contact:
+    reply_to: Address | None
+    """Where an answer can be sent by e-mail, or None."""
+    name: str | None
+    phone: str | None
+    postal: str | None
+    emails_in_text: tuple[str, ...]
+
+    @property
+    def anonymous(self) -> bool:
+        """No usable way at all to reach the sender."""
+        return self.reply_to is None and not self.phone and not self.postal
+
+
+def _form_fields(text: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for match in _FORM_FIELD.finditer(text):
+        key = match[1].lower().replace("-", "")
+        key = {
+            "email": "epost",
+            "mejl": "epost",
+            "tel": "telefon",
+            "mobil": "telefon",
+            "phone": "telefon",
+            "name": "namn",
+            "address": "adress",
+            "postadress": "adress",
+        }.get(key, key)
+        fields.setdefault(key, match[2])
+    return fields
+
+
+def _phone(text: str) -> str | None:
+    # A personnummer must not be taken for a phone number.
+    without_ids = PERSONNUMMER.sub(" ", text)
+    match = _PHONE.search(without_ids)
+    return re.sub(r"\s+", " ", match.group()).strip() if match else None
+
+
+def find_contact(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> Contact:
+    """How the sender can be reached.  ``own_addresses`` are ignored when found in the text."""
+    own = {a.lower() for a in own_addresses}
+    fields = _form_fields(msg.body_text)
+    candidate = msg.reply_address
+    reply: Address | None = None
+    if candidate and not is_no_reply(candidate.address) and candidate.address not in own:
+        reply = candidate
+    emails = tuple(
+        dict.fromkeys(
+            e.lower().rstrip(".")
+            for e in _EMAIL.findall(msg.body_text)
+            if e.lower().rstrip(".") not in own and not is_no_reply(e)
+        )
+    )
+    form_email = fields.get("epost", "")
+    form_match = _EMAIL.search(form_email)
+    name = fields.get("namn") or (reply.name if reply else None) or None
+    if reply is None and form_match:
+        reply = Address(name=name or "", address=form_match.group().lower())
+    phone = _phone(fields.get("telefon", "")) or _phone(msg.body_text)
+    postal_field = fields.get("adress", "")
+    if _POSTAL.search(postal_field):
+        postal: str | None = postal_field
+    else:
+        in_text = _POSTAL.search(msg.body_text)
+        postal = in_text.group() if in_text else None
+    if reply is None and emails:
+        reply = Address(name=name or "", address=emails[0])
+    return Contact(
+        reply_to=reply, name=name or None, phone=phone, postal=postal, emails_in_text=emails
+    )

@@ -1,0 +1,464 @@
+"""The ``postvakt`` command.  Thin: parses arguments, calls the service or a module, prints.
+
+Exit codes: 0 ok, 2 usage or config error, 1 runtime failure; every error prints what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from postvakt import __version__
+from postvakt.errors import ConfigError, NotFoundError, PostvaktError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Swedish error messages and our exit code for usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        message = (
+            message.replace("the following arguments are required", "dessa argument krävs")
+            .replace("invalid choice", "ogiltigt val")
+            .replace("unrecognized arguments", "okända argument")
+            .replace("expected one argument", "ett värde krävs")
+            .replace("choose from", "välj bland")
+        )
+        print(f"{self.prog}: fel: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="postvakt",
+        description="Postvakt bevakar kommunens brevlådor, registrerar klagomål och synpunkter "
+        "och skriver utkast till svar.",
+    )
+    parser.add_argument(
+        "--config", "-c", metavar="FIL", help="konfigurationsfilen (TOML); annars POSTVAKT_CONFIG"
+    )
+    parser.add_argument("--version", action="version", version=f"postvakt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="bevaka brevlådorna tills processen stoppas")
+    run.add_argument("--once", action="store_true", help="läs varje brevlåda en gång och avsluta")
+
+    sub.add_parser("check-config", help="kontrollera konfigurationsfilen och visa alla fel")
+
+    cases = sub.add_parser("cases", help="registrerade ärenden")
+    cases_sub = cases.add_subparsers(
+        dest="cases_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    cases_list = cases_sub.add_parser("list", help="lista ärenden")
+    cases_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    cases_show = cases_sub.add_parser("show", help="visa ett ärende med dess händelser")
+    cases_show.add_argument("number", metavar="DIARIENUMMER", help='t.ex. "KS 2026/17"')
+    cases_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
+
+    failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
+    failed_sub = failed.add_subparsers(
+        dest="failed_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    failed_list = failed_sub.add_parser("list", help="lista misslyckade meddelanden")
+    failed_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    failed_retry = failed_sub.add_parser("retry", help="behandla misslyckade meddelanden igen")
+    failed_retry.add_argument(
+        "ids", nargs="*", type=int, metavar="NR", help="bara dessa (standard: alla)"
+    )
+
+    classify = sub.add_parser(
+        "classify", help="klassificera .eml-filer (ingen konfiguration behövs)"
+    )
+    classify.add_argument("files", nargs="+", metavar="FIL.eml")
+    classify.add_argument("--json", action="store_true", help="skriv ut som JSON")
+
+    demo = sub.add_parser("demo", help="kör Postvakt på exempelpost i en egen mapp")
+    demo.add_argument(
+        "--dir",
+        default="postvakt-demo",
+        metavar="MAPP",
+        help="arbetsmapp (standard: ./postvakt-demo)",
+    )
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    value = args.config or os.environ.get("POSTVAKT_CONFIG")
+    if not value:
+        raise ConfigError(
+            "Ingen konfigurationsfil angiven. Ange --config FIL eller sätt POSTVAKT_CONFIG."
+        )
+    return Path(value)
+
+
+def _open_service(args: argparse.Namespace, *, need_connectors: bool):  # -> Service
+    from postvakt.config import load_config
+    from postvakt.logs import configure_logging
+    from postvakt.service import Service
+
+    config = load_config(_config_path(args))
+    configure_logging(config.service.log_level)
+    return Service(config).open(need_connectors=need_connectors)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _case_json(case: Any) -> dict[str, Any]:
+    return {
+        "number": case.reference,
+        "diary_number": case.number,
+        "entry": case.entry,
+        "kind": case.kind.value,
+        "status": case.status.value,
+        "heading": case.heading,
+        "mailbox": case.mailbox.address if case.mailbox else None,
+        "unit": case.unit.name if case.unit else None,
+        "handler": case.handler,
+        "sender": case.sender_address,
+        "sender_name": case.sender_name,
+        "subject": case.subject,
+        "message_id": case.message_id,
+        "received_at": _iso(case.received_at),
+        "registered_at": _iso(case.registered_at),
+        "anonymous": case.anonymous,
+        "needs_review": case.needs_review,
+        "reply_due": _iso(case.reply_due),
+        "ack_due": _iso(case.ack_due),
+        "answer_due": _iso(case.answer_due),
+    }
+
+
+_KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt"}
+_STATUS_SV = {
+    "registered": "registrerat",
+    "acknowledged": "bekräftat",
+    "answered": "besvarat",
+    "waiting": "väntar",
+    "forwarded": "överlämnat",
+    "reopened": "ny prövning",
+    "closed": "avslutat",
+}
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _local_date(value: Any) -> str:
+    from postvakt.clock import STOCKHOLM
+
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    service = _open_service(args, need_connectors=True)
+    with service:
+        if args.once:
+            report = service.run_once()
+            from postvakt.registry.models import Disposition
+
+            print(
+                f"Läste {len(report.outcomes)} nya meddelanden: "
+                f"{report.count(Disposition.CASE)} nya ärenden, "
+                f"{report.count(Disposition.FAILED)} misslyckade, "
+                f"{len(report.drafts_saved)} utkast sparade."
+            )
+            for error in report.errors:
+                print(f"Fel: {error}", file=sys.stderr)
+            if report.count(Disposition.FAILED):
+                print(
+                    "Se 'postvakt failed list' och kör 'postvakt failed retry' när felet är åtgärdat.",
+                    file=sys.stderr,
+                )
+            return EXIT_FAILURE if report.errors else EXIT_OK
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            service.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        service.run_forever()
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from postvakt.config import check_environment, load_config
+
+    path = _config_path(args)
+    config = load_config(path)
+    problems = check_environment(config)
+    if problems:
+        raise ConfigError(problems, source=str(path))
+    from postvakt.templates import LETTERS, LetterRenderer
+
+    renderer = LetterRenderer(config.templates_folder)
+    for name in LETTERS:
+        renderer.check(name)
+    print(
+        f"{path}: konfigurationen är giltig — {len(config.mailboxes)} brevlådor, "
+        f"{len(config.units)} enheter, {len(config.people)} personer, policy {config.organisation.policy}."
+    )
+    return EXIT_OK
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from postvakt.registry.cases import find_case, list_cases
+    from postvakt.registry.db import database_errors
+
+    service = _open_service(args, need_connectors=False)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        if args.cases_command == "list":
+            cases = list_cases(session)
+            if args.json:
+                print(json.dumps([_case_json(c) for c in cases], ensure_ascii=False, indent=2))
+                return EXIT_OK
+            if not cases:
+                print("Inga registrerade ärenden.")
+                return EXIT_OK
+            rows = [
+                (
+                    c.reference,
+                    _KIND_SV[c.kind.value],
+                    _STATUS_SV[c.status.value],
+                    c.mailbox.address if c.mailbox else "",
+                    c.sender_address or "(anonym)",
+                    _local_date(c.received_at),
+                    _iso(c.answer_due) or "",
+                    c.heading[26:][:50],
+                )
+                for c in cases
+            ]
+            print(
+                _table(
+                    rows,
+                    (
+                        "Nummer",
+                        "Typ",
+                        "Status",
+                        "Brevlåda",
+                        "Avsändare",
+                        "Inkom",
+                        "Svar senast",
+                        "Rubrik",
+                    ),
+                )
+            )
+            return EXIT_OK
+        case = find_case(session, args.number)
+        if args.json:
+            data = _case_json(case)
+            data["events"] = [
+                {
+                    "at": _iso(e.at),
+                    "kind": e.kind.value,
+                    "actor": e.actor,
+                    "detail": e.detail,
+                    "document": e.document,
+                }
+                for e in case.events
+            ]
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        print(_case_text(case))
+    return EXIT_OK
+
+
+def _case_text(case: Any) -> str:
+    lines = [
+        f"{case.reference}  {case.heading}",
+        f"  Typ:          {_KIND_SV[case.kind.value]}"
+        + ("  (behöver granskas)" if case.needs_review else ""),
+        f"  Status:       {_STATUS_SV[case.status.value]}",
+        f"  Enhet:        {case.unit.name if case.unit else '-'}",
+        f"  Handläggare:  {case.handler or '-'}",
+        f"  Brevlåda:     {case.mailbox.address if case.mailbox else '-'}",
+        f"  Avsändare:    {case.sender_name or ''} {('<' + case.sender_address + '>') if case.sender_address else '(anonym)'}".rstrip(),
+        f"  Kontakt:      {case.contact or '-'}",
+        f"  Inkom:        {_local_date(case.received_at)}",
+        f"  Registrerat:  {_local_date(case.registered_at)}",
+        f"  Svar senast:  {_iso(case.answer_due) or '-'}",
+        f"  Message-ID:   {case.message_id or '-'}",
+        f"  Klassning:    {case.classifier_label or '-'} ({case.classifier_confidence or 0:.2f}): "
+        + "; ".join(case.classifier_reasons or []),
+        "  Händelser:",
+    ]
+    for event in case.events:
+        doc = f" [{event.document}]" if event.document else ""
+        lines.append(
+            f"    {_local_date(event.at)}  {event.kind.value:<12} {event.actor}: {event.detail}{doc}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_failed(args: argparse.Namespace) -> int:
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.messages import unresolved_failures
+    from postvakt.registry.models import Disposition
+
+    if args.failed_command == "list":
+        service = _open_service(args, need_connectors=False)
+        assert service.sessions is not None
+        with service, service.sessions() as session, database_errors():
+            failures = unresolved_failures(session)
+            if args.json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "id": f.id,
+                                "mailbox": f.mailbox.address,
+                                "folder": f.folder,
+                                "key": f.message_key,
+                                "failed_at": _iso(f.failed_at),
+                                "attempts": f.attempts,
+                                "error": f.error,
+                            }
+                            for f in failures
+                        ],
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+                return EXIT_OK
+            if not failures:
+                print("Inga misslyckade meddelanden.")
+                return EXIT_OK
+            print(
+                _table(
+                    [
+                        (
+                            str(f.id),
+                            f.mailbox.address,
+                            f.folder,
+                            _local_date(f.failed_at),
+                            str(f.attempts),
+                            f.error.splitlines()[0][:70],
+                        )
+                        for f in failures
+                    ],
+                    ("Nr", "Brevlåda", "Mapp", "Misslyckades", "Försök", "Fel"),
+                )
+            )
+        return EXIT_OK
+
+    service = _open_service(args, need_connectors=True)
+    assert service.intake is not None
+    with service:
+        report = service.intake.retry_failed(args.ids or None)
+        if args.ids and not report.outcomes:
+            raise NotFoundError(f"Inga olösta misslyckade meddelanden med nummer {args.ids}.")
+        for connector in service.connectors.values():
+            report.merge(service.intake.deliver_drafts(connector))
+        for outcome in report.outcomes:
+            print(
+                f"{outcome.key}: {outcome.disposition.value}"
+                + (f" ({outcome.case})" if outcome.case else "")
+            )
+        still = report.count(Disposition.FAILED)
+        print(f"{len(report.outcomes) - still} behandlade, {still} misslyckades igen.")
+        return EXIT_FAILURE if still else EXIT_OK
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from postvakt.classifier import screen
+    from postvakt.classifier.baseline import classify
+    from postvakt.mailbox.message import parse_message
+
+    results = []
+    for name in args.files:
+        path = Path(name)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise NotFoundError(f"Kan inte läsa {path}: {exc.strerror}") from None
+        msg = parse_message(raw)
+        screening = screen(msg)
+        if screening is not None:
+            result = {
+                "file": name,
+                "label": "other",
+                "confidence": 1.0,
+                "reasons": [screening.reason],
+                "screened": screening.rule,
+            }
+        else:
+            verdict = classify(msg)
+            result = {
+                "file": name,
+                "label": verdict.label.value,
+                "confidence": verdict.confidence,
+                "reasons": list(verdict.reasons),
+                "screened": None,
+            }
+        results.append(result)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            print(f"{r['file']}: {r['label']} ({r['confidence']:.2f}) — {'; '.join(r['reasons'])}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from postvakt.demo import run_demo
+
+    return run_demo(Path(args.dir))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "check-config": cmd_check_config,
+    "cases": cmd_cases,
+    "failed": cmd_failed,
+    "classify": cmd_classify,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except NotFoundError as exc:
+        print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PostvaktError as exc:
+        print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

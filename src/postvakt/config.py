@@ -1,0 +1,630 @@
+"""The one configuration file: its schema, validated at start-up.
+
+Every option is documented where it is defined (the ``description`` of its field).  Unknown
+keys are errors, because a typo (``adress`` for ``address``) must not silently fall back to
+a default.  Passwords and tokens are never in the file: the file names the environment
+variable that holds them (``password_env = "POSTVAKT_IMAP_PASSWORD"``).
+
+:func:`load_config` reads and validates a file and raises :class:`~postvakt.errors.ConfigError`
+listing *every* problem, each with the dotted key that caused it.  :func:`check_environment`
+lists what is missing from the environment (secrets that are named but not set).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from postvakt.errors import ConfigError, ConfigProblem
+from postvakt.rules.policy import PRESETS, parse_duration
+
+__all__ = [
+    "Config",
+    "DatabaseConfig",
+    "EwsSettings",
+    "GraphSettings",
+    "ImapSettings",
+    "MailboxConfig",
+    "MaildirSettings",
+    "OrganisationConfig",
+    "PersonConfig",
+    "ServiceConfig",
+    "SmtpConfig",
+    "UnitConfig",
+    "check_environment",
+    "load_config",
+    "parse_config",
+]
+
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} är ingen e-postadress (väntade t.ex. namn@exempel.se)")
+    return value.lower()
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            f"{value!r} är inget namn på en miljövariabel; ange variabelns namn, "
+            "till exempel POSTVAKT_IMAP_PASSWORD — aldrig själva lösenordet"
+        )
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_address)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+class _Strict(BaseModel):
+    """Base of every table: unknown keys are errors, values are immutable after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class OrganisationConfig(_Strict):
+    name: str = Field(min_length=1, description="The organisation's name as letters show it.")
+    diary_prefix: str = Field(
+        min_length=1,
+        max_length=20,
+        description="The diary's prefix, e.g. 'KS' for kommunstyrelsen.",
+    )
+    diary_number_format: str = Field(
+        "{prefix} {year}/{seq}",
+        description="How diary numbers are written; fields {prefix}, {year}, {seq} (e.g. {seq:04d}).",
+    )
+    domains: tuple[str, ...] = Field(
+        (), description="The organisation's own mail domains: mail from them is internal."
+    )
+    policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
+    registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
+    timezone: str = Field("Europe/Stockholm", description="The organisation's time zone.")
+    closure_days: tuple[date, ...] = Field(
+        (), description="The organisation's own closure days (klämdagar), not working days."
+    )
+    phone: str | None = Field(None, description="Switchboard number printed on letters.")
+    website: str | None = Field(None, description="Web address printed on letters.")
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(d.strip().lower().lstrip("@") for d in value)
+        for d in cleaned:
+            if "." not in d or "@" in d or " " in d:
+                raise ValueError(f"{d!r} är ingen domän (väntade t.ex. exempel.se)")
+        return cleaned
+
+    @field_validator("diary_number_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        try:
+            sample = value.format(prefix="KS", year=2026, seq=17)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"ogiltigt format ({exc}); tillåtna fält är {{prefix}}, {{year}} och {{seq}}"
+            ) from exc
+        if "{seq" not in value or "{year" not in value:
+            raise ValueError("formatet måste innehålla {year} och {seq}")
+        if not sample.strip():
+            raise ValueError("formatet ger ett tomt diarienummer")
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        value = value.lower()
+        if value not in PRESETS:
+            raise ValueError(f"okänd policy {value!r}; välj en av: {', '.join(sorted(PRESETS))}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"okänd tidszon {value!r} (väntade t.ex. Europe/Stockholm)") from exc
+        return value
+
+
+class DeadlinesConfig(_Strict):
+    """Overrides of the policy preset, e.g. ``reply = "5 arbetsdagar"``, ``complaint_ack = "7 dagar"``."""
+
+    reply: str | None = None
+    complaint_ack: str | None = None
+    complaint_answer: str | None = None
+    callback: str | None = None
+    compilation_date: str | None = Field(
+        None, description="The yearly compilation's deadline as MM-DD, e.g. '02-15'."
+    )
+    review_band: tuple[float, float] | None = Field(
+        None,
+        description="Classifier confidence band [low, high) in which a case needs a person's review.",
+    )
+
+    @field_validator("reply", "complaint_ack", "complaint_answer", "callback")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)  # raises ValueError with a Swedish message
+        return value
+
+    @field_validator("compilation_date")
+    @classmethod
+    def _month_day(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        match = re.fullmatch(r"(\d{2})-(\d{2})", value)
+        if not match:
+            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 02-15")
+        try:
+            date(2024, int(match[1]), int(match[2]))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} är inget datum") from exc
+        return value
+
+
+class DatabaseConfig(_Strict):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Default: SQLite file postvakt.db next to the config file. "
+        "Relative SQLite paths are relative to the config file.",
+    )
+    password_env: EnvName | None = Field(
+        None, description="Environment variable with the database password, if the URL has none."
+    )
+    busy_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long SQLite waits for another process's lock."
+    )
+
+
+class UnitConfig(_Strict):
+    name: str = Field(min_length=1)
+    head: EmailAddress = Field(description="The unit head's address (enhetschef).")
+    parent: str | None = Field(None, description="The name of the unit above, if any.")
+
+
+class PersonConfig(_Strict):
+    name: str = Field(min_length=1)
+    address: EmailAddress
+    unit: str | None = None
+    phone: str | None = None
+    title: str | None = Field(None, description="Job title printed under the signature.")
+
+
+class MaildirSettings(_Strict):
+    path: Path = Field(
+        description="The Maildir folder (with cur/, new/, tmp/); relative to the config."
+    )
+    drafts_folder: str = Field(".Drafts", description="Maildir++ subfolder for drafts.")
+    sent_folder: str | None = Field(
+        None,
+        description="Maildir++ subfolder of sent mail; by default the first of .Sent, "
+        ".Skickat, '.Sent Items', '.Skickade objekt' that exists.",
+    )
+
+
+class ImapSettings(_Strict):
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, ge=1, le=65535, description="Default 993 with tls, else 143.")
+    security: Literal["tls", "starttls", "none"] = "tls"
+    verify_certificate: bool = Field(True, description="Check the server's TLS certificate.")
+    ca_file: Path | None = Field(None, description="Extra CA bundle for the server's certificate.")
+    username: str = Field(min_length=1, description="Login name: the mailbox or a service account.")
+    password_env: EnvName
+    master_user: str | None = Field(
+        None, description="Dovecot master user: logs in as '<username>*<master_user>'."
+    )
+    folders: tuple[str, ...] = Field(("INBOX",), description="Folders watched for citizen mail.")
+    idle: bool | None = Field(
+        None, description="Wait for new mail with IDLE; default on for function mailboxes."
+    )
+    sieve_port: int = Field(4190, ge=1, le=65535, description="ManageSieve port (out-of-office).")
+
+
+class EwsSettings(_Strict):
+    server: str | None = Field(None, description="Exchange server host name (or use endpoint).")
+    endpoint: str | None = Field(
+        None, description="Full EWS URL, e.g. https://mail.x.se/EWS/Exchange.asmx"
+    )
+    autodiscover: bool = False
+    username: str = Field(min_length=1, description="Service account, DOMAIN\\user or UPN.")
+    password_env: EnvName
+    auth: Literal["ntlm", "basic", "oauth"] = "ntlm"
+    access: Literal["delegate", "impersonation"] = "delegate"
+    verify_certificate: bool = True
+
+    @model_validator(mode="after")
+    def _where(self) -> EwsSettings:
+        if not (self.server or self.endpoint or self.autodiscover):
+            raise ValueError("ange server, endpoint eller autodiscover = true")
+        return self
+
+
+class GraphSettings(_Strict):
+    tenant_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret_env: EnvName | None = None
+    certificate_path: Path | None = None
+    certificate_thumbprint: str | None = None
+    authority: str = "https://login.microsoftonline.com"
+    endpoint: str = "https://graph.microsoft.com/v1.0"
+
+    @model_validator(mode="after")
+    def _credential(self) -> GraphSettings:
+        if not self.client_secret_env and not self.certificate_path:
+            raise ValueError("ange client_secret_env eller certificate_path")
+        if self.certificate_path and not self.certificate_thumbprint:
+            raise ValueError("certificate_path kräver certificate_thumbprint")
+        return self
+
+
+_CONNECTORS = ("maildir", "imap", "ews", "graph")
+
+
+class MailboxConfig(_Strict):
+    address: EmailAddress
+    kind: Literal["function", "personal"]
+    unit: str
+    owners: tuple[EmailAddress, ...] = Field(
+        (), description="People responsible for reading it every working day."
+    )
+    connector: Literal["maildir", "imap", "ews", "graph"]
+    name: str | None = Field(None, description="Display name, e.g. 'Kontaktcenter'.")
+    check_daily_open: bool | None = Field(
+        None, description="Apply the daily-open check; default on for function mailboxes."
+    )
+    maildir: MaildirSettings | None = None
+    imap: ImapSettings | None = None
+    ews: EwsSettings | None = None
+    graph: GraphSettings | None = None
+
+    @model_validator(mode="after")
+    def _connector_table(self) -> MailboxConfig:
+        if getattr(self, self.connector) is None:
+            raise ValueError(
+                f"connector = {self.connector!r} kräver en tabell [mailboxes.{self.connector}]"
+            )
+        extra = [c for c in _CONNECTORS if c != self.connector and getattr(self, c) is not None]
+        if extra:
+            raise ValueError(
+                f"tabellen [mailboxes.{extra[0]}] hör inte till connector = {self.connector!r}"
+            )
+        return self
+
+    @property
+    def settings(self) -> MaildirSettings | ImapSettings | EwsSettings | GraphSettings:
+        value = getattr(self, self.connector)
+        assert value is not None  # guaranteed by _connector_table
+        return value
+
+    @property
+    def daily_open_checked(self) -> bool:
+        return self.kind == "function" if self.check_daily_open is None else self.check_daily_open
+
+
+class SmtpConfig(_Strict):
+    host: str = Field(min_length=1)
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Default 465 with tls, 587 with starttls, else 25."
+    )
+    security: Literal["tls", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password_env: EnvName | None = None
+    from_address: EmailAddress = Field(
+        description="Sender of notifications, e.g. postvakt@exempel.se."
+    )
+
+    @model_validator(mode="after")
+    def _login(self) -> SmtpConfig:
+        if self.username and not self.password_env:
+            raise ValueError("username kräver password_env")
+        return self
+
+
+class TemplatesConfig(_Strict):
+    folder: Path | None = Field(
+        None,
+        description="Folder with the organisation's own .docx letters; relative to the config.",
+    )
+
+
+class ServiceConfig(_Strict):
+    poll_interval_seconds: int = Field(
+        60, ge=5, le=3600, description="How often mailboxes are read."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Strict):
+    organisation: OrganisationConfig
+    database: DatabaseConfig = DatabaseConfig()
+    deadlines: DeadlinesConfig = DeadlinesConfig()
+    units: tuple[UnitConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    smtp: SmtpConfig | None = None
+    templates: TemplatesConfig = TemplatesConfig()
+    service: ServiceConfig = ServiceConfig()
+    base_dir: Path = Field(
+        Path(), exclude=True, description="Folder of the config file (set on load)."
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        problems: list[ConfigProblem] = []
+        unit_names = [u.name for u in self.units]
+        _duplicates(problems, "units", unit_names, "name")
+        _duplicates(problems, "people", [p.address for p in self.people], "address")
+        _duplicates(problems, "mailboxes", [m.address for m in self.mailboxes], "address")
+        known = set(unit_names)
+        for i, unit in enumerate(self.units):
+            if unit.parent is not None and unit.parent not in known:
+                problems.append(_unknown_unit(f"units[{i}].parent", unit.parent, known))
+        for i, person in enumerate(self.people):
+            if person.unit is not None and person.unit not in known:
+                problems.append(_unknown_unit(f"people[{i}].unit", person.unit, known))
+        for i, mailbox in enumerate(self.mailboxes):
+            if mailbox.unit not in known:
+                problems.append(_unknown_unit(f"mailboxes[{i}].unit", mailbox.unit, known))
+            if mailbox.kind == "function" and not mailbox.owners:
+                problems.append(
+                    ConfigProblem(
+                        f"mailboxes[{i}].owners",
+                        "en funktionsbrevlåda måste ha minst en ansvarig (owners) som öppnar den "
+                        "varje arbetsdag",
+                    )
+                )
+        parents = {u.name: u.parent for u in self.units}
+        for i, unit in enumerate(self.units):
+            seen = {unit.name}
+            current = unit.parent
+            while current is not None and current in parents:
+                if current in seen:
+                    problems.append(
+                        ConfigProblem(
+                            f"units[{i}].parent",
+                            f"enheten {unit.name!r} ligger under sig själv (cirkel)",
+                        )
+                    )
+                    break
+                seen.add(current)
+                current = parents[current]
+        if problems:
+            raise _ProblemsError(problems)
+        return self
+
+    # -- derived values ---------------------------------------------------------
+
+    def path(self, value: Path | str) -> Path:
+        """A path from the config, made absolute relative to the config file's folder."""
+        value = Path(value).expanduser()
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with relative SQLite paths resolved against the config's folder."""
+        url = self.database.url or "sqlite:///postvakt.db"
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str(self.path(url[len(prefix) :]))
+        return url
+
+    @property
+    def templates_folder(self) -> Path | None:
+        return self.path(self.templates.folder) if self.templates.folder else None
+
+    def unit(self, name: str) -> UnitConfig | None:
+        return next((u for u in self.units if u.name == name), None)
+
+    def person(self, address: str) -> PersonConfig | None:
+        address = address.lower()
+        return next((p for p in self.people if p.address == address), None)
+
+    def mailbox(self, address: str) -> MailboxConfig | None:
+        address = address.lower()
+        return next((m for m in self.mailboxes if m.address == address), None)
+
+
+class _ProblemsError(ValueError):
+    """Carries several problems out of a model validator (pydantic wraps it once)."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _duplicates(problems: list[ConfigProblem], table: str, values: list[str], key: str) -> None:
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in seen:
+            problems.append(
+                ConfigProblem(
+                    f"{table}[{i}].{key}", f"{value!r} finns redan i {table}[{seen[value]}]"
+                )
+            )
+        else:
+            seen[value] = i
+
+
+def _unknown_unit(key: str, name: str, known: set[str]) -> ConfigProblem:
+    hint = difflib.get_close_matches(name, sorted(known), n=1)
+    suggestion = f" — menade du {hint[0]!r}?" if hint else ""
+    listed = ", ".join(sorted(known)) or "(inga enheter är angivna under [[units]])"
+    return ConfigProblem(key, f"okänd enhet {name!r}{suggestion} Kända enheter: {listed}")
+
+
+# ------------------------------------------------------------------------------ loading
+
+_MESSAGES = {
+    "missing": "saknas men måste anges",
+    "string_type": "ska vara en text inom citattecken",
+    "int_type": "ska vara ett heltal",
+    "int_parsing": "ska vara ett heltal",
+    "float_type": "ska vara ett tal",
+    "float_parsing": "ska vara ett tal",
+    "bool_type": "ska vara true eller false",
+    "bool_parsing": "ska vara true eller false",
+    "date_type": "ska vara ett datum, t.ex. 2026-12-24",
+    "date_from_datetime_parsing": "ska vara ett datum, t.ex. 2026-12-24",
+    "date_parsing": "ska vara ett datum, t.ex. 2026-12-24",
+    "tuple_type": 'ska vara en lista, t.ex. ["a", "b"]',
+    "list_type": 'ska vara en lista, t.ex. ["a", "b"]',
+    "model_type": "ska vara en tabell",
+    "string_too_short": "får inte vara tom",
+    "too_short": "har för få värden",
+    "too_long": "har för många värden",
+}
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif (isinstance(part, str) and part.startswith("function-")) or part in ("tagged-union",):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the table at ``loc`` (for 'did you mean' on typos)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        current = _model_in(annotation)
+        if current is None:
+            return []
+    return [name for name, f in current.model_fields.items() if not f.exclude]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _problems_from(exc: ValidationError) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = _key(loc)
+        kind = error["type"]
+        ctx = error.get("ctx") or {}
+        original = ctx.get("error")
+        if isinstance(original, _ProblemsError):
+            problems.extend(original.problems)
+            continue
+        if kind == "extra_forbidden":
+            allowed = _fields_at(Config, loc)
+            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            suggestion = f" — menade du {hint[0]!r}?" if hint else ""
+            message = f"okänd nyckel (stavfel?){suggestion} Tillåtna här: {', '.join(allowed)}"
+        elif kind == "literal_error":
+            message = f"ogiltigt värde {error.get('input')!r}; tillåtna: {ctx.get('expected', '')}"
+        elif kind == "value_error" and original is not None:
+            message = str(original)
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            bound = next(iter(ctx.values()), "")
+            word = {
+                "greater_than_equal": "minst",
+                "less_than_equal": "högst",
+                "greater_than": "större än",
+                "less_than": "mindre än",
+            }[kind]
+            message = f"ska vara {word} {bound} (var {error.get('input')!r})"
+        else:
+            message = _MESSAGES.get(kind, error["msg"])
+        problems.append(ConfigProblem(key, message))
+    return problems
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: Path, source: str | None = None) -> Config:
+    """Validate already-parsed TOML data; relative paths are taken from ``base_dir``."""
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc), source=source) from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the TOML file at ``path``."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Konfigurationsfilen {path} finns inte. Ange rätt fil med --config eller "
+            "POSTVAKT_CONFIG, eller kör 'postvakt demo' för att se ett exempel."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} är inte UTF-8 ({exc}); spara filen som UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"Kan inte läsa {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            [ConfigProblem("", f"TOML-syntaxfel: {exc}. Rätta raden och försök igen.")],
+            source=str(path),
+        ) from None
+    return parse_config(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def check_environment(
+    config: Config, environ: Mapping[str, str] | None = None
+) -> list[ConfigProblem]:
+    """Secrets the config names that the environment does not hold.
+
+    Only the variable's *name* is ever reported, never a value.
+    """
+    environ = os.environ if environ is None else environ
+    needed: list[tuple[str, str]] = []
+    if config.database.password_env:
+        needed.append(("database.password_env", config.database.password_env))
+    if config.smtp and config.smtp.password_env:
+        needed.append(("smtp.password_env", config.smtp.password_env))
+    for i, mailbox in enumerate(config.mailboxes):
+        settings = mailbox.settings
+        for attr in ("password_env", "client_secret_env"):
+            name = getattr(settings, attr, None)
+            if name:
+                needed.append((f"mailboxes[{i}].{mailbox.connector}.{attr}", name))
+    return [
+        ConfigProblem(key, f"miljövariabeln {name} är inte satt; sätt den innan Postvakt startas")
+        for key, name in needed
+        if not environ.get(name)
+    ]

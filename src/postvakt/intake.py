@@ -1,0 +1,686 @@
+"""One message's way through Postvakt: parse, screen, classify, register, draft.
+
+The steps are listed in order in :data:`STEPS`.  Each is a small function with one job that
+either returns None (go on) or the message's final :class:`Disposition` (stop here).  Deciding
+is apart from acting: ``screen`` and ``classify`` only look; ``register`` and ``draft`` write.
+
+Guarantees, and how they are kept:
+
+- **One transaction per message.**  All steps run inside it, together with the message's
+  record and the connector's new sync state.  The sync state is stored in the same commit
+  as the message, never before it.
+- **Nothing lost.**  A step that raises rolls the transaction back; the raw bytes and the
+  traceback go to the failed store (``postvakt failed retry`` replays them).  A crash
+  (anything that is not an ``Exception``) rolls back and leaves the sync state where it was,
+  so the message is read again on the next pass.
+- **Nothing twice.**  ``messages`` is unique on (mailbox, folder, key), so a message already
+  seen is skipped; ``cases`` is unique on Message-ID, so the same e-mail in two mailboxes is
+  registered once.  A race with another process on that constraint is retried once.
+- **Drafts after commit.**  The draft is rendered and stored in the transaction (the outbox)
+  and placed in the mailbox afterwards by :meth:`Intake.deliver_drafts`, idempotently by its
+  own Message-ID.  A crash between the two leaves a pending draft for the next pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.classifier import Contact, Label, Screening, Verdict, find_contact, screen
+from postvakt.classifier.baseline import classify as baseline_classify
+from postvakt.clock import Clock
+from postvakt.config import Config, PersonConfig
+from postvakt.errors import ConnectorError, DatabaseError
+from postvakt.mailbox.base import (
+    Checkpoint,
+    Connector,
+    DraftAttachment,
+    DraftReply,
+    FetchedMessage,
+    reply_subject,
+)
+from postvakt.mailbox.message import IncomingMessage, parse_message
+from postvakt.registry.cases import (
+    NewCase,
+    add_event,
+    case_by_message_id,
+    make_heading,
+    register_case,
+)
+from postvakt.registry.db import database_errors
+from postvakt.registry.messages import (
+    known_keys,
+    load_state,
+    message_record,
+    record_failure,
+    save_state,
+    unresolved_failures,
+)
+from postvakt.registry.models import (
+    Case,
+    CaseKind,
+    Disposition,
+    Draft,
+    DraftStatus,
+    EventKind,
+    FailedMessage,
+    Mailbox,
+    MessageRecord,
+)
+from postvakt.rules.calendar import WorkingCalendar
+from postvakt.rules.policy import PRESETS, Policy
+from postvakt.templates import LETTERS, LetterRenderer
+
+__all__ = ["DOCX", "STEPS", "Intake", "MessageOutcome", "PassReport", "Work", "swedish_date"]
+
+log = logging.getLogger("postvakt.intake")
+
+ACTOR = "postvakt"
+Classify = Callable[[IncomingMessage], Verdict]
+
+
+@dataclass
+class Work:
+    """One message on its way through the steps; each step fills in its part."""
+
+    session: Session
+    mailbox: Mailbox
+    fetched: FetchedMessage
+    now: datetime
+    message: IncomingMessage | None = None
+    screening: Screening | None = None
+    verdict: Verdict | None = None
+    contact: Contact | None = None
+    received_at: datetime | None = None
+    reply_due: date | None = None
+    case: Case | None = None
+    draft: Draft | None = None
+
+    @property
+    def msg(self) -> IncomingMessage:
+        assert self.message is not None, "the parse step runs first"
+        return self.message
+
+
+Step = Callable[["Intake", Work], Disposition | None]
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def parse(intake: Intake, work: Work) -> Disposition | None:
+    """Raw bytes -> IncomingMessage; the arrival stamp is the mailbox's, else the Date header."""
+    work.message = parse_message(work.fetched.raw)
+    work.received_at = (work.fetched.received_at or work.message.date or work.now).astimezone(
+        intake.tz
+    )
+    return None
+
+
+def already_registered(intake: Intake, work: Work) -> Disposition | None:
+    """The same e-mail already became a case (sent to two watched mailboxes, or re-synced)."""
+    existing = case_by_message_id(work.session, work.msg.message_id)
+    if existing is None:
+        return None
+    work.case = existing
+    return Disposition.DUPLICATE
+
+
+def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
+    """Automatic replies, delivery reports and bulk mail never become cases."""
+    work.screening = screen(work.msg)
+    return Disposition.SCREENED if work.screening else None
+
+
+def internal_mail(intake: Intake, work: Work) -> Disposition | None:
+    """Mail from the organisation's own domains is colleagues' mail, not a citizen's."""
+    sender = work.msg.sender
+    if sender and intake.is_internal(sender.address):
+        return Disposition.INTERNAL
+    return None
+
+
+def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
+    """Every citizen message gets an answer deadline, case or not."""
+    assert work.received_at is not None
+    work.reply_due = intake.policy.reply.due(work.received_at.date(), intake.calendar)
+    return None
+
+
+def classify(intake: Intake, work: Work) -> Disposition | None:
+    """Complaint, opinion or other; 'other' stops here."""
+    work.verdict = intake.classify(work.msg)
+    return None if work.verdict.is_case else Disposition.NOT_CASE
+
+
+def register(intake: Intake, work: Work) -> Disposition | None:
+    """Give the complaint or opinion a diary number (the collective one when anonymous)."""
+    assert work.verdict is not None and work.received_at is not None
+    msg = work.msg
+    work.contact = contact = find_contact(msg, intake.own_addresses)
+    kind = CaseKind.COMPLAINT if work.verdict.label is Label.COMPLAINT else CaseKind.OPINION
+    received = work.received_at.date()
+    policy = intake.policy
+    low, high = policy.review_band
+    heading = make_heading(msg.subject, msg.body_text)
+    details = [d for d in (contact.phone, contact.postal) if d]
+    sender = contact.reply_to
+    work.case = register_case(
+        work.session,
+        NewCase(
+            kind=kind,
+            summary=heading.removeprefix("Synpunkter och klagomål – "),
+            heading=heading,
+            received_at=work.received_at,
+            registered_at=work.now,
+            anonymous=contact.anonymous,
+            mailbox_id=work.mailbox.id,
+            unit_id=work.mailbox.unit_id,
+            handler=intake.handler_for(work.mailbox),
+            sender_name=(contact.name or (sender.name if sender else None)) or None,
+            sender_address=sender.address if sender else None,
+            contact=", ".join(details) or None,
+            subject=msg.subject,
+            message_id=msg.message_id,
+            reply_due=work.reply_due,
+            ack_due=policy.complaint_ack.due(received, intake.calendar),
+            answer_due=policy.complaint_answer.due(received, intake.calendar),
+            needs_review=low <= work.verdict.confidence < high,
+            classifier_label=work.verdict.label.value,
+            classifier_confidence=work.verdict.confidence,
+            classifier_reasons=work.verdict.reasons,
+            original=work.fetched.raw,
+        ),
+        prefix=intake.config.organisation.diary_prefix,
+        fmt=intake.config.organisation.diary_number_format,
+        year=work.received_at.year,
+        actor=ACTOR,
+        detail=f"Registrerat automatiskt från {work.mailbox.address}"
+        + (" under samlingsnumret för anonyma ärenden" if contact.anonymous else ""),
+    )
+    return None
+
+
+def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
+    """Render the acknowledgment letter and put it in the outbox; anonymous cases get none."""
+    case, contact = work.case, work.contact
+    assert case is not None and contact is not None
+    if case.anonymous or contact.reply_to is None:
+        return Disposition.CASE
+    work.draft = intake.make_acknowledgment(
+        work.session, case, work.mailbox, work.msg, contact, work.now
+    )
+    return Disposition.CASE
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse),  # never raises: broken MIME is carried as defects
+    ("already_registered", already_registered),  # one case per Message-ID, whichever mailbox
+    ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
+    ("internal", internal_mail),  # colleagues' mail is not a citizen's
+    ("reply_deadline", reply_deadline),  # every citizen message must be answered in time
+    ("classify", classify),  # complaint / opinion go on; other stops
+    ("register", register),  # the diary number
+    ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox
+)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    mailbox: str
+    folder: str
+    key: str
+    disposition: Disposition
+    subject: str = ""
+    sender: str | None = None
+    case: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class PassReport:
+    """What one pass did, for the command line and the demo."""
+
+    outcomes: list[MessageOutcome] = field(default_factory=list)
+    drafts_saved: list[tuple[str, str]] = field(default_factory=list)
+    """(case reference, where the draft is)"""
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: PassReport) -> None:
+        self.outcomes += other.outcomes
+        self.drafts_saved += other.drafts_saved
+        self.errors += other.errors
+
+    def count(self, disposition: Disposition) -> int:
+        return sum(1 for o in self.outcomes if o.disposition is disposition)
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class Intake:
+    """Runs :data:`STEPS` over messages from a connector, one transaction each."""
+
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock,
+        steps: tuple[tuple[str, Step], ...] = STEPS,
+        classify: Classify = baseline_classify,
+        renderer: LetterRenderer | None = None,
+        calendar: WorkingCalendar | None = None,
+        policy: Policy | None = None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.steps = steps
+        self.classify = classify
+        self.tz = ZoneInfo(config.organisation.timezone)
+        self.renderer = renderer or LetterRenderer(config.templates_folder)
+        self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
+        self.policy = policy or _policy_from(config)
+        self.own_addresses = frozenset(m.address for m in config.mailboxes)
+        self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
+        self.renderer.check("acknowledgment")
+
+    # -- helpers the steps use ------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+    def is_internal(self, address: str) -> bool:
+        domain = address.rpartition("@")[2].lower()
+        return any(
+            domain == d or domain.endswith("." + d) for d in self.config.organisation.domains
+        )
+
+    def handler_for(self, mailbox: Mailbox) -> str | None:
+        """Who handles a case: the person for a personal mailbox, else the first owner."""
+        if mailbox.kind == "personal":
+            return mailbox.address
+        return mailbox.owners[0].address if mailbox.owners else None
+
+    def make_acknowledgment(
+        self,
+        session: Session,
+        case: Case,
+        mailbox: Mailbox,
+        msg: IncomingMessage,
+        contact: Contact,
+        now: datetime,
+    ) -> Draft:
+        assert contact.reply_to is not None
+        handler = self._people.get(case.handler or "")
+        org = self.config.organisation
+        unit_name = mailbox.unit.name if mailbox.unit else ""
+        recipient = contact.name or contact.reply_to.name or contact.reply_to.address
+        letter = LETTERS["acknowledgment"]
+        due = case.answer_due or case.reply_due
+        data = self.renderer.render(
+            "acknowledgment",
+            {
+                "organisation": org.name,
+                "unit": unit_name,
+                "date": swedish_date(now.date()),
+                "number": case.reference,
+                "handler_name": handler.name if handler else (mailbox.name or unit_name),
+                "handler_title": (handler.title if handler else None) or "",
+                "handler_email": mailbox.address,
+                "handler_phone": (handler.phone if handler else None) or org.phone or "",
+                "recipient_name": recipient,
+                "kind_phrase": "ditt klagomål"
+                if case.kind is CaseKind.COMPLAINT
+                else "dina synpunkter",
+                "received_date": swedish_date(case.received_at.astimezone(self.tz).date()),
+                "heading": case.heading,
+                "answer_due": swedish_date(due) if due else "",
+                "summary": case.summary,
+            },
+        )
+        filename = f"{letter.title} {case.reference.replace('/', '-')}.docx"
+        greeting = (
+            f"Hej {contact.name or contact.reply_to.name}!"
+            if (contact.name or contact.reply_to.name)
+            else "Hej!"
+        )
+        signer = handler.name if handler else (mailbox.name or org.name)
+        text = (
+            f"{greeting}\n\n"
+            f"Tack för ditt meddelande. Vi har registrerat det med diarienummer {case.reference}"
+            + (f" och du får svar senast den {swedish_date(due)}" if due else "")
+            + ".\nMottagningsbekräftelsen finns bifogad.\n\n"
+            f"Med vänlig hälsning\n{signer}\n{unit_name + ', ' if unit_name else ''}{org.name}\n"
+        )
+        domain = mailbox.address.rpartition("@")[2]
+        token = hashlib.sha256(f"{case.reference}|acknowledgment".encode()).hexdigest()[:16]
+        draft = Draft(
+            case=case,
+            mailbox_id=mailbox.id,
+            message_id=f"postvakt.ack.{case.id}.{token}@{domain}",
+            to_name=recipient if recipient != contact.reply_to.address else None,
+            to_address=contact.reply_to.address,
+            subject=reply_subject(msg.subject),
+            in_reply_to=msg.message_id,
+            references=[*msg.references, msg.message_id],
+            body_text=text,
+            attachment_name=filename,
+            attachment=data,
+            status=DraftStatus.PENDING,
+            created_at=now,
+        )
+        session.add(draft)
+        add_event(
+            session,
+            case,
+            EventKind.DRAFTED,
+            actor=ACTOR,
+            at=now,
+            detail=f"{letter.title} skapad som utkast till {contact.reply_to.address}",
+            document=filename,
+        )
+        return draft
+
+    # -- one message ------------------------------------------------------------------
+
+    def _run_steps(self, work: Work) -> Disposition:
+        for _name, step in self.steps:
+            outcome = step(self, work)
+            if outcome is not None:
+                return outcome
+        return Disposition.CASE
+
+    def _record(self, work: Work, disposition: Disposition) -> MessageRecord:
+        msg = work.msg
+        row = message_record(work.session, work.mailbox.id, work.fetched.folder, work.fetched.key)
+        if row is None:
+            row = MessageRecord(
+                mailbox_id=work.mailbox.id, folder=work.fetched.folder, message_key=work.fetched.key
+            )
+            work.session.add(row)
+        row.message_id = msg.message_id
+        row.sender_address = msg.sender.address if msg.sender else None
+        row.sender_name = msg.sender.name if msg.sender else None
+        row.subject = msg.subject
+        row.received_at = work.received_at
+        row.processed_at = work.now
+        row.disposition = disposition
+        row.label = work.verdict.label.value if work.verdict else None
+        row.confidence = work.verdict.confidence if work.verdict else None
+        row.reasons = list(
+            work.verdict.reasons
+            if work.verdict
+            else ([work.screening.reason] if work.screening else [])
+        )
+        row.defects = list(msg.defects)
+        row.reply_due = work.reply_due
+        row.case_id = work.case.id if work.case else None
+        return row
+
+    def process(self, session: Session, mailbox_id: int, fetched: FetchedMessage) -> MessageOutcome:
+        """Run the steps over one message in one transaction; failures go to the failed store."""
+        for attempt in (1, 2):
+            try:
+                with database_errors(), session.begin():
+                    mailbox = session.get_one(Mailbox, mailbox_id)
+                    work = Work(session=session, mailbox=mailbox, fetched=fetched, now=self.now())
+                    disposition = self._run_steps(work)
+                    self._record(work, disposition)
+                    if fetched.state is not None:
+                        save_state(session, mailbox_id, fetched.folder, fetched.state, work.now)
+                    self._resolve_failure(session, mailbox_id, fetched, work.now)
+                    outcome = self._outcome(work, disposition)
+                session.expunge_all()
+                return outcome
+            except (DatabaseError, OperationalError):
+                raise  # the database itself is unusable: stop the pass, lose nothing
+            except IntegrityError as exc:
+                # Another process registered the same Message-ID at the same moment: the
+                # second attempt finds its case and records a duplicate.
+                if attempt == 1:
+                    log.info("retrying %s after a concurrent registration", fetched.key)
+                    continue
+                return self._fail(session, mailbox_id, fetched, exc)
+            except Exception as exc:  # any bug in a step: keep the message, go on with the next
+                return self._fail(session, mailbox_id, fetched, exc)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fail(
+        self, session: Session, mailbox_id: int, fetched: FetchedMessage, exc: Exception
+    ) -> MessageOutcome:
+        log.exception(
+            "message %s in %s failed; kept in the failed store", fetched.key, fetched.folder
+        )
+        now = self.now()
+        with database_errors(), session.begin():
+            mailbox = session.get_one(Mailbox, mailbox_id)
+            failed = record_failure(session, mailbox_id, fetched, exc, now)
+            row = message_record(session, mailbox_id, fetched.folder, fetched.key)
+            if row is None:
+                row = MessageRecord(
+                    mailbox_id=mailbox_id, folder=fetched.folder, message_key=fetched.key
+                )
+                session.add(row)
+            row.processed_at, row.disposition, row.received_at = (
+                now,
+                Disposition.FAILED,
+                fetched.received_at,
+            )
+            if fetched.state is not None:
+                save_state(session, mailbox_id, fetched.folder, fetched.state, now)
+            session.flush()
+            outcome = MessageOutcome(
+                mailbox.address,
+                fetched.folder,
+                fetched.key,
+                Disposition.FAILED,
+                reason=f"sparat som misslyckat nr {failed.id}: {failed.error[:120]}",
+            )
+        session.expunge_all()
+        return outcome
+
+    @staticmethod
+    def _resolve_failure(
+        session: Session, mailbox_id: int, fetched: FetchedMessage, now: datetime
+    ) -> None:
+        failed = session.scalars(
+            select(FailedMessage).where(
+                FailedMessage.mailbox_id == mailbox_id,
+                FailedMessage.folder == fetched.folder,
+                FailedMessage.message_key == fetched.key,
+                FailedMessage.resolved_at.is_(None),
+            )
+        ).one_or_none()
+        if failed is not None:
+            failed.resolved_at = now
+
+    def _outcome(self, work: Work, disposition: Disposition) -> MessageOutcome:
+        msg = work.msg
+        if work.screening:
+            reason = work.screening.reason
+        elif work.verdict:
+            reason = "; ".join(work.verdict.reasons[:2])
+        elif disposition is Disposition.INTERNAL:
+            reason = "intern e-post från den egna organisationen"
+        elif disposition is Disposition.DUPLICATE:
+            reason = "samma meddelande är redan registrerat"
+        else:
+            reason = ""
+        if work.case is not None and work.case.anonymous:
+            reason = (reason + "; " if reason else "") + "anonymt: inget sätt att nå avsändaren"
+        return MessageOutcome(
+            mailbox=work.mailbox.address,
+            folder=work.fetched.folder,
+            key=work.fetched.key,
+            disposition=disposition,
+            subject=msg.subject,
+            sender=msg.sender.address if msg.sender else None,
+            case=work.case.reference if work.case else None,
+            reason=reason,
+        )
+
+    # -- a whole mailbox ------------------------------------------------------------
+
+    def run_mailbox(self, connector: Connector) -> PassReport:
+        """Process everything new in the connector's watched folders, then place drafts."""
+        report = PassReport()
+        with self.sessions() as session:
+            with database_errors():
+                mailbox = session.scalars(
+                    select(Mailbox).where(Mailbox.address == connector.address)
+                ).one()
+                mailbox_id = mailbox.id
+                session.rollback()
+            for folder in connector.folders("inbox"):
+                with database_errors():
+                    state = load_state(session, mailbox_id, folder)
+                    known = known_keys(session, mailbox_id, folder)
+                    session.rollback()
+                for item in connector.fetch_new(folder, state, known.__contains__):
+                    if isinstance(item, Checkpoint):
+                        self._checkpoint(session, mailbox_id, item.folder, item.state)
+                        continue
+                    if item.key in known:
+                        if item.state is not None:
+                            self._checkpoint(session, mailbox_id, item.folder, item.state)
+                        continue
+                    report.outcomes.append(self.process(session, mailbox_id, item))
+                    known.add(item.key)
+            report.merge(self.deliver_drafts(connector, session=session))
+        return report
+
+    def _checkpoint(
+        self, session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any]
+    ) -> None:
+        with database_errors(), session.begin():
+            save_state(session, mailbox_id, folder, state, self.now())
+
+    def deliver_drafts(self, connector: Connector, *, session: Session | None = None) -> PassReport:
+        """Place every pending draft of this mailbox in its Drafts folder (after commit)."""
+        report = PassReport()
+        own = session is None
+        session = session or self.sessions()
+        try:
+            with database_errors(), session.begin():
+                pending = list(
+                    session.scalars(
+                        select(Draft.id)
+                        .join(Mailbox, Draft.mailbox_id == Mailbox.id)
+                        .where(
+                            Mailbox.address == connector.address,
+                            Draft.status == DraftStatus.PENDING,
+                        )
+                        .order_by(Draft.id)
+                    )
+                )
+            for draft_id in pending:
+                with database_errors(), session.begin():
+                    draft = session.get_one(Draft, draft_id)
+                    reply = DraftReply(
+                        message_id=draft.message_id,
+                        from_address=connector.address,
+                        from_name=draft.mailbox.name,
+                        to_address=draft.to_address,
+                        to_name=draft.to_name,
+                        subject=draft.subject,
+                        text=draft.body_text,
+                        in_reply_to=draft.in_reply_to,
+                        references=tuple(draft.references),
+                        attachments=(
+                            (DraftAttachment(draft.attachment_name, DOCX, draft.attachment),)
+                            if draft.attachment and draft.attachment_name
+                            else ()
+                        ),
+                        date=self.now(),
+                    )
+                    draft.attempts += 1
+                    try:
+                        location = connector.save_draft(reply)
+                    except ConnectorError as exc:
+                        draft.last_error = str(exc)
+                        report.errors.append(
+                            f"{connector.address}: utkastet kunde inte sparas: {exc}"
+                        )
+                        log.warning(
+                            "draft %s for %s not saved yet: %s", draft_id, connector.address, exc
+                        )
+                        continue
+                    draft.status, draft.saved_at, draft.location = (
+                        DraftStatus.SAVED,
+                        self.now(),
+                        location,
+                    )
+                    draft.last_error = None
+                    report.drafts_saved.append(
+                        (draft.case.reference if draft.case else "", location)
+                    )
+        finally:
+            session.expunge_all()
+            if own:
+                session.close()
+        return report
+
+    # -- the failed store ---------------------------------------------------------------
+
+    def retry_failed(self, ids: list[int] | None = None) -> PassReport:
+        """Replay failed messages from their stored bytes."""
+        report = PassReport()
+        with self.sessions() as session:
+            with database_errors(), session.begin():
+                failures = [
+                    (f.mailbox_id, FetchedMessage(f.folder, f.message_key, f.raw, f.received_at))
+                    for f in unresolved_failures(session, ids)
+                ]
+            session.expunge_all()
+            for mailbox_id, fetched in failures:
+                report.outcomes.append(self.process(session, mailbox_id, fetched))
+        return report
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+_MONTHS = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def swedish_date(day: date) -> str:
+    """'27 november 2026' — how a Swedish letter writes a date."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _policy_from(config: Config) -> Policy:
+    d = config.deadlines
+    return PRESETS[config.organisation.policy].with_overrides(
+        reply=d.reply,
+        complaint_ack=d.complaint_ack,
+        complaint_answer=d.complaint_answer,
+        callback=d.callback,
+        compilation_date=d.compilation_date,
+        review_band=d.review_band,
+    )

@@ -1,0 +1,155 @@
+"""The connector protocol every mail system implements, and the values that cross it.
+
+A connector reads a mailbox *in place*: it never deletes, moves or marks user mail as read.
+It yields what is new since a saved sync state; the intake commits each message and only
+then stores the state the connector attached to it (or to a :class:`Checkpoint`), so a
+crash re-reads at most the message in hand, and the database's unique keys make that
+harmless.
+
+Capabilities beyond reading and drafting (opened-today evidence, out-of-office, access
+grants) are separate narrow protocols, so a connector declares what it can do by what it
+implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "Checkpoint",
+    "Connector",
+    "DraftAttachment",
+    "DraftReply",
+    "FetchedMessage",
+    "FolderRole",
+    "IsKnown",
+    "build_draft_mime",
+    "reply_subject",
+]
+
+FolderRole = Literal["inbox", "sent"]
+IsKnown = Callable[[str], bool]
+"""Tells a connector whether a message key in the folder at hand was already processed."""
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """One message read from a folder, with the sync state to keep once it is committed."""
+
+    folder: str
+    key: str
+    """Stable within (mailbox, folder): Maildir unique name, IMAP 'uidvalidity:uid', EWS item id."""
+    raw: bytes
+    received_at: datetime | None
+    """When the message reached the mailbox (Maildir mtime, IMAP INTERNALDATE): the arrival stamp."""
+    state: Mapping[str, Any] | None = None
+    """The folder's sync state after this message; None when it does not change."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A new sync state for ``folder`` with no message attached (e.g. after skipped messages)."""
+
+    folder: str
+    state: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DraftAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DraftReply:
+    """A reply draft.  ``message_id`` is deterministic, so saving twice saves once."""
+
+    message_id: str
+    from_address: str
+    from_name: str | None
+    to_address: str
+    to_name: str | None
+    subject: str
+    text: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    attachments: tuple[DraftAttachment, ...] = field(default=())
+    date: datetime | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the intake needs from a mail system."""
+
+    address: str
+
+    def folders(self, role: FolderRole) -> list[str]:
+        """The folders watched for ``role``: citizen mail ('inbox') or sent replies ('sent')."""
+        ...
+
+    def fetch_new(
+        self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
+    ) -> Iterator[FetchedMessage | Checkpoint]:
+        """Messages in ``folder`` that are new since ``state``, oldest first.
+
+        Must not change anything the mailbox's owner sees.  May yield messages that are
+        known (the intake skips them) but should use ``is_known`` to avoid reading them.
+        """
+        ...
+
+    def save_draft(self, draft: DraftReply) -> str:
+        """Place ``draft`` in the mailbox's Drafts folder unless a draft with its
+        Message-ID is already there; return where it is (a path or folder/uid)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections.  The connector may be used again afterwards (it reconnects)."""
+        ...
+
+
+_REPLY_PREFIX = ("sv:", "re:", "svar:", "ang:", "ang.")
+
+
+def reply_subject(subject: str) -> str:
+    """'SV: <subject>' without piling prefixes: 'Re: x' -> 'SV: x'."""
+    text = subject.strip()
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _REPLY_PREFIX:
+            if text.lower().startswith(prefix):
+                text = text[len(prefix) :].strip()
+                changed = True
+    return f"SV: {text}" if text else "SV: Ditt meddelande"
+
+
+def build_draft_mime(draft: DraftReply) -> bytes:
+    """The draft as RFC 5322 bytes: a text body, the attachments, threaded as a reply."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((draft.from_name or "", draft.from_address))
+    msg["To"] = formataddr((draft.to_name or "", draft.to_address))
+    msg["Subject"] = draft.subject
+    msg["Message-ID"] = f"<{draft.message_id}>"
+    if draft.date is not None:
+        msg["Date"] = format_datetime(draft.date)
+    if draft.in_reply_to:
+        msg["In-Reply-To"] = f"<{draft.in_reply_to}>"
+    refs = [*draft.references]
+    if draft.in_reply_to and draft.in_reply_to not in refs:
+        refs.append(draft.in_reply_to)
+    if refs:
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    msg["X-Postvakt-Draft"] = "yes"
+    msg.set_content(draft.text, charset="utf-8")
+    for attachment in draft.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+    return msg.as_bytes()

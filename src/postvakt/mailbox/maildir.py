@@ -1,0 +1,169 @@
+"""The Maildir connector: the embedded default, a local Maildir and no server.
+
+Reads ``new/`` and ``cur/`` in place.  It never renames a file (moving ``new/`` to ``cur/``
+or changing flags is what a mail client does when a person reads), never deletes, never
+writes outside the Drafts folder.  A message's key is its Maildir unique name: the file name
+before ``:2,``, which stays the same when a client changes the flags.  The arrival time is the
+file's modification time, which delivery agents (and Dovecot) set to the delivery time.
+
+Subfolders follow Maildir++ (``.Drafts``, ``.Sent``), as Dovecot and Courier lay them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from postvakt.errors import MailboxNotFoundError, UnavailableError
+from postvakt.mailbox.base import (
+    Checkpoint,
+    DraftReply,
+    FetchedMessage,
+    FolderRole,
+    IsKnown,
+    build_draft_mime,
+)
+
+__all__ = ["INBOX", "MaildirConnector", "deliver"]
+
+INBOX = "INBOX"
+SENT_FALLBACKS = (".Sent", ".Skickat", ".Sent Items", ".Skickade objekt")
+
+
+def _unique_name(filename: str) -> str:
+    return filename.split(":2,", 1)[0].split("!2,", 1)[0]
+
+
+class MaildirConnector:
+    """A Maildir watched in place.  ``path`` holds cur/, new/ and tmp/."""
+
+    def __init__(
+        self,
+        address: str,
+        path: Path,
+        *,
+        drafts_folder: str = ".Drafts",
+        sent_folder: str | None = None,
+    ):
+        self.address = address
+        self.path = Path(path)
+        self.drafts_folder = drafts_folder
+        self.sent_folder = sent_folder
+
+    def __repr__(self) -> str:
+        return f"MaildirConnector({self.address!r}, {str(self.path)!r})"
+
+    # -- folders -----------------------------------------------------------------
+
+    def _folder_path(self, folder: str) -> Path:
+        return self.path if folder == INBOX else self.path / folder
+
+    def _check(self, folder: str) -> Path:
+        where = self._folder_path(folder)
+        missing = [sub for sub in ("cur", "new") if not (where / sub).is_dir()]
+        if missing:
+            raise MailboxNotFoundError(
+                f"{where} är ingen Maildir (saknar {', '.join(missing)}/). Kontrollera "
+                "mailboxes.maildir.path i konfigurationen.",
+                mailbox=self.address,
+            )
+        return where
+
+    def folders(self, role: FolderRole) -> list[str]:
+        if role == "inbox":
+            return [INBOX]
+        if self.sent_folder:
+            return [self.sent_folder]
+        return [name for name in SENT_FALLBACKS if (self.path / name / "cur").is_dir()][:1]
+
+    # -- reading -----------------------------------------------------------------
+
+    def fetch_new(
+        self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
+    ) -> Iterator[FetchedMessage | Checkpoint]:
+        where = self._check(folder)
+        entries: list[tuple[float, str, Path]] = []
+        for sub in ("new", "cur"):
+            try:
+                scan = list(os.scandir(where / sub))
+            except OSError as exc:
+                raise UnavailableError(
+                    f"kan inte läsa {where / sub}: {exc.strerror}", mailbox=self.address
+                ) from exc
+            for entry in scan:
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                key = _unique_name(entry.name)
+                if is_known(key):
+                    continue
+                try:
+                    mtime = entry.stat().st_mtime
+                except FileNotFoundError:  # moved by the mail client between scan and stat
+                    continue
+                entries.append((mtime, key, Path(entry.path)))
+        entries.sort()
+        for mtime, key, file in entries:
+            raw = self._read(file, where, key)
+            if raw is None:
+                continue
+            yield FetchedMessage(
+                folder=folder, key=key, raw=raw, received_at=datetime.fromtimestamp(mtime, UTC)
+            )
+
+    def _read(self, file: Path, where: Path, key: str) -> bytes | None:
+        try:
+            return file.read_bytes()
+        except FileNotFoundError:
+            # The client renamed it (new/ -> cur/, or flags) after we listed: find it again.
+            for sub in ("cur", "new"):
+                for candidate in (where / sub).glob(f"{key}*"):
+                    if _unique_name(candidate.name) == key:
+                        return candidate.read_bytes()
+            return None  # deleted by its owner: nothing to process
+
+    # -- drafts ------------------------------------------------------------------
+
+    def save_draft(self, draft: DraftReply) -> str:
+        folder = self.path / self.drafts_folder
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        # Deterministic unique name from the draft's Message-ID: a second save finds the first.
+        unique = "postvakt-" + hashlib.sha256(draft.message_id.encode()).hexdigest()[:24]
+        for sub in ("cur", "new"):
+            for existing in (folder / sub).glob(unique + "*"):
+                return str(existing)
+        data = build_draft_mime(draft)
+        tmp = folder / "tmp" / f"{unique}.{os.getpid()}.{socket.gethostname()}"
+        tmp.write_bytes(data)
+        os.utime(tmp, (time.time(), time.time()))
+        final = folder / "cur" / f"{unique}:2,DS"  # D = draft, S = seen (it is our own)
+        tmp.replace(final)
+        return str(final)
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its files."""
+
+
+def deliver(
+    maildir: Path, raw: bytes, *, when: float | None = None, name: str | None = None
+) -> Path:
+    """Deliver ``raw`` into ``maildir/new`` the way a delivery agent does (tmp/, then rename).
+
+    Used by the demo and by tests to put real bytes into a Maildir.
+    """
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    name = name or f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname()}"
+    tmp = maildir / "tmp" / name
+    tmp.write_bytes(raw)
+    if when is not None:
+        os.utime(tmp, (when, when))
+    final = maildir / "new" / name
+    tmp.replace(final)
+    return final

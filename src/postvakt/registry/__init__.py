@@ -1,0 +1,1 @@
+"""The registry: the database, diary numbers and cases."""

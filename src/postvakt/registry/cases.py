@@ -1,0 +1,162 @@
+"""Registering cases and writing their events.  Only the registry writes the database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from postvakt.errors import NotFoundError
+from postvakt.privacy import mask_personnummer
+from postvakt.registry.models import Case, CaseEvent, CaseKind, CaseStatus, EventKind
+from postvakt.registry.numbering import allocate_collective_entry, allocate_number
+
+__all__ = [
+    "HEADING_PREFIX",
+    "NewCase",
+    "add_event",
+    "case_by_message_id",
+    "find_case",
+    "list_cases",
+    "make_heading",
+    "register_case",
+]
+
+HEADING_PREFIX = "Synpunkter och klagomål – "
+"""The routine's heading for the case card: 'Synpunkter och klagomål och kortfattad information'."""
+
+_SUBJECT_NOISE = re.compile(r"^\s*((sv|re|vb|fw|fwd|ang|angående|ämne)\s*[:.]\s*)+", re.IGNORECASE)
+
+
+def short_summary(subject: str, body: str, limit: int = 70) -> str:
+    """A short summary for the heading: the subject without reply prefixes, else the body's start."""
+    text = _SUBJECT_NOISE.sub("", subject or "").strip()
+    if len(text) < 4:
+        first = re.split(r"(?<=[.!?])\s|\n", (body or "").strip(), maxsplit=1)[0]
+        text = first.strip() or "(utan ämne)"
+    text = mask_personnummer(re.sub(r"\s+", " ", text))
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def make_heading(subject: str, body: str) -> str:
+    return HEADING_PREFIX + short_summary(subject, body)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """Everything needed to register a case; the registry adds the number."""
+
+    kind: CaseKind
+    summary: str
+    heading: str
+    received_at: datetime
+    registered_at: datetime
+    anonymous: bool
+    channel: str = "email"
+    mailbox_id: int | None = None
+    unit_id: int | None = None
+    handler: str | None = None
+    sender_name: str | None = None
+    sender_address: str | None = None
+    contact: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    reply_due: date | None = None
+    ack_due: date | None = None
+    answer_due: date | None = None
+    needs_review: bool = False
+    classifier_label: str | None = None
+    classifier_confidence: float | None = None
+    classifier_reasons: tuple[str, ...] = ()
+    original: bytes | None = None
+
+
+def register_case(
+    session: Session, new: NewCase, *, prefix: str, fmt: str, year: int, actor: str, detail: str
+) -> Case:
+    """Give ``new`` a diary number (or an entry under the collective number) and store it."""
+    if new.anonymous:
+        number = allocate_collective_entry(session, fmt=fmt, prefix=prefix, year=year)
+    else:
+        number = allocate_number(session, fmt=fmt, prefix=prefix, year=year)
+    case = Case(
+        reference=number.reference,
+        number=number.number,
+        year=number.year,
+        seq=number.seq,
+        entry=number.entry,
+        status=CaseStatus.REGISTERED,
+        kind=new.kind,
+        heading=new.heading,
+        summary=new.summary,
+        channel=new.channel,
+        anonymous=new.anonymous,
+        needs_review=new.needs_review,
+        mailbox_id=new.mailbox_id,
+        unit_id=new.unit_id,
+        handler=new.handler,
+        sender_name=new.sender_name,
+        sender_address=new.sender_address,
+        contact=new.contact,
+        subject=new.subject,
+        message_id=new.message_id,
+        received_at=new.received_at,
+        registered_at=new.registered_at,
+        reply_due=new.reply_due,
+        ack_due=new.ack_due,
+        answer_due=new.answer_due,
+        classifier_label=new.classifier_label,
+        classifier_confidence=new.classifier_confidence,
+        classifier_reasons=list(new.classifier_reasons),
+        original=new.original,
+    )
+    session.add(case)
+    session.flush()
+    add_event(session, case, EventKind.REGISTERED, actor=actor, at=new.registered_at, detail=detail)
+    return case
+
+
+def add_event(
+    session: Session,
+    case: Case,
+    kind: EventKind,
+    *,
+    actor: str,
+    at: datetime,
+    detail: str = "",
+    document: str | None = None,
+) -> CaseEvent:
+    event = CaseEvent(case=case, kind=kind, actor=actor, at=at, detail=detail, document=document)
+    session.add(event)
+    return event
+
+
+def case_by_message_id(session: Session, message_id: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.message_id == message_id)).one_or_none()
+
+
+def find_case(session: Session, reference: str) -> Case:
+    """The case called ``reference`` ('KS 2026/17', or 'KS 2026/3-2' for an anonymous entry)."""
+    text = re.sub(r"\s+", " ", reference.strip())
+    case = session.scalars(
+        select(Case).options(selectinload(Case.events)).where(Case.reference == text)
+    ).one_or_none()
+    if case is None:
+        raise NotFoundError(
+            f"Det finns inget ärende med nummer {text!r}. Se 'postvakt cases list' för alla ärenden."
+        )
+    return case
+
+
+def list_cases(
+    session: Session, *, status: str | None = None, kind: str | None = None
+) -> list[Case]:
+    query = select(Case).order_by(Case.year, Case.seq, Case.entry)
+    if status:
+        query = query.where(Case.status == status)
+    if kind:
+        query = query.where(Case.kind == kind)
+    return list(session.scalars(query))

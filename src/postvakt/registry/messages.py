@@ -1,0 +1,108 @@
+"""Seen messages, connectors' sync states and the failed store."""
+
+from __future__ import annotations
+
+import traceback as tb
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from postvakt.mailbox.base import FetchedMessage
+from postvakt.registry.models import FailedMessage, MessageRecord, SyncState
+
+__all__ = [
+    "known_keys",
+    "load_state",
+    "message_record",
+    "record_failure",
+    "save_state",
+    "unresolved_failures",
+]
+
+
+def known_keys(session: Session, mailbox_id: int, folder: str) -> set[str]:
+    """Keys of every message already processed (or failed) in this folder."""
+    return set(
+        session.scalars(
+            select(MessageRecord.message_key).where(
+                MessageRecord.mailbox_id == mailbox_id, MessageRecord.folder == folder
+            )
+        )
+    )
+
+
+def message_record(
+    session: Session, mailbox_id: int, folder: str, key: str
+) -> MessageRecord | None:
+    return session.scalars(
+        select(MessageRecord).where(
+            MessageRecord.mailbox_id == mailbox_id,
+            MessageRecord.folder == folder,
+            MessageRecord.message_key == key,
+        )
+    ).one_or_none()
+
+
+def load_state(session: Session, mailbox_id: int, folder: str) -> dict[str, Any] | None:
+    row = session.scalars(
+        select(SyncState).where(SyncState.mailbox_id == mailbox_id, SyncState.folder == folder)
+    ).one_or_none()
+    return dict(row.state) if row is not None else None
+
+
+def save_state(
+    session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any], now: datetime
+) -> None:
+    row = session.scalars(
+        select(SyncState).where(SyncState.mailbox_id == mailbox_id, SyncState.folder == folder)
+    ).one_or_none()
+    if row is None:
+        row = SyncState(mailbox_id=mailbox_id, folder=folder, state=dict(state), updated_at=now)
+        session.add(row)
+    else:
+        row.state = dict(state)
+        row.updated_at = now
+
+
+def record_failure(
+    session: Session, mailbox_id: int, fetched: FetchedMessage, exc: BaseException, now: datetime
+) -> FailedMessage:
+    """Keep the raw bytes and the traceback; a second failure of the same message counts up."""
+    text = "".join(tb.format_exception(exc))
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    row = session.scalars(
+        select(FailedMessage).where(
+            FailedMessage.mailbox_id == mailbox_id,
+            FailedMessage.folder == fetched.folder,
+            FailedMessage.message_key == fetched.key,
+        )
+    ).one_or_none()
+    if row is None:
+        row = FailedMessage(
+            mailbox_id=mailbox_id,
+            folder=fetched.folder,
+            message_key=fetched.key,
+            received_at=fetched.received_at,
+            raw=fetched.raw,
+            error=error,
+            traceback=text,
+            failed_at=now,
+            attempts=1,
+        )
+        session.add(row)
+    else:
+        row.attempts += 1
+        row.error, row.traceback, row.failed_at, row.resolved_at = error, text, now, None
+    return row
+
+
+def unresolved_failures(session: Session, ids: list[int] | None = None) -> list[FailedMessage]:
+    query = (
+        select(FailedMessage).where(FailedMessage.resolved_at.is_(None)).order_by(FailedMessage.id)
+    )
+    if ids:
+        query = query.where(FailedMessage.id.in_(ids))
+    return list(session.scalars(query))

@@ -1,0 +1,378 @@
+"""The database: SQLAlchemy 2 typed models.
+
+Tables and what guarantees them:
+
+- ``messages``: every message Postvakt has seen, once per (mailbox, folder, key), with what
+  became of it (its disposition).  The unique key is what makes a second pass harmless.
+- ``cases``: registered complaints and opinions.  Unique on ``reference`` (the diary number,
+  or number and entry for anonymous cases) and on ``message_id``: the same e-mail reaching two
+  watched mailboxes is one case.
+- ``case_events``: the audit trail; rows are only ever added.
+- ``diary_sequences``: one row per (prefix, year) holding the last number given.  The row is
+  locked for the whole registering transaction, so numbers never repeat nor skip.
+- ``collective_numbers``: the year's samlingsdiarienummer for anonymous cases.
+- ``drafts``: the outbox of reply drafts, written in the message's transaction and placed in
+  the mailbox after commit (idempotently, by the draft's own Message-ID).
+- ``failed_messages``: raw bytes and traceback of every message that raised, for replay.
+- ``sync_states``: each connector's position per folder.
+
+Every timestamp is stored in UTC and returned timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseKind",
+    "CaseStatus",
+    "CollectiveNumber",
+    "DiarySequence",
+    "Disposition",
+    "Draft",
+    "DraftStatus",
+    "EventKind",
+    "FailedMessage",
+    "Mailbox",
+    "MailboxOwner",
+    "MessageRecord",
+    "Person",
+    "SyncState",
+    "Unit",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive UTC) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings (no native enum type, no CHECK): new values need no migration.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Disposition(enum.StrEnum):
+    CASE = "case"  # registered as a new case
+    DUPLICATE = "duplicate"  # the same Message-ID is already a case (e.g. sent to two mailboxes)
+    NOT_CASE = "not_case"  # a citizen's message that is not a complaint or opinion
+    SCREENED = "screened"  # machine mail: automatic replies, reports, bulk mail
+    INTERNAL = "internal"  # from the organisation's own domains
+    FAILED = "failed"  # raised; raw bytes are in failed_messages
+
+
+class CaseKind(enum.StrEnum):
+    COMPLAINT = "complaint"
+    OPINION = "opinion"
+
+
+class CaseStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    WAITING = "waiting"
+    FORWARDED = "forwarded"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+class EventKind(enum.StrEnum):
+    REGISTERED = "registered"
+    DRAFTED = "drafted"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    FORWARDED = "forwarded"
+    ESCALATED = "escalated"
+    REOPENED = "reopened"
+    WAITING = "waiting"
+    CLOSED = "closed"
+    NOTE = "note"
+
+
+class DraftStatus(enum.StrEnum):
+    PENDING = "pending"
+    SAVED = "saved"
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        date: Date(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class Unit(Base):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    head: Mapped[str] = mapped_column(String(320))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(200))
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Mailbox(Base):
+    __tablename__ = "mailboxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    connector: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit | None] = relationship()
+    owners: Mapped[list[MailboxOwner]] = relationship(
+        cascade="all, delete-orphan", order_by="MailboxOwner.position"
+    )
+
+
+class MailboxOwner(Base):
+    __tablename__ = "mailbox_owners"
+
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SyncState(Base):
+    __tablename__ = "sync_states"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    folder: Mapped[str] = mapped_column(String(500))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class MessageRecord(Base):
+    """One message seen in one folder of one mailbox, and what became of it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "message_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    folder: Mapped[str] = mapped_column(String(500))
+    message_key: Mapped[str] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime]
+    disposition: Mapped[Disposition] = mapped_column(_enum(Disposition))
+    label: Mapped[str | None] = mapped_column(String(20))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    defects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reply_due: Mapped[date | None]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+
+    mailbox: Mapped[Mailbox] = relationship()
+    case: Mapped[Case | None] = relationship()
+
+
+class DiarySequence(Base):
+    __tablename__ = "diary_sequences"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int]
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CollectiveNumber(Base):
+    """The year's collective diary number (samlingsdiarienummer) for anonymous cases."""
+
+    __tablename__ = "collective_numbers"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int]
+    seq: Mapped[int]
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    last_entry: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    """What people quote: the diary number, or 'number-entry' for an anonymous case."""
+    number: Mapped[str] = mapped_column(String(100), index=True)
+    year: Mapped[int]
+    seq: Mapped[int]
+    entry: Mapped[int | None]
+    """The entry under the collective number (anonymous cases only)."""
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    heading: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    handler: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(500))
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    contact: Mapped[str | None] = mapped_column(Text)
+    """Other contact details found in the text (phone, postal address)."""
+    subject: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    received_at: Mapped[datetime]
+    """The arrival stamp (ankomststämpel): when the message reached the mailbox. Never changed."""
+    registered_at: Mapped[datetime]
+    reply_due: Mapped[date | None]
+    ack_due: Mapped[date | None]
+    answer_due: Mapped[date | None]
+    classifier_label: Mapped[str | None] = mapped_column(String(20))
+    classifier_confidence: Mapped[float | None] = mapped_column(Float)
+    classifier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    original: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The original message as received (.eml bytes), for the registrar."""
+    closed_at: Mapped[datetime | None]
+
+    mailbox: Mapped[Mailbox | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    actor: Mapped[str] = mapped_column(String(320))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[str | None] = mapped_column(String(300))
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Draft(Base):
+    """A reply draft waiting to be (or already) placed in a mailbox's Drafts folder."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    to_name: Mapped[str | None] = mapped_column(String(500))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    body_text: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[str | None] = mapped_column(String(300))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[DraftStatus] = mapped_column(_enum(DraftStatus))
+    created_at: Mapped[datetime]
+    saved_at: Mapped[datetime | None]
+    location: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    mailbox: Mapped[Mailbox] = relationship()
+    case: Mapped[Case | None] = relationship()
+
+
+class FailedMessage(Base):
+    __tablename__ = "failed_messages"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "message_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    folder: Mapped[str] = mapped_column(String(500))
+    message_key: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[datetime | None]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None]
+
+    mailbox: Mapped[Mailbox] = relationship()

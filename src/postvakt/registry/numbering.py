@@ -1,0 +1,89 @@
+"""Diary numbers: one sequence per prefix and year that never repeats or skips.
+
+The number is taken inside the transaction that registers the case.  The sequence row is
+locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds
+the whole database), incremented and kept locked until commit.  A rolled-back registration
+therefore gives its number back, and a concurrent registration waits for the lock and then
+reads the committed value.  Anonymous cases share the year's collective number and get an
+entry number of their own under it, allocated under the same lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from postvakt.registry.models import CollectiveNumber, DiarySequence
+
+__all__ = ["DiaryNumber", "allocate_collective_entry", "allocate_number", "format_number"]
+
+
+@dataclass(frozen=True)
+class DiaryNumber:
+    number: str
+    year: int
+    seq: int
+    entry: int | None = None
+
+    @property
+    def reference(self) -> str:
+        """The text that identifies the case: the number, or 'number-entry' for an anonymous one."""
+        return self.number if self.entry is None else f"{self.number}-{self.entry}"
+
+
+def format_number(fmt: str, prefix: str, year: int, seq: int) -> str:
+    return fmt.format(prefix=prefix, year=year, seq=seq)
+
+
+def _locked_sequence(session: Session, prefix: str, year: int) -> DiarySequence:
+    query = (
+        select(DiarySequence)
+        .where(DiarySequence.prefix == prefix, DiarySequence.year == year)
+        .with_for_update()
+    )
+    row = session.scalars(query).one_or_none()
+    if row is not None:
+        return row
+    # First number of the year: create the row.  Two processes may race here; the unique
+    # constraint lets one win, and the loser re-reads the winner's row under the lock.
+    try:
+        with session.begin_nested():
+            session.add(DiarySequence(prefix=prefix, year=year, last_seq=0))
+    except IntegrityError:
+        pass
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def allocate_number(session: Session, *, fmt: str, prefix: str, year: int) -> DiaryNumber:
+    """Take the next diary number of ``year``.  Call inside the registering transaction."""
+    sequence = _locked_sequence(session, prefix, year)
+    sequence.last_seq += 1
+    session.flush()
+    seq = sequence.last_seq
+    return DiaryNumber(format_number(fmt, prefix, year, seq), year, seq)
+
+
+def allocate_collective_entry(session: Session, *, fmt: str, prefix: str, year: int) -> DiaryNumber:
+    """The next entry under the year's collective number, creating that number if needed."""
+    sequence = _locked_sequence(session, prefix, year)  # serialises entries too
+    collective = session.scalars(
+        select(CollectiveNumber)
+        .where(CollectiveNumber.prefix == prefix, CollectiveNumber.year == year)
+        .with_for_update()
+    ).one_or_none()
+    if collective is None:
+        sequence.last_seq += 1
+        collective = CollectiveNumber(
+            prefix=prefix,
+            year=year,
+            seq=sequence.last_seq,
+            number=format_number(fmt, prefix, year, sequence.last_seq),
+            last_entry=0,
+        )
+        session.add(collective)
+    collective.last_entry += 1
+    session.flush()
+    return DiaryNumber(collective.number, year, collective.seq, collective.last_entry)

@@ -1,0 +1,1 @@
+"""Service rules: the working-day calendar, policies and deadlines."""

@@ -1,0 +1,140 @@
+"""Policies: how long each promise to a citizen may take.
+
+A policy names each deadline and its length.  The presets come from the routines in the
+seeds folder; an organisation overrides single values in ``[deadlines]`` of its config.
+
+| deadline           | orebro           | linkoping   | timra            |
+|--------------------|------------------|-------------|------------------|
+| reply              | 5 working days   | 7 days      | 7 days (a week)  |
+| complaint_ack      | 5 working days   | 7 days      | 3 working days   |
+| complaint_answer   | 5 working days   | 7 days      | 7 days           |
+| callback           | 2 working days   | 2 working d.| 2 working days   |
+| compilation date   | 15 February      | 15 February | 15 February      |
+
+Örebro: "Brev och e-post ska besvaras inom fem arbetsdagar", the complainant gets an answer
+"inom fem arbetsdagar" (which may say we are working on it), callers are contacted "inom två
+arbetsdagar".  Linköping: "återkoppling inom 7 dagar", compilation "senast den 15 februari".
+Timrå: "senast inom en vecka" for letters and e-mail, complaint feedback "senast inom 3
+arbetsdagar".  Where a routine is silent the Örebro value is used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from postvakt.rules.calendar import WorkingCalendar
+
+__all__ = ["PRESETS", "Duration", "Policy", "parse_duration"]
+
+Unit = Literal["working_days", "days"]
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: Unit
+
+    def due(self, start: date, calendar: WorkingCalendar) -> date:
+        """The last day to keep the promise, counted from ``start`` (the day of receipt)."""
+        if self.unit == "working_days":
+            return calendar.add_working_days(start, self.amount)
+        return calendar.add_days(start, self.amount)
+
+    def __str__(self) -> str:
+        if self.unit == "working_days":
+            return f"{self.amount} arbetsdag" + ("ar" if self.amount != 1 else "")
+        return f"{self.amount} dag" + ("ar" if self.amount != 1 else "")
+
+
+_DURATION = re.compile(
+    r"^\s*(\d+)\s*(arbetsdag(?:ar)?|working[ _-]?days?|dag(?:ar)?|days?|veck(?:a|or)|weeks?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_duration(text: str) -> Duration:
+    """'5 arbetsdagar', '5 working days', '7 dagar', '7 days', '1 vecka' -> Duration."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(
+            f'{text!r} är ingen tidsfrist; skriv t.ex. "5 arbetsdagar", "7 dagar" eller "1 vecka"'
+        )
+    amount, word = int(match[1]), match[2].lower()
+    if word.startswith(("arbetsdag", "working")):
+        return Duration(amount, "working_days")
+    if word.startswith(("veck", "week")):
+        return Duration(amount * 7, "days")
+    return Duration(amount, "days")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    reply: Duration
+    complaint_ack: Duration
+    complaint_answer: Duration
+    callback: Duration
+    compilation_month_day: tuple[int, int] = (2, 15)
+    review_band: tuple[float, float] = (0.0, 0.0)
+    """Classifier confidence in [low, high) means a person must confirm the case."""
+
+    def compilation_due(self, year: int) -> date:
+        """The compilation of ``year``'s complaints is due on this date of the following year."""
+        month, day = self.compilation_month_day
+        return date(year + 1, month, day)
+
+    def with_overrides(
+        self,
+        *,
+        reply: str | None = None,
+        complaint_ack: str | None = None,
+        complaint_answer: str | None = None,
+        callback: str | None = None,
+        compilation_date: str | None = None,
+        review_band: tuple[float, float] | None = None,
+    ) -> Policy:
+        changes: dict[str, object] = {}
+        for key, value in (
+            ("reply", reply),
+            ("complaint_ack", complaint_ack),
+            ("complaint_answer", complaint_answer),
+            ("callback", callback),
+        ):
+            if value is not None:
+                changes[key] = parse_duration(value)
+        if compilation_date is not None:
+            month, day = compilation_date.split("-")
+            changes["compilation_month_day"] = (int(month), int(day))
+        if review_band is not None:
+            changes["review_band"] = review_band
+        return replace(self, **changes) if changes else self
+
+
+_WD = "working_days"
+PRESETS: dict[str, Policy] = {
+    "orebro": Policy(
+        name="orebro",
+        reply=Duration(5, _WD),
+        complaint_ack=Duration(5, _WD),
+        complaint_answer=Duration(5, _WD),
+        callback=Duration(2, _WD),
+    ),
+    "linkoping": Policy(
+        name="linkoping",
+        reply=Duration(7, "days"),
+        complaint_ack=Duration(7, "days"),
+        complaint_answer=Duration(7, "days"),
+        callback=Duration(2, _WD),
+    ),
+    "timra": Policy(
+        name="timra",
+        reply=Duration(7, "days"),
+        complaint_ack=Duration(3, _WD),
+        complaint_answer=Duration(7, "days"),
+        callback=Duration(2, _WD),
+    ),
+}

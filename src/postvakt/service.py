@@ -1,0 +1,156 @@
+"""The service: builds everything from the config, runs passes, schedules them, stops cleanly.
+
+``Service.run_once()`` reads every configured mailbox once.  ``Service.run_forever()`` runs a
+pass every ``service.poll_interval_seconds`` with APScheduler until :meth:`Service.stop` is
+called (the command line calls it on SIGTERM and SIGINT); a pass in progress is finished
+before the process exits, so no message is cut off half-way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.clock import Clock, system_clock
+from postvakt.config import Config, MailboxConfig, check_environment
+from postvakt.errors import ConfigError, ConnectorError, DatabaseError
+from postvakt.intake import Intake, PassReport
+from postvakt.mailbox import open_connector
+from postvakt.mailbox.base import Connector
+from postvakt.registry.db import database_errors, open_database, session_factory
+from postvakt.registry.models import Disposition
+from postvakt.registry.setup import sync_organisation
+
+__all__ = ["Service"]
+
+log = logging.getLogger("postvakt.service")
+
+ConnectorFactory = Callable[[MailboxConfig, Config, Mapping[str, str]], Connector]
+
+
+class Service:
+    """Everything Postvakt runs, built from one config."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        connector_factory: ConnectorFactory = open_connector,
+    ):
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.clock = clock or system_clock()
+        self._connector_factory = connector_factory
+        self._stop = threading.Event()
+        self._pass_lock = threading.Lock()
+        self.engine: Engine | None = None
+        self.sessions: sessionmaker[Session] | None = None
+        self.intake: Intake | None = None
+        self.connectors: dict[str, Connector] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def open(self, *, need_connectors: bool = True) -> Service:
+        """Open the database (migrating it), sync the organisation, build connectors."""
+        problems = check_environment(self.config, self.environ) if need_connectors else []
+        if problems:
+            raise ConfigError(problems)
+        password = (
+            self.environ.get(self.config.database.password_env)
+            if self.config.database.password_env
+            else None
+        )
+        self.engine = open_database(
+            self.config.database_url,
+            busy_timeout=self.config.database.busy_timeout_seconds,
+            password=password,
+        )
+        self.sessions = session_factory(self.engine)
+        with database_errors(), self.sessions.begin() as session:
+            sync_organisation(session, self.config)
+        self.intake = Intake(self.config, self.sessions, clock=self.clock)
+        if need_connectors:
+            for mailbox in self.config.mailboxes:
+                self.connectors[mailbox.address] = self._connector_factory(
+                    mailbox, self.config, self.environ
+                )
+        return self
+
+    def close(self) -> None:
+        for connector in self.connectors.values():
+            try:
+                connector.close()
+            except ConnectorError as exc:  # closing must not hide why we stop
+                log.warning("closing %s: %s", connector.address, exc)
+        self.connectors.clear()
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- passes ------------------------------------------------------------------------
+
+    def run_once(self) -> PassReport:
+        """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
+        assert self.intake is not None, "call open() first"
+        report = PassReport()
+        with self._pass_lock:
+            for address, connector in self.connectors.items():
+                if self._stop.is_set():
+                    break
+                try:
+                    report.merge(self.intake.run_mailbox(connector))
+                except ConnectorError as exc:
+                    log.error("mailbox %s: %s", address, exc)
+                    report.errors.append(str(exc))
+        return report
+
+    def _scheduled_pass(self) -> None:
+        try:
+            report = self.run_once()
+        except DatabaseError as exc:
+            log.error("pass stopped: %s", exc)
+            return
+        log.info(
+            "pass: %d messages, %d cases, %d failed, %d drafts",
+            len(report.outcomes),
+            report.count(Disposition.CASE),
+            report.count(Disposition.FAILED),
+            len(report.drafts_saved),
+        )
+
+    def run_forever(self) -> None:
+        """Run passes on the configured interval until :meth:`stop` is called."""
+        scheduler = BackgroundScheduler(timezone=self.config.organisation.timezone)
+        scheduler.add_job(
+            self._scheduled_pass,
+            "interval",
+            seconds=self.config.service.poll_interval_seconds,
+            id="read-mailboxes",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock(),
+        )
+        scheduler.start()
+        log.info("Postvakt watches %d mailboxes", len(self.connectors))
+        try:
+            self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)  # lets a running pass finish its message
+            log.info("Postvakt stopped")
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,135 @@
+"""Word letters: the shipped Swedish templates and rendering them.
+
+Each letter is a docxtpl template with a fixed set of variables (:data:`LETTERS`).  An
+organisation replaces a letter by putting a .docx of the same file name in its templates
+folder.  Templates are checked when loaded: a variable the letter does not provide is an
+error that names the template and the variable.  Every value is escaped on rendering, so a
+citizen's text can never break or inject into the document.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+
+from postvakt.errors import TemplateError
+
+__all__ = ["LETTERS", "Letter", "LetterRenderer"]
+
+SHIPPED = Path(__file__).with_name("files")
+
+_COMMON = frozenset(
+    {
+        "organisation",
+        "unit",
+        "date",
+        "number",
+        "handler_name",
+        "handler_title",
+        "handler_email",
+        "handler_phone",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Letter:
+    name: str
+    filename: str
+    title: str
+    """What the letter is called in Swedish (used in file names and events)."""
+    variables: frozenset[str]
+
+
+LETTERS: dict[str, Letter] = {
+    "acknowledgment": Letter(
+        "acknowledgment",
+        "mottagningsbekraftelse.docx",
+        "Mottagningsbekräftelse",
+        _COMMON
+        | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_due", "summary"},
+    ),
+}
+
+
+class LetterRenderer:
+    """Renders letters, preferring the organisation's own templates in ``folder``."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        self._checked: set[Path] = set()
+
+    def path(self, letter: Letter) -> Path:
+        if self.folder is not None:
+            own = self.folder / letter.filename
+            if own.exists():
+                return own
+        return SHIPPED / letter.filename
+
+    def check(self, name: str) -> Path:
+        """Load the letter's template and verify its variables; return its path."""
+        letter = self._letter(name)
+        path = self.path(letter)
+        if path in self._checked:
+            return path
+        template = self._load(path)
+        try:
+            used = template.get_undeclared_template_variables(self._env)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"Mallen {path} har ett syntaxfel på rad {exc.lineno}: {exc.message}. "
+                "Rätta taggen i Word-dokumentet."
+            ) from exc
+        unknown = sorted(set(used) - letter.variables)
+        if unknown:
+            raise TemplateError(
+                f"Mallen {path} använder okända variabler: {', '.join(unknown)}. "
+                f"Tillåtna i {letter.title}: {', '.join(sorted(letter.variables))}."
+            )
+        self._checked.add(path)
+        return path
+
+    def render(self, name: str, context: Mapping[str, Any]) -> bytes:
+        letter = self._letter(name)
+        missing = sorted(letter.variables - set(context))
+        if missing:
+            raise TemplateError(
+                f"{letter.title}: värden saknas för {', '.join(missing)} (programfel i Postvakt)."
+            )
+        path = self.check(name)
+        template = self._load(path)
+        values = {key: "" if value is None else value for key, value in context.items()}
+        try:
+            template.render(values, jinja_env=self._env, autoescape=True)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"Mallen {path} kunde inte fyllas i: {exc}") from exc
+        out = io.BytesIO()
+        template.save(out)
+        return out.getvalue()
+
+    @staticmethod
+    def _letter(name: str) -> Letter:
+        try:
+            return LETTERS[name]
+        except KeyError:
+            raise TemplateError(f"Okänt brev {name!r}; kända: {', '.join(LETTERS)}") from None
+
+    @staticmethod
+    def _load(path: Path) -> DocxTemplate:
+        if not path.exists():
+            raise TemplateError(f"Mallen {path} finns inte.")
+        try:
+            template = DocxTemplate(str(path))
+            template.init_docx()
+        except Exception as exc:  # python-docx raises several types for a file that is not a .docx
+            raise TemplateError(
+                f"Mallen {path} går inte att öppna som Word-dokument ({exc}). Spara den som .docx."
+            ) from exc
+        return template
