@@ -116,6 +116,13 @@ def _open_service(args: argparse.Namespace, *, need_connectors: bool):  # -> Ser
 
 
 def _iso(value: Any) -> str | None:
+    """ISO 8601; datetimes in Stockholm time, as everything users see."""
+    from datetime import datetime
+
+    from postvakt.clock import STOCKHOLM
+
+    if isinstance(value, datetime):
+        value = value.astimezone(STOCKHOLM)
     return value.isoformat() if value is not None else None
 
 
@@ -287,6 +294,12 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sender_text(case: Any) -> str:
+    if not case.sender_address:
+        return "(anonym)"
+    return f"{case.sender_name} <{case.sender_address}>" if case.sender_name else case.sender_address
+
+
 def _case_text(case: Any) -> str:
     lines = [
         f"{case.reference}  {case.heading}",
@@ -296,7 +309,7 @@ def _case_text(case: Any) -> str:
         f"  Enhet:        {case.unit.name if case.unit else '-'}",
         f"  Handläggare:  {case.handler or '-'}",
         f"  Brevlåda:     {case.mailbox.address if case.mailbox else '-'}",
-        f"  Avsändare:    {case.sender_name or ''} {('<' + case.sender_address + '>') if case.sender_address else '(anonym)'}".rstrip(),
+        f"  Avsändare:    {_sender_text(case)}",
         f"  Kontakt:      {case.contact or '-'}",
         f"  Inkom:        {_local_date(case.received_at)}",
         f"  Registrerat:  {_local_date(case.registered_at)}",

@@ -96,6 +96,11 @@ class OrganisationConfig(_Strict):
     domains: tuple[str, ...] = Field(
         (), description="The organisation's own mail domains: mail from them is internal."
     )
+    web_form_senders: tuple[EmailAddress, ...] = Field(
+        (),
+        description="Addresses in the own domains that send citizens' web-form submissions "
+        "(e.g. noreply@e-tjanster.exempel.se): their mail is a citizen's, not internal.",
+    )
     policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
     registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
     timezone: str = Field("Europe/Stockholm", description="The organisation's time zone.")

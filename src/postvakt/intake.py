@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.classifier import Contact, Label, Screening, Verdict, find_contact, screen
 from postvakt.classifier.baseline import classify as baseline_classify
+from postvakt.classifier.webform import form_fields
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
 from postvakt.errors import ConnectorError, DatabaseError
@@ -142,7 +143,11 @@ def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
 
 
 def internal_mail(intake: Intake, work: Work) -> Disposition | None:
-    """Mail from the organisation's own domains is colleagues' mail, not a citizen's."""
+    """Mail from the organisation's own domains is colleagues' mail, not a citizen's.
+
+    Web-form gateways in the own domains (``organisation.web_form_senders``) carry citizens'
+    messages and are let through.
+    """
     sender = work.msg.sender
     if sender and intake.is_internal(sender.address):
         return Disposition.INTERNAL
@@ -171,8 +176,12 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     received = work.received_at.date()
     policy = intake.policy
     low, high = policy.review_band
-    heading = make_heading(msg.subject, msg.body_text)
+    form_text = form_fields(msg.body_text).get("meddelande")
+    heading = make_heading("" if form_text else msg.subject, form_text or msg.body_text)
     details = [d for d in (contact.phone, contact.postal) if d]
+    if contact.anonymous:
+        # Nobody to answer: the routines promise feedback only to those who left contact details.
+        work.reply_due = None
     sender = contact.reply_to
     work.case = register_case(
         work.session,
@@ -192,8 +201,12 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             subject=msg.subject,
             message_id=msg.message_id,
             reply_due=work.reply_due,
-            ack_due=policy.complaint_ack.due(received, intake.calendar),
-            answer_due=policy.complaint_answer.due(received, intake.calendar),
+            ack_due=None
+            if contact.anonymous
+            else policy.complaint_ack.due(received, intake.calendar),
+            answer_due=None
+            if contact.anonymous
+            else policy.complaint_answer.due(received, intake.calendar),
             needs_review=low <= work.verdict.confidence < high,
             classifier_label=work.verdict.label.value,
             classifier_confidence=work.verdict.confidence,
@@ -214,12 +227,11 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     """Render the acknowledgment letter and put it in the outbox; anonymous cases get none."""
     case, contact = work.case, work.contact
     assert case is not None and contact is not None
-    if case.anonymous or contact.reply_to is None:
-        return Disposition.CASE
-    work.draft = intake.make_acknowledgment(
-        work.session, case, work.mailbox, work.msg, contact, work.now
-    )
-    return Disposition.CASE
+    if not case.anonymous and contact.reply_to is not None:
+        work.draft = intake.make_acknowledgment(
+            work.session, case, work.mailbox, work.msg, contact, work.now
+        )
+    return None
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
@@ -304,6 +316,8 @@ class Intake:
         return self.clock().astimezone(self.tz)
 
     def is_internal(self, address: str) -> bool:
+        if address.lower() in self.config.organisation.web_form_senders:
+            return False
         domain = address.rpartition("@")[2].lower()
         return any(
             domain == d or domain.endswith("." + d) for d in self.config.organisation.domains
@@ -398,6 +412,7 @@ class Intake:
     # -- one message ------------------------------------------------------------------
 
     def _run_steps(self, work: Work) -> Disposition:
+        """The first step that returns a disposition decides; a message through them all is a case."""
         for _name, step in self.steps:
             outcome = step(self, work)
             if outcome is not None:

@@ -74,6 +74,12 @@ CUES: tuple[Cue, ...] = (
         r"\b(otrevlig|oförskämd|nonchalant|dåligt bemötande|bemötandet)",
         "klagar på bemötande",
     ),
+    _cue(
+        C,
+        2.0,
+        r"\b(inte (okej|ok|rimligt|acceptabelt)|orimligt|jag kräver att|vi kräver att|begär att)",
+        "kräver rättelse",
+    ),
     _cue(C, 1.0, r"\b(dålig|dåligt|fel|brister|problem)\b", "påtalar brister"),
     _cue(
         C,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from postvakt.classifier.webform import form_fields
 from postvakt.mailbox.message import Address, IncomingMessage
 from postvakt.privacy import PERSONNUMMER
 
@@ -25,11 +26,6 @@ _NO_REPLY = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\d-])(?:\+46|0046|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,4}){2,4}(?![\d-])")
-_FORM_FIELD = re.compile(
-    r"^\s*(namn|name|e-?post|e-?mail|mejl|telefon|tel|mobil|phone|adress|address|postadress)"
-    r"[ \t]*[:=][ \t]*(.*?)[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 _POSTAL = re.compile(r"\b\d{3}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäö]+")
 
 
@@ -52,24 +48,6 @@ class Contact:
         return self.reply_to is None and not self.phone and not self.postal
 
 
-def _form_fields(text: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for match in _FORM_FIELD.finditer(text):
-        key = match[1].lower().replace("-", "")
-        key = {
-            "email": "epost",
-            "mejl": "epost",
-            "tel": "telefon",
-            "mobil": "telefon",
-            "phone": "telefon",
-            "name": "namn",
-            "address": "adress",
-            "postadress": "adress",
-        }.get(key, key)
-        fields.setdefault(key, match[2])
-    return fields
-
-
 def _phone(text: str) -> str | None:
     # A personnummer must not be taken for a phone number.
     without_ids = PERSONNUMMER.sub(" ", text)
@@ -80,7 +58,7 @@ def _phone(text: str) -> str | None:
 def find_contact(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> Contact:
     """How the sender can be reached.  ``own_addresses`` are ignored when found in the text."""
     own = {a.lower() for a in own_addresses}
-    fields = _form_fields(msg.body_text)
+    fields = form_fields(msg.body_text)
     candidate = msg.reply_address
     reply: Address | None = None
     if candidate and not is_no_reply(candidate.address) and candidate.address not in own:

@@ -84,8 +84,8 @@ def bulk_mail(msg: IncomingMessage) -> str | None:
 
 
 RULES: tuple[tuple[str, Rule], ...] = (
-    ("auto_submitted", auto_submitted),  # the standard marker, checked first
-    ("delivery_report", delivery_report),  # bounces and read receipts
+    ("delivery_report", delivery_report),  # bounces and read receipts: the most specific
+    ("auto_submitted", auto_submitted),  # the standard marker of machine mail (RFC 3834)
     ("mailer_daemon", mailer_daemon),  # bounces without multipart/report
     ("autoreply_headers", autoreply_headers),  # vendor markers of automatic replies
     ("auto_reply_subject", auto_reply_subject),  # out-of-office wording, Swedish and English

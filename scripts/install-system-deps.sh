@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite starts for real (PostgreSQL, Dovecot), when missing.
+# Safe to run again: it installs only what is not there.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing Debian packages for the tests: ${need[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "These packages are missing and I am not root and have no sudo: ${need[*]}" >&2
+    echo "Install them with: apt-get install -y --no-install-recommends ${need[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq || echo "apt-get update failed; trying the install with the current lists" >&2
+# Package scripts may try to start services; a container has no init to start them with.
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null

@@ -1,0 +1,54 @@
+"""Shared fixtures: real PostgreSQL, a Maildir workspace, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from postvakt.clock import STOCKHOLM, Clock, fixed_clock
+from tests.support.postgres import PostgresServer
+from tests.support.workspace import Workspace, make_workspace
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on the embedded default and on the production database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'postvakt.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 23, 10, 0, tzinfo=STOCKHOLM)
+
+
+@pytest.fixture
+def clock(now: datetime) -> Clock:
+    return fixed_clock(now)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws")

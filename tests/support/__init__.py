@@ -1,0 +1,1 @@
+"""Real servers and workspaces for the tests."""
