@@ -6,7 +6,6 @@ PostgreSQL refuses to run as root, so when the tests run as root the server runs
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -22,7 +21,7 @@ from tests.support.ports import free_port
 
 
 def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not found:
         raise RuntimeError(
             "PostgreSQL is not installed: run `make test` (it installs Debian's postgresql package) "

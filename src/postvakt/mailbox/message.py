@@ -2,21 +2,25 @@
 
 The contract: :func:`parse_message` never raises for any input.  Whatever is wrong with a
 message (broken MIME, an unknown or lying charset, an unparsable date, a missing
-Message-ID) is recorded in ``IncomingMessage.defects`` and the rest is still read.
+Message-ID, NUL bytes, over-long lines) is recorded in ``IncomingMessage.defects`` and the
+rest is still read.
 
 Swedish mailboxes see UTF-8, ISO-8859-1, ISO-8859-15 and Windows-1252, often mislabelled:
 UTF-8 declared as Latin-1, Latin-1 declared as US-ASCII, or 8-bit bytes in headers with no
 RFC 2047 encoding at all.  :func:`decode_text` decides per piece of text; see its docstring.
+Encoded words are decoded here rather than by ``email.header``, which raises on 8-bit bytes
+inside a word and decodes a character split across two words into mojibake.
 """
 
 from __future__ import annotations
 
+import binascii
+import codecs
 import email
-import email.header
 import email.utils
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -37,29 +41,16 @@ __all__ = [
 ]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MAX_FORWARD_DEPTH = 3
 
-# Charsets that are single-byte Western encodings (or claims of plain ASCII).  Text declared
-# as one of these that is valid UTF-8 with non-ASCII bytes was mislabelled: real Latin-1
-# Swedish text ("ö" = 0xF6 followed by a consonant) is almost never valid UTF-8.
+# Single-byte Western charsets (and claims of plain ASCII).  Text declared as one of these
+# that is valid UTF-8 with non-ASCII bytes was mislabelled: real Latin-1 Swedish text
+# ("ö" = 0xF6 followed by a consonant) is almost never valid UTF-8.
+_LATIN9 = {"iso-8859-15", "iso8859-15", "latin-9", "latin9", "l9"}
 _WESTERN = {
-    "us-ascii",
-    "ascii",
-    "iso-8859-1",
-    "iso8859-1",
-    "latin-1",
-    "latin1",
-    "l1",
-    "iso-8859-15",
-    "iso8859-15",
-    "latin-9",
-    "windows-1252",
-    "cp1252",
-    "x-user-defined",
-    "unknown-8bit",
-    "unknown",
-    "x-unknown",
-    "",
-}
+    "us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1",
+    "windows-1252", "cp1252", "x-user-defined", "unknown-8bit", "unknown", "x-unknown", "",
+} | _LATIN9  # fmt: skip
 _UTF8 = {"utf-8", "utf8", "unicode-1-1-utf-8"}
 
 
@@ -118,6 +109,8 @@ class IncomingMessage:
     """Every top-level header, decoded, in order (names as written)."""
     size: int
     defects: tuple[str, ...] = field(default=())
+    forwarded: tuple[IncomingMessage, ...] = field(default=())
+    """Messages attached as message/rfc822 (forwarded mail), parsed the same way."""
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), or None."""
@@ -144,7 +137,26 @@ class IncomingMessage:
 
 
 def _normalise_charset(charset: str | None) -> str:
-    return (charset or "").strip().strip('"').lower()
+    return (charset or "").strip().strip("\"'").lower()
+
+
+def _text_codec(charset: str) -> str | None:
+    """The Python codec for ``charset`` if it is a real text encoding, else None.
+
+    Names like 'idna', 'punycode', 'undefined', 'base64' or ones with NUL bytes are codecs
+    (or errors) that must never be used to read mail.
+    """
+    if not charset or "\x00" in charset or len(charset) > 40:
+        return None
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in (
+        "idna", "punycode", "undefined", "raw-unicode-escape", "unicode-escape",
+    ):  # fmt: skip
+        return None
+    return info.name
 
 
 def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str | None]:
@@ -154,32 +166,39 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str | No
     1. Pure ASCII is ASCII, whatever was declared.
     2. A declared Western or missing charset with bytes that are valid UTF-8 is UTF-8
        (mislabelled).  Declared UTF-8 that is valid UTF-8 is UTF-8.
-    3. Western, missing, or UTF-8 that is *not* valid UTF-8 -> Windows-1252, which covers
-       ISO-8859-1 text and the "smart quotes" Outlook adds; the five bytes 1252 leaves
-       undefined are read as Latin-1.
-    4. Any other declared charset Python knows is used with replacement characters for
-       bad bytes; an unknown one falls back to rule 2/3 and is reported.
+    3. Otherwise ISO-8859-15 when that was declared (€ at 0xA4), else Windows-1252, which
+       covers ISO-8859-1 and the "smart quotes" Outlook adds; the five bytes 1252 leaves
+       undefined are read as Latin-1.  Never raises.
+    4. Any other declared text charset Python knows is used, with replacement characters for
+       bad bytes; an unknown or unusable one falls back to rules 2–3 and is reported.
     """
     charset = _normalise_charset(declared)
     if not any(b > 0x7F for b in data):
-        return data.decode("ascii", "replace"), None
+        return data.decode("ascii"), None
     defect: str | None = None
     if charset and charset not in _WESTERN and charset not in _UTF8:
-        try:
-            return data.decode(charset), None
-        except LookupError:
+        codec = _text_codec(charset)
+        if codec is None:
             defect = f"unknown charset {declared!r}"
-        except UnicodeDecodeError:
-            return data.decode(
-                charset, "replace"
-            ), f"bytes not valid in declared charset {declared!r}"
+        else:
+            try:
+                return data.decode(codec), None
+            except UnicodeError:
+                try:
+                    text = data.decode(codec, "replace")
+                except UnicodeError:  # some codecs ignore the error handler
+                    defect = f"bytes not valid in declared charset {declared!r}"
+                else:
+                    return text, f"bytes not valid in declared charset {declared!r}"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        if charset in _UTF8:
+        if defect is None and charset in _UTF8:
             defect = f"declared {declared!r} but the bytes are not UTF-8; read as Windows-1252"
-        elif charset in ("us-ascii", "ascii"):
+        elif defect is None and charset in ("us-ascii", "ascii"):
             defect = f"declared {declared!r} but has 8-bit bytes; read as Windows-1252"
+        if charset in _LATIN9:
+            return data.decode("iso-8859-15"), defect
         return _decode_cp1252(data), defect
     if charset and charset not in _UTF8 and defect is None:
         defect = f"declared {declared!r} but the bytes are UTF-8"
@@ -197,51 +216,77 @@ def _decode_cp1252(data: bytes) -> str:
         return "".join(chr(b) if b in _CP1252_HOLES else bytes((b,)).decode("cp1252") for b in data)
 
 
-_ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+# --------------------------------------------------------------------------- headers
+
+_ENCODED_WORD = re.compile(rb"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def _word_bytes(encoding: bytes, text: bytes) -> bytes:
+    """The bytes an encoded word carries (RFC 2047 section 4)."""
+    if encoding.upper() == b"B":
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", text)
+        return binascii.a2b_base64(cleaned + b"=" * (-len(cleaned) % 4))
+    # Q: "_" is a space, "=XX" a byte; anything else (even 8-bit bytes) is taken as is.
+    return re.sub(
+        rb"=([0-9A-Fa-f]{2})", lambda m: bytes((int(m[1], 16),)), text.replace(b"_", b" ")
+    )
 
 
 def _decode_header_value(raw: str, defects: list[str], name: str) -> str:
     """Decode one header value as received (compat32 string, surrogate-escaped 8-bit bytes).
 
-    RFC 2047 encoded words are decoded one by one with their own charset; text between them
-    (which may hold raw 8-bit bytes from a careless client) goes through :func:`decode_text`.
-    Whitespace between two adjacent encoded words is dropped, as RFC 2047 section 6.2 says.
+    Adjacent encoded words with the same charset are joined as bytes before decoding, so a
+    character split across two words survives.  Whitespace between two encoded words is
+    dropped (RFC 2047 section 6.2).  Text outside encoded words goes through
+    :func:`decode_text`.
     """
     data = re.sub(rb"\r?\n[ \t]", b" ", raw.encode("utf-8", "surrogateescape")).strip()
+    if b"\x00" in data:
+        defects.append(f"header {name}: NUL bytes removed")
+        data = data.replace(b"\x00", b"")
     out: list[str] = []
+    pending: tuple[str, bytearray] | None = None  # (charset, bytes) of adjacent words
     pos = 0
-    previous_was_word = False
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is not None:
+            text, defect = decode_text(bytes(pending[1]), pending[0].split("*")[0])
+            if defect:
+                defects.append(f"header {name}: {defect}")
+            out.append(text)
+            pending = None
+
     for match in _ENCODED_WORD.finditer(data):
         between = data[pos : match.start()]
-        if not (previous_was_word and not between.strip(b" \t")):
-            out.append(_decode_plain_header(between, defects, name))
-        out.append(_decode_encoded_word(match.group().decode("ascii"), defects, name))
-        previous_was_word = True
+        adjacent = pending is not None and not between.strip(b" \t")
+        charset = match[1].decode("ascii", "replace").lower()
+        try:
+            chunk = _word_bytes(match[2], match[3])
+        except (binascii.Error, ValueError) as exc:
+            defects.append(f"header {name}: broken encoded word ({exc})")
+            chunk = match[3]
+        if any(b > 0x7F for b in match[3]):
+            defects.append(f"header {name}: 8-bit bytes inside an encoded word")
+        if adjacent and pending is not None and pending[0] == charset:
+            pending[1].extend(chunk)
+        else:
+            if not adjacent:
+                flush()
+                out.append(_decode_plain_header(between, defects, name))
+            else:
+                flush()
+            pending = (charset, bytearray(chunk))
         pos = match.end()
+    flush()
     out.append(_decode_plain_header(data[pos:], defects, name))
     return "".join(out)
 
 
 def _decode_plain_header(data: bytes, defects: list[str], name: str) -> str:
-    text, defect = decode_text(data)
+    text, _defect = decode_text(data)
     if any(b > 0x7F for b in data):
         defects.append(f"header {name}: 8-bit bytes without RFC 2047 encoding")
-    elif defect:  # pragma: no cover - ASCII never has a defect
-        defects.append(f"header {name}: {defect}")
-    return text
-
-
-def _decode_encoded_word(word: str, defects: list[str], name: str) -> str:
-    try:
-        ((chunk, charset),) = email.header.decode_header(word)
-    except Exception as exc:  # the stdlib raises several types on broken encoded words
-        defects.append(f"header {name}: broken encoded word {word[:40]!r} ({exc})")
-        return word
-    if isinstance(chunk, str):  # pragma: no cover - decode_header gives bytes for words
-        chunk = chunk.encode("utf-8", "surrogateescape")
-    text, defect = decode_text(chunk, charset)
-    if defect:
-        defects.append(f"header {name}: {defect}")
     return text
 
 
@@ -255,10 +300,8 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
     result: list[Address] = []
     for display, addr in email.utils.getaddresses([raw]):
         addr = _decode_plain_header(addr.encode("utf-8", "surrogateescape"), [], name)
-        addr = addr.strip().strip("<>")
+        addr = addr.strip().strip("<>").replace("\x00", "")
         if not addr or "@" not in addr:
-            if addr or display:
-                defects.append(f"header {name}: not an address: {raw[:80]!r}")
             continue
         local, _, domain = addr.rpartition("@")
         result.append(
@@ -267,41 +310,59 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
                 address=f"{local}@{domain}".lower(),
             )
         )
+    if not result and raw.strip():
+        defects.append(f"header {name}: no address in {raw.strip()[:80]!r}")
     return tuple(result)
 
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
+_MSGID = re.compile(r"<([^<>\s]+)>|([^\s<>,;]+@[^\s<>,;]+)")
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
+    """Message-IDs in a header, with or without the angle brackets some clients omit."""
     if not value:
         return ()
-    found = _MSGID.findall(value)
-    if not found:  # some clients omit the brackets
-        found = [v for v in value.split() if "@" in v]
+    found = [bracketed or bare for bracketed, bare in _MSGID.findall(value)]
     return tuple(dict.fromkeys(found))
+
+
+# Named zones Swedish and European mail carries; RFC 5322 only knows the American ones and
+# reads the rest as UTC, one or two hours off.
+_ZONES = {"CET": "+0100", "CEST": "+0200", "MET": "+0100", "MEST": "+0200", "WET": "+0000",
+          "WEST": "+0100", "EET": "+0200", "EEST": "+0300", "BST": "+0100"}  # fmt: skip
+_NAMED_ZONE = re.compile(r"\b(" + "|".join(_ZONES) + r")\b\s*$")
 
 
 def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     if not value:
         defects.append("no Date header")
         return None
+    value = _NAMED_ZONE.sub(lambda m: _ZONES[m[1]], value.strip())
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         defects.append(f"unparsable Date header: {value[:60]!r}")
         return None
-    if parsed is None:  # pragma: no cover - older Pythons returned None
-        defects.append(f"unparsable Date header: {value[:60]!r}")
-        return None
     if parsed.tzinfo is None:
-        # RFC 5322 "-0000" means "no zone information": treat as UTC, as the RFC suggests.
+        # RFC 5322 "-0000" means "no zone information": read as UTC, as the RFC suggests.
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(STOCKHOLM)
+    try:
+        return parsed.astimezone(STOCKHOLM)
+    except (OverflowError, ValueError):
+        defects.append(f"Date header out of range: {value[:60]!r}")
+        return None
+
+
+def _long_lines(raw: bytes) -> bool:
+    """Whether any header line is longer than RFC 5322's limit of 998 characters."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[:end]
+    return any(len(line.rstrip(b"\r")) > 998 for line in head.split(b"\n"))
 
 
 # --------------------------------------------------------------------------- bodies
-
 
 _HTML_CONFIG = ParserConfig(css=CSS_PROFILES["strict"])
 
@@ -319,8 +380,7 @@ def html_to_text(html: str) -> str:
 
 def _tidy(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    lines = [line.rstrip() for line in text.split("\n")]
-    text = "\n".join(lines)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
@@ -331,17 +391,22 @@ def _part_payload(part: Message, defects: list[str]) -> bytes:
         defects.append(f"undecodable {part.get_content_type()} part: {exc}")
         raw = part.get_payload()
         return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-    if payload is None:
-        return b""
-    return payload
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _part_text(part: Message, defects: list[str]) -> str:
     payload = _part_payload(part, defects)
-    text, defect = decode_text(payload, part.get_content_charset())
+    text, defect = decode_text(payload, _content_charset(part))
     if defect:
         defects.append(f"{part.get_content_type()} part: {defect}")
     return text
+
+
+def _content_charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset(None)
+    except Exception:  # RFC 2231 parameters can be broken in ways the stdlib raises on
+        return None
 
 
 def _filename(part: Message, defects: list[str]) -> str | None:
@@ -352,24 +417,90 @@ def _filename(part: Message, defects: list[str]) -> str | None:
         return "(namnlös bilaga)"
     if name is None:
         return None
-    return _decode_header_value(str(name), defects, "filename")
+    name = str(name)
+    if any("\udc80" <= ch <= "\udcff" for ch in name) or "=?" in name:
+        # Raw 8-bit bytes or RFC 2047 words in the name: decode them like a header.
+        return _decode_header_value(name, defects, "filename")
+    return name  # RFC 2231 names arrive already decoded
 
 
-def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[Attachment]]:
+def _parts(msg: Message, defects: list[str]) -> Iterator[Message]:
+    """Leaf parts and message/rfc822 parts, without descending into forwarded messages.
+
+    A multipart whose boundary parameter is missing is re-read with the boundary its body
+    uses, so its text is not lost.
+    """
+    if msg.get_content_type() == "message/rfc822":
+        yield msg
+        return
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            yield from _parts(sub, defects)
+        return
+    if msg.get_content_maintype() == "multipart":
+        recovered = _recover_multipart(msg, defects)
+        if recovered is not None:
+            yield from _parts(recovered, defects)
+            return
+    yield msg
+
+
+def _recover_multipart(msg: Message, defects: list[str]) -> Message | None:
+    # get_payload() without decode would turn 8-bit bytes into U+FFFD; decode=True keeps them.
+    payload = msg.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return None
+    match = re.search(rb"^--([^\s-][^\r\n]*?)\s*$", payload, re.MULTILINE)
+    if not match:
+        return None
+    boundary = match[1].decode("ascii", "replace")
+    head = f'Content-Type: {msg.get_content_type()}; boundary="{boundary}"\r\n\r\n'
+    rebuilt = email.message_from_bytes(head.encode() + payload, policy=policy.compat32)
+    if not rebuilt.is_multipart():
+        return None
+    defects.append(f"{msg.get_content_type()}: boundary parameter missing; recovered {boundary!r}")
+    return rebuilt
+
+
+def _forwarded(part: Message, depth: int, defects: list[str]) -> IncomingMessage | None:
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        raw = inner[0].as_bytes(policy=policy.compat32) if depth < MAX_FORWARD_DEPTH else b""
+    elif isinstance(inner, str):
+        raw = inner.encode("utf-8", "surrogateescape")
+    else:
+        return None
+    if not raw:
+        defects.append("forwarded messages nested too deep; inner ones not read")
+        return None
+    try:
+        return _parse(raw, depth + 1)
+    except Exception as exc:  # as_bytes can fail on a broken inner tree
+        defects.append(f"forwarded message unreadable: {exc}")
+        return None
+
+
+def _walk(
+    msg: Message, defects: list[str], depth: int
+) -> tuple[list[str], list[str], list[Attachment], list[IncomingMessage]]:
     plains: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    forwarded: list[IncomingMessage] = []
+    for part in _parts(msg, defects):
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         filename = _filename(part, defects)
-        if (
-            ctype == "message/rfc822"
-            or (filename and disposition != "inline")
-            or (disposition == "attachment")
-        ):
+        if ctype == "message/rfc822":
+            inner = _forwarded(part, depth, defects)
+            if inner is not None:
+                forwarded.append(inner)
+            name = filename or f"{(inner.subject if inner else '') or 'vidarebefordrat'}.eml"
+            size = inner.size if inner else len(str(part.get_payload()))
+            attachments.append(Attachment(filename=name, content_type=ctype, size=size))
+            continue
+        if (filename and disposition != "inline") or disposition == "attachment":
             payload = _part_payload(part, defects)
             attachments.append(
                 Attachment(
@@ -377,14 +508,14 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
                 )
             )
             continue
-        if ctype == "text/plain":
+        if ctype == "text/plain" or (ctype.startswith("multipart/") and not part.is_multipart()):
             plains.append(_part_text(part, defects))
         elif ctype == "text/html":
             htmls.append(_part_text(part, defects))
         elif filename:
             payload = _part_payload(part, defects)
             attachments.append(Attachment(filename=filename, content_type=ctype, size=len(payload)))
-    return plains, htmls, attachments
+    return plains, htmls, attachments, forwarded
 
 
 # --------------------------------------------------------------------------- entry point
@@ -392,30 +523,37 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
 
 def parse_message(raw: bytes) -> IncomingMessage:
     """Parse raw message bytes.  Never raises; problems end up in ``defects``."""
-    defects: list[str] = []
     try:
-        msg = email.message_from_bytes(raw, policy=policy.compat32)
-    except Exception as exc:  # pragma: no cover - the compat32 parser is very forgiving
-        defects.append(f"unparsable message: {exc}")
-        msg = email.message_from_bytes(b"\r\n\r\n" + raw, policy=policy.compat32)
-    for part in msg.walk():
-        for defect in part.defects:
-            defects.append(f"{part.get_content_type()}: {type(defect).__name__}")
+        return _parse(raw, 0)
+    except Exception as exc:  # a last guard: the contract is that parsing never raises
+        digest = hashlib.sha256(raw).hexdigest()[:32]
+        return IncomingMessage(
+            message_id=f"{digest}@postvakt.invalid", sender=None, reply_to=(), to=(), cc=(),
+            subject="", date=None, body_text=_decode_cp1252(raw.replace(b"\x00", b""))[:100_000],
+            body_from_html=False, attachments=(), in_reply_to=(), references=(),
+            content_type="text/plain", auto_submitted=None, precedence=None, list_id=None,
+            list_unsubscribe=None, x_auto_response_suppress=None, is_report=False, headers=(),
+            size=len(raw), defects=(f"unparsable message ({type(exc).__name__}: {exc}); read as text",),
+        )  # fmt: skip
+
+
+def _parse(raw: bytes, depth: int) -> IncomingMessage:
+    defects: list[str] = []
+    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    if _long_lines(raw):
+        defects.append("header line longer than 998 characters (RFC 5322)")
 
     raw_headers = [(name, str(value)) for name, value in msg.raw_items()]
     headers = [(name, _decode_header_value(value, defects, name)) for name, value in raw_headers]
+
+    def first(name: str) -> str | None:
+        lname = name.lower()
+        return next((value for key, value in headers if key.lower() == lname), None)
 
     def raw_all(name: str) -> str | None:
         lname = name.lower()
         values = [value for key, value in raw_headers if key.lower() == lname]
         return ", ".join(values) if values else None
-
-    def first(name: str) -> str | None:
-        lname = name.lower()
-        for key, value in headers:
-            if key.lower() == lname:
-                return value
-        return None
 
     senders = _parse_addresses(raw_all("From"), defects, "From")
     if not senders:
@@ -429,29 +567,31 @@ def parse_message(raw: bytes) -> IncomingMessage:
     if message_ids:
         message_id = message_ids[0]
     else:
-        digest = hashlib.sha256(raw).hexdigest()[:32]
-        message_id = f"{digest}@postvakt.invalid"
+        message_id = f"{hashlib.sha256(raw).hexdigest()[:32]}@postvakt.invalid"
         defects.append("no Message-ID; one was derived from the message bytes")
 
     try:
-        plains, htmls, attachments = _walk(msg, defects)
-    except Exception as exc:  # a last guard: MIME trees can be arbitrarily broken
+        plains, htmls, attachments, forwarded = _walk(msg, defects, depth)
+    except Exception as exc:  # MIME trees can be arbitrarily broken
         defects.append(f"unreadable MIME structure: {exc}")
-        plains, htmls, attachments = (
-            [msg.get_payload() if isinstance(msg.get_payload(), str) else ""],
+        payload = msg.get_payload()
+        plains, htmls, attachments, forwarded = (
+            [payload if isinstance(payload, str) else ""],
+            [],
             [],
             [],
         )
+    # Decoding a part adds its defects (bad base64 …) only now: collect them after the walk.
+    for part in msg.walk():
+        for defect in part.defects:
+            defects.append(f"{part.get_content_type()}: {type(defect).__name__}")
 
     plain = _tidy("\n\n".join(p for p in plains if p.strip()))
-    from_html = False
-    if plain:
-        body = plain
-    elif htmls:
-        body = html_to_text("\n".join(htmls))
-        from_html = True
-    else:
-        body = ""
+    from_html = not plain and bool(htmls)
+    body = html_to_text("\n".join(htmls)) if from_html else plain
+    if "\x00" in body:
+        defects.append("NUL bytes removed from the text")
+        body = body.replace("\x00", "")
 
     content_type = msg.get_content_type()
     auto_submitted = first("Auto-Submitted")
@@ -478,6 +618,7 @@ def parse_message(raw: bytes) -> IncomingMessage:
         headers=tuple(headers),
         size=len(raw),
         defects=tuple(dict.fromkeys(defects)),
+        forwarded=tuple(forwarded),
     )
 
 
