@@ -463,3 +463,49 @@ def test_events_are_written_with_who_and_when(
                 ("drafted", "postvakt", now),
             ]
             assert events[1].document == "Mottagningsbekräftelse KS 2026-1.docx"
+
+
+def test_a_web_form_gateway_marked_auto_generated_is_still_a_citizen(
+    workspace: Workspace, clock: Clock
+) -> None:
+    """E-services often send ``Auto-Submitted: auto-generated``; the config names them."""
+    form = (
+        "Ärendetyp: Klagomål\nNamn: Karin Ek\nE-post: karin.ek@example.net\nTelefon: 0701234567\n"
+        "Meddelande: Jag vill klaga på att ingen har plogat vår gata.\n"
+    )
+    workspace.deliver(
+        citizen_mail(
+            form,
+            sender="noreply@e-tjanst.testby.se",
+            subject="Nytt ärende",
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
+        name="form",
+    )
+    workspace.deliver(
+        citizen_mail(
+            "Ditt ärende har tagits emot.",
+            sender="noreply@annan-tjanst.example",
+            subject="Kvitto",
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
+        name="receipt",
+    )
+    with open_service(workspace, clock) as service:
+        by_key = {o.key: o for o in service.run_once().outcomes}
+        assert by_key["form"].disposition is Disposition.CASE
+        assert by_key["receipt"].disposition is Disposition.SCREENED
+        assert service.sessions is not None
+        with service.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            assert (case.sender_address, case.sender_name, case.contact) == (
+                "karin.ek@example.net",
+                "Karin Ek",
+                "0701234567",
+            )
+            assert (
+                case.heading
+                == "Synpunkter och klagomål – Jag vill klaga på att ingen har plogat vår gata."
+            )
+    (draft,) = workspace.drafts()
+    assert email.message_from_bytes(draft.read_bytes())["To"] == "Karin Ek <karin.ek@example.net>"

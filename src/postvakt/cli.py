@@ -297,7 +297,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
 def _sender_text(case: Any) -> str:
     if not case.sender_address:
         return "(anonym)"
-    return f"{case.sender_name} <{case.sender_address}>" if case.sender_name else case.sender_address
+    return (
+        f"{case.sender_name} <{case.sender_address}>" if case.sender_name else case.sender_address
+    )
 
 
 def _case_text(case: Any) -> str:

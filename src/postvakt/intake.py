@@ -137,7 +137,14 @@ def already_registered(intake: Intake, work: Work) -> Disposition | None:
 
 
 def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
-    """Automatic replies, delivery reports and bulk mail never become cases."""
+    """Automatic replies, delivery reports and bulk mail never become cases.
+
+    A configured web-form gateway is a citizen's channel even when it marks its mail as
+    machine-generated (many e-services send ``Auto-Submitted: auto-generated``).
+    """
+    sender = work.msg.sender
+    if sender and sender.address in intake.config.organisation.web_form_senders:
+        return None
     work.screening = screen(work.msg)
     return Disposition.SCREENED if work.screening else None
 

@@ -14,14 +14,15 @@ from postvakt.privacy import mask_personnummer
 
 __all__ = ["RedactingFilter", "configure_logging", "redact"]
 
-_SECRET = re.compile(
-    r"(?i)\b(password|passwd|lösenord|token|secret|authorization)(\s*[=:]\s*)(\S+)"
-)
+_SECRET = re.compile(r"(?i)\b(password|passwd|lösenord|token|secret)(\s*[=:]\s*)(\S+)")
+# An Authorization header's value is a scheme and a credential: mask the rest of the line.
+_AUTHORIZATION = re.compile(r"(?i)\b(authorization)(\s*[=:]\s*)([^\r\n]+)")
 
 
 def redact(text: str) -> str:
     """Mask personnummer and key=value secrets in ``text``."""
     text = mask_personnummer(text)
+    text = _AUTHORIZATION.sub(r"\1\2***", text)
     return _SECRET.sub(r"\1\2***", text)
 
 

@@ -27,7 +27,7 @@ class Cue:
 
 
 def _cue(label: Label, weight: float, pattern: str, reason: str) -> Cue:
-    return Cue(label, weight, re.compile(pattern, re.IGNORECASE), reason)
+    return Cue(label, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), reason)
 
 
 C, OP = Label.COMPLAINT, Label.OPINION

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from postvakt.classifier.webform import form_fields
 from postvakt.mailbox.message import Address, IncomingMessage
-from postvakt.privacy import PERSONNUMMER
 
 __all__ = ["Contact", "find_contact", "is_no_reply"]
 
@@ -25,7 +24,12 @@ _NO_REPLY = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\d-])(?:\+46|0046|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,4}){2,4}(?![\d-])")
+_PHONE = re.compile(
+    r"(?<![\d-])(?:\+46|0046|0)[ \t-]{0,2}\(?0?\)?\d{1,3}(?:[ \t-]{0,2}\d{2,4}){2,4}(?![\d-])"
+)
+# A personnummer written with its separator or with the century.  Ten bare digits that start
+# with 0 are read as a phone number (070…, 08…): that is how Swedish mobiles are often written.
+_WRITTEN_PERSONNUMMER = re.compile(r"(?<![\d-])(?:(?:19|20)\d{10}|\d{6}[-+]\d{4})(?![\d-])")
 _POSTAL = re.compile(r"\b\d{3}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäö]+")
 
 
@@ -50,7 +54,7 @@ class Contact:
 
 def _phone(text: str) -> str | None:
     # A personnummer must not be taken for a phone number.
-    without_ids = PERSONNUMMER.sub(" ", text)
+    without_ids = _WRITTEN_PERSONNUMMER.sub(" ", text)
     match = _PHONE.search(without_ids)
     return re.sub(r"\s+", " ", match.group()).strip() if match else None
 

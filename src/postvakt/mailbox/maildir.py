@@ -88,7 +88,10 @@ class MaildirConnector:
         self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
     ) -> Iterator[FetchedMessage | Checkpoint]:
         where = self._check(folder)
-        entries: list[tuple[float, str, Path]] = []
+        # A mail client may rename files while we look (new/ -> cur/, flag changes in cur/):
+        # list both folders first, keyed by unique name, and look a file up again when its
+        # name has changed by the time we stat or read it.
+        found: dict[str, Path] = {}
         for sub in ("new", "cur"):
             try:
                 scan = list(os.scandir(where / sub))
@@ -97,35 +100,56 @@ class MaildirConnector:
                     f"kan inte läsa {where / sub}: {exc.strerror}", mailbox=self.address
                 ) from exc
             for entry in scan:
-                if entry.name.startswith(".") or not entry.is_file():
-                    continue
-                key = _unique_name(entry.name)
-                if is_known(key):
-                    continue
-                try:
-                    mtime = entry.stat().st_mtime
-                except FileNotFoundError:  # moved by the mail client between scan and stat
-                    continue
-                entries.append((mtime, key, Path(entry.path)))
+                if not entry.name.startswith("."):
+                    found.setdefault(_unique_name(entry.name), Path(entry.path))
+        entries: list[tuple[float, str, Path]] = []
+        for key, path in found.items():
+            if is_known(key):
+                continue
+            located = self._stat(path, where, key)
+            if located is not None:
+                entries.append((located[0], key, located[1]))
         entries.sort()
-        for mtime, key, file in entries:
-            raw = self._read(file, where, key)
+        for mtime, key, path in entries:
+            raw = self._read(path, where, key)
             if raw is None:
                 continue
             yield FetchedMessage(
                 folder=folder, key=key, raw=raw, received_at=datetime.fromtimestamp(mtime, UTC)
             )
 
-    def _read(self, file: Path, where: Path, key: str) -> bytes | None:
-        try:
-            return file.read_bytes()
-        except FileNotFoundError:
-            # The client renamed it (new/ -> cur/, or flags) after we listed: find it again.
-            for sub in ("cur", "new"):
-                for candidate in (where / sub).glob(f"{key}*"):
-                    if _unique_name(candidate.name) == key:
-                        return candidate.read_bytes()
-            return None  # deleted by its owner: nothing to process
+    @staticmethod
+    def _locate(where: Path, key: str) -> Path | None:
+        """Where the message called ``key`` is now (its flags, or new/ vs cur/, may differ)."""
+        for sub in ("cur", "new"):
+            for candidate in (where / sub).glob(f"{key}*"):
+                if _unique_name(candidate.name) == key:
+                    return candidate
+        return None
+
+    def _stat(self, path: Path, where: Path, key: str) -> tuple[float, Path] | None:
+        for _attempt in range(3):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                located = self._locate(where, key)
+                if located is None:
+                    return None  # deleted by its owner: nothing to process
+                path = located
+                continue
+            return (info.st_mtime, path) if path.is_file() else None
+        return None
+
+    def _read(self, path: Path, where: Path, key: str) -> bytes | None:
+        for _attempt in range(3):
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                located = self._locate(where, key)
+                if located is None:
+                    return None
+                path = located
+        return None
 
     # -- drafts ------------------------------------------------------------------
 

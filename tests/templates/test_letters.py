@@ -1,0 +1,250 @@
+"""Tests for :mod:`postvakt.templates`: real .docx files, opened again with python-docx."""
+
+from __future__ import annotations
+
+import io
+import runpy
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+
+from postvakt.errors import TemplateError
+from postvakt.templates import LETTERS, SHIPPED, LetterRenderer
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKE_TEMPLATES = ROOT / "scripts" / "make_templates.py"
+FILENAME = LETTERS["acknowledgment"].filename
+
+
+def context(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "organisation": "Örebro kommun",
+        "unit": "Kontaktcenter Ängsvägen",
+        "date": "23 november 2026",
+        "number": "KS 2026/17",
+        "handler_name": "Åsa Öberg",
+        "handler_title": "Handläggare på förvaltningen",
+        "handler_email": "asa.oberg@testby.se",
+        "handler_phone": "0123-456 78",
+        "recipient_name": "Göran Sjöberg",
+        "kind_phrase": "ditt klagomål",
+        "received_date": "22 november 2026",
+        "heading": "Snöröjningen på Björkvägen",
+        "answer_due": "7 december 2026",
+        "summary": "Björkvägen är inte plogad sedan i torsdags.",
+    }
+    values.update(overrides)
+    return values
+
+
+def paragraphs(data: bytes) -> list[str]:
+    return [p.text for p in Document(io.BytesIO(data)).paragraphs]
+
+
+def table_cells(data: bytes) -> list[str]:
+    document = Document(io.BytesIO(data))
+    return [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+
+
+def all_text(data: bytes) -> str:
+    return "\n".join(paragraphs(data) + table_cells(data))
+
+
+def custom_template(folder: Path, *lines: str) -> Path:
+    """A Word document saved by python-docx, one paragraph per line."""
+    folder.mkdir(parents=True, exist_ok=True)
+    document = Document()
+    for line in lines:
+        document.add_paragraph(line)
+    path = folder / FILENAME
+    document.save(str(path))
+    return path
+
+
+# --------------------------------------------------------------------------- shipped letter
+
+
+def test_every_letter_has_a_shipped_template():
+    for letter in LETTERS.values():
+        assert (SHIPPED / letter.filename).is_file()
+        assert LetterRenderer().check(letter.name) == SHIPPED / letter.filename
+
+
+def test_shipped_acknowledgment_renders_every_variable():
+    data = LetterRenderer().render("acknowledgment", context())
+
+    text = paragraphs(data)
+    assert "Göran Sjöberg" in text
+    assert "Vi har tagit emot ditt klagomål" in text
+    assert "Ärende: Snöröjningen på Björkvägen" in text
+    assert "Åsa Öberg" in text
+    assert "Handläggare på förvaltningen" in text
+    assert "Kontaktcenter Ängsvägen, Örebro kommun" in text
+    assert "asa.oberg@testby.se, telefon 0123-456 78" in text
+    body = "\n".join(text)
+    assert (
+        "Vi tog emot ditt klagomål den 22 november 2026 och har registrerat ärendet med "
+        "diarienummer KS 2026/17." in body
+    )
+    assert "senast den 7 december 2026" in body
+
+    cells = table_cells(data)
+    assert cells == [
+        "Örebro kommun\nKontaktcenter Ängsvägen",
+        "Datum: 23 november 2026\nDiarienummer: KS 2026/17",
+    ]
+
+    everything = all_text(data)
+    assert "{{" not in everything
+    assert "}}" not in everything
+    assert "{%" not in everything
+
+
+def test_phone_line_left_out_without_a_phone_number():
+    data = LetterRenderer().render("acknowledgment", context(handler_phone=None))
+    text = paragraphs(data)
+    assert "asa.oberg@testby.se" in text
+    assert "telefon" not in all_text(data)
+
+
+def test_citizen_text_comes_out_literally():
+    nasty = (
+        "Hej </w:t></w:r></w:p><w:p><w:r><w:t>injicerat & \"citat\" 'enkla' "
+        "{{ organisation }} {% if true %}ja{% endif %} <b>fet</b> åäö"
+    )
+    data = LetterRenderer().render(
+        "acknowledgment",
+        context(heading=nasty, recipient_name="Kalle <w:p> & {{ x }} {% if %}", summary=nasty),
+    )
+
+    text = paragraphs(data)
+    assert f"Ärende: {nasty}" in text
+    assert "Kalle <w:p> & {{ x }} {% if %}" in text
+    # The injected paragraph did not become a paragraph of its own.
+    assert "injicerat" not in "\n".join(t for t in text if not t.startswith(("Ärende:", "Kalle")))
+    # The whole file is still a valid package whose XML parses.
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        xml = package.read("word/document.xml").decode("utf-8")
+    assert "&lt;/w:t&gt;" in xml
+    assert "&amp;" in xml
+
+
+# --------------------------------------------------------------------------- custom templates
+
+
+def test_custom_template_with_unknown_variable_is_refused(tmp_path: Path):
+    path = custom_template(tmp_path / "mallar", "Hej {{ recipient_name }}", "{{ kommunens_logga }}")
+
+    renderer = LetterRenderer(tmp_path / "mallar")
+    with pytest.raises(TemplateError) as info:
+        renderer.check("acknowledgment")
+    assert str(path) in str(info.value)
+    assert "kommunens_logga" in str(info.value)
+    assert "recipient_name" in str(info.value)  # the allowed ones are listed to help
+
+    with pytest.raises(TemplateError) as info:
+        renderer.render("acknowledgment", context())
+    assert "kommunens_logga" in str(info.value)
+
+
+def test_file_that_is_not_a_docx_is_refused(tmp_path: Path):
+    folder = tmp_path / "mallar"
+    folder.mkdir()
+    path = folder / FILENAME
+    path.write_text("{\\rtf1\\ansi Det här är ett RTF-dokument}", encoding="utf-8")
+
+    with pytest.raises(TemplateError) as info:
+        LetterRenderer(folder).check("acknowledgment")
+    assert str(path) in str(info.value)
+    assert "Spara den som .docx" in str(info.value)
+
+
+def test_template_with_a_syntax_error_is_refused(tmp_path: Path):
+    path = custom_template(tmp_path / "mallar", "Diarienummer: {{ number ")
+
+    with pytest.raises(TemplateError) as info:
+        LetterRenderer(tmp_path / "mallar").check("acknowledgment")
+    assert str(path) in str(info.value)
+    assert "syntax" in str(info.value).lower()
+
+
+def test_custom_template_is_preferred_over_the_shipped_one(tmp_path: Path):
+    folder = tmp_path / "mallar"
+    path = custom_template(
+        folder,
+        "{{ organisation }} – egen mall",
+        "Till {{ recipient_name }}: vi har fått {{ kind_phrase }} ({{ number }}).",
+        "{% if handler_phone %}Ring {{ handler_phone }}.{% endif %}",
+    )
+    renderer = LetterRenderer(folder)
+    assert renderer.check("acknowledgment") == path
+
+    text = paragraphs(renderer.render("acknowledgment", context()))
+
+    assert text == [
+        "Örebro kommun – egen mall",
+        "Till Göran Sjöberg: vi har fått ditt klagomål (KS 2026/17).",
+        "Ring 0123-456 78.",
+    ]
+
+
+def test_folder_without_own_template_falls_back_to_shipped(tmp_path: Path):
+    folder = tmp_path / "mallar"
+    folder.mkdir()
+    renderer = LetterRenderer(folder)
+    assert renderer.check("acknowledgment") == SHIPPED / FILENAME
+    assert "Vi har tagit emot ditt klagomål" in paragraphs(
+        renderer.render("acknowledgment", context())
+    )
+
+
+def test_missing_context_values_are_an_error():
+    context_without = context()
+    del context_without["answer_due"]
+    del context_without["number"]
+
+    with pytest.raises(TemplateError) as info:
+        LetterRenderer().render("acknowledgment", context_without)
+    assert "answer_due" in str(info.value)
+    assert "number" in str(info.value)
+
+
+def test_unknown_letter_is_an_error():
+    with pytest.raises(TemplateError) as info:
+        LetterRenderer().render("avslag", context())
+    assert "avslag" in str(info.value)
+
+
+# --------------------------------------------------------------------------- the build script
+
+
+def _build(out: Path) -> Path:
+    """Run the script's build function (not ``main``, which writes into src/)."""
+    namespace = runpy.run_path(str(MAKE_TEMPLATES))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / FILENAME
+    namespace["acknowledgment"]().save(str(path))
+    return path
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_make_templates_is_deterministic(tmp_path: Path):
+    first = _build(tmp_path / "a")
+    second = _build(tmp_path / "b")
+
+    assert paragraphs(first.read_bytes()) == paragraphs(second.read_bytes())
+    assert table_cells(first.read_bytes()) == table_cells(second.read_bytes())
+    # The zip members may carry the time they were written; their contents may not differ.
+    assert _parts(first) == _parts(second)
+
+
+def test_shipped_template_is_what_the_script_builds(tmp_path: Path):
+    built = _build(tmp_path / "built")
+    assert _parts(built) == _parts(SHIPPED / FILENAME)
