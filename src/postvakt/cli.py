@@ -13,10 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postvakt import __version__
 from postvakt.errors import ConfigError, NotFoundError, PostvaktError
+
+if TYPE_CHECKING:
+    from postvakt.service import Service
 
 __all__ = ["main"]
 
@@ -105,14 +108,16 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(value)
 
 
-def _open_service(args: argparse.Namespace, *, need_connectors: bool):  # -> Service
+def _open_service(args: argparse.Namespace, *, read_only: bool = False) -> Service:
+    """The service for the config; ``read_only`` opens only the database (lists, no templates)."""
     from postvakt.config import load_config
     from postvakt.logs import configure_logging
     from postvakt.service import Service
 
     config = load_config(_config_path(args))
     configure_logging(config.service.log_level)
-    return Service(config).open(need_connectors=need_connectors)
+    service = Service(config)
+    return service.open_readonly() if read_only else service.open()
 
 
 def _iso(value: Any) -> str | None:
@@ -181,7 +186,7 @@ def _local_date(value: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    service = _open_service(args, need_connectors=True)
+    service = _open_service(args)
     with service:
         if args.once:
             report = service.run_once()
@@ -200,7 +205,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "Se 'postvakt failed list' och kör 'postvakt failed retry' när felet är åtgärdat.",
                     file=sys.stderr,
                 )
-            return EXIT_FAILURE if report.errors else EXIT_OK
+            failed = report.count(Disposition.FAILED)
+            return EXIT_FAILURE if report.errors or failed else EXIT_OK
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             service.stop()
@@ -235,7 +241,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from postvakt.registry.cases import find_case, list_cases
     from postvakt.registry.db import database_errors
 
-    service = _open_service(args, need_connectors=False)
+    service = _open_service(args, read_only=True)
     assert service.sessions is not None
     with service, service.sessions() as session, database_errors():
         if args.cases_command == "list":
@@ -335,7 +341,7 @@ def cmd_failed(args: argparse.Namespace) -> int:
     from postvakt.registry.models import Disposition
 
     if args.failed_command == "list":
-        service = _open_service(args, need_connectors=False)
+        service = _open_service(args, read_only=True)
         assert service.sessions is not None
         with service, service.sessions() as session, database_errors():
             failures = unresolved_failures(session)
@@ -380,7 +386,7 @@ def cmd_failed(args: argparse.Namespace) -> int:
             )
         return EXIT_OK
 
-    service = _open_service(args, need_connectors=True)
+    service = _open_service(args)
     assert service.intake is not None
     with service:
         report = service.intake.retry_failed(args.ids or None)
@@ -473,6 +479,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader (`| head`) went away: stop quietly, and keep Python from complaining
+        # about flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

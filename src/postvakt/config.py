@@ -65,8 +65,9 @@ def _address(value: str) -> str:
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
+        # The value is not repeated: it may be the password itself, pasted by mistake.
         raise ValueError(
-            f"{value!r} är inget namn på en miljövariabel; ange variabelns namn, "
+            "är inget namn på en miljövariabel (bara A–Z, 0–9 och _); ange variabelns namn, "
             "till exempel POSTVAKT_IMAP_PASSWORD — aldrig själva lösenordet"
         )
     return value
@@ -377,50 +378,6 @@ class Config(_Strict):
         Path(), exclude=True, description="Folder of the config file (set on load)."
     )
 
-    @model_validator(mode="after")
-    def _references(self) -> Config:
-        problems: list[ConfigProblem] = []
-        unit_names = [u.name for u in self.units]
-        _duplicates(problems, "units", unit_names, "name")
-        _duplicates(problems, "people", [p.address for p in self.people], "address")
-        _duplicates(problems, "mailboxes", [m.address for m in self.mailboxes], "address")
-        known = set(unit_names)
-        for i, unit in enumerate(self.units):
-            if unit.parent is not None and unit.parent not in known:
-                problems.append(_unknown_unit(f"units[{i}].parent", unit.parent, known))
-        for i, person in enumerate(self.people):
-            if person.unit is not None and person.unit not in known:
-                problems.append(_unknown_unit(f"people[{i}].unit", person.unit, known))
-        for i, mailbox in enumerate(self.mailboxes):
-            if mailbox.unit not in known:
-                problems.append(_unknown_unit(f"mailboxes[{i}].unit", mailbox.unit, known))
-            if mailbox.kind == "function" and not mailbox.owners:
-                problems.append(
-                    ConfigProblem(
-                        f"mailboxes[{i}].owners",
-                        "en funktionsbrevlåda måste ha minst en ansvarig (owners) som öppnar den "
-                        "varje arbetsdag",
-                    )
-                )
-        parents = {u.name: u.parent for u in self.units}
-        for i, unit in enumerate(self.units):
-            seen = {unit.name}
-            current = unit.parent
-            while current is not None and current in parents:
-                if current in seen:
-                    problems.append(
-                        ConfigProblem(
-                            f"units[{i}].parent",
-                            f"enheten {unit.name!r} ligger under sig själv (cirkel)",
-                        )
-                    )
-                    break
-                seen.add(current)
-                current = parents[current]
-        if problems:
-            raise _ProblemsError(problems)
-        return self
-
     # -- derived values ---------------------------------------------------------
 
     def path(self, value: Path | str) -> Path:
@@ -453,17 +410,80 @@ class Config(_Strict):
         return next((m for m in self.mailboxes if m.address == address), None)
 
 
-class _ProblemsError(ValueError):
-    """Carries several problems out of a model validator (pydantic wraps it once)."""
+def _reference_problems(data: Mapping[str, Any]) -> list[ConfigProblem]:
+    """Problems between tables: unknown units, cycles, duplicates, function mailboxes without
+    owners.  Works on the raw TOML data so that it runs even when fields have errors: one
+    typo must not hide the rest.
+    """
 
-    def __init__(self, problems: list[ConfigProblem]):
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
+    def tables(name: str) -> list[tuple[int, Mapping[str, Any]]]:
+        value = data.get(name, [])
+        return (
+            [(i, t) for i, t in enumerate(value) if isinstance(t, Mapping)]
+            if isinstance(value, list)
+            else []
+        )
+
+    def text(table: Mapping[str, Any], key: str) -> str | None:
+        value = table.get(key)
+        return value.strip() if isinstance(value, str) else None
+
+    units, people, mailboxes = tables("units"), tables("people"), tables("mailboxes")
+    problems: list[ConfigProblem] = []
+    _duplicates(problems, "units", [(i, text(u, "name")) for i, u in units], "name")
+    _duplicates(
+        problems,
+        "people",
+        [(i, (text(p, "address") or "").lower() or None) for i, p in people],
+        "address",
+    )
+    _duplicates(
+        problems,
+        "mailboxes",
+        [(i, (text(m, "address") or "").lower() or None) for i, m in mailboxes],
+        "address",
+    )
+    known = {name for _, u in units if (name := text(u, "name"))}
+    for table, rows in (("units", units), ("people", people), ("mailboxes", mailboxes)):
+        key = "parent" if table == "units" else "unit"
+        for i, row in rows:
+            name = text(row, key)
+            if name is not None and name not in known:
+                problems.append(_unknown_unit(f"{table}[{i}].{key}", name, known))
+    for i, mailbox in mailboxes:
+        if mailbox.get("kind") == "function" and not mailbox.get("owners"):
+            problems.append(
+                ConfigProblem(
+                    f"mailboxes[{i}].owners",
+                    "en funktionsbrevlåda måste ha minst en ansvarig (owners) som öppnar den "
+                    "varje arbetsdag",
+                )
+            )
+    parents = {text(u, "name"): text(u, "parent") for _, u in units}
+    for i, unit in units:
+        seen = {text(unit, "name")}
+        current = text(unit, "parent")
+        while current is not None and current in parents:
+            if current in seen:
+                problems.append(
+                    ConfigProblem(
+                        f"units[{i}].parent",
+                        f"enheten {text(unit, 'name')!r} ligger under sig själv (cirkel)",
+                    )
+                )
+                break
+            seen.add(current)
+            current = parents[current]
+    return problems
 
 
-def _duplicates(problems: list[ConfigProblem], table: str, values: list[str], key: str) -> None:
+def _duplicates(
+    problems: list[ConfigProblem], table: str, values: list[tuple[int, str | None]], key: str
+) -> None:
     seen: dict[str, int] = {}
-    for i, value in enumerate(values):
+    for i, value in values:
+        if value is None:
+            continue
         if value in seen:
             problems.append(
                 ConfigProblem(
@@ -550,16 +570,14 @@ def _problems_from(exc: ValidationError) -> list[ConfigProblem]:
         kind = error["type"]
         ctx = error.get("ctx") or {}
         original = ctx.get("error")
-        if isinstance(original, _ProblemsError):
-            problems.extend(original.problems)
-            continue
         if kind == "extra_forbidden":
             allowed = _fields_at(Config, loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             suggestion = f" — menade du {hint[0]!r}?" if hint else ""
             message = f"okänd nyckel (stavfel?){suggestion} Tillåtna här: {', '.join(allowed)}"
         elif kind == "literal_error":
-            message = f"ogiltigt värde {error.get('input')!r}; tillåtna: {ctx.get('expected', '')}"
+            allowed = str(ctx.get("expected", "")).replace(" or ", " eller ")
+            message = f"ogiltigt värde {error.get('input')!r}; tillåtna: {allowed}"
         elif kind == "value_error" and original is not None:
             message = str(original)
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -579,10 +597,14 @@ def _problems_from(exc: ValidationError) -> list[ConfigProblem]:
 
 def parse_config(data: Mapping[str, Any], *, base_dir: Path, source: str | None = None) -> Config:
     """Validate already-parsed TOML data; relative paths are taken from ``base_dir``."""
+    references = _reference_problems(data)
     try:
-        return Config.model_validate({**data, "base_dir": base_dir})
+        config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(_problems_from(exc), source=source) from None
+        raise ConfigError(_problems_from(exc) + references, source=source) from None
+    if references:
+        raise ConfigError(references, source=source)
+    return config
 
 
 def load_config(path: Path | str) -> Config:

@@ -72,7 +72,7 @@ class ConfigError(PostvaktError):
             problems = [ConfigProblem("", problems)]
         self.problems: tuple[ConfigProblem, ...] = tuple(problems)
         self.source = source
-        where = f" in {source}" if source else ""
+        where = f" i {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Konfigurationen{where} har {len(self.problems)} fel:\n{lines}")
 

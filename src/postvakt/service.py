@@ -58,11 +58,29 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------
 
+    def open_readonly(self) -> Service:
+        """Open only the database: enough to list cases and failures, whatever else is wrong."""
+        self._open_database()
+        return self
+
     def open(self, *, need_connectors: bool = True) -> Service:
         """Open the database (migrating it), sync the organisation, build connectors."""
         problems = check_environment(self.config, self.environ) if need_connectors else []
         if problems:
             raise ConfigError(problems)
+        self._open_database()
+        assert self.sessions is not None
+        with database_errors(), self.sessions.begin() as session:
+            sync_organisation(session, self.config)
+        self.intake = Intake(self.config, self.sessions, clock=self.clock)
+        if need_connectors:
+            for mailbox in self.config.mailboxes:
+                self.connectors[mailbox.address] = self._connector_factory(
+                    mailbox, self.config, self.environ
+                )
+        return self
+
+    def _open_database(self) -> None:
         password = (
             self.environ.get(self.config.database.password_env)
             if self.config.database.password_env
@@ -74,15 +92,6 @@ class Service:
             password=password,
         )
         self.sessions = session_factory(self.engine)
-        with database_errors(), self.sessions.begin() as session:
-            sync_organisation(session, self.config)
-        self.intake = Intake(self.config, self.sessions, clock=self.clock)
-        if need_connectors:
-            for mailbox in self.config.mailboxes:
-                self.connectors[mailbox.address] = self._connector_factory(
-                    mailbox, self.config, self.environ
-                )
-        return self
 
     def close(self) -> None:
         for connector in self.connectors.values():
