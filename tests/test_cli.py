@@ -18,7 +18,7 @@ import pytest
 
 from postvakt.cli import main
 from postvakt.clock import STOCKHOLM
-from tests.support.workspace import Workspace, citizen_mail, make_workspace
+from tests.support.workspace import IMAP_SECRET_CONFIG, Workspace, citizen_mail, make_workspace
 
 DEMO_MESSAGES = Path(__file__).resolve().parents[1] / "src" / "postvakt" / "demo_messages"
 
@@ -417,30 +417,9 @@ def test_check_config_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "finns inte" in capsys.readouterr().err
 
 
-SECRET_CONFIG = """\
-[organisation]
-name = "Testby kommun"
-diary_prefix = "KS"
-
-[[units]]
-name = "Kontaktcenter"
-head = "chef@testby.se"
-
-[[mailboxes]]
-address = "kontakt@testby.se"
-kind = "personal"
-unit = "Kontaktcenter"
-connector = "imap"
-[mailboxes.imap]
-host = "imap.testby.se"
-username = "kontakt"
-password_env = "PV_TEST_IMAP_PASSWORD"
-"""
-
-
 def test_unset_secret_is_named_and_a_set_one_never_printed(tmp_path: Path) -> None:
     path = tmp_path / "postvakt.toml"
-    path.write_text(SECRET_CONFIG, encoding="utf-8")
+    path.write_text(IMAP_SECRET_CONFIG, encoding="utf-8")
 
     unset = postvakt("--config", str(path), "check-config", cwd=tmp_path)
     assert unset.returncode == 2

@@ -21,7 +21,7 @@ from postvakt.config import load_config
 from postvakt.errors import ConfigError
 from postvakt.registry.models import Disposition
 from postvakt.service import Service
-from tests.support.workspace import Workspace, citizen_mail
+from tests.support.workspace import IMAP_SECRET_CONFIG, Workspace, citizen_mail
 
 COMPLAINT = (
     "Hej!\n\nJag vill klaga på att snön inte har röjts på Björkvägen på tre dagar. "
@@ -160,28 +160,7 @@ def test_a_missing_maildir_is_reported_and_the_other_mailbox_still_read(
 
 def test_open_refuses_when_a_named_secret_is_not_set(tmp_path: Path, now: datetime) -> None:
     path = tmp_path / "postvakt.toml"
-    path.write_text(
-        """\
-[organisation]
-name = "Testby kommun"
-diary_prefix = "KS"
-
-[[units]]
-name = "Kontaktcenter"
-head = "chef@testby.se"
-
-[[mailboxes]]
-address = "kontakt@testby.se"
-kind = "personal"
-unit = "Kontaktcenter"
-connector = "imap"
-[mailboxes.imap]
-host = "imap.testby.se"
-username = "kontakt"
-password_env = "PV_TEST_IMAP_PASSWORD"
-""",
-        encoding="utf-8",
-    )
+    path.write_text(IMAP_SECRET_CONFIG, encoding="utf-8")
     config = load_config(path)
 
     with pytest.raises(ConfigError) as info:

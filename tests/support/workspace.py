@@ -64,6 +64,27 @@ connector = "maildir"
 path = "mail/anna"
 """
 
+IMAP_SECRET_CONFIG = """\
+[organisation]
+name = "Testby kommun"
+diary_prefix = "KS"
+
+[[units]]
+name = "Kontaktcenter"
+head = "chef@testby.se"
+
+[[mailboxes]]
+address = "kontakt@testby.se"
+kind = "personal"
+unit = "Kontaktcenter"
+connector = "imap"
+[mailboxes.imap]
+host = "imap.testby.se"
+username = "kontakt"
+password_env = "PV_TEST_IMAP_PASSWORD"
+"""
+"""A config whose one mailbox needs the password in ``PV_TEST_IMAP_PASSWORD``."""
+
 
 @dataclass
 class Workspace:
