@@ -509,3 +509,102 @@ def test_a_web_form_gateway_marked_auto_generated_is_still_a_citizen(
             )
     (draft,) = workspace.drafts()
     assert email.message_from_bytes(draft.read_bytes())["To"] == "Karin Ek <karin.ek@example.net>"
+
+
+# --------------------------------------------------------------------------- replies in Sent
+
+
+def _sent(ws: Workspace, raw: bytes, who: str = "kontakt", name: str | None = None) -> None:
+    from postvakt.mailbox.maildir import deliver
+
+    deliver(ws.maildir(who) / ".Sent", raw, name=name)
+
+
+def test_replies_in_sent_mark_messages_answered_and_move_the_case(
+    workspace: Workspace, clock: Clock
+) -> None:
+    received = datetime(2026, 11, 20, 8, 0, tzinfo=STOCKHOLM)
+    workspace.deliver(
+        citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=received), when=received
+    )
+    workspace.deliver(
+        citizen_mail(
+            QUESTION,
+            subject="Öppettider i jul",
+            message_id="<q1@example.net>",
+            sender="Olle <olle@example.net>",
+            date=received,
+        ),
+        when=received,
+    )
+    with open_service(workspace, clock) as service:
+        service.run_once()
+        # Anna sends the acknowledgment draft, answers the question by subject only (no
+        # threading headers), and her out-of-office answers the complaint automatically.
+        (draft,) = workspace.drafts()
+        ack = email.message_from_bytes(draft.read_bytes())
+        ack.replace_header("Date", "Mon, 23 Nov 2026 09:30:00 +0100")
+        _sent(workspace, ack.as_bytes(), name="ack")
+        _sent(
+            workspace,
+            citizen_mail(
+                "Vi har öppet 9-15.",
+                subject="SV: Öppettider i jul",
+                sender="Anna <anna@testby.se>",
+                to="olle@example.net",
+                date=datetime(2026, 11, 23, 9, 40, tzinfo=STOCKHOLM),
+            ),
+            name="answer",
+        )
+        _sent(
+            workspace,
+            citizen_mail(
+                "Jag är ledig.",
+                subject="Automatiskt svar: Klagomål",
+                sender="anna@testby.se",
+                to="karin.ek@example.net",
+                headers={"Auto-Submitted": "auto-replied", "In-Reply-To": "<c1@example.net>"},
+            ),
+            name="ooo",
+        )
+        report = service.run_once()
+        assert sorted((o.key, o.disposition.value) for o in report.outcomes) == [
+            ("ack", "sent"),
+            ("answer", "sent"),
+            ("ooo", "sent"),
+        ]
+        assert service.sessions is not None
+        with service.sessions() as session:
+            records = {r.message_id: r for r in session.scalars(select(MessageRecord))}
+            complaint, question = records["c1@example.net"], records["q1@example.net"]
+            assert (
+                complaint.answered_by == "kontakt@testby.se"
+            )  # the draft is sent from the mailbox
+            assert complaint.answered_at == datetime(2026, 11, 23, 9, 30, tzinfo=STOCKHOLM)
+            assert question.answered_by == "anna@testby.se"
+            case = session.scalars(select(Case)).one()
+            assert case.status.value == "acknowledged"
+            assert [e.kind.value for e in case.events] == ["registered", "drafted", "acknowledged"]
+
+        # A real answer to the case later moves it to 'answered'.
+        _sent(
+            workspace,
+            citizen_mail(
+                "Vi plogar i morgon.",
+                subject="SV: Klagomål på snöröjningen",
+                sender="anna@testby.se",
+                to="karin.ek@example.net",
+                headers={"In-Reply-To": "<c1@example.net>"},
+            ),
+            name="real",
+        )
+        service.run_once()
+        with service.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            assert case.status.value == "answered"
+            assert [e.kind.value for e in case.events][-1] == "answered"
+            record = session.scalars(
+                select(MessageRecord).where(MessageRecord.message_id == "c1@example.net")
+            ).one()
+            # The reply clock stopped at the first answer, the acknowledgment.
+            assert record.answered_at == datetime(2026, 11, 23, 9, 30, tzinfo=STOCKHOLM)

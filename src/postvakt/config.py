@@ -248,6 +248,21 @@ class ImapSettings(_Strict):
         None, description="Wait for new mail with IDLE; default on for function mailboxes."
     )
     sieve_port: int = Field(4190, ge=1, le=65535, description="ManageSieve port (out-of-office).")
+    sieve_security: Literal["starttls", "none"] | None = Field(
+        None, description="ManageSieve security; default starttls unless security is 'none'."
+    )
+    sent_folder: str | None = Field(
+        None, description="Sent folder; default the SPECIAL-USE \\Sent one, else Sent/Skickat/…"
+    )
+    drafts_folder: str | None = Field(
+        None, description="Drafts folder; default the SPECIAL-USE \\Drafts one, else Drafts/Utkast."
+    )
+    last_login_dict: Path | None = Field(
+        None,
+        description="Dovecot's last_login dict (file: driver) when Postvakt can read it: "
+        "evidence that the person logged in today.",
+    )
+    timeout_seconds: float = Field(60.0, gt=0, le=600, description="Network timeout per command.")
 
 
 class EwsSettings(_Strict):

@@ -47,6 +47,7 @@ from postvakt.mailbox.base import (
     DraftAttachment,
     DraftReply,
     FetchedMessage,
+    FolderRole,
     reply_subject,
 )
 from postvakt.mailbox.message import IncomingMessage, parse_message
@@ -77,11 +78,21 @@ from postvakt.registry.models import (
     Mailbox,
     MessageRecord,
 )
+from postvakt.registry.replies import record_reply
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
 from postvakt.templates import LETTERS, LetterRenderer
 
-__all__ = ["DOCX", "STEPS", "Intake", "MessageOutcome", "PassReport", "Work", "swedish_date"]
+__all__ = [
+    "DOCX",
+    "SENT_STEPS",
+    "STEPS",
+    "Intake",
+    "MessageOutcome",
+    "PassReport",
+    "Work",
+    "swedish_date",
+]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -241,6 +252,37 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def automatic_reply(intake: Intake, work: Work) -> Disposition | None:
+    """An automatic reply sent from the mailbox (out-of-office) never counts as an answer."""
+    work.screening = screen(work.msg)
+    return Disposition.SENT if work.screening else None
+
+
+def answered(intake: Intake, work: Work) -> Disposition | None:
+    """Mark the citizen messages this sent mail answers, and the case events that follow."""
+    msg = work.msg
+    ack_title = LETTERS["acknowledgment"].title
+    record_reply(
+        work.session,
+        mailbox_id=work.mailbox.id,
+        thread_ids=msg.thread_ids,
+        to_addresses=[a.address for a in (*msg.to, *msg.cc)],
+        subject=msg.subject,
+        at=msg.date or work.received_at or work.now,  # when the person sent it
+        by=msg.sender.address if msg.sender else None,
+        acknowledgment=any(a.filename.startswith(ack_title) for a in msg.attachments),
+    )
+    return Disposition.SENT
+
+
+SENT_STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse),  # the same parser as incoming mail
+    ("automatic_reply", automatic_reply),  # out-of-office replies answer nobody
+    ("answered", answered),  # In-Reply-To/References, else same person and subject
+)
+"""The steps for the mailbox's own Sent folder."""
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # never raises: broken MIME is carried as defects
     ("already_registered", already_registered),  # one case per Message-ID, whichever mailbox
@@ -299,6 +341,7 @@ class Intake:
         *,
         clock: Clock,
         steps: tuple[tuple[str, Step], ...] = STEPS,
+        sent_steps: tuple[tuple[str, Step], ...] = SENT_STEPS,
         classify: Classify = baseline_classify,
         renderer: LetterRenderer | None = None,
         calendar: WorkingCalendar | None = None,
@@ -308,6 +351,7 @@ class Intake:
         self.sessions = sessions
         self.clock = clock
         self.steps = steps
+        self.sent_steps = sent_steps
         self.classify = classify
         self.tz = ZoneInfo(config.organisation.timezone)
         self.renderer = renderer or LetterRenderer(config.templates_folder)
@@ -418,9 +462,9 @@ class Intake:
 
     # -- one message ------------------------------------------------------------------
 
-    def _run_steps(self, work: Work) -> Disposition:
+    def _run_steps(self, work: Work, steps: tuple[tuple[str, Step], ...]) -> Disposition:
         """The first step that returns a disposition decides; a message through them all is a case."""
-        for _name, step in self.steps:
+        for _name, step in steps:
             outcome = step(self, work)
             if outcome is not None:
                 return outcome
@@ -453,14 +497,17 @@ class Intake:
         row.case_id = work.case.id if work.case else None
         return row
 
-    def process(self, session: Session, mailbox_id: int, fetched: FetchedMessage) -> MessageOutcome:
+    def process(
+        self, session: Session, mailbox_id: int, fetched: FetchedMessage, role: FolderRole = "inbox"
+    ) -> MessageOutcome:
         """Run the steps over one message in one transaction; failures go to the failed store."""
+        steps = self.steps if role == "inbox" else self.sent_steps
         for attempt in (1, 2):
             try:
                 with database_errors(), session.begin():
                     mailbox = session.get_one(Mailbox, mailbox_id)
                     work = Work(session=session, mailbox=mailbox, fetched=fetched, now=self.now())
-                    disposition = self._run_steps(work)
+                    disposition = self._run_steps(work, steps)
                     self._record(work, disposition)
                     if fetched.state is not None:
                         save_state(session, mailbox_id, fetched.folder, fetched.state, work.now)
@@ -476,13 +523,18 @@ class Intake:
                 if attempt == 1:
                     log.info("retrying %s after a concurrent registration", fetched.key)
                     continue
-                return self._fail(session, mailbox_id, fetched, exc)
+                return self._fail(session, mailbox_id, fetched, exc, role)
             except Exception as exc:  # any bug in a step: keep the message, go on with the next
-                return self._fail(session, mailbox_id, fetched, exc)
+                return self._fail(session, mailbox_id, fetched, exc, role)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _fail(
-        self, session: Session, mailbox_id: int, fetched: FetchedMessage, exc: Exception
+        self,
+        session: Session,
+        mailbox_id: int,
+        fetched: FetchedMessage,
+        exc: Exception,
+        role: FolderRole = "inbox",
     ) -> MessageOutcome:
         log.exception(
             "message %s in %s failed; kept in the failed store", fetched.key, fetched.folder
@@ -490,7 +542,7 @@ class Intake:
         now = self.now()
         with database_errors(), session.begin():
             mailbox = session.get_one(Mailbox, mailbox_id)
-            failed = record_failure(session, mailbox_id, fetched, exc, now)
+            failed = record_failure(session, mailbox_id, fetched, exc, now, role)
             row = message_record(session, mailbox_id, fetched.folder, fetched.key)
             if row is None:
                 row = MessageRecord(
@@ -567,22 +619,30 @@ class Intake:
                 ).one()
                 mailbox_id = mailbox.id
                 session.rollback()
-            for folder in connector.folders("inbox"):
-                with database_errors():
-                    state = load_state(session, mailbox_id, folder)
-                    known = known_keys(session, mailbox_id, folder)
-                    session.rollback()
-                for item in connector.fetch_new(folder, state, known.__contains__):
-                    if isinstance(item, Checkpoint):
-                        self._checkpoint(session, mailbox_id, item.folder, item.state)
-                        continue
-                    if item.key in known:
-                        if item.state is not None:
-                            self._checkpoint(session, mailbox_id, item.folder, item.state)
-                        continue
-                    report.outcomes.append(self.process(session, mailbox_id, item))
-                    known.add(item.key)
+            for role in ("inbox", "sent"):
+                for folder in connector.folders(role):
+                    report.merge(self._run_folder(session, connector, mailbox_id, folder, role))
             report.merge(self.deliver_drafts(connector, session=session))
+        return report
+
+    def _run_folder(
+        self, session: Session, connector: Connector, mailbox_id: int, folder: str, role: FolderRole
+    ) -> PassReport:
+        report = PassReport()
+        with database_errors():
+            state = load_state(session, mailbox_id, folder)
+            known = known_keys(session, mailbox_id, folder)
+            session.rollback()
+        for item in connector.fetch_new(folder, state, known.__contains__):
+            if isinstance(item, Checkpoint):
+                self._checkpoint(session, mailbox_id, item.folder, item.state)
+                continue
+            if item.key in known:
+                if item.state is not None:
+                    self._checkpoint(session, mailbox_id, item.folder, item.state)
+                continue
+            report.outcomes.append(self.process(session, mailbox_id, item, role))
+            known.add(item.key)
         return report
 
     def _checkpoint(
@@ -664,12 +724,20 @@ class Intake:
         with self.sessions() as session:
             with database_errors(), session.begin():
                 failures = [
-                    (f.mailbox_id, FetchedMessage(f.folder, f.message_key, f.raw, f.received_at))
+                    (
+                        f.mailbox_id,
+                        f.role,
+                        FetchedMessage(f.folder, f.message_key, f.raw, f.received_at),
+                    )
                     for f in unresolved_failures(session, ids)
                 ]
             session.expunge_all()
-            for mailbox_id, fetched in failures:
-                report.outcomes.append(self.process(session, mailbox_id, fetched))
+            for mailbox_id, role, fetched in failures:
+                report.outcomes.append(
+                    self.process(
+                        session, mailbox_id, fetched, "sent" if role == "sent" else "inbox"
+                    )
+                )
         return report
 
 

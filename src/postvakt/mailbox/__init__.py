@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from postvakt.config import Config, MailboxConfig, MaildirSettings
+from postvakt.config import Config, ImapSettings, MailboxConfig, MaildirSettings
 from postvakt.errors import ConfigError, ConfigProblem
 from postvakt.mailbox.base import Connector
 
@@ -27,6 +27,10 @@ def open_connector(mailbox: MailboxConfig, config: Config, environ: Mapping[str,
             drafts_folder=settings.drafts_folder,
             sent_folder=settings.sent_folder,
         )
+    if isinstance(settings, ImapSettings):
+        from postvakt.mailbox.imap import ImapConnector
+
+        return ImapConnector(mailbox.address, settings, environ.get(settings.password_env, ""))
     index = config.mailboxes.index(mailbox)
     raise ConfigError(
         [

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -28,6 +28,12 @@ __all__ = [
     "FetchedMessage",
     "FolderRole",
     "IsKnown",
+    "OpenedEvidence",
+    "OutOfOffice",
+    "SupportsAccessGrants",
+    "SupportsIdle",
+    "SupportsOpenedEvidence",
+    "SupportsOutOfOffice",
     "build_draft_mime",
     "reply_subject",
 ]
@@ -110,6 +116,68 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections.  The connector may be used again afterwards (it reconnects)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OpenedEvidence:
+    """What a mail system tells about whether a mailbox was opened on a day."""
+
+    changed_today: int
+    """Messages whose flags (read, answered, flagged) changed since the day began."""
+    last_login: datetime | None
+    """The owner's own last login, where the server publishes it."""
+    unread_from_before: int
+    """Unread messages that had arrived before the day began."""
+
+
+@runtime_checkable
+class SupportsOpenedEvidence(Protocol):
+    def opened_evidence(self, folder: str, state: Mapping[str, Any] | None) -> OpenedEvidence:
+        """Evidence for today, using the day's baseline kept in the folder's sync state."""
+        ...
+
+
+@runtime_checkable
+class SupportsIdle(Protocol):
+    def wait_for_new(self, folder: str, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until the server reports new mail; True if it did.
+
+        Uses a connection of its own, so passes are not held up."""
+        ...
+
+
+@runtime_checkable
+class SupportsAccessGrants(Protocol):
+    def grant_access(self, folder: str, who: str, rights: str) -> None:
+        """Give ``who`` the ``rights`` on ``folder`` (RFC 4314 letters on IMAP)."""
+        ...
+
+    def remove_access(self, folder: str, who: str) -> None: ...
+
+    def access(self, folder: str) -> dict[str, str]:
+        """Who has which rights on ``folder``."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutOfOffice:
+    """An automatic reply for a period (``end`` None: until cleared)."""
+
+    start: date
+    end: date | None
+    subject: str
+    text: str
+
+
+@runtime_checkable
+class SupportsOutOfOffice(Protocol):
+    def set_out_of_office(self, reply: OutOfOffice) -> None: ...
+
+    def clear_out_of_office(self) -> None: ...
+
+    def out_of_office(self) -> OutOfOffice | None:
+        """The automatic reply Postvakt or the person has set, if any."""
         ...
 
 

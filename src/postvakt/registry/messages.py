@@ -68,7 +68,12 @@ def save_state(
 
 
 def record_failure(
-    session: Session, mailbox_id: int, fetched: FetchedMessage, exc: BaseException, now: datetime
+    session: Session,
+    mailbox_id: int,
+    fetched: FetchedMessage,
+    exc: BaseException,
+    now: datetime,
+    role: str = "inbox",
 ) -> FailedMessage:
     """Keep the raw bytes and the traceback; a second failure of the same message counts up."""
     text = "".join(tb.format_exception(exc))
@@ -84,6 +89,7 @@ def record_failure(
         row = FailedMessage(
             mailbox_id=mailbox_id,
             folder=fetched.folder,
+            role=role,
             message_key=fetched.key,
             received_at=fetched.received_at,
             raw=fetched.raw,

@@ -104,6 +104,7 @@ class Disposition(enum.StrEnum):
     SCREENED = "screened"  # machine mail: automatic replies, reports, bulk mail
     INTERNAL = "internal"  # from the organisation's own domains
     FAILED = "failed"  # raised; raw bytes are in failed_messages
+    SENT = "sent"  # the mailbox's own sent mail, read to see which messages were answered
 
 
 class CaseKind(enum.StrEnum):
@@ -240,6 +241,9 @@ class MessageRecord(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     defects: Mapped[list[str]] = mapped_column(JSON, default=list)
     reply_due: Mapped[date | None]
+    answered_at: Mapped[datetime | None]
+    """When a reply from the mailbox (or its delegate) was seen; automatic replies never count."""
+    answered_by: Mapped[str | None] = mapped_column(String(320))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
 
     mailbox: Mapped[Mailbox] = relationship()
@@ -366,6 +370,8 @@ class FailedMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
     folder: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(10), default="inbox")
+    """'inbox' or 'sent': which steps replay it."""
     message_key: Mapped[str] = mapped_column(String(500))
     received_at: Mapped[datetime | None]
     raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,552 @@
+"""The IMAP connector: watches folders in place, the way a careful colleague would.
+
+In place: watched folders are opened with EXAMINE (read-only), bodies are fetched with
+``BODY.PEEK[]``, so ``\\Seen`` is never set and ``\\Recent`` never cleared; nothing is moved
+or deleted.  The only writes are APPENDs of reply drafts to the Drafts folder, and — for the
+delegation hooks — ACL and Sieve changes asked for explicitly.
+
+Incremental sync per folder: the state keeps UIDVALIDITY, the last UID processed,
+HIGHESTMODSEQ (with CONDSTORE), and the day's baseline MODSEQ for the opened-today check.
+A pass over a folder with nothing new costs one STATUS command.  When UIDVALIDITY changes
+(the mailbox was rebuilt or migrated), every message's Message-ID is fetched again and only
+those not yet seen are read: a message's key is its Message-ID, so nothing is registered
+twice.
+
+Connections are kept open between passes.  A dropped connection is closed and the error
+raised as :class:`~postvakt.errors.UnavailableError`; the next pass reconnects after the
+back-off in :mod:`postvakt.retry` and resumes from the saved state.
+
+No ``imapclient``, ``imaplib``, ``socket`` or ``ssl`` exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import (
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
+from imapclient.imapclient import SocketTimeout
+
+from postvakt.clock import Clock, system_clock
+from postvakt.config import ImapSettings
+from postvakt.errors import (
+    AuthenticationError,
+    ConnectorError,
+    MailboxNotFoundError,
+    ProtocolError,
+    UnavailableError,
+)
+from postvakt.mailbox.base import (
+    Checkpoint,
+    DraftReply,
+    FetchedMessage,
+    FolderRole,
+    IsKnown,
+    OpenedEvidence,
+    OutOfOffice,
+    build_draft_mime,
+)
+from postvakt.mailbox.sieve import SieveVacation
+from postvakt.retry import Backoff, RetryPolicy
+
+__all__ = ["ImapConnector", "message_key", "read_last_login"]
+
+log = logging.getLogger("postvakt.mailbox.imap")
+
+SENT_NAMES = ("Sent", "Skickat", "Sent Items", "Skickade objekt", "Sent Messages", "INBOX.Sent")
+DRAFTS_NAMES = ("Drafts", "Utkast", "INBOX.Drafts")
+HEADER_CHUNK = 1000  # UIDs per FETCH of Message-ID headers (Dovecot takes 64 KB command lines)
+BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
+_MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+_MID = re.compile(rb"<([^<>\s]+)>")
+
+
+def message_key(header_fields: bytes, internaldate: datetime | None, size: int | None) -> str:
+    """A message's key: its Message-ID, stable across UIDVALIDITY changes.
+
+    Without a Message-ID, the arrival time and size stand in (both survive a rebuild).
+    Long IDs are hashed to fit the database column.
+    """
+    found = _MID.search(header_fields)
+    if found:
+        mid = found.group(1).decode("ascii", "replace")
+        return (
+            f"<{mid}>"
+            if len(mid) <= 300
+            else "mid-sha256:" + hashlib.sha256(found.group(1)).hexdigest()
+        )
+    stamp = internaldate.isoformat() if internaldate else ""
+    return "nomid:" + hashlib.sha256(f"{stamp}|{size}".encode()).hexdigest()[:40]
+
+
+class ImapConnector:
+    """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
+
+    def __init__(
+        self,
+        address: str,
+        settings: ImapSettings,
+        password: str,
+        *,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        backoff: Backoff | None = None,
+    ):
+        self.address = address
+        self.settings = settings
+        self._password = password
+        self.clock = clock or system_clock()
+        self._backoff = backoff or Backoff(retry or RetryPolicy())
+        self._client: IMAPClient | None = None
+        self._idle_client: IMAPClient | None = None
+        self._condstore = False
+        self._special: dict[bytes, str | None] = {}
+        self.commands = 0
+        """IMAP commands sent since start (for the idle-cost benchmark)."""
+
+    def __repr__(self) -> str:
+        return f"ImapConnector({self.address!r}, {self.settings.host}:{self.port})"
+
+    # -- connecting ---------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self.settings.port:
+            return self.settings.port
+        return 993 if self.settings.security == "tls" else 143
+
+    @property
+    def login_name(self) -> str:
+        if self.settings.master_user:
+            return f"{self.settings.username}*{self.settings.master_user}"
+        return self.settings.username
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(
+            cafile=str(self.settings.ca_file) if self.settings.ca_file else None
+        )
+        if not self.settings.verify_certificate:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _open(self) -> IMAPClient:
+        wait = self._backoff.wait_left()
+        if wait > 0:
+            raise UnavailableError(
+                f"servern {self.settings.host} svarade inte nyss; nästa försök om {wait:.0f} s",
+                mailbox=self.address,
+            )
+        timeout = SocketTimeout(
+            connect=min(15.0, self.settings.timeout_seconds), read=self.settings.timeout_seconds
+        )
+        try:
+            with self._errors("ansluta"):
+                client = IMAPClient(
+                    self.settings.host,
+                    port=self.port,
+                    ssl=self.settings.security == "tls",
+                    ssl_context=self._ssl_context() if self.settings.security == "tls" else None,
+                    timeout=timeout,
+                )
+                client.normalise_times = False  # keep INTERNALDATE's zone
+                if self.settings.security == "starttls":
+                    client.starttls(self._ssl_context())
+                client.login(self.login_name, self._password)
+                capabilities = client.capabilities()
+                self._condstore = b"CONDSTORE" in capabilities
+                if self._condstore:
+                    client.enable("CONDSTORE")
+                self.commands += 3 + self._condstore
+        except ConnectorError:
+            self._backoff.failed()
+            raise
+        self._backoff.succeeded()
+        return client
+
+    def _connection(self) -> IMAPClient:
+        if self._client is None:
+            self._client = self._open()
+        return self._client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        _shutdown(client)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Map imapclient, socket and ssl errors to Postvakt's, with what to check."""
+        where = f"{self.settings.host}:{self.port}"
+        try:
+            yield
+        except LoginError as exc:
+            self._drop()
+            raise AuthenticationError(
+                f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
+                "och lösenordet i miljövariabeln som password_env anger.",
+                mailbox=self.address,
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            self._drop()
+            raise UnavailableError(
+                f"certifikatet från {where} kunde inte verifieras ({exc.verify_message}). Ange "
+                "ca_file med organisationens CA, eller rätt värdnamn.",
+                mailbox=self.address,
+            ) from exc
+        except (IMAPClientAbortError, OSError, EOFError) as exc:
+            # Connection refused/reset, timeouts, TLS errors, or the server hung up.
+            self._drop()
+            raise UnavailableError(
+                f"förbindelsen med {where} bröts eller kunde inte öppnas när Postvakt skulle {action} "
+                f"({type(exc).__name__}: {exc}). Postvakt försöker igen.",
+                mailbox=self.address,
+            ) from exc
+        except CapabilityError as exc:
+            raise ProtocolError(
+                f"{where} saknar en funktion som behövs för att {action}: {exc}",
+                mailbox=self.address,
+            ) from exc
+        except IMAPClientError as exc:
+            text = str(exc)
+            if "NONEXISTENT" in text or "doesn't exist" in text or "Mailbox doesn't exist" in text:
+                raise MailboxNotFoundError(
+                    f"mappen finns inte på {where} ({text}). Kontrollera folders i konfigurationen.",
+                    mailbox=self.address,
+                ) from exc
+            raise ProtocolError(
+                f"{where} svarade med fel när Postvakt skulle {action}: {text}",
+                mailbox=self.address,
+            ) from exc
+
+    def close(self) -> None:
+        self._drop()
+        idle, self._idle_client = self._idle_client, None
+        _shutdown(idle)
+
+    # -- folders ------------------------------------------------------------------
+
+    def folders(self, role: FolderRole) -> list[str]:
+        if role == "inbox":
+            return list(self.settings.folders)
+        sent = self._special_folder(b"\\Sent", self.settings.sent_folder, SENT_NAMES)
+        return [sent] if sent else []
+
+    def _special_folder(
+        self, flag: bytes, configured: str | None, names: Sequence[str]
+    ) -> str | None:
+        if configured:
+            return configured
+        if flag not in self._special:
+            client = self._connection()
+            with self._errors("lista mappar"):
+                found = client.find_special_folder(flag)
+                self.commands += 1
+                if found is None:
+                    existing = {name for _flags, _sep, name in client.list_folders()}
+                    self.commands += 1
+                    lowered = {n.lower(): n for n in existing}
+                    found = next((lowered[n.lower()] for n in names if n.lower() in lowered), None)
+            self._special[flag] = found
+        return self._special[flag]
+
+    # -- reading --------------------------------------------------------------------
+
+    def _status(self, client: IMAPClient, folder: str) -> dict[bytes, int]:
+        what = [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"] + (
+            [b"HIGHESTMODSEQ"] if self._condstore else []
+        )
+        with self._errors(f"läsa status för {folder}"):
+            self.commands += 1
+            return {k: int(v) for k, v in client.folder_status(folder, what).items()}
+
+    def _examine(self, client: IMAPClient, folder: str) -> dict[bytes, Any]:
+        with self._errors(f"öppna {folder} för läsning"):
+            self.commands += 1
+            return client.select_folder(folder, readonly=True)
+
+    def fetch_new(
+        self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
+    ) -> Iterator[FetchedMessage | Checkpoint]:
+        client = self._connection()
+        status = self._status(client, folder)
+        old = dict(state or {})
+        uidvalidity, uidnext = status[b"UIDVALIDITY"], status[b"UIDNEXT"]
+        modseq = status.get(b"HIGHESTMODSEQ")
+        today = self.clock().date().isoformat()
+        new_state: dict[str, Any] = {
+            **old,
+            "uidvalidity": uidvalidity,
+            "last_uid": old.get("last_uid", 0) if old.get("uidvalidity") == uidvalidity else 0,
+        }
+        if modseq is not None:
+            new_state["highestmodseq"] = modseq
+            if old.get("day") != today:
+                # The first pass of a day remembers where flags stood when the day began.
+                new_state["day"], new_state["day_modseq"] = today, modseq
+        resync = old.get("uidvalidity") not in (None, uidvalidity)
+        if resync:
+            log.warning(
+                "UIDVALIDITY of %s/%s changed; matching messages by Message-ID",
+                self.address,
+                folder,
+            )
+        if new_state["last_uid"] >= uidnext - 1 or status.get(b"MESSAGES", 1) == 0:
+            if new_state != old:
+                yield Checkpoint(folder, new_state)
+            return
+        self._examine(client, folder)
+        with self._errors(f"söka i {folder}"):
+            self.commands += 1
+            last = new_state["last_uid"]
+            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+        if not uids:
+            yield Checkpoint(folder, new_state)
+            return
+        if old.get("uidvalidity") != uidvalidity:
+            # First sync, or a rebuilt mailbox: read Message-IDs first, bodies only for new ones.
+            wanted = list(self._unknown(client, folder, uids, is_known))
+        else:
+            wanted = uids
+        for start in range(0, len(wanted), BODY_CHUNK):
+            chunk = wanted[start : start + BODY_CHUNK]
+            with self._errors(f"hämta meddelanden i {folder}"):
+                self.commands += 1
+                data = client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE"])
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None:  # expunged by its owner meanwhile
+                    continue
+                raw = item[b"BODY[]"]
+                received = _aware(item.get(b"INTERNALDATE"))
+                head = raw[: raw.find(b"\r\n\r\n") + 2] if b"\r\n\r\n" in raw else raw[:65536]
+                key = message_key(
+                    _header_fields(head, b"message-id"), received, item.get(b"RFC822.SIZE")
+                )
+                new_state = {**new_state, "last_uid": uid}
+                yield FetchedMessage(folder, key, raw, received, new_state)
+        if new_state["last_uid"] != uids[-1]:
+            yield Checkpoint(folder, {**new_state, "last_uid": uids[-1]})
+
+    def _unknown(
+        self, client: IMAPClient, folder: str, uids: list[int], is_known: IsKnown
+    ) -> Iterator[int]:
+        for start in range(0, len(uids), HEADER_CHUNK):
+            chunk = uids[start : start + HEADER_CHUNK]
+            with self._errors(f"läsa Message-ID i {folder}"):
+                self.commands += 1
+                data = client.fetch(
+                    chunk,
+                    [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", b"INTERNALDATE", b"RFC822.SIZE"],
+                )
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None:
+                    continue
+                key = message_key(
+                    item.get(_MID_FIELD, b""),
+                    _aware(item.get(b"INTERNALDATE")),
+                    item.get(b"RFC822.SIZE"),
+                )
+                if not is_known(key):
+                    yield uid
+
+    # -- drafts ----------------------------------------------------------------------
+
+    def save_draft(self, draft: DraftReply) -> str:
+        folder = self._special_folder(b"\\Drafts", self.settings.drafts_folder, DRAFTS_NAMES)
+        if folder is None:
+            raise MailboxNotFoundError(
+                "hittar ingen Utkast-mapp (SPECIAL-USE \\Drafts, Drafts eller Utkast). "
+                "Ange drafts_folder i konfigurationen.",
+                mailbox=self.address,
+            )
+        client = self._connection()
+        self._examine(client, folder)
+        with self._errors(f"leta efter utkastet i {folder}"):
+            self.commands += 1
+            existing = client.search(["HEADER", "Message-ID", f"<{draft.message_id}>"])
+        if existing:
+            return f"{folder}/{existing[0]}"
+        with self._errors(f"spara utkastet i {folder}"):
+            self.commands += 1
+            response = client.append(
+                folder, build_draft_mime(draft), flags=(b"\\Draft", b"\\Seen"), msg_time=draft.date
+            )
+        found = re.search(rb"APPENDUID \d+ (\d+)", response if isinstance(response, bytes) else b"")
+        return f"{folder}/{int(found.group(1))}" if found else folder
+
+    # -- opened-today evidence --------------------------------------------------------
+
+    def opened_evidence(self, folder: str, state: Mapping[str, Any] | None) -> OpenedEvidence:
+        """Flags changed since the day's baseline MODSEQ, the owner's last login, old unread mail.
+
+        In Dovecot shared mailboxes \\Seen is private per user (INDEXPVT): a colleague's
+        reading shows only when Postvakt logs in as that colleague, so shared function
+        mailboxes are judged by the last login and the unread count as well.
+        """
+        client = self._connection()
+        self._examine(client, folder)
+        state = state or {}
+        today = self.clock().date()
+        changed = 0
+        if self._condstore and state.get("day") == today.isoformat() and state.get("day_modseq"):
+            with self._errors(f"läsa ändrade flaggor i {folder}"):
+                self.commands += 1
+                touched = client.search(["MODSEQ", int(state["day_modseq"]) + 1])
+                if touched:
+                    self.commands += 1
+                    flags = client.fetch(touched, [b"FLAGS"])
+                    marks = {b"\\Seen", b"\\Answered", b"\\Flagged", b"\\Deleted"}
+                    changed = sum(
+                        1 for item in flags.values() if marks & set(item.get(b"FLAGS", ()))
+                    )
+        with self._errors(f"söka olästa meddelanden i {folder}"):
+            self.commands += 1
+            unread = len(client.search(["UNSEEN", "BEFORE", today]))
+        return OpenedEvidence(
+            changed_today=changed, last_login=self._last_login(), unread_from_before=unread
+        )
+
+    def _last_login(self) -> datetime | None:
+        path: Path | None = self.settings.last_login_dict
+        if path is None:
+            return None
+        return read_last_login(path, self.settings.username)
+
+    # -- waiting for new mail -------------------------------------------------------
+
+    def wait_for_new(self, folder: str, timeout: float) -> bool:
+        """IDLE on a connection of its own; re-issued by the caller before 29 minutes (RFC 2177)."""
+        if self._idle_client is None:
+            self._idle_client = self._open()
+            with self._errors(f"öppna {folder} för IDLE"):
+                self._idle_client.select_folder(folder, readonly=True)
+        client = self._idle_client
+        try:
+            with self._errors("vänta på ny post (IDLE)"):
+                client.idle()
+                try:
+                    responses = client.idle_check(timeout=min(timeout, 25 * 60))
+                finally:
+                    client.idle_done()
+        except UnavailableError:
+            self._idle_client = None
+            raise
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+    # -- delegation hooks: ACL (RFC 4314) ------------------------------------------------
+
+    def grant_access(self, folder: str, who: str, rights: str = "lrswi") -> None:
+        client = self._connection()
+        with self._errors(f"ge {who} behörighet till {folder}"):
+            self.commands += 1
+            client.setacl(folder, who, rights)
+
+    def remove_access(self, folder: str, who: str) -> None:
+        client = self._connection()
+        with self._errors(f"ta bort behörigheten för {who} till {folder}"):
+            self.commands += 1
+            # setacl(folder, who, "") sends a malformed command in imapclient 4; imaplib's own
+            # DELETEACL is reached through imapclient's command helper.
+            client._command_and_check(
+                "deleteacl", client._normalise_folder(folder), who, unpack=True
+            )
+
+    def access(self, folder: str) -> dict[str, str]:
+        client = self._connection()
+        with self._errors(f"läsa behörigheter för {folder}"):
+            self.commands += 1
+            return {
+                (who.decode() if isinstance(who, bytes) else who): (
+                    r.decode() if isinstance(r, bytes) else r
+                )
+                for who, r in client.getacl(folder)
+            }
+
+    # -- delegation hooks: out-of-office as a Sieve vacation ----------------------------
+
+    def _sieve(self) -> SieveVacation:
+        master = self.settings.master_user
+        security = self.settings.sieve_security or (
+            "none" if self.settings.security == "none" else "starttls"
+        )
+        return SieveVacation(
+            self.settings.host,
+            self.settings.sieve_port,
+            master or self.settings.username,
+            self._password,
+            authz_id=self.settings.username if master else "",
+            starttls=security == "starttls",
+            mailbox=self.address,
+            addresses=[self.address],
+        )
+
+    def set_out_of_office(self, reply: OutOfOffice) -> None:
+        self._sieve().set_out_of_office(reply)
+
+    def clear_out_of_office(self) -> None:
+        self._sieve().clear_out_of_office()
+
+    def out_of_office(self) -> OutOfOffice | None:
+        return self._sieve().out_of_office()
+
+
+def _shutdown(client: IMAPClient | None) -> None:
+    """Close a connection that may already be gone, without a word."""
+    if client is not None:
+        with suppress(OSError, IMAPClientError):
+            client.shutdown()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _header_fields(head: bytes, name: bytes) -> bytes:
+    """The raw lines of header ``name`` (with continuation lines) from a header block."""
+    out: list[bytes] = []
+    taking = False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if taking:
+                out.append(line)
+            continue
+        taking = line.split(b":", 1)[0].strip().lower() == name
+        if taking:
+            out.append(line)
+    return b"\n".join(out)
+
+
+def read_last_login(path: Path, user: str) -> datetime | None:
+    """The user's own last login from Dovecot's last_login dict stored with the file: driver.
+
+    The file holds keys and values on alternating lines; the key ends in ``last-login/<user>``
+    (logins through the master user are kept under another key and do not count).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    wanted = f"last-login/{user}"
+    for key, value in zip(lines[::2], lines[1::2], strict=False):
+        if key.endswith(wanted) and key[: -len(wanted)] in ("", "shared/", "priv/"):
+            try:
+                return datetime.fromtimestamp(int(value.strip()), UTC)
+            except (ValueError, OverflowError):
+                return None
+    return None
