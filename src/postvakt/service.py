@@ -22,7 +22,7 @@ from postvakt.config import Config, MailboxConfig, check_environment
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
-from postvakt.mailbox.base import Connector
+from postvakt.mailbox.base import Connector, SupportsIdle
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
@@ -30,6 +30,9 @@ from postvakt.registry.setup import sync_organisation
 __all__ = ["Service"]
 
 log = logging.getLogger("postvakt.service")
+
+IDLE_POLL = 5.0
+"""Seconds between checks of the stop flag while waiting in IDLE (the IDLE itself stays open)."""
 
 ConnectorFactory = Callable[[MailboxConfig, Config, Mapping[str, str]], Connector]
 
@@ -50,7 +53,7 @@ class Service:
         self.clock = clock or system_clock()
         self._connector_factory = connector_factory
         self._stop = threading.Event()
-        self._pass_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
         self.intake: Intake | None = None
@@ -112,40 +115,81 @@ class Service:
 
     # -- passes ------------------------------------------------------------------------
 
-    def run_once(self) -> PassReport:
-        """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
+    def run_mailbox(self, address: str) -> PassReport:
+        """One pass over one mailbox; a server error is reported, not raised."""
         assert self.intake is not None, "call open() first"
         report = PassReport()
-        with self._pass_lock:
-            for address, connector in self.connectors.items():
-                if self._stop.is_set():
-                    break
-                try:
-                    report.merge(self.intake.run_mailbox(connector))
-                except ConnectorError as exc:
-                    log.error("mailbox %s: %s", address, exc)
-                    report.errors.append(str(exc))
+        with self._locks.setdefault(address, threading.Lock()):
+            try:
+                report.merge(self.intake.run_mailbox(self.connectors[address]))
+            except ConnectorError as exc:
+                log.error("mailbox %s: %s", address, exc)
+                report.errors.append(str(exc))
         return report
 
-    def _scheduled_pass(self) -> None:
+    def run_once(self) -> PassReport:
+        """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
+        report = PassReport()
+        for address in list(self.connectors):
+            if self._stop.is_set():
+                break
+            report.merge(self.run_mailbox(address))
+        return report
+
+    def idle_mailboxes(self) -> list[str]:
+        """Mailboxes watched with IDLE: those whose connector can, and whose config asks
+        for it (function mailboxes by default)."""
+        chosen = []
+        for address, connector in self.connectors.items():
+            mailbox = self.config.mailbox(address)
+            wanted = getattr(mailbox.settings, "idle", None) if mailbox else None
+            if wanted is None:
+                wanted = mailbox is not None and mailbox.kind == "function"
+            if wanted and isinstance(connector, SupportsIdle):
+                chosen.append(address)
+        return chosen
+
+    def intake_folders(self, address: str) -> list[str]:
+        return self.connectors[address].folders("inbox")
+
+    def _watch(self, address: str) -> None:
+        """Wait for new mail with IDLE and read the mailbox at once when it comes."""
+        connector = self.connectors[address]
+        assert isinstance(connector, SupportsIdle)
+        folders = self.intake_folders(address)
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                if connector.wait_for_new(folders[0], timeout=IDLE_POLL):
+                    log.info("new mail in %s", address)
+                    self._guarded_pass(lambda: self.run_mailbox(address))
+                failures = 0
+            except ConnectorError as exc:
+                failures += 1
+                wait = min(300.0, 2.0 * 2 ** (failures - 1))
+                log.warning("IDLE on %s: %s; again in %.0f s", address, exc, wait)
+                self._stop.wait(wait)
+
+    def _guarded_pass(self, run: Callable[[], PassReport]) -> None:
         try:
-            report = self.run_once()
+            report = run()
         except DatabaseError as exc:
             log.error("pass stopped: %s", exc)
             return
-        log.info(
-            "pass: %d messages, %d cases, %d failed, %d drafts",
-            len(report.outcomes),
-            report.count(Disposition.CASE),
-            report.count(Disposition.FAILED),
-            len(report.drafts_saved),
-        )
+        if report.outcomes:
+            log.info(
+                "pass: %d messages, %d cases, %d failed, %d drafts",
+                len(report.outcomes),
+                report.count(Disposition.CASE),
+                report.count(Disposition.FAILED),
+                len(report.drafts_saved),
+            )
 
     def run_forever(self) -> None:
         """Run passes on the configured interval until :meth:`stop` is called."""
         scheduler = BackgroundScheduler(timezone=self.config.organisation.timezone)
         scheduler.add_job(
-            self._scheduled_pass,
+            lambda: self._guarded_pass(self.run_once),
             "interval",
             seconds=self.config.service.poll_interval_seconds,
             id="read-mailboxes",
@@ -154,11 +198,23 @@ class Service:
             next_run_time=self.clock(),
         )
         scheduler.start()
-        log.info("Postvakt watches %d mailboxes", len(self.connectors))
+        watchers = [
+            threading.Thread(
+                target=self._watch, args=(address,), name=f"idle-{address}", daemon=True
+            )
+            for address in self.idle_mailboxes()
+        ]
+        for watcher in watchers:
+            watcher.start()
+        log.info(
+            "Postvakt watches %d mailboxes (%d with IDLE)", len(self.connectors), len(watchers)
+        )
         try:
             self._stop.wait()
         finally:
             scheduler.shutdown(wait=True)  # lets a running pass finish its message
+            for watcher in watchers:
+                watcher.join(timeout=IDLE_POLL + 5)
             log.info("Postvakt stopped")
 
     def stop(self) -> None:

@@ -70,6 +70,7 @@ SENT_NAMES = ("Sent", "Skickat", "Sent Items", "Skickade objekt", "Sent Messages
 DRAFTS_NAMES = ("Drafts", "Utkast", "INBOX.Drafts")
 HEADER_CHUNK = 1000  # UIDs per FETCH of Message-ID headers (Dovecot takes 64 KB command lines)
 BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
+IDLE_RENEW = 25 * 60  # seconds; RFC 2177 asks for a new IDLE at least every 29 minutes
 _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _MID = re.compile(rb"<([^<>\s]+)>")
 
@@ -112,6 +113,8 @@ class ImapConnector:
         self._backoff = backoff or Backoff(retry or RetryPolicy())
         self._client: IMAPClient | None = None
         self._idle_client: IMAPClient | None = None
+        self._idle_since: float | None = None
+        self._monotonic = self._backoff.monotonic
         self._condstore = False
         self._special: dict[bytes, str | None] = {}
         self.commands = 0
@@ -429,23 +432,36 @@ class ImapConnector:
     # -- waiting for new mail -------------------------------------------------------
 
     def wait_for_new(self, folder: str, timeout: float) -> bool:
-        """IDLE on a connection of its own; re-issued by the caller before 29 minutes (RFC 2177)."""
+        """Wait up to ``timeout`` s for new mail with IDLE, on a connection of its own.
+
+        The IDLE command stays open between calls (so waiting costs no round trips) and is
+        renewed after 25 minutes, before the 29 the RFC allows (RFC 2177).
+        """
         if self._idle_client is None:
             self._idle_client = self._open()
+            self._idle_since = None
             with self._errors(f"öppna {folder} för IDLE"):
                 self._idle_client.select_folder(folder, readonly=True)
         client = self._idle_client
         try:
             with self._errors("vänta på ny post (IDLE)"):
-                client.idle()
-                try:
-                    responses = client.idle_check(timeout=min(timeout, 25 * 60))
-                finally:
+                now = self._monotonic()
+                if self._idle_since is not None and now - self._idle_since > IDLE_RENEW:
                     client.idle_done()
+                    self._idle_since = None
+                if self._idle_since is None:
+                    client.idle()
+                    self._idle_since = now
+                    self.commands += 1
+                responses = client.idle_check(timeout=timeout)
+                new = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+                if new:
+                    client.idle_done()
+                    self._idle_since = None
         except UnavailableError:
-            self._idle_client = None
+            self._idle_client, self._idle_since = None, None
             raise
-        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        return new
 
     # -- delegation hooks: ACL (RFC 4314) ------------------------------------------------
 
