@@ -610,7 +610,10 @@ class Intake:
     # -- a whole mailbox ------------------------------------------------------------
 
     def run_mailbox(self, connector: Connector) -> PassReport:
-        """Process everything new in the connector's watched folders, then place drafts."""
+        """Process everything new in the connector's watched folders, then place drafts.
+
+        A server error ends the pass for this mailbox and is reported with what was done.
+        """
         report = PassReport()
         with self.sessions() as session:
             with database_errors():
@@ -619,16 +622,27 @@ class Intake:
                 ).one()
                 mailbox_id = mailbox.id
                 session.rollback()
-            for role in ("inbox", "sent"):
-                for folder in connector.folders(role):
-                    report.merge(self._run_folder(session, connector, mailbox_id, folder, role))
+            try:
+                for role in ("inbox", "sent"):
+                    for folder in connector.folders(role):
+                        self._run_folder(session, connector, mailbox_id, folder, role, report)
+            except ConnectorError as exc:
+                # What was committed stays committed; the next pass resumes from the state.
+                log.error("mailbox %s: %s", connector.address, exc)
+                report.errors.append(str(exc))
+                return report
             report.merge(self.deliver_drafts(connector, session=session))
         return report
 
     def _run_folder(
-        self, session: Session, connector: Connector, mailbox_id: int, folder: str, role: FolderRole
-    ) -> PassReport:
-        report = PassReport()
+        self,
+        session: Session,
+        connector: Connector,
+        mailbox_id: int,
+        folder: str,
+        role: FolderRole,
+        report: PassReport,
+    ) -> None:
         with database_errors():
             state = load_state(session, mailbox_id, folder)
             known = known_keys(session, mailbox_id, folder)
@@ -643,7 +657,6 @@ class Intake:
                 continue
             report.outcomes.append(self.process(session, mailbox_id, item, role))
             known.add(item.key)
-        return report
 
     def _checkpoint(
         self, session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any]

@@ -168,7 +168,11 @@ class ImapConnector:
                 client.normalise_times = False  # keep INTERNALDATE's zone
                 if self.settings.security == "starttls":
                     client.starttls(self._ssl_context())
-                client.login(self.login_name, self._password)
+                if (self.login_name + self._password).isascii():
+                    client.login(self.login_name, self._password)
+                else:
+                    # LOGIN is ASCII-only; AUTHENTICATE PLAIN carries UTF-8 (å, ä, ö).
+                    client.plain_login(self.login_name, self._password)
                 capabilities = client.capabilities()
                 self._condstore = b"CONDSTORE" in capabilities
                 if self._condstore:
@@ -200,6 +204,13 @@ class ImapConnector:
             raise AuthenticationError(
                 f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
                 "och lösenordet i miljövariabeln som password_env anger.",
+                mailbox=self.address,
+            ) from exc
+        except UnicodeError as exc:
+            self._drop()
+            raise AuthenticationError(
+                f"användarnamnet eller lösenordet innehåller tecken som {where} inte tar emot. "
+                "Byt till ett lösenord med bara A–Z, 0–9 och vanliga tecken.",
                 mailbox=self.address,
             ) from exc
         except ssl.SSLCertVerificationError as exc:
@@ -482,15 +493,12 @@ class ImapConnector:
             )
 
     def access(self, folder: str) -> dict[str, str]:
+        """Who has which rights on ``folder``; rights as sorted RFC 4314 letters ("ilrsw")."""
         client = self._connection()
         with self._errors(f"läsa behörigheter för {folder}"):
             self.commands += 1
-            return {
-                (who.decode() if isinstance(who, bytes) else who): (
-                    r.decode() if isinstance(r, bytes) else r
-                )
-                for who, r in client.getacl(folder)
-            }
+            entries = client.getacl(folder)
+        return {_text(who): "".join(sorted(_text(rights))) for who, rights in entries}
 
     # -- delegation hooks: out-of-office as a Sieve vacation ----------------------------
 
@@ -518,6 +526,10 @@ class ImapConnector:
 
     def out_of_office(self) -> OutOfOffice | None:
         return self._sieve().out_of_office()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _shutdown(client: IMAPClient | None) -> None:

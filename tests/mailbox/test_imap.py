@@ -1,0 +1,580 @@
+"""The IMAP connector against a real Dovecot: in place, incremental, never twice, never lost."""
+
+from __future__ import annotations
+
+import email
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from email import policy
+from pathlib import Path
+
+import docx
+import pytest
+from sqlalchemy import func, select
+
+from postvakt.clock import STOCKHOLM, Clock, fixed_clock
+from postvakt.config import ImapSettings, load_config
+from postvakt.errors import AuthenticationError, MailboxNotFoundError, UnavailableError
+from postvakt.mailbox.base import DraftReply, OutOfOffice
+from postvakt.mailbox.imap import ImapConnector, message_key, read_last_login
+from postvakt.registry.models import Case, Disposition, MessageRecord
+from postvakt.retry import Backoff, RetryPolicy
+from postvakt.service import Service
+from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.workspace import citizen_mail
+
+COMPLAINT = "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar.\n\nKarin Ek\n"
+MASTER_ENV = "PV_TEST_IMAP_MASTER"
+
+CONFIG = """\
+[organisation]
+name = "Testby kommun"
+diary_prefix = "KS"
+domains = ["testby.se"]
+
+[database]
+url = "sqlite:///postvakt.db"
+
+[[units]]
+name = "Kontaktcenter"
+head = "chef@testby.se"
+
+[[people]]
+name = "Anna Berg"
+address = "anna@testby.se"
+unit = "Kontaktcenter"
+
+[[mailboxes]]
+address = "{address}"
+name = "Kontaktcenter"
+kind = "{kind}"
+unit = "Kontaktcenter"
+owners = ["anna@testby.se"]
+connector = "imap"
+
+[mailboxes.imap]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = "{user}"
+master_user = "{master}"
+password_env = "{env}"
+sieve_port = {sieve_port}
+last_login_dict = "{last_login}"
+"""
+
+
+def write_config(tmp_path: Path, server: DovecotServer, user: str, kind: str = "function") -> Path:
+    path = tmp_path / "postvakt.toml"
+    path.write_text(
+        CONFIG.format(
+            address=server.address(user),
+            kind=kind,
+            port=server.imap_port,
+            user=user,
+            master=server.master_user,
+            env=MASTER_ENV,
+            sieve_port=server.sieve_port,
+            last_login=server.directory / "state" / "last-login.db",
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def settings(server: DovecotServer, user: str, **extra: object) -> ImapSettings:
+    return ImapSettings(
+        host=server.host,
+        port=server.imap_port,
+        security="none",
+        username=user,
+        master_user=server.master_user,
+        password_env=MASTER_ENV,
+        sieve_port=server.sieve_port,
+        last_login_dict=server.directory / "state" / "last-login.db",
+        **extra,
+    )
+
+
+def connector(
+    server: DovecotServer, user: str, clock: Clock | None = None, **extra: object
+) -> ImapConnector:
+    return ImapConnector(
+        server.address(user),
+        settings(server, user, **extra),
+        server.master_password,
+        clock=clock,
+        backoff=Backoff(RetryPolicy(base=0.05, cap=0.2)),
+    )
+
+
+@pytest.fixture
+def environ(dovecot: DovecotServer) -> dict[str, str]:
+    return {MASTER_ENV: dovecot.master_password}
+
+
+@pytest.fixture
+def service_for(
+    tmp_path: Path, dovecot: DovecotServer, environ: dict[str, str], clock: Clock
+) -> Iterator:
+    opened: list[Service] = []
+
+    def make(user: str, kind: str = "function") -> Service:
+        config = load_config(write_config(tmp_path, dovecot, user, kind))
+
+        def factory(mailbox, cfg, env):  # fast back-off so tests need not wait
+            return connector(dovecot, user, clock)
+
+        service = Service(config, clock=clock, environ=environ, connector_factory=factory).open()
+        opened.append(service)
+        return service
+
+    yield make
+    for service in opened:
+        service.close()
+
+
+def view(server: DovecotServer, user: str, folder: str = "INBOX") -> dict[str, object]:
+    """What the person sees, read without changing it (EXAMINE, FLAGS only)."""
+    client = server.imap(user)
+    try:
+        status = client.folder_status(folder, [b"MESSAGES", b"RECENT", b"UNSEEN", b"UIDNEXT"])
+        client.select_folder(folder, readonly=True)
+        uids = client.search(["ALL"])
+        flags = {uid: sorted(f) for uid, f in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
+        folders = sorted(name for _f, _s, name in client.list_folders())
+    finally:
+        client.logout()
+    return {"status": status, "flags": flags, "folders": folders}
+
+
+def count_cases(service: Service) -> int:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+# --------------------------------------------------------------------------- the whole path
+
+
+def test_delivery_over_lmtp_is_picked_up_by_run_once(
+    tmp_path: Path, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    user = imap_user.name
+    dovecot.deliver(
+        user, citizen_mail(COMPLAINT, to=dovecot.address(user), message_id="<k1@example.net>")
+    )
+    config = write_config(tmp_path, dovecot, user)
+    env = {**os.environ, MASTER_ENV: dovecot.master_password}
+    result = subprocess.run(
+        [sys.executable, "-m", "postvakt", "--config", str(config), "run", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 nya ärenden" in result.stdout and "1 utkast sparade" in result.stdout
+    # The draft is in Drafts: a reply to the citizen with the acknowledgment letter.
+    client = dovecot.imap(user)
+    try:
+        client.select_folder("Drafts", readonly=True)
+        (uid,) = client.search(["ALL"])
+        item = client.fetch([uid], [b"BODY.PEEK[]", b"FLAGS"])[uid]
+    finally:
+        client.logout()
+    assert b"\\Draft" in item[b"FLAGS"]
+    draft = email.message_from_bytes(item[b"BODY[]"], policy=policy.default)
+    assert draft["To"] == "Karin Ek <karin.ek@example.net>"
+    assert draft["In-Reply-To"] == "<k1@example.net>"
+    assert draft["Subject"] == "SV: Klagomål på snöröjningen"
+    (attachment,) = list(draft.iter_attachments())
+    letter = docx.Document(io.BytesIO(attachment.get_content()))
+    assert any("KS 2026/1" in p.text for p in letter.paragraphs)
+    # A second run finds nothing new and registers nothing twice.
+    again = subprocess.run(
+        [sys.executable, "-m", "postvakt", "--config", str(config), "run", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert again.returncode == 0 and "Läste 0 nya meddelanden" in again.stdout
+
+
+def test_a_pass_changes_nothing_the_person_sees(
+    dovecot: DovecotServer, imap_user: ImapUser, service_for
+) -> None:
+    user = imap_user.name
+    for i in range(3):
+        dovecot.deliver(user, citizen_mail(COMPLAINT + str(i), to=dovecot.address(user)))
+    dovecot.append(
+        user,
+        "INBOX",
+        citizen_mail("Redan läst", subject="Gammalt"),
+        flags=[b"\\Seen", b"\\Flagged"],
+    )
+    before = view(dovecot, user)
+    assert before["status"][b"RECENT"] == 4  # type: ignore[index]
+    service = service_for(user)
+    report = service.run_once()
+    assert report.count(Disposition.CASE) == 3
+    after = view(dovecot, user)
+    assert after["status"] == before["status"]  # \Recent, unseen, counts: untouched
+    assert after["flags"] == before["flags"]
+    drafts = view(dovecot, user, "Drafts")
+    assert len(drafts["flags"]) == 3  # type: ignore[arg-type]
+    assert after["folders"] == before["folders"]
+
+
+def test_uidvalidity_change_rematches_by_message_id(
+    dovecot: DovecotServer, imap_user: ImapUser, service_for
+) -> None:
+    user = imap_user.name
+    dovecot.deliver(
+        user, citizen_mail(COMPLAINT, to=dovecot.address(user), message_id="<a@example.net>")
+    )
+    dovecot.deliver(
+        user,
+        citizen_mail(
+            "Tack!", subject="Tack", to=dovecot.address(user), message_id="<b@example.net>"
+        ),
+    )
+    service = service_for(user)
+    assert len(service.run_once().outcomes) == 2
+    dovecot.set_uidvalidity(user, "INBOX", 424242)
+    dovecot.deliver(
+        user,
+        citizen_mail(COMPLAINT + "Igen.", to=dovecot.address(user), message_id="<c@example.net>"),
+    )
+    report = service.run_once()
+    assert [o.key for o in report.outcomes] == ["<c@example.net>"]
+    assert count_cases(service) == 2
+    assert service.sessions is not None
+    with service.sessions() as session:
+        state = session.scalars(select(MessageRecord.message_key)).all()
+        assert sorted(state) == ["<a@example.net>", "<b@example.net>", "<c@example.net>"]
+    assert service.run_once().outcomes == []
+
+
+def test_a_connection_killed_mid_fetch_resumes_without_loss_or_doubles(
+    dovecot: DovecotServer, imap_user: ImapUser, service_for
+) -> None:
+    from postvakt.intake import STEPS, Intake
+
+    user = imap_user.name
+    total = 230  # three FETCH chunks of 100
+    for i in range(total):
+        dovecot.append(
+            user,
+            "INBOX",
+            citizen_mail(
+                f"Fråga nummer {i}: när öppnar ni?",
+                subject=f"Fråga {i}",
+                message_id=f"<m{i}@example.net>",
+            ),
+        )
+    service = service_for(user)
+    assert service.sessions is not None and service.intake is not None
+    seen: list[int] = []
+
+    def kill_after_150(intake: Intake, work) -> None:
+        seen.append(1)
+        if len(seen) == 150:
+            dovecot.kill_connections(user)
+
+    service.intake = Intake(
+        service.config,
+        service.sessions,
+        clock=service.clock,
+        steps=(*STEPS[:1], ("kill", kill_after_150), *STEPS[1:]),
+    )
+    first = service.run_once()
+    assert first.errors and "bröts" in first.errors[0]
+    processed = len(first.outcomes)
+    assert 100 <= processed < total
+    time.sleep(0.3)  # the back-off in this test's policy
+    second = service.run_once()
+    assert second.errors == []
+    assert processed + len(second.outcomes) == total
+    with service.sessions() as session:
+        keys = session.scalars(select(MessageRecord.message_key)).all()
+    assert len(keys) == len(set(keys)) == total
+
+
+def test_the_server_stopped_and_restarted_while_running(
+    tmp_path: Path, imap_user: ImapUser, environ: dict[str, str], clock: Clock
+) -> None:
+    server = DovecotServer.start()  # its own server: this test stops it
+    try:
+        user = server.add_user()
+        server.deliver(user, citizen_mail(COMPLAINT, to=server.address(user)))
+        config = load_config(write_config(tmp_path, server, user))
+        imap = connector(server, user, clock)
+        service = Service(
+            config,
+            clock=clock,
+            environ={MASTER_ENV: server.master_password},
+            connector_factory=lambda *a: imap,
+        ).open()
+        assert service.run_once().count(Disposition.CASE) == 1
+        server.pause()
+        down = service.run_once()
+        assert len(down.errors) == 1 and "försöker igen" in down.errors[0]
+        server.resume()
+        server.deliver(user, citizen_mail(COMPLAINT + " Igen!", to=server.address(user)))
+        time.sleep(0.3)  # back-off
+        up = service.run_once()
+        assert up.errors == [] and up.count(Disposition.CASE) == 1
+        assert count_cases(service) == 2
+        service.close()
+    finally:
+        server.stop()
+
+
+def test_idle_picks_up_new_mail_within_seconds(
+    dovecot: DovecotServer, imap_user: ImapUser, service_for
+) -> None:
+    user = imap_user.name
+    service = service_for(user, kind="function")
+    assert service.idle_mailboxes() == [dovecot.address(user)]
+    runner = threading.Thread(target=service.run_forever)
+    runner.start()
+    try:
+        time.sleep(1.0)  # the first scheduled pass and the IDLE watcher start
+        sent = time.monotonic()
+        dovecot.deliver(user, citizen_mail(COMPLAINT, to=dovecot.address(user)))
+        while count_cases(service) == 0 and time.monotonic() - sent < 15:
+            time.sleep(0.1)
+        waited = time.monotonic() - sent
+    finally:
+        service.stop()
+        runner.join(timeout=20)
+    assert count_cases(service) == 1
+    assert waited < 5, f"IDLE took {waited:.1f} s (the poll interval is 60 s)"
+    assert not runner.is_alive()
+
+
+# --------------------------------------------------------------------------- drafts and Sent
+
+
+def test_drafts_are_appended_once_with_the_draft_flag(
+    dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    imap = connector(dovecot, imap_user.name)
+    draft = DraftReply(
+        message_id="postvakt.ack.1.abc@example.test",
+        from_address=dovecot.address(imap_user.name),
+        from_name="Kontaktcenter",
+        to_address="karin@example.net",
+        to_name="Karin",
+        subject="SV: Snö",
+        text="Hej!",
+        in_reply_to="orig@example.net",
+    )
+    first = imap.save_draft(draft)
+    second = imap.save_draft(draft)
+    assert first == second and first.startswith("Drafts/")
+    assert len(view(dovecot, imap_user.name, "Drafts")["flags"]) == 1  # type: ignore[arg-type]
+    imap.close()
+
+
+def test_a_reply_in_sent_marks_the_message_answered(
+    dovecot: DovecotServer, imap_user: ImapUser, service_for
+) -> None:
+    user = imap_user.name
+    dovecot.deliver(
+        user,
+        citizen_mail(
+            "Hej, när har ni öppet?",
+            subject="Öppettider",
+            to=dovecot.address(user),
+            message_id="<q@example.net>",
+        ),
+    )
+    service = service_for(user)
+    service.run_once()
+    dovecot.append(
+        user,
+        "Sent",
+        citizen_mail(
+            "Vi har öppet 8-16.",
+            subject="SV: Öppettider",
+            sender=dovecot.address(user),
+            to="karin.ek@example.net",
+            headers={"In-Reply-To": "<q@example.net>"},
+            date=datetime(2026, 11, 23, 11, 0, tzinfo=STOCKHOLM),
+        ),
+    )
+    report = service.run_once()
+    assert [o.disposition for o in report.outcomes] == [Disposition.SENT]
+    assert service.sessions is not None
+    with service.sessions() as session:
+        record = session.scalars(
+            select(MessageRecord).where(MessageRecord.message_id == "q@example.net")
+        ).one()
+        assert record.answered_at == datetime(2026, 11, 23, 11, 0, tzinfo=STOCKHOLM)
+        assert record.answered_by == dovecot.address(user)
+
+
+# --------------------------------------------------------------------------- evidence, ACL, Sieve
+
+
+def test_opened_today_evidence(dovecot: DovecotServer, imap_user: ImapUser, now: datetime) -> None:
+    user = imap_user.name
+    for i in range(2):
+        dovecot.append(user, "INBOX", citizen_mail(f"Meddelande {i}", subject=f"M{i}"))
+    imap = connector(dovecot, user, fixed_clock(now))
+    states = list(imap.fetch_new("INBOX", None, lambda key: False))
+    state = dict(states[-1].state)
+    assert state["day"] == now.date().isoformat() and state["day_modseq"] > 0
+    before = imap.opened_evidence("INBOX", state)
+    assert before.changed_today == 0 and before.last_login is None
+    # The person logs in and reads one message: \Seen changes, and the login is recorded.
+    client = dovecot.imap(user)
+    client.select_folder("INBOX")
+    client.fetch(client.search(["ALL"])[:1], ["BODY[]"])
+    client.logout()
+    after = imap.opened_evidence("INBOX", state)
+    assert after.changed_today == 1
+    assert (
+        after.last_login is not None
+        and abs((after.last_login - datetime.now(after.last_login.tzinfo)).total_seconds()) < 60
+    )
+    # Postvakt's own (master-user) logins never count as the person's.
+    assert read_last_login(dovecot.directory / "state" / "last-login.db", user) == after.last_login
+    imap.close()
+
+
+def test_access_is_granted_and_removed_by_acl(dovecot: DovecotServer, imap_user: ImapUser) -> None:
+    owner, colleague = imap_user.name, dovecot.add_user()
+    dovecot.append(owner, "INBOX", citizen_mail(COMPLAINT))
+    imap = connector(dovecot, owner)
+    imap.grant_access("INBOX", colleague, "lrswi")
+    assert imap.access("INBOX")[colleague] == "ilrsw"
+    client = dovecot.imap(colleague)
+    shared = f"shared/{owner}/INBOX"
+    assert client.folder_status(shared, [b"MESSAGES"])[b"MESSAGES"] == 1
+    client.logout()
+    imap.remove_access("INBOX", colleague)
+    assert colleague not in imap.access("INBOX")
+    client = dovecot.imap(colleague)
+    assert shared not in [name for _f, _s, name in client.list_folders()]
+    client.logout()
+    imap.close()
+
+
+def test_out_of_office_over_managesieve_keeps_the_persons_own_rules(
+    dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    from sievelib.managesieve import Client
+
+    user = imap_user.name
+    # The person's own rule: mail about invoices goes to a folder.
+    own = 'require ["fileinto", "mailbox"];\nif header :contains "subject" "Faktura" { fileinto :create "Fakturor"; }\n'
+    sieve = Client(dovecot.host, dovecot.sieve_port)
+    assert sieve.connect(user, imap_user.password, starttls=False, authmech="PLAIN")
+    sieve.putscript("mina-regler", own)
+    sieve.setactive("mina-regler")
+    sieve.logout()
+
+    imap = connector(dovecot, user)
+    today = date.today()
+    reply = OutOfOffice(
+        start=today - timedelta(days=1),
+        end=today + timedelta(days=5),
+        subject="Frånvaro",
+        text="Jag är tillbaka måndag.\nDin fråga hanteras av Per, per@testby.se.",
+    )
+    imap.set_out_of_office(reply)
+    assert imap.out_of_office() == reply
+    dovecot.clear_outbox()
+    dovecot.deliver(
+        user,
+        citizen_mail("Hej", subject="Faktura 123", to=dovecot.address(user)),
+        sender="karin.ek@example.net",
+    )
+    (vacation,) = dovecot.outbox()
+    answer = email.message_from_bytes(vacation, policy=policy.default)
+    assert answer["Auto-Submitted"].startswith("auto-replied")
+    assert answer["Subject"] == "Frånvaro"
+    assert "Din fråga hanteras av Per" in answer.get_body(("plain",)).get_content()
+    client = dovecot.imap(user)
+    assert (
+        client.folder_status("Fakturor", [b"MESSAGES"])[b"MESSAGES"] == 1
+    )  # the person's rule still ran
+    client.logout()
+
+    imap.clear_out_of_office()
+    assert imap.out_of_office() is None
+    sieve = Client(dovecot.host, dovecot.sieve_port)
+    assert sieve.connect(user, imap_user.password, starttls=False, authmech="PLAIN")
+    active, scripts = sieve.listscripts()
+    sieve.logout()
+    assert active == "mina-regler"
+    assert "postvakt-franvaro" not in scripts
+    dovecot.clear_outbox()
+    dovecot.deliver(
+        user,
+        citizen_mail("Hej igen", subject="Fråga", to=dovecot.address(user)),
+        sender="olle@example.net",
+    )
+    assert dovecot.outbox() == []
+    imap.close()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_a_wrong_password_is_an_authentication_error_without_the_password(
+    dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    imap = ImapConnector(
+        dovecot.address(imap_user.name), settings(dovecot, imap_user.name), "fel-lösen-123"
+    )
+    with pytest.raises(AuthenticationError) as info:
+        imap.folders("sent")
+    assert "nekades" in str(info.value) and "fel-lösen-123" not in str(info.value)
+    # Right after a failure the connector waits before it tries the server again.
+    with pytest.raises(UnavailableError, match="nästa försök"):
+        imap.folders("sent")
+
+
+def test_an_unknown_folder_names_itself(dovecot: DovecotServer, imap_user: ImapUser) -> None:
+    imap = connector(dovecot, imap_user.name, folders=("Finns-inte",))
+    with pytest.raises(MailboxNotFoundError, match="Kontrollera folders"):
+        list(imap.fetch_new("Finns-inte", None, lambda key: False))
+    imap.close()
+
+
+def test_message_keys_are_message_ids_or_stable_fallbacks() -> None:
+    assert message_key(b"Message-ID: <abc@x>\r\n", None, 10) == "<abc@x>"
+    when = datetime(2026, 11, 23, 8, 0, tzinfo=STOCKHOLM)
+    assert message_key(b"", when, 10) == message_key(b"", when, 10) != message_key(b"", when, 11)
+    assert message_key(b"Message-ID: <" + b"x" * 400 + b"@y>\r\n", None, 1).startswith(
+        "mid-sha256:"
+    )
+
+
+def test_a_password_with_swedish_letters_logs_in(dovecot: DovecotServer) -> None:
+    user = dovecot.add_user(password="Hälsningar-från-Åre-ö")
+    dovecot.append(user, "INBOX", citizen_mail(COMPLAINT))
+    own = ImapSettings(
+        host=dovecot.host,
+        port=dovecot.imap_port,
+        security="none",
+        username=user,
+        password_env=MASTER_ENV,
+    )
+    imap = ImapConnector(dovecot.address(user), own, "Hälsningar-från-Åre-ö")
+    (message,) = [m for m in imap.fetch_new("INBOX", None, lambda key: False) if hasattr(m, "raw")]
+    assert b"Karin Ek" in message.raw
+    imap.close()
