@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from postvakt.clock import STOCKHOLM, Clock, fixed_clock
+from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.postgres import PostgresServer
 from tests.support.workspace import Workspace, make_workspace
 
@@ -52,3 +53,23 @@ def clock(now: datetime) -> Clock:
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     return make_workspace(tmp_path / "ws")
+
+
+# --- a real Dovecot (IMAP, LMTP + Sieve, ManageSieve) for the IMAP connector --------------
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole run; tests stay apart by taking fresh users."""
+    server = DovecotServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_user(dovecot: DovecotServer) -> ImapUser:
+    """A new user with an empty mailbox (INBOX, Drafts, Sent, Trash) on ``dovecot``."""
+    name = dovecot.add_user()
+    return ImapUser(name, dovecot.password(name))
