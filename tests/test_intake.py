@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import io
 import sqlite3
 from datetime import datetime
@@ -136,8 +137,10 @@ def test_each_kind_of_mail_gets_its_disposition(workspace: Workspace, clock: Clo
     # Drafts: the two cases with an address got one each; the anonymous one none.
     drafts = ws.drafts()
     assert len(drafts) == 2
-    first = email.message_from_bytes(drafts[0].read_bytes())
-    recipients = sorted(email.message_from_bytes(d.read_bytes())["To"] for d in drafts)
+    first = email.message_from_bytes(drafts[0].read_bytes(), policy=email.policy.default)
+    recipients = sorted(
+        email.message_from_bytes(d.read_bytes(), policy=email.policy.default)["To"] for d in drafts
+    )
     assert recipients == ["Karin Ek <karin.ek@example.net>"] * 2
     assert first["From"].endswith("<kontakt@testby.se>")
     assert first["Subject"].startswith("SV: ")
@@ -508,7 +511,9 @@ def test_a_web_form_gateway_marked_auto_generated_is_still_a_citizen(
                 == "Synpunkter och klagomål – Jag vill klaga på att ingen har plogat vår gata."
             )
     (draft,) = workspace.drafts()
-    assert email.message_from_bytes(draft.read_bytes())["To"] == "Karin Ek <karin.ek@example.net>"
+    assert email.message_from_bytes(draft.read_bytes(), policy=email.policy.default)["To"] == (
+        "Karin Ek <karin.ek@example.net>"
+    )
 
 
 # --------------------------------------------------------------------------- replies in Sent

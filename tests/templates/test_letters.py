@@ -248,3 +248,44 @@ def test_make_templates_is_deterministic(tmp_path: Path):
 def test_shipped_template_is_what_the_script_builds(tmp_path: Path):
     built = _build(tmp_path / "built")
     assert _parts(built) == _parts(SHIPPED / FILENAME)
+
+
+def test_the_compiled_renderer_matches_docxtpl_itself() -> None:
+    """The prepared-once renderer gives the same document as docxtpl's own full render."""
+    import io as _io
+
+    import docx as _docx
+    import jinja2
+    from docxtpl import DocxTemplate
+
+    from postvakt.templates import SHIPPED, LetterRenderer
+
+    context = {
+        "organisation": "Exempel kommun",
+        "unit": "Kontaktcenter",
+        "date": "23 november 2026",
+        "number": "KS 2026/17",
+        "handler_name": "Anna Berg",
+        "handler_title": "Handläggare",
+        "handler_email": "anna@exempel.se",
+        "handler_phone": "0123-45 67",
+        "recipient_name": "Åsa <Öberg> & Co",
+        "kind_phrase": "ditt klagomål",
+        "received_date": "20 november 2026",
+        "heading": "Synpunkter och klagomål – rad ett\nrad två",
+        "answer_due": "27 november 2026",
+        "summary": "x",
+    }
+
+    def text(data: bytes) -> list[str]:
+        document = _docx.Document(_io.BytesIO(data))
+        cells = [c.text for row in document.tables[0].rows for c in row.cells]
+        return [p.text for p in document.paragraphs] + cells
+
+    reference = DocxTemplate(str(SHIPPED / "mottagningsbekraftelse.docx"))
+    reference.render(context, jinja_env=jinja2.Environment(autoescape=True), autoescape=True)
+    out = _io.BytesIO()
+    reference.save(out)
+    fast = LetterRenderer().render("acknowledgment", context)
+    assert text(fast) == text(out.getvalue())
+    assert "Ärende: Synpunkter och klagomål – rad ett\nrad två" in text(fast)

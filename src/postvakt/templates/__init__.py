@@ -9,16 +9,15 @@ citizen's text can never break or inject into the document.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from docxtpl import DocxTemplate
 
 from postvakt.errors import TemplateError
+from postvakt.templates.compiled import CompiledTemplate
 
 __all__ = ["LETTERS", "Letter", "LetterRenderer"]
 
@@ -64,7 +63,7 @@ class LetterRenderer:
     def __init__(self, folder: Path | None = None):
         self.folder = folder
         self._env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        self._checked: set[Path] = set()
+        self._compiled: dict[Path, tuple[tuple[int, int], CompiledTemplate]] = {}
 
     def path(self, letter: Letter) -> Path:
         if self.folder is not None:
@@ -77,11 +76,34 @@ class LetterRenderer:
         """Load the letter's template and verify its variables; return its path."""
         letter = self._letter(name)
         path = self.path(letter)
-        if path in self._checked:
-            return path
-        template = self._load(path)
+        self._template(letter, path)
+        return path
+
+    def _template(self, letter: Letter, path: Path) -> CompiledTemplate:
+        """The compiled template at ``path``, checked; prepared again if the file changed."""
         try:
-            used = template.get_undeclared_template_variables(self._env)
+            stat = path.stat()
+        except FileNotFoundError:
+            raise TemplateError(f"Mallen {path} finns inte.") from None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = self._compiled.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            compiled = CompiledTemplate(path, self._env)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"Mallen {path} har ett syntaxfel på rad {exc.lineno}: {exc.message}. "
+                "Rätta taggen i Word-dokumentet."
+            ) from exc
+        except (
+            Exception
+        ) as exc:  # python-docx/zipfile raise several types for a file that is not a .docx
+            raise TemplateError(
+                f"Mallen {path} går inte att öppna som Word-dokument ({exc}). Spara den som .docx."
+            ) from exc
+        try:
+            used = compiled.variables(self._env)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"Mallen {path} har ett syntaxfel på rad {exc.lineno}: {exc.message}. "
@@ -93,8 +115,8 @@ class LetterRenderer:
                 f"Mallen {path} använder okända variabler: {', '.join(unknown)}. "
                 f"Tillåtna i {letter.title}: {', '.join(sorted(letter.variables))}."
             )
-        self._checked.add(path)
-        return path
+        self._compiled[path] = (stamp, compiled)
+        return compiled
 
     def render(self, name: str, context: Mapping[str, Any]) -> bytes:
         letter = self._letter(name)
@@ -103,16 +125,13 @@ class LetterRenderer:
             raise TemplateError(
                 f"{letter.title}: värden saknas för {', '.join(missing)} (programfel i Postvakt)."
             )
-        path = self.check(name)
-        template = self._load(path)
+        path = self.path(letter)
+        compiled = self._template(letter, path)
         values = {key: "" if value is None else value for key, value in context.items()}
         try:
-            template.render(values, jinja_env=self._env, autoescape=True)
+            return compiled.render(values)
         except jinja2.TemplateError as exc:
             raise TemplateError(f"Mallen {path} kunde inte fyllas i: {exc}") from exc
-        out = io.BytesIO()
-        template.save(out)
-        return out.getvalue()
 
     @staticmethod
     def _letter(name: str) -> Letter:
@@ -120,16 +139,3 @@ class LetterRenderer:
             return LETTERS[name]
         except KeyError:
             raise TemplateError(f"Okänt brev {name!r}; kända: {', '.join(LETTERS)}") from None
-
-    @staticmethod
-    def _load(path: Path) -> DocxTemplate:
-        if not path.exists():
-            raise TemplateError(f"Mallen {path} finns inte.")
-        try:
-            template = DocxTemplate(str(path))
-            template.init_docx()
-        except Exception as exc:  # python-docx raises several types for a file that is not a .docx
-            raise TemplateError(
-                f"Mallen {path} går inte att öppna som Word-dokument ({exc}). Spara den som .docx."
-            ) from exc
-        return template
