@@ -8,6 +8,9 @@ that Word keeps it whole.
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -50,7 +53,9 @@ def _signature(doc: Document) -> None:
     doc.add_paragraph("{{ handler_name }}")
     doc.add_paragraph("{{ handler_title }}")
     doc.add_paragraph("{{ unit }}, {{ organisation }}")
-    doc.add_paragraph("{{ handler_email }}{% if handler_phone %}, telefon {{ handler_phone }}{% endif %}")
+    doc.add_paragraph(
+        "{{ handler_email }}{% if handler_phone %}, telefon {{ handler_phone }}{% endif %}"
+    )
 
 
 def acknowledgment() -> Document:
@@ -84,12 +89,78 @@ def acknowledgment() -> Document:
     return doc
 
 
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+DROP = ("word/stylesWithEffects.xml", "docProps/thumbnail.jpeg", "customXml/")
+
+
+def slim(data: bytes) -> bytes:
+    """python-docx's default package carries 790 KB of style XML, a thumbnail and custom XML.
+
+    Keep only the styles the letter uses (with what they are based on or linked to) and
+    drop the optional parts, so every letter and every draft is a few kilobytes.
+    """
+    from lxml import etree
+
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {i.filename: source.read(i) for i in source.infolist()}
+    document = parts["word/document.xml"].decode()
+    used = set(re.findall(r'w:(?:pStyle|rStyle|tblStyle) w:val="([^"]+)"', document))
+    styles = etree.fromstring(parts["word/styles.xml"])
+    ns = {"w": W}
+    by_id = {s.get(f"{{{W}}}styleId"): s for s in styles.findall("w:style", ns)}
+    keep = set(used) | {i for i, s in by_id.items() if s.get(f"{{{W}}}default") == "1"}
+    pending = list(keep)
+    while pending:
+        style = by_id.get(pending.pop())
+        for ref in ("basedOn", "link", "next"):
+            node = style.find(f"w:{ref}", ns) if style is not None else None
+            target = node.get(f"{{{W}}}val") if node is not None else None
+            if target and target not in keep:
+                keep.add(target)
+                pending.append(target)
+    for style_id, style in by_id.items():
+        if style_id not in keep:
+            styles.remove(style)
+    for latent in styles.findall("w:latentStyles", ns):
+        styles.remove(latent)
+    parts["word/styles.xml"] = etree.tostring(
+        styles, xml_declaration=True, encoding="UTF-8", standalone=True
+    )
+    parts = {n: d for n, d in parts.items() if not n.startswith(DROP)}
+    # Remove what pointed at the dropped parts.
+    parts["[Content_Types].xml"] = re.sub(
+        rb'<Override PartName="/(word/stylesWithEffects.xml|docProps/thumbnail.jpeg|customXml/[^"]*)"[^>]*/>',
+        b"",
+        parts["[Content_Types].xml"],
+    )
+    for rels in ("_rels/.rels", "word/_rels/document.xml.rels"):
+        parts[rels] = re.sub(
+            rb'<Relationship [^>]*Target="[^"]*(stylesWithEffects|thumbnail|customXml)[^"]*"[^>]*/>',
+            b"",
+            parts[rels],
+        )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in parts.items():
+            info = zipfile.ZipInfo(name, date_time=FIXED.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def build(name: str) -> bytes:
+    builders = {"mottagningsbekraftelse": acknowledgment}
+    buffer = io.BytesIO()
+    builders[name]().save(buffer)
+    return slim(buffer.getvalue())
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, build in (("mottagningsbekraftelse", acknowledgment),):
+    for name in ("mottagningsbekraftelse",):
         path = OUT / f"{name}.docx"
-        build().save(path)
-        print(path)
+        path.write_bytes(build(name))
+        print(path, path.stat().st_size, "bytes")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,8 @@ __all__ = [
 log = logging.getLogger("postvakt.intake")
 
 ACTOR = "postvakt"
+DRAFT_BATCH = 50
+"""Drafts placed per round trip."""
 Classify = Callable[[IncomingMessage], Verdict]
 
 
@@ -665,69 +667,92 @@ class Intake:
             save_state(session, mailbox_id, folder, state, self.now())
 
     def deliver_drafts(self, connector: Connector, *, session: Session | None = None) -> PassReport:
-        """Place every pending draft of this mailbox in its Drafts folder (after commit)."""
+        """Place every pending draft of this mailbox in its Drafts folder (after commit).
+
+        In batches: one read, one ``save_drafts`` call (one round trip on IMAP), one update.
+        A failing server leaves the batch pending for the next pass; saving is idempotent.
+        """
         report = PassReport()
         own = session is None
         session = session or self.sessions()
         try:
-            with database_errors(), session.begin():
-                pending = list(
-                    session.scalars(
-                        select(Draft.id)
+            while True:
+                with database_errors(), session.begin():
+                    rows = session.execute(
+                        select(Draft, Case.reference, Mailbox.name)
                         .join(Mailbox, Draft.mailbox_id == Mailbox.id)
+                        .outerjoin(Case, Draft.case_id == Case.id)
                         .where(
                             Mailbox.address == connector.address,
                             Draft.status == DraftStatus.PENDING,
                         )
                         .order_by(Draft.id)
+                        .limit(DRAFT_BATCH)
+                    ).all()
+                    batch = [
+                        (d.id, ref or "", self._reply(connector, d, name)) for d, ref, name in rows
+                    ]
+                session.expunge_all()
+                if not batch:
+                    break
+                ids = [draft_id for draft_id, _ref, _reply in batch]
+                try:
+                    locations = connector.save_drafts([reply for _id, _ref, reply in batch])
+                except ConnectorError as exc:
+                    with database_errors(), session.begin():
+                        session.execute(
+                            update(Draft)
+                            .where(Draft.id.in_(ids))
+                            .values(attempts=Draft.attempts + 1, last_error=str(exc))
+                        )
+                    report.errors.append(f"{connector.address}: utkasten kunde inte sparas: {exc}")
+                    log.warning(
+                        "%d drafts for %s not saved yet: %s", len(ids), connector.address, exc
                     )
-                )
-            for draft_id in pending:
+                    break
+                now = self.now()
                 with database_errors(), session.begin():
-                    draft = session.get_one(Draft, draft_id)
-                    reply = DraftReply(
-                        message_id=draft.message_id,
-                        from_address=connector.address,
-                        from_name=draft.mailbox.name,
-                        to_address=draft.to_address,
-                        to_name=draft.to_name,
-                        subject=draft.subject,
-                        text=draft.body_text,
-                        in_reply_to=draft.in_reply_to,
-                        references=tuple(draft.references),
-                        attachments=(
-                            (DraftAttachment(draft.attachment_name, DOCX, draft.attachment),)
-                            if draft.attachment and draft.attachment_name
-                            else ()
-                        ),
-                        date=self.now(),
-                    )
-                    draft.attempts += 1
-                    try:
-                        location = connector.save_draft(reply)
-                    except ConnectorError as exc:
-                        draft.last_error = str(exc)
-                        report.errors.append(
-                            f"{connector.address}: utkastet kunde inte sparas: {exc}"
+                    for (draft_id, reference, _reply), location in zip(
+                        batch, locations, strict=True
+                    ):
+                        session.execute(
+                            update(Draft)
+                            .where(Draft.id == draft_id)
+                            .values(
+                                status=DraftStatus.SAVED,
+                                saved_at=now,
+                                location=location,
+                                attempts=Draft.attempts + 1,
+                                last_error=None,
+                            )
                         )
-                        log.warning(
-                            "draft %s for %s not saved yet: %s", draft_id, connector.address, exc
-                        )
-                        continue
-                    draft.status, draft.saved_at, draft.location = (
-                        DraftStatus.SAVED,
-                        self.now(),
-                        location,
-                    )
-                    draft.last_error = None
-                    report.drafts_saved.append(
-                        (draft.case.reference if draft.case else "", location)
-                    )
+                        report.drafts_saved.append((reference, location))
+                if len(batch) < DRAFT_BATCH:
+                    break
         finally:
             session.expunge_all()
             if own:
                 session.close()
         return report
+
+    def _reply(self, connector: Connector, draft: Draft, mailbox_name: str | None) -> DraftReply:
+        return DraftReply(
+            message_id=draft.message_id,
+            from_address=connector.address,
+            from_name=mailbox_name,
+            to_address=draft.to_address,
+            to_name=draft.to_name,
+            subject=draft.subject,
+            text=draft.body_text,
+            in_reply_to=draft.in_reply_to,
+            references=tuple(draft.references),
+            attachments=(
+                (DraftAttachment(draft.attachment_name, DOCX, draft.attachment),)
+                if draft.attachment and draft.attachment_name
+                else ()
+            ),
+            date=self.now(),
+        )
 
     # -- the failed store ---------------------------------------------------------------
 

@@ -6,7 +6,7 @@ connector would.  Drafts are kept by Message-ID, so saving twice keeps one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,9 @@ class MemoryConnector:
             self.fail_drafts(draft)
         self.drafts.setdefault(draft.message_id, build_draft_mime(draft))
         return f"Drafts/{draft.message_id}"
+
+    def save_drafts(self, drafts: Sequence[DraftReply]) -> list[str]:
+        return [self.save_draft(draft) for draft in drafts]
 
     def close(self) -> None:
         pass

@@ -226,7 +226,7 @@ def _build(out: Path) -> Path:
     namespace = runpy.run_path(str(MAKE_TEMPLATES))
     out.mkdir(parents=True, exist_ok=True)
     path = out / FILENAME
-    namespace["acknowledgment"]().save(str(path))
+    path.write_bytes(namespace["build"]("mottagningsbekraftelse"))
     return path
 
 
@@ -248,6 +248,17 @@ def test_make_templates_is_deterministic(tmp_path: Path):
 def test_shipped_template_is_what_the_script_builds(tmp_path: Path):
     built = _build(tmp_path / "built")
     assert _parts(built) == _parts(SHIPPED / FILENAME)
+    assert built.read_bytes() == (SHIPPED / FILENAME).read_bytes()  # fixed zip dates too
+
+
+def test_the_shipped_template_is_slim(tmp_path: Path):
+    """Only the styles the letter uses; no thumbnail or custom XML: drafts stay small."""
+    parts = _parts(SHIPPED / FILENAME)
+    assert (SHIPPED / FILENAME).stat().st_size < 15_000
+    assert "word/stylesWithEffects.xml" not in parts and "docProps/thumbnail.jpeg" not in parts
+    assert not any(name.startswith("customXml/") for name in parts)
+    styles = parts["word/styles.xml"].decode()
+    assert 'w:styleId="Heading1"' in styles and "latentStyles" not in styles
 
 
 def test_the_compiled_renderer_matches_docxtpl_itself() -> None:

@@ -13,7 +13,7 @@ implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.header import Header
@@ -116,6 +116,10 @@ class Connector(Protocol):
     def save_draft(self, draft: DraftReply) -> str:
         """Place ``draft`` in the mailbox's Drafts folder unless a draft with its
         Message-ID is already there; return where it is (a path or folder/uid)."""
+        ...
+
+    def save_drafts(self, drafts: Sequence[DraftReply]) -> list[str]:
+        """:meth:`save_draft` for several drafts at once (one round trip where the server can)."""
         ...
 
     def close(self) -> None:

@@ -70,6 +70,7 @@ SENT_NAMES = ("Sent", "Skickat", "Sent Items", "Skickade objekt", "Sent Messages
 DRAFTS_NAMES = ("Drafts", "Utkast", "INBOX.Drafts")
 HEADER_CHUNK = 1000  # UIDs per FETCH of Message-ID headers (Dovecot takes 64 KB command lines)
 BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
+DRAFT_SEARCH_GROUP = 40  # Message-IDs per SEARCH for drafts already in Drafts
 IDLE_RENEW = 25 * 60  # seconds; RFC 2177 asks for a new IDLE at least every 29 minutes
 _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _MID = re.compile(rb"<([^<>\s]+)>")
@@ -379,7 +380,7 @@ class ImapConnector:
 
     # -- drafts ----------------------------------------------------------------------
 
-    def save_draft(self, draft: DraftReply) -> str:
+    def _drafts_folder(self) -> str:
         folder = self._special_folder(b"\\Drafts", self.settings.drafts_folder, DRAFTS_NAMES)
         if folder is None:
             raise MailboxNotFoundError(
@@ -387,20 +388,61 @@ class ImapConnector:
                 "Ange drafts_folder i konfigurationen.",
                 mailbox=self.address,
             )
+        return folder
+
+    def save_draft(self, draft: DraftReply) -> str:
+        return self.save_drafts([draft])[0]
+
+    def save_drafts(self, drafts: Sequence[DraftReply]) -> list[str]:
+        """One EXAMINE of Drafts, one SEARCH per group of Message-IDs for drafts already
+        there (a retry after a crash), one MULTIAPPEND (or APPENDs) for the rest."""
+        if not drafts:
+            return []
+        folder = self._drafts_folder()
         client = self._connection()
         self._examine(client, folder)
-        with self._errors(f"leta efter utkastet i {folder}"):
-            self.commands += 1
-            existing = client.search(["HEADER", "Message-ID", f"<{draft.message_id}>"])
-        if existing:
-            return f"{folder}/{existing[0]}"
-        with self._errors(f"spara utkastet i {folder}"):
-            self.commands += 1
-            response = client.append(
-                folder, build_draft_mime(draft), flags=(b"\\Draft", b"\\Seen"), msg_time=draft.date
-            )
-        found = re.search(rb"APPENDUID \d+ (\d+)", response if isinstance(response, bytes) else b"")
-        return f"{folder}/{int(found.group(1))}" if found else folder
+        where: dict[str, str] = {}
+        for start in range(0, len(drafts), DRAFT_SEARCH_GROUP):
+            group = drafts[start : start + DRAFT_SEARCH_GROUP]
+            criteria: list[Any] = []
+            for draft in group[:-1]:
+                criteria += ["OR", "HEADER", "Message-ID", f"<{draft.message_id}>"]
+            criteria += ["HEADER", "Message-ID", f"<{group[-1].message_id}>"]
+            with self._errors(f"leta efter utkast i {folder}"):
+                self.commands += 1
+                found = client.search(criteria)
+                if found:
+                    self.commands += 1
+                    heads = client.fetch(found, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            for uid in found:
+                mid = _MID.search(heads.get(uid, {}).get(_MID_FIELD, b""))
+                if mid:
+                    where[mid.group(1).decode("ascii", "replace")] = f"{folder}/{uid}"
+        missing = [d for d in drafts if d.message_id not in where]
+        if missing:
+            items = [
+                {
+                    "msg": build_draft_mime(d),
+                    "flags": (b"\\Draft", b"\\Seen"),
+                    **({"date": d.date} if d.date else {}),
+                }
+                for d in missing
+            ]
+            with self._errors(f"spara utkast i {folder}"):
+                self.commands += 1
+                if b"MULTIAPPEND" in client.capabilities():
+                    response = client.multiappend(folder, items)
+                    uids = _appended_uids(response)
+                else:
+                    uids = []
+                    for item in items:
+                        answer = client.append(
+                            folder, item["msg"], flags=item["flags"], msg_time=item.get("date")
+                        )
+                        uids += _appended_uids(answer)
+            for index, draft in enumerate(missing):
+                where[draft.message_id] = f"{folder}/{uids[index]}" if index < len(uids) else folder
+        return [where[d.message_id] for d in drafts]
 
     # -- opened-today evidence --------------------------------------------------------
 
@@ -526,6 +568,23 @@ class ImapConnector:
 
     def out_of_office(self) -> OutOfOffice | None:
         return self._sieve().out_of_office()
+
+
+def _appended_uids(response: Any) -> list[int]:
+    """UIDs from an APPENDUID response code: '<uidvalidity> 12' or '<uidvalidity> 12:14,16'.
+
+    ``append`` answers with bytes, ``multiappend`` with ``('OK', [bytes, ...])``.
+    """
+    if isinstance(response, tuple | list):
+        response = b" ".join(r for r in response[-1] if isinstance(r, bytes)) if response else b""
+    found = re.search(rb"APPENDUID \d+ ([\d:,]+)", response if isinstance(response, bytes) else b"")
+    if not found:
+        return []
+    uids: list[int] = []
+    for piece in found.group(1).split(b","):
+        first, _, last = piece.partition(b":")
+        uids += range(int(first), int(last or first) + 1)
+    return uids
 
 
 def _text(value: bytes | str) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,9 @@ class MaildirConnector:
         final = folder / "cur" / f"{unique}:2,DS"  # D = draft, S = seen (it is our own)
         tmp.replace(final)
         return str(final)
+
+    def save_drafts(self, drafts: Sequence[DraftReply]) -> list[str]:
+        return [self.save_draft(draft) for draft in drafts]
 
     def close(self) -> None:
         """Nothing to release: every call opens and closes its files."""
