@@ -472,9 +472,14 @@ class Intake:
                 return outcome
         return Disposition.CASE
 
-    def _record(self, work: Work, disposition: Disposition) -> MessageRecord:
+    def _record(self, work: Work, disposition: Disposition, replay: bool) -> MessageRecord:
         msg = work.msg
-        row = message_record(work.session, work.mailbox.id, work.fetched.folder, work.fetched.key)
+        # A message fresh from its folder has no record yet; only a replay updates one.
+        row = (
+            message_record(work.session, work.mailbox.id, work.fetched.folder, work.fetched.key)
+            if replay
+            else None
+        )
         if row is None:
             row = MessageRecord(
                 mailbox_id=work.mailbox.id, folder=work.fetched.folder, message_key=work.fetched.key
@@ -500,9 +505,19 @@ class Intake:
         return row
 
     def process(
-        self, session: Session, mailbox_id: int, fetched: FetchedMessage, role: FolderRole = "inbox"
+        self,
+        session: Session,
+        mailbox_id: int,
+        fetched: FetchedMessage,
+        role: FolderRole = "inbox",
+        *,
+        replay: bool = False,
     ) -> MessageOutcome:
-        """Run the steps over one message in one transaction; failures go to the failed store."""
+        """Run the steps over one message in one transaction; failures go to the failed store.
+
+        ``replay`` is for a message from the failed store: its record is updated, and its
+        failure marked resolved, instead of a record being added.
+        """
         steps = self.steps if role == "inbox" else self.sent_steps
         for attempt in (1, 2):
             try:
@@ -510,10 +525,11 @@ class Intake:
                     mailbox = session.get_one(Mailbox, mailbox_id)
                     work = Work(session=session, mailbox=mailbox, fetched=fetched, now=self.now())
                     disposition = self._run_steps(work, steps)
-                    self._record(work, disposition)
+                    self._record(work, disposition, replay)
                     if fetched.state is not None:
                         save_state(session, mailbox_id, fetched.folder, fetched.state, work.now)
-                    self._resolve_failure(session, mailbox_id, fetched, work.now)
+                    if replay:
+                        self._resolve_failure(session, mailbox_id, fetched, work.now)
                     outcome = self._outcome(work, disposition)
                 session.expunge_all()
                 return outcome
@@ -773,7 +789,11 @@ class Intake:
             for mailbox_id, role, fetched in failures:
                 report.outcomes.append(
                     self.process(
-                        session, mailbox_id, fetched, "sent" if role == "sent" else "inbox"
+                        session,
+                        mailbox_id,
+                        fetched,
+                        "sent" if role == "sent" else "inbox",
+                        replay=True,
                     )
                 )
         return report

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postvakt.mailbox.base import FetchedMessage
@@ -56,15 +56,17 @@ def load_state(session: Session, mailbox_id: int, folder: str) -> dict[str, Any]
 def save_state(
     session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any], now: datetime
 ) -> None:
-    row = session.scalars(
-        select(SyncState).where(SyncState.mailbox_id == mailbox_id, SyncState.folder == folder)
-    ).one_or_none()
-    if row is None:
-        row = SyncState(mailbox_id=mailbox_id, folder=folder, state=dict(state), updated_at=now)
-        session.add(row)
-    else:
-        row.state = dict(state)
-        row.updated_at = now
+    """Store the folder's sync state: one UPDATE, or an INSERT the first time."""
+    changed = session.execute(
+        update(SyncState)
+        .where(SyncState.mailbox_id == mailbox_id, SyncState.folder == folder)
+        .values(state=dict(state), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 0:
+        session.add(
+            SyncState(mailbox_id=mailbox_id, folder=folder, state=dict(state), updated_at=now)
+        )
 
 
 def record_failure(

@@ -79,6 +79,26 @@ class WorkingCalendar:
             raise ValueError("n must not be negative")
         return self.working_day_on_or_after(start + timedelta(days=n))
 
+    def due(self, start: date, amount: int, unit: str) -> date:
+        """The due date for ``amount`` ``unit`` ('working_days' or 'days') from ``start``.
+
+        Remembered per calendar: a pass over thousands of messages asks for few dates.
+        """
+        key = (start, amount, unit)
+        cached = self._due.get(key)
+        if cached is None:
+            cached = (
+                self.add_working_days(start, amount)
+                if unit == "working_days"
+                else self.add_days(start, amount)
+            )
+            self._due[key] = cached
+        return cached
+
+    @cached_property
+    def _due(self) -> dict[tuple[date, int, str], date]:
+        return {}
+
     def working_days_between(self, start: date, end: date) -> int:
         """How many working days lie in (start, end]; negative when end is before start."""
         if end < start:

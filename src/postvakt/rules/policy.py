@@ -40,9 +40,7 @@ class Duration:
 
     def due(self, start: date, calendar: WorkingCalendar) -> date:
         """The last day to keep the promise, counted from ``start`` (the day of receipt)."""
-        if self.unit == "working_days":
-            return calendar.add_working_days(start, self.amount)
-        return calendar.add_days(start, self.amount)
+        return calendar.due(start, self.amount, self.unit)
 
     def __str__(self) -> str:
         if self.unit == "working_days":
