@@ -663,8 +663,8 @@ class Intake:
     ) -> None:
         with database_errors():
             state = load_state(session, mailbox_id, folder)
-            known = known_keys(session, mailbox_id, folder)
             session.rollback()
+        known = _KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
         for item in connector.fetch_new(folder, state, known.__contains__):
             if isinstance(item, Checkpoint):
                 self._checkpoint(session, mailbox_id, item.folder, item.state)
@@ -797,6 +797,31 @@ class Intake:
                     )
                 )
         return report
+
+
+class _KnownKeys:
+    """The keys already processed in a folder, read from the database on first use.
+
+    A pass over a mailbox with nothing new never needs them, so an idle pass costs no
+    query for them however large the mailbox.
+    """
+
+    def __init__(self, session: Session, mailbox_id: int, folder: str):
+        self._session, self._mailbox_id, self._folder = session, mailbox_id, folder
+        self._keys: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        if self._keys is None:
+            with database_errors():
+                self._keys = known_keys(self._session, self._mailbox_id, self._folder)
+                self._session.rollback()
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def add(self, key: str) -> None:
+        self._load().add(key)
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -306,8 +306,11 @@ class DovecotServer:
     # --- life cycle ---------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> DovecotServer:
-        """A new server in a fresh directory on free ports, accepting IMAP when it returns."""
+    def start(cls, extra_config: str = "") -> DovecotServer:
+        """A new server in a fresh directory on free ports, accepting IMAP when it returns.
+
+        ``extra_config`` is appended to the config (benchmarks raise connection limits).
+        """
         _dovecot_binary()
         directory = Path(tempfile.mkdtemp(prefix="postvakt-dovecot-"))
         ports: set[int] = set()
@@ -317,6 +320,9 @@ class DovecotServer:
         server = cls(directory, imap_port, lmtp_port, sieve_port)
         try:
             server._write_files()
+            if extra_config:
+                with (directory / "dovecot.conf").open("a") as conf:
+                    conf.write("\n" + extra_config)
             server._launch()
         except BaseException:
             server.stop()

@@ -120,6 +120,8 @@ class ImapConnector:
         self._special: dict[bytes, str | None] = {}
         self.commands = 0
         """IMAP commands sent since start (for the idle-cost benchmark)."""
+        self.logins = 0
+        """Connections opened since start."""
 
     def __repr__(self) -> str:
         return f"ImapConnector({self.address!r}, {self.settings.host}:{self.port})"
@@ -167,6 +169,7 @@ class ImapConnector:
                     timeout=timeout,
                 )
                 client.normalise_times = False  # keep INTERNALDATE's zone
+                self.logins += 1
                 if self.settings.security == "starttls":
                     client.starttls(self._ssl_context())
                 if (self.login_name + self._password).isascii():
