@@ -578,3 +578,128 @@ def test_a_password_with_swedish_letters_logs_in(dovecot: DovecotServer) -> None
     (message,) = [m for m in imap.fetch_new("INBOX", None, lambda key: False) if hasattr(m, "raw")]
     assert b"Karin Ek" in message.raw
     imap.close()
+
+
+def test_a_service_account_with_acl_rights_reads_and_drafts_in_place(
+    dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    """No master user: the owner gave a service account rights by ACL (RFC 4314)."""
+    owner, service = imap_user.name, dovecot.add_user()
+    for folder, rights in (("INBOX", "lr"), ("Drafts", "lrswi"), ("Sent", "lr")):
+        dovecot.share(owner, folder, service, rights)
+    dovecot.deliver(
+        owner, citizen_mail(COMPLAINT, to=dovecot.address(owner), message_id="<acl@example.net>")
+    )
+    before = view(dovecot, owner)
+    own = ImapSettings(
+        host=dovecot.host,
+        port=dovecot.imap_port,
+        security="none",
+        username=service,
+        password_env=MASTER_ENV,
+        folders=(f"shared/{owner}",),
+        drafts_folder=f"shared/{owner}/Drafts",
+        sent_folder=f"shared/{owner}/Sent",
+    )
+    imap = ImapConnector(dovecot.address(owner), own, dovecot.password(service))
+    (message,) = [
+        m for m in imap.fetch_new(f"shared/{owner}", None, lambda key: False) if hasattr(m, "raw")
+    ]
+    assert message.key == "<acl@example.net>"
+    location = imap.save_draft(
+        DraftReply(
+            message_id="postvakt.ack.9.x@example.test",
+            from_address=dovecot.address(owner),
+            from_name=None,
+            to_address="karin.ek@example.net",
+            to_name=None,
+            subject="SV: Klagomål",
+            text="Hej!",
+        )
+    )
+    assert location.startswith(f"shared/{owner}/Drafts/")
+    imap.close()
+    assert len(view(dovecot, owner, "Drafts")["flags"]) == 1  # in the owner's own Drafts
+    assert view(dovecot, owner) == before
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for path in (cert, key):
+        path.chmod(0o644)
+    return cert, key
+
+
+def test_starttls_checks_the_certificate_by_default() -> None:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    cert, key = _self_signed(folder)
+    server = DovecotServer.start(extra_config=f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n")
+    try:
+        user = server.add_user()
+        server.append(user, "INBOX", citizen_mail(COMPLAINT))
+        base = {
+            "host": server.host,
+            "port": server.imap_port,
+            "security": "starttls",
+            "username": user,
+            "password_env": MASTER_ENV,
+        }
+        untrusted = ImapConnector(server.address(user), ImapSettings(**base), server.password(user))
+        with pytest.raises(UnavailableError, match=r"certifikatet .* kunde inte verifieras"):
+            untrusted.folders("sent")
+        trusted = ImapConnector(
+            server.address(user), ImapSettings(**base, ca_file=cert), server.password(user)
+        )
+        fetched = [
+            m for m in trusted.fetch_new("INBOX", None, lambda key: False) if hasattr(m, "raw")
+        ]
+        assert len(fetched) == 1
+        trusted.close()
+    finally:
+        server.stop()
+
+
+def test_idle_is_renewed_before_29_minutes(dovecot: DovecotServer, imap_user: ImapUser) -> None:
+    now = [1000.0]
+    imap = ImapConnector(
+        dovecot.address(imap_user.name),
+        settings(dovecot, imap_user.name),
+        dovecot.master_password,
+        backoff=Backoff(RetryPolicy(), monotonic=lambda: now[0]),
+    )
+    assert imap.wait_for_new("INBOX", timeout=0.1) is False
+    issued = imap.commands
+    now[0] += 10 * 60
+    assert imap.wait_for_new("INBOX", timeout=0.1) is False
+    assert imap.commands == issued  # the same IDLE goes on
+    now[0] += 16 * 60  # 26 minutes since it began
+    assert imap.wait_for_new("INBOX", timeout=0.1) is False
+    assert imap.commands == issued + 1  # DONE, and a new IDLE
+    dovecot.deliver(imap_user.name, citizen_mail(COMPLAINT, to=dovecot.address(imap_user.name)))
+    assert imap.wait_for_new("INBOX", timeout=5) is True
+    imap.close()
