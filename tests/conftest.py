@@ -11,6 +11,7 @@ import pytest
 from postvakt.clock import STOCKHOLM, Clock, fixed_clock
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.postgres import PostgresServer
+from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, make_workspace
 
 
@@ -56,6 +57,16 @@ def workspace(tmp_path: Path) -> Workspace:
 
 
 # --- a real Dovecot (IMAP, LMTP + Sieve, ManageSieve) for the IMAP connector --------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) that keeps every message it receives."""
+    server = SmtpServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,49 @@ def _build_parser() -> _Parser:
     classify.add_argument("files", nargs="+", metavar="FIL.eml")
     classify.add_argument("--json", action="store_true", help="skriv ut som JSON")
 
+    calendar = sub.add_parser(
+        "calendar", help="arbetsdagar och tidsfrister (ingen konfiguration behövs)"
+    )
+    calendar_sub = calendar.add_subparsers(
+        dest="calendar_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    due = calendar_sub.add_parser("due", help="sista dag för en tidsfrist")
+    due.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=_date,
+        metavar="DATUM",
+        help="dagen meddelandet kom in (ÅÅÅÅ-MM-DD); den dagen räknas inte",
+    )
+    length = due.add_mutually_exclusive_group(required=True)
+    length.add_argument("--working-days", type=int, metavar="N", help="inom N arbetsdagar")
+    length.add_argument(
+        "--days", type=int, metavar="N", help="inom N dagar (sista dag flyttas till arbetsdag)"
+    )
+    show = calendar_sub.add_parser("show", help="årets vardagar som inte är arbetsdagar")
+    show.add_argument("year", type=int, metavar="ÅR")
+
+    messages = sub.add_parser("messages", help="medborgarmeddelanden och deras svarstider")
+    messages_sub = messages.add_subparsers(
+        dest="messages_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    messages_list = messages_sub.add_parser("list", help="lista bevakade meddelanden")
+    messages_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    messages_list.add_argument("--open", action="store_true", help="bara obesvarade")
+
+    rules = sub.add_parser("rules", help="kör en regelkontroll nu")
+    rules_sub = rules.add_subparsers(
+        dest="rules_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    rules_run = rules_sub.add_parser(
+        "run", help="kör ett jobb: coverage, daily-open, reminders, compilation"
+    )
+    rules_run.add_argument("job", choices=("coverage", "daily-open", "reminders", "compilation"))
+    rules_run.add_argument(
+        "--force", action="store_true", help="kör även om jobbet redan körts i dag"
+    )
+
     demo = sub.add_parser("demo", help="kör Postvakt på exempelpost i en egen mapp")
     demo.add_argument(
         "--dir",
@@ -97,6 +141,13 @@ def _build_parser() -> _Parser:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} är inget datum; skriv ÅÅÅÅ-MM-DD") from None
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -444,6 +495,113 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from postvakt.rules.calendar import WorkingCalendar
+
+    closures: tuple[date, ...] = ()
+    if args.config or os.environ.get("POSTVAKT_CONFIG"):
+        from postvakt.config import load_config
+
+        closures = load_config(_config_path(args)).organisation.closure_days
+    calendar = WorkingCalendar.with_closures(closures)
+    if args.calendar_command == "due":
+        if args.working_days is not None:
+            print(calendar.add_working_days(args.start, args.working_days).isoformat())
+        else:
+            print(calendar.add_days(args.start, args.days).isoformat())
+        return EXIT_OK
+    for day, name in calendar.non_working_weekdays(args.year):
+        print(f"{day.isoformat()}  {calendar.weekday_name(day):<8} {name}")
+    return EXIT_OK
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.models import MessageRecord
+    from postvakt.registry.replies import CITIZEN
+
+    service = _open_service(args, read_only=True)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        query = (
+            select(MessageRecord)
+            .options(selectinload(MessageRecord.mailbox), selectinload(MessageRecord.case))
+            .where(MessageRecord.disposition.in_(CITIZEN))
+            .order_by(MessageRecord.received_at, MessageRecord.id)
+        )
+        if args.open:
+            query = query.where(MessageRecord.answered_at.is_(None))
+        records = list(session.scalars(query))
+        data = [
+            {
+                "mailbox": r.mailbox.address,
+                "sender": r.sender_address,
+                "subject": r.subject,
+                "message_id": r.message_id,
+                "received_at": _iso(r.received_at),
+                "reply_due": _iso(r.reply_due),
+                "answered_at": _iso(r.answered_at),
+                "answered_by": r.answered_by,
+                "disposition": r.disposition.value,
+                "case": r.case.reference if r.case else None,
+            }
+            for r in records
+        ]
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not data:
+        print(
+            "Inga medborgarmeddelanden."
+            if not args.open
+            else "Inga obesvarade medborgarmeddelanden."
+        )
+        return EXIT_OK
+    rows = [
+        (
+            d["mailbox"],
+            d["sender"] or "",
+            (d["subject"] or "")[:40],
+            (d["received_at"] or "")[:16].replace("T", " "),
+            d["reply_due"] or "-",
+            (d["answered_at"] or "")[:16].replace("T", " ") or "obesvarat",
+            d["case"] or "",
+        )
+        for d in data
+    ]
+    print(
+        _table(
+            rows, ("Brevlåda", "Avsändare", "Ämne", "Inkom", "Svar senast", "Besvarat", "Ärende")
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    service = _open_service(args)
+    with service:
+        assert service.jobs is not None
+        report = service.jobs.run(args.job, force=args.force)
+        if not report.ran:
+            print(f"{args.job} kördes inte: {report.why_not}")
+            return EXIT_OK
+        for result in report.opened:
+            state = {True: "öppnad", False: "INTE öppnad", None: "okänt"}[result.opened]
+            print(f"{result.mailbox}: {state} – {result.evidence}")
+        for item in report.planned:
+            print(f"{item.recipient}: {item.line}")
+        sent = report.sent
+        if sent.skipped_outside_working_time:
+            print(f"{sent.skipped_outside_working_time} aviseringar väntar till arbetstid.")
+        print(f"{len(sent.sent)} sammanfattningar skickade.")
+        for error in sent.errors:
+            print(f"Fel: {error}", file=sys.stderr)
+        return EXIT_FAILURE if sent.errors else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.demo import run_demo
 
@@ -456,6 +614,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cases": cmd_cases,
     "failed": cmd_failed,
     "classify": cmd_classify,
+    "calendar": cmd_calendar,
+    "messages": cmd_messages,
+    "rules": cmd_rules,
     "demo": cmd_demo,
 }
 

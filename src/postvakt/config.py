@@ -17,7 +17,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +44,7 @@ __all__ = [
     "MaildirSettings",
     "OrganisationConfig",
     "PersonConfig",
+    "RulesConfig",
     "ServiceConfig",
     "SmtpConfig",
     "UnitConfig",
@@ -276,6 +277,27 @@ class EwsSettings(_Strict):
     auth: Literal["ntlm", "basic", "oauth"] = "ntlm"
     access: Literal["delegate", "impersonation"] = "delegate"
     verify_certificate: bool = True
+    oauth_client_id: str | None = Field(
+        None,
+        description="With auth = 'oauth': the Entra ID application (client) id; the client "
+        "secret is in password_env. EWS accepts app-only tokens only with access = "
+        "'impersonation'.",
+    )
+    oauth_tenant_id: str | None = Field(
+        None, description="With auth = 'oauth': the Entra ID tenant (directory) id."
+    )
+    oauth_authority: str = Field(
+        "https://login.microsoftonline.com",
+        description="With auth = 'oauth': where tokens come from; the token URL is "
+        "<oauth_authority>/<oauth_tenant_id>/oauth2/v2.0/token.",
+    )
+    throttle_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Longest wait inside a pass when Exchange asks Postvakt to back off "
+        "(ErrorServerBusy); a longer request ends the pass and the next one waits it out.",
+    )
 
     @model_validator(mode="after")
     def _where(self) -> EwsSettings:
@@ -283,15 +305,46 @@ class EwsSettings(_Strict):
             raise ValueError("ange server, endpoint eller autodiscover = true")
         return self
 
+    @model_validator(mode="after")
+    def _oauth(self) -> EwsSettings:
+        if self.auth == "oauth":
+            if not (self.oauth_client_id and self.oauth_tenant_id):
+                raise ValueError("auth = 'oauth' kräver oauth_client_id och oauth_tenant_id")
+            if self.access != "impersonation":
+                raise ValueError(
+                    "auth = 'oauth' (app-only) kräver access = 'impersonation'; EWS tar inte "
+                    "emot apptoken med delegerad åtkomst"
+                )
+        return self
+
 
 class GraphSettings(_Strict):
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
     client_secret_env: EnvName | None = None
-    certificate_path: Path | None = None
-    certificate_thumbprint: str | None = None
+    certificate_path: Path | None = Field(
+        None,
+        description="PEM file with the application's private key (and certificate); relative "
+        "to the config. Used instead of a client secret.",
+    )
+    certificate_thumbprint: str | None = Field(
+        None, description="SHA-1 thumbprint (hex) of the certificate uploaded to the app."
+    )
     authority: str = "https://login.microsoftonline.com"
     endpoint: str = "https://graph.microsoft.com/v1.0"
+    ca_file: Path | None = Field(
+        None,
+        description="Extra CA bundle for Graph and the token endpoint (e.g. behind a "
+        "TLS-inspecting proxy); relative to the config.",
+    )
+    timeout_seconds: float = Field(60.0, gt=0, le=600, description="Network timeout per request.")
+    throttle_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Longest wait inside a pass for a 429 or 503 answer's Retry-After; a "
+        "longer one ends the pass and the next one waits it out.",
+    )
 
     @model_validator(mode="after")
     def _credential(self) -> GraphSettings:
@@ -372,6 +425,60 @@ class TemplatesConfig(_Strict):
     )
 
 
+class RulesConfig(_Strict):
+    """When the service rules run and when people may be told."""
+
+    working_hours: tuple[time, time] = Field(
+        (time(8, 0), time(17, 0)),
+        description="Notifications go out only between these times on working days.",
+    )
+    daily_open_time: time = Field(time(14, 0), description="When the daily-open check runs.")
+    coverage_time: time = Field(
+        time(8, 0), description="When function mailboxes are checked for a present owner."
+    )
+    reminder_times: tuple[time, ...] = Field(
+        (time(8, 30), time(13, 0)), description="When reminders and breaches are sent as digests."
+    )
+    reminder_working_days_before: int = Field(
+        1, ge=0, le=10, description="Remind this many working days before a deadline."
+    )
+    compilation_reminder: str = Field(
+        "01-25", description="MM-DD: the unit heads are reminded of the yearly compilation."
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: tuple[time, time]) -> tuple[time, time]:
+        if value[0] >= value[1]:
+            raise ValueError("arbetstiden måste börja före den slutar, t.ex. [08:00:00, 17:00:00]")
+        return value
+
+    @model_validator(mode="after")
+    def _jobs_in_working_time(self) -> RulesConfig:
+        # What a job finds is told at once or not at all: it must run when mail may go out.
+        start, end = self.working_hours
+        for name, value in (
+            ("coverage_time", self.coverage_time),
+            ("daily_open_time", self.daily_open_time),
+            *(("reminder_times", t) for t in self.reminder_times),
+        ):
+            if not start <= value < end:
+                raise ValueError(
+                    f"{name} {value:%H:%M} ligger utanför arbetstiden {start:%H:%M}–{end:%H:%M}; "
+                    "aviseringar skickas bara under arbetstid"
+                )
+        return self
+
+    @field_validator("compilation_reminder")
+    @classmethod
+    def _reminder_day(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{2})-(\d{2})", value)
+        if not match:
+            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 01-25")
+        date(2024, int(match[1]), int(match[2]))
+        return value
+
+
 class ServiceConfig(_Strict):
     poll_interval_seconds: int = Field(
         60, ge=5, le=3600, description="How often mailboxes are read."
@@ -389,6 +496,7 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     templates: TemplatesConfig = TemplatesConfig()
     service: ServiceConfig = ServiceConfig()
+    rules: RulesConfig = RulesConfig()
     base_dir: Path = Field(
         Path(), exclude=True, description="Folder of the config file (set on load)."
     )

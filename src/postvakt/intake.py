@@ -55,10 +55,13 @@ from postvakt.registry.cases import (
     NewCase,
     add_event,
     case_by_message_id,
+    case_for_thread,
     make_heading,
+    number_pattern,
     register_case,
 )
 from postvakt.registry.db import database_errors
+from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.messages import (
     known_keys,
     load_state,
@@ -181,6 +184,25 @@ def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def follow_up(intake: Intake, work: Work) -> Disposition | None:
+    """The citizen wrote again in a case's thread: the message joins that case."""
+    msg = work.msg
+    org = intake.config.organisation
+    case = case_for_thread(
+        work.session,
+        msg.thread_ids,
+        msg.subject,
+        intake.numbers,
+        org.diary_number_format,
+        org.diary_prefix,
+    )
+    if case is None:
+        return None
+    work.case = case
+    attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
+    return Disposition.FOLLOWUP
+
+
 def classify(intake: Intake, work: Work) -> Disposition | None:
     """Complaint, opinion or other; 'other' stops here."""
     work.verdict = intake.classify(work.msg)
@@ -291,6 +313,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
     ("internal", internal_mail),  # colleagues' mail is not a citizen's
     ("reply_deadline", reply_deadline),  # every citizen message must be answered in time
+    ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
     ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox
@@ -360,6 +383,9 @@ class Intake:
         self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
         self.policy = policy or _policy_from(config)
         self.own_addresses = frozenset(m.address for m in config.mailboxes)
+        self.numbers = number_pattern(
+            config.organisation.diary_number_format, config.organisation.diary_prefix
+        )
         self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
         self.renderer.check("acknowledgment")
 

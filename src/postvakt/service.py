@@ -12,20 +12,24 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from datetime import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
-from postvakt.errors import ConfigError, ConnectorError, DatabaseError
+from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
 from postvakt.mailbox.base import Connector, SupportsIdle
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
+from postvakt.rules.jobs import RuleJobs
+from postvakt.rules.notify import Mailer, Notifier
 
 __all__ = ["Service"]
 
@@ -57,6 +61,8 @@ class Service:
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
         self.intake: Intake | None = None
+        self.notifier: Notifier | None = None
+        self.jobs: RuleJobs | None = None
         self.connectors: dict[str, Connector] = {}
 
     # -- lifecycle -------------------------------------------------------------------
@@ -78,9 +84,23 @@ class Service:
         self.intake = Intake(self.config, self.sessions, clock=self.clock)
         if need_connectors:
             for mailbox in self.config.mailboxes:
-                self.connectors[mailbox.address] = self._connector_factory(
-                    mailbox, self.config, self.environ
-                )
+                connector = self._connector_factory(mailbox, self.config, self.environ)
+                if hasattr(connector, "clock"):  # day boundaries follow the service's clock
+                    connector.clock = self.clock
+                self.connectors[mailbox.address] = connector
+        mailer = Mailer(self.config.smtp, self.environ) if self.config.smtp else None
+        self.notifier = Notifier(
+            self.sessions, mailer, self.intake.calendar, self.config.rules.working_hours
+        )
+        self.jobs = RuleJobs(
+            self.config,
+            self.sessions,
+            self.connectors,
+            clock=self.clock,
+            calendar=self.intake.calendar,
+            policy=self.intake.policy,
+            notifier=self.notifier,
+        )
         return self
 
     def _open_database(self) -> None:
@@ -197,6 +217,21 @@ class Service:
             coalesce=True,
             next_run_time=self.clock(),
         )
+        for job, slot, at in self.schedule():
+            scheduler.add_job(
+                self._run_job,
+                CronTrigger(
+                    day_of_week="mon-fri",
+                    hour=at.hour,
+                    minute=at.minute,
+                    timezone=self.config.organisation.timezone,
+                ),
+                args=(job, slot),
+                id=f"{job}@{slot}",
+                misfire_grace_time=3600,
+                coalesce=True,
+                max_instances=1,
+            )
         scheduler.start()
         watchers = [
             threading.Thread(
@@ -216,6 +251,24 @@ class Service:
             for watcher in watchers:
                 watcher.join(timeout=IDLE_POLL + 5)
             log.info("Postvakt stopped")
+
+    def schedule(self) -> list[tuple[str, str, time]]:
+        """(job, slot, time of day) for the rule jobs; cron fires Mon–Fri, jobs skip holidays."""
+        rules = self.config.rules
+        plan = [("coverage", "", rules.coverage_time), ("daily-open", "", rules.daily_open_time)]
+        plan += [("reminders", f"{t:%H%M}", t) for t in rules.reminder_times]
+        plan += [("compilation", "", rules.reminder_times[0])] if rules.reminder_times else []
+        return plan
+
+    def _run_job(self, job: str, slot: str) -> None:
+        assert self.jobs is not None
+        try:
+            report = self.jobs.run(job, slot=slot)
+        except PostvaktError as exc:
+            log.error("job %s: %s", job, exc)
+            return
+        if not report.ran:
+            log.info("job %s not run: %s", job, report.why_not)
 
     def stop(self) -> None:
         self._stop.set()

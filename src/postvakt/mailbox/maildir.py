@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from postvakt.clock import Clock, system_clock
 from postvakt.errors import MailboxNotFoundError, UnavailableError
 from postvakt.mailbox.base import (
     Checkpoint,
@@ -27,6 +28,7 @@ from postvakt.mailbox.base import (
     FetchedMessage,
     FolderRole,
     IsKnown,
+    OpenedEvidence,
     build_draft_mime,
 )
 
@@ -50,9 +52,11 @@ class MaildirConnector:
         *,
         drafts_folder: str = ".Drafts",
         sent_folder: str | None = None,
+        clock: Clock | None = None,
     ):
         self.address = address
         self.path = Path(path)
+        self.clock = clock or system_clock()
         self.drafts_folder = drafts_folder
         self.sent_folder = sent_folder
 
@@ -150,6 +154,27 @@ class MaildirConnector:
                     return None
                 path = located
         return None
+
+    # -- opened-today evidence -------------------------------------------------------
+
+    def opened_evidence(self, folder: str, state: Mapping[str, Any] | None) -> OpenedEvidence:
+        """A mail client marks a message read by renaming it with the ``S`` flag, which sets
+        the file's change time: such a change today is evidence the mailbox was opened."""
+        where = self._check(folder)
+        now = self.clock()
+        day_start = datetime.combine(now.date(), datetime.min.time(), now.tzinfo).timestamp()
+        changed = unread = 0
+        for sub in ("new", "cur"):
+            for entry in os.scandir(where / sub):
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                flags = entry.name.partition(":2,")[2] if sub == "cur" else ""
+                info = entry.stat()
+                if "S" in flags and info.st_ctime >= day_start:
+                    changed += 1
+                elif "S" not in flags and info.st_mtime < day_start:
+                    unread += 1
+        return OpenedEvidence(changed_today=changed, last_login=None, unread_from_before=unread)
 
     # -- drafts ------------------------------------------------------------------
 

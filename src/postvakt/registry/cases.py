@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,8 +12,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from postvakt.errors import NotFoundError
 from postvakt.privacy import mask_personnummer
-from postvakt.registry.models import Case, CaseEvent, CaseKind, CaseStatus, EventKind
-from postvakt.registry.numbering import allocate_collective_entry, allocate_number
+from postvakt.registry.models import (
+    Case,
+    CaseEvent,
+    CaseKind,
+    CaseStatus,
+    Draft,
+    EventKind,
+    MessageRecord,
+)
+from postvakt.registry.numbering import allocate_collective_entry, allocate_number, format_number
 
 __all__ = [
     "HEADING_PREFIX",
@@ -136,6 +145,51 @@ def add_event(
 
 def case_by_message_id(session: Session, message_id: str) -> Case | None:
     return session.scalars(select(Case).where(Case.message_id == message_id)).one_or_none()
+
+
+def number_pattern(fmt: str, prefix: str) -> re.Pattern[str]:
+    """A regular expression that finds diary numbers of this format in text (a subject)."""
+    pattern = re.escape(fmt)
+    pattern = pattern.replace(re.escape("{prefix}"), re.escape(prefix))
+    pattern = pattern.replace(re.escape("{year}"), r"(?P<year>\d{4})")
+    pattern = re.sub(r"\\\{seq[^}]*\\\}", r"(?P<seq>\\d+)", pattern)
+    pattern = pattern.replace(r"\ ", r"\s*")
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def case_for_thread(
+    session: Session,
+    thread_ids: Sequence[str],
+    subject: str,
+    numbers: re.Pattern[str],
+    fmt: str,
+    prefix: str,
+) -> Case | None:
+    """The case a new message belongs to: by its thread (the case's message, an earlier
+    follow-up, or our own draft to the citizen), else by a diary number in the subject."""
+    if thread_ids:
+        ids = list(thread_ids)
+        case = session.scalars(select(Case).where(Case.message_id.in_(ids))).first()
+        if case is not None:
+            return case
+        case_id = (
+            session.scalars(
+                select(MessageRecord.case_id).where(
+                    MessageRecord.message_id.in_(ids), MessageRecord.case_id.is_not(None)
+                )
+            ).first()
+            or session.scalars(
+                select(Draft.case_id).where(Draft.message_id.in_(ids), Draft.case_id.is_not(None))
+            ).first()
+        )
+        if case_id is not None:
+            return session.get(Case, case_id)
+    for match in numbers.finditer(subject or ""):
+        number = format_number(fmt, prefix, int(match["year"]), int(match["seq"]))
+        case = session.scalars(select(Case).where(Case.reference == number)).one_or_none()
+        if case is not None:
+            return case
+    return None
 
 
 def find_case(session: Session, reference: str) -> Case:

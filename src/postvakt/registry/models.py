@@ -51,15 +51,18 @@ __all__ = [
     "CaseKind",
     "CaseStatus",
     "CollectiveNumber",
+    "DailyCheck",
     "DiarySequence",
     "Disposition",
     "Draft",
     "DraftStatus",
     "EventKind",
     "FailedMessage",
+    "JobClaim",
     "Mailbox",
     "MailboxOwner",
     "MessageRecord",
+    "Notification",
     "Person",
     "SyncState",
     "Unit",
@@ -105,6 +108,7 @@ class Disposition(enum.StrEnum):
     INTERNAL = "internal"  # from the organisation's own domains
     FAILED = "failed"  # raised; raw bytes are in failed_messages
     SENT = "sent"  # the mailbox's own sent mail, read to see which messages were answered
+    FOLLOWUP = "followup"  # the citizen wrote again in an existing case's thread
 
 
 class CaseKind(enum.StrEnum):
@@ -307,6 +311,8 @@ class Case(Base):
     reply_due: Mapped[date | None]
     ack_due: Mapped[date | None]
     answer_due: Mapped[date | None]
+    waiting_since: Mapped[date | None]
+    """Set while the case waits for the citizen: the answer clock is paused."""
     classifier_label: Mapped[str | None] = mapped_column(String(20))
     classifier_confidence: Mapped[float | None] = mapped_column(Float)
     classifier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -361,6 +367,58 @@ class Draft(Base):
 
     mailbox: Mapped[Mailbox] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class Notification(Base):
+    """One thing told to one person once: a reminder, a breach, an alert.
+
+    Unique on (recipient, kind, ref, day): whatever restarts or runs twice, it is sent once.
+    ``status`` is 'sending' from the moment it is claimed until the mail server took it.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("recipient", "kind", "ref", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(30))
+    ref: Mapped[str] = mapped_column(String(500))
+    """What it is about: a case number, a message key, a mailbox address."""
+    day: Mapped[date]
+    """The deadline or the day the check concerns."""
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="sending")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class JobClaim(Base):
+    """A scheduled job's run for one day, claimed by one instance (unique)."""
+
+    __tablename__ = "job_claims"
+    __table_args__ = (UniqueConstraint("job", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    day: Mapped[date]
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
+
+
+class DailyCheck(Base):
+    """Whether a mailbox was opened on a working day, and the evidence."""
+
+    __tablename__ = "daily_checks"
+    __table_args__ = (UniqueConstraint("mailbox_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    day: Mapped[date]
+    opened: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime]
+
+    mailbox: Mapped[Mailbox] = relationship()
 
 
 class FailedMessage(Base):

@@ -22,7 +22,7 @@ from postvakt.registry.models import CaseStatus, Disposition, EventKind, Message
 
 __all__ = ["CITIZEN", "normalise_subject", "record_reply"]
 
-CITIZEN = (Disposition.CASE, Disposition.NOT_CASE, Disposition.DUPLICATE)
+CITIZEN = (Disposition.CASE, Disposition.NOT_CASE, Disposition.DUPLICATE, Disposition.FOLLOWUP)
 """Dispositions of messages that a person must answer."""
 
 _PREFIXES = re.compile(

@@ -1,0 +1,148 @@
+"""What is due, and who must act: the deadlines of citizen messages and cases.
+
+Deciding only: :func:`due_items` reads the database and returns what is open with its due
+date; :func:`to_notify` decides, for a day, who is reminded and who is told of a breach.
+Sending is :mod:`postvakt.rules.notify`'s job.
+
+Every citizen message to a watched mailbox has a reply deadline (machine mail, internal
+mail and newsletters have none).  A message that became a case is followed through its
+case instead: a complaint must be acknowledged (``complaint_ack``) and answered
+(``complaint_answer``); an opinion answered.  A reply need not be the final solution: any
+reply stops the message's clock, the case's answer clock stops at an answer.  A case that
+waits for the citizen has no running clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from postvakt.registry.models import Case, CaseKind, CaseStatus, Disposition, Mailbox, MessageRecord
+from postvakt.rules.calendar import WorkingCalendar
+
+__all__ = ["DueItem", "Notice", "due_items", "to_notify"]
+
+ItemKind = Literal["reply", "ack", "answer"]
+
+_OPEN_FOR_ANSWER = (CaseStatus.REGISTERED, CaseStatus.ACKNOWLEDGED, CaseStatus.REOPENED)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    kind: ItemKind
+    ref: str
+    """The case number, or the message's key for a message that is not a case."""
+    title: str
+    mailbox: str
+    due: date
+    responsible: tuple[str, ...]
+    """Who is reminded: the case's handler, or whoever reads the mailbox."""
+    escalate_to: tuple[str, ...]
+    """Who is told at a breach besides them: the mailbox's owners and the unit head."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str
+    kind: Literal["reminder", "breach"]
+    item: DueItem
+
+
+def _mailbox_people(mailbox: Mailbox | None) -> tuple[tuple[str, ...], str | None]:
+    if mailbox is None:
+        return (), None
+    owners = tuple(o.address for o in mailbox.owners)
+    if mailbox.kind == "personal" and mailbox.address not in owners:
+        owners = (mailbox.address, *owners)
+    head = mailbox.unit.head if mailbox.unit else None
+    return owners, head
+
+
+def due_items(session: Session) -> list[DueItem]:
+    """Everything with a running clock: unanswered citizen messages and open cases."""
+    items: list[DueItem] = []
+    messages = session.scalars(
+        select(MessageRecord)
+        .options(selectinload(MessageRecord.mailbox).selectinload(Mailbox.owners))
+        .where(
+            MessageRecord.disposition == Disposition.NOT_CASE,
+            MessageRecord.answered_at.is_(None),
+            MessageRecord.reply_due.is_not(None),
+        )
+    )
+    for record in messages:
+        owners, head = _mailbox_people(record.mailbox)
+        assert record.reply_due is not None
+        items.append(
+            DueItem(
+                kind="reply",
+                ref=f"meddelande {record.id}",
+                title=f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}",
+                mailbox=record.mailbox.address,
+                due=record.reply_due,
+                responsible=owners,
+                escalate_to=tuple(a for a in (head,) if a),
+            )
+        )
+    cases = session.scalars(
+        select(Case)
+        .options(selectinload(Case.mailbox).selectinload(Mailbox.owners), selectinload(Case.unit))
+        .where(Case.status.in_(_OPEN_FOR_ANSWER), Case.anonymous.is_(False))
+    )
+    for case in cases:
+        owners, head = _mailbox_people(case.mailbox)
+        if case.unit is not None:
+            head = case.unit.head
+        responsible = (case.handler,) if case.handler else owners
+        escalate = tuple(dict.fromkeys(a for a in (*owners, head) if a and a not in responsible))
+        mailbox = case.mailbox.address if case.mailbox else ""
+        if (
+            case.kind is CaseKind.COMPLAINT
+            and case.status is CaseStatus.REGISTERED
+            and case.ack_due
+        ):
+            items.append(
+                DueItem(
+                    "ack",
+                    case.reference,
+                    case.heading,
+                    mailbox,
+                    case.ack_due,
+                    responsible,
+                    escalate,
+                )
+            )
+        if case.answer_due:
+            items.append(
+                DueItem(
+                    "answer",
+                    case.reference,
+                    case.heading,
+                    mailbox,
+                    case.answer_due,
+                    responsible,
+                    escalate,
+                )
+            )
+    return items
+
+
+def to_notify(
+    items: Sequence[DueItem], today: date, calendar: WorkingCalendar, *, days_before: int = 1
+) -> list[Notice]:
+    """Who is told what today: a reminder when the deadline is ``days_before`` working days
+    away or nearer, a breach when it has passed (to the escalation list as well)."""
+    notices: list[Notice] = []
+    for item in items:
+        if item.due < today:
+            for recipient in dict.fromkeys((*item.responsible, *item.escalate_to)):
+                notices.append(Notice(recipient, "breach", item))
+        elif calendar.working_days_between(today, item.due) <= days_before:
+            for recipient in item.responsible:
+                notices.append(Notice(recipient, "reminder", item))
+    return notices

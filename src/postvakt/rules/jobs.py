@@ -1,0 +1,243 @@
+"""The scheduled jobs of the service rules, and the claim that makes each run once a day.
+
+The scheduler fires on weekdays at the configured times; every job checks the working-day
+calendar itself (cron knows no holidays) and then claims its (job, day) row, a unique
+constraint: when several Postvakt instances share the database, exactly one runs it.
+
+| job           | when (default)       | what                                                   |
+|---------------|----------------------|--------------------------------------------------------|
+| coverage      | 07:30                | function mailboxes without a present owner -> unit head|
+| daily-open    | 14:00                | evidence each mailbox was opened -> owners (unit head) |
+| reminders     | 08:30 and 13:00      | deadlines near -> responsible; passed -> owners, head  |
+| compilation   | with the reminders   | from 25 January: the unit heads, once, of 15 February  |
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.clock import Clock
+from postvakt.config import Config
+from postvakt.mailbox.base import Connector, SupportsOpenedEvidence
+from postvakt.registry.db import database_errors
+from postvakt.registry.messages import load_state
+from postvakt.registry.models import JobClaim, Mailbox
+from postvakt.rules.calendar import WorkingCalendar
+from postvakt.rules.daily_open import (
+    Absent,
+    OpenedResult,
+    checked_mailboxes,
+    coverage_gaps,
+    judge,
+    nobody_absent,
+    previous_misses,
+    record_check,
+)
+from postvakt.rules.deadlines import DueItem, due_items, to_notify
+from postvakt.rules.notify import Notifier, Planned, SendReport, swedish_day
+from postvakt.rules.policy import Policy
+
+__all__ = ["JOBS", "JobReport", "RuleJobs"]
+
+log = logging.getLogger("postvakt.jobs")
+
+JobName = Literal["coverage", "daily-open", "reminders", "compilation"]
+JOBS: tuple[JobName, ...] = ("coverage", "daily-open", "reminders", "compilation")
+
+
+@dataclass
+class JobReport:
+    job: str
+    ran: bool
+    why_not: str = ""
+    planned: list[Planned] = field(default_factory=list)
+    opened: list[OpenedResult] = field(default_factory=list)
+    sent: SendReport = field(default_factory=SendReport)
+
+
+def _line(item: DueItem, breach: bool) -> str:
+    due = swedish_day(item.due)
+    what = {"reply": "svar", "ack": "bekräftelse till den klagande", "answer": "svar"}[item.kind]
+    head = item.title if item.kind == "reply" else f"{item.ref} {item.title}"
+    when = f"{what} skulle ha lämnats senast {due}" if breach else f"{what} senast {due}"
+    return f"{head} ({item.mailbox}) – {when}"
+
+
+class RuleJobs:
+    """Runs the rule jobs against the database, the connectors and SMTP."""
+
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        connectors: Mapping[str, Connector],
+        *,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        policy: Policy,
+        notifier: Notifier,
+        absent: Absent = nobody_absent,
+        instance: str | None = None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.connectors = connectors
+        self.clock = clock
+        self.calendar = calendar
+        self.policy = policy
+        self.notifier = notifier
+        self.absent = absent
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
+
+    # -- claims -----------------------------------------------------------------------
+
+    def claim(self, job: str, day: date) -> bool:
+        """True if this instance may run ``job`` for ``day`` (nobody else has)."""
+        with self.sessions() as session:
+            try:
+                with database_errors(), session.begin():
+                    session.add(
+                        JobClaim(
+                            job=job, day=day, claimed_by=self.instance, claimed_at=self.clock()
+                        )
+                    )
+            except IntegrityError:
+                return False
+        return True
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, job: str, *, slot: str = "", force: bool = False) -> JobReport:
+        """Run ``job`` now if today is a working day and no instance has run it (this ``slot``)."""
+        now = self.clock()
+        today = now.date()
+        if job not in JOBS:
+            raise ValueError(f"unknown job {job!r}")
+        if not self.calendar.is_working_day(today):
+            return JobReport(job, False, f"{swedish_day(today, weekday=True)} är ingen arbetsdag")
+        if not force and not self.claim(f"{job}{'@' + slot if slot else ''}", today):
+            return JobReport(job, False, "redan körd i dag (av den här eller en annan instans)")
+        report = JobReport(job, True)
+        if job == "coverage":
+            report.planned = self._coverage(today)
+        elif job == "daily-open":
+            report.opened, report.planned = self._daily_open(now)
+        elif job == "reminders":
+            report.planned = self._reminders(today)
+        else:
+            report.planned = self._compilation(today)
+        report.sent = self.notifier.send(report.planned, now)
+        log.info(
+            "job %s: %d to tell, %d digests sent", job, len(report.planned), len(report.sent.sent)
+        )
+        return report
+
+    def _coverage(self, today: date) -> list[Planned]:
+        planned = []
+        for gap in coverage_gaps(self.config, today, self.absent):
+            line = (
+                f"{gap.mailbox}: ingen av de ansvariga ({', '.join(gap.owners)}) är på plats i dag; "
+                "utse någon som öppnar brevlådan"
+            )
+            for recipient in [gap.unit_head] if gap.unit_head else []:
+                planned.append(Planned(recipient, "coverage_gap", gap.mailbox, today, line))
+        return planned
+
+    def _daily_open(self, now: datetime) -> tuple[list[OpenedResult], list[Planned]]:
+        today = now.date()
+        day_start = datetime.combine(today, datetime.min.time(), now.tzinfo)
+        results: list[OpenedResult] = []
+        planned: list[Planned] = []
+        for mailbox_config in checked_mailboxes(self.config):
+            connector = self.connectors.get(mailbox_config.address)
+            evidence = None
+            if isinstance(connector, SupportsOpenedEvidence):
+                folder = connector.folders("inbox")[0]
+                with self.sessions() as session:
+                    mailbox_id = session.scalars(
+                        select(Mailbox.id).where(Mailbox.address == mailbox_config.address)
+                    ).one()
+                    state = load_state(session, mailbox_id, folder)
+                try:
+                    evidence = connector.opened_evidence(folder, state)
+                except (
+                    Exception
+                ) as exc:  # a server that is down gives no evidence; the pass logs it
+                    log.warning("daily-open evidence for %s: %s", mailbox_config.address, exc)
+            opened, words = judge(evidence, day_start)
+            misses = 0
+            if opened is not None:
+                with self.sessions() as session, database_errors(), session.begin():
+                    mailbox = session.scalars(
+                        select(Mailbox).where(Mailbox.address == mailbox_config.address)
+                    ).one()
+                    record_check(session, mailbox, today, opened, words, now)
+                    misses = (
+                        0
+                        if opened
+                        else 1 + previous_misses(session, mailbox.id, today, self.calendar)
+                    )
+            results.append(OpenedResult(mailbox_config.address, today, opened, words, misses))
+            if opened is False:
+                in_a_row = (
+                    " (andra arbetsdagen i rad)"
+                    if misses == 2
+                    else f" ({misses} arbetsdagar i rad)"
+                    if misses > 2
+                    else ""
+                )
+                line = f"{mailbox_config.address}: {words}{in_a_row}"
+                recipients = list(mailbox_config.owners)
+                unit = self.config.unit(mailbox_config.unit)
+                if misses >= 2 and unit is not None:
+                    recipients.append(unit.head)
+                for recipient in dict.fromkeys(recipients):
+                    planned.append(
+                        Planned(recipient, "not_opened", mailbox_config.address, today, line)
+                    )
+        return results, planned
+
+    def _reminders(self, today: date) -> list[Planned]:
+        with self.sessions() as session, database_errors():
+            items = due_items(session)
+        notices = to_notify(
+            items, today, self.calendar, days_before=self.config.rules.reminder_working_days_before
+        )
+        return [
+            Planned(
+                n.recipient,
+                n.kind,
+                f"{n.item.kind}:{n.item.ref}",
+                n.item.due,
+                _line(n.item, n.kind == "breach"),
+            )
+            for n in notices
+            if not self.absent(n.recipient, today)
+        ]
+
+    def _compilation(self, today: date) -> list[Planned]:
+        month, day = (int(x) for x in self.config.rules.compilation_reminder.split("-"))
+        deadline = self.policy.compilation_due(today.year - 1)
+        if not (date(today.year, month, day) <= today <= deadline):
+            return []
+        return [
+            Planned(
+                unit.head,
+                "compilation",
+                unit.name,
+                deadline,
+                f"{unit.name}: sammanställningen av {today.year - 1} års synpunkter och klagomål ska vara klar "
+                f"senast {swedish_day(deadline)} (vad de gällde, chefens svar, vidtagna åtgärder).",
+            )
+            for unit in self.config.units
+        ]
