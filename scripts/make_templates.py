@@ -89,6 +89,157 @@ def acknowledgment() -> Document:
     return doc
 
 
+def answer() -> Document:
+    doc = _base("Svar")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Svar på {{ kind_phrase }}", level=1)
+    p = doc.add_paragraph()
+    p.add_run("Ärende: ").bold = True
+    p.add_run("{{ heading }}")
+    doc.add_paragraph("Tack för att du hörde av dig den {{ received_date }}. Här är vårt svar.")
+    doc.add_paragraph("{{ answer_text }}")
+    doc.add_paragraph("{%p if actions %}")
+    doc.add_heading("Det här har vi gjort", level=2)
+    doc.add_paragraph("{{ actions }}")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph(
+        "Om du inte är nöjd med svaret kan du höra av dig till oss igen och ange diarienumret "
+        "{{ number }}. Då gör närmaste chef en ny prövning av ärendet."
+    )
+    _signature(doc)
+    return doc
+
+
+def handover() -> Document:
+    doc = _base("Överlämning")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Ditt ärende har lämnats över", level=1)
+    p = doc.add_paragraph()
+    p.add_run("Ärende: ").bold = True
+    p.add_run("{{ heading }}")
+    doc.add_paragraph(
+        "Det du skrev till oss den {{ received_date }} gäller en verksamhet som inte är vår. "
+        "För att du ska få svar så snabbt som möjligt har vi i dag lämnat över ärendet till "
+        "{{ to_unit }}. De hör av sig till dig."
+    )
+    doc.add_paragraph("{%p if to_contact %}")
+    doc.add_paragraph("Du når dem på {{ to_contact }}.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph(
+        "Ange gärna diarienumret {{ number }} om du kontaktar oss eller dem om samma sak."
+    )
+    _signature(doc)
+    return doc
+
+
+def new_review() -> Document:
+    doc = _base("Ny prövning")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Ditt ärende prövas på nytt", level=1)
+    p = doc.add_paragraph()
+    p.add_run("Ärende: ").bold = True
+    p.add_run("{{ heading }}")
+    doc.add_paragraph(
+        "Du har berättat att du inte är nöjd med vårt svar. Därför gör närmaste chef, "
+        "{{ reviewer_name }}{% if reviewer_title %}, {{ reviewer_title }}{% endif %}, en ny "
+        "prövning av ärendet. Du får ett nytt svar senast den {{ answer_due }}."
+    )
+    doc.add_paragraph("Ange gärna diarienumret {{ number }} om du kontaktar oss om samma sak.")
+    _signature(doc)
+    return doc
+
+
+def case_card() -> Document:
+    doc = _base("Ärendekort")
+    doc.add_heading("Ärendekort", level=1)
+    doc.add_paragraph("{{ heading }}")
+    rows = [
+        ("Diarienummer", "{{ number }}"),
+        ("Ärendetyp", "{{ kind_text }}"),
+        ("Inkom (ankomststämpel)", "{{ received_at }}"),
+        ("Registrerat", "{{ registered_at }}"),
+        ("Kanal", "{{ channel }}"),
+        ("Avsändare", "{{ sender }}"),
+        ("Kontaktuppgifter", "{{ contact }}"),
+        ("Ämne", "{{ subject }}"),
+        ("Inkom till", "{{ mailbox }}"),
+        ("Enhet", "{{ unit }}"),
+        ("Handläggare", "{{ handler_name }}"),
+        ("Svar senast", "{{ answer_due }}"),
+        ("Rör enskilds vård och omsorg", "{{ individual_care }}"),
+        ("Message-ID", "{{ message_id }}"),
+    ]
+    table = doc.add_table(rows=len(rows), cols=2)
+    table.style = "Table Grid"
+    for row, (label, value) in zip(table.rows, rows, strict=True):
+        row.cells[0].paragraphs[0].add_run(label).bold = True
+        row.cells[1].paragraphs[0].add_run(value)
+    doc.add_heading("Sammanfattning", level=2)
+    doc.add_paragraph("{{ summary }}")
+    doc.add_paragraph("Originalmeddelandet är bifogat som .eml. Skapat av Postvakt {{ date }}.")
+    return doc
+
+
+def compilation() -> Document:
+    doc = _base("Sammanställning")
+    doc.add_heading("Sammanställning av synpunkter och klagomål {{ year }}", level=1)
+    doc.add_paragraph(
+        "{{ unit }}, {{ organisation }}. Underlag till den årliga genomgången och analysen."
+    )
+    doc.add_heading("Översikt", level=2)
+    doc.add_paragraph(
+        "Klagomål: {{ complaints }}. Synpunkter: {{ opinions }}. Totalt: {{ total }}."
+    )
+    doc.add_paragraph(
+        "Besvarade i tid: {{ answered_in_time }}. Median antal dagar till svar: {{ median_days }}."
+    )
+    doc.add_paragraph("Per verksamhetsområde: {{ by_area }}.")
+    doc.add_heading("Ärenden", level=2)
+    headers = (
+        "Diarienummer",
+        "Typ",
+        "Vad gällde det",
+        "Chefens svar",
+        "Vidtagna åtgärder",
+        "Inkom",
+        "Bekräftat",
+        "Besvarat",
+    )
+    table = doc.add_table(rows=3, cols=len(headers))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+        cell.paragraphs[0].add_run(text).bold = True
+    table.rows[1].cells[0].paragraphs[0].add_run("{%tr for item in items %}")
+    fields = (
+        "number",
+        "kind",
+        "concerned",
+        "answer",
+        "actions",
+        "received",
+        "acknowledged",
+        "answered",
+    )
+    for cell, name in zip(table.rows[2].cells, fields, strict=True):
+        cell.paragraphs[0].add_run("{{ item." + name + " }}")
+    extra = table.add_row()
+    extra.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    return doc
+
+
+BUILDERS = {
+    "mottagningsbekraftelse": acknowledgment,
+    "svar": answer,
+    "overlamning": handover,
+    "ny_provning": new_review,
+    "arendekort": case_card,
+    "sammanstallning": compilation,
+}
+
+
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 DROP = ("word/stylesWithEffects.xml", "docProps/thumbnail.jpeg", "customXml/")
 
@@ -149,15 +300,14 @@ def slim(data: bytes) -> bytes:
 
 
 def build(name: str) -> bytes:
-    builders = {"mottagningsbekraftelse": acknowledgment}
     buffer = io.BytesIO()
-    builders[name]().save(buffer)
+    BUILDERS[name]().save(buffer)
     return slim(buffer.getvalue())
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    for name in ("mottagningsbekraftelse",):
+    for name in BUILDERS:
         path = OUT / f"{name}.docx"
         path.write_bytes(build(name))
         print(path, path.stat().st_size, "bytes")

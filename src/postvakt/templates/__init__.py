@@ -54,6 +54,62 @@ LETTERS: dict[str, Letter] = {
         _COMMON
         | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_due", "summary"},
     ),
+    "answer": Letter(
+        "answer",
+        "svar.docx",
+        "Svar",
+        _COMMON
+        | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_text", "actions"},
+    ),
+    "handover": Letter(
+        "handover",
+        "overlamning.docx",
+        "Överlämning",
+        _COMMON | {"recipient_name", "received_date", "heading", "to_unit", "to_contact"},
+    ),
+    "new_review": Letter(
+        "new_review",
+        "ny_provning.docx",
+        "Ny prövning",
+        _COMMON | {"recipient_name", "heading", "reviewer_name", "reviewer_title", "answer_due"},
+    ),
+    "case_card": Letter(
+        "case_card",
+        "arendekort.docx",
+        "Ärendekort",
+        _COMMON
+        | {
+            "heading",
+            "kind_text",
+            "received_at",
+            "registered_at",
+            "channel",
+            "sender",
+            "contact",
+            "subject",
+            "mailbox",
+            "answer_due",
+            "individual_care",
+            "message_id",
+            "summary",
+        },
+    ),
+    "compilation": Letter(
+        "compilation",
+        "sammanstallning.docx",
+        "Sammanställning",
+        _COMMON
+        | {
+            "year",
+            "complaints",
+            "opinions",
+            "total",
+            "answered_in_time",
+            "median_days",
+            "by_area",
+            "items",
+        },
+    ),
 }
 
 
