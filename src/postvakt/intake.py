@@ -23,7 +23,6 @@ Guarantees, and how they are kept:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +52,6 @@ from postvakt.mailbox.base import (
 from postvakt.mailbox.message import IncomingMessage, parse_message
 from postvakt.registry.cases import (
     NewCase,
-    add_event,
     case_by_message_id,
     case_for_thread,
     make_heading,
@@ -61,6 +59,7 @@ from postvakt.registry.cases import (
     register_case,
 )
 from postvakt.registry.db import database_errors
+from postvakt.registry.drafts import add_draft
 from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.messages import (
     known_keys,
@@ -76,7 +75,6 @@ from postvakt.registry.models import (
     Disposition,
     Draft,
     DraftStatus,
-    EventKind,
     FailedMessage,
     Mailbox,
     MessageRecord,
@@ -85,6 +83,7 @@ from postvakt.registry.replies import record_reply
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
 from postvakt.templates import LETTERS, LetterRenderer
+from postvakt.templates.casework import CaseLetters, swedish_date
 
 __all__ = [
     "DOCX",
@@ -380,6 +379,7 @@ class Intake:
         self.classify = classify
         self.tz = ZoneInfo(config.organisation.timezone)
         self.renderer = renderer or LetterRenderer(config.templates_folder)
+        self.letters = CaseLetters(config, self.renderer)
         self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
         self.policy = policy or _policy_from(config)
         self.own_addresses = frozenset(m.address for m in config.mailboxes)
@@ -418,75 +418,33 @@ class Intake:
         now: datetime,
     ) -> Draft:
         assert contact.reply_to is not None
-        handler = self._people.get(case.handler or "")
-        org = self.config.organisation
-        unit_name = mailbox.unit.name if mailbox.unit else ""
-        recipient = contact.name or contact.reply_to.name or contact.reply_to.address
-        letter = LETTERS["acknowledgment"]
         due = case.answer_due or case.reply_due
-        data = self.renderer.render(
-            "acknowledgment",
-            {
-                "organisation": org.name,
-                "unit": unit_name,
-                "date": swedish_date(now.date()),
-                "number": case.reference,
-                "handler_name": handler.name if handler else (mailbox.name or unit_name),
-                "handler_title": (handler.title if handler else None) or "",
-                "handler_email": mailbox.address,
-                "handler_phone": (handler.phone if handler else None) or org.phone or "",
-                "recipient_name": recipient,
-                "kind_phrase": "ditt klagomål"
-                if case.kind is CaseKind.COMPLAINT
-                else "dina synpunkter",
-                "received_date": swedish_date(case.received_at.astimezone(self.tz).date()),
-                "heading": case.heading,
-                "answer_due": swedish_date(due) if due else "",
-                "summary": case.summary,
-            },
-        )
-        filename = f"{letter.title} {case.reference.replace('/', '-')}.docx"
-        greeting = (
-            f"Hej {contact.name or contact.reply_to.name}!"
-            if (contact.name or contact.reply_to.name)
-            else "Hej!"
-        )
-        signer = handler.name if handler else (mailbox.name or org.name)
-        text = (
-            f"{greeting}\n\n"
-            f"Tack för ditt meddelande. Vi har registrerat det med diarienummer {case.reference}"
-            + (f" och du får svar senast den {swedish_date(due)}" if due else "")
-            + ".\nMottagningsbekräftelsen finns bifogad.\n\n"
-            f"Med vänlig hälsning\n{signer}\n{unit_name + ', ' if unit_name else ''}{org.name}\n"
-        )
-        domain = mailbox.address.rpartition("@")[2]
-        token = hashlib.sha256(f"{case.reference}|acknowledgment".encode()).hexdigest()[:16]
-        draft = Draft(
-            case=case,
+        recipient = contact.name or contact.reply_to.name or contact.reply_to.address
+        values = {
+            **self.letters.citizen(case),
+            "recipient_name": recipient,
+            "answer_due": swedish_date(due) if due else "",
+            "summary": case.summary,
+        }
+        letter = self.letters.render("acknowledgment", case, now, **values)
+        return add_draft(
+            session,
+            case,
+            kind="ack",
+            title=letter.title,
             mailbox_id=mailbox.id,
-            message_id=f"postvakt.ack.{case.id}.{token}@{domain}",
-            to_name=recipient if recipient != contact.reply_to.address else None,
+            mailbox_address=mailbox.address,
             to_address=contact.reply_to.address,
+            to_name=recipient if recipient != contact.reply_to.address else None,
             subject=reply_subject(msg.subject),
             in_reply_to=msg.message_id,
             references=[*msg.references, msg.message_id],
-            body_text=text,
-            attachment_name=filename,
-            attachment=data,
-            status=DraftStatus.PENDING,
-            created_at=now,
-        )
-        session.add(draft)
-        add_event(
-            session,
-            case,
-            EventKind.DRAFTED,
+            body_text=letter.text,
+            filename=letter.filename,
+            data=letter.data,
             actor=ACTOR,
-            at=now,
-            detail=f"{letter.title} skapad som utkast till {contact.reply_to.address}",
-            document=filename,
+            now=now,
         )
-        return draft
 
     # -- one message ------------------------------------------------------------------
 
@@ -851,26 +809,6 @@ class _KnownKeys:
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-_MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
-
-def swedish_date(day: date) -> str:
-    """'27 november 2026' — how a Swedish letter writes a date."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _policy_from(config: Config) -> Policy:

@@ -313,6 +313,17 @@ class Case(Base):
     answer_due: Mapped[date | None]
     waiting_since: Mapped[date | None]
     """Set while the case waits for the citizen: the answer clock is paused."""
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    """The manager's answer (chefens svar), for the yearly compilation."""
+    actions: Mapped[str | None] = mapped_column(Text)
+    """Actions taken (vidtagna åtgärder), for the yearly compilation."""
+    individual_care: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Concerns an individual's care: registered in the care system's deviation module."""
+    service_area: Mapped[str | None] = mapped_column(String(60))
+    forwarded_to: Mapped[str | None] = mapped_column(String(300))
+    registrar_status: Mapped[str] = mapped_column(String(10), default="none")
+    """The registrar's notice: none | pending | sending | sent."""
+    registrar_sent_at: Mapped[datetime | None]
     classifier_label: Mapped[str | None] = mapped_column(String(20))
     classifier_confidence: Mapped[float | None] = mapped_column(Float)
     classifier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
