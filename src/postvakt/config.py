@@ -105,6 +105,11 @@ class OrganisationConfig(_Strict):
     )
     policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
     registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
+    registrar_notice: Literal["each", "daily", "none"] = Field(
+        "each",
+        description="How the registrar hears of new cases: a message per case, one digest a "
+        "day, or not at all.",
+    )
     timezone: str = Field("Europe/Stockholm", description="The organisation's time zone.")
     closure_days: tuple[date, ...] = Field(
         (), description="The organisation's own closure days (klämdagar), not working days."
@@ -422,6 +427,11 @@ class TemplatesConfig(_Strict):
     folder: Path | None = Field(
         None,
         description="Folder with the organisation's own .docx letters; relative to the config.",
+    )
+    letters_folder: Path = Field(
+        Path("brev"),
+        description="Where letters are saved that cannot be drafted in a mailbox (cases registered "
+        "by hand without an e-mail address); relative to the config.",
     )
 
 

@@ -264,6 +264,17 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def notify_registrar(intake: Intake, work: Work) -> Disposition | None:
+    """The registrar gets the case card and the original after commit (see Casework)."""
+    assert work.case is not None
+    if (
+        intake.config.organisation.registrar
+        and intake.config.organisation.registrar_notice != "none"
+    ):
+        work.case.registrar_status = "pending"
+    return None
+
+
 def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     """Render the acknowledgment letter and put it in the outbox; anonymous cases get none."""
     case, contact = work.case, work.contact
@@ -315,6 +326,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
+    ("registrar", notify_registrar),  # the registrar's notice, sent after commit
     ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox
 )
 
@@ -341,11 +353,14 @@ class PassReport:
     outcomes: list[MessageOutcome] = field(default_factory=list)
     drafts_saved: list[tuple[str, str]] = field(default_factory=list)
     """(case reference, where the draft is)"""
+    registrar_notices: list[str] = field(default_factory=list)
+    """Cases whose card went to the registrar."""
     errors: list[str] = field(default_factory=list)
 
     def merge(self, other: PassReport) -> None:
         self.outcomes += other.outcomes
         self.drafts_saved += other.drafts_saved
+        self.registrar_notices += other.registrar_notices
         self.errors += other.errors
 
     def count(self, disposition: Disposition) -> int:

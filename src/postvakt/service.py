@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.casework import Casework
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
@@ -63,6 +64,7 @@ class Service:
         self.intake: Intake | None = None
         self.notifier: Notifier | None = None
         self.jobs: RuleJobs | None = None
+        self.casework: Casework | None = None
         self.connectors: dict[str, Connector] = {}
 
     # -- lifecycle -------------------------------------------------------------------
@@ -91,6 +93,16 @@ class Service:
         mailer = Mailer(self.config.smtp, self.environ) if self.config.smtp else None
         self.notifier = Notifier(
             self.sessions, mailer, self.intake.calendar, self.config.rules.working_hours
+        )
+        self.casework = Casework(
+            self.config,
+            self.sessions,
+            clock=self.clock,
+            letters=self.intake.letters,
+            calendar=self.intake.calendar,
+            policy=self.intake.policy,
+            notifier=self.notifier,
+            mailer=mailer,
         )
         self.jobs = RuleJobs(
             self.config,
@@ -154,6 +166,8 @@ class Service:
             if self._stop.is_set():
                 break
             report.merge(self.run_mailbox(address))
+        if self.casework is not None and self.config.organisation.registrar_notice == "each":
+            report.registrar_notices += self.casework.send_registrar_notices()
         return report
 
     def idle_mailboxes(self) -> list[str]:
@@ -258,10 +272,17 @@ class Service:
         plan = [("coverage", "", rules.coverage_time), ("daily-open", "", rules.daily_open_time)]
         plan += [("reminders", f"{t:%H%M}", t) for t in rules.reminder_times]
         plan += [("compilation", "", rules.reminder_times[0])] if rules.reminder_times else []
+        if self.config.organisation.registrar_notice == "daily":
+            plan += [("registrar", "", rules.working_hours[0])]
         return plan
 
     def _run_job(self, job: str, slot: str) -> None:
         assert self.jobs is not None
+        if job == "registrar":
+            assert self.casework is not None
+            if self.jobs.claim("registrar", self.clock().date()):
+                self.casework.send_registrar_notices()
+            return
         try:
             report = self.jobs.run(job, slot=slot)
         except PostvaktError as exc:

@@ -25,7 +25,11 @@ def at(y: int, m: int, d: int, h: int = 10, minute: int = 0) -> datetime:
 
 
 def with_smtp(ws: Workspace, smtp: SmtpServer) -> Workspace:
-    ws.config_path.write_text(ws.config_path.read_text() + smtp.config())
+    """SMTP for notifications; the registrar's notices are tested on their own."""
+    text = ws.config_path.read_text().replace(
+        'registrar = "registrator@testby.se"', 'registrar = "registrator@testby.se"\nregistrar_notice = "none"'
+    )
+    ws.config_path.write_text(text + smtp.config())
     return ws
 
 

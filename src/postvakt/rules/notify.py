@@ -87,7 +87,10 @@ class Mailer:
             return self.smtp.port
         return {"tls": 465, "starttls": 587}.get(self.smtp.security, 25)
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(
+        self, to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = ()
+    ) -> None:
+        """Send a message; ``attachments`` are (file name, content type, bytes)."""
         message = EmailMessage()
         message["From"] = f"Postvakt <{self.smtp.from_address}>"
         message["To"] = to
@@ -96,6 +99,9 @@ class Mailer:
         message["Message-ID"] = make_msgid(domain=self.smtp.from_address.rpartition("@")[2])
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply answers it
         message.set_content(body)
+        for filename, content_type, data in attachments:
+            maintype, _, subtype = content_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         where = f"{self.smtp.host}:{self.port}"
         try:
             if self.smtp.security == "tls":

@@ -88,6 +88,10 @@ class CaseLetters:
         filename = f"{letter.title} {case.reference.replace('/', '-')}.docx"
         return RenderedLetter(name, letter.title, filename, data, self._text(name, case, context))
 
+    def draft_text(self, name: str, case: Case, now: datetime) -> str:
+        """The e-mail text that carries a letter of kind ``name`` (e.g. one written by hand)."""
+        return self._text(name, case, self.common(case, now))
+
     def _text(self, name: str, case: Case, context: dict[str, Any]) -> str:
         recipient = case.sender_name
         greeting = f"Hej {recipient}!" if recipient else "Hej!"

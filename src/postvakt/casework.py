@@ -1,0 +1,517 @@
+"""Case work by hand: registering an oral complaint, answering, closing, handing over,
+reviewing anew, waiting — each a transition (``registry.lifecycle``), the letter that is due
+(``templates.casework``) and its draft in the mailbox the case came in through.
+
+A case that came by e-mail is answered from that mailbox: the letter is drafted there, as a
+reply, so the person answers from their normal mailbox.  A case registered by hand gets its
+letters drafted in the unit's function mailbox when the citizen left an e-mail address, and
+saved in the letters folder otherwise (to print and post).  Also the registrar's notice of
+each new case, and the yearly compilation's data.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import docx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.clock import STOCKHOLM, Clock
+from postvakt.config import Config
+from postvakt.errors import NotFoundError, PostvaktError, TemplateError
+from postvakt.mailbox.base import reply_subject
+from postvakt.registry import lifecycle
+from postvakt.registry.cases import NewCase, add_event, find_case, make_heading, register_case
+from postvakt.registry.db import database_errors
+from postvakt.registry.drafts import add_draft
+from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
+from postvakt.rules.calendar import WorkingCalendar
+from postvakt.rules.notify import Mailer, Notifier, Planned
+from postvakt.rules.policy import Policy
+from postvakt.templates.casework import CaseLetters, RenderedLetter, swedish_date
+
+__all__ = ["CHANNELS", "Casework", "Done"]
+
+log = logging.getLogger("postvakt.casework")
+
+CHANNELS = ("phone", "visit", "letter", "sms", "web", "email")
+CHANNEL_SV = {
+    "phone": "telefon",
+    "visit": "besök",
+    "letter": "brev",
+    "sms": "sms",
+    "web": "webb",
+    "email": "e-post",
+}
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an action did, for the command line."""
+
+    case: str
+    status: str
+    letter: str | None = None
+    where: str | None = None
+    """'utkast i <mailbox>' or the path of a saved letter."""
+    told: tuple[str, ...] = ()
+
+
+class Casework:
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock,
+        letters: CaseLetters,
+        calendar: WorkingCalendar,
+        policy: Policy,
+        notifier: Notifier | None = None,
+        mailer: Mailer | None = None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.letters = letters
+        self.calendar = calendar
+        self.policy = policy
+        self.notifier = notifier
+        self.mailer = mailer
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _unit(self, session: Session, name: str) -> Unit:
+        unit = session.scalars(select(Unit).where(Unit.name == name)).one_or_none()
+        if unit is None:
+            known = ", ".join(u.name for u in self.config.units)
+            raise NotFoundError(
+                f"Det finns ingen enhet som heter {name!r}. Kända enheter: {known}."
+            )
+        return unit
+
+    def _reply_mailbox(self, session: Session, case: Case) -> Mailbox | None:
+        if case.mailbox is not None:
+            return case.mailbox
+        return session.scalars(
+            select(Mailbox).where(
+                Mailbox.unit_id == case.unit_id, Mailbox.kind == "function", Mailbox.active
+            )
+        ).first()
+
+    def _deliver_letter(
+        self,
+        session: Session,
+        case: Case,
+        letter: RenderedLetter,
+        *,
+        kind: str,
+        actor: str,
+        now: datetime,
+    ) -> str:
+        """Draft the letter to the citizen, or save it when there is no way to draft it."""
+        mailbox = self._reply_mailbox(session, case)
+        if mailbox is not None and case.sender_address and not case.anonymous:
+            add_draft(
+                session,
+                case,
+                kind=kind,
+                title=letter.title,
+                mailbox_id=mailbox.id,
+                mailbox_address=mailbox.address,
+                to_address=case.sender_address,
+                to_name=case.sender_name,
+                subject=reply_subject(case.subject or case.heading),
+                in_reply_to=case.message_id,
+                references=[case.message_id] if case.message_id else [],
+                body_text=letter.text,
+                filename=letter.filename,
+                data=letter.data,
+                actor=actor,
+                now=now,
+            )
+            return f"utkast i {mailbox.address}"
+        folder = self.config.path(self.config.templates.letters_folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / letter.filename
+        path.write_bytes(letter.data)
+        add_event(
+            session,
+            case,
+            EventKind.DRAFTED,
+            actor=actor,
+            at=now,
+            detail=f"{letter.title} sparad för utskrift: {path}",
+            document=letter.filename,
+        )
+        return str(path)
+
+    def _tell(self, planned: list[Planned], now: datetime) -> tuple[str, ...]:
+        if not planned or self.notifier is None:
+            return ()
+        try:
+            report = self.notifier.send(planned, now)
+        except PostvaktError as exc:
+            log.warning("could not tell %s: %s", [p.recipient for p in planned], exc)
+            return ()
+        return tuple(report.sent)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        kind: str,
+        channel: str,
+        summary: str,
+        unit: str,
+        actor: str,
+        contact: str | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        handler: str | None = None,
+        care: bool = False,
+        received_at: datetime | None = None,
+    ) -> Done:
+        """Register a complaint or opinion given by phone, at a visit, by letter or SMS."""
+        now = self.clock()
+        received = received_at or now
+        anonymous = not (contact or email)
+        with self.sessions() as session, database_errors(), session.begin():
+            target = self._unit(session, unit)
+            day = received.astimezone(STOCKHOLM).date()
+            heading = make_heading("", summary)
+            case = register_case(
+                session,
+                NewCase(
+                    kind=CaseKind(kind),
+                    summary=heading.removeprefix("Synpunkter och klagomål – "),
+                    heading=heading,
+                    received_at=received,
+                    registered_at=now,
+                    anonymous=anonymous,
+                    channel=channel,
+                    unit_id=target.id,
+                    handler=handler or actor,
+                    sender_name=name,
+                    sender_address=email.lower() if email else None,
+                    contact=contact,
+                    reply_due=None if anonymous else self.policy.reply.due(day, self.calendar),
+                    ack_due=None
+                    if anonymous
+                    else self.policy.complaint_ack.due(day, self.calendar),
+                    answer_due=None
+                    if anonymous
+                    else self.policy.complaint_answer.due(day, self.calendar),
+                ),
+                prefix=self.config.organisation.diary_prefix,
+                fmt=self.config.organisation.diary_number_format,
+                year=received.astimezone(STOCKHOLM).year,
+                actor=actor,
+                detail=f"Registrerat för hand ({CHANNEL_SV.get(channel, channel)}) av {actor}",
+            )
+            case.individual_care = care
+            case.registrar_status = "pending" if self.config.organisation.registrar else "none"
+            where = None
+            if not anonymous:
+                due = case.answer_due
+                letter = self.letters.render(
+                    "acknowledgment",
+                    case,
+                    now,
+                    **self.letters.citizen(case),
+                    answer_due=swedish_date(due) if due else "",
+                    summary=case.summary,
+                )
+                where = self._deliver_letter(
+                    session, case, letter, kind="ack", actor=actor, now=now
+                )
+            session.flush()
+            return Done(
+                case.reference,
+                case.status.value,
+                "Mottagningsbekräftelse" if where else None,
+                where,
+            )
+
+    def answer(
+        self, reference: str, *, actor: str, text: str | None = None, file: Path | None = None
+    ) -> Done:
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.check_transition(case, "answer")
+            if file is not None:
+                data = _read_docx(file)
+                letter = RenderedLetter(
+                    "answer",
+                    "Svar",
+                    file.name,
+                    data,
+                    self.letters.draft_text("answer", case, now),
+                )
+                answer_text = text or _docx_text(data)[:4000]
+            else:
+                if not text:
+                    raise NotFoundError("Ange svaret med --text eller ett Word-brev med --file.")
+                letter = self.letters.render(
+                    "answer",
+                    case,
+                    now,
+                    **self.letters.citizen(case),
+                    answer_text=text,
+                    actions=case.actions or "",
+                )
+                answer_text = text
+            lifecycle.record_answer(
+                session, case, actor=actor, at=now, text=answer_text, document=letter.filename
+            )
+            where = (
+                None
+                if case.anonymous
+                else self._deliver_letter(
+                    session, case, letter, kind="answer", actor=actor, now=now
+                )
+            )
+            return Done(case.reference, case.status.value, letter.title if where else None, where)
+
+    def close(self, reference: str, *, actor: str, action: str) -> Done:
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.close(session, case, actor=actor, at=now, actions=action)
+            return Done(case.reference, case.status.value)
+
+    def wait(self, reference: str, *, actor: str, note: str = "") -> Done:
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.wait_for_citizen(session, case, actor=actor, at=now, detail=note)
+            return Done(case.reference, case.status.value)
+
+    def reopen(self, reference: str, *, actor: str, reason: str = "") -> Done:
+        """Not satisfied: the nearest superior manager (the unit's parent head) reviews anew."""
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.check_transition(case, "reopen")
+            unit = case.unit
+            reviewer = (
+                unit.parent.head if unit and unit.parent else unit.head if unit else None
+            ) or actor
+            due = self.policy.complaint_answer.due(now.astimezone(STOCKHOLM).date(), self.calendar)
+            lifecycle.reopen(
+                session, case, actor=actor, at=now, reviewer=reviewer, answer_due=due, reason=reason
+            )
+            person = self.config.person(reviewer)
+            where = None
+            if not case.anonymous:
+                letter = self.letters.render(
+                    "new_review",
+                    case,
+                    now,
+                    **self.letters.citizen(case),
+                    reviewer_name=person.name if person else reviewer,
+                    reviewer_title=(person.title if person else "") or "",
+                    answer_due=swedish_date(due),
+                )
+                where = self._deliver_letter(
+                    session, case, letter, kind="review", actor=actor, now=now
+                )
+            reference, status = case.reference, case.status.value
+            line = f"{reference} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
+        told = self._tell([Planned(reviewer, "assigned", reference, due, line)], now)
+        return Done(reference, status, "Ny prövning" if where else None, where, told)
+
+    def forward(self, reference: str, *, actor: str, to: str, contact: str | None = None) -> Done:
+        now = self.clock()
+        planned: list[Planned] = []
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.check_transition(case, "forward")
+            unit = session.scalars(select(Unit).where(Unit.name == to)).one_or_none()
+            previous = case.handler
+            receiver = lifecycle.forward(
+                session,
+                case,
+                actor=actor,
+                at=now,
+                to_unit=unit,
+                to_external=None if unit else to,
+                new_handler=None,
+            )
+            where = None
+            if not case.anonymous:
+                letter = self.letters.render(
+                    "handover",
+                    case,
+                    now,
+                    handler=previous,
+                    **self.letters.citizen(case),
+                    to_unit=unit.name if unit else to,
+                    to_contact=contact or (unit.head if unit else "") or "",
+                )
+                where = self._deliver_letter(
+                    session, case, letter, kind="handover", actor=actor, now=now
+                )
+            today = now.astimezone(STOCKHOLM).date()
+            if unit is not None and case.handler:
+                planned.append(
+                    Planned(
+                        case.handler,
+                        "forwarded",
+                        case.reference,
+                        today,
+                        f"{case.reference} {case.heading}: har lämnats över till {unit.name}; du är ny handläggare",
+                    )
+                )
+            if previous and previous != case.handler:
+                planned.append(
+                    Planned(
+                        previous,
+                        "feedback",
+                        case.reference,
+                        today,
+                        f"{case.reference} {case.heading}: har lämnats över till {receiver}",
+                    )
+                )
+            external = contact if unit is None and contact and "@" in contact else None
+            card = self.case_card(case, now) if external else None
+            done_ref, status, original = case.reference, case.status.value, case.original
+        if external and self.mailer is not None and card is not None:
+            attachments = [(card.filename, DOCX, card.data)]
+            if original:
+                attachments.append(
+                    (
+                        f"Originalmeddelande {done_ref.replace('/', '-')}.eml",
+                        "message/rfc822",
+                        original,
+                    )
+                )
+            self.mailer.send(external, f"Överlämnat ärende – {done_ref}", card.text, attachments)
+        told = self._tell(planned, now)
+        return Done(done_ref, status, "Överlämning" if where else None, where, told)
+
+    def mark_care(self, reference: str, *, actor: str, care: bool) -> Done:
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            lifecycle.mark_care(session, case, actor=actor, at=now, care=care)
+            return Done(case.reference, case.status.value)
+
+    # -- the registrar ------------------------------------------------------------------------
+
+    def case_card(self, case: Case, now: datetime) -> RenderedLetter:
+        received = case.received_at.astimezone(STOCKHOLM)
+        sender = " ".join(
+            p
+            for p in (case.sender_name, f"<{case.sender_address}>" if case.sender_address else "")
+            if p
+        )
+        return self.letters.render(
+            "case_card",
+            case,
+            now,
+            heading=case.heading,
+            kind_text="Klagomål" if case.kind is CaseKind.COMPLAINT else "Synpunkt",
+            received_at=f"{received:%Y-%m-%d %H:%M}",
+            registered_at=f"{case.registered_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}",
+            channel=CHANNEL_SV.get(case.channel, case.channel),
+            sender=sender or "Anonym (samlingsdiarienummer)",
+            contact=case.contact or "",
+            subject=case.subject or "",
+            mailbox=case.mailbox.address if case.mailbox else "",
+            answer_due=swedish_date(case.answer_due) if case.answer_due else "",
+            individual_care="Ja – registreras i verksamhetssystemets avvikelsemodul"
+            if case.individual_care
+            else "Nej",
+            message_id=case.message_id or "",
+            summary=case.summary,
+        )
+
+    def send_registrar_notices(self) -> list[str]:
+        """Send the registrar one message per new case (card + original), or a daily digest."""
+        registrar = self.config.organisation.registrar
+        mode = self.config.organisation.registrar_notice
+        if not registrar or mode == "none" or self.mailer is None:
+            return []
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            pending = list(
+                session.scalars(
+                    select(Case).where(Case.registrar_status == "pending").order_by(Case.id)
+                )
+            )
+            for case in pending:
+                case.registrar_status = "sending"  # claimed: never sent twice
+            messages = []
+            for case in pending:
+                card = self.case_card(case, now)
+                attachments = [(card.filename, DOCX, card.data)]
+                if case.original:
+                    attachments.append(
+                        (
+                            f"Originalmeddelande {case.reference.replace('/', '-')}.eml",
+                            "message/rfc822",
+                            case.original,
+                        )
+                    )
+                care = "[Vård och omsorg – avvikelsemodulen] " if case.individual_care else ""
+                subject = f"{care}Synpunkter och klagomål – {case.reference} – {case.summary}"
+                body = (
+                    f"Ett nytt ärende har registrerats: {case.reference}.\n{case.heading}\n\n"
+                    + (
+                        "Ärendet rör enskilds vård och omsorg och registreras i verksamhetssystemets "
+                        "avvikelsemodul, inte i diariet.\n\n"
+                        if case.individual_care
+                        else ""
+                    )
+                    + "Ärendekortet och originalmeddelandet är bifogade.\n\nPostvakt\n"
+                )
+                messages.append((case.id, case.reference, subject, body, attachments))
+        groups = [messages] if mode == "daily" and messages else [[m] for m in messages]
+        sent: list[str] = []
+        for group in groups:
+            if len(group) == 1:
+                _, _, subject, body, attachments = group[0]
+            else:
+                subject = (
+                    f"Synpunkter och klagomål – {len(group)} nya ärenden {swedish_date(now.date())}"
+                )
+                body = "Nya ärenden:\n" + "\n".join(f"  • {m[2]}" for m in group) + "\n\nPostvakt\n"
+                attachments = [a for m in group for a in m[4]]
+            ok = True
+            try:
+                self.mailer.send(registrar, subject, body, attachments)
+            except PostvaktError as exc:
+                log.warning("registrar notice not sent: %s", exc)
+                ok = False
+            with self.sessions() as session, database_errors(), session.begin():
+                for case_id, reference, *_ in group:
+                    case = session.get_one(Case, case_id)
+                    case.registrar_status = "sent" if ok else "pending"
+                    case.registrar_sent_at = now if ok else None
+                    if ok:
+                        sent.append(reference)
+        return sent
+
+
+def _read_docx(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+        docx.Document(io.BytesIO(data))
+    except OSError as exc:
+        raise NotFoundError(f"Kan inte läsa {path}: {exc.strerror}") from None
+    except Exception as exc:  # python-docx raises several types for a file that is not a .docx
+        raise TemplateError(f"{path} är inget Word-dokument (.docx): {exc}") from exc
+    return data
+
+
+def _docx_text(data: bytes) -> str:
+    return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs if p.text.strip())
