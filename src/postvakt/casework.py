@@ -30,6 +30,7 @@ from postvakt.registry.cases import NewCase, add_event, find_case, make_heading,
 from postvakt.registry.db import database_errors
 from postvakt.registry.drafts import add_draft
 from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
+from postvakt.registry.report import AnnualReport, UnitReport
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Mailer, Notifier, Planned
 from postvakt.rules.policy import Policy
@@ -404,6 +405,51 @@ class Casework:
             case = find_case(session, reference)
             lifecycle.mark_care(session, case, actor=actor, at=now, care=care)
             return Done(case.reference, case.status.value)
+
+    # -- the yearly compilation -------------------------------------------------------------
+
+    def compilation_docx(self, report: AnnualReport, unit: UnitReport) -> bytes:
+        now = self.clock()
+        person = self.config.person(unit.head) if unit.head else None
+        share = unit.in_time_share
+        areas = (
+            ", ".join(f"{area} {sum(kinds.values())}" for area, kinds in unit.by_area.items())
+            or "–"
+        )
+        iso = lambda d: d.isoformat() if d else ""  # noqa: E731 - a formatter used only here
+        return self.letters.renderer.render(
+            "compilation",
+            {
+                "organisation": self.config.organisation.name,
+                "unit": unit.unit,
+                "date": swedish_date(now.astimezone(STOCKHOLM).date()),
+                "number": "",
+                "handler_name": person.name if person else (unit.head or ""),
+                "handler_title": (person.title if person else "") or "",
+                "handler_email": unit.head or "",
+                "handler_phone": (person.phone if person else "") or "",
+                "year": report.year,
+                "complaints": unit.complaints,
+                "opinions": unit.opinions,
+                "total": len(unit.rows),
+                "answered_in_time": "–" if share is None else f"{round(share * 100)} %",
+                "median_days": "–" if unit.median_days is None else f"{unit.median_days:g}",
+                "by_area": areas,
+                "items": [
+                    {
+                        "number": r.number,
+                        "kind": r.kind,
+                        "concerned": r.concerned,
+                        "answer": r.answer,
+                        "actions": r.actions,
+                        "received": iso(r.received),
+                        "acknowledged": iso(r.acknowledged),
+                        "answered": iso(r.answered),
+                    }
+                    for r in unit.rows
+                ],
+            },
+        )
 
     # -- the registrar ------------------------------------------------------------------------
 

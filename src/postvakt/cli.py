@@ -69,6 +69,79 @@ def _build_parser() -> _Parser:
     cases_show = cases_sub.add_parser("show", help="visa ett ärende med dess händelser")
     cases_show.add_argument("number", metavar="DIARIENUMMER", help='t.ex. "KS 2026/17"')
     cases_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    by_help = "vem som gör det (e-postadress); standard: ärendets handläggare"
+    add = cases_sub.add_parser(
+        "add", help="registrera ett klagomål eller en synpunkt som kom muntligt, per brev eller sms"
+    )
+    add.add_argument(
+        "--channel",
+        required=True,
+        choices=("phone", "visit", "letter", "sms", "web"),
+        help="telefon, besök, brev, sms eller webb",
+    )
+    add.add_argument("--summary", required=True, help="vad det gäller, kort")
+    add.add_argument(
+        "--kind",
+        default="complaint",
+        choices=("complaint", "opinion"),
+        help="klagomål (standard) eller synpunkt",
+    )
+    add.add_argument("--unit", required=True, help="enheten som ansvarar")
+    add.add_argument(
+        "--contact",
+        help="kontaktuppgift: telefon, adress; utan kontaktuppgift blir ärendet anonymt",
+    )
+    add.add_argument("--email", help="medborgarens e-postadress (då skickas brev som utkast)")
+    add.add_argument("--name", help="medborgarens namn")
+    add.add_argument("--care", action="store_true", help="rör enskilds vård och omsorg")
+    add.add_argument("--by", required=True, help="du som registrerar (e-postadress)")
+    answer = cases_sub.add_parser("answer", help="svara i ärendet; svarsbrevet läggs som utkast")
+    answer.add_argument("number", metavar="DIARIENUMMER")
+    source = answer.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="svaret (fylls i mallen Svar)")
+    source.add_argument("--file", type=Path, help="ett eget Word-brev (.docx)")
+    answer.add_argument("--by", help=by_help)
+    close = cases_sub.add_parser("close", help="avsluta ärendet")
+    close.add_argument("number", metavar="DIARIENUMMER")
+    close.add_argument("--action", required=True, help="vidtagna åtgärder")
+    close.add_argument("--by", help=by_help)
+    forward = cases_sub.add_parser(
+        "forward", help="lämna över till en annan enhet eller förvaltning"
+    )
+    forward.add_argument("number", metavar="DIARIENUMMER")
+    forward.add_argument(
+        "--to", required=True, help="enhetens namn, eller en annan förvaltning/myndighet"
+    )
+    forward.add_argument("--contact", help="mottagarens e-post eller telefon (annan förvaltning)")
+    forward.add_argument("--by", help=by_help)
+    reopen = cases_sub.add_parser("reopen", help="ny prövning när medborgaren inte är nöjd")
+    reopen.add_argument("number", metavar="DIARIENUMMER")
+    reopen.add_argument("--reason", default="", help="varför")
+    reopen.add_argument("--by", help=by_help)
+    wait = cases_sub.add_parser("wait", help="vänta på medborgaren; svarstiden pausas")
+    wait.add_argument("number", metavar="DIARIENUMMER")
+    wait.add_argument("--note", default="", help="vad vi väntar på")
+    wait.add_argument("--by", help=by_help)
+    care = cases_sub.add_parser("care", help="markera att ärendet rör enskilds vård och omsorg")
+    care.add_argument("number", metavar="DIARIENUMMER")
+    care.add_argument("--off", action="store_true", help="ta bort markeringen")
+    care.add_argument("--by", help=by_help)
+    export = cases_sub.add_parser("export", help="exportera till diariesystemet")
+    export.add_argument(
+        "--since", type=_date, required=True, metavar="DATUM", help="registrerade från och med"
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    report = sub.add_parser("report", help="rapporter")
+    report_sub = report.add_subparsers(
+        dest="report_command", metavar="RAPPORT", parser_class=_Parser, required=True
+    )
+    annual = report_sub.add_parser(
+        "annual", help="årlig sammanställning av synpunkter och klagomål"
+    )
+    annual.add_argument("--year", type=int, required=True, metavar="ÅR")
+    annual.add_argument("--unit", help="bara den här enheten")
+    annual.add_argument("--out", type=Path, required=True, help="FIL.docx, FIL.xlsx eller FIL.csv")
 
     failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
     failed_sub = failed.add_subparsers(
@@ -292,6 +365,11 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from postvakt.registry.cases import find_case, list_cases
     from postvakt.registry.db import database_errors
 
+    if args.cases_command in CASE_ACTIONS:
+        return _case_action(args)
+    if args.cases_command == "export":
+        return _export(args)
+
     service = _open_service(args, read_only=True)
     assert service.sessions is not None
     with service, service.sessions() as session, database_errors():
@@ -351,6 +429,188 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+CASE_ACTIONS = ("add", "answer", "close", "forward", "reopen", "wait", "care")
+
+
+def _case_action(args: argparse.Namespace) -> int:
+    from postvakt.registry.cases import find_case
+
+    service = _open_service(args)
+    with service:
+        casework = service.casework
+        assert casework is not None and service.sessions is not None
+        command = args.cases_command
+        if command == "add":
+            done = casework.add(
+                kind=args.kind,
+                channel=args.channel,
+                summary=args.summary,
+                unit=args.unit,
+                actor=args.by,
+                contact=args.contact,
+                name=args.name,
+                email=args.email,
+                care=args.care,
+            )
+        else:
+            actor = args.by
+            if not actor:
+                with service.sessions() as session:
+                    actor = find_case(session, args.number).handler or "okänd"
+            if command == "answer":
+                done = casework.answer(args.number, actor=actor, text=args.text, file=args.file)
+            elif command == "close":
+                done = casework.close(args.number, actor=actor, action=args.action)
+            elif command == "forward":
+                done = casework.forward(args.number, actor=actor, to=args.to, contact=args.contact)
+            elif command == "reopen":
+                done = casework.reopen(args.number, actor=actor, reason=args.reason)
+            elif command == "wait":
+                done = casework.wait(args.number, actor=actor, note=args.note)
+            else:
+                done = casework.mark_care(args.number, actor=actor, care=not args.off)
+        for connector in service.connectors.values():  # place the drafts now
+            service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
+        if command == "add" and service.config.organisation.registrar_notice == "each":
+            casework.send_registrar_notices()
+    print(f"{done.case}: {_STATUS_SV[done.status]}")
+    if done.letter:
+        print(f"{done.letter}: {done.where}")
+    for who in done.told:
+        print(f"Meddelat: {who}")
+    return EXIT_OK
+
+
+EXPORT_FIELDS = (
+    "number",
+    "diary_number",
+    "entry",
+    "kind",
+    "heading",
+    "subject",
+    "status",
+    "received_at",
+    "registered_at",
+    "channel",
+    "sender_name",
+    "sender",
+    "contact",
+    "anonymous",
+    "individual_care",
+    "unit",
+    "handler",
+    "mailbox",
+    "message_id",
+    "service_area",
+    "reply_due",
+    "ack_due",
+    "answer_due",
+    "acknowledged_at",
+    "answered_at",
+    "closed_at",
+    "answer_text",
+    "actions",
+    "forwarded_to",
+)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import csv
+    from datetime import datetime
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from postvakt.clock import STOCKHOLM
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.models import Case, EventKind
+
+    service = _open_service(args, read_only=True)
+    assert service.sessions is not None
+    since = datetime.combine(args.since, datetime.min.time(), STOCKHOLM)
+    with service, service.sessions() as session, database_errors():
+        cases = session.scalars(
+            select(Case)
+            .options(selectinload(Case.events), selectinload(Case.unit), selectinload(Case.mailbox))
+            .where(Case.registered_at >= since)
+            .order_by(Case.year, Case.seq, Case.entry)
+        ).all()
+        rows = []
+        for case in cases:
+            first = {
+                kind: next((e.at for e in case.events if e.kind is kind), None)
+                for kind in (EventKind.ACKNOWLEDGED, EventKind.ANSWERED)
+            }
+            rows.append(
+                {
+                    **_case_json(case),
+                    "channel": case.channel,
+                    "contact": case.contact,
+                    "individual_care": case.individual_care,
+                    "service_area": case.service_area,
+                    "acknowledged_at": _iso(first[EventKind.ACKNOWLEDGED]),
+                    "answered_at": _iso(first[EventKind.ANSWERED]),
+                    "closed_at": _iso(case.closed_at),
+                    "answer_text": case.answer_text,
+                    "actions": case.actions,
+                    "forwarded_to": case.forwarded_to,
+                }
+            )
+    rows = [{key: row.get(key) for key in EXPORT_FIELDS} for row in rows]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS, delimiter=";")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.report import annual_report, to_csv, to_xlsx
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".docx", ".xlsx", ".csv"):
+        raise NotFoundError(f"{args.out}: ange en fil som slutar på .docx, .xlsx eller .csv")
+    service = _open_service(args)
+    with service:
+        assert (
+            service.sessions is not None
+            and service.casework is not None
+            and service.intake is not None
+        )
+        deadline = service.intake.policy.compilation_due(args.year)
+        with service.sessions() as session, database_errors():
+            report = annual_report(session, args.year, deadline, unit=args.unit)
+        if args.unit and not report.units:
+            raise NotFoundError(f"Det finns ingen enhet som heter {args.unit!r}.")
+        written = []
+        if suffix == ".csv":
+            args.out.write_bytes(to_csv(report))
+            written.append(args.out)
+        elif suffix == ".xlsx":
+            args.out.write_bytes(to_xlsx(report))
+            written.append(args.out)
+        else:
+            for unit in report.units:
+                path = (
+                    args.out
+                    if len(report.units) == 1
+                    else args.out.with_name(f"{args.out.stem} – {unit.unit}.docx")
+                )
+                path.write_bytes(service.casework.compilation_docx(report, unit))
+                written.append(path)
+    total = sum(len(u.rows) for u in report.units)
+    print(
+        f"Sammanställning {args.year}: {total} ärenden i {len(report.units)} enheter; klar senast {deadline.isoformat()}."
+    )
+    for path in written:
+        print(f"  {path}")
+    return EXIT_OK
+
+
 def _sender_text(case: Any) -> str:
     if not case.sender_address:
         return "(anonym)"
@@ -376,8 +636,19 @@ def _case_text(case: Any) -> str:
         f"  Message-ID:   {case.message_id or '-'}",
         f"  Klassning:    {case.classifier_label or '-'} ({case.classifier_confidence or 0:.2f}): "
         + "; ".join(case.classifier_reasons or []),
-        "  Händelser:",
     ]
+    if case.individual_care:
+        lines.append(
+            "  Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen)"
+        )
+    if case.forwarded_to:
+        lines.append(f"  Överlämnat:   {case.forwarded_to}")
+    if case.answer_text:
+        lines.append(f"  Svar:         {case.answer_text[:300]}")
+    if case.actions:
+        lines.append(f"  Åtgärder:     {case.actions[:300]}")
+    lines.append("  Händelser:")
+    lines += []
     for event in case.events:
         doc = f" [{event.document}]" if event.document else ""
         lines.append(
@@ -594,8 +865,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
         for item in report.planned:
             print(f"{item.recipient}: {item.line}")
         sent = report.sent
-        if sent.skipped_outside_working_time:
-            print(f"{sent.skipped_outside_working_time} aviseringar väntar till arbetstid.")
+        if sent.queued:
+            print(f"{sent.queued} aviseringar väntar till arbetstid.")
         print(f"{len(sent.sent)} sammanfattningar skickade.")
         for error in sent.errors:
             print(f"Fel: {error}", file=sys.stderr)
@@ -617,6 +888,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "calendar": cmd_calendar,
     "messages": cmd_messages,
     "rules": cmd_rules,
+    "report": cmd_report,
     "demo": cmd_demo,
 }
 

@@ -3,17 +3,19 @@
 Rules kept here:
 
 - Only in working time on working days (never at midnight, on a Saturday or at Christmas):
-  outside it nothing is sent, and the next run in working time sends it.
+  outside it the items are queued, and the next run in working time sends them.
 - Never twice: each item is a row in ``notifications``, unique on (recipient, kind, ref,
   day).  The rows are claimed (inserted as ``sending``) before the mail goes and marked
-  ``sent`` after; if the mail server refuses, the claim is removed so the next run tries
-  again.  A crash between claim and send loses that digest rather than sending it twice;
+  ``sent`` after; if the mail server refuses, they go back to ``queued`` and the next run
+  sends them.  A crash between claim and send loses that digest rather than sending it twice;
   such rows stay ``sending`` and are logged.
 - By SMTP from the config, with the password from the environment variable it names.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -23,7 +25,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,7 +72,8 @@ class Planned:
 class SendReport:
     sent: dict[str, list[Planned]] = field(default_factory=dict)
     """recipient -> what they were told in this run"""
-    skipped_outside_working_time: int = 0
+    queued: int = 0
+    """Items kept for the next run in working time."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -100,6 +103,11 @@ class Mailer:
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply answers it
         message.set_content(body)
         for filename, content_type, data in attachments:
+            if content_type == "message/rfc822":
+                # An original message goes in whole: RFC 2046 does not allow it base64-encoded.
+                original = email.message_from_bytes(data, policy=email.policy.compat32)
+                message.add_attachment(original, filename=filename)
+                continue
             maintype, _, subtype = content_type.partition("/")
             message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         where = f"{self.smtp.host}:{self.port}"
@@ -150,11 +158,17 @@ class Notifier:
         )
 
     def send(self, planned: Sequence[Planned], now: datetime) -> SendReport:
+        """Send what is planned, with whatever waited in the queue, as one digest per person.
+
+        Outside working time nothing is sent: the items are queued, and the next run in
+        working time sends them.  A digest the mail server refuses goes back to the queue.
+        """
         report = SendReport()
-        if not planned:
-            return report
         if not self.in_working_time(now):
-            report.skipped_outside_working_time = len(planned)
+            report.queued = self._queue(planned, now)
+            return report
+        waiting = self._queued()
+        if not planned and not waiting:
             return report
         if self.mailer is None:
             raise ConfigError(
@@ -162,7 +176,7 @@ class Notifier:
                 "Ange smtp.host och smtp.from_address."
             )
         by_recipient: dict[str, list[Planned]] = {}
-        for item in planned:
+        for item in dict.fromkeys([*waiting, *planned]):
             by_recipient.setdefault(item.recipient, []).append(item)
         for recipient, items in sorted(by_recipient.items()):
             claimed = self._claim(recipient, items, now)
@@ -171,60 +185,82 @@ class Notifier:
             try:
                 self.mailer.send(recipient, _subject(claimed), _body(claimed, now.date()))
             except (UnavailableError, AuthenticationError) as exc:
-                self._release(claimed)
+                self._set_status(claimed, "queued")
                 report.errors.append(str(exc))
-                log.warning("digest to %s not sent: %s", recipient, exc)
+                log.warning("digest to %s not sent; queued for the next run: %s", recipient, exc)
                 continue
-            self._mark_sent(claimed, now)
+            self._set_status(claimed, "sent", now)
             report.sent[recipient] = claimed
         return report
 
+    def _rows(self, session: Session, recipient: str) -> dict[tuple[str, str, date], Notification]:
+        return {
+            (n.kind, n.ref, n.day): n
+            for n in session.scalars(
+                select(Notification).where(Notification.recipient == recipient)
+            )
+        }
+
+    def _queue(self, planned: Sequence[Planned], now: datetime) -> int:
+        """Store items not told before as queued; return how many were new."""
+        added = 0
+        with self.sessions() as session:
+            for recipient in sorted({p.recipient for p in planned}):
+                try:
+                    with database_errors(), session.begin():
+                        rows = self._rows(session, recipient)
+                        for item in dict.fromkeys(p for p in planned if p.recipient == recipient):
+                            if (item.kind, item.ref, item.day) not in rows:
+                                session.add(self._row(item, "queued", now))
+                                added += 1
+                except IntegrityError:
+                    continue  # another instance queued them a moment ago
+        return added
+
+    def _queued(self) -> list[Planned]:
+        with self.sessions() as session, database_errors():
+            return [
+                Planned(n.recipient, n.kind, n.ref, n.day, n.text)
+                for n in session.scalars(
+                    select(Notification)
+                    .where(Notification.status == "queued")
+                    .order_by(Notification.id)
+                )
+            ]
+
+    @staticmethod
+    def _row(item: Planned, status: str, now: datetime) -> Notification:
+        return Notification(
+            recipient=item.recipient,
+            kind=item.kind,
+            ref=item.ref,
+            day=item.day,
+            text=item.line,
+            status=status,
+            created_at=now,
+        )
+
     def _claim(self, recipient: str, items: list[Planned], now: datetime) -> list[Planned]:
-        """Insert the rows not sent before; return those this run now owns."""
-        keys = {(i.kind, i.ref, i.day) for i in items}
+        """Take the items nobody has told yet (new or queued); return those this run owns."""
         with self.sessions() as session:
             try:
                 with database_errors(), session.begin():
-                    existing = {
-                        (n.kind, n.ref, n.day)
-                        for n in session.scalars(
-                            select(Notification).where(Notification.recipient == recipient)
-                        )
-                        if (n.kind, n.ref, n.day) in keys
-                    }
-                    new = [
-                        i for i in dict.fromkeys(items) if (i.kind, i.ref, i.day) not in existing
-                    ]
-                    for item in new:
-                        session.add(
-                            Notification(
-                                recipient=recipient,
-                                kind=item.kind,
-                                ref=item.ref,
-                                day=item.day,
-                                text=item.line,
-                                status="sending",
-                                created_at=now,
-                            )
-                        )
+                    rows = self._rows(session, recipient)
+                    mine = []
+                    for item in dict.fromkeys(items):
+                        row = rows.get((item.kind, item.ref, item.day))
+                        if row is None:
+                            session.add(self._row(item, "sending", now))
+                        elif row.status == "queued":
+                            row.status = "sending"
+                        else:
+                            continue  # sent, or being sent by another instance
+                        mine.append(item)
             except IntegrityError:
                 return []  # another instance claimed them a moment ago: it sends
-        return new
+        return mine
 
-    def _release(self, items: list[Planned]) -> None:
-        with self.sessions() as session, database_errors(), session.begin():
-            for item in items:
-                session.execute(
-                    delete(Notification).where(
-                        Notification.recipient == item.recipient,
-                        Notification.kind == item.kind,
-                        Notification.ref == item.ref,
-                        Notification.day == item.day,
-                        Notification.status == "sending",
-                    )
-                )
-
-    def _mark_sent(self, items: list[Planned], now: datetime) -> None:
+    def _set_status(self, items: list[Planned], status: str, now: datetime | None = None) -> None:
         with self.sessions() as session, database_errors(), session.begin():
             for item in items:
                 session.execute(
@@ -235,7 +271,7 @@ class Notifier:
                         Notification.ref == item.ref,
                         Notification.day == item.day,
                     )
-                    .values(status="sent", sent_at=now)
+                    .values(status=status, sent_at=now)
                 )
 
 
