@@ -648,7 +648,6 @@ def _case_text(case: Any) -> str:
     if case.actions:
         lines.append(f"  Åtgärder:     {case.actions[:300]}")
     lines.append("  Händelser:")
-    lines += []
     for event in case.events:
         doc = f" [{event.document}]" if event.document else ""
         lines.append(

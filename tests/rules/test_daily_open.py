@@ -25,7 +25,8 @@ def service_at(ws: Workspace, when: datetime) -> Service:
 def with_smtp(ws: Workspace, smtp: SmtpServer) -> Workspace:
     """SMTP for notifications; the registrar's notices are tested on their own."""
     text = ws.config_path.read_text().replace(
-        'registrar = "registrator@testby.se"', 'registrar = "registrator@testby.se"\nregistrar_notice = "none"'
+        'registrar = "registrator@testby.se"',
+        'registrar = "registrator@testby.se"\nregistrar_notice = "none"',
     )
     ws.config_path.write_text(text + smtp.config())
     return ws
