@@ -537,3 +537,73 @@ def test_the_registrar_digest_once_a_day(workspace: Workspace, smtp_server: Smtp
     (digest,) = smtp_server.to("registrator@testby.se")
     assert digest.message["Subject"] == "Synpunkter och klagomål – 2 nya ärenden 24 november 2026"
     assert len(list(digest.message.iter_attachments())) == 4
+
+
+def test_the_life_of_a_case_on_dovecot(tmp_path: Path, dovecot, imap_user) -> None:
+    from postvakt.registry.report import annual_report
+    from tests.support.dovecot import MASTER_ENV, write_config
+
+    user = imap_user.name
+    address = dovecot.address(user)
+    config = load_config(write_config(tmp_path, dovecot, user))
+    environ = {MASTER_ENV: dovecot.master_password}
+    now = [at(2026, 11, 24, 9)]
+    service = Service(config, clock=lambda: now[0], environ=environ).open()
+    assert service.casework is not None and service.sessions is not None
+
+    def drafts() -> list[bytes]:
+        client = dovecot.imap(user)
+        client.select_folder("Drafts", readonly=True)
+        uids = client.search(["ALL"])
+        bodies = (
+            [item[b"BODY[]"] for item in client.fetch(uids, [b"BODY.PEEK[]"]).values()]
+            if uids
+            else []
+        )
+        client.logout()
+        return bodies
+
+    try:
+        dovecot.deliver(user, citizen_mail(COMPLAINT, to=address, message_id="<d@example.net>"))
+        assert service.run_once().outcomes[0].case == "KS 2026/1"
+        (ack,) = drafts()
+        dovecot.append(user, "Sent", ack)  # the person sends the acknowledgment
+        service.run_once()
+        now[0] = at(2026, 11, 25, 10)
+        service.casework.answer("KS 2026/1", actor=address, text="Vi plogar Björkvägen i dag.")
+        service.run_once()  # the pass places the answer's draft
+        dovecot.deliver(
+            user,
+            citizen_mail(
+                "Jag är inte nöjd, det är fortfarande oplogat.",
+                subject="SV: Klagomål på snöröjningen",
+                to=address,
+                headers={"In-Reply-To": "<d@example.net>"},
+            ),
+        )
+        (followup,) = service.run_once().outcomes
+        assert followup.disposition.value == "followup" and followup.case == "KS 2026/1"
+        service.casework.reopen("KS 2026/1", actor=address, reason="Inte nöjd.")
+        service.casework.answer(
+            "KS 2026/1", actor="chef@testby.se", text="Efter ny prövning: extra plogning."
+        )
+        service.casework.close(
+            "KS 2026/1", actor="chef@testby.se", action="Extra plogning beställd."
+        )
+        service.run_once()
+        assert len(drafts()) == 4  # acknowledgment, answer, new review, answer after review
+        with service.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            assert case.status is CaseStatus.CLOSED
+            kinds = [e.kind.value for e in case.events]
+            assert kinds[:3] == ["registered", "drafted", "acknowledged"] and kinds[-1] == "closed"
+            assert "reopened" in kinds and "note" in kinds  # the follow-up was noted on the case
+            report = annual_report(session, 2026, service.intake.policy.compilation_due(2026))
+        (row,) = report.units[0].rows
+        assert (row.answer, row.actions, row.acknowledged) == (
+            "Efter ny prövning: extra plogning.",
+            "Extra plogning beställd.",
+            at(2026, 11, 24).date(),
+        )
+    finally:
+        service.close()

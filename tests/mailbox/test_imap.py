@@ -26,66 +26,10 @@ from postvakt.mailbox.imap import ImapConnector, message_key, read_last_login
 from postvakt.registry.models import Case, Disposition, MessageRecord
 from postvakt.retry import Backoff, RetryPolicy
 from postvakt.service import Service
-from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.dovecot import MASTER_ENV, DovecotServer, ImapUser, write_config
 from tests.support.workspace import citizen_mail
 
 COMPLAINT = "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar.\n\nKarin Ek\n"
-MASTER_ENV = "PV_TEST_IMAP_MASTER"
-
-CONFIG = """\
-[organisation]
-name = "Testby kommun"
-diary_prefix = "KS"
-domains = ["testby.se"]
-
-[database]
-url = "sqlite:///postvakt.db"
-
-[[units]]
-name = "Kontaktcenter"
-head = "chef@testby.se"
-
-[[people]]
-name = "Anna Berg"
-address = "anna@testby.se"
-unit = "Kontaktcenter"
-
-[[mailboxes]]
-address = "{address}"
-name = "Kontaktcenter"
-kind = "{kind}"
-unit = "Kontaktcenter"
-owners = ["anna@testby.se"]
-connector = "imap"
-
-[mailboxes.imap]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = "{user}"
-master_user = "{master}"
-password_env = "{env}"
-sieve_port = {sieve_port}
-last_login_dict = "{last_login}"
-"""
-
-
-def write_config(tmp_path: Path, server: DovecotServer, user: str, kind: str = "function") -> Path:
-    path = tmp_path / "postvakt.toml"
-    path.write_text(
-        CONFIG.format(
-            address=server.address(user),
-            kind=kind,
-            port=server.imap_port,
-            user=user,
-            master=server.master_user,
-            env=MASTER_ENV,
-            sieve_port=server.sieve_port,
-            last_login=server.directory / "state" / "last-login.db",
-        ),
-        encoding="utf-8",
-    )
-    return path
 
 
 def settings(server: DovecotServer, user: str, **extra: object) -> ImapSettings:
