@@ -53,7 +53,8 @@ class FetchedMessage:
 
     folder: str
     key: str
-    """Stable within (mailbox, folder): Maildir unique name, IMAP 'uidvalidity:uid', EWS item id."""
+    """Stable within (mailbox, folder): the Maildir unique name, or (IMAP, EWS, Graph) the
+    Message-ID, which survives a lost sync state or a rebuilt mailbox."""
     raw: bytes
     received_at: datetime | None
     """When the message reached the mailbox (Maildir mtime, IMAP INTERNALDATE): the arrival stamp."""

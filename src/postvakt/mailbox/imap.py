@@ -115,6 +115,7 @@ class ImapConnector:
         self._client: IMAPClient | None = None
         self._idle_client: IMAPClient | None = None
         self._idle_since: float | None = None
+        self._selected: str | None = None
         self._monotonic = self._backoff.monotonic
         self._condstore = False
         self._special: dict[bytes, str | None] = {}
@@ -195,6 +196,7 @@ class ImapConnector:
 
     def _drop(self) -> None:
         client, self._client = self._client, None
+        self._selected = None
         _shutdown(client)
 
     @contextmanager
@@ -287,13 +289,24 @@ class ImapConnector:
             [b"HIGHESTMODSEQ"] if self._condstore else []
         )
         with self._errors(f"läsa status för {folder}"):
+            if self._selected is not None:
+                # STATUS on the selected folder may answer from its old view (RFC 3501 6.3.10;
+                # Dovecot does): close it first.  Only after a pass that opened a folder.
+                self.commands += 1
+                if b"UNSELECT" in client.capabilities():
+                    client.unselect_folder()
+                else:
+                    client.close_folder()  # read-only: expunges nothing
+                self._selected = None
             self.commands += 1
             return {k: int(v) for k, v in client.folder_status(folder, what).items()}
 
     def _examine(self, client: IMAPClient, folder: str) -> dict[bytes, Any]:
         with self._errors(f"öppna {folder} för läsning"):
             self.commands += 1
-            return client.select_folder(folder, readonly=True)
+            selected = client.select_folder(folder, readonly=True)
+            self._selected = folder
+            return selected
 
     def fetch_new(
         self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
