@@ -38,7 +38,7 @@ from postvakt.mailbox.base import (
     SupportsOutOfOffice,
 )
 from postvakt.mailbox.ews import EwsConnector, permission_level
-from postvakt.mailbox.graph import AutomaticReplies
+from postvakt.mailbox.exchange import AutomaticReplies
 from postvakt.mailbox.message import parse_message
 from postvakt.registry.models import Case, Disposition
 from postvakt.service import Service

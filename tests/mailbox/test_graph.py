@@ -36,7 +36,8 @@ from postvakt.mailbox.base import (
     SupportsOpenedEvidence,
     SupportsOutOfOffice,
 )
-from postvakt.mailbox.graph import AutomaticReplies, GraphConnector, ThrottlePolicy
+from postvakt.mailbox.exchange import AutomaticReplies, ThrottlePolicy
+from postvakt.mailbox.graph import GraphConnector
 from postvakt.mailbox.message import parse_message
 from postvakt.registry.models import Case, Disposition
 from postvakt.service import Service

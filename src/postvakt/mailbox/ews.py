@@ -92,7 +92,7 @@ from postvakt.mailbox.base import (
     OpenedEvidence,
     OutOfOffice,
 )
-from postvakt.mailbox.graph import (
+from postvakt.mailbox.exchange import (
     AutomaticReplies,
     ThrottlePolicy,
     html_reply,
