@@ -38,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
             .replace("unrecognized arguments", "okända argument")
             .replace("expected one argument", "ett värde krävs")
             .replace("choose from", "välj bland")
+            .replace("not allowed with argument", "kan inte kombineras med")
+            .replace("argument ", "argumentet ")
         )
         print(f"{self.prog}: fel: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)

@@ -83,7 +83,10 @@ class Policy:
     def compilation_due(self, year: int) -> date:
         """The compilation of ``year``'s complaints is due on this date of the following year."""
         month, day = self.compilation_month_day
-        return date(year + 1, month, day)
+        try:
+            return date(year + 1, month, day)
+        except ValueError:  # 29 February in an ordinary year: the last day of February
+            return date(year + 1, month, day - 1)
 
     def with_overrides(
         self,
