@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite starts for real (PostgreSQL, Dovecot), when missing.
+# Install the Debian packages the test suite starts for real (PostgreSQL, Dovecot, LibreOffice),
+# when missing.
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -7,6 +8,8 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The letters are proven Word-compatible by converting them to PDF (tests/test_casework.py).
+command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

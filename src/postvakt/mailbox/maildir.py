@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,10 +159,16 @@ class MaildirConnector:
 
     def opened_evidence(self, folder: str, state: Mapping[str, Any] | None) -> OpenedEvidence:
         """A mail client marks a message read by renaming it with the ``S`` flag, which sets
-        the file's change time: such a change today is evidence the mailbox was opened."""
+        the file's change time: such a change today is evidence the mailbox was opened.
+
+        Only changes within the clock's day count: a change time after it (the clock set to
+        an earlier day, as in a re-run of a missed check) is no evidence for that day."""
         where = self._check(folder)
         now = self.clock()
         day_start = datetime.combine(now.date(), datetime.min.time(), now.tzinfo).timestamp()
+        day_end = datetime.combine(
+            now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo
+        ).timestamp()
         changed = unread = 0
         for sub in ("new", "cur"):
             for entry in os.scandir(where / sub):
@@ -170,7 +176,7 @@ class MaildirConnector:
                     continue
                 flags = entry.name.partition(":2,")[2] if sub == "cur" else ""
                 info = entry.stat()
-                if "S" in flags and info.st_ctime >= day_start:
+                if "S" in flags and day_start <= info.st_ctime < day_end:
                     changed += 1
                 elif "S" not in flags and info.st_mtime < day_start:
                     unread += 1
