@@ -57,9 +57,11 @@ def test_rule_names_are_the_documented_order():
     assert [name for name, _ in RULES] == [
         "delivery_report",
         "auto_submitted",
+        "bounce_headers",
         "mailer_daemon",
         "autoreply_headers",
         "auto_reply_subject",
+        "out_of_office_text",
         "bulk_mail",
     ]
 
@@ -308,3 +310,99 @@ def test_angry_citizen_about_missing_answer_is_not_screened():
         subject="Inget svar från er!",
     )
     assert screen(message) is None
+
+
+# --------------------------------------------------------------------------- bounce_headers
+
+
+def test_empty_envelope_sender_is_a_bounce_or_auto_reply():
+    # Postfix's local delivery writes Return-Path: <> for mail with the null sender; only
+    # bounces and automatic replies are sent with it (RFC 5321 4.5.5).
+    message = person(
+        "Your message could not be delivered.",
+        subject="Notification",
+        sender="Mail System <notifications@mx.example.net>",
+        headers={"Return-Path": "<>"},
+    )
+    assert screened_by(message) == "bounce_headers"
+
+
+def test_exim_failed_recipients_header():
+    message = person(
+        "This message was created automatically by mail delivery software.",
+        subject="Mail delivery failed: returning message to sender",
+        sender="Mail Delivery System <Mailer-Daemon@mx.example.net>",
+        headers={"X-Failed-Recipients": "karin.jonsson@hotmial.com"},
+    )
+    assert screened_by(message) == "bounce_headers"
+
+
+def test_ordinary_return_path_is_a_person():
+    assert screen(person(headers={"Return-Path": "<karin.ek@example.net>"})) is None
+
+
+# --------------------------------------------------------------------------- autoreply_headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-AutoReply-From": "karin.lundqvist@nordkontor.example"},
+        {"X-Mail-Autoreply": "1"},
+        {"Precedence": "auto_reply"},
+    ],
+)
+def test_more_vendor_autoreply_headers(headers: dict[str, str]):
+    assert screened_by(person(headers=headers)) == "autoreply_headers"
+
+
+def test_x_autoreply_no_is_a_person():
+    assert screen(person(headers={"X-Autoreply": "no"})) is None
+
+
+# --------------------------------------------------------------------------- out_of_office_text
+
+OUT_OF_OFFICE_BODIES = [
+    "Hej!\n\nTack för ditt mejl. Jag är föräldraledig till och med den 4 januari och läser inte "
+    "min e-post under tiden. I brådskande ärenden, kontakta kontaktcenter@exempel.se.\n\n"
+    "Vänliga hälsningar\nAnna Berg",
+    "Hej,\n\nJag är på semester och tillbaka den 12 augusti. Jag har begränsad tillgång till "
+    "e-post.\n\n/Per",
+    "Thank you for your message. I am out of the office until Monday 7 December with no access "
+    "to email. For urgent matters please contact my colleague Lena.",
+    "Hi, I'm on annual leave until 3 January and will reply when I return.",
+]
+
+
+@pytest.mark.parametrize("body", OUT_OF_OFFICE_BODIES)
+def test_out_of_office_text_without_any_marker(body: str):
+    # Some web mail and phone apps send out-of-office replies with no header marker and the
+    # original subject: only the text tells.
+    message = person(body, subject="SV: Möte om budgeten", sender="Anna <anna.berg@example.org>")
+    assert message.auto_submitted is None
+    assert screened_by(message) == "out_of_office_text"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A citizen who mentions a holiday in a complaint is a person.
+        "Hej! Jag var på semester i tre veckor och när jag kom tillbaka hade ingen tömt "
+        "soptunnan. Det luktar fruktansvärt. Jag vill att ni tömmer den i dag.",
+        # About the mail, but nobody is away.
+        "Tack för ditt mejl. Jag förstår fortfarande inte varför min ansökan avslogs.",
+        # Away, but a long letter is not an automatic reply.
+        "Jag är tjänstledig till den 1 mars och läser inte min e-post så ofta. "
+        + "Men jag vill ändå klaga på snöröjningen. " * 60,
+    ],
+)
+def test_people_mentioning_absence_are_not_screened(body: str):
+    assert screen(person(body)) is None
+
+
+# --------------------------------------------------------------------------- bulk_mail
+
+
+def test_list_post_header_alone_is_list_mail():
+    message = person(headers={"List-Post": "<mailto:grannar@lists.example.net>"})
+    assert screened_by(message) == "bulk_mail"

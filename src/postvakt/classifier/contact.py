@@ -76,6 +76,8 @@ def find_contact(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> Con
     )
     form_email = fields.get("epost", "")
     form_match = _EMAIL.search(form_email)
+    if form_match and (form_match.group().lower() in own or is_no_reply(form_match.group())):
+        form_match = None  # the citizen typed the municipality's own address
     name = fields.get("namn") or (reply.name if reply else None) or None
     if reply is None and form_match:
         reply = Address(name=name or "", address=form_match.group().lower())

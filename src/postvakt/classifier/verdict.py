@@ -1,17 +1,22 @@
-"""The classifier's answer: a label, how sure, and why."""
+"""The classifier's answer: a label, how sure, why, and the flags beside the label."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Label", "Verdict"]
+__all__ = ["LABEL_SV", "Label", "Verdict"]
 
 
 class Label(enum.StrEnum):
     COMPLAINT = "complaint"  # klagomål: not satisfied with how a service was done, its level, or its absence
     OPINION = "opinion"  # synpunkt: a view, proposal, objection or praise
     OTHER = "other"  # questions, applications, invoices, social thanks …
+
+
+LABEL_SV = {Label.COMPLAINT: "klagomål", Label.OPINION: "synpunkt", Label.OTHER: "annat"}
+"""The labels as a registrar reads them."""
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,45 @@ class Verdict:
     """0..1: how sure the classifier is of ``label``."""
     reasons: tuple[str, ...]
     """In words a registrar understands: the phrases and rules that weighed most."""
+    needs_review: bool = False
+    """The confidence fell in the review band: register, but a person must confirm the label.
+
+    An uncertain message that would otherwise be ``other`` gets the likelier case label, so
+    it is registered for review instead of silently dropped."""
+    anonymous: bool = False
+    """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
+    phone number, e-mail or postal address in the text."""
+    followup_not_satisfied: bool = False
+    """A reply in a thread saying the answer or the measures taken did not satisfy them.  In an
+    existing case this calls for a new review by the nearest superior manager."""
+    personal_data: bool = False
+    """A personnummer (or samordningsnummer) in the text: mask it in logs and summaries."""
+    forwarded: bool = False
+    """Only the citizen's message forwarded by staff was read, not the forwarding note."""
+    probabilities: tuple[tuple[Label, float], ...] = ()
+    """The model's probability per label, for the record; empty for rule-made verdicts."""
 
     @property
     def is_case(self) -> bool:
         return self.label is not Label.OTHER
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The names of the flags that are set, in a fixed order."""
+        names = ("needs_review", "anonymous", "followup_not_satisfied", "personal_data")
+        return tuple(name for name in names if getattr(self, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (``postvakt classify --json``)."""
+        return {
+            "label": self.label.value,
+            "label_sv": LABEL_SV[self.label],
+            "confidence": self.confidence,
+            "needs_review": self.needs_review,
+            "anonymous": self.anonymous,
+            "followup_not_satisfied": self.followup_not_satisfied,
+            "personal_data": self.personal_data,
+            "forwarded": self.forwarded,
+            "probabilities": {label.value: p for label, p in self.probabilities},
+            "reasons": list(self.reasons),
+        }

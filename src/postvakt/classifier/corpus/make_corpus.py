@@ -1,0 +1,931 @@
+"""Write the labelled corpus the complaint classifier learns from.
+
+Run ``python make_corpus.py`` to (re)write the ``*.jsonl`` files beside this script, or
+``python make_corpus.py --check`` to verify that the committed files are exactly what the
+script writes (exit status 1 if not).  Standard library only; the output is deterministic.
+
+**What goes in.**  ``fragments/*.toml`` hold hand-written Swedish and English text: for each
+municipal service area the failures people complain about, the proposals, objections and
+praise they send, and the questions and errands that are neither; ``fragments/gemensamt.toml``
+holds what every area shares (how angry, polite or sarcastic people sound, demands, staff
+notes, answers from the municipality, follow-ups, thanks, spam, invoices, job applications …);
+``fragments/helbrev.toml`` holds whole messages written as one piece (long letters, rambling
+ones, sarcasm, hard cases).
+
+**How messages are made.**  A message is put together from fragments: a greeting, one or two
+statements, a stance in the chosen tone, a demand, a sign-off with a name and sometimes a
+phone number, address or personnummer — then sent by one of the channels a municipality
+sees: plain e-mail, a web-form submission from a no-reply gateway (sometimes anonymous,
+sometimes with a case type that does not match the text), a forward by staff (attached as
+message/rfc822 or written inline as Outlook, Gmail, Apple Mail and Thunderbird write it), or
+a reply in a case thread with the municipality's answer quoted below.  About 15% are English.
+
+**The held-out part never shares a sentence with training.**  Every label-bearing fragment
+is given to one of five folds (by a hash of its text, balanced within its pool), and a
+message of fold *f* is made only of fragments of fold *f*.  Fold 4 is the held-out part;
+folds 0–3 are the training part and the folds of cross-validation.  Names, greetings,
+sign-offs and streets are shared: they carry no label.
+
+All people, addresses and numbers are invented; mobile numbers are from the 070-174 06 xx
+series kept free for fiction, personnummer are made up and not valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+FRAGMENTS = HERE / "fragments"
+SEED = 20261123
+FOLDS = 5
+HELD_OUT = 4
+
+# Messages per fold and label (before whole letters are added).
+PER_FOLD = {"complaint": 132, "opinion": 96, "other": 126}
+FOLLOWUPS_PER_FOLD = {"complaint": 16, "other": 9}
+ENGLISH_SHARE = 0.19
+CHANNELS = {  # share of composed messages per channel
+    "email": 0.69,
+    "webform": 0.17,
+    "forward-attached": 0.07,
+    "forward-inline": 0.07,
+}
+PERSONAL_DATA_SHARE = 0.06
+
+Record = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- pools
+
+
+class Pool:
+    """Fragments of one kind, each given to one fold (balanced, by a hash of its text)."""
+
+    def __init__(self, name: str, items: Sequence[Any]):
+        self.name = name
+        ranked = sorted(items, key=lambda item: _digest(f"{name}\0{_text_of(item)}"))
+        self.by_fold: list[list[Any]] = [ranked[f::FOLDS] for f in range(FOLDS)]
+        self.all = list(items)
+        self.uses = [0] * len(ranked)
+        self._index = {id(item): i for i, item in enumerate(ranked)}
+
+    def has(self, fold: int) -> bool:
+        return bool(self.by_fold[fold])
+
+    def pick(self, rng: random.Random, fold: int) -> Any:
+        """A random one of the least used fragments: every fragment is used about as often."""
+        items = self.by_fold[fold]
+        fewest = min(self.uses[self._index[id(i)]] for i in items)
+        choice = rng.choice([i for i in items if self.uses[self._index[id(i)]] == fewest])
+        self.uses[self._index[id(choice)]] += 1
+        return choice
+
+    def sample(self, rng: random.Random, fold: int, k: int) -> list[Any]:
+        items = self.by_fold[fold]
+        return rng.sample(items, min(k, len(items)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_of(item: Any) -> str:
+    return item["body"] if isinstance(item, dict) else str(item)
+
+
+@dataclass
+class Area:
+    key: str
+    service: str
+    mailbox: str
+    pools: dict[str, dict[str, Pool]] = field(default_factory=dict)  # lang -> kind -> pool
+
+    def pool(self, lang: str, kind: str) -> Pool | None:
+        return self.pools.get(lang, {}).get(kind)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def load_areas() -> list[Area]:
+    areas: list[Area] = []
+    for path in sorted(FRAGMENTS.glob("*.toml")):
+        if path.stem in ("gemensamt", "helbrev"):
+            continue
+        data = _load_toml(path)
+        area = Area(key=path.stem, service=data["service"], mailbox=data["mailbox"])
+        for lang in ("sv", "en"):
+            for kind, items in data.get(lang, {}).items():
+                area.pools.setdefault(lang, {})[kind] = Pool(f"{path.stem}.{lang}.{kind}", items)
+        areas.append(area)
+    return areas
+
+
+class Shared:
+    """The pools every area uses (``gemensamt.toml``)."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.fixed: dict[str, dict[str, list[Any]]] = {}
+        self.pools: dict[str, dict[str, Pool]] = {}
+        for lang in ("sv", "en"):
+            for kind, items in data[lang].items():
+                if kind in data["fixed"]:
+                    self.fixed.setdefault(lang, {})[kind] = items
+                else:
+                    self.pools.setdefault(lang, {})[kind] = Pool(f"gemensamt.{lang}.{kind}", items)
+        self.names: dict[str, list[str]] = data["names"]
+
+    def pool(self, lang: str, kind: str) -> Pool:
+        return self.pools[lang][kind]
+
+    def any(self, rng: random.Random, lang: str, kind: str) -> Any:
+        return rng.choice(self.fixed[lang][kind])
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Person:
+    first: str
+    last: str
+    email: str
+    phone: str
+    street: str
+    postal: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+_ASCII = str.maketrans("åäöéüÅÄÖÉÜ", "aaoeuAAOEU")
+_MAIL_DOMAINS = (
+    "example.net",
+    "example.com",
+    "example.org",
+    "exempelpost.se",
+    "mejl.example",
+    "bredband.example",
+)
+
+
+def make_person(rng: random.Random, shared: Shared, lang: str) -> Person:
+    names = shared.names
+    if lang == "en":
+        first, last = rng.choice(names["en_first"]), rng.choice(names["en_last"])
+    else:
+        first, last = rng.choice(names["sv_first"]), rng.choice(names["sv_last"])
+    local = rng.choice(
+        (
+            f"{first}.{last}",
+            f"{first}{last}",
+            f"{first[0]}{last}",
+            f"{first}.{last}{rng.randint(1, 99)}",
+            f"{first}{rng.randint(40, 99)}",
+        )
+    )
+    local = re.sub(r"[^a-z0-9.]", "", local.lower().translate(_ASCII))
+    street = f"{rng.choice(names['streets'])} {rng.randint(1, 60)}"
+    town = rng.choice(names["towns"])
+    return Person(
+        first=first,
+        last=last,
+        email=f"{local}@{rng.choice(_MAIL_DOMAINS)}",
+        phone=rng.choice(
+            (
+                f"070-174 06 {rng.randint(10, 99)}",
+                f"070-1740{rng.randint(600, 699)}",
+                f"+46 70 174 06 {rng.randint(10, 99)}",
+            )
+        ),
+        street=street,
+        postal=f"{rng.randint(120, 129)} {rng.randint(30, 79)} {town}",
+    )
+
+
+def fake_personnummer(rng: random.Random) -> str:
+    year = rng.randint(1930, 2005)
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    tail = rng.randint(1000, 9999)
+    if rng.random() < 0.5:
+        return f"{year}{month:02d}{day:02d}-{tail}"
+    return f"{year % 100:02d}{month:02d}{day:02d}-{tail}"
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_FILLERS = {
+    "gata": "streets",
+    "ort": "towns",
+    "skola": "schools",
+    "förskola": "preschools",
+    "boende": "care_homes",
+    "park": "parks",
+    "dag": "days_sv",
+    "day": "days_en",
+}
+
+
+def fill(text: str, rng: random.Random, shared: Shared) -> str:
+    def repl(match: re.Match[str]) -> str:
+        key = match[1]
+        return rng.choice(shared.names[_FILLERS[key]]) if key in _FILLERS else match[0]
+
+    return re.sub(r"\{(\w+)\}", repl, text)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def shout(text: str, rng: random.Random) -> str:
+    """An angry writer: capitals for one sentence, exclamation marks for full stops."""
+    parts = sentences(text)
+    if not parts:
+        return text
+    i = rng.randrange(len(parts))
+    parts[i] = parts[i].upper()
+    return " ".join(re.sub(r"\.$", rng.choice(("!", "!!", "!!!")), p) for p in parts)
+
+
+def ramble(text: str, rng: random.Random) -> str:
+    """A rambling writer: lower case, sentences run together with 'och' and 'så'."""
+    out = []
+    for part in sentences(text):
+        part = part[0].lower() + part[1:] if part else part
+        if rng.random() < 0.5 and part.endswith("."):
+            part = part[:-1] + rng.choice((" och", " så", ",", " alltså", " men"))
+        out.append(part)
+    return " ".join(out)
+
+
+def no_swedish_letters(text: str) -> str:
+    return text.translate(str.maketrans("åäöÅÄÖ", "aaoAAO"))
+
+
+def typo(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    for _ in range(2):
+        i = rng.randrange(len(words))
+        w = words[i]
+        if len(w) > 4 and w.isalpha():
+            j = rng.randrange(1, len(w) - 2)
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    return " ".join(words)
+
+
+def join(*parts: str | None) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+# --------------------------------------------------------------------------- composing
+
+
+@dataclass
+class Draft:
+    """A composed message before it is sent by a channel."""
+
+    label: str
+    lang: str
+    area: Area
+    tone: str
+    kind: str
+    subject: str
+    core: str
+    """The citizen's statement, without greeting and sign-off (what a web form carries)."""
+    formal: bool = False
+    followup: bool = False
+
+
+class Composer:
+    def __init__(self, rng: random.Random, shared: Shared, fold: int):
+        self.rng, self.shared, self.fold = rng, shared, fold
+
+    # helpers ---------------------------------------------------------------
+
+    def frag(self, pool: Pool | None) -> str | None:
+        if pool is None or not pool.has(self.fold):
+            return None
+        return fill(pool.pick(self.rng, self.fold), self.rng, self.shared)
+
+    def shared_frag(self, lang: str, kind: str) -> str | None:
+        return self.frag(self.shared.pool(lang, kind))
+
+    def maybe(self, p: float, lang: str, kind: str) -> str | None:
+        return self.shared_frag(lang, kind) if self.rng.random() < p else None
+
+    def subject(self, area: Area, lang: str, label: str) -> str:
+        r = self.rng.random()
+        if r < 0.55:
+            own = self.frag(area.pool(lang, f"{label}_subjects"))
+            if own:
+                return own
+        if r < 0.78:
+            generic = self.shared_frag(lang, f"{label}_subjects")
+            if generic:
+                return generic.replace("{tjänst}", area.service)
+        neutral = self.shared.any(self.rng, lang, "neutral_subjects")
+        return neutral.replace("{tjänst}", area.service)
+
+    # labels ----------------------------------------------------------------
+
+    def complaint(self, area: Area, lang: str) -> Draft | None:
+        rng = self.rng
+        problems = area.pool(lang, "problems")
+        if problems is None or not problems.has(self.fold):
+            return None
+        tone = rng.choices(
+            ("artig", "arg", "sarkastisk", "kort", "svamlig", "saklig", "uppgiven"),
+            (26, 20, 11, 14, 10, 12, 7),
+        )[0]
+        first = self.frag(problems) or ""
+        second = None
+        if rng.random() < 0.3 and tone != "kort":
+            other = [p for p in problems.by_fold[self.fold] if fill(p, rng, self.shared) != first]
+            if other:
+                second = fill(rng.choice(other), rng, self.shared)
+        if tone not in ("kort", "sarkastisk", "svamlig") and rng.random() < 0.2:
+            opener = self.shared_frag(lang, "complaint_openers")
+            first = join((opener or "").replace("{tjänst}", area.service), first)
+        if tone == "kort":
+            core = join(sentences(first)[0], self.maybe(0.5, lang, "stance_short"))
+        elif tone == "svamlig":
+            core = join(
+                self.maybe(0.7, lang, "context"),
+                self.maybe(0.8, lang, "digressions"),
+                first,
+                self.maybe(0.6, lang, "digressions"),
+                second,
+                self.maybe(0.6, lang, "consequences"),
+                self.maybe(0.6, lang, "stance_angry"),
+            )
+            core = ramble(core, rng)
+        elif tone == "sarkastisk":
+            core = join(
+                self.shared_frag(lang, "stance_sarcastic_open") if rng.random() < 0.5 else None,
+                first,
+                second,
+                self.shared_frag(lang, "stance_sarcastic"),
+            )
+        elif tone == "arg":
+            core = join(
+                first,
+                second,
+                self.maybe(0.5, lang, "consequences"),
+                self.shared_frag(lang, "stance_angry"),
+                self.maybe(0.5, lang, "demands"),
+            )
+            if rng.random() < 0.6:
+                core = shout(core, rng)
+            if rng.random() < 0.05:
+                core = core.upper()
+        elif tone == "uppgiven":
+            core = join(
+                self.maybe(0.4, lang, "context"),
+                first,
+                second,
+                self.shared_frag(lang, "stance_resigned"),
+            )
+        elif tone == "saklig":
+            core = join(
+                self.maybe(0.3, lang, "context"),
+                first,
+                second,
+                self.maybe(0.8, lang, "demands"),
+            )
+        else:  # artig
+            core = join(
+                self.maybe(0.4, lang, "context"),
+                first,
+                second,
+                self.maybe(0.5, lang, "consequences"),
+                self.shared_frag(lang, "stance_polite"),
+                self.maybe(0.4, lang, "demands"),
+            )
+        return Draft(
+            "complaint",
+            lang,
+            area,
+            tone,
+            "missnöje",
+            self.subject(area, lang, "complaint"),
+            core,
+            formal=tone in ("artig", "saklig"),
+        )
+
+    def opinion(self, area: Area, lang: str) -> Draft | None:
+        rng = self.rng
+        kind = rng.choices(("förslag", "beröm"), (70, 30))[0]
+        pool = area.pool(lang, "proposals" if kind == "förslag" else "praise")
+        if rng.random() < 0.2:  # not tied to one service
+            pool = self.shared.pool(
+                lang, "proposals_generic" if kind == "förslag" else "praise_generic"
+            )
+        statement = self.frag(pool)
+        if statement is None:
+            return None
+        tone = rng.choices(("vänlig", "saklig", "entusiastisk", "kort"), (45, 25, 15, 15))[0]
+        if kind == "beröm":
+            core = join(
+                statement,
+                self.maybe(0.5, lang, "praise_elaborations") if tone != "kort" else None,
+                self.maybe(0.3, lang, "opinion_closings") if tone != "kort" else None,
+            )
+        elif tone == "kort":
+            core = statement
+        else:
+            core = join(
+                self.maybe(0.5, lang, "opinion_framings"),
+                statement,
+                self.maybe(0.45, lang, "opinion_elaborations"),
+                self.maybe(0.4, lang, "opinion_closings"),
+            )
+        if tone == "entusiastisk":
+            core = re.sub(r"\.(\s|$)", lambda m: "!" + m[1], core, count=2)
+        return Draft(
+            "opinion",
+            lang,
+            area,
+            tone,
+            kind,
+            self.subject(area, lang, "opinion"),
+            core,
+            formal=tone == "saklig",
+        )
+
+    def other(self, area: Area, lang: str) -> Draft | None:
+        rng = self.rng
+        kind = rng.choices(("fråga", "ärende"), (70, 30))[0]
+        pool = area.pool(lang, "questions" if kind == "fråga" else "errands")
+        first = self.frag(pool)
+        if first is None:
+            return None
+        second = None
+        if kind == "fråga" and rng.random() < 0.25:
+            second = self.frag(pool)
+            if second == first:
+                second = None
+        tone = rng.choices(("vänlig", "saklig", "kort"), (50, 35, 15))[0]
+        core = join(
+            first,
+            second,
+            self.maybe(0.45, lang, "other_closings") if tone != "kort" else None,
+        )
+        return Draft(
+            "other",
+            lang,
+            area,
+            tone,
+            kind,
+            self.subject(area, lang, "other"),
+            core,
+            formal=tone == "saklig",
+        )
+
+    def generic_other(self, lang: str, general: Area) -> Draft | None:
+        """Mail that is not about one service: thanks, spam, invoices, applications …"""
+        rng = self.rng
+        kinds = [k for k in self.shared.pools[lang] if k.startswith("misc_")]
+        kinds = [k for k in kinds if self.shared.pool(lang, k).has(self.fold)]
+        if not kinds:
+            return None
+        kind = rng.choice(sorted(kinds))
+        item = self.shared.pool(lang, kind).pick(rng, self.fold)
+        subject, body = item["subject"], fill(item["body"], rng, self.shared)
+        return Draft("other", lang, general, "saklig", kind.removeprefix("misc_"), subject, body)
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def greeting(rng: random.Random, shared: Shared, lang: str, formal: bool) -> str:
+    kind = "greetings_formal" if formal else "greetings"
+    return shared.any(rng, lang, kind)
+
+
+def signature(
+    rng: random.Random, shared: Shared, person: Person, lang: str, *, personnummer: str | None
+) -> str:
+    lines = [shared.any(rng, lang, "signoffs")]
+    name = rng.choice((person.name, person.name, person.first, f"/{person.first}"))
+    lines.append(name)
+    r = rng.random()
+    if r < 0.3:
+        lines.append(("Tel. " if lang == "sv" else "Phone: ") + person.phone)
+    elif r < 0.42:
+        lines += [person.street, person.postal]
+    elif r < 0.5:
+        lines += [person.street, person.postal, person.phone]
+    if personnummer:
+        lines.append(rng.choice(("Personnummer: ", "Pnr ", "Personnr: ")) + personnummer)
+    if rng.random() < 0.05:
+        lines.append("")
+        lines.append("Skickat från min iPhone" if lang == "sv" else "Sent from my iPhone")
+    return "\n".join(line for line in lines if line is not None)
+
+
+def letter(
+    rng: random.Random,
+    shared: Shared,
+    draft: Draft,
+    person: Person,
+    personnummer: str | None,
+) -> str:
+    core = draft.core
+    if personnummer and rng.random() < 0.4:
+        mention = shared.any(rng, draft.lang, "personnummer_mentions").replace(
+            "{pnr}", personnummer
+        )
+        core = join(core, mention)
+        personnummer = None
+    parts = []
+    if not (draft.tone == "kort" and rng.random() < 0.5):
+        parts.append(greeting(rng, shared, draft.lang, draft.formal))
+    parts.append(_paragraphs(core, rng))
+    if not (draft.tone == "kort" and rng.random() < 0.3):
+        parts.append(signature(rng, shared, person, draft.lang, personnummer=personnummer))
+    else:
+        parts.append(person.first)
+    return "\n\n".join(p for p in parts if p)
+
+
+def _paragraphs(text: str, rng: random.Random) -> str:
+    parts = sentences(text)
+    if len(parts) <= 2:
+        return text
+    out: list[str] = []
+    current: list[str] = []
+    for part in parts:
+        current.append(part)
+        if len(current) >= 2 and rng.random() < 0.5:
+            out.append(" ".join(current))
+            current = []
+    if current:
+        out.append(" ".join(current))
+    return "\n\n".join(out)
+
+
+FORM_TYPES = {
+    "complaint": ("Klagomål",),
+    "förslag": ("Synpunkt", "Förslag", "Synpunkt"),
+    "beröm": ("Beröm", "Synpunkt"),
+    "other": ("Fråga", "Övrigt", "Fråga"),
+}
+ALL_FORM_TYPES = ("Klagomål", "Synpunkt", "Fråga", "Övrigt", "Beröm", "Förslag", "Felanmälan")
+
+
+def web_form(
+    rng: random.Random, shared: Shared, draft: Draft, person: Person, anonymous: bool
+) -> tuple[str, str, str]:
+    """(sender, subject, body) of a web-form submission."""
+    key = draft.kind if draft.label == "opinion" else draft.label
+    # Citizens pick the wrong case type now and then: one in five picks at random.
+    form_type = rng.choice(FORM_TYPES[key] if rng.random() < 0.8 else ALL_FORM_TYPES)
+    if draft.lang == "en" and rng.random() < 0.5:
+        lines = [
+            f"Type: {form_type}",
+            f"Service: {draft.area.service}",
+            f"Name: {'' if anonymous else person.name}",
+            f"Email: {'' if anonymous else person.email}",
+            f"Phone: {'' if anonymous or rng.random() < 0.5 else person.phone}",
+            f"Message: {draft.core}",
+        ]
+    else:
+        lines = [
+            f"Ärendetyp: {form_type}",
+            f"Verksamhet: {draft.area.service.capitalize()}",
+            f"Namn: {'' if anonymous else person.name}",
+            f"E-post: {'' if anonymous else person.email}",
+            f"Telefon: {'' if anonymous or rng.random() < 0.5 else person.phone}",
+            f"Meddelande: {draft.core}",
+        ]
+    sender = shared.any(rng, "sv", "gateways")
+    subject = shared.any(rng, "sv", "gateway_subjects")
+    return sender, subject, "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def staff_member(rng: random.Random, shared: Shared) -> tuple[str, str]:
+    first, last = rng.choice(shared.names["sv_first"]), rng.choice(shared.names["sv_last"])
+    address = re.sub(r"[^a-z.]", "", f"{first}.{last}".lower().translate(_ASCII))
+    return f"{first} {last}", f"{address}@exempel.se"
+
+
+INLINE_STYLES = ("outlook-sv", "outlook-en", "outlook-web", "gmail-sv", "gmail-en", "apple-sv",
+                 "apple-en", "thunderbird-sv")  # fmt: skip
+
+
+def inline_forward(
+    rng: random.Random, style: str, sender: str, to: str, subject: str, body: str
+) -> str:
+    date_sv = "den 20 november 2026 14:32"
+    date_en = "Friday, November 20, 2026 2:32 PM"
+    if style == "outlook-sv":
+        head = (
+            "-----Ursprungligt meddelande-----\n"
+            f"Från: {sender}\nSkickat: {date_sv}\nTill: {to}\nÄmne: {subject}"
+        )
+    elif style == "outlook-en":
+        head = (
+            "-----Original Message-----\n"
+            f"From: {sender}\nSent: {date_en}\nTo: {to}\nSubject: {subject}"
+        )
+    elif style == "outlook-web":
+        name, _, addr = sender.partition(" <")
+        head = (
+            "________________________________\n"
+            f"Från: {name} <{addr.rstrip('>')}>\nSkickat: fredag, 20 november 2026 14:32\n"
+            f"Till: {to}\nÄmne: {subject}"
+        )
+    elif style == "gmail-sv":
+        head = (
+            "---------- Vidarebefordrat meddelande ---------\n"
+            f"Från: {sender}\nDate: fre 20 nov. 2026 kl 14:32\nSubject: {subject}\nTo: {to}"
+        )
+    elif style == "gmail-en":
+        head = (
+            "---------- Forwarded message ---------\n"
+            f"From: {sender}\nDate: Fri, Nov 20, 2026 at 2:32 PM\nSubject: {subject}\nTo: {to}"
+        )
+    elif style == "apple-sv":
+        head = (
+            "Början på vidarebefordrat brev:\n\n"
+            f"Från: {sender}\nÄmne: {subject}\nDatum: 20 november 2026 14:32:10 CET\nTill: {to}"
+        )
+    elif style == "apple-en":
+        head = (
+            "Begin forwarded message:\n\n"
+            f"From: {sender}\nSubject: {subject}\nDate: 20 November 2026 at 14:32:10 CET\nTo: {to}"
+        )
+    else:  # thunderbird-sv
+        head = (
+            "-------- Vidarebefordrat meddelande --------\n"
+            f"Ämne: \t{subject}\nDatum: \tFri, 20 Nov 2026 14:32:10 +0100\nFrån: \t{sender}\n"
+            f"Till: \t{to}"
+        )
+    return f"{head}\n\n{body}"
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+class Builder:
+    def __init__(self) -> None:
+        self.rng = random.Random(SEED)  # noqa: S311 — seeded for reproducible data, not secrets
+        self.shared = Shared(_load_toml(FRAGMENTS / "gemensamt.toml"))
+        self.areas = load_areas()
+        self.general = Area("allmant", "kommunen allmänt", "kontaktcenter@exempel.se")
+        self.records: dict[str, list[Record]] = {}
+        wholes = _load_toml(FRAGMENTS / "helbrev.toml")["brev"]
+        self.wholes = Pool("helbrev", wholes)
+
+    def area_for(self, composer_method: Callable[..., Draft | None], lang: str, fold: int):
+        """Areas in a random order, so that the first with fragments in this fold is used."""
+        order = list(self.areas)
+        self.rng.shuffle(order)
+        for area in order:
+            draft = composer_method(area, lang)
+            if draft is not None:
+                return draft
+        return None
+
+    def add(self, area_key: str, record: Record) -> None:
+        items = self.records.setdefault(area_key, [])
+        record["id"] = f"{area_key}-{len(items) + 1:04d}"
+        items.append(record)
+
+    def build(self) -> dict[str, list[Record]]:
+        for fold in range(FOLDS):
+            composer = Composer(self.rng, self.shared, fold)
+            for label, count in PER_FOLD.items():
+                for _ in range(count):
+                    self.compose_one(composer, label, fold)
+            for _ in range(FOLLOWUPS_PER_FOLD["complaint"]):
+                self.followup(composer, fold, satisfied=False)
+            for _ in range(FOLLOWUPS_PER_FOLD["other"]):
+                self.followup(composer, fold, satisfied=True)
+            for whole in self.wholes.by_fold[fold]:
+                self.whole(whole, fold)
+        return self.records
+
+    def compose_one(self, composer: Composer, label: str, fold: int) -> None:
+        rng = self.rng
+        lang = "en" if rng.random() < ENGLISH_SHARE else "sv"
+        if label == "other" and rng.random() < 0.32:
+            draft = composer.generic_other(lang, self.general)
+        else:
+            method = getattr(composer, label)
+            draft = self.area_for(method, lang, fold)
+        if draft is None:
+            return
+        if lang == "sv" and rng.random() < 0.04:
+            draft.core = no_swedish_letters(draft.core)
+        elif rng.random() < 0.03:
+            draft.core = typo(draft.core, rng)
+        self.send(draft, fold)
+
+    def send(self, draft: Draft, fold: int) -> None:
+        rng = self.rng
+        person = make_person(rng, self.shared, draft.lang)
+        personnummer = fake_personnummer(rng) if rng.random() < PERSONAL_DATA_SHARE else None
+        channel = rng.choices(list(CHANNELS), list(CHANNELS.values()))[0]
+        if draft.kind in ("skräppost", "faktura", "nyhetsbrev", "leverantör"):
+            channel = "email"
+        sender = f"{person.name} <{person.email}>"
+        record: Record = {
+            "fold": fold,
+            "label": draft.label,
+            "lang": draft.lang,
+            "service": draft.area.service,
+            "tone": draft.tone,
+            "channel": channel,
+            "anonymous": False,
+            "followup": False,
+            "personal_data": personnummer is not None,
+            "from": sender,
+            "to": draft.area.mailbox,
+            "subject": draft.subject,
+            "body": "",
+            "headers": {},
+            "forwarded": None,
+        }
+        if draft.kind in ("skräppost", "faktura", "nyhetsbrev", "leverantör"):
+            record["from"] = self.shared.any(rng, "sv", "company_senders")
+        if channel == "webform":
+            anonymous = rng.random() < 0.4
+            gateway, subject, body = web_form(rng, self.shared, draft, person, anonymous)
+            if personnummer:
+                body = body.rstrip("\n") + f" Mitt personnummer är {personnummer}.\n"
+            record.update({"from": gateway, "subject": subject, "body": body})
+            record["anonymous"] = anonymous
+        else:
+            body = letter(rng, self.shared, draft, person, personnummer)
+            if channel == "email":
+                record["body"] = body
+            else:
+                name, address = staff_member(rng, self.shared)
+                note = self.shared.any(rng, "sv", "staff_notes").replace(
+                    "{tjänst}", draft.area.service
+                )
+                note = f"{note}\n\n{name.split()[0]}\n{name}\nExempel kommun"
+                prefix = rng.choice(("VB: ", "VB: ", "Fwd: ", "FW: ", "Vb: "))
+                record["from"] = f"{name} <{address}>"
+                record["to"] = "kontaktcenter@exempel.se"
+                record["subject"] = prefix + draft.subject
+                if channel == "forward-attached":
+                    record["body"] = note
+                    record["forwarded"] = {
+                        "from": sender,
+                        "to": address,
+                        "subject": draft.subject,
+                        "body": body,
+                    }
+                else:
+                    style = rng.choice(INLINE_STYLES)
+                    record["body"] = (
+                        note
+                        + "\n\n"
+                        + inline_forward(
+                            rng, style, sender, address, draft.subject or "(inget ämne)", body
+                        )
+                    )
+        if personnummer is not None:
+            # A short letter may have dropped the signature that carried it.
+            inner = record["forwarded"]["body"] if record["forwarded"] else ""
+            record["personal_data"] = personnummer in record["body"] + inner
+        self.add(_file_key(draft.area), record)
+
+    def followup(self, composer: Composer, fold: int, *, satisfied: bool) -> None:
+        """A citizen's reply in a case thread, with the municipality's answer quoted below."""
+        rng = self.rng
+        lang = "en" if rng.random() < ENGLISH_SHARE else "sv"
+        kind = "followup_satisfied" if satisfied else "followup_not_satisfied"
+        text = composer.shared_frag(lang, kind)
+        if text is None:
+            return
+        area = rng.choice(self.areas)
+        person = make_person(rng, self.shared, lang)
+        answer = self.shared.any(rng, lang, "municipal_answers").replace("{tjänst}", area.service)
+        number = f"KS 2026/{rng.randint(100, 2400)}"
+        subject = rng.choice(
+            (
+                f"SV: Ditt ärende {number}",
+                f"Re: Ditt ärende {number}",
+                f"SV: Svar på ditt meddelande om {area.service}",
+                f"Sv: {number}",
+                f"RE: Ditt ärende {number}",
+            )
+        )
+        answer_id = f"<{_digest(text + number)[:20]}@exempel.se>"
+        quote_style = rng.choice(("gmail", "outlook", "plain"))
+        if quote_style == "gmail":
+            quoted = "\n".join("> " + line if line else ">" for line in answer.split("\n"))
+            quote = f"Den fre 20 nov. 2026 kl 10:12 skrev {area.service.capitalize()}, Exempel kommun <{area.mailbox}>:\n{quoted}"
+            if lang == "en":
+                quote = f"On Fri, 20 Nov 2026 at 10:12, Exempel kommun <{area.mailbox}> wrote:\n{quoted}"
+        elif quote_style == "outlook":
+            quote = (
+                f"Från: Exempel kommun <{area.mailbox}>\nSkickat: den 20 november 2026 10:12\n"
+                f"Till: {person.name} <{person.email}>\nÄmne: Ditt ärende {number}\n\n{answer}"
+            )
+        else:
+            quote = f"-----Ursprungligt meddelande-----\nFrån: {area.mailbox}\nSkickat: den 20 november 2026 10:12\nÄmne: Ditt ärende {number}\n\n{answer}"
+        sign = rng.choice((person.first, person.name, f"Mvh {person.name}", f"/{person.first}"))
+        body = f"{fill(text, rng, self.shared)}\n\n{sign}\n\n{quote}\n"
+        record: Record = {
+            "fold": fold,
+            "label": "other" if satisfied else "complaint",
+            "lang": lang,
+            "service": area.service,
+            "tone": "svar",
+            "channel": "reply",
+            "anonymous": False,
+            "followup": not satisfied,
+            "personal_data": False,
+            "from": f"{person.name} <{person.email}>",
+            "to": area.mailbox,
+            "subject": subject,
+            "body": body,
+            "headers": {"In-Reply-To": answer_id, "References": answer_id},
+            "forwarded": None,
+        }
+        self.add(area.key, record)
+
+    def whole(self, item: dict[str, Any], fold: int) -> None:
+        rng = self.rng
+        lang = item.get("lang", "sv")
+        person = make_person(rng, self.shared, lang)
+        body = fill(item["body"], rng, self.shared).replace("{namn}", person.name)
+        body = body.replace("{förnamn}", person.first)
+        area_key = item.get("area", "allmant")
+        area = next((a for a in self.areas if a.key == area_key), self.general)
+        record: Record = {
+            "fold": fold,
+            "label": item["label"],
+            "lang": lang,
+            "service": area.service,
+            "tone": item.get("tone", "helbrev"),
+            "channel": "email",
+            "anonymous": False,
+            "followup": bool(item.get("followup", False)),
+            "personal_data": False,
+            "from": item.get("from") or f"{person.name} <{person.email}>",
+            "to": area.mailbox,
+            "subject": item.get("subject", ""),
+            "body": body,
+            "headers": item.get("headers", {}),
+            "forwarded": None,
+        }
+        self.add(_file_key(area), record)
+
+
+def _file_key(area: Area) -> str:
+    return area.key
+
+
+# --------------------------------------------------------------------------- output
+
+
+def render(records: dict[str, list[Record]]) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for key in sorted(records):
+        lines = [json.dumps(r, ensure_ascii=False, sort_keys=False) for r in records[key]]
+        files[f"{key}.jsonl"] = "\n".join(lines) + "\n"
+    return files
+
+
+def main(argv: list[str]) -> int:
+    files = render(Builder().build())
+    if "--check" in argv:
+        stale = [
+            name
+            for name, text in files.items()
+            if not (HERE / name).is_file() or (HERE / name).read_text(encoding="utf-8") != text
+        ]
+        extra = sorted({p.name for p in HERE.glob("*.jsonl")} - set(files))
+        for name in stale + extra:
+            print(f"{name}: differs from what make_corpus.py writes", file=sys.stderr)  # noqa: T201 — a script reporting
+        return 1 if stale or extra else 0
+    for path in HERE.glob("*.jsonl"):
+        if path.name not in files:
+            path.unlink()
+    for name, text in files.items():
+        (HERE / name).write_text(text, encoding="utf-8")
+    total = sum(text.count("\n") for text in files.values())
+    print(f"wrote {total} messages in {len(files)} files to {HERE}")  # noqa: T201 — a script reporting
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,473 @@
+"""Features that suit Swedish municipal mail (and the English that arrives too).
+
+A message's words (:class:`~postvakt.classifier.text.CitizenText`) become two bags of terms:
+
+- **word terms**: Snowball stems (Swedish, or English when the text is English), stem
+  bigrams, words marked as negated (``neg:nöjd`` for "inte nöjd"; Swedish puts the negation
+  after the finite verb in a main clause, "ni svarade inte", so the verb before is marked
+  too), and *cues*: exclamation marks, words in capitals, intensifiers ("helt", "extremt",
+  "absolutely"), drawn-out words ("nääää"), how long something has lasted ("i tre veckor"),
+  repetition ("igen", "för tredje gången"), questions, the length of the text, the case type
+  a web form gives, and whether the message answers an earlier one;
+- **character n-grams** (3–5, within words, with å/ä/ö folded to a/a/o): Swedish glues words
+  together ("snöröjningen", "hemtjänstpersonalen") and people write without Swedish letters.
+
+Personnummer, phone numbers, e-mail and web addresses are replaced by placeholders before
+anything is counted, so no term is ever personal data.
+
+The same functions serve training (as scikit-learn analyzers) and classification, so the two
+can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+
+from postvakt.classifier.text import CitizenText
+from postvakt.privacy import PERSONNUMMER
+
+__all__ = [
+    "CUE_NAMES",
+    "FEATURES_VERSION",
+    "Doc",
+    "char_terms",
+    "extract",
+    "grams",
+    "language",
+    "word_terms",
+]
+
+FEATURES_VERSION = 1
+"""Bumped whenever the terms change; part of the model's cache key."""
+
+
+def word_list(text: str) -> list[str]:
+    """A word list written as running text: easier to read and extend than one literal a line."""
+    return text.split()
+
+
+NEGATORS = frozenset(
+    {"inte", "ej", "aldrig", "ingen", "inget", "inga", "icke", "knappt", "varken", "int"}
+    | {"not", "never", "no", "nobody", "nothing", "nowhere", "neither", "nor", "cannot"}
+)
+NEGATION_SCOPE = 3
+"""Words after a negator that it marks, up to the end of the clause."""
+_CLAUSE_BREAK = frozenset({"men", "but", "utan", "fast", "however", "although"})
+
+INTENSIFIERS = frozenset(
+    {
+        "väldigt",
+        "mycket",
+        "extremt",
+        "otroligt",
+        "fruktansvärt",
+        "förfärligt",
+        "hemskt",
+        "helt",
+        "totalt",
+        "fullständigt",
+        "absolut",
+        "verkligen",
+        "jätte",
+        "sjukt",
+        "oerhört",
+        "enormt",
+        "vansinnigt",
+        "really",
+        "very",
+        "extremely",
+        "absolutely",
+        "totally",
+        "completely",
+        "utterly",
+        "incredibly",
+        "terribly",
+        "seriously",
+    }
+)
+
+# A small evaluative lexicon, Swedish and English.  Each hit adds a cue term, so that the
+# model can generalise from "otrevlig" to "oförskämd" even when training saw only one of
+# them.  Entries ending in "-" are prefixes ("glömd-" covers glömde, glömt, glömda).
+# A negated praise word ("inte nöjd", "not good") counts as a shortcoming; a negated
+# shortcoming ("inte dålig") counts as nothing.
+LEXICON: dict[str, tuple[str, ...]] = {
+    "!brist": word_list(
+        "otrevlig- oförskämd- nonchalant- nedlåtande arrogant- dålig- sämre sämst usel- urdålig- "
+        "bedrövlig- katastrof- skandal- oacceptab- orimlig- felaktig- fel trasig- sönder smutsig- "
+        "äcklig- försen- glömd- glömt- glömde tappat tappade försvunn- försvann inställ- uteblev "
+        "utebliv- ignorer- struntar skäms skam pinsam- farlig- livsfarlig- otrygg- besvik- "
+        "missnöj- upprörd- förbannad- rasande stökig- kaos- bristande brister slarv- strul- "
+        "krångl- obegriplig- halkade skadade bröt luktar stinker mögel- läcker läckt- översvämm- "
+        "oväsen störande orättvis- diskrimin- kränk- trakasser- mobb- utfryst- förnedr- vanvård- "
+        "värdelös- hopplös- olåst olämplig- illa uselt hungrig- otillräcklig- överfull- "
+        "rude- unacceptab- terribl- awful appall- disgrac- ridiculous useless worse worst broken "
+        "dirty filthy delay- forgot- missed cancelled ignor- dangerous unsafe scared upset "
+        "disappoint- dissatisf- furious angry chaos mess impossibl- smell- stink- mould- leak- "
+        "flood- noise noisy unfair bulli- humiliat- shame- late poor wrong"
+    ),
+    "+beröm": word_list(
+        "fantastisk- underbar- toppen jättebra utmärkt- föredömlig- suverän- proffsig- vänlig- "
+        "trevlig- hjälpsam- omtänksam- tålmodig- tacksam- beröm- eloge uppskatt- godaste magisk- "
+        "älskar ängel perfekt- glädje lysande imponer- bra fint fin god goda nöjd nöjda glad glada "
+        "trygg trygga snabbt smidig- okej ok acceptabel- rimlig- godtagbar- tillfreds- "
+        "fantastic wonderful great excellent amazing brilliant kind helpful friendly patient "
+        "grateful prais- love lovely perfect- happy satisfied good best safe quick- acceptable "
+        "reasonable"
+    ),
+    "+förslag": word_list(
+        "förslag- föreslå- önskar önskemål- borde idé- tycker tycka anser emot invänd- "
+        "medborgarförslag tips rekommender- suggest- propos- idea- should wish recommend- "
+        "opinion"
+    ),
+    "?frågeord": word_list(
+        "undrar undra hur när vilka vilken vilket varifrån vart how when where which wondering "
+        "whether"
+    ),
+    "#ärende": word_list(
+        "ansök- ansökan boka bokning- avboka- bifoga- bifogar blankett- intyg- beställ- förnya- "
+        "kopia tillstånd- uppsägning- apply applying application book booking attach- "
+        "register renew- permit- form"
+    ),
+}
+PHRASES: dict[tuple[str, str], str] = {
+    ("för", "sent"): "!brist",
+    ("ingen", "svarar"): "!brist",
+    ("inget", "svar"): "!brist",
+    ("ställde", "in"): "!brist",
+    ("ställer", "in"): "!brist",
+    ("trött", "på"): "!brist",
+    ("har", "väntat"): "!brist",
+    ("fed", "up"): "!brist",
+    ("bra", "jobbat"): "+beröm",
+    ("tack", "till"): "+beröm",
+    ("stort", "tack"): "+beröm",
+    ("gör", "skillnad"): "+beröm",
+    ("well", "done"): "+beröm",
+    ("thank", "you"): "+beröm",
+    ("vore", "bra"): "+förslag",
+    ("vore", "fint"): "+förslag",
+    ("skulle", "vara"): "+förslag",
+    ("varför", "inte"): "+förslag",
+    ("kanske", "kan"): "+förslag",
+    ("kanske", "kunde"): "+förslag",
+    ("skulle", "vilja"): "+förslag",
+    ("would", "be"): "+förslag",
+    ("why", "not"): "+förslag",
+    ("i", "think"): "+förslag",
+    ("kan", "man"): "?frågeord",
+    ("får", "man"): "?frågeord",
+    ("behöver", "jag"): "?frågeord",
+    ("måste", "jag"): "?frågeord",
+    ("kan", "jag"): "?frågeord",
+    ("går", "det"): "?frågeord",
+    ("can", "i"): "?frågeord",
+    ("do", "i"): "?frågeord",
+    ("säga", "upp"): "#ärende",
+}
+_LEX_EXACT: dict[str, str] = {}
+_LEX_PREFIX: list[tuple[str, str]] = []
+for _cue, _words in LEXICON.items():
+    for _w in _words:
+        if _w.endswith("-"):
+            _LEX_PREFIX.append((_w[:-1], _cue))
+        else:
+            _LEX_EXACT.setdefault(_w, _cue)
+_PREFIXES = tuple(p for p, _ in _LEX_PREFIX)
+
+
+@lru_cache(maxsize=200_000)
+def lexicon_cue(token: str) -> str | None:
+    """The lexicon cue of a lower-cased word, or None."""
+    found = _LEX_EXACT.get(token)
+    if found is not None or not token.startswith(_PREFIXES):
+        return found
+    best = max((p for p in _LEX_PREFIX if token.startswith(p[0])), key=lambda p: len(p[0]))
+    return best[1]
+
+
+_SV_FUNCTION = frozenset(
+    word_list(
+        "och att det är jag inte har på en ett som för med till av min mitt ni er vi om kan vill "
+        "den så hej mvh också eller men nu då var hur när vad"
+    )
+)
+_EN_FUNCTION = frozenset(
+    word_list(
+        "the and is are was not have has i my you your to of it this that for with be please would "
+        "could hello dear regards since been they we our"
+    )
+)
+
+CUE_NAMES = {
+    "!utrop": "utropstecken",
+    "!utrop_flera": "flera utropstecken i rad (upprörd ton)",
+    "!versaler": "ord skrivna med versaler (skrikande ton)",
+    "!versaler_mycket": "mycket text skriven med versaler (skrikande ton)",
+    "!förstärkning": "förstärkningsord som ”helt”, ”extremt”, ”verkligen”",
+    "!förlängt": "utdragna ord (”nääää”)",
+    "!varaktighet": "anger hur länge något har pågått",
+    "!upprepning": "något har hänt igen",
+    "!vill_klaga": "skriver att hen vill klaga",
+    "!dröjsmål": "något har ännu inte gjorts (”fortfarande”)",
+    "?fråga": "frågetecken",
+    "!brist": "ord om brister",
+    "+beröm": "berömmande ord",
+    "+förslag": "ord för förslag och åsikter",
+    "?frågeord": "frågeord",
+    "#ärende": "ord för ansökningar, bokningar och blanketter",
+    "?inleder_fråga": "börjar med en fråga",
+    "#svar_i_tråd": "svar på ett tidigare meddelande",
+    "#språk_en": "skrivet på engelska",
+    "#längd_0": "mycket kort text",
+    "#längd_1": "kort text",
+    "#längd_2": "medellång text",
+    "#längd_3": "lång text",
+}
+"""What each cue term means, for the reasons a registrar reads."""
+
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(
+    r"(?<![\d-])(?:\+46|0046|0)[ \t-]{0,2}\(?0?\)?\d{1,3}(?:[ \t-]{0,2}\d{2,4}){2,4}"
+)
+_NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[.;:!?\n]+|,")
+_QUESTION_WORD = frozenset(
+    word_list(
+        "hur när var vad vilken vilket vilka varför vem kan får går finns är har ska behöver "
+        "undrar how when where what which why who can could is are do does may"
+    )
+)
+_DURATION = re.compile(
+    r"\b(i|på|sedan|under|efter|in|for|over|after)\s+(\d+|en|ett|två|tre|fyra|fem|sex|sju|åtta|"
+    r"nio|tio|flera|många|a|an|two|three|four|five|six|several|many)\s+(dag|dagar|vecka|veckor|"
+    r"månad|månader|år|timme|timmar|days?|weeks?|months?|years?|hours?)\b",
+)
+_REPEAT = re.compile(
+    r"\b(igen|återigen|än en gång|ännu en gång|för (andra|tredje|fjärde|femte|sjätte|\d+:?e) "
+    r"gången|again|once more|yet again|for the (second|third|fourth|fifth|\w+th) time)\b",
+)
+_WANTS_TO_COMPLAIN = re.compile(
+    r"\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?(?:klaga|"
+    r"(?:lämna|framföra|göra|anmäla)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
+    r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
+    r"\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
+    r"(?:formal\s+)?complain",
+)
+_STILL = re.compile(
+    r"\b(?:fortfarande|ännu inte|ännu ingen|ännu inget|står kvar|har dröjt|dröjer|still|not yet|"
+    r"so far nothing)\b",
+)
+_ELONGATED = re.compile(r"([a-vx-zåäöA-VX-ZÅÄÖ])\1\1")  # not "www"
+_MARKS = re.compile(r"!+|\?+")
+_CAPS_WORD = re.compile(r"\b[A-ZÅÄÖ]{4,}\b")
+_FOLD = str.maketrans("åäöéèüæø", "aaoeeuao")
+_PUNCT = frozenset(".;:!?\n,")
+
+_STEMMERS = {
+    "sv": snowballstemmer.stemmer("swedish"),
+    "en": snowballstemmer.stemmer("english"),
+}
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str, lang: str) -> str:
+    return _STEMMERS[lang].stemWord(word)
+
+
+@lru_cache(maxsize=200_000)
+def grams(word: str) -> tuple[str, ...]:
+    padded = f" {word.translate(_FOLD)} "
+    if len(padded) <= 3:
+        return (padded,)
+    out: list[str] = []
+    for n in (3, 4, 5):
+        if len(padded) < n:
+            break
+        out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return tuple(out)
+
+
+@dataclass
+class Doc:
+    """The terms of one message, and where the word terms came from (for the reasons)."""
+
+    words: list[str]
+    chars: list[str]
+    surface: dict[str, str] = field(default_factory=dict)
+    """word term -> the words of the message it stands for (first occurrence)"""
+    tokens: list[str] = field(default_factory=list)
+    """The message's word tokens, lower-cased, in order."""
+    lang: str = "sv"
+
+
+_LONG_NUMBER = re.compile(r"\d[\d \t+-]{5,}\d")
+
+
+def mask(text: str) -> str:
+    """Personal data and addresses out, placeholders in.
+
+    Each pattern runs only when the text can hold what it looks for: most mail has no
+    web address, and many have no long number.
+    """
+    if "@" in text:
+        text = _EMAIL.sub(" epostadress ", text)
+    if "www." in text or "://" in text:
+        text = _URL.sub(" webbadress ", text)
+    if _LONG_NUMBER.search(text):
+        text = PERSONNUMMER.sub(" pnr ", text)
+        text = _PHONE.sub(" telefonnummer ", text)
+    return text
+
+
+def language(tokens: list[str]) -> str:
+    sv = en = 0
+    for token in tokens[:200]:
+        if token in _SV_FUNCTION:
+            sv += 1
+        elif token in _EN_FUNCTION:
+            en += 1
+    return "en" if en > sv else "sv"
+
+
+def _cues(raw: str, body: str, citizen: CitizenText | None) -> list[str]:
+    cues: list[str] = []
+    marks = _MARKS.findall(raw)
+    exclaims = [m for m in marks if m[0] == "!"]
+    cues += ["!utrop"] * min(len(exclaims), 3)
+    if any(len(e) > 1 for e in exclaims):
+        cues.append("!utrop_flera")
+    cues += ["?fråga"] * min(len(marks) - len(exclaims), 3)
+    caps = _CAPS_WORD.findall(raw)
+    if len(caps) >= 2:
+        cues.append("!versaler")
+        words = len(re.findall(r"\b\w{4,}\b", raw))
+        if len(caps) >= 4 and len(caps) >= 0.3 * max(words, 1):
+            cues.append("!versaler_mycket")
+    if _ELONGATED.search(raw):
+        cues.append("!förlängt")
+    low = raw.lower()  # the phrase patterns are lower-case: faster than IGNORECASE
+    cues += ["!varaktighet"] * min(len(_DURATION.findall(low)), 2)
+    if _REPEAT.search(low):
+        cues.append("!upprepning")
+    if _WANTS_TO_COMPLAIN.search(low):
+        cues.append("!vill_klaga")
+    cues += ["!dröjsmål"] * min(len(_STILL.findall(low)), 2)
+    first = re.split(r"(?<=[.!?\n])", body.strip(), maxsplit=1)[0].strip().lower()
+    opens_with_question = first.endswith("?") or (first.split() or [""])[0].strip(",") in (
+        _QUESTION_WORD
+    )
+    if opens_with_question and "?" in body:
+        cues.append("?inleder_fråga")
+    size = len(body)
+    cues.append(f"#längd_{0 if size < 100 else 1 if size < 300 else 2 if size < 800 else 3}")
+    if citizen is not None:
+        if citizen.reply:
+            cues.append("#svar_i_tråd")
+        if citizen.form_type:
+            kind = re.sub(r"[^\wåäö]+", "_", citizen.form_type.strip().lower())[:24]
+            cues.append(f"#ärendetyp_{kind}")
+    return cues
+
+
+def word_terms(tokens: list[str], lang: str, surface: dict[str, str] | None = None) -> list[str]:
+    """Stems, negation-marked stems and stem bigrams of a token list (see module docstring)."""
+    terms: list[str] = []
+    add = terms.append
+    negator = ""
+    scope = 0
+    since = 0
+    prev = prev_token = ""
+    for token in tokens:
+        if token in _PUNCT or token[0] in _PUNCT:
+            scope, prev, prev_token = 0, "", ""
+            continue
+        if token in _CLAUSE_BREAK:
+            scope = 0
+        if token in NEGATORS:
+            add(token)
+            if prev:
+                # V2: "ni svarade inte" — the finite verb before the negation.
+                term = "neg:" + prev
+                add(term)
+                if surface is not None:
+                    surface.setdefault(term, f"{prev_token} {token}")
+                add(prev + " " + token)
+            negator, scope, since = token, NEGATION_SCOPE, 0
+            prev, prev_token = token, token
+            continue
+        stem = "0" if token.isdigit() else _stem(token, lang)
+        since += 1
+        cue = PHRASES.get((prev_token, token)) or lexicon_cue(token)
+        if cue is not None:
+            if scope and cue == "+beröm":
+                cue = "!brist"  # "inte nöjd", "inte okej", "not good"
+            elif scope and cue == "!brist":
+                cue = None  # "inte dålig"
+        if cue is not None:
+            add(cue)
+            if surface is not None:
+                seen = surface.get(cue)
+                negated = scope and cue == "!brist" and lexicon_cue(token) == "+beröm"
+                phrase = f"{negator} {token}" if negated else token
+                if seen is None:
+                    surface[cue] = phrase
+                elif seen.count("|") < 3 and phrase not in seen.split("|"):
+                    surface[cue] = f"{seen}|{phrase}"
+        if scope:
+            term = "neg:" + stem
+            scope -= 1
+            if surface is not None:
+                gap = " " if since == 1 else " … "
+                surface.setdefault(term, f"{negator}{gap}{token}")
+        else:
+            term = stem
+            if surface is not None:
+                surface.setdefault(term, token)
+        add(term)
+        if prev:
+            bigram = prev + " " + stem
+            add(bigram)
+            if surface is not None:
+                surface.setdefault(bigram, f"{prev_token} {token}")
+        prev, prev_token = stem, token
+    return terms
+
+
+def char_terms(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for token in tokens:
+        if token[0] not in _PUNCT and not token.isdigit():
+            out.extend(grams(token))
+    return out
+
+
+def extract(citizen: CitizenText, *, explain: bool = False, chars: bool = True) -> Doc:
+    """The terms of a message's words.
+
+    ``explain`` also records where word terms came from; ``chars=False`` leaves the
+    character n-grams out (the compiled model builds them from the tokens itself).
+    """
+    raw = citizen.text
+    masked = mask(raw)
+    tokens = _TOKEN.findall(_NOT.sub(" not", masked).lower())
+    words_only = [t for t in tokens if t[0] not in _PUNCT]
+    lang = language(words_only)
+    surface: dict[str, str] | None = {} if explain else None
+    words = word_terms(tokens, lang, surface)
+    words += _cues(raw, citizen.body, citizen)
+    words += ["!förstärkning"] * min(sum(t in INTENSIFIERS for t in words_only), 3)
+    if lang == "en":
+        words.append("#språk_en")
+    return Doc(
+        words=words,
+        chars=char_terms(words_only) if chars else [],
+        surface=surface or {},
+        tokens=words_only,
+        lang=lang,
+    )

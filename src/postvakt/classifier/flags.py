@@ -1,0 +1,119 @@
+"""The flags beside the label: anonymous, not satisfied with the answer, personal data.
+
+Each is a rule with a reason a registrar reads; none of them changes what the text says.
+
+- ``anonymous``: no usable way to reach the sender (:mod:`postvakt.classifier.contact`).
+- ``followup_not_satisfied``: a reply in a thread (or a message that points at an earlier
+  answer or a diary number) saying the answer or the measures did not satisfy them.  The
+  routines then ask the nearest superior manager for a new review (Örebro: "Ifall den
+  klagande inte är nöjd med det svar som getts, gör närmaste chef en ny prövning").
+- ``personal_data``: a personnummer or samordningsnummer in the text, so that logs and
+  summaries mask it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from postvakt.classifier.contact import find_contact, is_no_reply
+from postvakt.mailbox.message import IncomingMessage
+from postvakt.privacy import has_personnummer
+
+__all__ = ["earlier_answer", "is_anonymous", "not_satisfied", "personal_data"]
+
+# An identity number written with a label but in a shape the strict pattern leaves alone
+# ("pnr 450312 1234", "personnummer: 19450312 1234").
+_LABELLED_ID = re.compile(
+    r"\b(personnummer|personnr|pers\.? ?nr|p-?nr|samordningsnummer|födelsenummer|"
+    r"personal identity number|swedish id number)\b[\s:.]*(?:19|20)?\d{6}[\s-]?\d{4}\b",
+    re.IGNORECASE,
+)
+
+
+def personal_data(text: str) -> bool:
+    return has_personnummer(text) or bool(_LABELLED_ID.search(text))
+
+
+def is_anonymous(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> bool:
+    own = tuple(own_addresses)
+    reply = msg.reply_address
+    if reply is not None and not is_no_reply(reply.address) and reply.address not in own:
+        return False  # an answer can be sent: no need to look for details in the text
+    return find_contact(msg, own).anonymous
+
+
+_NOT_SATISFIED = re.compile(
+    "|".join(
+        (
+            # Swedish: "inte nöjd med svaret", "svaret duger inte", "vill att en chef …"
+            r"\b(inte|ej|icke|långt ifrån|inte alls|absolut inte)\s+(alls\s+)?"
+            r"(nöjd|nöjda|tillfreds|tillfredsställd|tillfredsställda|belåten)\b",
+            r"\b(ert|ditt|erat|svaret|svar|beskedet|beslutet|förklaringen|åtgärden|åtgärderna|"
+            r"det ni skriver|det du skriver)\b[^.!?\n]{0,60}\b(räcker inte|duger inte|"
+            r"håller inte|är inte (tillräckligt|godtagbart|acceptabelt|rimligt|okej|ok|"
+            r"tillfredsställande)|är otillräckligt|är inget svar|svarar inte på)",
+            r"\b(ni|du) har (inte|ej|aldrig) svarat på (min|mina|det|frågan|det jag)",
+            r"\b(ny prövning|pröva[rs]? (ärendet |det )?(igen|på nytt|om)|omprövning|ompröva|"
+            r"överordnad chef|närmaste chef|närmast överordnad|din chef|er chef|högre chef|"
+            r"högre upp|ta (det|ärendet) vidare|(vill|kräver att få) (tala|prata) med (en )?chef)",
+            r"\b(fortfarande|ändå|trots (ert|ditt) (svar|löfte))\b[^.!?\n]{0,40}"
+            r"\b(inte|ej|ingen|inget|inga|aldrig)\b",
+            r"\b(inget|ingenting) har (hänt|gjorts|ändrats|blivit bättre)",
+            # English
+            r"\bnot (at all )?(satisfied|happy|content)\b",
+            r"\b(your|the) (answer|reply|response|decision|explanation)\b[^.!?\n]{0,40}"
+            r"\b(is|was) (not|n't|hardly) (good enough|acceptable|satisfactory|an answer)",
+            r"\b(does|did) not (answer|address) (my|the) (question|complaint|concern)",
+            r"\b(escalate|speak to (a|your) (manager|supervisor)|review (it|my case|the case|"
+            r"the decision) again|a new review)\b",
+            r"\bstill (not|hasn't|haven't|isn't|no|nothing)\b",
+            r"\bnothing has (happened|changed|been done)\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+_SATISFIED = re.compile(
+    r"\b(jag är|vi är|nu är jag|då är jag)\s+(mycket |väldigt |helt )?nöjd|"
+    r"\b(i am|i'm|we are) (very |quite )?(satisfied|happy) with",
+    re.IGNORECASE,
+)
+_EARLIER_ANSWER = re.compile(
+    r"\b(ert svar|ditt svar|svaret (jag|vi) fick|svaret från|beskedet (jag|vi) fick|"
+    r"ert beslut|diarienummer|ärendenummer|ärende(nr|nummer)?\s*[A-ZÅÄÖ]{1,5}[ -]?\d{4}|"
+    r"[A-ZÅÄÖ]{2,5} \d{4}/\d+|your (reply|answer|response)|the (reply|answer|response) "
+    r"(i|we) (got|received)|case (number|no\.?|reference))\b",
+    re.IGNORECASE,
+)
+
+
+def not_satisfied(text: str) -> str | None:
+    """The phrase saying the answer did not satisfy them, or None."""
+    match = _NOT_SATISFIED.search(text)
+    if match is None:
+        return None
+    if _SATISFIED.search(text) and not re.search(r"\b(men|but)\b", text, re.IGNORECASE):
+        return None
+    return match.group().strip()
+
+
+_EARLIER_HINTS = (
+    "svar",
+    "besked",
+    "beslut",
+    "nummer",
+    "ärende",
+    "/",
+    "reply",
+    "answer",
+    "response",
+    "case",
+)
+
+
+def earlier_answer(text: str) -> bool:
+    """The text points at an answer already given or at a case number."""
+    low = text.lower()
+    if not any(hint in low for hint in _EARLIER_HINTS):
+        return False  # the common case, without running the pattern
+    return bool(_EARLIER_ANSWER.search(text))

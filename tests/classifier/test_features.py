@@ -1,0 +1,132 @@
+"""Features for Swedish: stems, negation, intensity and lexicon cues, character n-grams."""
+
+from __future__ import annotations
+
+import pytest
+
+from postvakt.classifier.features import (
+    char_terms,
+    extract,
+    grams,
+    language,
+    lexicon_cue,
+    mask,
+    word_terms,
+)
+from postvakt.classifier.text import citizen_text
+from tests.classifier.mail import message
+
+
+def terms(body: str, subject: str = "") -> list[str]:
+    return extract(citizen_text(message(body, subject=subject))).words
+
+
+def test_swedish_stems():
+    found = word_terms(["plogat", "plogade", "hemtjänsten", "missnöjda"], "sv")
+    assert {"plog", "hemtjänst", "missnöjd"} <= set(found)
+
+
+def test_english_is_stemmed_as_english():
+    tokens = ["the", "bins", "were", "not", "collected", "and", "i", "am", "disappointed"]
+    assert language(tokens) == "en"
+    assert "disappoint" in word_terms(tokens, "en")
+
+
+def test_negation_marks_the_words_after_it():
+    found = terms("Jag är inte nöjd med er service.")
+    assert "neg:nöjd" in found
+    assert "nöjd" not in found
+
+
+def test_negation_after_the_finite_verb_marks_the_verb():
+    # Swedish main clauses put the negation after the verb: "ni svarade inte".
+    found = terms("Ni svarade inte på mitt mejl.")
+    assert "neg:svar" in found
+
+
+def test_negation_stops_at_the_end_of_the_clause():
+    found = terms("Snön är inte borta. Plogbilen kom i dag.")
+    assert "neg:bort" in found
+    assert "plogbil" in found and "neg:plogbil" not in found
+
+
+def test_english_contractions_are_negations():
+    found = terms("The bins haven't been emptied.")
+    assert "neg:empti" in found
+
+
+@pytest.mark.parametrize(
+    ("body", "cue"),
+    [
+        ("Det här är HELT OACCEPTABELT!!!", "!versaler"),
+        ("Det här är helt oacceptabelt!!!", "!utrop_flera"),
+        ("Det är verkligen extremt dåligt.", "!förstärkning"),
+        ("Nääää, inte igen.", "!förlängt"),
+        ("Vi har väntat i tre veckor.", "!varaktighet"),
+        ("Nu har det hänt för tredje gången.", "!upprepning"),
+        ("Jag vill härmed lämna ett klagomål.", "!vill_klaga"),
+        ("Soporna står fortfarande kvar.", "!dröjsmål"),
+        ("Hur ansöker man om bygglov?", "?inleder_fråga"),
+    ],
+)
+def test_tone_cues(body: str, cue: str):
+    assert cue in terms(body)
+
+
+def test_calm_text_has_no_shouting_cues():
+    found = terms("Hej, när öppnar biblioteket på lördag?")
+    assert not {"!versaler", "!utrop_flera", "!vill_klaga"} & set(found)
+
+
+@pytest.mark.parametrize(
+    ("word", "cue"),
+    [
+        ("otrevlig", "!brist"),
+        ("otrevliga", "!brist"),
+        ("glömde", "!brist"),
+        ("fantastiska", "+beröm"),
+        ("förslaget", "+förslag"),
+        ("undrar", "?frågeord"),
+        ("ansökan", "#ärende"),
+        ("disappointed", "!brist"),
+        ("wonderful", "+beröm"),
+        ("gata", None),
+    ],
+)
+def test_lexicon(word: str, cue: str | None):
+    assert lexicon_cue(word) == cue
+
+
+def test_negated_praise_is_a_shortcoming_and_negated_shortcoming_is_nothing():
+    surface: dict[str, str] = {}
+    tokens = ["jag", "är", "inte", "nöjd", ",", "och", "det", "var", "inte", "dåligt"]
+    found = word_terms(tokens, "sv", surface)
+    assert found.count("!brist") == 1
+    assert "+beröm" not in found
+    assert surface["!brist"] == "inte nöjd"
+
+
+def test_personal_data_and_addresses_never_become_terms():
+    body = (
+        "Mitt personnummer är 19450312-1234, ring 070-174 06 12 eller mejla "
+        "karin.ek@example.net. Se www.example.net/sida."
+    )
+    masked = mask(body)
+    assert "1234" not in masked and "174" not in masked and "karin" not in masked
+    doc = extract(citizen_text(message(body)))
+    words = [t for t in doc.words if not t.startswith("#")]  # "#längd_2" is a cue
+    assert not any(ch.isdigit() for t in words if t != "0" for ch in t)
+    assert {"pnr", "telefonnummer", "epostadress", "webbadress"} <= set(doc.tokens)
+
+
+def test_character_ngrams_fold_swedish_letters():
+    # People without a Swedish keyboard write "snorojning": the n-grams meet.
+    assert set(grams("snöröjning")) == set(grams("snorojning"))
+    assert " sn" in grams("snöröjning") and "ning " in grams("snöröjning")
+    assert char_terms(["hej", "!", "12"]) == list(grams("hej"))
+
+
+def test_extract_records_where_terms_came_from():
+    doc = extract(citizen_text(message("Ingen har plogat vår gata.")), explain=True)
+    assert doc.surface["neg:plog"] == "ingen … plogat"
+    assert doc.surface["plog vår"] == "plogat vår"

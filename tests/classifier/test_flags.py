@@ -1,0 +1,171 @@
+"""The flags beside the label: anonymous, not satisfied with the answer, personal data."""
+
+from __future__ import annotations
+
+import pytest
+
+from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
+from postvakt.classifier.model import Classifier
+from postvakt.privacy import PERSONNUMMER
+from tests.classifier.mail import demo, eml, message
+
+GATEWAY = "E-tjänster Exempel kommun <noreply@e-tjanster.exempel.se>"
+
+
+# --------------------------------------------------------------------------- anonymous
+
+
+def test_web_form_with_empty_contact_fields_is_anonymous():
+    assert is_anonymous(demo("07-kontaktcenter-anonymt-hemtjanst.eml"))
+    assert is_anonymous(eml("27_webform_anonymous.eml"))
+
+
+def test_web_form_with_a_phone_number_is_not_anonymous():
+    form = (
+        "Ärendetyp: Klagomål\nNamn:\nE-post:\nTelefon: 070-174 06 12\nMeddelande: Ingen plogar.\n"
+    )
+    assert not is_anonymous(message(form, sender=GATEWAY))
+
+
+def test_no_reply_gateway_with_an_address_in_the_text_is_not_anonymous():
+    form = "Namn:\nE-post:\nMeddelande: Svara gärna till karin.ek@example.net, tack.\n"
+    assert not is_anonymous(message(form, sender=GATEWAY))
+
+
+def test_ordinary_sender_is_not_anonymous():
+    assert not is_anonymous(message("Snön är inte plogad."))
+
+
+def test_own_address_is_no_way_to_reach_the_sender():
+    form = "Namn:\nE-post: kontaktcenter@exempel.se\nMeddelande: Ingen plogar.\n"
+    own = ["kontaktcenter@exempel.se"]
+    assert is_anonymous(message(form, sender=GATEWAY), own)
+
+
+# --------------------------------------------------------------------------- not satisfied
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tack för svaret, men jag är inte nöjd.",
+        "Ert svar räcker inte. Jag vill att närmaste chef tittar på det.",
+        "Det här beskedet är inte acceptabelt.",
+        "Jag vill att ärendet prövas igen.",
+        "Det har fortfarande inte plogats.",
+        "Inget har hänt sedan ni svarade.",
+        "I am not satisfied with your answer.",
+        "Your reply does not answer my question.",
+        "The bins have still not been emptied.",
+    ],
+)
+def test_not_satisfied_phrases(text: str):
+    assert not_satisfied(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tack för svaret, då förstår jag!",
+        "Jag är nöjd med svaret, tack för hjälpen.",
+        "Here are the photos I promised.",
+    ],
+)
+def test_satisfied_replies(text: str):
+    assert not_satisfied(text) is None
+
+
+def test_earlier_answer_or_case_number():
+    assert earlier_answer("Jag fick ert svar i går.")
+    assert earlier_answer("Det gäller ärende KS 2026/17.")
+    assert not earlier_answer("Snön är inte plogad på Björkvägen.")
+
+
+def test_reply_in_a_case_thread_that_is_not_satisfied(classifier: Classifier):
+    verdict = classifier.classify(eml("26_reply_threading.eml"))
+    assert verdict.followup_not_satisfied
+    assert verdict.label.value == "complaint"
+    assert any("ny prövning" in r for r in verdict.reasons)
+
+
+def test_satisfied_reply_is_no_follow_up(classifier: Classifier):
+    reply = message(
+        "Tack för svaret, då förstår jag! Jag skickar in blanketten i morgon.\n\nÅsa",
+        subject="SV: Ditt ärende KS 2026/17",
+        headers={"In-Reply-To": "<ks-2026-17@exempel.se>"},
+    )
+    verdict = classifier.classify(reply)
+    assert not verdict.followup_not_satisfied
+    assert verdict.label.value == "other"
+
+
+def test_new_complaint_pointing_at_an_earlier_answer(classifier: Classifier):
+    # No threading headers, but the citizen names the case and says the answer did not do.
+    text = (
+        "Hej! Jag fick ert svar om ärende KS 2026/17 förra veckan, men jag är inte nöjd. "
+        "Snön ligger kvar och ingen har kommit."
+    )
+    verdict = classifier.classify(message(text, subject="Snöröjningen igen"))
+    assert verdict.followup_not_satisfied
+    assert verdict.label.value == "complaint"
+
+
+def test_fresh_complaint_is_no_follow_up(classifier: Classifier):
+    verdict = classifier.classify(demo("01-kontaktcenter-snorojning.eml"))
+    assert verdict.label.value == "complaint"
+    assert not verdict.followup_not_satisfied
+
+
+# --------------------------------------------------------------------------- personal data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mitt personnummer är 19450312-1234.",
+        "Pnr 450312-1234",
+        "Han är född 450312+1234.",
+        "Samordningsnummer 450372-1234",
+        "personnummer: 19450312 1234",
+    ],
+)
+def test_personal_identity_numbers(text: str):
+    assert personal_data(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Ring 070-174 06 12.", "Ärende KS 2026/17 från 2026-11-23.", "Kostade 1 250 kr."]
+)
+def test_phone_numbers_and_dates_are_not_personal_data(text: str):
+    assert not personal_data(text)
+
+
+def test_personnummer_never_appears_in_the_reasons(classifier: Classifier):
+    body = (
+        "Hej! Hemtjänsten har inte kommit till min mamma på tre dagar. Det gäller 19450312-1234, "
+        "och jag är mycket missnöjd. 19450312-1234 19450312-1234\n\nKarin"
+    )
+    verdict = classifier.classify(message(body, subject="Mamma 450312-1234"))
+    assert verdict.personal_data
+    assert not any(PERSONNUMMER.search(r) for r in verdict.reasons)
+    assert not any("1234" in r for r in verdict.reasons)
+    assert any("personnummer" in r for r in verdict.reasons)
+
+
+def test_personnummer_in_a_forwarded_citizens_signature(classifier: Classifier):
+    # The signature is not read for the label, but it is searched for personal data.
+    body = (
+        "Kan ni registrera detta?\n\n---------- Vidarebefordrat meddelande ---------\n"
+        "Från: Karin Ek <karin.ek@example.net>\nDate: fre 20 nov. 2026\nSubject: Hemtjänsten\n"
+        "To: <anna@exempel.se>\n\nHemtjänsten kom inte i går.\n\nMvh\nKarin Ek\nPnr 450312-1234\n"
+    )
+    verdict = classifier.classify(
+        message(
+            body,
+            subject="VB: Hemtjänsten",
+            sender="Anna <anna@exempel.se>",
+            to="kontaktcenter@exempel.se",
+        )
+    )
+    assert verdict.forwarded
+    assert verdict.personal_data
