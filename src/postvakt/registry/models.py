@@ -45,6 +45,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "Absence",
     "Base",
     "Case",
     "CaseEvent",
@@ -324,6 +325,10 @@ class Case(Base):
     registrar_status: Mapped[str] = mapped_column(String(10), default="none")
     """The registrar's notice: none | pending | sending | sent."""
     registrar_sent_at: Mapped[datetime | None]
+    regular_handler: Mapped[str | None] = mapped_column(String(320))
+    """Set while the handler is away: the case went to the one covering and comes back."""
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The message was marked private: never shown to, drafted for or handed to a delegate."""
     classifier_label: Mapped[str | None] = mapped_column(String(20))
     classifier_confidence: Mapped[float | None] = mapped_column(Float)
     classifier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -378,6 +383,34 @@ class Draft(Base):
 
     mailbox: Mapped[Mailbox] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class Absence(Base):
+    """A person away for a period, who covers, and what was done to their mailbox."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    start: Mapped[date]
+    end: Mapped[date | None]
+    """The last day away; None while it is open-ended."""
+    substitutes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """In order: the first present one covers."""
+    self_handling: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The person reads their own mail while away: no delegation, the daily-open rule stays."""
+    reply_subject: Mapped[str | None] = mapped_column(String(300))
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    """The person's own auto-reply text; None to generate it from the absence."""
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(320))
+    applied: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What was done to the mail system (auto-reply set, access granted to whom, instructions)."""
+    source: Mapped[str] = mapped_column(String(20), default="postvakt")
+    """'postvakt', or 'imported' from an out-of-office found in the mail system."""
 
 
 class Notification(Base):
