@@ -15,6 +15,7 @@ Tables and what guarantees them:
   the mailbox after commit (idempotently, by the draft's own Message-ID).
 - ``failed_messages``: raw bytes and traceback of every message that raised, for replay.
 - ``sync_states``: each connector's position per folder.
+- ``web_users``: the dashboard's local accounts (password hashes; roles come from the config).
 
 Every timestamp is stored in UTC and returned timezone-aware.
 """
@@ -67,6 +68,7 @@ __all__ = [
     "Person",
     "SyncState",
     "Unit",
+    "WebUser",
 ]
 
 
@@ -325,6 +327,10 @@ class Case(Base):
     registrar_status: Mapped[str] = mapped_column(String(10), default="none")
     """The registrar's notice: none | pending | sending | sent."""
     registrar_sent_at: Mapped[datetime | None]
+    diary_entered_number: Mapped[str | None] = mapped_column(String(100))
+    """The diary system's own number, given when the registrar entered the case there."""
+    diary_entered_by: Mapped[str | None] = mapped_column(String(320))
+    diary_entered_at: Mapped[datetime | None]
     regular_handler: Mapped[str | None] = mapped_column(String(320))
     """Set while the handler is away: the case went to the one covering and comes back."""
     private: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -411,6 +417,24 @@ class Absence(Base):
     """What was done to the mail system (auto-reply set, access granted to whom, instructions)."""
     source: Mapped[str] = mapped_column(String(20), default="postvakt")
     """'postvakt', or 'imported' from an out-of-office found in the mail system."""
+
+
+class WebUser(Base):
+    """A local account of the dashboard: an address and its password hash (argon2).
+
+    What the person may see and do is not stored here: roles come from the config.
+    """
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+    """Sessions signed in before this are no longer accepted."""
+    last_login_at: Mapped[datetime | None]
 
 
 class Notification(Base):
