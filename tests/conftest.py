@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from postvakt.classifier import model as model_module
 from postvakt.clock import STOCKHOLM, Clock, fixed_clock
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.postgres import PostgresServer
 from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, make_workspace
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The classifier's model is trained into a folder of the run's own (``POSTVAKT_CACHE_DIR``,
+    inherited by the CLI run as a subprocess), exactly as the first use in production trains
+    it: the tests neither read nor write the user's cache, and train once per run."""
+    folder = tmp_path_factory.mktemp("modell")
+    before = os.environ.get("POSTVAKT_CACHE_DIR")
+    os.environ["POSTVAKT_CACHE_DIR"] = str(folder)
+    model_module._DEFAULT.clear()
+    try:
+        yield folder
+    finally:
+        model_module._DEFAULT.clear()
+        if before is None:
+            os.environ.pop("POSTVAKT_CACHE_DIR", None)
+        else:
+            os.environ["POSTVAKT_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

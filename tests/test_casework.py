@@ -22,7 +22,7 @@ from postvakt.clock import STOCKHOLM, Clock, fixed_clock
 from postvakt.config import load_config
 from postvakt.errors import InvalidTransitionError
 from postvakt.mailbox.maildir import deliver
-from postvakt.registry.models import Case, CaseStatus
+from postvakt.registry.models import Case, CaseStatus, Disposition
 from postvakt.service import Service
 from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, citizen_mail
@@ -125,7 +125,8 @@ def test_the_whole_life_of_a_case(
     # 3. Answered with the template (a text), drafted as a reply in the same mailbox.
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 17)),
+            argv=[
                 "--config",
                 config,
                 "cases",
@@ -135,7 +136,7 @@ def test_the_whole_life_of_a_case(
                 "anna@testby.se",
                 "--text",
                 "Vi har plogat Björkvägen och lagt till den i plogningsrutten.",
-            ]
+            ],
         )
         == 0
     )
@@ -147,25 +148,25 @@ def test_the_whole_life_of_a_case(
     )
     keep(name, data)
 
-    # 4. The citizen is not satisfied: a new review by the nearest superior manager.
+    # 4. The citizen writes back that they are not satisfied: the case reopens by itself for
+    #    a new review by the nearest superior manager, who is told; the notice is drafted.
+    reply_at = at(2026, 11, 18, 8)
+    ws.deliver(
+        citizen_mail(
+            "Hej igen!\n\nJag är inte nöjd med svaret. Gatan är fortfarande oplogad.\n\nKarin Ek\n",
+            subject="SV: Klagomål på snöröjningen",
+            date=reply_at,
+            headers={"In-Reply-To": "<life@example.net>", "References": "<life@example.net>"},
+        ),
+        when=reply_at,
+    )
+    with service_at(ws, at(2026, 11, 18, 9)) as service:
+        (outcome,) = service.run_once().outcomes
+    assert outcome.disposition is Disposition.FOLLOWUP and outcome.case == "KS 2026/1"
+    (told,) = smtp_server.to("kd@testby.se")
+    assert "KS 2026/1" in told.message.get_content() and "ny prövning" in told.message.get_content()
     with pytest.raises(SystemExit):
         main(["--config", config, "cases", "reopen"])  # usage error: number missing
-    assert (
-        main(
-            [
-                "--config",
-                config,
-                "cases",
-                "reopen",
-                "KS 2026/1",
-                "--by",
-                "anna@testby.se",
-                "--reason",
-                "Medborgaren skriver att gatan fortfarande är oplogad.",
-            ]
-        )
-        == 0
-    )
     review = [d for d in ws.drafts() if d not in (ack_draft, answer[0])]
     name, data = attachment(review[0])
     assert name == "Ny prövning KS 2026-1.docx" and "Ditt ärende prövas på nytt" in docx_text(data)
@@ -174,7 +175,8 @@ def test_the_whole_life_of_a_case(
     # 5. The reviewer answers and closes with the actions taken.
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 19)),
+            argv=[
                 "--config",
                 config,
                 "cases",
@@ -182,13 +184,14 @@ def test_the_whole_life_of_a_case(
                 "KS 2026/1",
                 "--text",
                 "Efter ny prövning: rutten ändras.",
-            ]
+            ],
         )
         == 0
     )
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 19, 11)),
+            argv=[
                 "--config",
                 config,
                 "cases",
@@ -196,7 +199,7 @@ def test_the_whole_life_of_a_case(
                 "KS 2026/1",
                 "--action",
                 "Plogningsrutten ändrad; entreprenören informerad.",
-            ]
+            ],
         )
         == 0
     )
@@ -214,6 +217,7 @@ def test_the_whole_life_of_a_case(
                 "acknowledged",
                 "answered",
                 "drafted",
+                "note",
                 "reopened",
                 "escalated",
                 "drafted",
@@ -227,7 +231,8 @@ def test_the_whole_life_of_a_case(
     out = tmp_path / "sammanstallning.docx"
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 20)),
+            argv=[
                 "--config",
                 config,
                 "report",
@@ -238,7 +243,7 @@ def test_the_whole_life_of_a_case(
                 "Kontaktcenter",
                 "--out",
                 str(out),
-            ]
+            ],
         )
         == 0
     )
@@ -249,7 +254,8 @@ def test_the_whole_life_of_a_case(
     letters.append(out)
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 20)),
+            argv=[
                 "--config",
                 config,
                 "report",
@@ -258,7 +264,7 @@ def test_the_whole_life_of_a_case(
                 "2026",
                 "--out",
                 str(tmp_path / "s.xlsx"),
-            ]
+            ],
         )
         == 0
     )
@@ -267,7 +273,8 @@ def test_the_whole_life_of_a_case(
     assert [c.value for c in book["Kontaktcenter"][2]][:3] == ["KS 2026/1", "klagomål", "övrigt"]
     assert (
         main(
-            [
+            clock=fixed_clock(at(2026, 11, 20)),
+            argv=[
                 "--config",
                 config,
                 "report",
@@ -276,7 +283,7 @@ def test_the_whole_life_of_a_case(
                 "2026",
                 "--out",
                 str(tmp_path / "s.csv"),
-            ]
+            ],
         )
         == 0
     )
@@ -572,10 +579,23 @@ def test_the_life_of_a_case_on_dovecot(tmp_path: Path, dovecot, imap_user) -> No
         now[0] = at(2026, 11, 25, 10)
         service.casework.answer("KS 2026/1", actor=address, text="Vi plogar Björkvägen i dag.")
         service.run_once()  # the pass places the answer's draft
+        # An out-of-office reply in the thread is machine mail: it neither joins nor reopens.
         dovecot.deliver(
             user,
             citizen_mail(
-                "Jag är inte nöjd, det är fortfarande oplogat.",
+                "Jag är på semester till och med 30 november. Jag läser inte min e-post.",
+                subject="Automatiskt svar: SV: Klagomål på snöröjningen",
+                to=address,
+                headers={"In-Reply-To": "<d@example.net>", "Auto-Submitted": "auto-replied"},
+            ),
+        )
+        (machine,) = service.run_once().outcomes
+        assert machine.disposition.value == "screened" and machine.case is None
+        # The citizen asks when; on the phone she says she is not satisfied: reopened by hand.
+        dovecot.deliver(
+            user,
+            citizen_mail(
+                "Tack för svaret. Vilken tid kommer plogbilen?",
                 subject="SV: Klagomål på snöröjningen",
                 to=address,
                 headers={"In-Reply-To": "<d@example.net>"},
@@ -583,7 +603,9 @@ def test_the_life_of_a_case_on_dovecot(tmp_path: Path, dovecot, imap_user) -> No
         )
         (followup,) = service.run_once().outcomes
         assert followup.disposition.value == "followup" and followup.case == "KS 2026/1"
-        service.casework.reopen("KS 2026/1", actor=address, reason="Inte nöjd.")
+        with service.sessions() as session:
+            assert session.scalars(select(Case)).one().status is CaseStatus.ANSWERED
+        service.casework.reopen("KS 2026/1", actor=address, reason="Inte nöjd (per telefon).")
         service.casework.answer(
             "KS 2026/1", actor="chef@testby.se", text="Efter ny prövning: extra plogning."
         )

@@ -338,6 +338,9 @@ def test_config_error_text_lists_every_problem_with_the_file(tmp_path: Path) -> 
         ('[deadlines]\ncompilation_date = "15-02"\n', "deadlines.compilation_date", "inget datum"),
         ('[database]\npassword_env = "hemligt lösen"\n', "database.password_env", "miljövariabel"),
         ('[databas]\nurl = "sqlite:///x.db"\n', "databas", "database"),
+        ("[classifier]\nreview_band = [0.6, 0.2]\n", "classifier.review_band", "det lägre först"),
+        ("[classifier]\nreview_band = [0.0, 1.5]\n", "classifier.review_band", "mellan 0 och 1"),
+        ("[classifier]\nreveiw_band = [0.0, 0.5]\n", "classifier.reveiw_band", "review_band"),
         (
             '[smtp]\nhost = "smtp.testby.se"\nfrom_address = "inte en adress"\n',
             "smtp.from_address",
@@ -514,7 +517,6 @@ def test_deadline_overrides_reach_the_policy(tmp_path: Path) -> None:
         'complaint_ack = "7 arbetsdagar"\n'
         'callback = "1 vecka"\n'
         'compilation_date = "03-01"\n'
-        "review_band = [0.5, 0.8]\n"
     )
     policy = _policy_from(load_config(write(tmp_path, text)))
 
@@ -523,7 +525,6 @@ def test_deadline_overrides_reach_the_policy(tmp_path: Path) -> None:
     assert policy.callback == Duration(7, "days")
     assert policy.complaint_answer == PRESETS["orebro"].complaint_answer  # not overridden
     assert policy.compilation_due(2026) == date(2027, 3, 1)
-    assert policy.review_band == (0.5, 0.8)
 
 
 def test_without_overrides_the_preset_is_used(tmp_path: Path) -> None:

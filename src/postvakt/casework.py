@@ -301,34 +301,51 @@ class Casework:
         now = self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
-            lifecycle.check_transition(case, "reopen")
-            unit = case.unit
-            reviewer = (
-                unit.parent.head if unit and unit.parent else unit.head if unit else None
-            ) or actor
-            due = self.policy.complaint_answer.due(now.astimezone(STOCKHOLM).date(), self.calendar)
-            lifecycle.reopen(
-                session, case, actor=actor, at=now, reviewer=reviewer, answer_due=due, reason=reason
-            )
-            person = self.config.person(reviewer)
-            where = None
-            if not case.anonymous:
-                letter = self.letters.render(
-                    "new_review",
-                    case,
-                    now,
-                    **self.letters.citizen(case),
-                    reviewer_name=person.name if person else reviewer,
-                    reviewer_title=(person.title if person else "") or "",
-                    answer_due=swedish_date(due),
-                )
-                where = self._deliver_letter(
-                    session, case, letter, kind="review", actor=actor, now=now
-                )
+            where, planned = self.review_anew(session, case, actor=actor, now=now, reason=reason)
             reference, status = case.reference, case.status.value
-            line = f"{reference} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
-        told = self._tell([Planned(reviewer, "assigned", reference, due, line)], now)
+        told = self._tell([planned], now)
         return Done(reference, status, "Ny prövning" if where else None, where, told)
+
+    def review_anew(
+        self, session: Session, case: Case, *, actor: str, now: datetime, reason: str = ""
+    ) -> tuple[str | None, Planned]:
+        """Reopen ``case`` in ``session`` for a new review by the unit's parent head, and draft
+        the notice of new review to the citizen.
+
+        Returns where the letter went and the line to tell the reviewer; the caller sends it
+        after commit (``cases reopen``) or queues it (a not-satisfied reply in the intake).
+        """
+        lifecycle.check_transition(case, "reopen")
+        unit = case.unit
+        reviewer = (
+            unit.parent.head if unit and unit.parent else unit.head if unit else None
+        ) or actor
+        due = self.policy.complaint_answer.due(now.astimezone(STOCKHOLM).date(), self.calendar)
+        lifecycle.reopen(
+            session, case, actor=actor, at=now, reviewer=reviewer, answer_due=due, reason=reason
+        )
+        person = self.config.person(reviewer)
+        where = None
+        if not case.anonymous:
+            letter = self.letters.render(
+                "new_review",
+                case,
+                now,
+                **self.letters.citizen(case),
+                reviewer_name=person.name if person else reviewer,
+                reviewer_title=(person.title if person else "") or "",
+                answer_due=swedish_date(due),
+            )
+            where = self._deliver_letter(session, case, letter, kind="review", actor=actor, now=now)
+        line = f"{case.reference} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
+        return where, Planned(reviewer, "assigned", case.reference, due, line)
+
+    def not_satisfied(self, session: Session, case: Case, *, now: datetime, reason: str) -> None:
+        """The citizen answered in the case's thread that they are not satisfied (the intake):
+        a new review, in the message's own transaction; the reviewer is told after commit."""
+        _where, planned = self.review_anew(session, case, actor="postvakt", now=now, reason=reason)
+        if self.notifier is not None:
+            self.notifier.queue(session, [planned], now)
 
     def forward(self, reference: str, *, actor: str, to: str, contact: str | None = None) -> Done:
         now = self.clock()

@@ -20,6 +20,7 @@ from postvakt import __version__
 from postvakt.errors import ConfigError, NotFoundError, PostvaktError
 
 if TYPE_CHECKING:
+    from postvakt.clock import Clock
     from postvakt.service import Service
 
 __all__ = ["main"]
@@ -157,10 +158,33 @@ def _build_parser() -> _Parser:
     )
 
     classify = sub.add_parser(
-        "classify", help="klassificera .eml-filer (ingen konfiguration behövs)"
+        "classify",
+        help="klassificera .eml-filer (med konfiguration: organisationens egen modell och domäner)",
     )
     classify.add_argument("files", nargs="+", metavar="FIL.eml")
     classify.add_argument("--json", action="store_true", help="skriv ut som JSON")
+
+    model = sub.add_parser("classifier", help="klassificerarens modell: träna om, utvärdera")
+    model_sub = model.add_subparsers(
+        dest="classifier_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    train = model_sub.add_parser(
+        "train", help="träna om modellen på korpusen och organisationens egna meddelanden"
+    )
+    train.add_argument(
+        "--corpus",
+        metavar="MAPP",
+        help="egna märkta meddelanden (.eml och labels.csv); annars classifier.corpus",
+    )
+    evaluate = model_sub.add_parser(
+        "evaluate",
+        help="precision, täckning och F1 per etikett på märkta meddelanden; utan MAPP: korpusens "
+        "utvärderingsdel och korsvalidering",
+    )
+    evaluate.add_argument(
+        "dir", nargs="?", metavar="MAPP", help="MAPP/*.eml med MAPP/labels.csv (file,label,…)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="skriv ut som JSON")
 
     calendar = sub.add_parser(
         "calendar", help="arbetsdagar och tidsfrister (ingen konfiguration behövs)"
@@ -242,7 +266,7 @@ def _open_service(args: argparse.Namespace, *, read_only: bool = False) -> Servi
 
     config = load_config(_config_path(args))
     configure_logging(config.service.log_level)
-    service = Service(config)
+    service = Service(config, clock=getattr(args, "clock", None))
     return service.open_readonly() if read_only else service.open()
 
 
@@ -727,43 +751,58 @@ def cmd_failed(args: argparse.Namespace) -> int:
         return EXIT_FAILURE if still else EXIT_OK
 
 
-def cmd_classify(args: argparse.Namespace) -> int:
-    from postvakt.classifier import screen
-    from postvakt.classifier.baseline import classify
-    from postvakt.mailbox.message import parse_message
+def _optional_config(args: argparse.Namespace) -> Any:
+    """The config when one is named (--config or POSTVAKT_CONFIG), else None."""
+    if not (args.config or os.environ.get("POSTVAKT_CONFIG")):
+        return None
+    from postvakt.config import load_config
 
-    results = []
-    for name in args.files:
-        path = Path(name)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise NotFoundError(f"Kan inte läsa {path}: {exc.strerror}") from None
-        msg = parse_message(raw)
-        screening = screen(msg)
-        if screening is not None:
-            result = {
-                "file": name,
-                "label": "other",
-                "confidence": 1.0,
-                "reasons": [screening.reason],
-                "screened": screening.rule,
-            }
-        else:
-            verdict = classify(msg)
-            result = {
-                "file": name,
-                "label": verdict.label.value,
-                "confidence": verdict.confidence,
-                "reasons": list(verdict.reasons),
-                "screened": None,
-            }
-        results.append(result)
+    return load_config(_config_path(args))
+
+
+def _classifier(config: Any) -> Any:
+    from postvakt.classifier import default_classifier
+    from postvakt.intake import load_classifier
+
+    return load_classifier(config) if config is not None else default_classifier()
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from postvakt.classifier.commands import classify_files, format_result
+
+    config = _optional_config(args)
+    results = classify_files(args.files, _classifier(config), config=config)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
-        for r in results:
-            print(f"{r['file']}: {r['label']} ({r['confidence']:.2f}) — {'; '.join(r['reasons'])}")
+        for result in results:
+            print(format_result(result))
+    return EXIT_OK
+
+
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from postvakt.classifier.commands import evaluation_json, train_model
+    from postvakt.classifier.evaluate import evaluate_corpus, evaluate_dir
+
+    config = _optional_config(args)
+    if args.classifier_command == "train":
+        corpus = Path(args.corpus) if args.corpus else None
+        cache = None
+        if config is not None:
+            settings = config.classifier
+            if corpus is None and settings.corpus:
+                corpus = config.path(settings.corpus)
+            cache = config.path(settings.cache_folder) if settings.cache_folder else None
+        print(train_model(corpus, cache))
+        return EXIT_OK
+    if args.dir:
+        result: Any = evaluate_dir(args.dir, _classifier(config))
+    else:
+        band = config.classifier.review_band if config is not None else None
+        result = evaluate_corpus(review_band=band)
+    print(
+        json.dumps(evaluation_json(result), ensure_ascii=False, indent=2) if args.json else result
+    )
     return EXIT_OK
 
 
@@ -886,6 +925,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cases": cmd_cases,
     "failed": cmd_failed,
     "classify": cmd_classify,
+    "classifier": cmd_classifier,
     "calendar": cmd_calendar,
     "messages": cmd_messages,
     "rules": cmd_rules,
@@ -894,9 +934,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run the command in ``argv``; ``clock`` replaces the system clock (tests, replays)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     if not args.command:
         parser.print_help()
         return EXIT_USAGE

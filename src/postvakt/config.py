@@ -173,10 +173,6 @@ class DeadlinesConfig(_Strict):
     compilation_date: str | None = Field(
         None, description="The yearly compilation's deadline as MM-DD, e.g. '02-15'."
     )
-    review_band: tuple[float, float] | None = Field(
-        None,
-        description="Classifier confidence band [low, high) in which a case needs a person's review.",
-    )
 
     @field_validator("reply", "complaint_ack", "complaint_answer", "callback")
     @classmethod
@@ -437,6 +433,38 @@ class TemplatesConfig(_Strict):
     )
 
 
+class ClassifierConfig(_Strict):
+    """The complaint / opinion / other model (see ``postvakt.classifier.model``)."""
+
+    review_band: tuple[float, float] = Field(
+        (0.0, 0.55),
+        description="A verdict whose confidence lies in [low, high) is registered as a case for a "
+        "person to confirm ('behöver granskas') instead of being dropped or silently registered. "
+        "[0.0, 0.0] turns review off.",
+    )
+    corpus: Path | None = Field(
+        None,
+        description="The organisation's own labelled messages: a folder of .eml files with "
+        "labels.csv (file,label[,anonymous][,followup]), added to the shipped corpus when the "
+        "model is trained; relative to the config.",
+    )
+    cache_folder: Path | None = Field(
+        None,
+        description="Where the trained model is kept; default $POSTVAKT_CACHE_DIR, else the "
+        "user's cache folder. Relative to the config.",
+    )
+
+    @field_validator("review_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(
+                f"{list(value)}: ange två tal mellan 0 och 1, det lägre först, t.ex. [0.0, 0.55]"
+            )
+        return value
+
+
 class RulesConfig(_Strict):
     """When the service rules run and when people may be told."""
 
@@ -597,6 +625,7 @@ class Config(_Strict):
     templates: TemplatesConfig = TemplatesConfig()
     service: ServiceConfig = ServiceConfig()
     rules: RulesConfig = RulesConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
     web: WebConfig = WebConfig()
     base_dir: Path = Field(
         Path(), exclude=True, description="Folder of the config file (set on load)."

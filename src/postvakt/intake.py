@@ -34,8 +34,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from postvakt.classifier import Contact, Label, Screening, Verdict, find_contact, screen
-from postvakt.classifier.baseline import classify as baseline_classify
+from postvakt.classifier import (
+    Classifier,
+    Contact,
+    Label,
+    Screening,
+    Verdict,
+    find_contact,
+    forwards_citizen,
+    internal,
+    screen,
+)
 from postvakt.classifier.webform import form_fields
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
@@ -52,6 +61,7 @@ from postvakt.mailbox.base import (
 from postvakt.mailbox.message import IncomingMessage, parse_message
 from postvakt.registry.cases import (
     NewCase,
+    add_event,
     case_by_message_id,
     case_for_thread,
     make_heading,
@@ -72,9 +82,11 @@ from postvakt.registry.messages import (
 from postvakt.registry.models import (
     Case,
     CaseKind,
+    CaseStatus,
     Disposition,
     Draft,
     DraftStatus,
+    EventKind,
     FailedMessage,
     Mailbox,
     MessageRecord,
@@ -102,6 +114,10 @@ ACTOR = "postvakt"
 DRAFT_BATCH = 50
 """Drafts placed per round trip."""
 Classify = Callable[[IncomingMessage], Verdict]
+NotSatisfied = Callable[..., None]
+"""``(session, case, *, now, reason)``: a new review of an answered case (``Casework.not_satisfied``)."""
+REVIEWABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.CLOSED})
+"""A not-satisfied reply reopens a case in these states; before the answer it is a note."""
 
 
 @dataclass
@@ -120,6 +136,8 @@ class Work:
     reply_due: date | None = None
     case: Case | None = None
     draft: Draft | None = None
+    citizen: IncomingMessage | None = None
+    """The citizen's own message: ``message``, or the one a member of staff forwarded."""
 
     @property
     def msg(self) -> IncomingMessage:
@@ -167,13 +185,15 @@ def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
 def internal_mail(intake: Intake, work: Work) -> Disposition | None:
     """Mail from the organisation's own domains is colleagues' mail, not a citizen's.
 
-    Web-form gateways in the own domains (``organisation.web_form_senders``) carry citizens'
-    messages and are let through.
+    Unless it forwards a citizen's message (the citizen's text is then what is judged), or
+    comes from a web-form gateway in the own domains (``organisation.web_form_senders``).
     """
-    sender = work.msg.sender
-    if sender and intake.is_internal(sender.address):
-        return Disposition.INTERNAL
-    return None
+    org = intake.config.organisation
+    found = internal(work.msg, org.domains, org.web_form_senders)
+    if found is None:
+        return None
+    work.screening = found
+    return Disposition.INTERNAL
 
 
 def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
@@ -184,7 +204,12 @@ def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
 
 
 def follow_up(intake: Intake, work: Work) -> Disposition | None:
-    """The citizen wrote again in a case's thread: the message joins that case."""
+    """The citizen wrote again in a case's thread: the message joins that case.
+
+    When they write that the answer did not satisfy them (the classifier's
+    ``followup_not_satisfied``) and the case was answered or closed, it is reopened for a new
+    review by the nearest superior manager, with the notice of new review drafted.
+    """
     msg = work.msg
     org = intake.config.organisation
     case = case_for_thread(
@@ -198,25 +223,44 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     if case is None:
         return None
     work.case = case
+    work.verdict = verdict = intake.classify(msg)
     attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
+    if not verdict.followup_not_satisfied:
+        return Disposition.FOLLOWUP
+    if case.status in REVIEWABLE and intake.not_satisfied is not None:
+        reason = next((r for r in verdict.reasons if r.startswith("svar i en ärendetråd")), "")
+        intake.not_satisfied(work.session, case, now=work.now, reason=reason)
+    else:
+        add_event(
+            work.session,
+            case,
+            EventKind.NOTE,
+            actor=ACTOR,
+            at=work.now,
+            detail="Avsändaren skriver att hen inte är nöjd; ärendet är ännu inte besvarat.",
+        )
     return Disposition.FOLLOWUP
 
 
 def classify(intake: Intake, work: Work) -> Disposition | None:
-    """Complaint, opinion or other; 'other' stops here."""
+    """Complaint, opinion or other; 'other' stops here.  An uncertain verdict (the review
+    band) is a case for a person to confirm, never silently dropped."""
     work.verdict = intake.classify(work.msg)
     return None if work.verdict.is_case else Disposition.NOT_CASE
 
 
 def register(intake: Intake, work: Work) -> Disposition | None:
-    """Give the complaint or opinion a diary number (the collective one when anonymous)."""
+    """Give the complaint or opinion a diary number (the collective one when anonymous).
+
+    A citizen's message forwarded by staff is registered as the citizen's: their contact
+    details, their subject and text; the arrival stamp and Message-ID are the forward's.
+    """
     assert work.verdict is not None and work.received_at is not None
-    msg = work.msg
+    msg = work.citizen = intake.citizen_message(work.msg, work.verdict)
     work.contact = contact = find_contact(msg, intake.own_addresses)
     kind = CaseKind.COMPLAINT if work.verdict.label is Label.COMPLAINT else CaseKind.OPINION
     received = work.received_at.date()
     policy = intake.policy
-    low, high = policy.review_band
     form_text = form_fields(msg.body_text).get("meddelande")
     heading = make_heading("" if form_text else msg.subject, form_text or msg.body_text)
     details = [d for d in (contact.phone, contact.postal) if d]
@@ -239,8 +283,8 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             sender_name=(contact.name or (sender.name if sender else None)) or None,
             sender_address=sender.address if sender else None,
             contact=", ".join(details) or None,
-            subject=msg.subject,
-            message_id=msg.message_id,
+            subject=msg.subject or work.msg.subject,
+            message_id=work.msg.message_id,
             reply_due=work.reply_due,
             ack_due=None
             if contact.anonymous
@@ -248,10 +292,14 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             answer_due=None
             if contact.anonymous
             else policy.complaint_answer.due(received, intake.calendar),
-            needs_review=low <= work.verdict.confidence < high,
+            needs_review=work.verdict.needs_review,
             classifier_label=work.verdict.label.value,
             classifier_confidence=work.verdict.confidence,
             classifier_reasons=work.verdict.reasons,
+            classifier_flags=(
+                *work.verdict.flags,
+                *(("forwarded",) if work.verdict.forwarded else ()),
+            ),
             original=work.fetched.raw,
         ),
         prefix=intake.config.organisation.diary_prefix,
@@ -381,7 +429,7 @@ class Intake:
         clock: Clock,
         steps: tuple[tuple[str, Step], ...] = STEPS,
         sent_steps: tuple[tuple[str, Step], ...] = SENT_STEPS,
-        classify: Classify = baseline_classify,
+        classify: Classify | None = None,
         renderer: LetterRenderer | None = None,
         calendar: WorkingCalendar | None = None,
         policy: Policy | None = None,
@@ -391,7 +439,10 @@ class Intake:
         self.clock = clock
         self.steps = steps
         self.sent_steps = sent_steps
-        self.classify = classify
+        self._classify = classify
+        self.not_satisfied: NotSatisfied | None = None
+        """Set by the service to ``Casework.not_satisfied``; without it a not-satisfied reply
+        is noted on the case."""
         self.tz = ZoneInfo(config.organisation.timezone)
         self.renderer = renderer or LetterRenderer(config.templates_folder)
         self.letters = CaseLetters(config, self.renderer)
@@ -409,13 +460,19 @@ class Intake:
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)
 
-    def is_internal(self, address: str) -> bool:
-        if address.lower() in self.config.organisation.web_form_senders:
-            return False
-        domain = address.rpartition("@")[2].lower()
-        return any(
-            domain == d or domain.endswith("." + d) for d in self.config.organisation.domains
-        )
+    def citizen_message(self, msg: IncomingMessage, verdict: Verdict) -> IncomingMessage:
+        """The message the citizen wrote: the forwarded one when staff passed it on."""
+        if not verdict.forwarded:
+            return msg
+        return forwards_citizen(msg, self.config.organisation.domains) or msg
+
+    @property
+    def classify(self) -> Classify:
+        """The classifier, loaded when the first message needs it (read-only commands never
+        pay for it)."""
+        if self._classify is None:
+            self._classify = load_classifier(self.config)
+        return self._classify
 
     def handler_for(self, mailbox: Mailbox) -> str | None:
         """Who handles a case: the person for a personal mailbox, else the first owner."""
@@ -451,7 +508,7 @@ class Intake:
             mailbox_address=mailbox.address,
             to_address=contact.reply_to.address,
             to_name=recipient if recipient != contact.reply_to.address else None,
-            subject=reply_subject(msg.subject),
+            subject=reply_subject(case.subject or msg.subject),
             in_reply_to=msg.message_id,
             references=[*msg.references, msg.message_id],
             body_text=letter.text,
@@ -826,6 +883,19 @@ class _KnownKeys:
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+def load_classifier(config: Config) -> Classifier:
+    """The trained model for the shipped corpus and the organisation's own messages, with the
+    configured review band (trained on first use, then read from the cache)."""
+    settings = config.classifier
+    return Classifier.load(
+        extra_dir=config.path(settings.corpus) if settings.corpus else None,
+        directory=config.path(settings.cache_folder) if settings.cache_folder else None,
+        review_band=settings.review_band,
+        own_domains=config.organisation.domains,
+        own_addresses=[m.address for m in config.mailboxes],
+    )
+
+
 def _policy_from(config: Config) -> Policy:
     d = config.deadlines
     return PRESETS[config.organisation.policy].with_overrides(
@@ -834,5 +904,4 @@ def _policy_from(config: Config) -> Policy:
         complaint_answer=d.complaint_answer,
         callback=d.callback,
         compilation_date=d.compilation_date,
-        review_band=d.review_band,
     )

@@ -104,6 +104,7 @@ class Service:
             notifier=self.notifier,
             mailer=mailer,
         )
+        self.intake.not_satisfied = self.casework.not_satisfied
         self.jobs = RuleJobs(
             self.config,
             self.sessions,
@@ -168,6 +169,8 @@ class Service:
             report.merge(self.run_mailbox(address))
         if self.casework is not None and self.config.organisation.registrar_notice == "each":
             report.registrar_notices += self.casework.send_registrar_notices()
+        if self.notifier is not None:  # e.g. a reviewer told of a reopened case
+            report.errors += self.notifier.flush(self.clock()).errors
         return report
 
     def idle_mailboxes(self) -> list[str]:

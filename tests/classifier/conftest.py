@@ -1,36 +1,14 @@
-"""The shipped corpus and the model trained from it, built once per test session.
-
-The model is trained into a folder of the session's own (``POSTVAKT_CACHE_DIR``), exactly as
-the first use in production trains it: the tests neither read nor write the user's cache.
-"""
+"""The shipped corpus and the model trained from it, built once per test session (into the
+session's own cache folder, see ``model_cache`` in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from postvakt.classifier import model as model_module
 from postvakt.classifier.corpus import Example, load_corpus, split
 from postvakt.classifier.model import Classifier, LinearModel, load_model
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("modell")
-    before = os.environ.get("POSTVAKT_CACHE_DIR")
-    os.environ["POSTVAKT_CACHE_DIR"] = str(folder)
-    model_module._DEFAULT.clear()
-    try:
-        yield folder
-    finally:
-        model_module._DEFAULT.clear()
-        if before is None:
-            os.environ.pop("POSTVAKT_CACHE_DIR", None)
-        else:
-            os.environ["POSTVAKT_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -115,7 +115,6 @@ def test_with_overrides_changes_one_value() -> None:
     assert changed.complaint_answer == orebro.complaint_answer
     assert changed.callback == orebro.callback
     assert changed.compilation_month_day == orebro.compilation_month_day
-    assert changed.review_band == orebro.review_band
     # The preset itself is untouched.
     assert PRESETS["orebro"].reply == Duration(5, WD)
     # Thu 17 Dec 2026 + 7 = julafton -> Mon 28 Dec; the preset's 5 wd: 18 (1), 21 (2),

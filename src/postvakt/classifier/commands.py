@@ -2,11 +2,12 @@
 
 - ``postvakt classify [--json] FILE.eml…`` → :func:`classify_files` and :func:`format_result`;
 - ``postvakt classifier train`` → :func:`train_model` (returns the line to print);
-- ``postvakt classifier evaluate DIR`` → :func:`~postvakt.classifier.evaluate.evaluate_dir`
-  (print the report).
+- ``postvakt classifier evaluate [DIR]`` → :func:`~postvakt.classifier.evaluate.evaluate_dir`
+  or :func:`~postvakt.classifier.evaluate.evaluate_corpus` (print the report, or
+  :func:`evaluation_json`).
 
 Messages are screened first, as in the intake: machine mail is ``other`` with the screening
-rule as its reason.
+rule as its reason, and with a config, so is a colleague's mail from the own domains.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from postvakt.classifier.evaluate import CorpusEvaluation, EvaluationReport
 from postvakt.classifier.model import Classifier, default_classifier, train
-from postvakt.classifier.screening import screen
+from postvakt.classifier.screening import Screening, internal, screen
 from postvakt.classifier.verdict import LABEL_SV, Label
+from postvakt.config import Config
 from postvakt.errors import NotFoundError
-from postvakt.mailbox.message import parse_message
+from postvakt.mailbox.message import IncomingMessage, parse_message
 
-__all__ = ["classify_files", "format_result", "train_model"]
+__all__ = ["classify_files", "evaluation_json", "format_result", "train_model"]
 
 _FLAG_SV = {
     "needs_review": "behöver granskas",
@@ -32,8 +35,22 @@ _FLAG_SV = {
 }
 
 
+def _screen(msg: IncomingMessage, config: Config | None) -> Screening | None:
+    """As the intake screens: a web-form gateway is let through, then machine mail, then a
+    colleague's mail (unless it forwards a citizen's)."""
+    if config is None:
+        return screen(msg)
+    org = config.organisation
+    if msg.sender and msg.sender.address in org.web_form_senders:
+        return None
+    return screen(msg) or internal(msg, org.domains, org.web_form_senders)
+
+
 def classify_files(
-    paths: Sequence[str | Path], classifier: Classifier | None = None
+    paths: Sequence[str | Path],
+    classifier: Classifier | None = None,
+    *,
+    config: Config | None = None,
 ) -> list[dict[str, Any]]:
     """One result per file, in order: label, confidence, flags, reasons, the screening rule.
 
@@ -47,7 +64,7 @@ def classify_files(
         except OSError as exc:
             raise NotFoundError(f"Kan inte läsa {path}: {exc.strerror}") from None
         msg = parse_message(raw)
-        screening = screen(msg)
+        screening = _screen(msg, config)
         if screening is not None:
             results.append(
                 {
@@ -59,6 +76,8 @@ def classify_files(
                     "anonymous": False,
                     "followup_not_satisfied": False,
                     "personal_data": False,
+                    "forwarded": False,
+                    "probabilities": {},
                     "reasons": [screening.reason],
                     "screened": screening.rule,
                 }
@@ -69,15 +88,22 @@ def classify_files(
     return results
 
 
+def evaluation_json(result: EvaluationReport | CorpusEvaluation) -> dict[str, Any]:
+    """The figures of ``classifier evaluate`` for ``--json``."""
+    return result.as_dict()
+
+
 def format_result(result: dict[str, Any]) -> str:
-    """``FILE: label (0.93) [flags] — reason; reason`` for a terminal."""
+    """``FILE: klagomål (0,93) [flags] — reason; reason`` for a terminal, in Swedish."""
     flags = [sv for name, sv in _FLAG_SV.items() if result.get(name)]
+    if result.get("forwarded"):
+        flags.append("vidarebefordrat av personal")
     if result.get("screened"):
-        flags.append("maskinpost")
+        flags.append("sållat")
     shown = f" [{', '.join(flags)}]" if flags else ""
-    return (
-        f"{result['file']}: {result['label']} ({result['confidence']:.2f}){shown} — "
-        + "; ".join(result["reasons"])
+    confidence = f"{result['confidence']:.2f}".replace(".", ",")
+    return f"{result['file']}: {result['label_sv']} ({confidence}){shown} — " + "; ".join(
+        result["reasons"]
     )
 
 

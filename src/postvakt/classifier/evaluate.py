@@ -272,9 +272,25 @@ class CorpusEvaluation:
         parts.append(
             f"Korsvalidering över träningsdelen ({len(self.folds)} delar): makro-F1 "
             f"{_num(mean)} ± {_num(std)}, täckning för klagomål {_num(rmean)} ± {_num(rstd)}"
-            " (" + ", ".join(_num(f.macro_f1) for f in self.folds) + ")."
+            " (per del: " + "; ".join(_num(f.macro_f1) for f in self.folds) + ")."
         )
         return "\n\n".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        mean, std = self.cv_macro_f1
+        rmean, rstd = self.cv_complaint_recall
+        return {
+            "held_out": self.held_out.as_dict(),
+            "without_review_band": self.without_band.as_dict() if self.without_band else None,
+            "cross_validation": {
+                "folds": [f.as_dict() for f in self.folds],
+                "macro_f1_mean": mean,
+                "macro_f1_std": std,
+                "complaint_recall_mean": rmean,
+                "complaint_recall_std": rstd,
+            },
+            "seconds": self.seconds,
+        }
 
 
 def evaluate_corpus(*, review_band: tuple[float, float] | None = None) -> CorpusEvaluation:

@@ -80,6 +80,7 @@ class NewCase:
     classifier_label: str | None = None
     classifier_confidence: float | None = None
     classifier_reasons: tuple[str, ...] = ()
+    classifier_flags: tuple[str, ...] = ()
     original: bytes | None = None
 
 
@@ -120,6 +121,7 @@ def register_case(
         classifier_label=new.classifier_label,
         classifier_confidence=new.classifier_confidence,
         classifier_reasons=list(new.classifier_reasons),
+        classifier_flags=list(new.classifier_flags),
         original=new.original,
     )
     session.add(case)

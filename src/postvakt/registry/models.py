@@ -338,6 +338,9 @@ class Case(Base):
     classifier_label: Mapped[str | None] = mapped_column(String(20))
     classifier_confidence: Mapped[float | None] = mapped_column(Float)
     classifier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    classifier_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """What the classifier noticed beside the label: needs_review, anonymous,
+    followup_not_satisfied, personal_data (mask it), forwarded (sent on by staff)."""
     original: Mapped[bytes | None] = mapped_column(LargeBinary)
     """The original message as received (.eml bytes), for the registrar."""
     closed_at: Mapped[datetime | None]

@@ -49,7 +49,15 @@ SECTIONS = {
     "not_opened": "Brevlådor som inte har öppnats i dag",
     "coverage_gap": "Funktionsbrevlådor utan ansvarig på plats i dag",
     "compilation": "Årlig sammanställning av synpunkter och klagomål",
+    "assigned": "Ärenden du ska pröva på nytt",
+    "forwarded": "Ärenden som har lämnats över till dig",
+    "feedback": "Ärenden du tog emot som har lämnats vidare",
+    "covering": "Ärenden du har tagit över under en frånvaro",
+    "returned": "Ärenden som har kommit tillbaka till dig efter din frånvaro",
+    "close_mailbox": "Brevlådor att stänga",
 }
+OTHER_SECTION = "Övrigt"
+"""The heading for a kind without a section of its own: no line is ever dropped."""
 
 
 def swedish_day(day: date, *, weekday: bool = False) -> str:
@@ -201,6 +209,24 @@ class Notifier:
             )
         }
 
+    def queue(self, session: Session, planned: Sequence[Planned], now: datetime) -> int:
+        """Queue items inside the caller's transaction (they go with its commit, or not at all);
+        the next :meth:`send` in working time, or :meth:`flush`, sends them."""
+        added = 0
+        for recipient in sorted({p.recipient for p in planned}):
+            rows = self._rows(session, recipient)
+            for item in dict.fromkeys(p for p in planned if p.recipient == recipient):
+                if (item.kind, item.ref, item.day) not in rows:
+                    session.add(self._row(item, "queued", now))
+                    added += 1
+        return added
+
+    def flush(self, now: datetime) -> SendReport:
+        """Send what waits in the queue, if it is working time and a mail server is set."""
+        if self.mailer is None:
+            return SendReport()
+        return self.send([], now)
+
     def _queue(self, planned: Sequence[Planned], now: datetime) -> int:
         """Store items not told before as queued; return how many were new."""
         added = 0
@@ -208,11 +234,9 @@ class Notifier:
             for recipient in sorted({p.recipient for p in planned}):
                 try:
                     with database_errors(), session.begin():
-                        rows = self._rows(session, recipient)
-                        for item in dict.fromkeys(p for p in planned if p.recipient == recipient):
-                            if (item.kind, item.ref, item.day) not in rows:
-                                session.add(self._row(item, "queued", now))
-                                added += 1
+                        added += self.queue(
+                            session, [p for p in planned if p.recipient == recipient], now
+                        )
                 except IntegrityError:
                     continue  # another instance queued them a moment ago
         return added
@@ -281,7 +305,13 @@ def _subject(items: Sequence[Planned]) -> str:
         return f"Postvakt: {len(items)} saker behöver åtgärdas i dag"
     if kinds == {"compilation"}:
         return "Postvakt: dags för den årliga sammanställningen av synpunkter och klagomål"
-    return f"Postvakt: påminnelse om {len(items)} svar"
+    if kinds <= {"reminder"}:
+        return f"Postvakt: påminnelse om {len(items)} svar"
+    return (
+        f"Postvakt: {len(items)} ärenden till dig"
+        if len(items) > 1
+        else "Postvakt: ett ärende till dig"
+    )
 
 
 def _body(items: Sequence[Planned], today: date) -> str:
@@ -291,8 +321,9 @@ def _body(items: Sequence[Planned], today: date) -> str:
         f"Det här behöver din uppmärksamhet {swedish_day(today, weekday=True)}:",
         "",
     ]
-    for kind, title in SECTIONS.items():
-        section = [i for i in items if i.kind == kind]
+    groups = [(title, [i for i in items if i.kind == kind]) for kind, title in SECTIONS.items()]
+    groups.append((OTHER_SECTION, [i for i in items if i.kind not in SECTIONS]))
+    for title, section in groups:
         if not section:
             continue
         lines.append(f"{title}:")

@@ -77,8 +77,6 @@ class Policy:
     complaint_answer: Duration
     callback: Duration
     compilation_month_day: tuple[int, int] = (2, 15)
-    review_band: tuple[float, float] = (0.0, 0.0)
-    """Classifier confidence in [low, high) means a person must confirm the case."""
 
     def compilation_due(self, year: int) -> date:
         """The compilation of ``year``'s complaints is due on this date of the following year."""
@@ -96,7 +94,6 @@ class Policy:
         complaint_answer: str | None = None,
         callback: str | None = None,
         compilation_date: str | None = None,
-        review_band: tuple[float, float] | None = None,
     ) -> Policy:
         changes: dict[str, object] = {}
         for key, value in (
@@ -110,8 +107,6 @@ class Policy:
         if compilation_date is not None:
             month, day = compilation_date.split("-")
             changes["compilation_month_day"] = (int(month), int(day))
-        if review_band is not None:
-            changes["review_band"] = review_band
         return replace(self, **changes) if changes else self
 
 

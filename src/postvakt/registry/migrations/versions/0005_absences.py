@@ -1,4 +1,4 @@
-"""absences; cases handed to whoever covers, private cases
+"""absences; cases handed to whoever covers, private cases; the classifier's flags on cases
 
 Revision ID: 0005
 Revises: 0004
@@ -42,10 +42,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("private", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch.add_column(
+            sa.Column("classifier_flags", sa.JSON(), nullable=False, server_default="[]")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases") as batch:
+        batch.drop_column("classifier_flags")
         batch.drop_column("private")
         batch.drop_column("regular_handler")
     op.drop_table("absences")
