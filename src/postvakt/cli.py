@@ -157,6 +157,80 @@ def _build_parser() -> _Parser:
         "ids", nargs="*", type=int, metavar="NR", help="bara dessa (standard: alla)"
     )
 
+    absence = sub.add_parser(
+        "absence", help="frånvaro: autosvar, ombud och ärenden till den som ersätter"
+    )
+    absence_sub = absence.add_subparsers(
+        dest="absence_command", metavar="ÅTGÄRD", parser_class=_Parser, required=True
+    )
+    kinds = ("semester", "sjukdom", "tjänstledighet", "föräldraledighet", "tjänsteresa", "slutat")
+    a_add = absence_sub.add_parser("add", help="lägg in en frånvaro")
+    a_add.add_argument("person", metavar="PERSON", help="den som är borta (e-postadress)")
+    a_add.add_argument("--from", dest="start", required=True, type=_date, metavar="DATUM")
+    a_add.add_argument(
+        "--to",
+        dest="end",
+        type=_date,
+        metavar="DATUM",
+        help="sista dagen borta (utelämnas: tills vidare)",
+    )
+    a_add.add_argument("--kind", required=True, choices=kinds, help="typ av frånvaro")
+    a_add.add_argument(
+        "--substitute",
+        nargs="+",
+        default=[],
+        metavar="PERSON",
+        help="ersättare i ordning (efterträdare för den som slutat)",
+    )
+    a_add.add_argument(
+        "--self",
+        dest="self_handling",
+        action="store_true",
+        help="personen läser sin e-post själv: ingen delegering",
+    )
+    a_add.add_argument("--subject", help="eget ämne på autosvaret")
+    a_add.add_argument(
+        "--text", help="egen text i autosvaret (annars skrivs den utifrån frånvaron)"
+    )
+    a_add.add_argument("--preview", action="store_true", help="visa autosvaret utan att spara")
+    a_add.add_argument(
+        "--by",
+        required=True,
+        metavar="E-POST",
+        help="du som lägger in (personen själv eller chefen)",
+    )
+    a_change = absence_sub.add_parser("change", help="ändra en frånvaro")
+    a_change.add_argument("id", type=int, metavar="NR")
+    a_change.add_argument("--from", dest="start", type=_date, metavar="DATUM")
+    a_change.add_argument("--to", dest="end", type=_date, metavar="DATUM")
+    a_change.add_argument(
+        "--open-ended", action="store_true", help="tills vidare (inget slutdatum)"
+    )
+    a_change.add_argument("--kind", choices=kinds)
+    a_change.add_argument("--substitute", nargs="+", metavar="PERSON")
+    a_change.add_argument("--text", help="ny text i autosvaret")
+    a_change.add_argument("--by", required=True, metavar="E-POST")
+    a_list = absence_sub.add_parser("list", help="pågående och kommande frånvaro")
+    a_list.add_argument("--date", type=_date, metavar="DATUM", help="vem som är borta den dagen")
+    a_list.add_argument("--all", action="store_true", help="även avslutade")
+    a_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    a_end = absence_sub.add_parser(
+        "end", help="avsluta en frånvaro i förtid (i dag är personen tillbaka)"
+    )
+    a_end.add_argument("id", type=int, metavar="NR")
+    a_end.add_argument("--by", required=True, metavar="E-POST")
+    a_import = absence_sub.add_parser(
+        "import", help="läs frånvaromeddelanden i e-postsystemet och föreslå frånvaro"
+    )
+    a_import.add_argument("--create", action="store_true", help="lägg in förslagen")
+    a_import.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    a_who = absence_sub.add_parser("who-covers", help="vem som ersätter en person en dag")
+    a_who.add_argument("person", metavar="PERSON")
+    a_who.add_argument("--date", type=_date, metavar="DATUM")
+    absence_sub.add_parser(
+        "apply", help="slå på och av autosvar och behörigheter nu (görs annars vid varje körning)"
+    )
+
     classify = sub.add_parser(
         "classify",
         help="klassificera .eml-filer (med konfiguration: organisationens egen modell och domäner)",
@@ -229,6 +303,22 @@ def _build_parser() -> _Parser:
         "--force", action="store_true", help="kör även om jobbet redan körts i dag"
     )
 
+    web = sub.add_parser("web", help="webbpanelen: översikt, ärenden, frånvaro, registrator")
+    web_sub = web.add_subparsers(dest="web_command", metavar="ÅTGÄRD", parser_class=_Parser)
+    serve = web_sub.add_parser("serve", help="starta webbpanelen (standard)")
+    serve.add_argument("--host", help="adress att lyssna på (standard: web.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (standard: web.port, 8080)")
+    adduser = web_sub.add_parser(
+        "adduser", help="skapa ett lokalt konto eller byt lösenord (lösenordet frågas efter)"
+    )
+    adduser.add_argument("address", metavar="E-POST", help="personens adress i konfigurationen")
+    adduser.add_argument(
+        "--password-env",
+        metavar="VARIABEL",
+        help="läs lösenordet från den här miljövariabeln i stället för att fråga",
+    )
+    web_sub.add_parser("users", help="lista lokala konton")
+
     demo = sub.add_parser("demo", help="kör Postvakt på exempelpost i en egen mapp")
     demo.add_argument(
         "--dir",
@@ -258,8 +348,11 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(value)
 
 
-def _open_service(args: argparse.Namespace, *, read_only: bool = False) -> Service:
-    """The service for the config; ``read_only`` opens only the database (lists, no templates)."""
+def _open_service(
+    args: argparse.Namespace, *, read_only: bool = False, connectors: bool = True
+) -> Service:
+    """The service for the config; ``read_only`` opens only the database (lists, no templates);
+    without ``connectors`` no mail server is needed (nor its password)."""
     from postvakt.config import load_config
     from postvakt.logs import configure_logging
     from postvakt.service import Service
@@ -267,43 +360,20 @@ def _open_service(args: argparse.Namespace, *, read_only: bool = False) -> Servi
     config = load_config(_config_path(args))
     configure_logging(config.service.log_level)
     service = Service(config, clock=getattr(args, "clock", None))
-    return service.open_readonly() if read_only else service.open()
+    return service.open_readonly() if read_only else service.open(need_connectors=connectors)
 
 
 def _iso(value: Any) -> str | None:
     """ISO 8601; datetimes in Stockholm time, as everything users see."""
-    from datetime import datetime
+    from postvakt.registry.export import iso
 
-    from postvakt.clock import STOCKHOLM
-
-    if isinstance(value, datetime):
-        value = value.astimezone(STOCKHOLM)
-    return value.isoformat() if value is not None else None
+    return iso(value)
 
 
 def _case_json(case: Any) -> dict[str, Any]:
-    return {
-        "number": case.reference,
-        "diary_number": case.number,
-        "entry": case.entry,
-        "kind": case.kind.value,
-        "status": case.status.value,
-        "heading": case.heading,
-        "mailbox": case.mailbox.address if case.mailbox else None,
-        "unit": case.unit.name if case.unit else None,
-        "handler": case.handler,
-        "sender": case.sender_address,
-        "sender_name": case.sender_name,
-        "subject": case.subject,
-        "message_id": case.message_id,
-        "received_at": _iso(case.received_at),
-        "registered_at": _iso(case.registered_at),
-        "anonymous": case.anonymous,
-        "needs_review": case.needs_review,
-        "reply_due": _iso(case.reply_due),
-        "ack_due": _iso(case.ack_due),
-        "answer_due": _iso(case.answer_due),
-    }
+    from postvakt.registry.export import case_json
+
+    return case_json(case)
 
 
 _KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt"}
@@ -507,89 +577,18 @@ def _case_action(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPORT_FIELDS = (
-    "number",
-    "diary_number",
-    "entry",
-    "kind",
-    "heading",
-    "subject",
-    "status",
-    "received_at",
-    "registered_at",
-    "channel",
-    "sender_name",
-    "sender",
-    "contact",
-    "anonymous",
-    "individual_care",
-    "unit",
-    "handler",
-    "mailbox",
-    "message_id",
-    "service_area",
-    "reply_due",
-    "ack_due",
-    "answer_due",
-    "acknowledged_at",
-    "answered_at",
-    "closed_at",
-    "answer_text",
-    "actions",
-    "forwarded_to",
-)
-
-
 def _export(args: argparse.Namespace) -> int:
-    import csv
-    from datetime import datetime
-
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from postvakt.clock import STOCKHOLM
     from postvakt.registry.db import database_errors
-    from postvakt.registry.models import Case, EventKind
+    from postvakt.registry.export import export_rows, to_csv
 
     service = _open_service(args, read_only=True)
     assert service.sessions is not None
-    since = datetime.combine(args.since, datetime.min.time(), STOCKHOLM)
     with service, service.sessions() as session, database_errors():
-        cases = session.scalars(
-            select(Case)
-            .options(selectinload(Case.events), selectinload(Case.unit), selectinload(Case.mailbox))
-            .where(Case.registered_at >= since)
-            .order_by(Case.year, Case.seq, Case.entry)
-        ).all()
-        rows = []
-        for case in cases:
-            first = {
-                kind: next((e.at for e in case.events if e.kind is kind), None)
-                for kind in (EventKind.ACKNOWLEDGED, EventKind.ANSWERED)
-            }
-            rows.append(
-                {
-                    **_case_json(case),
-                    "channel": case.channel,
-                    "contact": case.contact,
-                    "individual_care": case.individual_care,
-                    "service_area": case.service_area,
-                    "acknowledged_at": _iso(first[EventKind.ACKNOWLEDGED]),
-                    "answered_at": _iso(first[EventKind.ANSWERED]),
-                    "closed_at": _iso(case.closed_at),
-                    "answer_text": case.answer_text,
-                    "actions": case.actions,
-                    "forwarded_to": case.forwarded_to,
-                }
-            )
-    rows = [{key: row.get(key) for key in EXPORT_FIELDS} for row in rows]
+        rows = export_rows(session, args.since)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS, delimiter=";")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    else:
+        sys.stdout.write(to_csv(rows))
     return EXIT_OK
 
 
@@ -767,6 +766,108 @@ def _classifier(config: Any) -> Any:
     return load_classifier(config) if config is not None else default_classifier()
 
 
+def cmd_absence(args: argparse.Namespace) -> int:
+    from postvakt.delegation import commands as absence
+
+    command = args.absence_command
+    service = _open_service(
+        args,
+        read_only=command in ("list", "who-covers"),
+        connectors=command in ("import", "apply"),
+    )
+    with service:
+        if command == "add":
+            fields = {
+                "person": args.person,
+                "kind": args.kind,
+                "start": args.start,
+                "end": args.end,
+                "substitutes": args.substitute,
+                "reply_subject": args.subject,
+                "reply_text": args.text,
+            }
+            if args.preview:
+                reply = absence.preview(service, **fields)
+                print(f"Ämne: {reply.subject}\n\n{reply.text}")
+                return EXIT_OK
+            row = absence.add(service, **fields, actor=args.by, self_handling=args.self_handling)
+            print(f"Frånvaro {row.id} inlagd: {_absence_line(row)}")
+            return EXIT_OK
+        if command == "change":
+            changes: dict[str, Any] = {}
+            if args.start:
+                changes["start"] = args.start
+            if args.open_ended:
+                changes["end"] = None
+            elif args.end:
+                changes["end"] = args.end
+            if args.kind:
+                changes["kind"] = args.kind
+            if args.substitute:
+                changes["substitutes"] = args.substitute
+            if args.text:
+                changes["reply_text"] = args.text
+            row = absence.change(service, args.id, actor=args.by, **changes)
+            print(f"Frånvaro {row.id} ändrad: {_absence_line(row)}")
+            return EXIT_OK
+        if command == "end":
+            row = absence.end(service, args.id, actor=args.by)
+            print(
+                f"Frånvaro {row.id} avslutad; autosvar och behörigheter tas bort vid nästa körning."
+            )
+            return EXIT_OK
+        if command == "list":
+            rows = absence.listing(service, args.date, every=args.all)
+            if args.json:
+                print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+            elif not rows:
+                print("Ingen frånvaro inlagd.")
+            for row in [] if args.json else rows:
+                print(f"{row.id:>4}  {_absence_line(row)}")
+            return EXIT_OK
+        if command == "who-covers":
+            print(
+                absence.coverage_text(service, absence.who_covers(service, args.person, args.date))
+            )
+            return EXIT_OK
+        if command == "import":
+            proposals, problems = absence.import_replies(service, create=args.create)
+            if args.json:
+                print(json.dumps([p.as_dict() for p in proposals], ensure_ascii=False, indent=2))
+            else:
+                verb = "Inlagd" if args.create else "Förslag"
+                for p in proposals:
+                    until = p.end.isoformat() if p.end else "tills vidare"
+                    subs = ", ".join(p.substitutes) or "enhetschefen"
+                    note = f" ({p.note})" if p.note else ""
+                    print(
+                        f"{verb}: {p.person} {p.kind} {p.start.isoformat()} – {until}, ersätts av {subs}{note}"
+                    )
+                if not proposals:
+                    print("Inga frånvaromeddelanden som saknar frånvaro i Postvakt.")
+                elif not args.create:
+                    print("Lägg in dem med 'postvakt absence import --create'.")
+            for problem in problems:
+                print(f"Fel: {problem}", file=sys.stderr)
+            return EXIT_FAILURE if problems else EXIT_OK
+        report = absence.apply_now(service)
+        print(
+            f"{len(report.started)} frånvaro påbörjade, {len(report.ended)} avslutade; "
+            f"{report.cases_handed} ärenden till ersättare, {report.cases_returned} tillbaka."
+        )
+        for line in report.instructions:
+            print(f"Till e-postadministratören: {line}")
+        for error in report.errors:
+            print(f"Fel: {error}", file=sys.stderr)
+        return EXIT_FAILURE if report.errors else EXIT_OK
+
+
+def _absence_line(row: Any) -> str:
+    until = row.end.isoformat() if row.end else "tills vidare"
+    cover = "läser själv" if row.self_handling else f"ersätts av {row.covered_by or 'ingen'}"
+    return f"{row.person} {row.kind} {row.start.isoformat()} – {until}, {cover} [{row.status}]"
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     from postvakt.classifier.commands import classify_files, format_result
 
@@ -913,6 +1014,18 @@ def cmd_rules(args: argparse.Namespace) -> int:
         return EXIT_FAILURE if sent.errors else EXIT_OK
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from postvakt.config import load_config
+    from postvakt.web.commands import add_user, list_users, serve
+
+    config = load_config(_config_path(args))
+    if args.web_command == "adduser":
+        return add_user(config, args.address, password_env=args.password_env)
+    if args.web_command == "users":
+        return list_users(config)
+    return serve(config, host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.demo import run_demo
 
@@ -924,12 +1037,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": cmd_check_config,
     "cases": cmd_cases,
     "failed": cmd_failed,
+    "absence": cmd_absence,
     "classify": cmd_classify,
     "classifier": cmd_classifier,
     "calendar": cmd_calendar,
     "messages": cmd_messages,
     "rules": cmd_rules,
     "report": cmd_report,
+    "web": cmd_web,
     "demo": cmd_demo,
 }
 

@@ -1,0 +1,143 @@
+"""The app factory: routers, sessions, CSRF, security headers, Swedish error pages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from postvakt.clock import Clock, system_clock
+from postvakt.config import Config
+from postvakt.errors import ConfigError, ConfigProblem
+from postvakt.web.auth import LoginThrottle, NotSignedIn
+from postvakt.web.context import WebContext
+from postvakt.web.csrf import check_csrf
+from postvakt.web.deps import render
+from postvakt.web.views import filters
+
+__all__ = ["SESSION_COOKIE", "create_app"]
+
+log = logging.getLogger("postvakt.web")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "postvakt_session"
+MIN_SECRET = 32
+
+_HEADERS = {
+    # Nothing but our own files: no inline script, no third parties, never in a frame.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _session_secret(config: Config, environ: Mapping[str, str]) -> str:
+    name = config.web.session_secret_env
+    if name is None:
+        return secrets.token_urlsafe(48)  # sign-ins end when the process restarts
+    value = environ.get(name, "")
+    if len(value) < MIN_SECRET:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "web.session_secret_env",
+                    f"miljövariabeln {name} måste vara satt till minst {MIN_SECRET} slumpade tecken "
+                    "(t.ex. från 'openssl rand -base64 48')",
+                )
+            ]
+        )
+    return value
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """The dashboard for ``config``; opens (and migrates) the database."""
+    from postvakt.web import oidc
+    from postvakt.web.pages import absences, cases, compilation, login, overview, registrar
+
+    environ = os.environ if environ is None else environ
+    secret = _session_secret(config, environ)
+    ctx = WebContext.open(config, clock=clock or system_clock(), environ=environ)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="Postvakt",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.ctx = ctx
+    app.state.throttle = LoginThrottle()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters.update(filters())
+    app.state.templates = templates
+    app.state.oidc = oidc.client(config, environ) if config.web.oidc else None
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(config.web.session_hours * 3600),
+        same_site="lax",  # the OIDC provider's redirect back is a top-level GET
+        https_only=config.web.secure_cookie,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for key, value in _HEADERS.items():
+            response.headers.setdefault(key, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # pages hold citizen data
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
+        return RedirectResponse("/logga-in", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def error_page(request: Request, exc: HTTPException) -> Response:
+        titles = {403: "Ingen behörighet", 404: "Sidan finns inte", 405: "Fel metod"}
+        from postvakt.web.deps import signed_in
+
+        try:
+            user = signed_in(request)
+        except NotSignedIn:
+            user = None
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
+        return render(
+            request,
+            "error.html",
+            user,
+            status_code=exc.status_code,
+            title=titles.get(exc.status_code, "Något gick fel"),
+            detail=detail or "Sidan finns inte, eller så får du inte se den.",
+        )
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for module in (login, oidc, overview, cases, absences, registrar, compilation):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,102 @@
+"""``postvakt web``: serve the dashboard, make local accounts, list them."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+
+from sqlalchemy import select
+
+from postvakt.clock import system_clock
+from postvakt.config import Config
+from postvakt.errors import NotFoundError
+from postvakt.logs import RedactingFilter, configure_logging
+from postvakt.registry.db import database_errors, open_database, session_factory
+from postvakt.registry.models import WebUser
+from postvakt.web.auth import add_user as add_account
+from postvakt.web.roles import user_for
+
+__all__ = ["add_user", "list_users", "serve"]
+
+
+def _password(address: str, password_env: str | None) -> str:
+    if password_env:
+        value = os.environ.get(password_env)
+        if not value:
+            raise NotFoundError(f"Miljövariabeln {password_env} är inte satt.")
+        return value
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"Nytt lösenord för {address}: ")
+    if getpass.getpass("Samma lösenord igen: ") != first:
+        raise NotFoundError("Lösenorden var inte lika; inget ändrades.")
+    return first
+
+
+def _sessions(config: Config):  # type: ignore[no-untyped-def]
+    password = (
+        os.environ.get(config.database.password_env) if config.database.password_env else None
+    )
+    engine = open_database(
+        config.database_url, busy_timeout=config.database.busy_timeout_seconds, password=password
+    )
+    return engine, session_factory(engine)
+
+
+def add_user(config: Config, address: str, *, password_env: str | None = None) -> int:
+    address = address.strip().lower()
+    if user_for(config, address) is None:  # before asking for a password
+        raise NotFoundError(
+            f"{address} har ingen roll i konfigurationen (people, units.head, mailboxes.owners, "
+            "organisation.registrar eller web.admins); lägg in personen där först."
+        )
+    password = _password(address, password_env)
+    engine, sessions = _sessions(config)
+    try:
+        with sessions() as session, database_errors(), session.begin():
+            add_account(session, config, address, password, now=system_clock()())
+    finally:
+        engine.dispose()
+    user = user_for(config, address)
+    assert user is not None
+    print(f"Kontot {address} är klart ({user.role_names}).")
+    return 0
+
+
+def list_users(config: Config) -> int:
+    engine, sessions = _sessions(config)
+    try:
+        with sessions() as session, database_errors():
+            accounts = list(session.scalars(select(WebUser).order_by(WebUser.address)))
+    finally:
+        engine.dispose()
+    if not accounts:
+        print("Inga lokala konton. Skapa ett med 'postvakt web adduser E-POST'.")
+    for account in accounts:
+        user = user_for(config, account.address)
+        roles = user.role_names if user else "ingen roll längre (kan inte logga in)"
+        state = "" if account.active else " [avstängt]"
+        print(f"{account.address}{state}: {roles}")
+    return 0
+
+
+def serve(config: Config, *, host: str | None = None, port: int | None = None) -> int:
+    import uvicorn
+
+    from postvakt.web.app import create_app
+
+    configure_logging(config.service.log_level)
+    handler = logging.getLogger("postvakt").handlers[0]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.addFilter(RedactingFilter())
+        logger.propagate = False
+    host = host or config.web.host
+    port = port or config.web.port
+    app = create_app(config)
+    print(f"Postvakts webbpanel: http://{host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
+    return 0

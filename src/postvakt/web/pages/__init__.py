@@ -1,0 +1,1 @@
+"""One router per page: overview, cases, absences, registrar, compilation; and sign-in."""

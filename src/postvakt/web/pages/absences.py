@@ -1,0 +1,290 @@
+"""Frånvaro: a unit head creates, changes and ends absences for their staff — person, dates,
+kind, substitutes, the auto-reply (prefilled from the absence, editable) and a preview of
+what the citizen will get — and sees who covers whom today.
+
+Built on the absence registry (:mod:`postvakt.registry.absences`: ``add_absence``,
+``end_absence``, ``may_manage``, ``roster``) and the reply texts
+(:func:`postvakt.delegation.texts.auto_reply`); the mail system is changed by delegation at
+its next pass, not here.  Works without JavaScript: "Förhandsgranska" posts the form and
+shows the reply; "Spara" saves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from postvakt.config import Config, PersonConfig
+from postvakt.delegation.texts import KINDS, auto_reply
+from postvakt.errors import PostvaktError
+from postvakt.registry.absences import add_absence, end_absence, may_manage, view
+from postvakt.registry.db import database_errors
+from postvakt.registry.models import Absence
+from postvakt.web.context import WebContext
+from postvakt.web.deps import context, flash, render, signed_in
+from postvakt.web.presence import presence, replace_absence, today_roster, trial_cover
+from postvakt.web.roles import User
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+KIND_SV = {
+    "semester": "Semester",
+    "sjukdom": "Sjukdom",
+    "tjänstledighet": "Tjänstledighet",
+    "föräldraledighet": "Föräldraledighet",
+    "tjänsteresa": "Tjänsteresa",
+    "slutat": "Har slutat",
+}
+
+
+def _staff(config: Config, user: User) -> list[PersonConfig]:
+    """The people ``user`` may set absences for: themself, and the staff of units they head."""
+    return sorted(
+        (p for p in config.people if may_manage(config, user.address, p.address)),
+        key=lambda p: (p.address != user.address, p.unit or "", p.name),
+    )
+
+
+@dataclass
+class Draft:
+    """The form's values, as typed."""
+
+    person: str = ""
+    kind: str = "semester"
+    start: str = ""
+    end: str = ""
+    substitutes: list[str] = field(default_factory=list)
+    self_handling: bool = False
+    subject: str = ""
+    text: str = ""
+    generated: str = ""
+    """The text the form was prefilled with: sent back unchanged, it is not the person's own."""
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _reply(ctx: WebContext, session, draft: Draft) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The auto-reply Postvakt writes for ``draft`` (subject, text)."""
+    start = _day(draft.start) or ctx.today()
+    end = _day(draft.end)
+    covered_by = (
+        draft.substitutes[0]
+        if draft.kind == "slutat" and draft.substitutes
+        else trial_cover(
+            today_roster(session, ctx.config), draft.person, start, end, draft.substitutes
+        )
+    )
+    reply = auto_reply(
+        ctx.config,
+        ctx.calendar,
+        person=draft.person,
+        kind=draft.kind,
+        end=end,
+        covered_by=covered_by,
+    )
+    return reply.subject, reply.text
+
+
+def _page(
+    request: Request,
+    user: User,
+    draft: Draft,
+    *,
+    editing: int | None = None,
+    preview: bool = False,
+    status_code: int = 200,
+) -> Response:
+    ctx = context(request)
+    config = ctx.config
+    today = ctx.today()
+    staff = _staff(config, user)
+    allowed = {p.address for p in staff}
+    if not draft.person and staff:
+        draft.person = staff[0].address
+    with ctx.sessions() as session, database_errors():
+        plan = today_roster(session, config)
+        covering = [presence(config, plan, p.address, today) for p in staff]
+        absences = [
+            (a, view(a))
+            for a in session.scalars(select(Absence).order_by(Absence.start, Absence.id))
+            if a.person in allowed
+        ]
+        current = [
+            (a, seen)
+            for a, seen in absences
+            if a.ended_at is None and (seen.end is None or seen.end >= today)
+        ]
+        generated = _reply(ctx, session, draft) if draft.person in allowed else ("", "")
+    if not draft.text or draft.text == draft.generated:
+        draft.subject, draft.text = generated  # not edited by hand: follows the form
+    draft.generated = draft.text if draft.text == generated[1] else draft.generated
+    names = {p.address: p.name for p in config.people}
+    return render(
+        request,
+        "absences.html",
+        user,
+        status_code=status_code,
+        staff=staff,
+        people=sorted(config.people, key=lambda p: (p.unit or "", p.name)),
+        names=names,
+        covering=covering,
+        current=current,
+        draft=draft,
+        kinds=KIND_SV,
+        editing=editing,
+        preview=preview,
+        default_start=today,
+        default_end=today + timedelta(days=7),
+    )
+
+
+async def _draft(request: Request) -> tuple[Draft, str]:
+    form = await request.form()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    substitutes = [s for s in (text("substitute1"), text("substitute2")) if s]
+    draft = Draft(
+        person=text("person").lower(),
+        kind=text("kind") or "semester",
+        start=text("start"),
+        end=text("end"),
+        substitutes=list(dict.fromkeys(substitutes)),
+        self_handling=bool(text("self_handling")),
+        subject=text("subject")[:300],
+        text=(form.get("text") if isinstance(form.get("text"), str) else "")
+        .replace("\r\n", "\n")
+        .strip()[:4000],  # type: ignore[union-attr]
+        generated=(form.get("generated") if isinstance(form.get("generated"), str) else "")
+        .replace("\r\n", "\n")
+        .strip(),  # type: ignore[union-attr]
+    )
+    return draft, text("step")
+
+
+def _values(ctx: WebContext, draft: Draft) -> dict[str, object]:
+    start = _day(draft.start)
+    if start is None:
+        raise ValueError("Ange första dagen som ett datum (ÅÅÅÅ-MM-DD).")
+    if draft.end and _day(draft.end) is None:
+        raise ValueError("Ange sista dagen som ett datum (ÅÅÅÅ-MM-DD), eller lämna den tom.")
+    if draft.kind not in KINDS:
+        raise ValueError("Välj vilken sorts frånvaro det är.")
+    own_text = draft.text and draft.text != draft.generated
+    return {
+        "kind": draft.kind,
+        "start": start,
+        "end": _day(draft.end),
+        "substitutes": draft.substitutes,
+        "self_handling": draft.self_handling,
+        "reply_subject": draft.subject if own_text else None,
+        "reply_text": draft.text if own_text else None,
+    }
+
+
+@router.get("/franvaro")
+def page(request: Request, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    today = context(request).today()
+    return _page(request, user, Draft(start=today.isoformat()))
+
+
+@router.post("/franvaro")
+async def create(request: Request, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    draft, step = await _draft(request)
+    return await _save(request, user, draft, step, None)
+
+
+async def _save(
+    request: Request, user: User, draft: Draft, step: str, absence_id: int | None
+) -> Response:
+    ctx = context(request)
+    if step != "save":
+        return _page(request, user, draft, editing=absence_id, preview=True)
+    try:
+        values = _values(ctx, draft)
+        with ctx.sessions() as session, database_errors(), session.begin():
+            if absence_id is None:
+                add_absence(
+                    session,
+                    ctx.config,
+                    person=draft.person,
+                    actor=user.address,
+                    now=ctx.now(),
+                    **values,  # type: ignore[arg-type]
+                )
+            else:
+                replace_absence(
+                    session, ctx.config, absence_id, actor=user.address, now=ctx.now(), **values
+                )
+    except (ValueError, PostvaktError) as exc:
+        flash(request, str(exc), "fel")
+        return _page(request, user, draft, editing=absence_id, preview=True, status_code=400)
+    name = ctx.config.person(draft.person)
+    flash(request, f"Frånvaron för {name.name if name else draft.person} är sparad.")
+    return RedirectResponse("/franvaro", status_code=303)
+
+
+def _own(request: Request, user: User, absence_id: int) -> Absence:
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        absence = session.get(Absence, absence_id)
+        if absence is None or not may_manage(ctx.config, user.address, absence.person):
+            raise HTTPException(status_code=404)
+        session.expunge(absence)
+        return absence
+
+
+@router.get("/franvaro/{absence_id}")
+def edit_page(request: Request, absence_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    absence = _own(request, user, absence_id)
+    subs = list(absence.substitutes)
+    draft = Draft(
+        person=absence.person,
+        kind=absence.kind,
+        start=absence.start.isoformat(),
+        end=absence.end.isoformat() if absence.end else "",
+        substitutes=subs,
+        self_handling=absence.self_handling,
+        subject=absence.reply_subject or "",
+        text=absence.reply_text or "",
+    )
+    return _page(request, user, draft, editing=absence_id)
+
+
+@router.post("/franvaro/{absence_id}")
+async def change(request: Request, absence_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    absence = _own(request, user, absence_id)
+    draft, step = await _draft(request)
+    draft.person = absence.person  # the person of an absence does not change
+    return await _save(request, user, draft, step, absence_id)
+
+
+@router.post("/franvaro/{absence_id}/avsluta")
+def finish(request: Request, absence_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    ctx = context(request)
+    _own(request, user, absence_id)
+    try:
+        with ctx.sessions() as session, database_errors(), session.begin():
+            absence = end_absence(
+                session, ctx.config, absence_id, actor=user.address, now=ctx.now()
+            )
+            person = absence.person
+    except PostvaktError as exc:
+        flash(request, str(exc), "fel")
+    else:
+        who = ctx.config.person(person)
+        flash(request, f"Frånvaron för {who.name if who else person} är avslutad från i dag.")
+    return RedirectResponse("/franvaro", status_code=303)

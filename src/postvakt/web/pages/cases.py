@@ -1,0 +1,417 @@
+"""Ärenden: the list with filters and search, a case's page, its letters and the actions —
+answer, close, forward, reopen, wait — through :class:`postvakt.casework.Casework`, the same
+operations as the command line.
+
+Searches travel in POST bodies, never in the address: a sender's address or a phrase from
+a complaint must not end up in access logs or browser history.  Cases are addressed by
+their database id, which says nothing about the citizen.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from postvakt.casework import DOCX
+from postvakt.clock import STOCKHOLM
+from postvakt.errors import PostvaktError
+from postvakt.registry.db import database_errors
+from postvakt.registry.lifecycle import ALLOWED
+from postvakt.registry.models import Case, CaseKind, CaseStatus, Draft, EventKind, Mailbox, Unit
+from postvakt.rules.deadlines import due_items
+from postvakt.web.deps import context, flash, render, signed_in
+from postvakt.web.roles import Role, User, can_act_on_case, can_view_case
+from postvakt.web.views import STATUS_SV
+
+__all__ = ["CaseFilter", "router"]
+
+router = APIRouter()
+
+LIMIT = 500
+OPEN = (
+    CaseStatus.REGISTERED,
+    CaseStatus.ACKNOWLEDGED,
+    CaseStatus.WAITING,
+    CaseStatus.REOPENED,
+    CaseStatus.ANSWERED,
+)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    unit: str = ""
+    kind: str = ""
+    status: str = "open"
+    """'open', 'all' or a status value."""
+    overdue: bool = False
+    since: date | None = None
+    until: date | None = None
+    q: str = ""
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def _reachable(query: Select[tuple[Case]], user: User) -> Select[tuple[Case]]:
+    """Narrow the query in SQL to what ``user`` may see; :func:`can_view_case` decides."""
+    if user.sees_every_case:
+        return query
+    units = set(user.heads) | ({user.unit} if user.unit and Role.STAFF in user.roles else set())
+    mailboxes = set(user.owns) | {user.address}
+    return query.where(
+        or_(
+            Case.unit_id.in_(select(Unit.id).where(Unit.name.in_(units))),
+            Case.mailbox_id.in_(select(Mailbox.id).where(Mailbox.address.in_(mailboxes))),
+            Case.handler == user.address,
+            Case.regular_handler == user.address,
+        )
+    )
+
+
+def _overdue_refs(session: Session, today: date) -> set[str]:
+    return {i.ref for i in due_items(session) if i.kind != "reply" and i.due < today}
+
+
+def find_cases(
+    session: Session, user: User, wanted: CaseFilter, today: date
+) -> tuple[list[Case], set[str], bool]:
+    """The cases ``user`` may see that match ``wanted``, the overdue ones, and whether the
+    list was cut at :data:`LIMIT`."""
+    query = _reachable(
+        select(Case)
+        .options(selectinload(Case.unit), selectinload(Case.mailbox))
+        .order_by(Case.received_at.desc(), Case.id.desc()),
+        user,
+    )
+    if wanted.unit:
+        query = query.where(Case.unit_id.in_(select(Unit.id).where(Unit.name == wanted.unit)))
+    if wanted.kind in ("complaint", "opinion"):
+        query = query.where(Case.kind == CaseKind(wanted.kind))
+    if wanted.status == "open":
+        query = query.where(Case.status.in_(OPEN))
+    elif wanted.status in STATUS_SV:
+        query = query.where(Case.status == CaseStatus(wanted.status))
+    if wanted.since:
+        query = query.where(Case.received_at >= datetime.combine(wanted.since, time.min, STOCKHOLM))
+    if wanted.until:
+        end = datetime.combine(wanted.until + timedelta(days=1), time.min, STOCKHOLM)
+        query = query.where(Case.received_at < end)
+    text = re.sub(r"\s+", " ", wanted.q.strip())
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Case.reference).like(like),
+                func.lower(Case.number).like(like),
+                func.lower(Case.sender_address).like(like),
+                func.lower(Case.sender_name).like(like),
+                func.lower(Case.heading).like(like),
+                func.lower(Case.summary).like(like),
+                func.lower(Case.subject).like(like),
+                func.lower(Case.diary_entered_number).like(like),
+            )
+        )
+    overdue = _overdue_refs(session, today)
+    if wanted.overdue:
+        query = query.where(Case.reference.in_(overdue) if overdue else Case.id.is_(None))
+    cases = [c for c in session.scalars(query.limit(LIMIT + 1)) if can_view_case(user, c)]
+    return cases[:LIMIT], overdue, len(cases) > LIMIT
+
+
+def _list(request: Request, user: User, wanted: CaseFilter) -> Response:
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        cases, overdue, cut = find_cases(session, user, wanted, ctx.today())
+    units = sorted(
+        u.name
+        for u in ctx.config.units
+        if user.sees_every_case or user.is_admin or u.name in user.heads or u.name == user.unit
+    )
+    return render(
+        request,
+        "cases.html",
+        user,
+        cases=cases,
+        overdue=overdue,
+        cut=cut,
+        wanted=wanted,
+        units=units,
+        statuses=STATUS_SV,
+        limit=LIMIT,
+    )
+
+
+@router.get("/arenden")
+def case_list(request: Request, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    return _list(request, user, CaseFilter())
+
+
+@router.post("/arenden")
+def case_search(
+    request: Request,
+    user: User = Depends(signed_in),  # noqa: B008
+    unit: str = Form(""),
+    kind: str = Form(""),
+    status: str = Form("open"),
+    overdue: str = Form(""),
+    since: str = Form(""),
+    until: str = Form(""),
+    q: str = Form(""),
+) -> Response:
+    wanted = CaseFilter(unit, kind, status, bool(overdue), _date(since), _date(until), q[:200])
+    return _list(request, user, wanted)
+
+
+def _case(session: Session, user: User, case_id: int) -> Case:
+    case = session.scalars(
+        select(Case)
+        .options(selectinload(Case.events), selectinload(Case.unit), selectinload(Case.mailbox))
+        .where(Case.id == case_id)
+    ).one_or_none()
+    if case is None or not can_view_case(user, case):
+        raise HTTPException(status_code=404)  # the same answer whether it exists or not
+    return case
+
+
+def _actions(case: Case) -> list[str]:
+    allowed = [a for a, states in ALLOWED.items() if case.status in states]
+    if case.anonymous and case.status in (CaseStatus.REGISTERED, CaseStatus.ACKNOWLEDGED):
+        allowed.append("close")
+    if case.status in (
+        CaseStatus.REGISTERED,
+        CaseStatus.ACKNOWLEDGED,
+        CaseStatus.REOPENED,
+        CaseStatus.ANSWERED,
+    ):
+        allowed.append("wait")
+    return sorted(set(allowed))
+
+
+@router.get("/arenden/{case_id}")
+def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        drafts = list(
+            session.scalars(
+                select(Draft)
+                .where(Draft.case_id == case.id, Draft.attachment.is_not(None))
+                .order_by(Draft.id)
+            )
+        )
+        drafted = {d.attachment_name for d in drafts}
+        folder = ctx.config.path(ctx.config.templates.letters_folder)
+        saved = [
+            e
+            for e in case.events
+            if e.kind is EventKind.DRAFTED
+            and e.document
+            and e.document not in drafted
+            and (folder / e.document).is_file()
+        ]
+        may_act = can_act_on_case(user, case)
+        return render(  # inside the session: the page reads the case's relations
+            request,
+            "case.html",
+            user,
+            case=case,
+            drafts=drafts,
+            saved=saved,
+            may_act=may_act,
+            actions=_actions(case) if may_act else [],
+            units=[u.name for u in ctx.config.units if not case.unit or u.name != case.unit.name],
+        )
+
+
+def _download(data: bytes, filename: str) -> Response:
+    safe = re.sub(r"[^\w .-]", "_", filename, flags=re.UNICODE)
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
+    from urllib.parse import quote
+
+    return Response(
+        data,
+        media_type=DOCX,
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe)}"
+        },
+    )
+
+
+@router.get("/arenden/{case_id}/brev/{draft_id}")
+def draft_letter(
+    request: Request,
+    case_id: int,
+    draft_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> Response:
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.case_id != case.id or draft.attachment is None:
+            raise HTTPException(status_code=404)
+        return _download(draft.attachment, draft.attachment_name or "brev.docx")
+
+
+@router.get("/arenden/{case_id}/dokument/{event_id}")
+def saved_letter(
+    request: Request,
+    case_id: int,
+    event_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> Response:
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        event = next((e for e in case.events if e.id == event_id), None)
+        if event is None or not event.document:
+            raise HTTPException(status_code=404)
+        folder = ctx.config.path(ctx.config.templates.letters_folder)
+        path = (folder / event.document).resolve()
+        if folder.resolve() not in path.parents or not path.is_file():
+            raise HTTPException(status_code=404)
+        return _download(path.read_bytes(), event.document)
+
+
+# ------------------------------------------------------------------------------ actions
+
+
+def _acting(request: Request, user: User, case_id: int) -> str:
+    """The case's reference, when ``user`` may act on it."""
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        if not can_act_on_case(user, case):
+            raise HTTPException(status_code=403, detail="Du får läsa ärendet men inte ändra det.")
+        return case.reference
+
+
+def _done(request: Request, case_id: int, run) -> Response:  # type: ignore[no-untyped-def]
+    try:
+        done = run()
+    except PostvaktError as exc:
+        flash(request, str(exc), "fel")
+    else:
+        text = f"{done.case}: {STATUS_SV.get(done.status, done.status).lower()}."
+        if done.letter:
+            where = done.where or ""
+            if where.startswith("utkast i "):
+                where += " (läggs i brevlådan vid nästa läsning)"
+            text += f" {done.letter}: {where}."
+        flash(request, text)
+    return RedirectResponse(f"/arenden/{case_id}", status_code=303)
+
+
+@router.post("/arenden/{case_id}/svara")
+async def answer(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    text: str = Form(""),
+    letter: UploadFile | None = None,
+) -> Response:
+    reference = _acting(request, user, case_id)
+    casework = context(request).casework
+    data = await letter.read() if letter is not None and letter.filename else b""
+    if data:
+        name = Path(letter.filename or "svar.docx").name  # type: ignore[union-attr]
+        name = re.sub(r"[^\w .-]", "_", name) or "svar.docx"
+        if not name.lower().endswith(".docx"):
+            name += ".docx"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / name
+            path.write_bytes(data)
+            return _done(
+                request,
+                case_id,
+                lambda: casework.answer(
+                    reference, actor=user.address, text=text or None, file=path
+                ),
+            )
+    return _done(
+        request,
+        case_id,
+        lambda: casework.answer(reference, actor=user.address, text=text.strip() or None),
+    )
+
+
+@router.post("/arenden/{case_id}/avsluta")
+def close(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    action: str = Form(""),
+) -> Response:
+    reference = _acting(request, user, case_id)
+    casework = context(request).casework
+    return _done(
+        request,
+        case_id,
+        lambda: casework.close(reference, actor=user.address, action=action.strip()),
+    )
+
+
+@router.post("/arenden/{case_id}/overlamna")
+def forward(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    to: str = Form(""),
+    other: str = Form(""),
+    contact: str = Form(""),
+) -> Response:
+    reference = _acting(request, user, case_id)
+    casework = context(request).casework
+    target = other.strip() if to == "__other__" else to.strip()
+    if not target:
+        flash(request, "Välj en enhet eller skriv vilken förvaltning eller myndighet.", "fel")
+        return RedirectResponse(f"/arenden/{case_id}", status_code=303)
+    return _done(
+        request,
+        case_id,
+        lambda: casework.forward(
+            reference, actor=user.address, to=target, contact=contact.strip() or None
+        ),
+    )
+
+
+@router.post("/arenden/{case_id}/ny-provning")
+def reopen(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    reason: str = Form(""),
+) -> Response:
+    reference = _acting(request, user, case_id)
+    casework = context(request).casework
+    return _done(
+        request,
+        case_id,
+        lambda: casework.reopen(reference, actor=user.address, reason=reason.strip()),
+    )
+
+
+@router.post("/arenden/{case_id}/vanta")
+def wait(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    note: str = Form(""),
+) -> Response:
+    reference = _acting(request, user, case_id)
+    casework = context(request).casework
+    return _done(
+        request, case_id, lambda: casework.wait(reference, actor=user.address, note=note.strip())
+    )
