@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite starts for real (PostgreSQL, Dovecot, LibreOffice),
-# when missing.
+# Install the Debian packages the test suite starts for real (PostgreSQL, Dovecot, LibreOffice,
+# Chromium), when missing.
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -10,6 +10,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The letters are proven Word-compatible by converting them to PDF (tests/test_casework.py).
 command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# The dashboard's browser tests drive Debian's Chromium with Playwright (tests/web/).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

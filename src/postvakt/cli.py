@@ -232,8 +232,13 @@ def _build_parser() -> _Parser:
     web = sub.add_parser("web", help="webbpanelen: översikt, ärenden, frånvaro, registrator")
     web_sub = web.add_subparsers(dest="web_command", metavar="ÅTGÄRD", parser_class=_Parser)
     serve = web_sub.add_parser("serve", help="starta webbpanelen (standard)")
-    serve.add_argument("--host", help="adress att lyssna på (standard: web.host, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (standard: web.port, 8080)")
+    for where, default in ((web, None), (serve, argparse.SUPPRESS)):
+        where.add_argument(
+            "--host", default=default, help="adress att lyssna på (standard: web.host, 127.0.0.1)"
+        )
+        where.add_argument(
+            "--port", type=int, default=default, help="port (standard: web.port, 8080)"
+        )
     adduser = web_sub.add_parser(
         "adduser", help="skapa ett lokalt konto eller byt lösenord (lösenordet frågas efter)"
     )

@@ -148,6 +148,24 @@ def _print_report(report: PassReport, service: Service) -> None:
         print(f"  {reference:<12} {location}")
 
 
+DEMO_PASSWORD = "postvakt-demo"  # noqa: S105 - the demo's own accounts, printed for the user
+DEMO_ACCOUNTS = (
+    ("lena.chef@exempel.se", "enhetschef för Kontaktcenter"),
+    ("anna.berg@exempel.se", "handläggare, ansvarig för kontaktcenter@"),
+    ("registrator@exempel.se", "registrator"),
+)
+
+
+def _demo_accounts(service: Service) -> None:
+    """Local dashboard accounts for the demo's people (only ever in the demo's database)."""
+    from postvakt.web.auth import add_user
+
+    assert service.sessions is not None
+    with service.sessions() as session, session.begin():
+        for address, _role in DEMO_ACCOUNTS:
+            add_user(session, service.config, address, DEMO_PASSWORD, now=service.clock())
+
+
 def run_demo(workdir: Path) -> int:
     workdir = workdir.resolve()
     try:
@@ -162,9 +180,17 @@ def run_demo(workdir: Path) -> int:
         service.open()
         report = service.run_once()
         _print_report(report, service)
+        _demo_accounts(service)
     print(
         "\nSe ärendena igen med:\n"
         f"  postvakt --config {config_path} cases list\n"
         f'  postvakt --config {config_path} cases show "KS 2026/1"'
+    )
+    print(
+        "\nWebbpanelen (översikt, ärenden, frånvaro, registrator, sammanställning):\n"
+        f"  postvakt --config {config_path} web\n"
+        f"  öppna http://{config.web.host}:{config.web.port}/ och logga in med lösenordet "
+        f"{DEMO_PASSWORD!r} som\n"
+        + "\n".join(f"    {address:<28} {role}" for address, role in DEMO_ACCOUNTS)
     )
     return 0 if not report.errors else 1

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from postvakt.clock import fixed_clock
 from postvakt.config import Config
 from postvakt.web import create_app
+from tests.web.browser import chromium, live_server, page  # noqa: F401 - fixtures for the browser tests
 from tests.web.support import NOW, Cases, add_cases, make_config
 
 

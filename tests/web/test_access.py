@@ -333,3 +333,76 @@ def test_no_password_or_address_in_the_logs(
     text = caplog.text
     assert "failed sign-in" in text
     assert "anna@testby.se" not in text and "hemligt!" not in text
+
+
+def _post_paths(case_id: int) -> list[str]:
+    """Every POST route of every page (from the routers the app includes)."""
+    from fastapi.routing import APIRoute
+
+    from postvakt.web import oidc
+    from postvakt.web.pages import absences, cases, compilation, login, overview, registrar
+
+    paths = []
+    for module in (login, oidc, overview, cases, absences, registrar, compilation):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and "POST" in route.methods:
+                paths.append(
+                    route.path.replace("{case_id}", str(case_id)).replace("{absence_id}", "1")
+                )
+    return paths
+
+
+def test_every_form_is_refused_without_the_csrf_token(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    sign_in(client, "admin@testby.se")
+    paths = _post_paths(cases.kontakt)
+    assert len(paths) >= 12  # every action of every page
+    for path in paths:
+        for data in ({}, {"csrf": "a forged token"}):
+            response = client.post(path, data=data)
+            assert response.status_code == 403, path
+            assert "Formuläret har gått ut" in response.text
+    assert _case(app, cases.kontakt).status is CaseStatus.REGISTERED
+
+
+def test_a_form_posted_from_another_site_is_refused(client: TestClient, cases: Cases) -> None:
+    csrf = sign_in(client, "anna@testby.se")
+    response = client.post(
+        f"/arenden/{cases.kontakt}/vanta",
+        data={"csrf": csrf, "note": "x"},
+        headers={"Origin": "https://elak.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_session_cookie_and_security_headers(client: TestClient) -> None:
+    response = client.get("/logga-in")
+    cookie = response.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_the_cookie_is_secure_unless_on_loopback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from postvakt.clock import fixed_clock
+    from postvakt.web import create_app
+    from tests.web.support import NOW, make_config
+
+    config = make_config(tmp_path / "ws")
+    exposed = config.model_copy(
+        update={"web": config.web.model_copy(update={"base_url": "https://postvakt.testby.se"})}
+    )
+    app = create_app(exposed, clock=fixed_clock(NOW), environ={})
+    with TestClient(app, base_url="https://testserver") as client:
+        assert "secure" in client.get("/logga-in").headers["set-cookie"].lower()
+
+
+def test_no_citizen_data_in_addresses(client: TestClient, cases: Cases) -> None:
+    import re
+
+    sign_in(client, "admin@testby.se")
+    for path in ("/", "/arenden", f"/arenden/{cases.kontakt}", "/registrator"):
+        page = client.get(path).text
+        for url in re.findall(r'(?:href|action)="([^"]*)"', page):
+            assert "@" not in url and "karin" not in url.lower() and "KS" not in url, url

@@ -1,22 +1,18 @@
 """Who is away and who covers — a thin wrapper over the absence registry
-(:mod:`postvakt.registry.absences` and :mod:`postvakt.delegation.cover`), plus the one
-operation it lacks: changing an absence (:func:`replace_absence`)."""
+(:mod:`postvakt.registry.absences` and :mod:`postvakt.delegation.cover`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from postvakt.clock import STOCKHOLM
 from postvakt.config import Config
 from postvakt.delegation.cover import AbsenceView, Roster
-from postvakt.registry.absences import add_absence, end_absence, roster
-from postvakt.registry.models import Absence
+from postvakt.registry.absences import roster
 
-__all__ = ["Presence", "presence", "replace_absence", "today_roster", "trial_cover"]
+__all__ = ["Presence", "presence", "today_roster", "trial_cover"]
 
 
 @dataclass(frozen=True)
@@ -45,33 +41,6 @@ def presence(config: Config, plan: Roster, address: str, day: date) -> Presence:
     present = cover.via in ("present", "self")
     by = None if present else cover.by
     return Presence(address, _name(config, address) or address, present, by, _name(config, by))
-
-
-def replace_absence(
-    session: Session,
-    config: Config,
-    absence_id: int,
-    *,
-    actor: str,
-    now: datetime,
-    **values: Any,
-) -> Absence:
-    """Change an absence: the registry has no change operation, so the old one is ended
-    (:func:`end_absence`) and the changed one added (:func:`add_absence`) in one transaction
-    — both checked for who may do it and for cycles; delegation switches the old one off
-    and the new one on at its next pass, and the history keeps both."""
-    old = end_absence(session, config, absence_id, actor=actor, now=now)
-    today = now.astimezone(STOCKHOLM).date()
-    start = values.pop("start")
-    return add_absence(
-        session,
-        config,
-        person=old.person,
-        start=max(start, today) if old.start <= today else start,
-        actor=actor,
-        now=now,
-        **values,
-    )
 
 
 def trial_cover(

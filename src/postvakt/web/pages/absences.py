@@ -3,7 +3,7 @@ kind, substitutes, the auto-reply (prefilled from the absence, editable) and a p
 what the citizen will get — and sees who covers whom today.
 
 Built on the absence registry (:mod:`postvakt.registry.absences`: ``add_absence``,
-``end_absence``, ``may_manage``, ``roster``) and the reply texts
+``change_absence``, ``end_absence``, ``may_manage``, ``roster``) and the reply texts
 (:func:`postvakt.delegation.texts.auto_reply`); the mail system is changed by delegation at
 its next pass, not here.  Works without JavaScript: "Förhandsgranska" posts the form and
 shows the reply; "Spara" saves it.
@@ -21,12 +21,18 @@ from sqlalchemy import select
 from postvakt.config import Config, PersonConfig
 from postvakt.delegation.texts import KINDS, auto_reply
 from postvakt.errors import PostvaktError
-from postvakt.registry.absences import add_absence, end_absence, may_manage, view
+from postvakt.registry.absences import (
+    add_absence,
+    change_absence,
+    end_absence,
+    may_manage,
+    view,
+)
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Absence
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.presence import presence, replace_absence, today_roster, trial_cover
+from postvakt.web.presence import presence, today_roster, trial_cover
 from postvakt.web.roles import User
 
 __all__ = ["router"]
@@ -226,8 +232,13 @@ async def _save(
                     **values,  # type: ignore[arg-type]
                 )
             else:
-                replace_absence(
-                    session, ctx.config, absence_id, actor=user.address, now=ctx.now(), **values
+                change_absence(
+                    session,
+                    ctx.config,
+                    absence_id,
+                    actor=user.address,
+                    now=ctx.now(),
+                    **values,  # type: ignore[arg-type]
                 )
     except (ValueError, PostvaktError) as exc:
         flash(request, str(exc), "fel")
