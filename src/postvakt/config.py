@@ -117,6 +117,16 @@ class OrganisationConfig(_Strict):
         (), description="The organisation's own closure days (klämdagar), not working days."
     )
     phone: str | None = Field(None, description="Switchboard number printed on letters.")
+    mail_admin: EmailAddress | None = Field(
+        None,
+        description="The mail administrator, who gets the exact shell lines to grant and remove "
+        "a delegate's access on Exchange (the API cannot).",
+    )
+    private_marker: str | None = Field(
+        None,
+        description="Text in a subject that marks a message private (besides Sensitivity: Private), "
+        "e.g. '[Privat]': kept from delegates.",
+    )
     website: str | None = Field(None, description="Web address printed on letters.")
 
     @field_validator("domains")
@@ -222,6 +232,17 @@ class PersonConfig(_Strict):
     unit: str | None = None
     phone: str | None = None
     title: str | None = Field(None, description="Job title printed under the signature.")
+    login: str | None = Field(
+        None,
+        description="Their user name on the mail server (for access rights); default the part before @.",
+    )
+    standing_delegates: tuple[EmailAddress, ...] = Field(
+        (), description="Colleagues who always cover them when they are away, in order."
+    )
+
+    @property
+    def login_name(self) -> str:
+        return self.login or self.address.partition("@")[0]
 
 
 class MaildirSettings(_Strict):

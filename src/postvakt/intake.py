@@ -116,6 +116,8 @@ DRAFT_BATCH = 50
 Classify = Callable[[IncomingMessage], Verdict]
 NotSatisfied = Callable[..., None]
 """``(session, case, *, now, reason)``: a new review of an answered case (``Casework.not_satisfied``)."""
+Cover = Callable[[str, date, Session], str]
+"""``(person, day, session)``: who reads the person's mail and takes their cases that day."""
 REVIEWABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.CLOSED})
 """A not-satisfied reply reopens a case in these states; before the answer it is a note."""
 
@@ -323,11 +325,41 @@ def notify_registrar(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def follow_the_substitute(intake: Intake, work: Work) -> Disposition | None:
+    """A case for someone who is away goes to whoever covers them; private mail stays theirs."""
+    case = work.case
+    assert case is not None
+    case.private = intake.is_private(work.msg)
+    if case.private or not case.handler:
+        return None
+    covering = intake.cover(case.handler, work.now.astimezone(intake.tz).date(), work.session)
+    if covering != case.handler:
+        case.regular_handler, case.handler = case.handler, covering
+        add_event(
+            work.session,
+            case,
+            EventKind.DELEGATED,
+            actor=ACTOR,
+            at=work.now,
+            detail=f"Lämnat till {covering} under {case.regular_handler}s frånvaro.",
+        )
+    return None
+
+
 def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
-    """Render the acknowledgment letter and put it in the outbox; anonymous cases get none."""
+    """Render the acknowledgment letter and put it in the outbox; anonymous cases get none.
+
+    Private mail to someone who is away gets no draft: their delegate reads the mailbox.
+    """
     case, contact = work.case, work.contact
     assert case is not None and contact is not None
-    if not case.anonymous and contact.reply_to is not None:
+    person = intake.handler_for(work.mailbox)
+    kept_from_delegate = (
+        case.private
+        and person is not None
+        and intake.cover(person, work.now.astimezone(intake.tz).date(), work.session) != person
+    )
+    if not case.anonymous and contact.reply_to is not None and not kept_from_delegate:
         work.draft = intake.make_acknowledgment(
             work.session, case, work.mailbox, work.msg, contact, work.now
         )
@@ -374,6 +406,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
+    ("substitute", follow_the_substitute),  # the work of someone away goes to who covers
     ("registrar", notify_registrar),  # the registrar's notice, sent after commit
     ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox
 )
@@ -446,6 +479,9 @@ class Intake:
         self.tz = ZoneInfo(config.organisation.timezone)
         self.renderer = renderer or LetterRenderer(config.templates_folder)
         self.letters = CaseLetters(config, self.renderer)
+        self.cover: Cover = lambda person, _day, _session=None: person
+        """Who covers a person on a day (in the message's session); the service sets it from
+        the absences (``Delegation.cover``)."""
         self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
         self.policy = policy or _policy_from(config)
         self.own_addresses = frozenset(m.address for m in config.mailboxes)
@@ -459,6 +495,13 @@ class Intake:
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)
+
+    def is_private(self, msg: IncomingMessage) -> bool:
+        """Marked private: ``Sensitivity: Private`` or the organisation's marker in the subject."""
+        if (msg.header("Sensitivity") or "").strip().lower() == "private":
+            return True
+        marker = self.config.organisation.private_marker
+        return bool(marker) and marker.lower() in msg.subject.lower()
 
     def citizen_message(self, msg: IncomingMessage, verdict: Verdict) -> IncomingMessage:
         """The message the citizen wrote: the forwarded one when staff passed it on."""

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.casework import Casework
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
+from postvakt.delegation.apply import Delegation
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
@@ -65,6 +66,7 @@ class Service:
         self.notifier: Notifier | None = None
         self.jobs: RuleJobs | None = None
         self.casework: Casework | None = None
+        self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
 
     # -- lifecycle -------------------------------------------------------------------
@@ -105,6 +107,16 @@ class Service:
             mailer=mailer,
         )
         self.intake.not_satisfied = self.casework.not_satisfied
+        self.delegation = Delegation(
+            self.config,
+            self.sessions,
+            self.connectors,
+            clock=self.clock,
+            calendar=self.intake.calendar,
+            notifier=self.notifier,
+        )
+        self.intake.cover = self.delegation.cover
+        self.notifier.cover = self.delegation.cover
         self.jobs = RuleJobs(
             self.config,
             self.sessions,
@@ -113,6 +125,7 @@ class Service:
             calendar=self.intake.calendar,
             policy=self.intake.policy,
             notifier=self.notifier,
+            absent=self.delegation.uncovered,
         )
         return self
 
@@ -163,6 +176,9 @@ class Service:
     def run_once(self) -> PassReport:
         """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
         report = PassReport()
+        if self.delegation is not None and self.connectors:
+            applied = self.delegation.apply()  # absences start and end before mail is read
+            report.errors += applied.errors
         for address in list(self.connectors):
             if self._stop.is_set():
                 break

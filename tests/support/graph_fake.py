@@ -106,6 +106,10 @@ def _certificate(
     return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
 
 
+FOLDER_NAMES = {"inbox": "Inkorgen", "drafts": "Utkast", "sentitems": "Skickat"}
+"""Well-known folders and their display names in a Swedish mailbox."""
+
+
 @dataclass(frozen=True)
 class Tls:
     ca_file: Path
@@ -854,6 +858,13 @@ class _Handler(BaseHTTPRequestHandler):
         found = re.fullmatch(r"/mailFolders/([^/]+)/messages", tail)
         if found and method == "GET":
             self._list(box, found.group(1), query)
+            return
+        found = re.fullmatch(r"/mailFolders/([^/]+)", tail)
+        if found and method == "GET":
+            name = found.group(1).lower()
+            if name not in FOLDER_NAMES:
+                raise GraphError(404, "ErrorItemNotFound", "The specified folder was not found.")
+            self._send(200, {"id": f"AAMk-{name}", "displayName": FOLDER_NAMES[name]})
             return
         if tail == "/messages" and method == "GET":
             self._list(box, None, query)

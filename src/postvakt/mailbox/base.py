@@ -177,6 +177,11 @@ class OutOfOffice:
     end: date | None
     subject: str
     text: str
+    private_folder: str | None = field(default=None, compare=False)
+    """While the reply is in force, file mail marked private here, out of the delegate's sight
+    (Sieve; Exchange keeps private items from delegates by itself)."""
+    private_marker: str | None = field(default=None, compare=False)
+    """The organisation's marker of private mail in a subject, besides ``Sensitivity: Private``."""
 
 
 @runtime_checkable

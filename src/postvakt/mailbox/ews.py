@@ -93,11 +93,17 @@ from postvakt.mailbox.base import (
     OutOfOffice,
 )
 from postvakt.mailbox.exchange import (
+    EDIT_RANK,
+    PERMISSION_LEVELS,
     AutomaticReplies,
     ThrottlePolicy,
+    folder_permission_line,
+    folder_removal_line,
     html_reply,
     mark_sensitivity,
     oldest_first,
+    permission_level,
+    ps_quote,
     reply_text,
 )
 from postvakt.mailbox.imap import message_key
@@ -169,42 +175,6 @@ class Delegate:
 
 
 # The rights each Exchange folder permission level stands for (read, create, edit, delete).
-_LEVELS: dict[str, tuple[bool, bool, str, str]] = {
-    "Owner": (True, True, "All", "All"),
-    "PublishingEditor": (True, True, "All", "All"),
-    "Editor": (True, True, "All", "All"),
-    "PublishingAuthor": (True, True, "Owned", "Owned"),
-    "Author": (True, True, "Owned", "Owned"),
-    "NonEditingAuthor": (True, True, "None", "Owned"),
-    "Reviewer": (True, False, "None", "None"),
-    "Contributor": (False, True, "None", "None"),
-    "None": (False, False, "None", "None"),
-}
-_RANK = {"None": 0, "Owned": 1, "All": 2}
-
-
-def permission_level(rights: str) -> str:
-    """An Exchange permission level for ``rights``: a level's name, 'FullAccess', or RFC 4314
-    letters as on IMAP ('lrs' reads: Reviewer; any of 'i', 'w', 't', 'e' writes: Editor)."""
-    for name in (*_LEVELS, "FullAccess"):
-        if rights.lower() == name.lower():
-            return name
-    letters = set(rights)
-    if not letters or not letters <= set("lrswipkxtea"):
-        raise ValueError(
-            f"okänd behörighet {rights!r}: ange en nivå (Reviewer, Editor, FullAccess) "
-            "eller RFC 4314-bokstäver (t.ex. lrs)"
-        )
-    if letters & set("iwte"):
-        return "Editor"
-    return "Reviewer" if "r" in letters else "None"
-
-
-def _ps(value: str) -> str:
-    """A PowerShell single-quoted string."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 class EwsConnector:
     """One Exchange mailbox over EWS, read in place.  One pass at a time per connector."""
 
@@ -463,6 +433,10 @@ class EwsConnector:
 
     def folders(self, role: FolderRole) -> list[str]:
         return [INBOX] if role == "inbox" else [SENT]
+
+    def drafts_folder(self) -> str:
+        """The Drafts folder (a delegate needs rights there to answer with Postvakt's drafts)."""
+        return DRAFTS
 
     def _folder(self, name: str) -> Folder:
         account = self._connection()
@@ -778,17 +752,17 @@ class EwsConnector:
         if wanted == "FullAccess":
             raise ValueError(
                 "FullAccess syns inte i EWS; kontrollera med Get-MailboxPermission -Identity "
-                f"{_ps(self.address)} -User {_ps(who)}"
+                f"{ps_quote(self.address)} -User {ps_quote(who)}"
             )
         entry = next((p for p in self.permissions(folder) if p.who == who.lower()), None)
         if entry is None:
             return wanted == "None"
-        need = _LEVELS[wanted]
+        need = PERMISSION_LEVELS[wanted]
         return (
             (entry.read or not need[0])
             and (entry.create or not need[1])
-            and _RANK[entry.edit] >= _RANK[need[2]]
-            and _RANK[entry.delete] >= _RANK[need[3]]
+            and EDIT_RANK[entry.edit] >= EDIT_RANK[need[2]]
+            and EDIT_RANK[entry.delete] >= EDIT_RANK[need[3]]
         )
 
     def grant_instruction(self, folder: str, who: str, rights: str) -> str:
@@ -800,27 +774,21 @@ class EwsConnector:
         level = permission_level(rights)
         if level == "FullAccess":
             return (
-                f"Add-MailboxPermission -Identity {_ps(self.address)} -User {_ps(who)} "
+                f"Add-MailboxPermission -Identity {ps_quote(self.address)} -User {ps_quote(who)} "
                 "-AccessRights FullAccess -InheritanceType All -AutoMapping $false"
             )
         identity = self._folder_identity(folder)
         verb = "Set" if who.lower() in self.access(folder) else "Add"
-        return (
-            f"{verb}-MailboxFolderPermission -Identity {_ps(identity)} -User {_ps(who)} "
-            f"-AccessRights {level}"
-        )
+        return folder_permission_line(verb, identity, who, level)
 
     def removal_instruction(self, folder: str, who: str, *, full_access: bool = False) -> str:
         """The Exchange Management Shell line that takes ``who``'s rights away again."""
         if full_access:
             return (
-                f"Remove-MailboxPermission -Identity {_ps(self.address)} -User {_ps(who)} "
+                f"Remove-MailboxPermission -Identity {ps_quote(self.address)} -User {ps_quote(who)} "
                 "-AccessRights FullAccess -InheritanceType All -Confirm:$false"
             )
-        return (
-            f"Remove-MailboxFolderPermission -Identity {_ps(self._folder_identity(folder))} "
-            f"-User {_ps(who)} -Confirm:$false"
-        )
+        return folder_removal_line(self._folder_identity(folder), who)
 
     def _folder_identity(self, folder: str) -> str:
         # The shell names folders by their display name in the mailbox's language (Inkorgen).
@@ -832,7 +800,7 @@ class EwsConnector:
 
 def _level_of(rights: tuple[bool, bool, str, str]) -> str:
     # exchangelib reads the level from the wrong element name; the rights themselves are right.
-    for name, levels in _LEVELS.items():
+    for name, levels in PERMISSION_LEVELS.items():
         if levels == rights:
             return name
     return "Custom"

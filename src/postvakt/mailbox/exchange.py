@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -18,13 +19,71 @@ FOREVER = timedelta(days=3650)
 """An automatic reply with no end date is stored as running this long."""
 
 __all__ = [
+    "EDIT_RANK",
+    "PERMISSION_LEVELS",
     "AutomaticReplies",
     "ThrottlePolicy",
+    "folder_permission_line",
+    "folder_removal_line",
     "html_reply",
     "mark_sensitivity",
     "oldest_first",
+    "permission_level",
+    "ps_quote",
     "reply_text",
 ]
+
+
+PERMISSION_LEVELS: dict[str, tuple[bool, bool, str, str]] = {
+    "Owner": (True, True, "All", "All"),
+    "PublishingEditor": (True, True, "All", "All"),
+    "Editor": (True, True, "All", "All"),
+    "PublishingAuthor": (True, True, "Owned", "Owned"),
+    "Author": (True, True, "Owned", "Owned"),
+    "NonEditingAuthor": (True, True, "None", "Owned"),
+    "Reviewer": (True, False, "None", "None"),
+    "Contributor": (False, True, "None", "None"),
+    "None": (False, False, "None", "None"),
+}
+EDIT_RANK = {"None": 0, "Owned": 1, "All": 2}
+
+
+def permission_level(rights: str) -> str:
+    """An Exchange permission level for ``rights``: a level's name, 'FullAccess', or RFC 4314
+    letters as on IMAP ('lrs' reads: Reviewer; any of 'i', 'w', 't', 'e' writes: Editor)."""
+    for name in (*PERMISSION_LEVELS, "FullAccess"):
+        if rights.lower() == name.lower():
+            return name
+    letters = set(rights)
+    if not letters or not letters <= set("lrswipkxtea"):
+        raise ValueError(
+            f"okänd behörighet {rights!r}: ange en nivå (Reviewer, Editor, FullAccess) "
+            "eller RFC 4314-bokstäver (t.ex. lrs)"
+        )
+    if letters & set("iwte"):
+        return "Editor"
+    return "Reviewer" if "r" in letters else "None"
+
+
+def ps_quote(value: str) -> str:
+    """A PowerShell single-quoted string."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def folder_permission_line(verb: str, identity: str, who: str, level: str) -> str:
+    """``Add-`` / ``Set-MailboxFolderPermission``: the same cmdlet on Exchange Server and in
+    Exchange Online PowerShell."""
+    return (
+        f"{verb}-MailboxFolderPermission -Identity {ps_quote(identity)} -User {ps_quote(who)} "
+        f"-AccessRights {level}"
+    )
+
+
+def folder_removal_line(identity: str, who: str) -> str:
+    return (
+        f"Remove-MailboxFolderPermission -Identity {ps_quote(identity)} -User {ps_quote(who)} "
+        "-Confirm:$false"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +141,35 @@ class AutomaticReplies:
             internal_text=reply.text,
             external_text=reply.text,
             audience="all",
+        )
+
+    def as_state(self) -> dict[str, Any]:
+        """A JSON form, to keep what a person had and restore it exactly."""
+        return {
+            "status": self.status,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "internal_text": self.internal_text,
+            "external_text": self.external_text,
+            "audience": self.audience,
+            "internal_html": self.internal_html,
+            "external_html": self.external_html,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> AutomaticReplies:
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            status=state["status"],
+            start=when(state.get("start")),
+            end=when(state.get("end")),
+            internal_text=state.get("internal_text", ""),
+            external_text=state.get("external_text", ""),
+            audience=state.get("audience", "all"),
+            internal_html=state.get("internal_html", ""),
+            external_html=state.get("external_html", ""),
         )
 
     def active(self, now: datetime) -> bool:

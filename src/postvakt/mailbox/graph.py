@@ -75,9 +75,12 @@ from postvakt.mailbox.base import (
 from postvakt.mailbox.exchange import (
     AutomaticReplies,
     ThrottlePolicy,
+    folder_permission_line,
+    folder_removal_line,
     html_reply,
     mark_sensitivity,
     oldest_first,
+    permission_level,
     reply_text,
 )
 from postvakt.retry import Backoff, RetryPolicy
@@ -492,6 +495,34 @@ class GraphConnector:
 
     def folders(self, role: FolderRole) -> list[str]:
         return [INBOX] if role == "inbox" else [SENT]
+
+    def drafts_folder(self) -> str:
+        """The Drafts folder (a delegate needs rights there to answer with Postvakt's drafts)."""
+        return DRAFTS
+
+    # -- delegate access: instructions for the administrator ------------------------------
+
+    def _folder_identity(self, folder: str) -> str:
+        # Exchange Online PowerShell names folders by their display name (Inkorgen, Utkast).
+        data = self._request(
+            "GET",
+            f"/mailFolders/{quote(folder)}",
+            f"läsa mappen {folder}",
+            params={"$select": "displayName"},
+        ).json()
+        return f"{self.address}:\\{data.get('displayName') or folder}"
+
+    def grant_instruction(self, folder: str, who: str, rights: str) -> str:
+        """The Exchange Online PowerShell line that gives ``who`` the ``rights`` on ``folder``.
+
+        Graph can neither grant nor read mailbox folder permissions: the administrator runs
+        this line, and checks it with ``Get-MailboxFolderPermission``.
+        """
+        identity = self._folder_identity(folder)
+        return folder_permission_line("Add", identity, who, permission_level(rights))
+
+    def removal_instruction(self, folder: str, who: str) -> str:
+        return folder_removal_line(self._folder_identity(folder), who)
 
     # -- reading -------------------------------------------------------------------------
 

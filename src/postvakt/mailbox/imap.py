@@ -97,6 +97,9 @@ def message_key(header_fields: bytes, internaldate: datetime | None, size: int |
 class ImapConnector:
     """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
 
+    clearing_restores_own_reply = True
+    """Postvakt's Sieve script wraps the person's own: clearing it brings theirs back."""
+
     def __init__(
         self,
         address: str,
@@ -395,6 +398,10 @@ class ImapConnector:
                     yield uid
 
     # -- drafts ----------------------------------------------------------------------
+
+    def drafts_folder(self) -> str:
+        """The Drafts folder's name on the server (delegates need rights there too)."""
+        return self._drafts_folder()
 
     def _drafts_folder(self) -> str:
         folder = self._special_folder(b"\\Drafts", self.settings.drafts_folder, DRAFTS_NAMES)

@@ -42,17 +42,27 @@ def _multiline(text: str) -> str:
 
 
 def vacation_script(reply: OutOfOffice, addresses: Sequence[str], wrapped: str | None) -> str:
-    """The script Postvakt activates: the dated vacation, then the person's own rules."""
+    """The script Postvakt activates: the dated vacation, then the person's own rules.
+
+    With ``reply.private_folder``, mail marked private (``Sensitivity: Private``, or the
+    organisation's marker in the subject) that arrives in the period is filed there, where
+    the delegate has no rights, and the person's own rules do not move it on.
+    """
     meta = {
         "start": reply.start.isoformat(),
         "end": reply.end.isoformat() if reply.end else None,
         "subject": reply.subject,
         "wraps": wrapped,
+        "private_folder": reply.private_folder,
     }
     conditions = [f'currentdate :value "ge" "date" {_quoted(reply.start.isoformat())}']
     if reply.end is not None:
         conditions.append(f'currentdate :value "le" "date" {_quoted(reply.end.isoformat())}')
-    needs = ["vacation", "date", "relational"] + (["include"] if wrapped else [])
+    needs = ["vacation", "date", "relational"]
+    if reply.private_folder:
+        needs += ["fileinto", "mailbox"]
+    if wrapped:
+        needs.append("include")
     lines = [
         _MARKER + json.dumps(meta, ensure_ascii=False),
         f"require [{', '.join(_quoted(n) for n in needs)}];",
@@ -61,6 +71,16 @@ def vacation_script(reply: OutOfOffice, addresses: Sequence[str], wrapped: str |
         f" :addresses [{', '.join(_quoted(a) for a in addresses)}] {_multiline(reply.text)};",
         "}",
     ]
+    if reply.private_folder:
+        private = ['header :is "Sensitivity" "Private"']
+        if reply.private_marker:
+            private.append(f'header :contains "Subject" {_quoted(reply.private_marker)}')
+        lines += [
+            f"if allof({', '.join(conditions)}, anyof({', '.join(private)})) {{",
+            f"    fileinto :create {_quoted(reply.private_folder)};",
+            "    stop;",
+            "}",
+        ]
     if wrapped:
         lines.append(f"include :personal {_quoted(wrapped)};")
     return "\n".join(lines) + "\n"

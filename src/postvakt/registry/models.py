@@ -140,6 +140,8 @@ class EventKind(enum.StrEnum):
     WAITING = "waiting"
     CLOSED = "closed"
     NOTE = "note"
+    DELEGATED = "delegated"  # to whoever covers the handler during an absence
+    RETURNED = "returned"  # back with the handler after the absence
 
 
 class DraftStatus(enum.StrEnum):

@@ -44,6 +44,8 @@ class DueItem:
     """Who is reminded: the case's handler, or whoever reads the mailbox."""
     escalate_to: tuple[str, ...]
     """Who is told at a breach besides them: the mailbox's owners and the unit head."""
+    private: bool = False
+    """A case marked private: never told to whoever covers the responsible."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def due_items(session: Session) -> list[DueItem]:
                     case.ack_due,
                     responsible,
                     escalate,
+                    private=case.private,
                 )
             )
         if case.answer_due:
@@ -127,6 +130,7 @@ def due_items(session: Session) -> list[DueItem]:
                     case.answer_due,
                     responsible,
                     escalate,
+                    private=case.private,
                 )
             )
     return items

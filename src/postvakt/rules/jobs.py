@@ -6,7 +6,7 @@ constraint: when several Postvakt instances share the database, exactly one runs
 
 | job           | when (default)       | what                                                   |
 |---------------|----------------------|--------------------------------------------------------|
-| coverage      | 07:30                | function mailboxes without a present owner -> unit head|
+| coverage      | 08:00                | function mailboxes without a present owner -> unit head|
 | daily-open    | 14:00                | evidence each mailbox was opened -> owners (unit head) |
 | reminders     | 08:30 and 13:00      | deadlines near -> responsible; passed -> owners, head  |
 | compilation   | with the reminders   | from 25 January: the unit heads, once, of 15 February  |
@@ -213,6 +213,7 @@ class RuleJobs:
         notices = to_notify(
             items, today, self.calendar, days_before=self.config.rules.reminder_working_days_before
         )
+        # Whoever is away is not told: the notifier tells whoever covers them.
         return [
             Planned(
                 n.recipient,
@@ -220,9 +221,9 @@ class RuleJobs:
                 f"{n.item.kind}:{n.item.ref}",
                 n.item.due,
                 _line(n.item, n.kind == "breach"),
+                private=n.item.private,
             )
             for n in notices
-            if not self.absent(n.recipient, today)
         ]
 
     def _compilation(self, today: date) -> list[Planned]:

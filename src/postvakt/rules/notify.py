@@ -19,8 +19,8 @@ import email.policy
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -38,6 +38,9 @@ from postvakt.rules.calendar import WorkingCalendar
 __all__ = ["Mailer", "Notifier", "Planned", "SendReport", "swedish_day"]
 
 log = logging.getLogger("postvakt.notify")
+
+Cover = Callable[[str, date, "Session | None"], str]
+"""``(person, day, session)``: who takes the person's work that day (themself when present)."""
 
 _WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
@@ -74,6 +77,9 @@ class Planned:
     ref: str
     day: date
     line: str
+    private: bool = field(default=False, compare=False)
+    """About mail marked private: told to the recipient even while they are away, never to
+    whoever covers them."""
 
 
 @dataclass
@@ -152,11 +158,33 @@ class Notifier:
         mailer: Mailer | None,
         calendar: WorkingCalendar,
         working_hours: tuple,
+        cover: Cover | None = None,
     ):
         self.sessions = sessions
         self.mailer = mailer
         self.calendar = calendar
         self.working_hours = working_hours
+        self.cover = cover
+        """Who covers a person on a day (``Delegation.cover``): nobody away is told anything;
+        whoever covers them is."""
+
+    def covered(
+        self, planned: Sequence[Planned], day: date, session: Session | None = None
+    ) -> list[Planned]:
+        """``planned`` with each item for someone away sent to whoever covers them instead."""
+        if self.cover is None:
+            return list(planned)
+        cover = self.cover
+        by = {r: cover(r, day, session) for r in {p.recipient for p in planned if not p.private}}
+        out = []
+        for item in planned:
+            to = item.recipient if item.private else by[item.recipient]
+            if to != item.recipient:
+                item = replace(
+                    item, recipient=to, line=f"{item.line} (för {item.recipient}, som är borta)"
+                )
+            out.append(item)
+        return out
 
     def in_working_time(self, now: datetime) -> bool:
         start, end = self.working_hours
@@ -172,6 +200,7 @@ class Notifier:
         working time sends them.  A digest the mail server refuses goes back to the queue.
         """
         report = SendReport()
+        planned = self.covered(planned, now.date())
         if not self.in_working_time(now):
             report.queued = self._queue(planned, now)
             return report
@@ -213,6 +242,7 @@ class Notifier:
         """Queue items inside the caller's transaction (they go with its commit, or not at all);
         the next :meth:`send` in working time, or :meth:`flush`, sends them."""
         added = 0
+        planned = self.covered(planned, now.date(), session)
         for recipient in sorted({p.recipient for p in planned}):
             rows = self._rows(session, recipient)
             for item in dict.fromkeys(p for p in planned if p.recipient == recipient):

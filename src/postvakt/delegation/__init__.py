@@ -1,0 +1,1 @@
+"""Absence delegation: who covers whom, the auto-reply texts, and applying both to mailboxes."""

@@ -1,0 +1,277 @@
+"""What ``postvakt absence …`` does, so that ``cli.py`` stays a few lines (and the web page
+for unit heads calls the same functions).
+
+Every function takes an opened :class:`~postvakt.service.Service` and returns plain values
+or Swedish lines to print; errors are :mod:`postvakt.errors` with what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from postvakt.clock import STOCKHOLM
+from postvakt.delegation.apply import ApplyReport, Delegation
+from postvakt.delegation.cover import Coverage, Roster
+from postvakt.delegation.importing import Proposal, propose
+from postvakt.delegation.texts import KIND_SV
+from postvakt.mailbox.base import OutOfOffice
+from postvakt.registry import absences as store
+from postvakt.registry.db import database_errors
+from postvakt.registry.models import Absence
+
+if TYPE_CHECKING:
+    from postvakt.service import Service
+
+__all__ = [
+    "AbsenceRow",
+    "add",
+    "apply_now",
+    "change",
+    "coverage_text",
+    "end",
+    "import_replies",
+    "listing",
+    "preview",
+    "who_covers",
+]
+
+_VIA_SV = {
+    "present": "är på plats",
+    "self": "läser sin e-post själv",
+    "substitute": "ersättare",
+    "standing": "stående ombud",
+    "head": "enhetschef (ingen ersättare på plats)",
+    "nobody": "ingen",
+}
+
+
+@dataclass(frozen=True)
+class AbsenceRow:
+    """An absence as the list shows it."""
+
+    id: int
+    person: str
+    kind: str
+    start: date
+    end: date | None
+    substitutes: tuple[str, ...]
+    covered_by: str | None
+    via: str
+    self_handling: bool
+    status: str
+    access: str
+    created_by: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "person": self.person,
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "substitutes": list(self.substitutes),
+            "covered_by": self.covered_by,
+            "via": self.via,
+            "self_handling": self.self_handling,
+            "status": self.status,
+            "access": self.access,
+            "created_by": self.created_by,
+            "source": self.source,
+        }
+
+
+def _delegation(service: Service) -> Delegation:
+    if service.delegation is not None:
+        return service.delegation
+    assert service.sessions is not None, "open the service first"
+    from postvakt.rules.calendar import WorkingCalendar
+
+    return Delegation(
+        service.config,
+        service.sessions,
+        service.connectors,
+        clock=service.clock,
+        calendar=WorkingCalendar.with_closures(service.config.organisation.closure_days),
+    )
+
+
+def _today(service: Service) -> date:
+    return service.clock().astimezone(STOCKHOLM).date()
+
+
+def _status(absence: Absence, day: date) -> str:
+    seen = store.view(absence)
+    if absence.applied.get("done") or (seen.end is not None and day > seen.end):
+        return "avslutad"
+    if day < seen.start:
+        return "kommande"
+    return "pågår" if absence.applied.get("active") else "pågår (tillämpas vid nästa körning)"
+
+
+def _access_text(absence: Absence) -> str:
+    access = absence.applied.get("access") or {}
+    if not access:
+        return "-"
+    who = access.get("who", "?")
+    if access.get("instruction") and not access.get("verified"):
+        return f"{who}: väntar på e-postadministratören"
+    return f"{who}" + (" (stående)" if access.get("standing") else "")
+
+
+def _row(absence: Absence, day: date, roster: Any) -> AbsenceRow:
+    coverage: Coverage = roster.who_covers(absence.person, max(day, absence.start))
+    return AbsenceRow(
+        absence.id,
+        absence.person,
+        absence.kind,
+        absence.start,
+        store.view(absence).end,
+        tuple(absence.substitutes),
+        coverage.by,
+        coverage.via,
+        absence.self_handling,
+        _status(absence, day),
+        _access_text(absence),
+        absence.created_by,
+        absence.source,
+    )
+
+
+def listing(service: Service, day: date | None = None, *, every: bool = False) -> list[AbsenceRow]:
+    """Absences in force on ``day`` (default today) and those ahead; ``every``: all."""
+    assert service.sessions is not None
+    delegation = _delegation(service)
+    today = day or _today(service)
+    with service.sessions() as session, database_errors():
+        roster = delegation.roster(session)
+        found = store.absences_on(session)
+        rows = [
+            _row(a, today, roster)
+            for a in found
+            if every
+            or (
+                not a.applied.get("done")
+                and (store.view(a).end is None or store.view(a).end >= today)
+            )
+        ]
+    return rows
+
+
+def add(service: Service, **fields: Any) -> AbsenceRow:
+    """Record an absence (``registry.absences.add_absence``'s fields, with ``actor``)."""
+    assert service.sessions is not None
+    now = service.clock()
+    delegation = _delegation(service)
+    with service.sessions() as session, database_errors(), session.begin():
+        absence = store.add_absence(session, service.config, now=now, **fields)
+        return _row(absence, _today(service), delegation.roster(session))
+
+
+def change(service: Service, absence_id: int, **fields: Any) -> AbsenceRow:
+    assert service.sessions is not None
+    now = service.clock()
+    delegation = _delegation(service)
+    with service.sessions() as session, database_errors(), session.begin():
+        absence = store.change_absence(session, service.config, absence_id, now=now, **fields)
+        return _row(absence, _today(service), delegation.roster(session))
+
+
+def end(service: Service, absence_id: int, *, actor: str) -> AbsenceRow:
+    assert service.sessions is not None
+    now = service.clock()
+    delegation = _delegation(service)
+    with service.sessions() as session, database_errors(), session.begin():
+        absence = store.end_absence(session, service.config, absence_id, actor=actor, now=now)
+        return _row(absence, _today(service), delegation.roster(session))
+
+
+def who_covers(service: Service, person: str, day: date | None = None) -> Coverage:
+    return _delegation(service).roster().who_covers(person.lower(), day or _today(service))
+
+
+def coverage_text(service: Service, coverage: Coverage) -> str:
+    """``anna@… den 2026-12-21: bo@… (ersättare; kedja anna → carl → bo)``."""
+    by = coverage.by or "ingen"
+    person = service.config.person(by) if coverage.by else None
+    name = f"{person.name} <{by}>" if person else by
+    chain = f"; kedja {' → '.join(coverage.chain)}" if len(coverage.chain) > 2 else ""
+    if coverage.via == "present":
+        return f"{coverage.person} den {coverage.day.isoformat()}: är på plats"
+    return (
+        f"{coverage.person} den {coverage.day.isoformat()}: {name} ({_VIA_SV[coverage.via]}{chain})"
+    )
+
+
+def preview(
+    service: Service,
+    *,
+    person: str,
+    kind: str,
+    start: date,
+    end: date | None,
+    substitutes: list[str],
+    reply_subject: str | None = None,
+    reply_text: str | None = None,
+) -> OutOfOffice:
+    """The auto-reply the citizen will get for an absence not yet saved."""
+    draft = Absence(
+        id=None,
+        person=person.lower(),
+        kind=kind,
+        start=start,
+        end=end,
+        substitutes=[s.lower() for s in substitutes],
+        self_handling=False,
+        reply_subject=reply_subject,
+        reply_text=reply_text,
+        applied={},
+    )
+    assert service.sessions is not None
+    delegation = _delegation(service)
+    with service.sessions() as session, database_errors():
+        roster = delegation.roster(session)
+    trial = Roster([*roster.absences, store.view(draft)], roster.standing, roster.head_of)
+    return delegation.reply_for(draft, trial)
+
+
+def import_replies(service: Service, *, create: bool) -> tuple[list[Proposal], list[str]]:
+    """Out-of-office replies in the mail system that no absence accounts for; with
+    ``create``, added as absences (by the person themself, source 'imported')."""
+    assert service.sessions is not None
+    today = _today(service)
+    with service.sessions() as session, database_errors():
+        absences = store.absences_on(session)
+        known = [store.view(a) for a in absences]
+        ours = [a.person for a in absences if a.applied.get("reply_set")]
+    proposals, problems = propose(service.config, service.connectors, known, today, ours=ours)
+    if create:
+        now: datetime = service.clock()
+        with service.sessions() as session, database_errors(), session.begin():
+            for p in proposals:
+                store.add_absence(
+                    session,
+                    service.config,
+                    person=p.person,
+                    kind=p.kind,
+                    start=p.start,
+                    end=p.end,
+                    substitutes=list(p.substitutes),
+                    actor=p.person,
+                    now=now,
+                    reply_subject=p.reply.subject or None,
+                    reply_text=p.reply.text or None,
+                    source="imported",
+                )
+    return proposals, problems
+
+
+def apply_now(service: Service) -> ApplyReport:
+    """Switch on and off what today's absences say, now (the daemon does it every pass)."""
+    return _delegation(service).apply()
+
+
+def kind_sv(kind: str) -> str:
+    return KIND_SV.get(kind, kind)
