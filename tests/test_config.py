@@ -338,6 +338,11 @@ def test_config_error_text_lists_every_problem_with_the_file(tmp_path: Path) -> 
         ('[deadlines]\ncompilation_date = "15-02"\n', "deadlines.compilation_date", "inget datum"),
         ('[database]\npassword_env = "hemligt lösen"\n', "database.password_env", "miljövariabel"),
         ('[databas]\nurl = "sqlite:///x.db"\n', "databas", "database"),
+        (
+            '[[people]]\nname = "Bo"\naddress = "bo@testby.se"\nstanding_delegates = ["bertil@testby.se"]\n',
+            "people[0].standing_delegates[0]",
+            "finns inte bland [[people]]",
+        ),
         ("[classifier]\nreview_band = [0.6, 0.2]\n", "classifier.review_band", "det lägre först"),
         ("[classifier]\nreview_band = [0.0, 1.5]\n", "classifier.review_band", "mellan 0 och 1"),
         ("[classifier]\nreveiw_band = [0.0, 0.5]\n", "classifier.reveiw_band", "review_band"),

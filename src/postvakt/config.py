@@ -733,6 +733,20 @@ def _reference_problems(data: Mapping[str, Any]) -> list[ConfigProblem]:
                     "varje arbetsdag",
                 )
             )
+    addresses = {a.lower() for _, p in people if (a := text(p, "address"))}
+    for i, person in people:
+        delegates = person.get("standing_delegates")
+        for j, delegate in enumerate(delegates if isinstance(delegates, list) else []):
+            if not isinstance(delegate, str) or delegate.strip().lower() in addresses:
+                continue
+            if delegate.strip().lower() == (text(person, "address") or "").lower():
+                message = "ingen kan vara sitt eget stående ombud"
+            else:
+                message = (
+                    f"{delegate!r} finns inte bland [[people]]: ett stående ombud måste vara "
+                    "en person i konfigurationen"
+                )
+            problems.append(ConfigProblem(f"people[{i}].standing_delegates[{j}]", message))
     parents = {text(u, "name"): text(u, "parent") for _, u in units}
     for i, unit in units:
         seen = {text(unit, "name")}
