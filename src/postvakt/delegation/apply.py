@@ -191,11 +191,12 @@ class Delegation:
             self._save(absence_id, state)
             self._access(absence, who, today, now, state, connector, report)
             self._save(absence_id, state)
-        elif over and (state.get("active") or state.get("reply_set") or state.get("access")):
+        elif state.get("active") or state.get("reply_set") or state.get("access"):
+            # Over, ended early, or moved to start later: everything set is taken back.
             self._reply_off(state, connector, today)
             self._save(absence_id, state)
             self._grant_to(absence, None, now, state, connector, report)
-            state["active"], state["done"] = False, True
+            state["active"], state["done"] = False, over
             self._save(absence_id, state)
             report.ended.append(absence.id)
         elif over:
