@@ -208,3 +208,24 @@ def test_graph_reply_for_the_period_and_the_lines_for_the_administrator(
     with service(at(date(2031, 3, 10))) as svc:
         assert svc.run_once().errors == []
     assert fake.mailboxes[address].replies["status"] == "disabled"
+
+
+def test_an_out_of_office_set_in_outlook_is_imported(
+    ews_office: tuple[EwsFake, str, Path],
+) -> None:
+    fake, address, path = ews_office
+    oof = fake.mailboxes[address].oof
+    oof.state, oof.start, oof.end = "Scheduled", at(START, 0), at(date(2031, 3, 15), 0)
+    oof.internal = oof.external = (
+        "<html><body>Jag är föräldraledig. Bo Ek svarar på frågor om bygglov.</body></html>"
+    )
+    with ews_service(path, at(date(2031, 3, 1))) as service:
+        (proposal,) = absence.import_replies(service, create=True)[0]
+        (row,) = absence.listing(service)
+    assert (proposal.person, proposal.kind, proposal.substitutes) == (
+        address,
+        "föräldraledighet",
+        ("bo@testby.se",),  # named by name, not address
+    )
+    assert (proposal.start, proposal.end) == (START, date(2031, 3, 14))
+    assert (row.source, row.covered_by) == ("imported", "bo@testby.se")
