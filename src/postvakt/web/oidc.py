@@ -79,6 +79,12 @@ async def done(request: Request) -> Response:
         log.warning("OIDC sign-in refused: %s", exc.error)
         flash(request, "Inloggningen avbröts eller gick inte att bekräfta. Försök igen.", "fel")
         return RedirectResponse("/logga-in", status_code=303)
+    except Exception as exc:  # the token endpoint failed or sent a token that does not verify
+        log.error("OIDC token exchange failed: %s", type(exc).__name__)
+        flash(
+            request, "Inloggningstjänsten svarade inte som väntat. Försök igen om en stund.", "fel"
+        )
+        return RedirectResponse("/logga-in", status_code=303)
     claims = token.get("userinfo") or {}
     address = claims.get(settings.address_claim)
     if claims.get("email_verified") is False or not isinstance(address, str):
