@@ -1,0 +1,81 @@
+"""Översikt: each person sees their mailboxes; red where a rule is broken."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from postvakt.registry.absences import add_absence
+from postvakt.registry.models import Case, Mailbox
+from tests.web.support import Cases, ctx_of, sign_in
+
+
+def _row(html: str, name: str) -> str:
+    start = html.index(f"{name}<br>")
+    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+@pytest.mark.parametrize(
+    ("address", "kontakt", "bygglov"),
+    [
+        ("anna@testby.se", True, False),  # owner of kontakt@
+        ("bo@testby.se", False, True),  # owner of bygglov@
+        ("chef@testby.se", True, False),  # head of Kontaktcenter
+        ("kd@testby.se", True, True),  # head above both
+        ("registrator@testby.se", False, False),
+    ],
+)
+def test_each_sees_their_mailboxes(
+    client: TestClient, address: str, kontakt: bool, bygglov: bool
+) -> None:
+    sign_in(client, address)
+    page = client.get("/").text
+    assert ("kontakt@testby.se" in page) is kontakt
+    assert ("bygglov@testby.se" in page) is bygglov
+
+
+def test_an_overdue_case_makes_its_mailbox_red(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    with ctx_of(app).sessions() as session, session.begin():
+        case = session.get(Case, cases.kontakt)
+        assert case is not None
+        case.mailbox_id = session.scalars(
+            select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+        ).one()
+        case.answer_due = case.ack_due = date(2026, 11, 23)
+    sign_in(client, "chef@testby.se")
+    page = client.get("/").text
+    row = _row(page, "Kontaktcenter")
+    assert 'class="broken"' in row and "Regel bruten" in row and "försenade" in row
+    assert "mån 23 nov 2026" in row
+    soon = page.split("Snart försenat")[1]
+    assert cases.kontakt_ref in soon and "försenat" in soon
+
+
+def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> None:
+    ctx = ctx_of(app)
+    with ctx.sessions() as session, session.begin():
+        for person, substitute in (
+            ("anna@testby.se", "bo@testby.se"),
+            ("cecilia@testby.se", "bo@testby.se"),
+        ):
+            add_absence(
+                session,
+                ctx.config,
+                person=person,
+                kind="sjukdom",
+                start=date(2026, 11, 24),
+                end=date(2026, 11, 27),
+                substitutes=[substitute],
+                actor="chef@testby.se",
+                now=ctx.now(),
+            )
+    sign_in(client, "chef@testby.se")
+    row = _row(client.get("/").text, "Kontaktcenter")
+    assert "Ingen ansvarig är på plats i dag." in row and "Regel bruten" in row
+    assert row.count("täcks av Bo Bygg") == 2
