@@ -102,3 +102,29 @@ def test_compilation_page(page, app: FastAPI, cases: Cases) -> None:  # type: ig
         page.get_by_role("main").get_by_role("link", name="Hämta .docx för Kontaktcenter").click()
     assert info.value.suggested_filename == "sammanstallning-2026-Kontaktcenter.docx"
     screenshot(page, "compilation")
+
+
+def test_every_control_has_a_label_and_the_skip_link_comes_first(  # type: ignore[no-untyped-def]
+    page, app: FastAPI, cases: Cases
+) -> None:
+    _sign_in(page, app, "admin@testby.se")
+    unlabelled = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label')).map(el => el.name)"""
+    for path in (
+        "/",
+        "/arenden",
+        f"/arenden/{cases.kontakt}",
+        "/franvaro",
+        "/registrator",
+        "/sammanstallning",
+    ):
+        page.goto(path)
+        assert page.evaluate(unlabelled) == [], path
+        assert page.locator("html").get_attribute("lang") == "sv"
+        assert page.get_by_role("heading", level=1).count() == 1, path
+    page.goto("/arenden")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Hoppa till innehållet"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "innehall"
+    screenshot(page, "cases-admin")
