@@ -22,6 +22,8 @@ from postvakt.registry.db import database_errors
 from postvakt.registry.models import Absence
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from postvakt.service import Service
 
 __all__ = [
@@ -215,8 +217,11 @@ def preview(
     substitutes: list[str],
     reply_subject: str | None = None,
     reply_text: str | None = None,
+    replacing: int | None = None,
+    session: Session | None = None,
 ) -> OutOfOffice:
-    """The auto-reply the citizen will get for an absence not yet saved."""
+    """The auto-reply the citizen will get for an absence not yet saved (or the change of
+    absence ``replacing``): as :meth:`Delegation.reply_for` will write it."""
     draft = Absence(
         id=None,
         person=person.lower(),
@@ -229,12 +234,26 @@ def preview(
         reply_text=reply_text,
         applied={},
     )
-    assert service.sessions is not None
     delegation = _delegation(service)
-    with service.sessions() as session, database_errors():
+    if session is None:
+        assert service.sessions is not None
+        with service.sessions() as own, database_errors():
+            roster = delegation.roster(own)
+    else:
         roster = delegation.roster(session)
-    trial = Roster([*roster.absences, store.view(draft)], roster.standing, roster.head_of)
-    return delegation.reply_for(draft, trial)
+    seen = store.view(draft)
+    # The person's other absences over the same days give way to this one.
+    others = [
+        a
+        for a in roster.absences
+        if a.id != replacing
+        and not (
+            a.person == seen.person
+            and a.start <= (end or date.max)
+            and (a.end or date.max) >= start
+        )
+    ]
+    return delegation.reply_for(draft, Roster([*others, seen], roster.standing, roster.head_of))
 
 
 def import_replies(service: Service, *, create: bool) -> tuple[list[Proposal], list[str]]:

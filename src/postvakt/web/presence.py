@@ -9,10 +9,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from postvakt.config import Config
-from postvakt.delegation.cover import AbsenceView, Roster
+from postvakt.delegation.cover import Roster
 from postvakt.registry.absences import roster
 
-__all__ = ["Presence", "presence", "today_roster", "trial_cover"]
+__all__ = ["Presence", "presence", "today_roster"]
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,3 @@ def presence(config: Config, plan: Roster, address: str, day: date) -> Presence:
     present = cover.via in ("present", "self")
     by = None if present else cover.by
     return Presence(address, _name(config, address) or address, present, by, _name(config, by))
-
-
-def trial_cover(
-    plan: Roster, person: str, start: date, end: date | None, substitutes: list[str]
-) -> str | None:
-    """Who would cover ``person`` on ``start`` with this absence (for the auto-reply text)."""
-    trial = AbsenceView(None, person, "semester", start, end, tuple(substitutes))
-    others = [a for a in plan.absences if a.person != person or not a.covers_day(start)]
-    return Roster([*others, trial], plan.standing, plan.head_of).who_covers(person, start).by

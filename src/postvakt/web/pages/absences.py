@@ -19,7 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from postvakt.config import Config, PersonConfig
-from postvakt.delegation.texts import KINDS, auto_reply
+from postvakt.delegation import commands as absence_commands
+from postvakt.delegation.texts import KINDS
 from postvakt.errors import PostvaktError
 from postvakt.registry.absences import (
     add_absence,
@@ -32,7 +33,7 @@ from postvakt.registry.db import database_errors
 from postvakt.registry.models import Absence
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.presence import presence, today_roster, trial_cover
+from postvakt.web.presence import presence, today_roster
 from postvakt.web.roles import User
 
 __all__ = ["router"]
@@ -80,24 +81,17 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _reply(ctx: WebContext, session, draft: Draft) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _reply(ctx: WebContext, session, draft: Draft, editing: int | None = None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """The auto-reply Postvakt writes for ``draft`` (subject, text)."""
-    start = _day(draft.start) or ctx.today()
-    end = _day(draft.end)
-    covered_by = (
-        draft.substitutes[0]
-        if draft.kind == "slutat" and draft.substitutes
-        else trial_cover(
-            today_roster(session, ctx.config), draft.person, start, end, draft.substitutes
-        )
-    )
-    reply = auto_reply(
-        ctx.config,
-        ctx.calendar,
+    reply = absence_commands.preview(
+        ctx.service,
         person=draft.person,
         kind=draft.kind,
-        end=end,
-        covered_by=covered_by,
+        start=_day(draft.start) or ctx.today(),
+        end=_day(draft.end),
+        substitutes=draft.substitutes,
+        replacing=editing,
+        session=session,
     )
     return reply.subject, reply.text
 
@@ -131,7 +125,7 @@ def _page(
             for a, seen in absences
             if a.ended_at is None and (seen.end is None or seen.end >= today)
         ]
-        generated = _reply(ctx, session, draft) if draft.person in allowed else ("", "")
+        generated = _reply(ctx, session, draft, editing) if draft.person in allowed else ("", "")
     if not draft.text or draft.text == draft.generated:
         draft.subject, draft.text = generated  # not edited by hand: follows the form
     draft.generated = draft.text if draft.text == generated[1] else draft.generated
