@@ -48,6 +48,7 @@ from postvakt.classifier import (
 from postvakt.classifier.webform import form_fields
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
+from postvakt.delegation.handover import hand_over
 from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.mailbox.base import (
     Checkpoint,
@@ -138,8 +139,8 @@ class Work:
     reply_due: date | None = None
     case: Case | None = None
     draft: Draft | None = None
-    citizen: IncomingMessage | None = None
-    """The citizen's own message: ``message``, or the one a member of staff forwarded."""
+    covered_by: str | None = None
+    """Who covers the case's handler today (the handler themself when present)."""
 
     @property
     def msg(self) -> IncomingMessage:
@@ -258,7 +259,7 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     details, their subject and text; the arrival stamp and Message-ID are the forward's.
     """
     assert work.verdict is not None and work.received_at is not None
-    msg = work.citizen = intake.citizen_message(work.msg, work.verdict)
+    msg = intake.citizen_message(work.msg, work.verdict)
     work.contact = contact = find_contact(msg, intake.own_addresses)
     kind = CaseKind.COMPLAINT if work.verdict.label is Label.COMPLAINT else CaseKind.OPINION
     received = work.received_at.date()
@@ -330,19 +331,12 @@ def follow_the_substitute(intake: Intake, work: Work) -> Disposition | None:
     case = work.case
     assert case is not None
     case.private = intake.is_private(work.msg)
-    if case.private or not case.handler:
+    if not case.handler:
         return None
-    covering = intake.cover(case.handler, work.now.astimezone(intake.tz).date(), work.session)
-    if covering != case.handler:
-        case.regular_handler, case.handler = case.handler, covering
-        add_event(
-            work.session,
-            case,
-            EventKind.DELEGATED,
-            actor=ACTOR,
-            at=work.now,
-            detail=f"Lämnat till {covering} under {case.regular_handler}s frånvaro.",
-        )
+    handler = case.handler
+    work.covered_by = intake.cover(handler, work.now.astimezone(intake.tz).date(), work.session)
+    if not case.private and work.covered_by != handler:
+        hand_over(work.session, case, work.covered_by, regular=handler, now=work.now)
     return None
 
 
@@ -353,12 +347,7 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     """
     case, contact = work.case, work.contact
     assert case is not None and contact is not None
-    person = intake.handler_for(work.mailbox)
-    kept_from_delegate = (
-        case.private
-        and person is not None
-        and intake.cover(person, work.now.astimezone(intake.tz).date(), work.session) != person
-    )
+    kept_from_delegate = case.private and work.covered_by not in (None, case.handler)
     if not case.anonymous and contact.reply_to is not None and not kept_from_delegate:
         work.draft = intake.make_acknowledgment(
             work.session, case, work.mailbox, work.msg, contact, work.now

@@ -35,14 +35,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.delegation.cover import Roster
+from postvakt.delegation.handover import hand_over
 from postvakt.delegation.texts import auto_reply
 from postvakt.errors import PostvaktError
 from postvakt.mailbox.base import Connector, OutOfOffice, SupportsAccessGrants, SupportsOutOfOffice
 from postvakt.mailbox.exchange import AutomaticReplies
 from postvakt.registry.absences import head_of, roster, view
-from postvakt.registry.cases import add_event
 from postvakt.registry.db import database_errors
-from postvakt.registry.models import Absence, Case, CaseStatus, EventKind
+from postvakt.registry.models import Absence, Case, CaseStatus
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Notifier, Planned
 
@@ -464,18 +464,8 @@ class Delegation:
         desired = who.who_covers(base, today).by or base
         if desired == case.handler:
             return 0
-        previous = case.handler
         leaving = absence is not None and absence.kind == "slutat"
-        case.handler = desired
-        case.regular_handler = None if (desired == base or leaving) else base
-        if leaving:
-            detail = f"Flyttat till efterträdaren {desired}: {base} har slutat."
-        elif desired == base:
-            detail = f"Tillbaka hos {base} efter frånvaron (hanterades av {previous})."
-        else:
-            detail = f"Lämnat till {desired} under {base}s frånvaro."
-        kind = EventKind.RETURNED if desired == base else EventKind.DELEGATED
-        add_event(session, case, kind, actor="postvakt", at=now, detail=detail)
+        hand_over(session, case, desired, regular=base, now=now, leaving=leaving)
         line = (
             f"{case.reference} {case.heading}: tillbaka hos dig efter frånvaron"
             if desired == base
