@@ -390,3 +390,35 @@ def test_an_out_of_office_set_by_the_person_is_imported(office: Office) -> None:
         assert (row.source, row.covered_by, row.created_by) == ("imported", carl, row.person)
         again, _ = absence.import_replies(service, create=False)
         assert again == []  # nobody types it twice
+
+
+def test_an_absence_moved_later_takes_back_what_it_set_until_its_new_start(
+    office: Office,
+) -> None:
+    bob = office.address(office.bob)
+    absence_id = add(
+        office,
+        datetime(2031, 2, 20, 9, tzinfo=STOCKHOLM),
+        kind="tjänsteresa",
+        start=date(2031, 3, 3),
+        end=date(2031, 3, 7),
+        substitutes=[bob],
+    )
+    with office.service(datetime(2031, 3, 3, 7, tzinfo=STOCKHOLM)) as service:
+        service.run_once()
+        assert office.scripts(office.alice)[0] == SCRIPT_NAME
+        absence.change(
+            service,
+            absence_id,
+            actor=office.address(office.alice),
+            start=date(2031, 3, 5),
+        )
+        service.run_once()  # the same day: no longer away today
+    assert not office.scripts(office.alice)[0]  # she had no script of her own
+    assert office.bob not in office.acl("INBOX")
+    with office.service(datetime(2031, 3, 5, 7, tzinfo=STOCKHOLM)) as service:
+        service.run_once()
+    active, _others, script = office.scripts(office.alice)
+    assert active == SCRIPT_NAME and '"ge" "date" "2031-03-05"' in script
+    assert "på tjänsteresa till och med 7 mars 2031" in script
+    assert office.acl("INBOX")[office.bob] == "lrs"
