@@ -15,7 +15,6 @@ from postvakt.clock import STOCKHOLM
 from postvakt.delegation.apply import ApplyReport, Delegation
 from postvakt.delegation.cover import Coverage, Roster
 from postvakt.delegation.importing import Proposal, propose
-from postvakt.delegation.texts import KIND_SV
 from postvakt.mailbox.base import OutOfOffice
 from postvakt.registry import absences as store
 from postvakt.registry.db import database_errors
@@ -290,7 +289,3 @@ def import_replies(service: Service, *, create: bool) -> tuple[list[Proposal], l
 def apply_now(service: Service) -> ApplyReport:
     """Switch on and off what today's absences say, now (the daemon does it every pass)."""
     return _delegation(service).apply()
-
-
-def kind_sv(kind: str) -> str:
-    return KIND_SV.get(kind, kind)

@@ -25,13 +25,14 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 """The kinds of absence, with how the auto-reply says it (Swedish, English)."""
 KIND_SV = {
-    "semester": "semester",
-    "sjukdom": "sjukdom",
-    "tjänstledighet": "tjänstledighet",
-    "föräldraledighet": "föräldraledighet",
-    "tjänsteresa": "tjänsteresa",
-    "slutat": "har slutat",
+    "semester": "Semester",
+    "sjukdom": "Sjukdom",
+    "tjänstledighet": "Tjänstledighet",
+    "föräldraledighet": "Föräldraledighet",
+    "tjänsteresa": "Tjänsteresa",
+    "slutat": "Har slutat",
 }
+"""The kinds as a unit head reads them (the absence form, lists)."""
 _MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
               "september", "oktober", "november", "december")  # fmt: skip
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",

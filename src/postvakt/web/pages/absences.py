@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from postvakt.config import Config, PersonConfig
 from postvakt.delegation import commands as absence_commands
-from postvakt.delegation.texts import KINDS
+from postvakt.delegation.texts import KIND_SV, KINDS
 from postvakt.errors import PostvaktError
 from postvakt.registry.absences import (
     add_absence,
@@ -39,15 +39,6 @@ from postvakt.web.roles import User
 __all__ = ["router"]
 
 router = APIRouter()
-
-KIND_SV = {
-    "semester": "Semester",
-    "sjukdom": "Sjukdom",
-    "tjänstledighet": "Tjänstledighet",
-    "föräldraledighet": "Föräldraledighet",
-    "tjänsteresa": "Tjänsteresa",
-    "slutat": "Har slutat",
-}
 
 
 def _staff(config: Config, user: User) -> list[PersonConfig]:
