@@ -10,7 +10,7 @@ import pytest
 from postvakt.config import Config, check_environment, load_config, parse_config
 from postvakt.demo import DEMO_CONFIG
 from postvakt.errors import ConfigError, ConfigProblem
-from postvakt.intake import _policy_from
+from postvakt.intake import policy_from as _policy_from
 from postvakt.mailbox import open_connector
 from postvakt.rules.policy import PRESETS, Duration
 from tests.support.workspace import Workspace

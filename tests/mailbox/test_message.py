@@ -1008,14 +1008,21 @@ def test_unparsable_date_header() -> None:
     assert message.header("Date") == "igår kl 14"
 
 
-def test_missing_message_id_is_derived_from_the_bytes() -> None:
+def test_missing_message_id_is_derived_from_the_content() -> None:
     message = msg("48_broken_no_message_id.eml")
     assert any_defect(message, "no Message-ID")
     assert message.message_id.endswith("@postvakt.invalid")
-    assert parse_message(raw("48_broken_no_message_id.eml")).message_id == message.message_id
-    assert parse_message(raw("48_broken_no_message_id.eml") + b"\r\n").message_id != (
-        message.message_id
+    original = raw("48_broken_no_message_id.eml")
+    assert parse_message(original).message_id == message.message_id
+    # The same message delivered to a second mailbox: servers add trace fields, the ID stays.
+    delivered = (
+        b"Received: from mx2.example.net by mail.exempel.se\r\nDelivered-To: x@exempel.se\r\n"
     )
+    assert parse_message(delivered + original).message_id == message.message_id
+    # A different message (one word changed) gets another ID.
+    changed = original.replace(b"registreringsskyltar", b"registreringsskylt")
+    assert changed != original
+    assert parse_message(changed).message_id != message.message_id
     assert message.subject == "Övergiven bil på Furuvägen"
     assert "Det har stått en övergiven bil på besöksparkeringen" in message.body_text
     assert message.date == datetime(2024, 8, 15, 16, 20, tzinfo=STOCKHOLM)

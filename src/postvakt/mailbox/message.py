@@ -18,7 +18,6 @@ import binascii
 import codecs
 import email
 import email.utils
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from zoneinfo import ZoneInfo
 from inscriptis import get_text as _html_to_text
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
+
+from postvakt.mailbox.identity import content_hash
 
 __all__ = [
     "Address",
@@ -526,7 +527,7 @@ def parse_message(raw: bytes) -> IncomingMessage:
     try:
         return _parse(raw, 0)
     except Exception as exc:  # a last guard: the contract is that parsing never raises
-        digest = hashlib.sha256(raw).hexdigest()[:32]
+        digest = content_hash(raw)[:32]
         return IncomingMessage(
             message_id=f"{digest}@postvakt.invalid", sender=None, reply_to=(), to=(), cc=(),
             subject="", date=None, body_text=_decode_cp1252(raw.replace(b"\x00", b""))[:100_000],
@@ -567,8 +568,10 @@ def _parse(raw: bytes, depth: int) -> IncomingMessage:
     if message_ids:
         message_id = message_ids[0]
     else:
-        message_id = f"{hashlib.sha256(raw).hexdigest()[:32]}@postvakt.invalid"
-        defects.append("no Message-ID; one was derived from the message bytes")
+        # From the content, not the bytes: two deliveries of one message (different Received
+        # lines) get the same ID, and so are recognised as the same message.
+        message_id = f"{content_hash(raw)[:32]}@postvakt.invalid"
+        defects.append("no Message-ID; one was derived from the message's content")
 
     try:
         plains, htmls, attachments, forwarded = _walk(msg, defects, depth)

@@ -27,7 +27,7 @@ __all__ = [
     "HEADING_PREFIX",
     "NewCase",
     "add_event",
-    "case_by_message_id",
+    "case_by_identity",
     "find_case",
     "list_cases",
     "make_heading",
@@ -73,6 +73,7 @@ class NewCase:
     contact: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    content_hash: str | None = None
     reply_due: date | None = None
     ack_due: date | None = None
     answer_due: date | None = None
@@ -113,6 +114,7 @@ def register_case(
         contact=new.contact,
         subject=new.subject,
         message_id=new.message_id,
+        content_hash=new.content_hash,
         received_at=new.received_at,
         registered_at=new.registered_at,
         reply_due=new.reply_due,
@@ -145,8 +147,19 @@ def add_event(
     return event
 
 
-def case_by_message_id(session: Session, message_id: str) -> Case | None:
-    return session.scalars(select(Case).where(Case.message_id == message_id)).one_or_none()
+def case_by_identity(session: Session, message_id: str, content: str | None) -> Case | None:
+    """The case registered from this very message: its Message-ID *and* its content hash.
+
+    A case registered before content hashes were kept (none stored) matches by Message-ID.
+    """
+    return session.scalars(
+        select(Case)
+        .where(
+            Case.message_id == message_id,
+            (Case.content_hash == content) | Case.content_hash.is_(None),
+        )
+        .order_by(Case.id)
+    ).first()
 
 
 def number_pattern(fmt: str, prefix: str) -> re.Pattern[str]:

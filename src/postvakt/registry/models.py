@@ -3,10 +3,14 @@
 Tables and what guarantees them:
 
 - ``messages``: every message Postvakt has seen, once per (mailbox, folder, key), with what
-  became of it (its disposition).  The unique key is what makes a second pass harmless.
+  became of it (its disposition).  The key says *where* the message is (IMAP: UIDVALIDITY and
+  UID; EWS/Graph: the store's item id; Maildir: the file's unique name), so two different
+  messages are never one record, and the unique key makes a second pass harmless.
+  ``message_id`` with ``content_hash`` only recognises the *same* message seen again.
 - ``cases``: registered complaints and opinions.  Unique on ``reference`` (the diary number,
-  or number and entry for anonymous cases) and on ``message_id``: the same e-mail reaching two
-  watched mailboxes is one case.
+  or number and entry for anonymous cases).  The same e-mail (Message-ID *and* content hash)
+  reaching two watched mailboxes is one case; two messages that merely share a Message-ID
+  are two.
 - ``case_events``: the audit trail; rows are only ever added.
 - ``diary_sequences``: one row per (prefix, year) holding the last number given.  The row is
   locked for the whole registering transaction, so numbers never repeat nor skip.
@@ -16,6 +20,10 @@ Tables and what guarantees them:
 - ``failed_messages``: raw bytes and traceback of every message that raised, for replay.
 - ``sync_states``: each connector's position per folder.
 - ``web_users``: the dashboard's local accounts (password hashes; roles come from the config).
+- ``web_sessions``: signed-in sessions, server-side, so logout and a password change end them.
+- ``login_attempts``: failed and successful sign-ins per client address and account (throttling).
+- ``case_access``: who viewed which case, when and how (web or command line).
+- ``mailbox_leases``: which process works a mailbox now; a lease runs out if its process dies.
 
 Every timestamp is stored in UTC and returned timezone-aware.
 """
@@ -49,6 +57,7 @@ __all__ = [
     "Absence",
     "Base",
     "Case",
+    "CaseAccess",
     "CaseEvent",
     "CaseKind",
     "CaseStatus",
@@ -61,13 +70,16 @@ __all__ = [
     "EventKind",
     "FailedMessage",
     "JobClaim",
+    "LoginAttempt",
     "Mailbox",
+    "MailboxLease",
     "MailboxOwner",
     "MessageRecord",
     "Notification",
     "Person",
     "SyncState",
     "Unit",
+    "WebSession",
     "WebUser",
 ]
 
@@ -239,6 +251,9 @@ class MessageRecord(Base):
     folder: Mapped[str] = mapped_column(String(500))
     message_key: Mapped[str] = mapped_column(String(500))
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    """SHA-256 of what the sender wrote (see :func:`postvakt.mailbox.identity.content_hash`):
+    with the Message-ID it recognises the same message seen again, never two as one."""
     sender_address: Mapped[str | None] = mapped_column(String(320))
     sender_name: Mapped[str | None] = mapped_column(String(500))
     subject: Mapped[str | None] = mapped_column(Text)
@@ -285,6 +300,7 @@ class CollectiveNumber(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("message_id", "content_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(120), unique=True)
@@ -309,7 +325,9 @@ class Case(Base):
     contact: Mapped[str | None] = mapped_column(Text)
     """Other contact details found in the text (phone, postal address)."""
     subject: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    """With ``message_id`` (unique together): the same e-mail seen in another mailbox or folder is this case."""
     received_at: Mapped[datetime]
     """The arrival stamp (ankomststämpel): when the message reached the mailbox. Never changed."""
     registered_at: Mapped[datetime]
@@ -346,6 +364,12 @@ class Case(Base):
     original: Mapped[bytes | None] = mapped_column(LargeBinary)
     """The original message as received (.eml bytes), for the registrar."""
     closed_at: Mapped[datetime | None]
+    address_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The sender's address could not be put in a letter's header: a person must check it
+    (the acknowledgment was drafted without ``To:``)."""
+    review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Why a person must look at the case, in Swedish ('nämner ärende KS 2026/17',
+    'texten kortades …'); shown in ``cases show`` and on the case page."""
 
     mailbox: Mapped[Mailbox | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -440,6 +464,67 @@ class WebUser(Base):
     password_changed_at: Mapped[datetime]
     """Sessions signed in before this are no longer accepted."""
     last_login_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in session of the dashboard, kept server-side.
+
+    The browser holds a random token; only its SHA-256 is stored.  Logout sets ``ended_at``;
+    a password change ends every session of the account.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    client: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt: throttling counts recent failures per client and per account."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    account: Mapped[str] = mapped_column(String(320), index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class CaseAccess(Base):
+    """Someone viewed a case (its page, its original, ``cases show``): the access log."""
+
+    __tablename__ = "case_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(10))
+    """'web' or 'cli'."""
+    what: Mapped[str] = mapped_column(String(60), default="visa")
+    client: Mapped[str | None] = mapped_column(String(100))
+
+
+class MailboxLease(Base):
+    """One process works a mailbox at a time: it holds the lease until ``expires_at``.
+
+    The holder renews the lease while it works; a process that dies stops renewing, and
+    another may take the mailbox once the lease has run out.
+    """
+
+    __tablename__ = "mailbox_leases"
+
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class Notification(Base):

@@ -1,0 +1,278 @@
+"""``postvakt cases``: list, show and work on cases; export to the diary system."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from postvakt.cli.common import (
+    EXIT_OK,
+    KIND_SV,
+    STATUS_SV,
+    Parser,
+    case_json,
+    iso,
+    local_date,
+    open_service,
+    parse_date,
+    table,
+)
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's commands to the top-level sub-parsers."""
+    cases = sub.add_parser("cases", help="registrerade ärenden")
+    cases_sub = cases.add_subparsers(
+        dest="cases_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    cases_list = cases_sub.add_parser("list", help="lista ärenden")
+    cases_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    cases_show = cases_sub.add_parser("show", help="visa ett ärende med dess händelser")
+    cases_show.add_argument("number", metavar="DIARIENUMMER", help='t.ex. "KS 2026/17"')
+    cases_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    by_help = "vem som gör det (e-postadress); standard: ärendets handläggare"
+    add = cases_sub.add_parser(
+        "add", help="registrera ett klagomål eller en synpunkt som kom muntligt, per brev eller sms"
+    )
+    add.add_argument(
+        "--channel",
+        required=True,
+        choices=("phone", "visit", "letter", "sms", "web"),
+        help="telefon, besök, brev, sms eller webb",
+    )
+    add.add_argument("--summary", required=True, help="vad det gäller, kort")
+    add.add_argument(
+        "--kind",
+        default="complaint",
+        choices=("complaint", "opinion"),
+        help="klagomål (standard) eller synpunkt",
+    )
+    add.add_argument("--unit", required=True, help="enheten som ansvarar")
+    add.add_argument(
+        "--contact",
+        help="kontaktuppgift: telefon, adress; utan kontaktuppgift blir ärendet anonymt",
+    )
+    add.add_argument("--email", help="medborgarens e-postadress (då skickas brev som utkast)")
+    add.add_argument("--name", help="medborgarens namn")
+    add.add_argument("--care", action="store_true", help="rör enskilds vård och omsorg")
+    add.add_argument("--by", required=True, help="du som registrerar (e-postadress)")
+    answer = cases_sub.add_parser("answer", help="svara i ärendet; svarsbrevet läggs som utkast")
+    answer.add_argument("number", metavar="DIARIENUMMER")
+    source = answer.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="svaret (fylls i mallen Svar)")
+    source.add_argument("--file", type=Path, help="ett eget Word-brev (.docx)")
+    answer.add_argument("--by", help=by_help)
+    close = cases_sub.add_parser("close", help="avsluta ärendet")
+    close.add_argument("number", metavar="DIARIENUMMER")
+    close.add_argument("--action", required=True, help="vidtagna åtgärder")
+    close.add_argument("--by", help=by_help)
+    forward = cases_sub.add_parser(
+        "forward", help="lämna över till en annan enhet eller förvaltning"
+    )
+    forward.add_argument("number", metavar="DIARIENUMMER")
+    forward.add_argument(
+        "--to", required=True, help="enhetens namn, eller en annan förvaltning/myndighet"
+    )
+    forward.add_argument("--contact", help="mottagarens e-post eller telefon (annan förvaltning)")
+    forward.add_argument("--by", help=by_help)
+    reopen = cases_sub.add_parser("reopen", help="ny prövning när medborgaren inte är nöjd")
+    reopen.add_argument("number", metavar="DIARIENUMMER")
+    reopen.add_argument("--reason", default="", help="varför")
+    reopen.add_argument("--by", help=by_help)
+    wait = cases_sub.add_parser("wait", help="vänta på medborgaren; svarstiden pausas")
+    wait.add_argument("number", metavar="DIARIENUMMER")
+    wait.add_argument("--note", default="", help="vad vi väntar på")
+    wait.add_argument("--by", help=by_help)
+    care = cases_sub.add_parser("care", help="markera att ärendet rör enskilds vård och omsorg")
+    care.add_argument("number", metavar="DIARIENUMMER")
+    care.add_argument("--off", action="store_true", help="ta bort markeringen")
+    care.add_argument("--by", help=by_help)
+    export = cases_sub.add_parser("export", help="exportera till diariesystemet")
+    export.add_argument(
+        "--since", type=parse_date, required=True, metavar="DATUM", help="registrerade från och med"
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    cases.set_defaults(handler=cmd_cases)
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from postvakt.registry.cases import find_case, list_cases
+    from postvakt.registry.db import database_errors
+
+    if args.cases_command in CASE_ACTIONS:
+        return _case_action(args)
+    if args.cases_command == "export":
+        return _export(args)
+
+    service = open_service(args, read_only=True)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        if args.cases_command == "list":
+            cases = list_cases(session)
+            if args.json:
+                print(json.dumps([case_json(c) for c in cases], ensure_ascii=False, indent=2))
+                return EXIT_OK
+            if not cases:
+                print("Inga registrerade ärenden.")
+                return EXIT_OK
+            rows = [
+                (
+                    c.reference,
+                    KIND_SV[c.kind.value],
+                    STATUS_SV[c.status.value],
+                    c.mailbox.address if c.mailbox else "",
+                    c.sender_address or "(anonym)",
+                    local_date(c.received_at),
+                    iso(c.answer_due) or "",
+                    c.heading[26:][:50],
+                )
+                for c in cases
+            ]
+            print(
+                table(
+                    rows,
+                    (
+                        "Nummer",
+                        "Typ",
+                        "Status",
+                        "Brevlåda",
+                        "Avsändare",
+                        "Inkom",
+                        "Svar senast",
+                        "Rubrik",
+                    ),
+                )
+            )
+            return EXIT_OK
+        case = find_case(session, args.number)
+        if args.json:
+            data = case_json(case)
+            data["events"] = [
+                {
+                    "at": iso(e.at),
+                    "kind": e.kind.value,
+                    "actor": e.actor,
+                    "detail": e.detail,
+                    "document": e.document,
+                }
+                for e in case.events
+            ]
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        print(_case_text(case))
+    return EXIT_OK
+
+
+CASE_ACTIONS = ("add", "answer", "close", "forward", "reopen", "wait", "care")
+
+
+def _case_action(args: argparse.Namespace) -> int:
+    from postvakt.registry.cases import find_case
+
+    service = open_service(args)
+    with service:
+        casework = service.casework
+        assert casework is not None and service.sessions is not None
+        command = args.cases_command
+        if command == "add":
+            done = casework.add(
+                kind=args.kind,
+                channel=args.channel,
+                summary=args.summary,
+                unit=args.unit,
+                actor=args.by,
+                contact=args.contact,
+                name=args.name,
+                email=args.email,
+                care=args.care,
+            )
+        else:
+            actor = args.by
+            if not actor:
+                with service.sessions() as session:
+                    actor = find_case(session, args.number).handler or "okänd"
+            if command == "answer":
+                done = casework.answer(args.number, actor=actor, text=args.text, file=args.file)
+            elif command == "close":
+                done = casework.close(args.number, actor=actor, action=args.action)
+            elif command == "forward":
+                done = casework.forward(args.number, actor=actor, to=args.to, contact=args.contact)
+            elif command == "reopen":
+                done = casework.reopen(args.number, actor=actor, reason=args.reason)
+            elif command == "wait":
+                done = casework.wait(args.number, actor=actor, note=args.note)
+            else:
+                done = casework.mark_care(args.number, actor=actor, care=not args.off)
+        for connector in service.connectors.values():  # place the drafts now
+            service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
+        if command == "add" and service.config.organisation.registrar_notice == "each":
+            casework.send_registrar_notices()
+    print(f"{done.case}: {STATUS_SV[done.status]}")
+    if done.letter:
+        print(f"{done.letter}: {done.where}")
+    for who in done.told:
+        print(f"Meddelat: {who}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.export import export_rows, to_csv
+
+    service = open_service(args, read_only=True)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        rows = export_rows(session, args.since)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(to_csv(rows))
+    return EXIT_OK
+
+
+def _sender_text(case: Any) -> str:
+    if not case.sender_address:
+        return "(anonym)"
+    return (
+        f"{case.sender_name} <{case.sender_address}>" if case.sender_name else case.sender_address
+    )
+
+
+def _case_text(case: Any) -> str:
+    lines = [
+        f"{case.reference}  {case.heading}",
+        f"  Typ:          {KIND_SV[case.kind.value]}"
+        + ("  (behöver granskas)" if case.needs_review else ""),
+        f"  Status:       {STATUS_SV[case.status.value]}",
+        f"  Enhet:        {case.unit.name if case.unit else '-'}",
+        f"  Handläggare:  {case.handler or '-'}",
+        f"  Brevlåda:     {case.mailbox.address if case.mailbox else '-'}",
+        f"  Avsändare:    {_sender_text(case)}",
+        f"  Kontakt:      {case.contact or '-'}",
+        f"  Inkom:        {local_date(case.received_at)}",
+        f"  Registrerat:  {local_date(case.registered_at)}",
+        f"  Svar senast:  {iso(case.answer_due) or '-'}",
+        f"  Message-ID:   {case.message_id or '-'}",
+        f"  Klassning:    {case.classifier_label or '-'} ({case.classifier_confidence or 0:.2f}): "
+        + "; ".join(case.classifier_reasons or []),
+    ]
+    if case.individual_care:
+        lines.append(
+            "  Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen)"
+        )
+    if case.forwarded_to:
+        lines.append(f"  Överlämnat:   {case.forwarded_to}")
+    if case.answer_text:
+        lines.append(f"  Svar:         {case.answer_text[:300]}")
+    if case.actions:
+        lines.append(f"  Åtgärder:     {case.actions[:300]}")
+    lines.append("  Händelser:")
+    for event in case.events:
+        doc = f" [{event.document}]" if event.document else ""
+        lines.append(
+            f"    {local_date(event.at)}  {event.kind.value:<12} {event.actor}: {event.detail}{doc}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""What the command groups share: the Swedish argument parser, the config, the service, tables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from postvakt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postvakt.service import Service
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "KIND_SV",
+    "STATUS_SV",
+    "Parser",
+    "case_json",
+    "classifier_for",
+    "config_path",
+    "iso",
+    "local_date",
+    "open_service",
+    "optional_config",
+    "parse_date",
+    "table",
+]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with Swedish error messages and our exit code for usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        message = (
+            message.replace("the following arguments are required", "dessa argument krävs")
+            .replace("invalid choice", "ogiltigt val")
+            .replace("unrecognized arguments", "okända argument")
+            .replace("expected one argument", "ett värde krävs")
+            .replace("choose from", "välj bland")
+            .replace("not allowed with argument", "kan inte kombineras med")
+            .replace("argument ", "argumentet ")
+        )
+        print(f"{self.prog}: fel: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} är inget datum; skriv ÅÅÅÅ-MM-DD") from None
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    value = args.config or os.environ.get("POSTVAKT_CONFIG")
+    if not value:
+        raise ConfigError(
+            "Ingen konfigurationsfil angiven. Ange --config FIL eller sätt POSTVAKT_CONFIG."
+        )
+    return Path(value)
+
+
+def open_service(
+    args: argparse.Namespace, *, read_only: bool = False, connectors: bool = True
+) -> Service:
+    """The service for the config; ``read_only`` opens only the database (lists, no templates);
+    without ``connectors`` no mail server is needed (nor its password)."""
+    from postvakt.config import load_config
+    from postvakt.logs import configure_logging
+    from postvakt.service import Service
+
+    config = load_config(config_path(args))
+    configure_logging(config.service.log_level)
+    service = Service(config, clock=getattr(args, "clock", None))
+    return service.open_readonly() if read_only else service.open(need_connectors=connectors)
+
+
+def iso(value: Any) -> str | None:
+    """ISO 8601; datetimes in Stockholm time, as everything users see."""
+    from postvakt.registry.export import iso as export_iso
+
+    return export_iso(value)
+
+
+def case_json(case: Any) -> dict[str, Any]:
+    from postvakt.registry.export import case_json as export_case_json
+
+    return export_case_json(case)
+
+
+KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt"}
+STATUS_SV = {
+    "registered": "registrerat",
+    "acknowledged": "bekräftat",
+    "answered": "besvarat",
+    "waiting": "väntar",
+    "forwarded": "överlämnat",
+    "reopened": "ny prövning",
+    "closed": "avslutat",
+}
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def local_date(value: Any) -> str:
+    from postvakt.clock import STOCKHOLM
+
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def optional_config(args: argparse.Namespace) -> Any:
+    """The config when one is named (--config or POSTVAKT_CONFIG), else None."""
+    if not (args.config or os.environ.get("POSTVAKT_CONFIG")):
+        return None
+    from postvakt.config import load_config
+
+    return load_config(config_path(args))
+
+
+def classifier_for(config: Any) -> Any:
+    """The organisation's model when there is a config, else the shipped one."""
+    from postvakt.classifier import default_classifier
+    from postvakt.intake import load_classifier
+
+    return load_classifier(config) if config is not None else default_classifier()

@@ -1,0 +1,172 @@
+"""``postvakt classify``, ``classifier``, ``calendar`` and ``rules``: the model, the working days, the rule jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from postvakt.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Parser,
+    classifier_for,
+    config_path,
+    open_service,
+    optional_config,
+    parse_date,
+)
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's commands to the top-level sub-parsers."""
+    classify = sub.add_parser(
+        "classify",
+        help="klassificera .eml-filer (med konfiguration: organisationens egen modell och domäner)",
+    )
+    classify.add_argument("files", nargs="+", metavar="FIL.eml")
+    classify.add_argument("--json", action="store_true", help="skriv ut som JSON")
+
+    model = sub.add_parser("classifier", help="klassificerarens modell: träna om, utvärdera")
+    model_sub = model.add_subparsers(
+        dest="classifier_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    train = model_sub.add_parser(
+        "train", help="träna om modellen på korpusen och organisationens egna meddelanden"
+    )
+    train.add_argument(
+        "--corpus",
+        metavar="MAPP",
+        help="egna märkta meddelanden (.eml och labels.csv); annars classifier.corpus",
+    )
+    evaluate = model_sub.add_parser(
+        "evaluate",
+        help="precision, täckning och F1 per etikett på märkta meddelanden; utan MAPP: korpusens "
+        "utvärderingsdel och korsvalidering",
+    )
+    evaluate.add_argument(
+        "dir", nargs="?", metavar="MAPP", help="MAPP/*.eml med MAPP/labels.csv (file,label,…)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    calendar = sub.add_parser(
+        "calendar", help="arbetsdagar och tidsfrister (ingen konfiguration behövs)"
+    )
+    calendar_sub = calendar.add_subparsers(
+        dest="calendar_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    due = calendar_sub.add_parser("due", help="sista dag för en tidsfrist")
+    due.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=parse_date,
+        metavar="DATUM",
+        help="dagen meddelandet kom in (ÅÅÅÅ-MM-DD); den dagen räknas inte",
+    )
+    length = due.add_mutually_exclusive_group(required=True)
+    length.add_argument("--working-days", type=int, metavar="N", help="inom N arbetsdagar")
+    length.add_argument(
+        "--days", type=int, metavar="N", help="inom N dagar (sista dag flyttas till arbetsdag)"
+    )
+    show = calendar_sub.add_parser("show", help="årets vardagar som inte är arbetsdagar")
+    show.add_argument("year", type=int, metavar="ÅR")
+    rules = sub.add_parser("rules", help="kör en regelkontroll nu")
+    rules_sub = rules.add_subparsers(
+        dest="rules_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    rules_run = rules_sub.add_parser(
+        "run", help="kör ett jobb: coverage, daily-open, reminders, compilation"
+    )
+    rules_run.add_argument("job", choices=("coverage", "daily-open", "reminders", "compilation"))
+    rules_run.add_argument(
+        "--force", action="store_true", help="kör även om jobbet redan körts i dag"
+    )
+    classify.set_defaults(handler=cmd_classify)
+    model.set_defaults(handler=cmd_classifier)
+    calendar.set_defaults(handler=cmd_calendar)
+    rules.set_defaults(handler=cmd_rules)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from postvakt.classifier.commands import classify_files, format_result
+
+    config = optional_config(args)
+    results = classify_files(args.files, classifier_for(config), config=config)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            print(format_result(result))
+    return EXIT_OK
+
+
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from postvakt.classifier.commands import evaluation_json, train_model
+    from postvakt.classifier.evaluate import evaluate_corpus, evaluate_dir
+
+    config = optional_config(args)
+    if args.classifier_command == "train":
+        corpus = Path(args.corpus) if args.corpus else None
+        cache = None
+        if config is not None:
+            settings = config.classifier
+            if corpus is None and settings.corpus:
+                corpus = config.path(settings.corpus)
+            cache = config.path(settings.cache_folder) if settings.cache_folder else None
+        print(train_model(corpus, cache))
+        return EXIT_OK
+    if args.dir:
+        result: Any = evaluate_dir(args.dir, classifier_for(config))
+    else:
+        band = config.classifier.review_band if config is not None else None
+        result = evaluate_corpus(review_band=band)
+    print(
+        json.dumps(evaluation_json(result), ensure_ascii=False, indent=2) if args.json else result
+    )
+    return EXIT_OK
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from postvakt.rules.calendar import WorkingCalendar
+
+    closures: tuple[date, ...] = ()
+    if args.config or os.environ.get("POSTVAKT_CONFIG"):
+        from postvakt.config import load_config
+
+        closures = load_config(config_path(args)).organisation.closure_days
+    calendar = WorkingCalendar.with_closures(closures)
+    if args.calendar_command == "due":
+        if args.working_days is not None:
+            print(calendar.add_working_days(args.start, args.working_days).isoformat())
+        else:
+            print(calendar.add_days(args.start, args.days).isoformat())
+        return EXIT_OK
+    for day, name in calendar.non_working_weekdays(args.year):
+        print(f"{day.isoformat()}  {calendar.weekday_name(day):<8} {name}")
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    with service:
+        assert service.jobs is not None
+        report = service.jobs.run(args.job, force=args.force)
+        if not report.ran:
+            print(f"{args.job} kördes inte: {report.why_not}")
+            return EXIT_OK
+        for result in report.opened:
+            state = {True: "öppnad", False: "INTE öppnad", None: "okänt"}[result.opened]
+            print(f"{result.mailbox}: {state} – {result.evidence}")
+        for item in report.planned:
+            print(f"{item.recipient}: {item.line}")
+        sent = report.sent
+        if sent.queued:
+            print(f"{sent.queued} aviseringar väntar till arbetstid.")
+        print(f"{len(sent.sent)} sammanfattningar skickade.")
+        for error in sent.errors:
+            print(f"Fel: {error}", file=sys.stderr)
+        return EXIT_FAILURE if sent.errors else EXIT_OK

@@ -1,0 +1,229 @@
+"""``postvakt report``, ``failed`` and ``messages``: what was compiled, what failed, what waits for an answer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from postvakt.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Parser,
+    iso,
+    local_date,
+    open_service,
+    table,
+)
+from postvakt.errors import NotFoundError
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's commands to the top-level sub-parsers."""
+    report = sub.add_parser("report", help="rapporter")
+    report_sub = report.add_subparsers(
+        dest="report_command", metavar="RAPPORT", parser_class=Parser, required=True
+    )
+    annual = report_sub.add_parser(
+        "annual", help="årlig sammanställning av synpunkter och klagomål"
+    )
+    annual.add_argument("--year", type=int, required=True, metavar="ÅR")
+    annual.add_argument("--unit", help="bara den här enheten")
+    annual.add_argument("--out", type=Path, required=True, help="FIL.docx, FIL.xlsx eller FIL.csv")
+    failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
+    failed_sub = failed.add_subparsers(
+        dest="failed_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    failed_list = failed_sub.add_parser("list", help="lista misslyckade meddelanden")
+    failed_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    failed_retry = failed_sub.add_parser("retry", help="behandla misslyckade meddelanden igen")
+    failed_retry.add_argument(
+        "ids", nargs="*", type=int, metavar="NR", help="bara dessa (standard: alla)"
+    )
+    messages = sub.add_parser("messages", help="medborgarmeddelanden och deras svarstider")
+    messages_sub = messages.add_subparsers(
+        dest="messages_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
+    )
+    messages_list = messages_sub.add_parser("list", help="lista bevakade meddelanden")
+    messages_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    messages_list.add_argument("--open", action="store_true", help="bara obesvarade")
+    report.set_defaults(handler=cmd_report)
+    failed.set_defaults(handler=cmd_failed)
+    messages.set_defaults(handler=cmd_messages)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.report import annual_report, to_csv, to_xlsx
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".docx", ".xlsx", ".csv"):
+        raise NotFoundError(f"{args.out}: ange en fil som slutar på .docx, .xlsx eller .csv")
+    service = open_service(args)
+    with service:
+        assert (
+            service.sessions is not None
+            and service.casework is not None
+            and service.intake is not None
+        )
+        deadline = service.intake.policy.compilation_due(args.year)
+        with service.sessions() as session, database_errors():
+            report = annual_report(session, args.year, deadline, unit=args.unit)
+        if args.unit and not report.units:
+            raise NotFoundError(f"Det finns ingen enhet som heter {args.unit!r}.")
+        written = []
+        if suffix == ".csv":
+            args.out.write_bytes(to_csv(report))
+            written.append(args.out)
+        elif suffix == ".xlsx":
+            args.out.write_bytes(to_xlsx(report))
+            written.append(args.out)
+        else:
+            for unit in report.units:
+                path = (
+                    args.out
+                    if len(report.units) == 1
+                    else args.out.with_name(f"{args.out.stem} – {unit.unit}.docx")
+                )
+                path.write_bytes(service.casework.compilation_docx(report, unit))
+                written.append(path)
+    total = sum(len(u.rows) for u in report.units)
+    print(
+        f"Sammanställning {args.year}: {total} ärenden i {len(report.units)} enheter; klar senast {deadline.isoformat()}."
+    )
+    for path in written:
+        print(f"  {path}")
+    return EXIT_OK
+
+
+def cmd_failed(args: argparse.Namespace) -> int:
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.messages import unresolved_failures
+    from postvakt.registry.models import Disposition
+
+    if args.failed_command == "list":
+        service = open_service(args, read_only=True)
+        assert service.sessions is not None
+        with service, service.sessions() as session, database_errors():
+            failures = unresolved_failures(session)
+            if args.json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "id": f.id,
+                                "mailbox": f.mailbox.address,
+                                "folder": f.folder,
+                                "key": f.message_key,
+                                "failed_at": iso(f.failed_at),
+                                "attempts": f.attempts,
+                                "error": f.error,
+                            }
+                            for f in failures
+                        ],
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+                return EXIT_OK
+            if not failures:
+                print("Inga misslyckade meddelanden.")
+                return EXIT_OK
+            print(
+                table(
+                    [
+                        (
+                            str(f.id),
+                            f.mailbox.address,
+                            f.folder,
+                            local_date(f.failed_at),
+                            str(f.attempts),
+                            f.error.splitlines()[0][:70],
+                        )
+                        for f in failures
+                    ],
+                    ("Nr", "Brevlåda", "Mapp", "Misslyckades", "Försök", "Fel"),
+                )
+            )
+        return EXIT_OK
+
+    service = open_service(args)
+    assert service.intake is not None
+    with service:
+        report = service.intake.retry_failed(args.ids or None)
+        if args.ids and not report.outcomes:
+            raise NotFoundError(f"Inga olösta misslyckade meddelanden med nummer {args.ids}.")
+        for connector in service.connectors.values():
+            report.merge(service.intake.deliver_drafts(connector))
+        for outcome in report.outcomes:
+            print(
+                f"{outcome.key}: {outcome.disposition.value}"
+                + (f" ({outcome.case})" if outcome.case else "")
+            )
+        still = report.count(Disposition.FAILED)
+        print(f"{len(report.outcomes) - still} behandlade, {still} misslyckades igen.")
+        return EXIT_FAILURE if still else EXIT_OK
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from postvakt.registry.db import database_errors
+    from postvakt.registry.models import MessageRecord
+    from postvakt.registry.replies import CITIZEN
+
+    service = open_service(args, read_only=True)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        query = (
+            select(MessageRecord)
+            .options(selectinload(MessageRecord.mailbox), selectinload(MessageRecord.case))
+            .where(MessageRecord.disposition.in_(CITIZEN))
+            .order_by(MessageRecord.received_at, MessageRecord.id)
+        )
+        if args.open:
+            query = query.where(MessageRecord.answered_at.is_(None))
+        records = list(session.scalars(query))
+        data = [
+            {
+                "mailbox": r.mailbox.address,
+                "sender": r.sender_address,
+                "subject": r.subject,
+                "message_id": r.message_id,
+                "received_at": iso(r.received_at),
+                "reply_due": iso(r.reply_due),
+                "answered_at": iso(r.answered_at),
+                "answered_by": r.answered_by,
+                "disposition": r.disposition.value,
+                "case": r.case.reference if r.case else None,
+            }
+            for r in records
+        ]
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not data:
+        print(
+            "Inga medborgarmeddelanden."
+            if not args.open
+            else "Inga obesvarade medborgarmeddelanden."
+        )
+        return EXIT_OK
+    rows = [
+        (
+            d["mailbox"],
+            d["sender"] or "",
+            (d["subject"] or "")[:40],
+            (d["received_at"] or "")[:16].replace("T", " "),
+            d["reply_due"] or "-",
+            (d["answered_at"] or "")[:16].replace("T", " ") or "obesvarat",
+            d["case"] or "",
+        )
+        for d in data
+    ]
+    print(
+        table(rows, ("Brevlåda", "Avsändare", "Ämne", "Inkom", "Svar senast", "Besvarat", "Ärende"))
+    )
+    return EXIT_OK

@@ -1,0 +1,128 @@
+"""``postvakt run``, ``check-config``, ``web`` and ``demo``: running Postvakt."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from postvakt.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Parser,
+    config_path,
+    open_service,
+)
+from postvakt.errors import ConfigError
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's commands to the top-level sub-parsers."""
+    run = sub.add_parser("run", help="bevaka brevlådorna tills processen stoppas")
+    run.add_argument("--once", action="store_true", help="läs varje brevlåda en gång och avsluta")
+
+    check = sub.add_parser("check-config", help="kontrollera konfigurationsfilen och visa alla fel")
+    web = sub.add_parser("web", help="webbpanelen: översikt, ärenden, frånvaro, registrator")
+    web_sub = web.add_subparsers(dest="web_command", metavar="ÅTGÄRD", parser_class=Parser)
+    serve = web_sub.add_parser("serve", help="starta webbpanelen (standard)")
+    for where, default in ((web, None), (serve, argparse.SUPPRESS)):
+        where.add_argument(
+            "--host", default=default, help="adress att lyssna på (standard: web.host, 127.0.0.1)"
+        )
+        where.add_argument(
+            "--port", type=int, default=default, help="port (standard: web.port, 8080)"
+        )
+    adduser = web_sub.add_parser(
+        "adduser", help="skapa ett lokalt konto eller byt lösenord (lösenordet frågas efter)"
+    )
+    adduser.add_argument("address", metavar="E-POST", help="personens adress i konfigurationen")
+    adduser.add_argument(
+        "--password-env",
+        metavar="VARIABEL",
+        help="läs lösenordet från den här miljövariabeln i stället för att fråga",
+    )
+    web_sub.add_parser("users", help="lista lokala konton")
+    demo = sub.add_parser("demo", help="kör Postvakt på exempelpost i en egen mapp")
+    demo.add_argument(
+        "--dir",
+        default="postvakt-demo",
+        metavar="MAPP",
+        help="arbetsmapp (standard: ./postvakt-demo)",
+    )
+    run.set_defaults(handler=cmd_run)
+    check.set_defaults(handler=cmd_check_config)
+    web.set_defaults(handler=cmd_web)
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    with service:
+        if args.once:
+            report = service.run_once()
+            from postvakt.registry.models import Disposition
+
+            print(
+                f"Läste {len(report.outcomes)} nya meddelanden: "
+                f"{report.count(Disposition.CASE)} nya ärenden, "
+                f"{report.count(Disposition.FAILED)} misslyckade, "
+                f"{len(report.drafts_saved)} utkast sparade."
+            )
+            for error in report.errors:
+                print(f"Fel: {error}", file=sys.stderr)
+            if report.count(Disposition.FAILED):
+                print(
+                    "Se 'postvakt failed list' och kör 'postvakt failed retry' när felet är åtgärdat.",
+                    file=sys.stderr,
+                )
+            failed = report.count(Disposition.FAILED)
+            return EXIT_FAILURE if report.errors or failed else EXIT_OK
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            service.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        service.run_forever()
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from postvakt.config import check_environment, load_config
+
+    path = config_path(args)
+    config = load_config(path)
+    problems = check_environment(config)
+    if problems:
+        raise ConfigError(problems, source=str(path))
+    from postvakt.templates import LETTERS, LetterRenderer
+
+    renderer = LetterRenderer(config.templates_folder)
+    for name in LETTERS:
+        renderer.check(name)
+    print(
+        f"{path}: konfigurationen är giltig — {len(config.mailboxes)} brevlådor, "
+        f"{len(config.units)} enheter, {len(config.people)} personer, policy {config.organisation.policy}."
+    )
+    return EXIT_OK
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from postvakt.config import load_config
+    from postvakt.web.commands import add_user, list_users, serve
+
+    config = load_config(config_path(args))
+    if args.web_command == "adduser":
+        return add_user(config, args.address, password_env=args.password_env)
+    if args.web_command == "users":
+        return list_users(config)
+    return serve(config, host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from postvakt.demo import run_demo
+
+    return run_demo(Path(args.dir))

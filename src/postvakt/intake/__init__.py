@@ -1,0 +1,436 @@
+"""One message's way through Postvakt: parse, screen, classify, register, draft.
+
+The steps are listed in order in :data:`STEPS`.  Each is a small function with one job that
+either returns None (go on) or the message's final :class:`Disposition` (stop here).  Deciding
+is apart from acting: ``screen`` and ``classify`` only look; ``register`` and ``draft`` write.
+
+Guarantees, and how they are kept:
+
+- **One transaction per message.**  All steps run inside it, together with the message's
+  record and the connector's new sync state.  The sync state is stored in the same commit
+  as the message, never before it.
+- **Nothing lost.**  A step that raises rolls the transaction back; the raw bytes and the
+  traceback go to the failed store (``postvakt failed retry`` replays them).  A crash
+  (anything that is not an ``Exception``) rolls back and leaves the sync state where it was,
+  so the message is read again on the next pass.
+- **Nothing twice.**  ``messages`` is unique on (mailbox, folder, key), so a message already
+  seen is skipped; ``cases`` is unique on Message-ID, so the same e-mail in two mailboxes is
+  registered once.  A race with another process on that constraint is retried once.
+- **Drafts after commit.**  The draft is rendered and stored in the transaction (the outbox)
+  and placed in the mailbox afterwards by :meth:`Intake.deliver_drafts`, idempotently by its
+  own Message-ID.  A crash between the two leaves a pending draft for the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.classifier import (
+    Classifier,
+    Contact,
+    Verdict,
+    forwards_citizen,
+)
+from postvakt.clock import Clock
+from postvakt.config import Config, PersonConfig
+from postvakt.errors import ConnectorError, DatabaseError
+from postvakt.intake.drafts import DOCX, deliver_drafts
+from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
+from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.intake.steps import ACTOR, SENT_STEPS, STEPS, Step, Work
+from postvakt.mailbox.base import (
+    Checkpoint,
+    Connector,
+    FetchedMessage,
+    FolderRole,
+    reply_subject,
+)
+from postvakt.mailbox.message import IncomingMessage
+from postvakt.registry.cases import (
+    number_pattern,
+)
+from postvakt.registry.db import database_errors
+from postvakt.registry.drafts import add_draft
+from postvakt.registry.messages import (
+    known_keys,
+    load_state,
+    message_record,
+    save_state,
+)
+from postvakt.registry.models import (
+    Case,
+    Disposition,
+    Draft,
+    Mailbox,
+    MessageRecord,
+)
+from postvakt.rules.calendar import WorkingCalendar
+from postvakt.rules.policy import PRESETS, Policy
+from postvakt.templates import LetterRenderer
+from postvakt.templates.casework import CaseLetters, swedish_date
+
+__all__ = [
+    "ACTOR",
+    "DOCX",
+    "SENT_STEPS",
+    "STEPS",
+    "Intake",
+    "MessageOutcome",
+    "PassReport",
+    "Step",
+    "Work",
+    "load_classifier",
+    "policy_from",
+    "swedish_date",
+]
+
+log = logging.getLogger("postvakt.intake")
+
+Classify = Callable[[IncomingMessage], Verdict]
+NotSatisfied = Callable[..., None]
+"""``(session, case, *, now, reason)``: a new review of an answered case (``Casework.not_satisfied``)."""
+Cover = Callable[[str, date, Session], str]
+"""``(person, day, session)``: who reads the person's mail and takes their cases that day."""
+
+
+class Intake:
+    """Runs :data:`STEPS` over messages from a connector, one transaction each."""
+
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock,
+        steps: tuple[tuple[str, Step], ...] = STEPS,
+        sent_steps: tuple[tuple[str, Step], ...] = SENT_STEPS,
+        classify: Classify | None = None,
+        renderer: LetterRenderer | None = None,
+        calendar: WorkingCalendar | None = None,
+        policy: Policy | None = None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.steps = steps
+        self.sent_steps = sent_steps
+        self._classify = classify
+        self.not_satisfied: NotSatisfied | None = None
+        """Set by the service to ``Casework.not_satisfied``; without it a not-satisfied reply
+        is noted on the case."""
+        self.tz = ZoneInfo(config.organisation.timezone)
+        self.renderer = renderer or LetterRenderer(config.templates_folder)
+        self.letters = CaseLetters(config, self.renderer)
+        self.cover: Cover = lambda person, _day, _session=None: person
+        """Who covers a person on a day (in the message's session); the service sets it from
+        the absences (``Delegation.cover``)."""
+        self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
+        self.policy = policy or policy_from(config)
+        self.own_addresses = frozenset(m.address for m in config.mailboxes)
+        self.numbers = number_pattern(
+            config.organisation.diary_number_format, config.organisation.diary_prefix
+        )
+        self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
+        self.renderer.check("acknowledgment")
+
+    # -- helpers the steps use ------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+    def is_private(self, msg: IncomingMessage) -> bool:
+        """Marked private: ``Sensitivity: Private`` or the organisation's marker in the subject."""
+        if (msg.header("Sensitivity") or "").strip().lower() == "private":
+            return True
+        marker = self.config.organisation.private_marker
+        return bool(marker) and marker.lower() in msg.subject.lower()
+
+    def citizen_message(self, msg: IncomingMessage, verdict: Verdict) -> IncomingMessage:
+        """The message the citizen wrote: the forwarded one when staff passed it on."""
+        if not verdict.forwarded:
+            return msg
+        return forwards_citizen(msg, self.config.organisation.domains) or msg
+
+    @property
+    def classify(self) -> Classify:
+        """The classifier, loaded when the first message needs it (read-only commands never
+        pay for it)."""
+        if self._classify is None:
+            self._classify = load_classifier(self.config)
+        return self._classify
+
+    def handler_for(self, mailbox: Mailbox) -> str | None:
+        """Who handles a case: the person for a personal mailbox, else the first owner."""
+        if mailbox.kind == "personal":
+            return mailbox.address
+        return mailbox.owners[0].address if mailbox.owners else None
+
+    def make_acknowledgment(
+        self,
+        session: Session,
+        case: Case,
+        mailbox: Mailbox,
+        msg: IncomingMessage,
+        contact: Contact,
+        now: datetime,
+    ) -> Draft:
+        assert contact.reply_to is not None
+        due = case.answer_due or case.reply_due
+        recipient = contact.name or contact.reply_to.name or contact.reply_to.address
+        values = {
+            **self.letters.citizen(case),
+            "recipient_name": recipient,
+            "answer_due": swedish_date(due) if due else "",
+            "summary": case.summary,
+        }
+        letter = self.letters.render("acknowledgment", case, now, **values)
+        return add_draft(
+            session,
+            case,
+            kind="ack",
+            title=letter.title,
+            mailbox_id=mailbox.id,
+            mailbox_address=mailbox.address,
+            to_address=contact.reply_to.address,
+            to_name=recipient if recipient != contact.reply_to.address else None,
+            subject=reply_subject(case.subject or msg.subject),
+            in_reply_to=msg.message_id,
+            references=[*msg.references, msg.message_id],
+            body_text=letter.text,
+            filename=letter.filename,
+            data=letter.data,
+            actor=ACTOR,
+            now=now,
+        )
+
+    # -- one message ------------------------------------------------------------------
+
+    def _run_steps(self, work: Work, steps: tuple[tuple[str, Step], ...]) -> Disposition:
+        """The first step that returns a disposition decides; a message through them all is a case."""
+        for _name, step in steps:
+            outcome = step(self, work)
+            if outcome is not None:
+                return outcome
+        return Disposition.CASE
+
+    def _record(self, work: Work, disposition: Disposition, replay: bool) -> MessageRecord:
+        msg = work.msg
+        # A message fresh from its folder has no record yet; only a replay updates one.
+        row = (
+            message_record(work.session, work.mailbox.id, work.fetched.folder, work.fetched.key)
+            if replay
+            else None
+        )
+        if row is None:
+            row = MessageRecord(
+                mailbox_id=work.mailbox.id, folder=work.fetched.folder, message_key=work.fetched.key
+            )
+            work.session.add(row)
+        row.message_id = msg.message_id
+        row.content_hash = work.content_hash
+        row.sender_address = msg.sender.address if msg.sender else None
+        row.sender_name = msg.sender.name if msg.sender else None
+        row.subject = msg.subject
+        row.received_at = work.received_at
+        row.processed_at = work.now
+        row.disposition = disposition
+        row.label = work.verdict.label.value if work.verdict else None
+        row.confidence = work.verdict.confidence if work.verdict else None
+        row.reasons = list(
+            work.verdict.reasons
+            if work.verdict
+            else ([work.screening.reason] if work.screening else [])
+        )
+        row.defects = list(msg.defects)
+        row.reply_due = work.reply_due
+        row.case_id = work.case.id if work.case else None
+        return row
+
+    def process(
+        self,
+        session: Session,
+        mailbox_id: int,
+        fetched: FetchedMessage,
+        role: FolderRole = "inbox",
+        *,
+        replay: bool = False,
+    ) -> MessageOutcome:
+        """Run the steps over one message in one transaction; failures go to the failed store.
+
+        ``replay`` is for a message from the failed store: its record is updated, and its
+        failure marked resolved, instead of a record being added.
+        """
+        steps = self.steps if role == "inbox" else self.sent_steps
+        for attempt in (1, 2):
+            try:
+                with database_errors(), session.begin():
+                    mailbox = session.get_one(Mailbox, mailbox_id)
+                    work = Work(session=session, mailbox=mailbox, fetched=fetched, now=self.now())
+                    disposition = self._run_steps(work, steps)
+                    self._record(work, disposition, replay)
+                    if fetched.state is not None:
+                        save_state(session, mailbox_id, fetched.folder, fetched.state, work.now)
+                    if replay:
+                        resolve_failure(session, mailbox_id, fetched, work.now)
+                    outcome = self._outcome(work, disposition)
+                session.expunge_all()
+                return outcome
+            except (DatabaseError, OperationalError):
+                raise  # the database itself is unusable: stop the pass, lose nothing
+            except IntegrityError as exc:
+                # Another process registered the same Message-ID at the same moment: the
+                # second attempt finds its case and records a duplicate.
+                if attempt == 1:
+                    log.info("retrying %s after a concurrent registration", fetched.key)
+                    continue
+                return record_failed(self, session, mailbox_id, fetched, exc, role)
+            except Exception as exc:  # any bug in a step: keep the message, go on with the next
+                return record_failed(self, session, mailbox_id, fetched, exc, role)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _outcome(self, work: Work, disposition: Disposition) -> MessageOutcome:
+        msg = work.msg
+        if work.screening:
+            reason = work.screening.reason
+        elif work.verdict:
+            reason = "; ".join(work.verdict.reasons[:2])
+        elif disposition is Disposition.INTERNAL:
+            reason = "intern e-post från den egna organisationen"
+        elif disposition is Disposition.DUPLICATE:
+            reason = "samma meddelande är redan registrerat"
+        else:
+            reason = ""
+        if work.case is not None and work.case.anonymous:
+            reason = (reason + "; " if reason else "") + "anonymt: inget sätt att nå avsändaren"
+        return MessageOutcome(
+            mailbox=work.mailbox.address,
+            folder=work.fetched.folder,
+            key=work.fetched.key,
+            disposition=disposition,
+            subject=msg.subject,
+            sender=msg.sender.address if msg.sender else None,
+            case=work.case.reference if work.case else None,
+            reason=reason,
+        )
+
+    # -- a whole mailbox ------------------------------------------------------------
+
+    def run_mailbox(self, connector: Connector) -> PassReport:
+        """Process everything new in the connector's watched folders, then place drafts.
+
+        A server error ends the pass for this mailbox and is reported with what was done.
+        """
+        report = PassReport()
+        with self.sessions() as session:
+            with database_errors():
+                mailbox = session.scalars(
+                    select(Mailbox).where(Mailbox.address == connector.address)
+                ).one()
+                mailbox_id = mailbox.id
+                session.rollback()
+            try:
+                for role in ("inbox", "sent"):
+                    for folder in connector.folders(role):
+                        self._run_folder(session, connector, mailbox_id, folder, role, report)
+            except ConnectorError as exc:
+                # What was committed stays committed; the next pass resumes from the state.
+                log.error("mailbox %s: %s", connector.address, exc)
+                report.errors.append(str(exc))
+                return report
+            report.merge(self.deliver_drafts(connector, session=session))
+        return report
+
+    def _run_folder(
+        self,
+        session: Session,
+        connector: Connector,
+        mailbox_id: int,
+        folder: str,
+        role: FolderRole,
+        report: PassReport,
+    ) -> None:
+        with database_errors():
+            state = load_state(session, mailbox_id, folder)
+            session.rollback()
+        known = _KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
+        for item in connector.fetch_new(folder, state, known.__contains__):
+            if isinstance(item, Checkpoint):
+                self._checkpoint(session, mailbox_id, item.folder, item.state)
+                continue
+            if item.key in known:
+                if item.state is not None:
+                    self._checkpoint(session, mailbox_id, item.folder, item.state)
+                continue
+            report.outcomes.append(self.process(session, mailbox_id, item, role))
+            known.add(item.key)
+
+    def _checkpoint(
+        self, session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any]
+    ) -> None:
+        with database_errors(), session.begin():
+            save_state(session, mailbox_id, folder, state, self.now())
+
+    def deliver_drafts(self, connector: Connector, *, session: Session | None = None) -> PassReport:
+        """Place every pending draft of this mailbox in its Drafts folder (after commit)."""
+        return deliver_drafts(self, connector, session=session)
+
+    def retry_failed(self, ids: list[int] | None = None) -> PassReport:
+        """Replay failed messages from their stored bytes."""
+        return retry_failed(self, ids)
+
+
+class _KnownKeys:
+    """The keys already processed in a folder, read from the database on first use.
+
+    A pass over a mailbox with nothing new never needs them, so an idle pass costs no
+    query for them however large the mailbox.
+    """
+
+    def __init__(self, session: Session, mailbox_id: int, folder: str):
+        self._session, self._mailbox_id, self._folder = session, mailbox_id, folder
+        self._keys: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        if self._keys is None:
+            with database_errors():
+                self._keys = known_keys(self._session, self._mailbox_id, self._folder)
+                self._session.rollback()
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def add(self, key: str) -> None:
+        self._load().add(key)
+
+
+def load_classifier(config: Config) -> Classifier:
+    """The trained model for the shipped corpus and the organisation's own messages, with the
+    configured review band (trained on first use, then read from the cache)."""
+    settings = config.classifier
+    return Classifier.load(
+        extra_dir=config.path(settings.corpus) if settings.corpus else None,
+        directory=config.path(settings.cache_folder) if settings.cache_folder else None,
+        review_band=settings.review_band,
+        own_domains=config.organisation.domains,
+        own_addresses=[m.address for m in config.mailboxes],
+    )
+
+
+def policy_from(config: Config) -> Policy:
+    d = config.deadlines
+    return PRESETS[config.organisation.policy].with_overrides(
+        reply=d.reply,
+        complaint_ack=d.complaint_ack,
+        complaint_answer=d.complaint_answer,
+        callback=d.callback,
+        compilation_date=d.compilation_date,
+    )

@@ -1,0 +1,354 @@
+"""The steps of one message's way, in order in :data:`STEPS` (and :data:`SENT_STEPS`).
+
+Each is a small function with one job that either returns None (go on) or the message's
+final :class:`Disposition` (stop here).  Deciding is apart from acting: ``screen`` and
+``classify`` only look; ``register`` and ``draft`` write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from postvakt.classifier import (
+    Contact,
+    Label,
+    Screening,
+    Verdict,
+    find_contact,
+    internal,
+    screen,
+)
+from postvakt.classifier.webform import form_fields
+from postvakt.delegation.handover import hand_over
+from postvakt.mailbox.base import (
+    FetchedMessage,
+)
+from postvakt.mailbox.identity import content_hash
+from postvakt.mailbox.message import IncomingMessage, parse_message
+from postvakt.registry.cases import (
+    NewCase,
+    add_event,
+    case_by_identity,
+    case_for_thread,
+    make_heading,
+    register_case,
+)
+from postvakt.registry.lifecycle import attach_followup
+from postvakt.registry.models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Disposition,
+    Draft,
+    EventKind,
+    Mailbox,
+)
+from postvakt.registry.replies import record_reply
+from postvakt.templates import LETTERS
+
+if TYPE_CHECKING:
+    from postvakt.intake import Intake
+
+__all__ = ["ACTOR", "SENT_STEPS", "STEPS", "Step", "Work"]
+
+log = logging.getLogger("postvakt.intake")
+
+ACTOR = "postvakt"
+Classify = Callable[[IncomingMessage], Verdict]
+NotSatisfied = Callable[..., None]
+"""``(session, case, *, now, reason)``: a new review of an answered case (``Casework.not_satisfied``)."""
+Cover = Callable[[str, date, Session], str]
+"""``(person, day, session)``: who reads the person's mail and takes their cases that day."""
+REVIEWABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.CLOSED})
+"""A not-satisfied reply reopens a case in these states; before the answer it is a note."""
+
+
+@dataclass
+class Work:
+    """One message on its way through the steps; each step fills in its part."""
+
+    session: Session
+    mailbox: Mailbox
+    fetched: FetchedMessage
+    now: datetime
+    message: IncomingMessage | None = None
+    content_hash: str | None = None
+    """Of the raw bytes' content (:func:`postvakt.mailbox.identity.content_hash`)."""
+    screening: Screening | None = None
+    verdict: Verdict | None = None
+    contact: Contact | None = None
+    received_at: datetime | None = None
+    reply_due: date | None = None
+    case: Case | None = None
+    draft: Draft | None = None
+    covered_by: str | None = None
+    """Who covers the case's handler today (the handler themself when present)."""
+
+    @property
+    def msg(self) -> IncomingMessage:
+        assert self.message is not None, "the parse step runs first"
+        return self.message
+
+
+Step = Callable[["Intake", Work], Disposition | None]
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def parse(intake: Intake, work: Work) -> Disposition | None:
+    """Raw bytes -> IncomingMessage; the arrival stamp is the mailbox's, else the Date header."""
+    work.message = parse_message(work.fetched.raw)
+    work.content_hash = content_hash(work.fetched.raw)
+    work.received_at = (work.fetched.received_at or work.message.date or work.now).astimezone(
+        intake.tz
+    )
+    return None
+
+
+def already_registered(intake: Intake, work: Work) -> Disposition | None:
+    """The same e-mail already became a case (sent to two watched mailboxes, or re-synced).
+
+    The same is Message-ID *and* content: a reused Message-ID on a new message is not enough.
+    """
+    existing = case_by_identity(work.session, work.msg.message_id, work.content_hash)
+    if existing is None:
+        return None
+    work.case = existing
+    return Disposition.DUPLICATE
+
+
+def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
+    """Automatic replies, delivery reports and bulk mail never become cases.
+
+    A configured web-form gateway is a citizen's channel even when it marks its mail as
+    machine-generated (many e-services send ``Auto-Submitted: auto-generated``).
+    """
+    sender = work.msg.sender
+    if sender and sender.address in intake.config.organisation.web_form_senders:
+        return None
+    work.screening = screen(work.msg)
+    return Disposition.SCREENED if work.screening else None
+
+
+def internal_mail(intake: Intake, work: Work) -> Disposition | None:
+    """Mail from the organisation's own domains is colleagues' mail, not a citizen's.
+
+    Unless it forwards a citizen's message (the citizen's text is then what is judged), or
+    comes from a web-form gateway in the own domains (``organisation.web_form_senders``).
+    """
+    org = intake.config.organisation
+    found = internal(work.msg, org.domains, org.web_form_senders)
+    if found is None:
+        return None
+    work.screening = found
+    return Disposition.INTERNAL
+
+
+def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
+    """Every citizen message gets an answer deadline, case or not."""
+    assert work.received_at is not None
+    work.reply_due = intake.policy.reply.due(work.received_at.date(), intake.calendar)
+    return None
+
+
+def follow_up(intake: Intake, work: Work) -> Disposition | None:
+    """The citizen wrote again in a case's thread: the message joins that case.
+
+    When they write that the answer did not satisfy them (the classifier's
+    ``followup_not_satisfied``) and the case was answered or closed, it is reopened for a new
+    review by the nearest superior manager, with the notice of new review drafted.
+    """
+    msg = work.msg
+    org = intake.config.organisation
+    case = case_for_thread(
+        work.session,
+        msg.thread_ids,
+        msg.subject,
+        intake.numbers,
+        org.diary_number_format,
+        org.diary_prefix,
+    )
+    if case is None:
+        return None
+    work.case = case
+    work.verdict = verdict = intake.classify(msg)
+    attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
+    if not verdict.followup_not_satisfied:
+        return Disposition.FOLLOWUP
+    if case.status in REVIEWABLE and intake.not_satisfied is not None:
+        reason = next((r for r in verdict.reasons if r.startswith("svar i en ärendetråd")), "")
+        intake.not_satisfied(work.session, case, now=work.now, reason=reason)
+    else:
+        add_event(
+            work.session,
+            case,
+            EventKind.NOTE,
+            actor=ACTOR,
+            at=work.now,
+            detail="Avsändaren skriver att hen inte är nöjd; ärendet är ännu inte besvarat.",
+        )
+    return Disposition.FOLLOWUP
+
+
+def classify(intake: Intake, work: Work) -> Disposition | None:
+    """Complaint, opinion or other; 'other' stops here.  An uncertain verdict (the review
+    band) is a case for a person to confirm, never silently dropped."""
+    work.verdict = intake.classify(work.msg)
+    return None if work.verdict.is_case else Disposition.NOT_CASE
+
+
+def register(intake: Intake, work: Work) -> Disposition | None:
+    """Give the complaint or opinion a diary number (the collective one when anonymous).
+
+    A citizen's message forwarded by staff is registered as the citizen's: their contact
+    details, their subject and text; the arrival stamp and Message-ID are the forward's.
+    """
+    assert work.verdict is not None and work.received_at is not None
+    msg = intake.citizen_message(work.msg, work.verdict)
+    work.contact = contact = find_contact(msg, intake.own_addresses)
+    kind = CaseKind.COMPLAINT if work.verdict.label is Label.COMPLAINT else CaseKind.OPINION
+    received = work.received_at.date()
+    policy = intake.policy
+    form_text = form_fields(msg.body_text).get("meddelande")
+    heading = make_heading("" if form_text else msg.subject, form_text or msg.body_text)
+    details = [d for d in (contact.phone, contact.postal) if d]
+    if contact.anonymous:
+        # Nobody to answer: the routines promise feedback only to those who left contact details.
+        work.reply_due = None
+    sender = contact.reply_to
+    work.case = register_case(
+        work.session,
+        NewCase(
+            kind=kind,
+            summary=heading.removeprefix("Synpunkter och klagomål – "),
+            heading=heading,
+            received_at=work.received_at,
+            registered_at=work.now,
+            anonymous=contact.anonymous,
+            mailbox_id=work.mailbox.id,
+            unit_id=work.mailbox.unit_id,
+            handler=intake.handler_for(work.mailbox),
+            sender_name=(contact.name or (sender.name if sender else None)) or None,
+            sender_address=sender.address if sender else None,
+            contact=", ".join(details) or None,
+            subject=msg.subject or work.msg.subject,
+            message_id=work.msg.message_id,
+            content_hash=work.content_hash,
+            reply_due=work.reply_due,
+            ack_due=None
+            if contact.anonymous
+            else policy.complaint_ack.due(received, intake.calendar),
+            answer_due=None
+            if contact.anonymous
+            else policy.complaint_answer.due(received, intake.calendar),
+            needs_review=work.verdict.needs_review,
+            classifier_label=work.verdict.label.value,
+            classifier_confidence=work.verdict.confidence,
+            classifier_reasons=work.verdict.reasons,
+            classifier_flags=(
+                *work.verdict.flags,
+                *(("forwarded",) if work.verdict.forwarded else ()),
+            ),
+            original=work.fetched.raw,
+        ),
+        prefix=intake.config.organisation.diary_prefix,
+        fmt=intake.config.organisation.diary_number_format,
+        year=work.received_at.year,
+        actor=ACTOR,
+        detail=f"Registrerat automatiskt från {work.mailbox.address}"
+        + (" under samlingsnumret för anonyma ärenden" if contact.anonymous else ""),
+    )
+    return None
+
+
+def notify_registrar(intake: Intake, work: Work) -> Disposition | None:
+    """The registrar gets the case card and the original after commit (see Casework)."""
+    assert work.case is not None
+    if (
+        intake.config.organisation.registrar
+        and intake.config.organisation.registrar_notice != "none"
+    ):
+        work.case.registrar_status = "pending"
+    return None
+
+
+def follow_the_substitute(intake: Intake, work: Work) -> Disposition | None:
+    """A case for someone who is away goes to whoever covers them; private mail stays theirs."""
+    case = work.case
+    assert case is not None
+    case.private = intake.is_private(work.msg)
+    if not case.handler:
+        return None
+    handler = case.handler
+    work.covered_by = intake.cover(handler, work.now.astimezone(intake.tz).date(), work.session)
+    if not case.private and work.covered_by != handler:
+        hand_over(work.session, case, work.covered_by, regular=handler, now=work.now)
+    return None
+
+
+def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
+    """Render the acknowledgment letter and put it in the outbox; anonymous cases get none.
+
+    Private mail to someone who is away gets no draft: their delegate reads the mailbox.
+    """
+    case, contact = work.case, work.contact
+    assert case is not None and contact is not None
+    kept_from_delegate = case.private and work.covered_by not in (None, case.handler)
+    if not case.anonymous and contact.reply_to is not None and not kept_from_delegate:
+        work.draft = intake.make_acknowledgment(
+            work.session, case, work.mailbox, work.msg, contact, work.now
+        )
+    return None
+
+
+def automatic_reply(intake: Intake, work: Work) -> Disposition | None:
+    """An automatic reply sent from the mailbox (out-of-office) never counts as an answer."""
+    work.screening = screen(work.msg)
+    return Disposition.SENT if work.screening else None
+
+
+def answered(intake: Intake, work: Work) -> Disposition | None:
+    """Mark the citizen messages this sent mail answers, and the case events that follow."""
+    msg = work.msg
+    ack_title = LETTERS["acknowledgment"].title
+    record_reply(
+        work.session,
+        mailbox_id=work.mailbox.id,
+        thread_ids=msg.thread_ids,
+        to_addresses=[a.address for a in (*msg.to, *msg.cc)],
+        subject=msg.subject,
+        at=msg.date or work.received_at or work.now,  # when the person sent it
+        by=msg.sender.address if msg.sender else None,
+        acknowledgment=any(a.filename.startswith(ack_title) for a in msg.attachments),
+    )
+    return Disposition.SENT
+
+
+SENT_STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse),  # the same parser as incoming mail
+    ("automatic_reply", automatic_reply),  # out-of-office replies answer nobody
+    ("answered", answered),  # In-Reply-To/References, else same person and subject
+)
+"""The steps for the mailbox's own Sent folder."""
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse),  # never raises: broken MIME is carried as defects
+    ("already_registered", already_registered),  # one case per Message-ID, whichever mailbox
+    ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
+    ("internal", internal_mail),  # colleagues' mail is not a citizen's
+    ("reply_deadline", reply_deadline),  # every citizen message must be answered in time
+    ("follow_up", follow_up),  # a new message in a case's thread joins that case
+    ("classify", classify),  # complaint / opinion go on; other stops
+    ("register", register),  # the diary number
+    ("substitute", follow_the_substitute),  # the work of someone away goes to who covers
+    ("registrar", notify_registrar),  # the registrar's notice, sent after commit
+    ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox
+)
