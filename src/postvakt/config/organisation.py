@@ -1,0 +1,290 @@
+"""The organisation's own tables: who it is, its units and people, its deadlines, rules,
+database, templates, classifier and service loop."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from postvakt.config.fields import EmailAddress, EnvName, Strict
+from postvakt.rules.policy import PRESETS, parse_duration
+
+__all__ = [
+    "ClassifierConfig",
+    "DatabaseConfig",
+    "DeadlinesConfig",
+    "OrganisationConfig",
+    "PersonConfig",
+    "RulesConfig",
+    "ServiceConfig",
+    "TemplatesConfig",
+    "UnitConfig",
+]
+
+
+class OrganisationConfig(Strict):
+    name: str = Field(min_length=1, description="The organisation's name as letters show it.")
+    diary_prefix: str = Field(
+        min_length=1,
+        max_length=20,
+        description="The diary's prefix, e.g. 'KS' for kommunstyrelsen.",
+    )
+    diary_number_format: str = Field(
+        "{prefix} {year}/{seq}",
+        description="How diary numbers are written; fields {prefix}, {year}, {seq} (e.g. {seq:04d}).",
+    )
+    domains: tuple[str, ...] = Field(
+        (), description="The organisation's own mail domains: mail from them is internal."
+    )
+    web_form_senders: tuple[EmailAddress, ...] = Field(
+        (),
+        description="Addresses in the own domains that send citizens' web-form submissions "
+        "(e.g. noreply@e-tjanster.exempel.se): their mail is a citizen's, not internal.",
+    )
+    policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
+    registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
+    registrar_notice: Literal["each", "daily", "none"] = Field(
+        "each",
+        description="How the registrar hears of new cases: a message per case, one digest a "
+        "day, or not at all.",
+    )
+    timezone: str = Field("Europe/Stockholm", description="The organisation's time zone.")
+    closure_days: tuple[date, ...] = Field(
+        (), description="The organisation's own closure days (klämdagar), not working days."
+    )
+    phone: str | None = Field(None, description="Switchboard number printed on letters.")
+    mail_admin: EmailAddress | None = Field(
+        None,
+        description="The mail administrator, who gets the exact shell lines to grant and remove "
+        "a delegate's access on Exchange (the API cannot).",
+    )
+    private_marker: str | None = Field(
+        None,
+        description="Text in a subject that marks a message private (besides Sensitivity: Private), "
+        "e.g. '[Privat]': kept from delegates.",
+    )
+    website: str | None = Field(None, description="Web address printed on letters.")
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(d.strip().lower().lstrip("@") for d in value)
+        for d in cleaned:
+            if "." not in d or "@" in d or " " in d:
+                raise ValueError(f"{d!r} är ingen domän (väntade t.ex. exempel.se)")
+        return cleaned
+
+    @field_validator("diary_number_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        try:
+            sample = value.format(prefix="KS", year=2026, seq=17)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"ogiltigt format ({exc}); tillåtna fält är {{prefix}}, {{year}} och {{seq}}"
+            ) from exc
+        if "{seq" not in value or "{year" not in value:
+            raise ValueError("formatet måste innehålla {year} och {seq}")
+        if not sample.strip():
+            raise ValueError("formatet ger ett tomt diarienummer")
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        value = value.lower()
+        if value not in PRESETS:
+            raise ValueError(f"okänd policy {value!r}; välj en av: {', '.join(sorted(PRESETS))}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"okänd tidszon {value!r} (väntade t.ex. Europe/Stockholm)") from exc
+        return value
+
+
+class DeadlinesConfig(Strict):
+    """Overrides of the policy preset, e.g. ``reply = "5 arbetsdagar"``, ``complaint_ack = "7 dagar"``."""
+
+    reply: str | None = None
+    complaint_ack: str | None = None
+    complaint_answer: str | None = None
+    callback: str | None = None
+    compilation_date: str | None = Field(
+        None, description="The yearly compilation's deadline as MM-DD, e.g. '02-15'."
+    )
+
+    @field_validator("reply", "complaint_ack", "complaint_answer", "callback")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)  # raises ValueError with a Swedish message
+        return value
+
+    @field_validator("compilation_date")
+    @classmethod
+    def _month_day(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        match = re.fullmatch(r"(\d{2})-(\d{2})", value)
+        if not match:
+            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 02-15")
+        try:
+            date(2024, int(match[1]), int(match[2]))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} är inget datum") from exc
+        return value
+
+
+class DatabaseConfig(Strict):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Default: SQLite file postvakt.db next to the config file. "
+        "Relative SQLite paths are relative to the config file.",
+    )
+    password_env: EnvName | None = Field(
+        None, description="Environment variable with the database password, if the URL has none."
+    )
+    busy_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long SQLite waits for another process's lock."
+    )
+
+
+class UnitConfig(Strict):
+    name: str = Field(min_length=1)
+    head: EmailAddress = Field(description="The unit head's address (enhetschef).")
+    parent: str | None = Field(None, description="The name of the unit above, if any.")
+
+
+class PersonConfig(Strict):
+    name: str = Field(min_length=1)
+    address: EmailAddress
+    unit: str | None = None
+    phone: str | None = None
+    title: str | None = Field(None, description="Job title printed under the signature.")
+    login: str | None = Field(
+        None,
+        description="Their user name on the mail server (for access rights); default the part before @.",
+    )
+    standing_delegates: tuple[EmailAddress, ...] = Field(
+        (), description="Colleagues who always cover them when they are away, in order."
+    )
+
+    @property
+    def login_name(self) -> str:
+        return self.login or self.address.partition("@")[0]
+
+
+class TemplatesConfig(Strict):
+    folder: Path | None = Field(
+        None,
+        description="Folder with the organisation's own .docx letters; relative to the config.",
+    )
+    letters_folder: Path = Field(
+        Path("brev"),
+        description="Where letters are saved that cannot be drafted in a mailbox (cases registered "
+        "by hand without an e-mail address); relative to the config.",
+    )
+
+
+class ClassifierConfig(Strict):
+    """The complaint / opinion / other model (see ``postvakt.classifier.model``)."""
+
+    review_band: tuple[float, float] = Field(
+        (0.0, 0.55),
+        description="A verdict whose confidence lies in [low, high) is registered as a case for a "
+        "person to confirm ('behöver granskas') instead of being dropped or silently registered. "
+        "[0.0, 0.0] turns review off.",
+    )
+    corpus: Path | None = Field(
+        None,
+        description="The organisation's own labelled messages: a folder of .eml files with "
+        "labels.csv (file,label[,anonymous][,followup]), added to the shipped corpus when the "
+        "model is trained; relative to the config.",
+    )
+    cache_folder: Path | None = Field(
+        None,
+        description="Where the trained model is kept; default $POSTVAKT_CACHE_DIR, else the "
+        "user's cache folder. Relative to the config.",
+    )
+
+    @field_validator("review_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(
+                f"{list(value)}: ange två tal mellan 0 och 1, det lägre först, t.ex. [0.0, 0.55]"
+            )
+        return value
+
+
+class RulesConfig(Strict):
+    """When the service rules run and when people may be told."""
+
+    working_hours: tuple[time, time] = Field(
+        (time(8, 0), time(17, 0)),
+        description="Notifications go out only between these times on working days.",
+    )
+    daily_open_time: time = Field(time(14, 0), description="When the daily-open check runs.")
+    coverage_time: time = Field(
+        time(8, 0), description="When function mailboxes are checked for a present owner."
+    )
+    reminder_times: tuple[time, ...] = Field(
+        (time(8, 30), time(13, 0)), description="When reminders and breaches are sent as digests."
+    )
+    reminder_working_days_before: int = Field(
+        1, ge=0, le=10, description="Remind this many working days before a deadline."
+    )
+    compilation_reminder: str = Field(
+        "01-25", description="MM-DD: the unit heads are reminded of the yearly compilation."
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: tuple[time, time]) -> tuple[time, time]:
+        if value[0] >= value[1]:
+            raise ValueError("arbetstiden måste börja före den slutar, t.ex. [08:00:00, 17:00:00]")
+        return value
+
+    @model_validator(mode="after")
+    def _jobs_in_working_time(self) -> RulesConfig:
+        # What a job finds is told at once or not at all: it must run when mail may go out.
+        start, end = self.working_hours
+        for name, value in (
+            ("coverage_time", self.coverage_time),
+            ("daily_open_time", self.daily_open_time),
+            *(("reminder_times", t) for t in self.reminder_times),
+        ):
+            if not start <= value < end:
+                raise ValueError(
+                    f"{name} {value:%H:%M} ligger utanför arbetstiden {start:%H:%M}–{end:%H:%M}; "
+                    "aviseringar skickas bara under arbetstid"
+                )
+        return self
+
+    @field_validator("compilation_reminder")
+    @classmethod
+    def _reminder_day(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{2})-(\d{2})", value)
+        if not match:
+            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 01-25")
+        date(2024, int(match[1]), int(match[2]))
+        return value
+
+
+class ServiceConfig(Strict):
+    poll_interval_seconds: int = Field(
+        60, ge=5, le=3600, description="How often mailboxes are read."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
