@@ -106,6 +106,11 @@ def ews(fake: EwsFake, mailbox: str, clock: Clock) -> Iterator[EwsConnector]:
     connector.close()
 
 
+def mid(message: FetchedMessage) -> str:
+    """The message's Message-ID, as the tests name messages (keys are store item ids)."""
+    return f"<{parse_message(message.raw).message_id}>"
+
+
 def drain(connector: EwsConnector, folder: str, state, known: set[str]):
     messages: list[FetchedMessage] = []
     for item in connector.fetch_new(folder, state, known.__contains__):
@@ -347,18 +352,21 @@ def test_mailboxes_on_one_server_share_the_connection_pool(fake: EwsFake, clock:
 # --------------------------------------------------------------------------- sync
 
 
-def test_an_invalid_sync_state_resyncs_by_message_id(
+def test_an_invalid_sync_state_resyncs_by_item_id(
     fake: EwsFake, mailbox: str, ews: EwsConnector
 ) -> None:
-    for n in range(3):
+    ids = [
         fake.deliver(
             mailbox,
             citizen_mail(f"{COMPLAINT}{n}", message_id=f"<s{n}@example.net>"),
             received=MORNING + timedelta(minutes=n),
         )
+        for n in range(3)
+    ]
     first, state = drain(ews, "inbox", None, set())
     known = {m.key for m in first}
-    assert known == {"<s0@example.net>", "<s1@example.net>", "<s2@example.net>"}
+    assert known == set(ids)  # a message is known by where it is: the store's item id
+    assert {mid(m) for m in first} == {"<s0@example.net>", "<s1@example.net>", "<s2@example.net>"}
     fake.invalidate_sync_states(mailbox)  # e.g. the mailbox was moved to another database
     fake.deliver(
         mailbox,
@@ -367,7 +375,7 @@ def test_an_invalid_sync_state_resyncs_by_message_id(
     )
     fake.operations.clear()
     again, new_state = drain(ews, "inbox", state, known)
-    assert [m.key for m in again] == ["<s3@example.net>"]  # only the new one is read
+    assert [mid(m) for m in again] == ["<s3@example.net>"]  # only the new one is read
     assert [op for op, _ in fake.operations].count("GetItem") == 1
     assert new_state is not None and new_state["sync_state"] != state["sync_state"]
 
@@ -387,16 +395,18 @@ def test_pages_of_a_large_first_sync_come_oldest_first(
         )
     fake.operations.clear()
     messages, _state = drain(ews, "inbox", None, set())
-    assert [m.key for m in messages] == [f"<p{n}@example.net>" for n in range(10)]
+    assert [mid(m) for m in messages] == [f"<p{n}@example.net>" for n in range(10)]
     assert [m.state is not None for m in messages] == [False] * 9 + [True]
     operations = [op for op, _ in fake.operations]
     assert operations.count("SyncFolderItems") == 3 and operations.count("GetItem") == 4
 
 
 def test_known_messages_are_not_downloaded(fake: EwsFake, mailbox: str, ews: EwsConnector) -> None:
-    fake.deliver(mailbox, citizen_mail("a", message_id="<known@example.net>"), received=MORNING)
+    known = fake.deliver(
+        mailbox, citizen_mail("a", message_id="<known@example.net>"), received=MORNING
+    )
     fake.operations.clear()
-    items = list(ews.fetch_new("inbox", None, lambda key: key == "<known@example.net>"))
+    items = list(ews.fetch_new("inbox", None, lambda key: key == known))
     assert [type(i) for i in items] == [Checkpoint]
     assert "GetItem" not in [op for op, _ in fake.operations]
 
@@ -472,7 +482,7 @@ def test_private_items_carry_the_sensitivity_header(
     plain = citizen_mail("Vanlig", message_id="<p3@example.net>")
     fake.deliver(mailbox, plain, received=MORNING + timedelta(minutes=2))
     messages, _ = drain(ews, "inbox", None, set())
-    by_key = {m.key: m.raw for m in messages}
+    by_key = {mid(m): m.raw for m in messages}
     assert by_key["<p1@example.net>"] == marked  # already says so: the bytes are untouched
     assert by_key["<p2@example.net>"] == b"Sensitivity: Private\n" + bare
     assert by_key["<p3@example.net>"] == plain

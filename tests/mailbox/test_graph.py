@@ -112,6 +112,11 @@ def graph(fake: GraphFake, mailbox: str, clock: Clock) -> Iterator[GraphConnecto
     connector.close()
 
 
+def mid(message: FetchedMessage) -> str:
+    """The message's Message-ID, as the tests name messages (keys are Graph's immutable ids)."""
+    return f"<{parse_message(message.raw).message_id}>"
+
+
 def drain(connector: GraphConnector, folder: str, state, known: set[str]):
     messages: list[FetchedMessage] = []
     for item in connector.fetch_new(folder, state, known.__contains__):
@@ -333,7 +338,7 @@ def test_delta_pages_are_followed_and_messages_come_oldest_first(
         )
     fake.requests.clear()
     messages, state = drain(graph, "inbox", None, set())
-    assert [m.key for m in messages] == [f"<d{n}@example.net>" for n in range(8)]
+    assert [mid(m) for m in messages] == [f"<d{n}@example.net>" for n in range(8)]
     assert [m.state is not None for m in messages] == [False] * 7 + [True]
     deltas = [path for method, path in fake.requests if path.endswith("/messages/delta")]
     assert len(deltas) == 3  # 3 + 3 + 2, the last with the deltaLink
@@ -360,7 +365,7 @@ def test_a_gone_delta_link_restarts_and_registers_nothing_twice(
     )
     fake.requests.clear()
     again, new_state = drain(graph, "inbox", state, known)
-    assert [m.key for m in again] == ["<g9@example.net>"]
+    assert [mid(m) for m in again] == ["<g9@example.net>"]
     assert sum(1 for _m, path in fake.requests if path.endswith("/$value")) == 1
     assert new_state["delta_link"] != state["delta_link"]
 
@@ -368,11 +373,49 @@ def test_a_gone_delta_link_restarts_and_registers_nothing_twice(
 def test_known_messages_are_not_downloaded(
     fake: GraphFake, mailbox: str, graph: GraphConnector
 ) -> None:
-    fake.deliver(mailbox, citizen_mail("a", message_id="<known@example.net>"), received=MORNING)
+    known = fake.deliver(
+        mailbox, citizen_mail("a", message_id="<known@example.net>"), received=MORNING
+    )
     fake.requests.clear()
-    items = list(graph.fetch_new("inbox", None, lambda key: key == "<known@example.net>"))
+    items = list(graph.fetch_new("inbox", None, lambda key: key == known))
     assert [type(i) for i in items] == [Checkpoint]
     assert not any(path.endswith("/$value") for _m, path in fake.requests)
+
+
+def test_every_request_asks_for_immutable_ids_and_a_moved_message_keeps_its_key(
+    fake: GraphFake, mailbox: str, graph: GraphConnector
+) -> None:
+    moved = fake.deliver(
+        mailbox, citizen_mail("a", message_id="<mv1@example.net>"), received=MORNING
+    )
+    fake.requests.clear()
+    messages, state = drain(graph, "inbox", None, set())
+    assert [m.key for m in messages] == [moved]
+    # The owner files it away and back: the REST id changes, the immutable id does not.
+    fake.move(mailbox, moved, "archive")
+    fake.move(mailbox, moved, "inbox")
+    assert fake.messages(mailbox, "inbox")[0].rest_id != moved
+    again, _ = drain(graph, "inbox", state, {m.key for m in messages})
+    assert again == []  # the same message, known by its key: not read as a new one
+    assert fake.prefer_headers and all(
+        'IdType="ImmutableId"' in prefer for prefer in fake.prefer_headers
+    )
+
+
+def test_two_messages_sharing_a_message_id_are_both_read(
+    fake: GraphFake, mailbox: str, graph: GraphConnector
+) -> None:
+    first = fake.deliver(
+        mailbox, citizen_mail("Först", message_id="<same@example.net>"), received=MORNING
+    )
+    second = fake.deliver(
+        mailbox,
+        citizen_mail("Sedan något annat", message_id="<same@example.net>"),
+        received=MORNING + timedelta(minutes=1),
+    )
+    messages, _ = drain(graph, "inbox", None, set())
+    assert [m.key for m in messages] == [first, second]
+    assert messages[0].raw != messages[1].raw
 
 
 def test_a_message_deleted_meanwhile_is_passed_over(
@@ -504,7 +547,7 @@ def test_private_items_carry_the_sensitivity_header(
     bare = citizen_mail("Också privat", message_id="<p2@example.net>")
     fake.deliver(mailbox, bare, received=MORNING + timedelta(minutes=1), sensitivity="private")
     messages, _ = drain(graph, "inbox", None, set())
-    by_key = {m.key: m.raw for m in messages}
+    by_key = {mid(m): m.raw for m in messages}
     assert by_key["<p1@example.net>"] == marked
     assert parse_message(by_key["<p2@example.net>"]).header("Sensitivity") == "Private"
 

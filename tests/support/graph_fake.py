@@ -178,6 +178,11 @@ class GraphMessage:
     in_reply_to: str | None = None
     attachments: list[GraphAttachment] = field(default_factory=list)
     change: int = 1
+    rest_id: str = ""
+    """The id a client sees without ``Prefer: IdType="ImmutableId"``: it changes on a move."""
+
+    def __post_init__(self) -> None:
+        self.rest_id = self.rest_id or self.id
 
     def mime(self) -> bytes:
         if self.raw:
@@ -268,6 +273,8 @@ class GraphFake:
         self.token_requests = 0
         self.mailboxes: dict[str, GraphMailbox] = {}
         self.requests: list[tuple[str, str]] = []
+        self.prefer_headers: list[str] = []
+        """The ``Prefer`` header of every request to a mailbox (ids, page sizes)."""
         self.throttles: list[list[Any]] = []
         """[remaining, retry_after, path fragment or None]."""
         self.uploads: dict[str, UploadSession] = {}
@@ -413,6 +420,17 @@ class GraphFake:
             message.is_read = read
             message.change += 1
             self._log(box, "update", message)
+
+    def move(self, address: str, message_id: str, folder: str) -> None:
+        """The owner moves a message to ``folder``: its immutable id stays, its REST id changes."""
+        with self.lock:
+            box = self.mailboxes[address.lower()]
+            message = box.messages[message_id]
+            self._log(box, "delete", message)
+            message.folder = folder
+            message.rest_id = self._new_id()
+            message.change += 1
+            self._log(box, "create", message)
 
     def delete(self, address: str, message_id: str) -> None:
         with self.lock:
@@ -578,13 +596,17 @@ def _expanded(message: GraphMessage, expand: str | None) -> dict[str, Any]:
 
 
 def _json_message(
-    message: GraphMessage, select: list[str] | None, expand: str | None = None
+    message: GraphMessage,
+    select: list[str] | None,
+    expand: str | None = None,
+    *,
+    immutable: bool = False,
 ) -> dict[str, Any]:
     _check_select(select)
     full: dict[str, Any] = {
         "@odata.type": "#microsoft.graph.message",
         "@odata.etag": f'W/"CQAAABYAAAD{message.change:08d}"',
-        "id": message.id,
+        "id": message.id if immutable else message.rest_id,
         "receivedDateTime": _when(message.received),
         "internetMessageId": message.message_id,
         "subject": message.subject,
@@ -614,6 +636,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    @property
+    def _immutable(self) -> bool:
+        """Whether the client asked for ids that survive a move (``Prefer: IdType=…``)."""
+        return 'idtype="immutableid"' in self.headers.get("Prefer", "").lower()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -672,6 +699,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         with fake.lock:
             fake.requests.append((method, path))
+            if path.startswith("/v1.0/users/"):
+                fake.prefer_headers.append(self.headers.get("Prefer", ""))
         try:
             if path.startswith(f"/{fake.tenant}/") or "/oauth2/" in path or "openid" in path:
                 self._identity(method, path, body)
@@ -875,7 +904,9 @@ class _Handler(BaseHTTPRequestHandler):
         found = re.fullmatch(r"/messages/([^/]+)(/.*)?", tail)
         if not found:
             raise GraphError(400, "BadRequest", f"Unsupported segment {tail}.")
-        message = box.messages.get(found.group(1))
+        message = box.messages.get(found.group(1)) or next(
+            (m for m in box.messages.values() if m.rest_id == found.group(1)), None
+        )
         if message is None:
             raise GraphError(
                 404, "ErrorItemNotFound", "The specified object was not found in the store."
@@ -884,14 +915,14 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "/$value" and method == "GET":
             self._send(200, message.mime())
         elif action == "" and method == "GET":
-            self._send(200, _json_message(message, _select(query)))
+            self._send(200, _json_message(message, _select(query), immutable=self._immutable))
         elif action == "" and method == "PATCH":
             changes = json.loads(body or b"{}")
             if "isRead" in changes:
                 message.is_read = bool(changes["isRead"])
             message.change += 1
             self.fake._log(box, "update", message)
-            self._send(200, _json_message(message, None))
+            self._send(200, _json_message(message, None, immutable=self._immutable))
         elif action == "/createReply" and method == "POST":
             self._create_reply(box, message, json.loads(body or b"{}"))
         elif action == "/attachments" and method == "GET":
@@ -953,7 +984,9 @@ class _Handler(BaseHTTPRequestHandler):
                 key=lambda m: (m.received, m.id),
                 reverse=True,
             )
-            entries = [_json_message(m, select, expand) for m in snapshot]
+            entries = [
+                _json_message(m, select, expand, immutable=self._immutable) for m in snapshot
+            ]
         else:
             since = state.get("since", state.get("seq"))
             upto = state.get("upto") if "since" in state else fake._seq_now()
@@ -976,7 +1009,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if kind == "delete" or message is None:
                     entries.append({"@removed": {"reason": "deleted"}, "id": message_id})
                 else:
-                    entries.append(_json_message(message, select, expand))
+                    entries.append(
+                        _json_message(message, select, expand, immutable=self._immutable)
+                    )
         offset = int(state.get("off", 0))
         page = entries[offset : offset + size]
         result: dict[str, Any] = {
@@ -1010,7 +1045,9 @@ class _Handler(BaseHTTPRequestHandler):
         top = int(query.get("$top", "10"))
         skip = int(query.get("$skip", "0"))
         page = found[skip : skip + top]
-        result: dict[str, Any] = {"value": [_json_message(m, _select(query)) for m in page]}
+        result: dict[str, Any] = {
+            "value": [_json_message(m, _select(query), immutable=self._immutable) for m in page]
+        }
         if query.get("$count") == "true":
             result["@odata.count"] = len(found)
         if skip + top < len(found):
@@ -1065,7 +1102,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         box.messages[message.id] = message
         fake._log(box, "create", message)
-        self._send(201, _json_message(message, None))
+        self._send(201, _json_message(message, None, immutable=self._immutable))
         return message
 
     def _create_reply(

@@ -248,7 +248,7 @@ class Intake:
             work.verdict.reasons
             if work.verdict
             else ([work.screening.reason] if work.screening else [])
-        )
+        ) or ([work.reason] if work.reason else [])
         row.defects = list(msg.defects)
         row.reply_due = work.reply_due
         row.case_id = work.case.id if work.case else None
@@ -273,7 +273,9 @@ class Intake:
             try:
                 with database_errors(), session.begin():
                     mailbox = session.get_one(Mailbox, mailbox_id)
-                    work = Work(session=session, mailbox=mailbox, fetched=fetched, now=self.now())
+                    work = Work(
+                        session=session, mailbox=mailbox, fetched=fetched, now=self.now(), role=role
+                    )
                     disposition = self._run_steps(work, steps)
                     self._record(work, disposition, replay)
                     if fetched.state is not None:
@@ -298,14 +300,14 @@ class Intake:
 
     def _outcome(self, work: Work, disposition: Disposition) -> MessageOutcome:
         msg = work.msg
-        if work.screening:
+        if work.reason:
+            reason = work.reason
+        elif work.screening:
             reason = work.screening.reason
         elif work.verdict:
             reason = "; ".join(work.verdict.reasons[:2])
         elif disposition is Disposition.INTERNAL:
             reason = "intern e-post från den egna organisationen"
-        elif disposition is Disposition.DUPLICATE:
-            reason = "samma meddelande är redan registrerat"
         else:
             reason = ""
         if work.case is not None and work.case.anonymous:

@@ -28,6 +28,7 @@ from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.mailbox.base import (
     FetchedMessage,
+    FolderRole,
 )
 from postvakt.mailbox.identity import content_hash
 from postvakt.mailbox.message import IncomingMessage, parse_message
@@ -40,6 +41,7 @@ from postvakt.registry.cases import (
     register_case,
 )
 from postvakt.registry.lifecycle import attach_followup
+from postvakt.registry.messages import earlier_record
 from postvakt.registry.models import (
     Case,
     CaseKind,
@@ -77,9 +79,12 @@ class Work:
     mailbox: Mailbox
     fetched: FetchedMessage
     now: datetime
+    role: FolderRole = "inbox"
     message: IncomingMessage | None = None
     content_hash: str | None = None
     """Of the raw bytes' content (:func:`postvakt.mailbox.identity.content_hash`)."""
+    reason: str | None = None
+    """Why the message ended where it did, when no screening or verdict says it."""
     screening: Screening | None = None
     verdict: Verdict | None = None
     contact: Contact | None = None
@@ -112,6 +117,27 @@ def parse(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def seen_before(intake: Intake, work: Work) -> Disposition | None:
+    """The same message was read before in this mailbox, at another place: a copy in another
+    watched folder, a move between them, the folder read again after its UIDVALIDITY changed.
+
+    The same is Message-ID *and* content; it is recorded as a duplicate of what it became
+    then (with that case, if any), so nobody is asked to answer it twice.
+    """
+    earlier = earlier_record(
+        work.session,
+        work.mailbox.id,
+        work.msg.message_id,
+        work.content_hash,
+        sent=work.role == "sent",
+    )
+    if earlier is None:
+        return None
+    work.case = earlier.case
+    work.reason = f"samma meddelande har redan lästs (i {earlier.folder})"
+    return Disposition.DUPLICATE
+
+
 def already_registered(intake: Intake, work: Work) -> Disposition | None:
     """The same e-mail already became a case (sent to two watched mailboxes, or re-synced).
 
@@ -121,6 +147,7 @@ def already_registered(intake: Intake, work: Work) -> Disposition | None:
     if existing is None:
         return None
     work.case = existing
+    work.reason = "samma meddelande är redan registrerat"
     return Disposition.DUPLICATE
 
 
@@ -333,6 +360,7 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
 
 SENT_STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # the same parser as incoming mail
+    ("seen_before", seen_before),  # the same sent mail read before (a copy, a UIDVALIDITY reset)
     ("automatic_reply", automatic_reply),  # out-of-office replies answer nobody
     ("answered", answered),  # In-Reply-To/References, else same person and subject
 )
@@ -341,7 +369,8 @@ SENT_STEPS: tuple[tuple[str, Step], ...] = (
 
 STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # never raises: broken MIME is carried as defects
-    ("already_registered", already_registered),  # one case per Message-ID, whichever mailbox
+    ("seen_before", seen_before),  # the same message read before at another place
+    ("already_registered", already_registered),  # one case per message, whichever mailbox
     ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
     ("internal", internal_mail),  # colleagues' mail is not a citizen's
     ("reply_deadline", reply_deadline),  # every citizen message must be answered in time

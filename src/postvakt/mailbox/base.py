@@ -53,8 +53,10 @@ class FetchedMessage:
 
     folder: str
     key: str
-    """Stable within (mailbox, folder): the Maildir unique name, or (IMAP, EWS, Graph) the
-    Message-ID, which survives a lost sync state or a rebuilt mailbox."""
+    """Where the message is, unique within (mailbox, folder): ``UIDVALIDITY:UID`` on IMAP, the
+    store's item id on EWS and Graph (Graph's immutable id), the unique file name in a Maildir.
+    Never the Message-ID: senders reuse those, and two messages are never one record.  The
+    same message seen at another place is recognised by the intake (Message-ID and content)."""
     raw: bytes
     received_at: datetime | None
     """When the message reached the mailbox (Maildir mtime, IMAP INTERNALDATE): the arrival stamp."""

@@ -106,7 +106,7 @@ from postvakt.mailbox.exchange import (
     ps_quote,
     reply_text,
 )
-from postvakt.mailbox.imap import message_key
+from postvakt.mailbox.identity import location_key
 from postvakt.retry import Backoff, RetryPolicy
 
 __all__ = [
@@ -480,9 +480,8 @@ class EwsConnector:
             if exc.code != "ErrorInvalidSyncStateData":
                 raise
             log.warning(
-                "Exchange no longer knows the sync state of %s/%s; matching messages by Message-ID",
+                "Exchange no longer knows the sync state of a folder of %s; reading it again",
                 self.address,
-                folder,
             )
             sync_state = None
             changes, new_sync = self._sync(target, None)
@@ -496,8 +495,9 @@ class EwsConnector:
             if kind == "create" and sync_state and getattr(item, "is_read", False):
                 changed += 1  # read before Postvakt saw it: someone opened the mailbox
             received = _aware(getattr(item, "datetime_received", None))
-            mid = getattr(item, "message_id", None) or ""
-            key = message_key(f"Message-ID: {mid}".encode(), received, getattr(item, "size", None))
+            # Where it is: the store's item id (it changes only when the item is moved, and a
+            # moved item seen again is recognised by the intake by Message-ID and content).
+            key = location_key(item.id)
             if not is_known(key):
                 candidates[item.id] = (received, key, item)
         counted = int(old.get("changed_today", 0)) if old.get("day") == today else 0

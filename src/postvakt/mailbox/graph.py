@@ -83,6 +83,7 @@ from postvakt.mailbox.exchange import (
     permission_level,
     reply_text,
 )
+from postvakt.mailbox.identity import location_key
 from postvakt.retry import Backoff, RetryPolicy
 
 __all__ = [
@@ -106,6 +107,8 @@ DRAFTS = "drafts"
 """Graph's well-known folder names (the same as EWS's distinguished folder ids)."""
 
 PAGE_SIZE = 100  # Prefer: odata.maxpagesize for delta pages
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+"""The preference that makes item ids survive a move between folders (sent on every request)."""
 SMALL_ATTACHMENT = 3 * 1024 * 1024  # Graph takes attachments under 3 MB in one POST
 UPLOAD_CHUNK = 10 * 320 * 1024  # upload-session chunks: multiples of 320 KiB, under 4 MB
 DELTA_FIELDS = "internetMessageId,receivedDateTime,isRead"
@@ -117,14 +120,7 @@ _SENSITIVITY_VALUES = {"1": "personal", "2": "private", "3": "confidential"}
 """An automatic reply 'until further notice' is scheduled this far ahead: a start date is kept."""
 
 
-# ------------------------------------------------------------------ shared with the EWS connector
-
-
-def _key(message_id: str | None, received: datetime | None) -> str:
-    # The same keys as the IMAP and EWS connectors: '<message-id>'.
-    from postvakt.mailbox.imap import message_key
-
-    return message_key(f"Message-ID: {message_id or ''}".encode(), received, None)
+# ------------------------------------------------------------------ reading helpers
 
 
 def _sensitivity(change: Mapping[str, Any]) -> str | None:
@@ -384,6 +380,9 @@ class GraphConnector:
                     retry_after=wait,
                 )
             sent = dict(headers or {})
+            # Immutable ids on every request (delta queries too): a message keeps its id when
+            # its owner moves it between folders, so it is never taken for a new one.
+            sent["Prefer"] = ", ".join(p for p in (sent.get("Prefer"), IMMUTABLE_IDS) if p)
             if authorised:
                 sent["Authorization"] = f"Bearer {self._token()}"
             try:
@@ -553,9 +552,8 @@ class GraphConnector:
             if not link or (exc.code or "").lower() not in _GONE:
                 raise
             log.warning(
-                "Graph no longer knows the delta link of %s/%s (%s); matching by Message-ID",
+                "Graph no longer knows the delta link of a folder of %s (%s); reading it again",
                 self.address,
-                folder,
                 exc.code,
             )
             link = None
@@ -566,7 +564,7 @@ class GraphConnector:
             if "@removed" in change or "id" not in change:
                 continue
             received = _when(change.get("receivedDateTime"))
-            key = _key(change.get("internetMessageId"), received)
+            key = location_key(change["id"])
             if is_known(key):
                 changed += 1 if link else 0  # a known message came back: its flags changed
                 continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["CONTENT_FIELDS", "content_hash"]
+__all__ = ["CONTENT_FIELDS", "KEY_LIMIT", "content_hash", "location_key"]
 
 CONTENT_FIELDS = frozenset(
     {
@@ -40,6 +40,9 @@ CONTENT_FIELDS = frozenset(
     }
 )
 """Header fields the author's program writes; every other field is left out of the hash."""
+
+KEY_LIMIT = 300
+"""Longest key stored as it is; a longer store id is kept as its SHA-256."""
 
 _VERSION = b"postvakt-content-v1\0"
 _SPACE = re.compile(rb"[ \t\r\n]+")
@@ -71,3 +74,15 @@ def _fields(head: bytes) -> list[tuple[bytes, bytes]]:
         if colon:
             fields.append((name.strip().lower(), value))
     return fields
+
+
+def location_key(*parts: object) -> str:
+    """A message's key from where it is: ``location_key(uidvalidity, uid)`` is ``'1714:52'``.
+
+    Store ids longer than :data:`KEY_LIMIT` (Exchange item ids can be) are hashed to fit
+    the database column; ids are case-sensitive and kept so.
+    """
+    key = ":".join(str(part) for part in parts)
+    if len(key) <= KEY_LIMIT:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()

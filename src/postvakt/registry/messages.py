@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postvakt.mailbox.base import FetchedMessage
-from postvakt.registry.models import FailedMessage, MessageRecord, SyncState
+from postvakt.registry.models import Disposition, FailedMessage, MessageRecord, SyncState
 
 __all__ = [
+    "earlier_record",
     "known_keys",
     "load_state",
     "message_record",
@@ -32,6 +33,32 @@ def known_keys(session: Session, mailbox_id: int, folder: str) -> set[str]:
             )
         )
     )
+
+
+def earlier_record(
+    session: Session, mailbox_id: int, message_id: str, content: str | None, *, sent: bool
+) -> MessageRecord | None:
+    """The first record of this very message (Message-ID *and* content hash) in the mailbox.
+
+    ``sent`` looks among the mailbox's sent mail, else among what it received.  Records
+    written before content hashes were kept (none stored) match by Message-ID.
+    """
+    kind = (
+        MessageRecord.disposition == Disposition.SENT
+        if sent
+        else MessageRecord.disposition.not_in((Disposition.SENT, Disposition.FAILED))
+    )
+    return session.scalars(
+        select(MessageRecord)
+        .where(
+            MessageRecord.mailbox_id == mailbox_id,
+            MessageRecord.message_id == message_id,
+            (MessageRecord.content_hash == content) | MessageRecord.content_hash.is_(None),
+            kind,
+        )
+        .order_by(MessageRecord.id)
+        .limit(1)
+    ).first()
 
 
 def message_record(
