@@ -363,6 +363,7 @@ class Casework:
                 to_unit=unit,
                 to_external=None if unit else to,
                 new_handler=None,
+                contact=contact,
             )
             where = None
             if not case.anonymous:

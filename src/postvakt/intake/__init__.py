@@ -37,6 +37,7 @@ from postvakt.classifier import (
     Classifier,
     Contact,
     Verdict,
+    find_contact,
     forwards_citizen,
 )
 from postvakt.clock import Clock
@@ -55,6 +56,7 @@ from postvakt.mailbox.base import (
 )
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.registry.cases import (
+    case_parties,
     number_pattern,
 )
 from postvakt.registry.db import database_errors
@@ -139,6 +141,14 @@ class Intake:
             config.organisation.diary_number_format, config.organisation.diary_prefix
         )
         self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
+        self._staff = frozenset(
+            a.lower()
+            for a in (
+                *self._people,
+                *self.own_addresses,
+                *(u.head for u in config.units),
+            )
+        )
         self.renderer.check("acknowledgment")
 
     # -- helpers the steps use ------------------------------------------------------
@@ -166,6 +176,24 @@ class Intake:
         if self._classify is None:
             self._classify = load_classifier(self.config)
         return self._classify
+
+    def may_join(self, case: Case, msg: IncomingMessage) -> bool:
+        """Whether a message in a case's thread (or quoting its number) may join the case.
+
+        Only from the case's citizen, a member of staff, or a party the case was forwarded
+        to; anyone else's message is judged on its own (and marked for a person to check).
+        A web form's gateway speaks for the citizen whose address the form gives.
+        """
+        sender = msg.sender.address.lower() if msg.sender else ""
+        org = self.config.organisation
+        if sender in {a.lower() for a in org.web_form_senders}:
+            found = find_contact(msg, self.own_addresses).reply_to
+            sender = found.address.lower() if found else ""
+        if not sender:
+            return False
+        if sender.rpartition("@")[2] in {d.lower() for d in org.domains} or sender in self._staff:
+            return True
+        return sender in case_parties(case)
 
     def handler_for(self, mailbox: Mailbox) -> str | None:
         """Who handles a case: the person for a personal mailbox, else the first owner."""
@@ -249,6 +277,7 @@ class Intake:
             if work.verdict
             else ([work.screening.reason] if work.screening else [])
         ) or ([work.reason] if work.reason else [])
+        row.reasons += [r for r in work.review_reasons if r not in row.reasons]
         row.defects = list(msg.defects)
         row.reply_due = work.reply_due
         row.case_id = work.case.id if work.case else None

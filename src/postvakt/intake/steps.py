@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,10 @@ class Work:
     """Of the raw bytes' content (:func:`postvakt.mailbox.identity.content_hash`)."""
     reason: str | None = None
     """Why the message ended where it did, when no screening or verdict says it."""
+    review_reasons: list[str] = field(default_factory=list)
+    """What a person must look at (Swedish), put on the case or the message's record."""
+    mentioned: Case | None = None
+    """A case the message names but may not join (its sender is no party to it)."""
     screening: Screening | None = None
     verdict: Verdict | None = None
     contact: Contact | None = None
@@ -204,6 +208,14 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     )
     if case is None:
         return None
+    if not intake.may_join(case, msg):
+        # Quoting a diary number does not let anyone into a case: the message is judged on
+        # its own, and a person decides whether it belongs to the case it names.
+        work.review_reasons.append(
+            f"nämner ärende {case.reference}, men avsändaren är inte part i det ärendet"
+        )
+        work.mentioned = case
+        return None
     work.case = case
     work.verdict = verdict = intake.classify(msg)
     attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
@@ -222,6 +234,26 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
             detail="Avsändaren skriver att hen inte är nöjd; ärendet är ännu inte besvarat.",
         )
     return Disposition.FOLLOWUP
+
+
+def needs_a_person(intake: Intake, work: Work) -> Disposition | None:
+    """What the steps before found that a person must look at goes on the case, visibly."""
+    case = work.case
+    assert case is not None
+    if work.review_reasons:
+        case.needs_review = True
+        case.review_reasons = [*(case.review_reasons or []), *work.review_reasons]
+    if work.mentioned is not None:
+        add_event(
+            work.session,
+            work.mentioned,
+            EventKind.NOTE,
+            actor=ACTOR,
+            at=work.now,
+            detail=f"Ett meddelande från en annan avsändare nämner ärendet; det registrerades "
+            f"som {case.reference} och behöver granskas.",
+        )
+    return None
 
 
 def classify(intake: Intake, work: Work) -> Disposition | None:
@@ -377,6 +409,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
+    ("review", needs_a_person),  # what a person must check is put on the case
     ("substitute", follow_the_substitute),  # the work of someone away goes to who covers
     ("registrar", notify_registrar),  # the registrar's notice, sent after commit
     ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox

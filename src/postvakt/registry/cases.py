@@ -28,6 +28,7 @@ __all__ = [
     "NewCase",
     "add_event",
     "case_by_identity",
+    "case_parties",
     "find_case",
     "list_cases",
     "make_heading",
@@ -205,6 +206,21 @@ def case_for_thread(
         if case is not None:
             return case
     return None
+
+
+_ADDRESS = re.compile(r"[^\s<>(),;:\"']{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def case_parties(case: Case) -> set[str]:
+    """Who may write in the case besides staff (lower-cased addresses): the citizen, and
+    those it was forwarded to outside the organisation (named in its forwarding events)."""
+    parties = {case.sender_address.lower()} if case.sender_address else set()
+    for event in case.events:
+        if event.kind is EventKind.FORWARDED:
+            parties.update(a.lower() for a in _ADDRESS.findall(event.detail[:2000]))
+    if case.forwarded_to:
+        parties.update(a.lower() for a in _ADDRESS.findall(case.forwarded_to))
+    return parties
 
 
 def find_case(session: Session, reference: str) -> Case:

@@ -226,9 +226,12 @@ def forward(
     to_unit: Unit | None,
     to_external: str | None,
     new_handler: str | None,
+    contact: str | None = None,
 ) -> str:
     """Hand the case over to another unit (it goes on there) or another administration (it
-    leaves this organisation).  Returns who received it, for the feedback entry."""
+    leaves this organisation).  Returns who received it, for the feedback entry.
+
+    The receiver's ``contact`` is kept in the event: mail from it may join the case."""
     check_transition(case, "forward")
     previous = case.handler
     if to_unit is not None:
@@ -243,7 +246,7 @@ def forward(
         EventKind.FORWARDED,
         actor=actor,
         at=at,
-        detail=f"Överlämnat till {receiver}.",
+        detail=f"Överlämnat till {receiver}" + (f" (kontakt: {contact})." if contact else "."),
     )
     add_event(
         session,
