@@ -9,7 +9,8 @@ the programmer (a bug: the traceback goes to the failed store).  Outcomes of pro
     ├── ConfigError                   the config file is missing, unreadable or invalid
     │                                 (carries every problem, each with the key that caused it)
     ├── DatabaseError                 the database cannot be used
-    │   └── DatabaseLockedError       another process holds the lock for too long
+    │   ├── DatabaseLockedError       another process holds the lock for too long
+    │   └── SchemaTooNewError         the schema was written by a newer Postvakt
     ├── ConnectorError                a mail system answered badly; raised by mailbox/ only,
     │   │                             chained (``raise … from exc``) to the library's error
     │   ├── AuthenticationError       login refused: check user name and password variable
@@ -43,6 +44,7 @@ __all__ = [
     "NotFoundError",
     "PostvaktError",
     "ProtocolError",
+    "SchemaTooNewError",
     "TemplateError",
     "ThrottledError",
     "UnavailableError",
@@ -83,6 +85,10 @@ class DatabaseError(PostvaktError):
 
 class DatabaseLockedError(DatabaseError):
     """Another process kept the SQLite database locked longer than the busy timeout."""
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database's schema revision is unknown to this Postvakt (a newer one wrote it)."""
 
 
 class ConnectorError(PostvaktError):

@@ -6,7 +6,15 @@ processes registering at once queue on the busy timeout instead of failing half-
 "database is locked" when a read transaction tries to become a write one.  PostgreSQL uses
 row locks (see :mod:`postvakt.registry.numbering`).
 
-Alembic migrations ship inside the package and run on :func:`open_database`.
+Alembic migrations ship inside the package and run on :func:`open_database`, under a lock
+so that two processes starting at once never race in schema set-up: a PostgreSQL advisory
+lock held on one connection across the upgrade, or on SQLite the write lock of one
+``BEGIN IMMEDIATE`` transaction that holds the whole upgrade (SQLite's DDL is transactional).
+The second process waits, then finds the schema current.  A database whose schema is newer
+than this Postvakt's migrations is refused, untouched.
+
+Engines hide bound parameters in their errors (``hide_parameters=True``): a database error
+never carries a sender, a subject or message bytes into a log.
 """
 
 from __future__ import annotations
@@ -21,14 +29,22 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from postvakt.errors import DatabaseError, DatabaseLockedError
+from postvakt.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
 
-__all__ = ["create_db_engine", "database_errors", "migrate", "open_database", "session_factory"]
+__all__ = [
+    "create_db_engine",
+    "database_errors",
+    "is_conflict",
+    "is_current",
+    "migrate",
+    "open_database",
+    "session_factory",
+]
 
 log = logging.getLogger("postvakt.db")
 
@@ -57,6 +73,7 @@ def create_db_engine(
                 "isolation_level": None,
                 "check_same_thread": False,
             },
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -73,20 +90,77 @@ def create_db_engine(
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
-def _alembic_config(engine: Engine) -> AlembicConfig:
+SCHEMA_LOCK = int.from_bytes(b"postvakt", "big")
+"""The PostgreSQL advisory lock key held while the schema is set up or upgraded ('postvakt')."""
+
+
+def _alembic_config(engine: Engine, connection: Connection | None = None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
+    if connection is not None:
+        cfg.attributes["connection"] = connection  # env.py runs on it, in its transaction
     return cfg
 
 
+def _known_revisions(script: ScriptDirectory) -> list[str]:
+    """Every revision this Postvakt ships, oldest first."""
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def _refuse_unknown(connection: Connection, script: ScriptDirectory) -> None:
+    """Raise if the database is at a revision this Postvakt's migrations do not know."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    known = _known_revisions(script)
+    unknown = sorted(set(current) - set(known))
+    if unknown:
+        raise SchemaTooNewError(
+            f"Databasen har schemaversion {', '.join(unknown)} men den här Postvakt känner "
+            f"bara till versioner till och med {known[-1]}. Uppgradera Postvakt till den "
+            "version som senast använde databasen (eller nyare) och starta igen. Databasen "
+            "har inte ändrats."
+        )
+
+
+@contextmanager
+def _schema_lock(connection: Connection) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for the schema on ``connection`` (session level, so it
+    outlives the transactions in between); other databases rely on their own locking."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+    if not got.scalar():
+        log.info("waiting for another process to finish setting up the database schema")
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+    connection.commit()
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+        connection.commit()
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
-    with database_errors():
-        command.upgrade(_alembic_config(engine), "head")
+    """Bring the schema to the newest revision, one process at a time.
+
+    The check of the current revision and the whole upgrade run in one transaction under
+    the schema lock, so a second process starting at the same moment waits and then finds
+    nothing to do.  Raises :class:`~postvakt.errors.SchemaTooNewError` for a database at a
+    revision these migrations do not know (written by a newer Postvakt), leaving it as it is.
+    """
+    with database_errors(), engine.connect() as connection, _schema_lock(connection):
+        script = ScriptDirectory.from_config(_alembic_config(engine))
+        with connection.begin():  # SQLite: BEGIN IMMEDIATE takes the write lock here
+            _refuse_unknown(connection, script)
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            if current != set(script.get_heads()):
+                command.upgrade(_alembic_config(engine, connection), "head")
 
 
 def is_current(engine: Engine) -> bool:
@@ -98,10 +172,25 @@ def is_current(engine: Engine) -> bool:
 
 
 def open_database(url: str, *, busy_timeout: float = 30.0, password: str | None = None) -> Engine:
-    """Create the engine and run migrations."""
+    """Create the engine and run migrations (refusing a schema newer than this Postvakt)."""
     engine = create_db_engine(url, busy_timeout=busy_timeout, password=password)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transient conflict with another transaction that is worth
+    running again: a PostgreSQL serialization failure or deadlock (SQLSTATE 40001, 40P01)."""
+    while exc is not None:
+        if isinstance(exc, DBAPIError):
+            state = getattr(exc.orig, "sqlstate", None)
+            return state in ("40001", "40P01")
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from postvakt.config import Config
@@ -10,13 +10,23 @@ from postvakt.registry.models import Mailbox, MailboxOwner, Person, Unit
 
 __all__ = ["sync_organisation"]
 
+ORGANISATION_LOCK = int.from_bytes(b"pv-setup", "big")
+"""PostgreSQL advisory lock key held by the transaction that syncs the organisation."""
+
 
 def sync_organisation(session: Session, config: Config) -> None:
     """Insert or update every unit, person and mailbox in ``config``.
 
     Mailboxes no longer in the config are marked inactive, never deleted: their messages
     and cases keep pointing at them.
+
+    Call inside a transaction.  Two processes starting at once take turns: on PostgreSQL
+    the transaction first takes an advisory lock (released at commit), so the second reads
+    what the first inserted instead of inserting it again; SQLite's ``BEGIN IMMEDIATE``
+    already holds the database's write lock for the whole transaction.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORGANISATION_LOCK})
     units = {u.name: u for u in session.scalars(select(Unit))}
     for cfg in config.units:
         unit = units.get(cfg.name) or Unit(name=cfg.name, head=cfg.head)

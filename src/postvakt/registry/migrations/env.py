@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from postvakt.registry.models import Base
 
@@ -11,20 +11,28 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode recreates tables instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
+    given = config.attributes.get("connection")
+    if given is not None:  # postvakt.registry.db.migrate: its transaction, under its lock
+        _run(given)
+        return
     engine = config.attributes.get("engine")
     if engine is None:  # `alembic` run by hand during development: -x url=sqlite:///dev.db
         engine = create_engine(context.get_x_argument(as_dictionary=True)["url"])
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            # SQLite cannot ALTER most things; batch mode recreates tables instead.
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
         if connection.in_transaction():
             connection.commit()
 
