@@ -112,7 +112,7 @@ def build_demo(workdir: Path) -> Path:
                 f"{workdir} finns redan och är ingen demomapp. Välj en annan mapp med --dir."
             )
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, mode=0o700)  # citizen mail and their cases: the owner's only
     (workdir / MARKER).write_text("Skapad av 'postvakt demo'; tas bort när demon körs igen.\n")
     config_path = workdir / "postvakt.toml"
     config_path.write_text(DEMO_CONFIG, encoding="utf-8")

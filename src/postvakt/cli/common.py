@@ -80,7 +80,7 @@ def open_service(
     from postvakt.service import Service
 
     config = load_config(config_path(args))
-    configure_logging(config.service.log_level)
+    configure_logging(config.service.log_level, config=config)
     service = Service(config, clock=getattr(args, "clock", None))
     return service.open_readonly() if read_only else service.open(need_connectors=connectors)
 

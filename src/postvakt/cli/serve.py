@@ -124,5 +124,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.demo import run_demo
+    from postvakt.logs import configure_logging
 
+    configure_logging()
     return run_demo(Path(args.dir))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.logs import describe
 from postvakt.mailbox.base import (
     FetchedMessage,
     FolderRole,
@@ -44,7 +45,16 @@ def record_failed(
     exc: Exception,
     role: FolderRole = "inbox",
 ) -> MessageOutcome:
-    log.exception("message %s in %s failed; kept in the failed store", fetched.key, fetched.folder)
+    # The exception's text can quote the message (a driver's error its row, a library's a
+    # header): above DEBUG only ids and what kind of error; the whole of it is in the store.
+    log.error(
+        "message %s in mailbox %d, folder %s, failed (%s); kept in the failed store",
+        fetched.key,
+        mailbox_id,
+        fetched.folder,
+        describe(exc),
+    )
+    log.debug("message %s failed", fetched.key, exc_info=exc)
     now = intake.now()
     with database_errors(), session.begin():
         mailbox = session.get_one(Mailbox, mailbox_id)

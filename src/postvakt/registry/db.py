@@ -20,6 +20,7 @@ never carries a sender, a subject or message bytes into a log.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,29 @@ log = logging.getLogger("postvakt.db")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable and writable by its owner only, unless it exists (SQLite
+    gives its -wal and -shm files the database file's mode); warn about an existing file that
+    others may read."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning(
+                "the database file %s can be read by others than its owner (mode %o): chmod 600 it",
+                path,
+                mode,
+            )
+        return
+    except OSError as exc:
+        raise DatabaseError(
+            f"Databasfilen {path} kan inte skapas ({exc.strerror}). Kontrollera att mappen "
+            "finns och att Postvakt får skriva i den, eller ändra database.url."
+        ) from exc
+    os.close(fd)
+
+
 def create_db_engine(
     url: str, *, busy_timeout: float = 30.0, password: str | None = None
 ) -> Engine:
@@ -66,6 +90,7 @@ def create_db_engine(
                 raise DatabaseError(
                     f"Mappen för databasen finns inte: {folder}. Skapa den eller ändra database.url."
                 )
+            _create_private(Path(database))
         engine = create_engine(
             parsed,
             connect_args={

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from postvakt.clock import system_clock
 from postvakt.config import Config
 from postvakt.errors import NotFoundError
-from postvakt.logs import RedactingFilter, configure_logging
+from postvakt.logs import configure_logging
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import WebUser
 from postvakt.web.auth import add_user as add_account
@@ -87,13 +87,14 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
 
     from postvakt.web.app import create_app
 
-    configure_logging(config.service.log_level)
-    handler = logging.getLogger("postvakt").handlers[0]
+    configure_logging(config.service.log_level, config=config)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Through the root logger's redacting handler; the access log tells who (by client
+        # address) asked for what — paths carry ids only, never citizen data.
         logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.addFilter(RedactingFilter())
-        logger.propagate = False
+        logger.handlers.clear()
+        logger.setLevel(config.service.log_level)
+        logger.propagate = True
     host = host or config.web.host
     port = port or config.web.port
     app = create_app(config)
