@@ -30,15 +30,14 @@ from postvakt.mailbox.base import Connector, SupportsIdle
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
+from postvakt.retry import RetryPolicy
 from postvakt.rules.jobs import RuleJobs
 from postvakt.rules.notify import Mailer, Notifier
+from postvakt.watch import IDLE_POLL, IdleWatch
 
 __all__ = ["Service"]
 
 log = logging.getLogger("postvakt.service")
-
-IDLE_POLL = 5.0
-"""Seconds between checks of the stop flag while waiting in IDLE (the IDLE itself stays open)."""
 
 ConnectorFactory = Callable[[MailboxConfig, Config, Mapping[str, str]], Connector]
 
@@ -53,8 +52,11 @@ class Service:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         connector_factory: ConnectorFactory = open_connector,
+        reconnect: RetryPolicy | None = None,
     ):
         self.config = config
+        self.reconnect = reconnect or RetryPolicy()
+        """How the IDLE watchers back off while their server is away."""
         self.environ = os.environ if environ is None else environ
         self.clock = clock or system_clock()
         self._connector_factory = connector_factory
@@ -206,22 +208,26 @@ class Service:
         return self.connectors[address].folders("inbox")
 
     def _watch(self, address: str) -> None:
-        """Wait for new mail with IDLE and read the mailbox at once when it comes."""
+        """Wait for new mail with IDLE and read the mailbox at once when it comes; after a
+        failure back off with ``self.reconnect`` (see :class:`~postvakt.watch.IdleWatch`)."""
         connector = self.connectors[address]
         assert isinstance(connector, SupportsIdle)
-        folders = self.intake_folders(address)
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                if connector.wait_for_new(folders[0], timeout=IDLE_POLL):
-                    log.info("new mail in %s", address)
-                    self._guarded_pass(lambda: self.run_mailbox(address))
-                failures = 0
-            except ConnectorError as exc:
-                failures += 1
-                wait = min(300.0, 2.0 * 2 ** (failures - 1))
-                log.warning("IDLE on %s: %s; again in %.0f s", address, exc, wait)
-                self._stop.wait(wait)
+        IdleWatch(
+            address,
+            connector,
+            folder=lambda: self.intake_folders(address)[0],
+            run_pass=lambda: self._watched_pass(address),
+            stop=self._stop,
+            policy=self.reconnect,
+        ).run()
+
+    def _watched_pass(self, address: str) -> None:
+        """A pass started by the watcher; an error in it is logged and the watch goes on."""
+        try:
+            self._guarded_pass(lambda: self.run_mailbox(address))
+        except Exception as exc:  # the scheduler's passes are guarded by APScheduler
+            log.error("pass over %s stopped: %s", address, type(exc).__name__)
+            log.debug("pass over %s stopped", address, exc_info=True)
 
     def _guarded_pass(self, run: Callable[[], PassReport]) -> None:
         try:

@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import select
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,9 +154,12 @@ class ImapConnector:
             context.verify_mode = ssl.CERT_NONE
         return context
 
-    def _open(self) -> IMAPClient:
+    def _open(self, *, gated: bool = True) -> IMAPClient:
+        """A new logged-in connection.  A failure is recorded in the back-off; while it runs,
+        a ``gated`` open refuses at once (the pass connection).  The IDLE connection is not
+        gated: its caller paces its own attempts (the service's watcher backs off)."""
         wait = self._backoff.wait_left()
-        if wait > 0:
+        if gated and wait > 0:
             raise UnavailableError(
                 f"servern {self.settings.host} svarade inte nyss; nästa försök om {wait:.0f} s",
                 mailbox=self.address,
@@ -163,8 +167,10 @@ class ImapConnector:
         timeout = SocketTimeout(
             connect=min(15.0, self.settings.timeout_seconds), read=self.settings.timeout_seconds
         )
+        client: IMAPClient | None = None
         try:
-            with self._errors("ansluta"):
+            # a failed open leaves the other connection alone (another thread may use it)
+            with self._errors("ansluta", drop=_nothing):
                 client = IMAPClient(
                     self.settings.host,
                     port=self.port,
@@ -187,12 +193,23 @@ class ImapConnector:
                     client.enable("CONDSTORE")
                 self.commands += 3 + self._condstore
         except ConnectorError:
+            _shutdown(client)  # a half-open one (refused login, failed STARTTLS)
             self._backoff.failed()
             raise
         self._backoff.succeeded()
         return client
 
     def _connection(self) -> IMAPClient:
+        """The pass connection, opened when needed.
+
+        One the server has closed since the last pass (a restart, an idle timeout) is noticed
+        before use and replaced: between commands an IMAP server sends nothing, so a socket
+        that reads as ready holds the end of the stream (or a ``* BYE``).  Without this the
+        first pass after a restart would fail on the old connection.
+        """
+        if self._client is not None and _readable(self._client):
+            log.debug("%s closed the connection since the last pass", self.settings.host)
+            self._drop()
         if self._client is None:
             self._client = self._open()
         return self._client
@@ -202,28 +219,35 @@ class ImapConnector:
         self._selected = None
         _shutdown(client)
 
+    def _drop_idle(self) -> None:
+        client, self._idle_client, self._idle_since = self._idle_client, None, None
+        _shutdown(client)
+
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Map imapclient, socket and ssl errors to Postvakt's, with what to check."""
+    def _errors(self, action: str, drop: Callable[[], None] | None = None) -> Iterator[None]:
+        """Map imapclient, socket and ssl errors to Postvakt's, with what to check.
+
+        A broken connection is dropped with ``drop`` (default: the pass connection)."""
         where = f"{self.settings.host}:{self.port}"
+        lost = drop or self._drop
         try:
             yield
         except LoginError as exc:
-            self._drop()
+            lost()
             raise AuthenticationError(
                 f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
                 "och lösenordet i miljövariabeln som password_env anger.",
                 mailbox=self.address,
             ) from exc
         except UnicodeError as exc:
-            self._drop()
+            lost()
             raise AuthenticationError(
                 f"användarnamnet eller lösenordet innehåller tecken som {where} inte tar emot. "
                 "Byt till ett lösenord med bara A–Z, 0–9 och vanliga tecken.",
                 mailbox=self.address,
             ) from exc
         except ssl.SSLCertVerificationError as exc:
-            self._drop()
+            lost()
             raise UnavailableError(
                 f"certifikatet från {where} kunde inte verifieras ({exc.verify_message}). Ange "
                 "ca_file med organisationens CA, eller rätt värdnamn.",
@@ -231,7 +255,7 @@ class ImapConnector:
             ) from exc
         except (IMAPClientAbortError, OSError, EOFError) as exc:
             # Connection refused/reset, timeouts, TLS errors, or the server hung up.
-            self._drop()
+            lost()
             raise UnavailableError(
                 f"förbindelsen med {where} bröts eller kunde inte öppnas när Postvakt skulle {action} "
                 f"({type(exc).__name__}: {exc}). Postvakt försöker igen.",
@@ -256,8 +280,7 @@ class ImapConnector:
 
     def close(self) -> None:
         self._drop()
-        idle, self._idle_client = self._idle_client, None
-        _shutdown(idle)
+        self._drop_idle()
 
     # -- folders ------------------------------------------------------------------
 
@@ -512,15 +535,27 @@ class ImapConnector:
 
         The IDLE command stays open between calls (so waiting costs no round trips) and is
         renewed after 25 minutes, before the 29 the RFC allows (RFC 2177).
+
+        A connection the server has closed raises :class:`UnavailableError` at once, and the
+        next call opens a new one.  A server that stops says ``* BYE`` and closes; after that
+        imapclient's ``idle_check`` would return nothing at once, call after call, because
+        it takes the end of the stream for "no news" — so a wait that read nothing from a
+        socket that is still readable ends the IDLE to see which it was: a live server
+        answers DONE, a gone one does not.  Opening is not held back by the pass
+        connection's back-off: the caller paces these attempts (the service's watcher).
         """
         if self._idle_client is None:
-            self._idle_client = self._open()
-            self._idle_since = None
-            with self._errors(f"öppna {folder} för IDLE"):
-                self._idle_client.select_folder(folder, readonly=True)
+            client = self._open(gated=False)
+            try:
+                with self._errors(f"öppna {folder} för IDLE", drop=_nothing):
+                    client.select_folder(folder, readonly=True)
+            except ConnectorError:
+                _shutdown(client)
+                raise
+            self._idle_client, self._idle_since = client, None
         client = self._idle_client
         try:
-            with self._errors("vänta på ny post (IDLE)"):
+            with self._errors("vänta på ny post (IDLE)", drop=self._drop_idle):
                 now = self._monotonic()
                 if self._idle_since is not None and now - self._idle_since > IDLE_RENEW:
                     client.idle_done()
@@ -530,12 +565,22 @@ class ImapConnector:
                     self._idle_since = now
                     self.commands += 1
                 responses = client.idle_check(timeout=timeout)
+                if not responses and _readable(client):
+                    responses = client.idle_done()[1]
+                    self._idle_since = None
+                if any(r[:1] == (b"BYE",) for r in responses):
+                    raise UnavailableError(
+                        f"{self.settings.host}:{self.port} avslutade förbindelsen under IDLE "
+                        f"({_text(b' '.join(r for r in responses[-1] if isinstance(r, bytes)))}). "
+                        "Postvakt försöker igen.",
+                        mailbox=self.address,
+                    )
                 new = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
-                if new:
+                if new and self._idle_since is not None:
                     client.idle_done()
                     self._idle_since = None
-        except UnavailableError:
-            self._idle_client, self._idle_since = None, None
+        except ConnectorError:
+            self._drop_idle()  # whatever went wrong, the next call starts on a fresh connection
             raise
         return new
 
@@ -612,6 +657,24 @@ def _appended_uids(response: Any) -> list[int]:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _nothing() -> None:
+    """No connection to drop (see ``ImapConnector._errors``)."""
+
+
+def _readable(client: IMAPClient) -> bool:
+    """Whether the socket has something to read now (data, the end of the stream, an error)."""
+    try:
+        sock = client.socket()
+        fileno = sock.fileno()
+        if fileno < 0:
+            return True  # closed on our side
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def _shutdown(client: IMAPClient | None) -> None:
