@@ -255,6 +255,9 @@ class Service:
             max_instances=1,
             coalesce=True,
             next_run_time=self.clock(),
+            # a pass that comes late (a long pass before it, a suspended machine, a service
+            # clock behind the real one) still runs, once; APScheduler would drop it after 1 s
+            misfire_grace_time=None,
         )
         for job, slot, at in self.schedule():
             scheduler.add_job(

@@ -87,11 +87,12 @@ def test_wrong_password_is_refused_without_slowing_later_logins(
         with pytest.raises(IMAPClient.Error, match="AUTHENTICATIONFAILED"):
             client.login(imap_user.name, "wrong")
         client.shutdown()
-    # Dovecot's auth penalty (2 s, 4 s, ... per IP after failures) is off in the fixture
-    started = time.monotonic()
+    # Dovecot's auth penalty (every later login from the address held back by seconds, up
+    # to 15 s) is off in the fixture: anvil, which keeps the penalties, holds none.
+    # (Asked of Dovecot rather than timed: with the penalty on it lists 127.0.0.1.)
+    assert dovecot.doveadm("penalty").stdout.splitlines()[1:] == []
     with dovecot.imap(imap_user.name, imap_user.password) as client:
         assert client.noop()[0].startswith(b"NOOP completed")
-    assert time.monotonic() - started < 1.5
 
 
 def test_new_users_can_log_in_and_receive_mail_at_once(dovecot: DovecotServer) -> None:

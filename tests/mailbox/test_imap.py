@@ -295,26 +295,43 @@ def test_the_server_stopped_and_restarted_while_running(
         server.stop()
 
 
-def test_idle_picks_up_new_mail_within_seconds(
-    dovecot: DovecotServer, imap_user: ImapUser, service_for
+def test_idle_picks_up_new_mail_before_any_polling_pass(
+    dovecot: DovecotServer,
+    imap_user: ImapUser,
+    tmp_path: Path,
+    environ: dict[str, str],
+    clock: Clock,
 ) -> None:
     user = imap_user.name
-    service = service_for(user, kind="function")
+    path = write_config(tmp_path, dovecot, user, "function")
+    path.write_text(path.read_text() + "\n[service]\npoll_interval_seconds = 3600\n")
+    service = Service(
+        load_config(path),
+        clock=clock,
+        environ=environ,
+        connector_factory=lambda *_: connector(dovecot, user, clock),
+    ).open()
     assert service.idle_mailboxes() == [dovecot.address(user)]
+    imap = service.connectors[dovecot.address(user)]
+    assert isinstance(imap, ImapConnector)
     runner = threading.Thread(target=service.run_forever)
     runner.start()
     try:
-        time.sleep(1.0)  # the first scheduled pass and the IDLE watcher start
-        sent = time.monotonic()
+        deadline = time.monotonic() + 30
+        while imap._idle_client is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the IDLE command follows the EXAMINE at once
         dovecot.deliver(user, citizen_mail(COMPLAINT, to=dovecot.address(user)))
-        while count_cases(service) == 0 and time.monotonic() - sent < 15:
+        deadline = time.monotonic() + 60
+        while count_cases(service) == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        waited = time.monotonic() - sent
     finally:
         service.stop()
         runner.join(timeout=20)
+        service.close()
+    # The polling pass is an hour away, so only the IDLE watcher can have read the message.
+    # How fast it wakes is measured in benchmarks/imap_idle_wake.py, not asserted here.
     assert count_cases(service) == 1
-    assert waited < 5, f"IDLE took {waited:.1f} s (the poll interval is 60 s)"
     assert not runner.is_alive()
 
 
@@ -394,16 +411,17 @@ def test_opened_today_evidence(dovecot: DovecotServer, imap_user: ImapUser, now:
     before = imap.opened_evidence("INBOX", state)
     assert before.changed_today == 0 and before.last_login is None
     # The person logs in and reads one message: \Seen changes, and the login is recorded.
+    # (Dovecot stamps the login with its own clock, whole seconds: hence the bracket.)
+    logged_in = int(time.time())
     client = dovecot.imap(user)
     client.select_folder("INBOX")
     client.fetch(client.search(["ALL"])[:1], ["BODY[]"])
     client.logout()
+    logged_out = int(time.time())
     after = imap.opened_evidence("INBOX", state)
     assert after.changed_today == 1
-    assert (
-        after.last_login is not None
-        and abs((after.last_login - datetime.now(after.last_login.tzinfo)).total_seconds()) < 60
-    )
+    assert after.last_login is not None
+    assert logged_in <= after.last_login.timestamp() <= logged_out
     # Postvakt's own (master-user) logins never count as the person's.
     assert read_last_login(dovecot.directory / "state" / "last-login.db", user) == after.last_login
     imap.close()

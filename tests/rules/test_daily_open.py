@@ -135,18 +135,24 @@ def test_a_function_mailbox_with_no_owner_present_is_a_coverage_gap(
 
 
 def test_maildir_evidence_of_reading_today(workspace: Workspace) -> None:
-    now = datetime.now(STOCKHOLM)
-    connector = MaildirConnector("kontakt@testby.se", workspace.maildir(), clock=lambda: now)
-    yesterday = (now - timedelta(days=1)).timestamp()
-    a = workspace.deliver(citizen_mail("A"), when=now - timedelta(days=1), name="a")
-    workspace.deliver(citizen_mail("B"), when=now - timedelta(days=1), name="b")
+    delivered = datetime(2021, 3, 1, 9, 0, tzinfo=STOCKHOLM)  # before any day the test runs
+    now = [datetime(2021, 3, 2, 10, 0, tzinfo=STOCKHOLM)]
+    connector = MaildirConnector("kontakt@testby.se", workspace.maildir(), clock=lambda: now[0])
+    a = workspace.deliver(citizen_mail("A"), when=delivered, name="a")
+    workspace.deliver(citizen_mail("B"), when=delivered, name="b")
     assert connector.opened_evidence("INBOX", None) == OpenedEvidence(0, None, 2)
-    a.rename(workspace.maildir() / "cur" / "a:2,S")  # the person reads A now
+    read = workspace.maildir() / "cur" / "a:2,S"
+    a.rename(read)  # the person reads A: the file system stamps the file's change time
+    # The clock stands at that stamp, the one time here the test cannot choose: the
+    # evidence is "changed on the clock's day", whatever day the test runs.
+    now[0] = datetime.fromtimestamp(read.stat().st_ctime, STOCKHOLM)
     evidence = connector.opened_evidence("INBOX", None)
     assert evidence == OpenedEvidence(changed_today=1, last_login=None, unread_from_before=1)
-    opened, words = judge(evidence, datetime.combine(now.date(), datetime.min.time(), STOCKHOLM))
+    opened, words = judge(evidence, datetime.combine(now[0].date(), datetime.min.time(), STOCKHOLM))
     assert opened is True and words == "1 meddelanden lästa eller markerade i dag"
-    assert (workspace.maildir() / "cur" / "a:2,S").stat().st_mtime == yesterday  # arrival time kept
+    assert read.stat().st_mtime == delivered.timestamp()  # arrival time kept
+    now[0] += timedelta(days=1)  # the next day the same change is no evidence
+    assert connector.opened_evidence("INBOX", None).changed_today == 0
 
 
 def test_judge_weighs_a_login_today_but_not_yesterday() -> None:
