@@ -71,6 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"{report.count(Disposition.FAILED)} misslyckade, "
                 f"{len(report.drafts_saved)} utkast sparade."
             )
+            for skipped in report.skipped:  # another process works it: not an error
+                print(f"Hoppade över {skipped}")
             for error in report.errors:
                 print(f"Fel: {error}", file=sys.stderr)
             if report.count(Disposition.FAILED):

@@ -287,4 +287,12 @@ class ServiceConfig(Strict):
     poll_interval_seconds: int = Field(
         60, ge=5, le=3600, description="How often mailboxes are read."
     )
+    lease_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description="How long a process keeps a mailbox to itself without renewing (it "
+        "renews every half of it while it works); another process may take over a mailbox "
+        "whose holder died once this has passed.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -15,10 +15,16 @@ Guarantees, and how they are kept:
   so the message is read again on the next pass.
 - **Nothing twice.**  ``messages`` is unique on (mailbox, folder, key), so a message already
   seen is skipped; ``cases`` is unique on Message-ID, so the same e-mail in two mailboxes is
-  registered once.  A race with another process on that constraint is retried once.
+  registered once.  A race with another process on a unique key, or a deadlock, is run
+  again (up to :data:`CONFLICT_ATTEMPTS` times) and never recorded as a failure: a message
+  another process recorded meanwhile counts as a duplicate here.
+- **One process per mailbox.**  A pass holds the mailbox's lease (:mod:`.turns`) while it
+  reads and places drafts, renewing it as it goes; a mailbox another live process holds is
+  skipped this pass.
 - **Drafts after commit.**  The draft is rendered and stored in the transaction (the outbox)
   and placed in the mailbox afterwards by :meth:`Intake.deliver_drafts`, idempotently by its
-  own Message-ID.  A crash between the two leaves a pending draft for the next pass.
+  own Message-ID and under the lease.  A crash between the two leaves a pending draft for
+  the next pass.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.steps import ACTOR, SENT_STEPS, STEPS, Step, Work
+from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
     Checkpoint,
     Connector,
@@ -59,8 +66,9 @@ from postvakt.registry.cases import (
     case_parties,
     number_pattern,
 )
-from postvakt.registry.db import database_errors
+from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.drafts import add_draft
+from postvakt.registry.leases import new_holder
 from postvakt.registry.messages import (
     known_keys,
     load_state,
@@ -95,6 +103,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("postvakt.intake")
+
+CONFLICT_ATTEMPTS = 3
+"""Tries of one message when another process's transaction conflicts with it."""
 
 Classify = Callable[[IncomingMessage], Verdict]
 NotSatisfied = Callable[..., None]
@@ -137,6 +148,8 @@ class Intake:
         self.calendar = calendar or WorkingCalendar.with_closures(config.organisation.closure_days)
         self.policy = policy or policy_from(config)
         self.own_addresses = frozenset(m.address for m in config.mailboxes)
+        self.holder = new_holder()
+        """This process's name on the mailbox leases it takes (``host:pid:random``)."""
         self.numbers = number_pattern(
             config.organisation.diary_number_format, config.organisation.diary_prefix
         )
@@ -298,7 +311,7 @@ class Intake:
         failure marked resolved, instead of a record being added.
         """
         steps = self.steps if role == "inbox" else self.sent_steps
-        for attempt in (1, 2):
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 with database_errors(), session.begin():
                     mailbox = session.get_one(Mailbox, mailbox_id)
@@ -314,18 +327,44 @@ class Intake:
                     outcome = self._outcome(work, disposition)
                 session.expunge_all()
                 return outcome
-            except (DatabaseError, OperationalError):
-                raise  # the database itself is unusable: stop the pass, lose nothing
-            except IntegrityError as exc:
-                # Another process registered the same Message-ID at the same moment: the
-                # second attempt finds its case and records a duplicate.
-                if attempt == 1:
-                    log.info("retrying %s after a concurrent registration", fetched.key)
+            except (DatabaseError, OperationalError, IntegrityError) as exc:
+                # Another process at the same moment: it recorded this very message (its
+                # lease on the mailbox ran out while it worked), registered the same e-mail
+                # from another mailbox, or deadlocked with us.  Nothing failed: look again.
+                conflict = isinstance(exc, IntegrityError) or is_conflict(exc)
+                if not conflict:
+                    raise  # the database itself is unusable: stop the pass, lose nothing
+                if not replay and (done := self._recorded_meanwhile(session, mailbox_id, fetched)):
+                    return done
+                if attempt < CONFLICT_ATTEMPTS:
+                    log.info("retrying %s after a concurrent change", fetched.key)
                     continue
+                if not isinstance(exc, IntegrityError):
+                    raise
                 return record_failed(self, session, mailbox_id, fetched, exc, role)
             except Exception as exc:  # any bug in a step: keep the message, go on with the next
                 return record_failed(self, session, mailbox_id, fetched, exc, role)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _recorded_meanwhile(
+        self, session: Session, mailbox_id: int, fetched: FetchedMessage
+    ) -> MessageOutcome | None:
+        """The message's record written by another process since this pass listed it: the
+        message is that process's, and counts here as a duplicate (never as failed)."""
+        with database_errors(), session.begin():
+            row = message_record(session, mailbox_id, fetched.folder, fetched.key)
+            address = session.get_one(Mailbox, mailbox_id).address if row is not None else ""
+        session.expunge_all()
+        if row is None:
+            return None
+        log.info("message %s was recorded by another process meanwhile", fetched.key)
+        return MessageOutcome(
+            mailbox=address,
+            folder=fetched.folder,
+            key=fetched.key,
+            disposition=Disposition.DUPLICATE,
+            reason="behandlades samtidigt av en annan Postvakt-process",
+        )
 
     def _outcome(self, work: Work, disposition: Disposition) -> MessageOutcome:
         msg = work.msg
@@ -357,6 +396,8 @@ class Intake:
     def run_mailbox(self, connector: Connector) -> PassReport:
         """Process everything new in the connector's watched folders, then place drafts.
 
+        All under the mailbox's lease (:mod:`postvakt.intake.turns`): a mailbox that another
+        live process is working is skipped this pass and noted in ``report.skipped``.
         A server error ends the pass for this mailbox and is reported with what was done.
         """
         report = PassReport()
@@ -367,16 +408,23 @@ class Intake:
                 ).one()
                 mailbox_id = mailbox.id
                 session.rollback()
-            try:
-                for role in ("inbox", "sent"):
-                    for folder in connector.folders(role):
-                        self._run_folder(session, connector, mailbox_id, folder, role, report)
-            except ConnectorError as exc:
-                # What was committed stays committed; the next pass resumes from the state.
-                log.error("mailbox %s: %s", connector.address, exc)
-                report.errors.append(str(exc))
-                return report
-            report.merge(self.deliver_drafts(connector, session=session))
+            with mailbox_turn(self, session, mailbox_id, connector.address) as turn:
+                if not isinstance(turn, Turn):
+                    report.skipped.append(held_message(connector.address, turn, self.now()))
+                    return report
+                try:
+                    for role in ("inbox", "sent"):
+                        for folder in connector.folders(role):
+                            self._run_folder(
+                                session, connector, mailbox_id, folder, role, report, turn
+                            )
+                    report.merge(deliver_drafts(self, connector, session=session, turn=turn))
+                except ConnectorError as exc:
+                    # What was committed stays committed; the next pass resumes from the state.
+                    log.error("mailbox %s: %s", connector.address, exc)
+                    report.errors.append(str(exc))
+                except LeaseLost as exc:
+                    report.skipped.append(str(exc))
         return report
 
     def _run_folder(
@@ -387,12 +435,15 @@ class Intake:
         folder: str,
         role: FolderRole,
         report: PassReport,
+        turn: Turn | None = None,
     ) -> None:
         with database_errors():
             state = load_state(session, mailbox_id, folder)
             session.rollback()
         known = _KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
         for item in connector.fetch_new(folder, state, known.__contains__):
+            if turn is not None:
+                turn.keep()  # renewed while the pass goes on; stops here if it was lost
             if isinstance(item, Checkpoint):
                 self._checkpoint(session, mailbox_id, item.folder, item.state)
                 continue

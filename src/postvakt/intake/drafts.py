@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError
 from postvakt.intake.report import PassReport
+from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
     Connector,
     DraftAttachment,
@@ -36,16 +37,47 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def deliver_drafts(
-    intake: Intake, connector: Connector, *, session: Session | None = None
+    intake: Intake,
+    connector: Connector,
+    *,
+    session: Session | None = None,
+    turn: Turn | None = None,
 ) -> PassReport:
     """Place every pending draft of this mailbox in its Drafts folder (after commit).
 
     In batches: one read, one ``save_drafts`` call (one round trip on IMAP), one update.
     A failing server leaves the batch pending for the next pass; saving is idempotent.
+
+    Only under the mailbox's lease: ``turn`` when the caller holds it (a pass), else the
+    lease is taken here; a mailbox another process holds is left to it (``report.skipped``),
+    and its drafts stay pending for that process or the next pass.  Saving checks Drafts for
+    the draft's Message-ID before appending; the lease makes check and append one
+    process's, so no draft is appended twice.
     """
-    report = PassReport()
     own = session is None
     session = session or intake.sessions()
+    try:
+        if turn is not None:
+            return _deliver(intake, connector, session, turn)
+        with database_errors():
+            mailbox_id = session.scalars(
+                select(Mailbox.id).where(Mailbox.address == connector.address)
+            ).one()
+            session.rollback()
+        with mailbox_turn(intake, session, mailbox_id, connector.address) as taken:
+            if isinstance(taken, Turn):
+                return _deliver(intake, connector, session, taken)
+            report = PassReport()
+            report.skipped.append(held_message(connector.address, taken, intake.now()))
+            return report
+    finally:
+        session.expunge_all()
+        if own:
+            session.close()
+
+
+def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn) -> PassReport:
+    report = PassReport()
     try:
         while True:
             with database_errors(), session.begin():
@@ -68,6 +100,7 @@ def deliver_drafts(
             if not batch:
                 break
             ids = [draft_id for draft_id, _ref, _reply in batch]
+            turn.keep(check=True)  # still ours: nobody else appends these meanwhile
             try:
                 locations = connector.save_drafts([reply for _id, _ref, reply in batch])
             except ConnectorError as exc:
@@ -97,10 +130,8 @@ def deliver_drafts(
                     report.drafts_saved.append((reference, location))
             if len(batch) < DRAFT_BATCH:
                 break
-    finally:
-        session.expunge_all()
-        if own:
-            session.close()
+    except LeaseLost as exc:
+        report.skipped.append(str(exc))
     return report
 
 

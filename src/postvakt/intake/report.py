@@ -31,12 +31,15 @@ class PassReport:
     registrar_notices: list[str] = field(default_factory=list)
     """Cases whose card went to the registrar."""
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Mailboxes left this pass to another process working them (not an error)."""
 
     def merge(self, other: PassReport) -> None:
         self.outcomes += other.outcomes
         self.drafts_saved += other.drafts_saved
         self.registrar_notices += other.registrar_notices
         self.errors += other.errors
+        self.skipped += other.skipped
 
     def count(self, disposition: Disposition) -> int:
         return sum(1 for o in self.outcomes if o.disposition is disposition)

@@ -1,0 +1,102 @@
+"""A process's turn at a mailbox: the database lease held while it reads the mailbox and
+places its drafts (see :mod:`postvakt.registry.leases`).
+
+Reading a mailbox and appending its drafts happen only while holding the mailbox's lease,
+so two processes never read one mailbox at once, nor both find a draft missing from Drafts
+and both append it: the connectors' check for a draft already there (IMAP: SEARCH by
+Message-ID) and the APPEND that follows are one process's alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from postvakt.errors import DatabaseError
+from postvakt.registry.db import database_errors
+from postvakt.registry.leases import Held, Lease, acquire, release, renew
+
+if TYPE_CHECKING:
+    from postvakt.intake import Intake
+
+__all__ = ["LeaseLost", "Turn", "held_message", "mailbox_turn"]
+
+log = logging.getLogger("postvakt.intake")
+
+
+class LeaseLost(Exception):
+    """This process's lease on a mailbox ran out and another process took the mailbox."""
+
+
+def held_message(address: str, held: Held, now: datetime) -> str:
+    """What the command line says about a mailbox left to another process this pass."""
+    left = max(0, int((held.expires_at - now).total_seconds()))
+    return (
+        f"{address}: läses just nu av en annan Postvakt-process ({held.holder}); den hoppades "
+        f"över i den här omgången. Om den processen har stannat tas brevlådan över om högst "
+        f"{left} s."
+    )
+
+
+class Turn:
+    """This process's lease on one mailbox, renewed as work goes on."""
+
+    def __init__(self, intake: Intake, session: Session, lease: Lease, address: str):
+        self._intake, self._session, self.lease, self.address = intake, session, lease, address
+
+    def keep(self, *, check: bool = False) -> None:
+        """Renew the lease when half its time has passed (or now, with ``check``).
+
+        Raises :class:`LeaseLost` if another process has taken the mailbox meanwhile: the
+        work must stop before it touches the mailbox again.
+        """
+        now = self._intake.now()
+        if not (check or self.lease.due(now)):
+            return
+        with database_errors(), self._session.begin():
+            kept = renew(self._session, self.lease, now=now)
+        if not kept:
+            log.warning(
+                "the lease on %s ran out and another process took the mailbox; stopping here "
+                "(raise service.lease_seconds if the passes are slow)",
+                self.address,
+            )
+            raise LeaseLost(
+                f"{self.address}: en annan Postvakt-process tog över brevlådan när den här "
+                "processens tur hade gått ut; resten görs av den processen."
+            )
+
+
+@contextmanager
+def mailbox_turn(
+    intake: Intake, session: Session, mailbox_id: int, address: str
+) -> Iterator[Turn | Held]:
+    """Take the mailbox's lease for the block, or yield who holds it (then do nothing).
+
+    The lease is released when the block ends, however it ends; a release that the
+    database refuses is left to run out.
+    """
+    seconds = intake.config.service.lease_seconds
+    now = intake.now()
+    with database_errors(), session.begin():
+        got = acquire(session, mailbox_id, intake.holder, now=now, seconds=seconds)
+    session.expunge_all()
+    if isinstance(got, Held):
+        log.info("mailbox %s is held by %s until %s; skipped", address, got.holder, got.expires_at)
+        yield got
+        return
+    try:
+        yield Turn(intake, session, got, address)
+    finally:
+        if session.in_transaction():
+            session.rollback()
+        try:
+            with database_errors(), session.begin():
+                release(session, got)
+        except DatabaseError as exc:
+            log.warning("the lease on %s was not released (it runs out): %s", address, exc)
