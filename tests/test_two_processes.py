@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from postvakt.clock import STOCKHOLM
@@ -34,6 +35,7 @@ from postvakt.registry.models import (
     MailboxLease,
     MessageRecord,
 )
+from postvakt.registry.models import Mailbox as MailboxRow
 from tests.support.dovecot import MASTER_ENV, DovecotServer
 from tests.support.workspace import citizen_mail, make_workspace
 
@@ -397,3 +399,83 @@ def test_the_lease_of_a_killed_run_is_taken_over(db_url: str, tmp_path: Path) ->
     assert sorted(keys) == sorted(f"k{n:03d}" for n in range(len(delivered)))
     assert failed == 0 and leases == 0
     assert len(workspace.drafts("kontakt")) == cases > 0
+
+
+# ------------------------------------------------------- the same message in two processes
+
+
+def test_a_message_another_process_recorded_meanwhile_is_a_duplicate_not_a_failure(
+    db_url: str, tmp_path: Path, clock
+) -> None:
+    """Two processes with the same message in hand (one's lease ran out while it worked):
+    the second finds the first's record when it commits, and nothing is marked FAILED."""
+    from postvakt.service import Service
+
+    workspace = make_workspace(tmp_path / "ws", db_url)
+    workspace.deliver(messages_for(0, 1, [])[0], name="k1")
+    with (
+        Service(workspace.config, clock=clock).open() as first,
+        Service(workspace.config, clock=clock).open() as second,
+    ):
+        assert first.intake is not None and second.intake is not None
+        assert first.sessions is not None and second.sessions is not None
+        connector = first.connectors["kontakt@testby.se"]
+        (fetched,) = connector.fetch_new("INBOX", None, lambda _key: False)
+        with first.sessions() as session:
+            box = session.scalars(
+                select(MailboxRow.id).where(MailboxRow.address == connector.address)
+            ).one()
+            session.rollback()
+            done = first.intake.process(session, box, fetched)
+        with second.sessions() as session:
+            again = second.intake.process(session, box, fetched)
+        assert done.disposition is Disposition.CASE
+        assert again.disposition is Disposition.DUPLICATE
+        assert "annan Postvakt-process" in again.reason
+        with first.sessions() as session:
+            rows = session.scalars(select(MessageRecord)).all()
+            assert [(r.message_key, r.disposition) for r in rows] == [("k1", Disposition.CASE)]
+            assert session.scalars(select(FailedMessage)).all() == []
+            assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_a_conflict_to_run_again(postgres_url: str) -> None:
+    """A real deadlock between two transactions is recognised as one worth running again;
+    a database that is simply unusable is not."""
+    from postvakt.errors import DatabaseError
+    from postvakt.registry.db import database_errors, is_conflict
+
+    engine = create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id int primary key, v int)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1, 0), (2, 0)")
+        barrier = threading.Barrier(2)
+        caught: list[BaseException] = []
+        bump = text("UPDATE t SET v = v + 1 WHERE id = :id")
+
+        def work(first: int, second: int) -> None:
+            try:
+                with database_errors(), engine.begin() as conn:
+                    conn.execute(bump, {"id": first})
+                    barrier.wait()
+                    conn.execute(bump, {"id": second})
+            except DatabaseError as exc:
+                caught.append(exc)
+
+        threads = [threading.Thread(target=work, args=a) for a in ((1, 2), (2, 1))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(caught) == 1 and is_conflict(caught[0])
+    finally:
+        engine.dispose()
+    gone = create_engine(postgres_url.rsplit("/", 1)[0] + "/no_such_database")
+    try:
+        with pytest.raises(DatabaseError) as unusable, database_errors(), gone.connect():
+            pass
+        assert not is_conflict(unusable.value)
+    finally:
+        gone.dispose()

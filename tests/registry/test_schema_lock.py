@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from postvakt.errors import SchemaTooNewError
 from postvakt.registry.db import is_current, open_database
@@ -113,3 +114,18 @@ def test_the_command_line_refuses_a_newer_database_without_a_traceback(tmp_path:
         assert "Traceback" not in result.stderr
         assert "Databasen har schemaversion 0009" in result.stderr
         assert "Uppgradera Postvakt" in result.stderr
+
+
+def test_database_errors_carry_no_bound_values(db_url: str) -> None:
+    """Engines hide bound parameters: an error on an insert does not quote the row's values."""
+    engine = open_database(db_url)
+    insert = text("INSERT INTO people (name, address) VALUES (:name, :address)")
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert, {"name": "Karin Ek", "address": "k@example.net"})
+        with pytest.raises(IntegrityError) as caught, engine.begin() as connection:
+            connection.execute(insert, {"name": "Hemlig Hemligsson", "address": "k@example.net"})
+    finally:
+        engine.dispose()
+    assert "Hemlig Hemligsson" not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)
