@@ -150,6 +150,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
         case = find_case(session, args.number)
         if args.json:
             data = case_json(case)
+            data["address_check"] = bool(case.address_check)
+            data["review_reasons"] = list(case.review_reasons or [])
             data["events"] = [
                 {
                     "at": iso(e.at),
@@ -259,6 +261,10 @@ def _case_text(case: Any) -> str:
         f"  Klassning:    {case.classifier_label or '-'} ({case.classifier_confidence or 0:.2f}): "
         + "; ".join(case.classifier_reasons or []),
     ]
+    if case.address_check:
+        lines.append("  Adress:       kontrollera avsändarens adress (utkastet saknar mottagare)")
+    for reason in case.review_reasons or []:
+        lines.append(f"  Granska:      {reason}")
     if case.individual_care:
         lines.append(
             "  Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen)"

@@ -98,7 +98,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_failed(args: argparse.Namespace) -> int:
+    from postvakt.intake.drafts import retry_failed_drafts
     from postvakt.registry.db import database_errors
+    from postvakt.registry.drafts import failed_drafts
     from postvakt.registry.messages import unresolved_failures
     from postvakt.registry.models import Disposition
 
@@ -107,12 +109,14 @@ def cmd_failed(args: argparse.Namespace) -> int:
         assert service.sessions is not None
         with service, service.sessions() as session, database_errors():
             failures = unresolved_failures(session)
+            drafts = failed_drafts(session)
             if args.json:
                 print(
                     json.dumps(
                         [
                             {
                                 "id": f.id,
+                                "kind": "message",
                                 "mailbox": f.mailbox.address,
                                 "folder": f.folder,
                                 "key": f.message_key,
@@ -121,14 +125,18 @@ def cmd_failed(args: argparse.Namespace) -> int:
                                 "error": f.error,
                             }
                             for f in failures
-                        ],
+                        ]
+                        + [_draft_json(d) for d in drafts],
                         ensure_ascii=False,
                         indent=2,
                     )
                 )
                 return EXIT_OK
+            if drafts:
+                print(_drafts_table(drafts))
             if not failures:
-                print("Inga misslyckade meddelanden.")
+                if not drafts:
+                    print("Inga misslyckade meddelanden.")
                 return EXIT_OK
             print(
                 table(
@@ -149,8 +157,10 @@ def cmd_failed(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     service = open_service(args)
-    assert service.intake is not None
+    assert service.intake is not None and service.sessions is not None
     with service:
+        # Drafts that could not be built are tried again with the messages (not by number).
+        drafts_again = 0 if args.ids else retry_failed_drafts(service.intake)
         report = service.intake.retry_failed(args.ids or None)
         if args.ids and not report.outcomes:
             raise NotFoundError(f"Inga olösta misslyckade meddelanden med nummer {args.ids}.")
@@ -163,7 +173,44 @@ def cmd_failed(args: argparse.Namespace) -> int:
             )
         still = report.count(Disposition.FAILED)
         print(f"{len(report.outcomes) - still} behandlade, {still} misslyckades igen.")
-        return EXIT_FAILURE if still else EXIT_OK
+        with service.sessions() as session, database_errors():
+            drafts_failed = len(failed_drafts(session))
+        if drafts_again or drafts_failed:
+            print(
+                f"{drafts_again} utkast försöktes igen, {drafts_failed} kunde inte skapas "
+                "(se 'postvakt failed list')."
+            )
+        return EXIT_FAILURE if still or drafts_failed else EXIT_OK
+
+
+def _draft_json(draft: Any) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "kind": "draft",
+        "mailbox": draft.mailbox.address,
+        "case": draft.case.reference if draft.case else None,
+        "created_at": iso(draft.created_at),
+        "attempts": draft.attempts,
+        "error": draft.last_error,
+    }
+
+
+def _drafts_table(drafts: list[Any]) -> str:
+    rows = [
+        (
+            str(d.id),
+            d.mailbox.address,
+            d.case.reference if d.case else "-",
+            str(d.attempts),
+            (d.last_error or "").splitlines()[0][:70] if d.last_error else "",
+        )
+        for d in drafts
+    ]
+    return (
+        "Utkast som inte kunde skapas (försöks igen med 'postvakt failed retry'):\n"
+        + table(rows, ("Utkast", "Brevlåda", "Ärende", "Försök", "Fel"))
+        + "\n"
+    )
 
 
 def cmd_messages(args: argparse.Namespace) -> int:

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from postvakt.errors import ConnectorError
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
+from postvakt.mailbox.addresses import header_address
 from postvakt.mailbox.base import (
     Connector,
     DraftAttachment,
     DraftReply,
 )
 from postvakt.registry.db import database_errors
+from postvakt.registry.drafts import mark_address_check
 from postvakt.registry.models import (
     Case,
     Draft,
@@ -27,7 +29,7 @@ from postvakt.registry.models import (
 if TYPE_CHECKING:
     from postvakt.intake import Intake
 
-__all__ = ["DOCX", "DRAFT_BATCH", "deliver_drafts", "draft_reply"]
+__all__ = ["DOCX", "DRAFT_BATCH", "deliver_drafts", "draft_reply", "retry_failed_drafts"]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -102,12 +104,12 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
             ids = [draft_id for draft_id, _ref, _reply in batch]
             turn.keep(check=True)  # still ours: nobody else appends these meanwhile
             try:
-                locations = connector.save_drafts([reply for _id, _ref, reply in batch])
+                locations = _save_batch(intake, connector, session, batch, report)
             except ConnectorError as exc:
                 with database_errors(), session.begin():
                     session.execute(
                         update(Draft)
-                        .where(Draft.id.in_(ids))
+                        .where(Draft.id.in_(ids), Draft.status == DraftStatus.PENDING)
                         .values(attempts=Draft.attempts + 1, last_error=str(exc))
                     )
                 report.errors.append(f"{connector.address}: utkasten kunde inte sparas: {exc}")
@@ -116,6 +118,8 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
             now = intake.now()
             with database_errors(), session.begin():
                 for (draft_id, reference, _reply), location in zip(batch, locations, strict=True):
+                    if location is None:
+                        continue  # could not be built: marked failed by _save_batch
                     session.execute(
                         update(Draft)
                         .where(Draft.id == draft_id)
@@ -135,9 +139,81 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
     return report
 
 
+def _save_batch(
+    intake: Intake,
+    connector: Connector,
+    session: Session,
+    batch: list[tuple[int, str, DraftReply]],
+    report: PassReport,
+) -> list[str | None]:
+    """Where each draft of ``batch`` went; None for a draft that cannot be built.
+
+    One round trip for the batch; when building one draft fails (anything but a
+    :class:`ConnectorError`, which is the server's and raised), the batch is placed one
+    draft at a time so the others still go, and the one that fails is marked
+    :attr:`DraftStatus.FAILED` with its error (``postvakt failed list``).
+    """
+    try:
+        return list(connector.save_drafts([reply for _id, _ref, reply in batch]))
+    except ConnectorError:
+        raise
+    except Exception:  # a draft the connector cannot build; found below, one at a time
+        log.warning("a draft for %s cannot be built; placing them one by one", connector.address)
+    locations: list[str | None] = []
+    for draft_id, reference, reply in batch:
+        try:
+            locations.append(connector.save_draft(reply))
+        except ConnectorError:
+            raise
+        except Exception as exc:  # this draft only: recorded, and the others go on
+            # The error is kept on the draft (it may name the recipient); the log gets ids.
+            log.error("draft %d cannot be built (%s)", draft_id, type(exc).__name__)
+            log.debug("draft %d cannot be built", draft_id, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"
+            with database_errors(), session.begin():
+                session.execute(
+                    update(Draft)
+                    .where(Draft.id == draft_id)
+                    .values(
+                        status=DraftStatus.FAILED, attempts=Draft.attempts + 1, last_error=error
+                    )
+                )
+            report.errors.append(
+                f"{connector.address}: utkastet till ärende {reference or '-'} kunde inte skapas "
+                f"(utkast nr {draft_id}); se 'postvakt failed list'"
+            )
+            locations.append(None)
+    return locations
+
+
+def retry_failed_drafts(intake: Intake) -> int:
+    """Put every draft that could not be built back in the queue; how many there were.
+
+    For ``postvakt failed retry``, after the cause was fixed: the next delivery tries them
+    again, and one that still cannot be built is marked failed again.
+    """
+    with intake.sessions() as session, database_errors(), session.begin():
+        result = session.execute(
+            update(Draft)
+            .where(Draft.status == DraftStatus.FAILED)
+            .values(status=DraftStatus.PENDING)
+        )
+    return int(result.rowcount or 0)
+
+
 def draft_reply(
     intake: Intake, connector: Connector, draft: Draft, mailbox_name: str | None
 ) -> DraftReply:
+    """The draft as the connector takes it.
+
+    A draft queued before addresses were checked, whose address cannot be written in a
+    header, loses its recipient here and its case is marked for an address check (the
+    caller's transaction stores both).
+    """
+    if draft.to_address and header_address(draft.to_address) is None:
+        if draft.case is not None:
+            mark_address_check(draft.case, draft.to_address)
+        draft.to_address = ""
     return DraftReply(
         message_id=draft.message_id,
         from_address=connector.address,

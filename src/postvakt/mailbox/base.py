@@ -24,6 +24,8 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from postvakt.mailbox.addresses import AddressError, draft_recipient, header_message_id, one_line
+
 __all__ = [
     "Checkpoint",
     "Connector",
@@ -213,24 +215,41 @@ def reply_subject(subject: str) -> str:
     return f"SV: {text}" if text else "SV: Ditt meddelande"
 
 
+def _mailbox_header(name: str | None, address: str) -> str:
+    ascii_address = draft_recipient(address)
+    return formataddr((one_line(name), ascii_address or ""), charset="utf-8")
+
+
 def build_draft_mime(draft: DraftReply) -> bytes:
     """The draft as RFC 5322 bytes: a text body, the attachments, threaded as a reply.
+
+    An empty ``to_address`` gives a draft without ``To:`` (a person writes the recipient);
+    an internationalised domain is written as punycode; names and the subject are put on
+    one line.  Raises :class:`AddressError` for a non-empty address that has no header form
+    (the draft step stores such a draft without a recipient, so this is a programmer's
+    error).  Message-IDs that cannot go in a header are left out of the threading headers.
 
     Built with the compat32 MIME classes: the same standard result as ``EmailMessage``
     at less than half the cost, which matters when thousands of drafts are written.
     """
     msg: Message = MIMEMultipart() if draft.attachments else MIMEText(draft.text, "plain", "utf-8")
-    msg["From"] = formataddr((draft.from_name or "", draft.from_address), charset="utf-8")
-    msg["To"] = formataddr((draft.to_name or "", draft.to_address), charset="utf-8")
-    msg["Subject"] = draft.subject if draft.subject.isascii() else Header(draft.subject, "utf-8")
-    msg["Message-ID"] = f"<{draft.message_id}>"
+    msg["From"] = _mailbox_header(draft.from_name, draft.from_address)
+    if draft.to_address:
+        msg["To"] = _mailbox_header(draft.to_name, draft.to_address)
+    subject = one_line(draft.subject)
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    own_id = header_message_id(draft.message_id)
+    if own_id is None:
+        raise AddressError(f"the draft's Message-ID {draft.message_id!r} cannot be written")
+    msg["Message-ID"] = f"<{own_id}>"
     if draft.date is not None:
         msg["Date"] = format_datetime(draft.date)
-    if draft.in_reply_to:
-        msg["In-Reply-To"] = f"<{draft.in_reply_to}>"
-    refs = [*draft.references]
-    if draft.in_reply_to and draft.in_reply_to not in refs:
-        refs.append(draft.in_reply_to)
+    in_reply_to = header_message_id(draft.in_reply_to) if draft.in_reply_to else None
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+    refs = [r for r in map(header_message_id, draft.references) if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in refs)
     msg["X-Postvakt-Draft"] = "yes"

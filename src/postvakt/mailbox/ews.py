@@ -83,6 +83,7 @@ from postvakt.errors import (
     ThrottledError,
     UnavailableError,
 )
+from postvakt.mailbox.addresses import draft_recipient, one_line
 from postvakt.mailbox.base import (
     Checkpoint,
     DraftReply,
@@ -572,7 +573,10 @@ class EwsConnector:
             folder=folder,
             subject=draft.subject,
             body=draft.text,
-            to_recipients=[Mailbox(name=draft.to_name, email_address=draft.to_address)],
+            # None when the citizen's address needs a person's check: a draft without To.
+            to_recipients=[Mailbox(name=one_line(draft.to_name) or None, email_address=to)]
+            if (to := draft_recipient(draft.to_address))
+            else None,
             in_reply_to=f"<{draft.in_reply_to}>" if draft.in_reply_to else None,
             references=" ".join(f"<{r}>" for r in references) or None,
             is_read=True,  # our own draft: it should not show as unread mail

@@ -63,6 +63,7 @@ from postvakt.errors import (
     ThrottledError,
     UnavailableError,
 )
+from postvakt.mailbox.addresses import draft_recipient, one_line
 from postvakt.mailbox.base import (
     Checkpoint,
     DraftReply,
@@ -624,17 +625,14 @@ class GraphConnector:
             return f"{DRAFTS}/{existing['id']}"
         fields: dict[str, Any] = {
             "subject": draft.subject,
-            "toRecipients": [
-                {
-                    "emailAddress": {
-                        "address": draft.to_address,
-                        "name": draft.to_name or draft.to_address,
-                    }
-                }
-            ],
             # Writable while the message is a draft: it makes the draft findable by its id.
             "internetMessageId": f"<{draft.message_id}>",
         }
+        to = draft_recipient(draft.to_address)
+        if to:  # none when the citizen's address needs a person's check: a draft without To
+            fields["toRecipients"] = [
+                {"emailAddress": {"address": to, "name": one_line(draft.to_name) or to}}
+            ]
         original = (
             self._find("/messages", draft.in_reply_to, "leta upp meddelandet som besvaras")
             if draft.in_reply_to

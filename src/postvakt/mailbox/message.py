@@ -30,6 +30,7 @@ from inscriptis import get_text as _html_to_text
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 
+from postvakt.mailbox.addresses import one_line
 from postvakt.mailbox.identity import content_hash
 
 __all__ = [
@@ -298,6 +299,9 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
     """
     if not raw:
         return ()
+    # Unfold first: a line break inside a quoted name ('"Kalle\r\n Anka"') makes the
+    # stdlib's parser give up on the whole header.
+    raw = re.sub(r"\r?\n(?=[ \t])", "", raw)
     result: list[Address] = []
     for display, addr in email.utils.getaddresses([raw]):
         addr = _decode_plain_header(addr.encode("utf-8", "surrogateescape"), [], name)
@@ -307,7 +311,9 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
         local, _, domain = addr.rpartition("@")
         result.append(
             Address(
-                name=_decode_header_value(display, defects, name).strip().strip('"'),
+                # One line: an encoded word can decode to CR/LF, which would break the
+                # header of every letter written to this name.
+                name=one_line(_decode_header_value(display, defects, name)).strip('"').strip(),
                 address=f"{local}@{domain}".lower(),
             )
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,13 +180,62 @@ def migrate(engine: Engine) -> None:
     nothing to do.  Raises :class:`~postvakt.errors.SchemaTooNewError` for a database at a
     revision these migrations do not know (written by a newer Postvakt), leaving it as it is.
     """
-    with database_errors(), engine.connect() as connection, _schema_lock(connection):
+    with (
+        database_errors(),
+        engine.connect() as connection,
+        _schema_lock(connection),
+        _foreign_keys_off(connection),
+    ):
         script = ScriptDirectory.from_config(_alembic_config(engine))
         with connection.begin():  # SQLite: BEGIN IMMEDIATE takes the write lock here
             _refuse_unknown(connection, script)
             current = set(MigrationContext.configure(connection).get_current_heads())
             if current != set(script.get_heads()):
+                dangling = _dangling(connection)
                 command.upgrade(_alembic_config(engine, connection), "head")
+                _check_foreign_keys(connection, dangling)
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite: foreign keys off while the schema changes (PostgreSQL: nothing to do).
+
+    A batch migration rebuilds a table on SQLite (copy it, DROP the old one, rename the
+    copy); with foreign keys on, the DROP of a table that other rows refer to fails, so a
+    database holding cases could never be upgraded.  The pragma is ignored inside a
+    transaction, so it is set around it; :func:`_check_foreign_keys` checks before commit.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _dangling(connection: Connection) -> Counter[tuple[str, str]]:
+    """SQLite: how many rows of each (table, referred table) refer to a row that does not
+    exist (counted, not listed: a rebuilt table's rows may get other rowids)."""
+    if connection.dialect.name != "sqlite":
+        return Counter()
+    check = connection.exec_driver_sql("PRAGMA foreign_key_check")
+    return Counter((table, parent) for table, _rowid, parent, _key in check)
+
+
+def _check_foreign_keys(connection: Connection, before: Counter[tuple[str, str]]) -> None:
+    """Refuse (roll back) an upgrade that leaves a row referring to nothing; what was
+    dangling before it is not the upgrade's doing and does not stop it."""
+    broken = _dangling(connection) - before
+    if broken:
+        tables = sorted({table for table, _parent in broken})
+        raise DatabaseError(
+            "Uppgraderingen av databasens schema skulle lämna rader som pekar på rader som "
+            f"inte finns (i {', '.join(tables)}); den har inte gjorts. Kontrollera databasen "
+            "med sqlite3 (PRAGMA foreign_key_check) och starta igen."
+        )
 
 
 def is_current(engine: Engine) -> bool:

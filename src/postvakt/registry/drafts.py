@@ -6,12 +6,29 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from postvakt.mailbox.addresses import header_address, one_line
 from postvakt.registry.cases import add_event
 from postvakt.registry.models import Case, Draft, DraftStatus, EventKind
 
-__all__ = ["add_draft"]
+__all__ = ["ADDRESS_CHECK", "add_draft", "failed_drafts", "mark_address_check"]
+
+ADDRESS_CHECK = (
+    "Avsändarens adress kan inte användas i ett brevhuvud ({address}): kontrollera adressen "
+    "och skriv mottagaren i utkastet för hand."
+)
+"""The review reason of a case whose citizen's address no letter can be addressed to."""
+
+
+def mark_address_check(case: Case, address: str) -> None:
+    """Mark ``case`` for a person to check the citizen's address (once per address)."""
+    reason = ADDRESS_CHECK.format(address=one_line(address)[:120])
+    case.address_check = True
+    case.needs_review = True
+    if reason not in (case.review_reasons or []):
+        # A new list: the JSON column sees assignment, not changes inside the list.
+        case.review_reasons = [*(case.review_reasons or []), reason]
 
 
 def add_draft(
@@ -34,7 +51,16 @@ def add_draft(
     now: datetime,
 ) -> Draft:
     """Queue a reply draft with a letter; its Message-ID is fixed by the case, the kind of
-    letter and how many of that kind came before, so placing it twice places it once."""
+    letter and how many of that kind came before, so placing it twice places it once.
+
+    An address that cannot be written in a header (a UTF-8 local part, garbage) gives a
+    draft without a recipient (``to_address`` ""), and the case is marked for a person to
+    check the address (:func:`mark_address_check`).
+    """
+    if to_address and header_address(to_address) is None:
+        mark_address_check(case, to_address)
+        to_address = ""
+    to_name = one_line(to_name)[:500] or None
     previous = session.scalar(
         select(func.count())
         .select_from(Draft)
@@ -63,7 +89,20 @@ def add_draft(
         EventKind.DRAFTED,
         actor=actor,
         at=now,
-        detail=f"{title} skapad som utkast till {to_address}",
+        detail=f"{title} skapad som utkast "
+        + (f"till {to_address}" if to_address else "utan mottagare: adressen måste kontrolleras"),
         document=filename,
     )
     return draft
+
+
+def failed_drafts(session: Session) -> list[Draft]:
+    """Drafts that could not be built (``DraftStatus.FAILED``), oldest first."""
+    return list(
+        session.scalars(
+            select(Draft)
+            .options(selectinload(Draft.mailbox), selectinload(Draft.case))
+            .where(Draft.status == DraftStatus.FAILED)
+            .order_by(Draft.id)
+        )
+    )

@@ -159,6 +159,7 @@ class EventKind(enum.StrEnum):
 class DraftStatus(enum.StrEnum):
     PENDING = "pending"
     SAVED = "saved"
+    FAILED = "failed"  # could not be built (its error in last_error); `failed retry` tries again
 
 
 NAMING = {
