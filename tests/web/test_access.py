@@ -54,7 +54,8 @@ def test_wrong_password_is_refused_and_told_in_swedish(client: TestClient) -> No
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_repeated_failures_pause_sign_in_for_that_address(client: TestClient) -> None:
+def test_repeated_failures_hold_sign_in_back(client: TestClient) -> None:
+    """Five failures, then a wait (more in test_door.py)."""
     add_accounts(client.app, ("anna@testby.se",))  # type: ignore[arg-type]
     csrf = csrf_of(client.get("/logga-in").text)
     for _ in range(5):
@@ -64,7 +65,7 @@ def test_repeated_failures_pause_sign_in_for_that_address(client: TestClient) ->
     response = client.post(
         "/logga-in", data={"address": "anna@testby.se", "password": PASSWORD, "csrf": csrf}
     )
-    assert response.status_code == 400 and "För många misslyckade försök" in response.text
+    assert response.status_code == 429 and "För många misslyckade inloggningar" in response.text
 
 
 def test_an_address_without_an_account_cannot_sign_in(client: TestClient) -> None:

@@ -33,6 +33,16 @@ def add_parsers(sub: Any) -> None:
     cases_show = cases_sub.add_parser("show", help="visa ett ärende med dess händelser")
     cases_show.add_argument("number", metavar="DIARIENUMMER", help='t.ex. "KS 2026/17"')
     cases_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    cases_show.add_argument(
+        "--by",
+        metavar="E-POST",
+        help="du som läser (skrivs i ärendets åtkomstlogg); standard: ditt användarnamn i systemet",
+    )
+    audit = cases_sub.add_parser(
+        "audit", help="ärendets åtkomstlogg: vem som visat det, när och hur (för administratörer)"
+    )
+    audit.add_argument("number", metavar="DIARIENUMMER")
+    audit.add_argument("--json", action="store_true", help="skriv ut som JSON")
     by_help = "vem som gör det (e-postadress); standard: ärendets handläggare"
     add = cases_sub.add_parser(
         "add", help="registrera ett klagomål eller en synpunkt som kom muntligt, per brev eller sms"
@@ -106,6 +116,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
         return _case_action(args)
     if args.cases_command == "export":
         return _export(args)
+    if args.cases_command == "audit":
+        return _audit(args)
 
     service = open_service(args, read_only=True)
     assert service.sessions is not None
@@ -148,6 +160,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         case = find_case(session, args.number)
+        _record_view(session, case.id, args.by, service.clock())
         if args.json:
             data = case_json(case)
             data["address_check"] = bool(case.address_check)
@@ -282,3 +295,67 @@ def _case_text(case: Any) -> str:
             f"    {local_date(event.at)}  {event.kind.value:<12} {event.actor}: {event.detail}{doc}"
         )
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ the access log
+
+
+def _record_view(session: Any, case_id: int, by: str | None, now: Any) -> None:
+    """``cases show`` is a view of the case: it goes into the access log before it is shown,
+    by ``--by`` or else by the name the reader is logged in as on this computer."""
+    import getpass
+    import socket
+
+    from postvakt.registry.access import record_access
+
+    actor = (by or "").strip()
+    if not actor:
+        try:
+            actor = getpass.getuser()
+        except (KeyError, OSError):  # no name for the user id (a bare container)
+            actor = "okänd användare"
+    record_access(
+        session, case_id, actor=actor, via="cli", what="visa", client=socket.gethostname(), now=now
+    )
+    session.commit()
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from postvakt.registry.access import WHAT_SV, access_log
+    from postvakt.registry.cases import find_case
+    from postvakt.registry.db import database_errors
+
+    service = open_service(args, read_only=True)
+    assert service.sessions is not None
+    with service, service.sessions() as session, database_errors():
+        case = find_case(session, args.number)
+        rows = list(reversed(access_log(session, case.id)))  # oldest first, as a diary reads
+        reference = case.reference
+    if args.json:
+        data = [
+            {"at": iso(a.at), "actor": a.actor, "via": a.via, "what": a.what, "client": a.client}
+            for a in rows
+        ]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(f"Ingen har visat {reference} än.")
+        return EXIT_OK
+    print(f"Åtkomstlogg för {reference} ({len(rows)} visningar):")
+    how = {"web": "webben", "cli": "kommandoraden"}
+    print(
+        table(
+            [
+                (
+                    local_date(a.at),
+                    a.actor,
+                    WHAT_SV.get(a.what, a.what),
+                    how.get(a.via, a.via),
+                    a.client or "-",
+                )
+                for a in rows
+            ],
+            ("När", "Vem", "Vad", "Hur", "Varifrån"),
+        )
+    )
+    return EXIT_OK

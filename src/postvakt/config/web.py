@@ -64,7 +64,12 @@ class WebConfig(Strict):
         description="Send the session cookie over HTTPS only; default on, except on loopback "
         "without base_url.",
     )
-    session_hours: float = Field(9.0, gt=0, le=336, description="How long a sign-in lasts.")
+    session_hours: float = Field(
+        9.0, gt=0, le=336, description="How long a sign-in lasts at most, however active."
+    )
+    session_idle_minutes: float = Field(
+        60.0, gt=0, le=1440, description="A sign-in ends after this long without a request."
+    )
     local_accounts: bool = Field(
         True, description="Allow sign-in with local accounts (postvakt web adduser)."
     )

@@ -5,20 +5,19 @@ made with ``postvakt web adduser``.  An account can only be made for an address 
 gives a role (a person, a unit head, a mailbox owner, the registrar, an admin), and what
 it may do is always read from the config, never from the account.
 
-The session is a cookie signed with the session key (Starlette's ``SessionMiddleware``):
-``user`` (the address), ``since`` (when they signed in), ``via`` (local or oidc) and the
-CSRF token — no citizen data.  Every request re-checks it: the sign-in must be younger
-than ``web.session_hours``, the person must still have a role, and a local account must
-still be active with no password change since the sign-in (changing a password or
-disabling an account ends its sessions).
+The session lives on the server (:mod:`postvakt.web.sessions`); the cookie, signed with the
+session key (Starlette's ``SessionMiddleware``), carries its random token, ``via`` (local
+or oidc) and the CSRF token — no citizen data.  Every request re-checks it: the session
+must be live (not signed out, within ``web.session_hours`` of sign-in and
+``web.session_idle_minutes`` of its last use), the person must still have a role, and a
+local account must still be active with no password change since the sign-in.  A new
+password ends every session of the account.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict, deque
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,15 +28,19 @@ from sqlalchemy.orm import Session
 from postvakt.config import Config
 from postvakt.errors import NotFoundError
 from postvakt.registry.models import WebUser
+from postvakt.web import sessions
 from postvakt.web.csrf import FIELD, new_token
 from postvakt.web.roles import User, user_for
+from postvakt.web.throttle import LoginThrottle
 
 __all__ = [
     "MIN_PASSWORD",
+    "SESSION_KEY",
     "LoginThrottle",
     "NotSignedIn",
     "add_user",
     "authenticate",
+    "client_of",
     "end_session",
     "session_user",
     "start_session",
@@ -79,6 +82,8 @@ def add_user(
         session.add(account)
     else:
         account.password_hash, account.password_changed_at, account.active = hashed, now, True
+        ended = sessions.end_all(session, address, now)  # a copied cookie dies with the old one
+        log.info("new password for account %d; %d sessions ended", account.id, ended)
     session.flush()
     return account
 
@@ -101,58 +106,46 @@ def authenticate(session: Session, address: str, password: str, *, now: datetime
     return True
 
 
-class LoginThrottle:
-    """At most ``limit`` failed sign-ins per address within ``window``; then a pause."""
-
-    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)):
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, address: str, now: datetime) -> deque[datetime]:
-        failures = self._failures[address]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, address: str, now: datetime) -> bool:
-        with self._lock:
-            return len(self._recent(address.lower(), now)) >= self.limit
-
-    def failed(self, address: str, now: datetime) -> None:
-        with self._lock:
-            self._recent(address.lower(), now).append(now)
-
-    def succeeded(self, address: str) -> None:
-        with self._lock:
-            self._failures.pop(address.lower(), None)
+SESSION_KEY = "sid"
+"""The cookie's key for the session token."""
 
 
-def start_session(request: Request, address: str, *, via: str, now: datetime) -> None:
-    """A fresh session for ``address``: the old one (and its CSRF token) is dropped, so a
+def client_of(request: Request) -> str:
+    """The client's network address (behind a proxy: as the proxy tells, see ``web serve``)."""
+    return (request.client.host if request.client else "okänd")[:100]
+
+
+def start_session(
+    request: Request, session: Session, config: Config, address: str, *, via: str, now: datetime
+) -> None:
+    """A fresh session for ``address``: the old cookie (and its CSRF token) is dropped, so a
     session planted before sign-in is worth nothing after it."""
-    request.session.clear()
-    request.session.update(
-        {"user": address.lower(), "since": now.isoformat(), "via": via, FIELD: new_token()}
+    address = address.strip().lower()
+    token = sessions.open_session(
+        session, config, address=address, client=client_of(request), now=now
     )
+    request.session.clear()
+    request.session.update({SESSION_KEY: token, "via": via, FIELD: new_token()})
 
 
-def end_session(request: Request) -> None:
+def end_session(request: Request, session: Session, now: datetime) -> None:
+    """Sign out: the session ends on the server, so a copy of the cookie is refused too."""
+    token = request.session.get(SESSION_KEY)
+    if isinstance(token, str):
+        sessions.end_session(session, token, now)
     request.session.clear()
 
 
 def session_user(request: Request, config: Config, session: Session, now: datetime) -> User | None:
-    """The signed-in user of ``request``, re-checked against the config and the account."""
-    address = request.session.get("user")
-    since_text = request.session.get("since")
-    if not isinstance(address, str) or not isinstance(since_text, str):
+    """The signed-in user of ``request``, re-checked against the server's session, the config
+    and the account."""
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
         return None
-    try:
-        since = datetime.fromisoformat(since_text)
-    except ValueError:
+    live = sessions.valid_session(session, config, token, now)
+    if live is None:
         return None
-    if not since <= now < since + timedelta(hours=config.web.session_hours):
-        return None
+    address, since = live.address, live.created_at
     user = user_for(config, address)
     if user is None:
         return None

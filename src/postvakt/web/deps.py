@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from postvakt.web.auth import NotSignedIn, session_user
+from postvakt.web.auth import SESSION_KEY, NotSignedIn, session_user
 from postvakt.web.context import WebContext
 from postvakt.web.csrf import csrf_token
 from postvakt.web.roles import Role, User
@@ -26,8 +26,8 @@ def signed_in(request: Request) -> User:
     with ctx.sessions() as session:
         user = session_user(request, ctx.config, session, ctx.now())
     if user is None:
-        if request.session.get("user"):
-            request.session.clear()  # expired or no longer allowed
+        if request.session.get(SESSION_KEY):
+            request.session.clear()  # ended, expired or no longer allowed
         raise NotSignedIn()
     return user
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from postvakt.config import Config
+from postvakt.registry.db import database_errors
 from postvakt.web.auth import start_session
 from postvakt.web.deps import context, flash
 from postvakt.web.roles import user_for
@@ -98,5 +99,6 @@ async def done(request: Request) -> Response:
             "fel",
         )
         return RedirectResponse("/logga-in", status_code=303)
-    start_session(request, address, via="oidc", now=ctx.now())
+    with ctx.sessions() as session, database_errors(), session.begin():
+        start_session(request, session, ctx.config, address, via="oidc", now=ctx.now())
     return RedirectResponse("/", status_code=303)

@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session, selectinload
 from postvakt.casework import DOCX
 from postvakt.clock import STOCKHOLM
 from postvakt.errors import PostvaktError
+from postvakt.registry.access import WHAT_SV, access_log, record_access
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import ALLOWED
 from postvakt.registry.models import Case, CaseKind, CaseStatus, Draft, EventKind, Mailbox, Unit
 from postvakt.rules.deadlines import due_items
+from postvakt.web.auth import client_of
 from postvakt.web.deps import context, flash, render, signed_in
 from postvakt.web.roles import Role, User, can_act_on_case, can_view_case
 from postvakt.web.views import STATUS_SV
@@ -36,6 +38,8 @@ __all__ = ["CaseFilter", "router"]
 router = APIRouter()
 
 LIMIT = 500
+ACCESS_SHOWN = 200
+"""The newest views of a case shown to an admin on its page (``cases audit`` shows all)."""
 OPEN = (
     CaseStatus.REGISTERED,
     CaseStatus.ACKNOWLEDGED,
@@ -199,11 +203,27 @@ def _actions(case: Case) -> list[str]:
     return sorted(set(allowed))
 
 
+def _viewed(request: Request, session: Session, user: User, case: Case, what: str) -> None:
+    """Put the view in the case's access log (committed before anything is shown)."""
+    record_access(
+        session,
+        case.id,
+        actor=user.address,
+        via="web",
+        what=what,
+        client=client_of(request),
+        now=context(request).now(),
+    )
+    session.commit()
+
+
 @router.get("/arenden/{case_id}")
 def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
     ctx = context(request)
     with ctx.sessions() as session, database_errors():
         case = _case(session, user, case_id)
+        _viewed(request, session, user, case, "visa")
+        accesses = access_log(session, case.id, limit=ACCESS_SHOWN) if user.is_admin else None
         drafts = list(
             session.scalars(
                 select(Draft)
@@ -232,17 +252,20 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             may_act=may_act,
             actions=_actions(case) if may_act else [],
             units=[u.name for u in ctx.config.units if not case.unit or u.name != case.unit.name],
+            accesses=accesses,
+            access_shown=ACCESS_SHOWN,
+            what_sv=WHAT_SV,
         )
 
 
-def _download(data: bytes, filename: str) -> Response:
+def _download(data: bytes, filename: str, media_type: str = DOCX) -> Response:
     safe = re.sub(r"[^\w .-]", "_", filename, flags=re.UNICODE)
     ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
     from urllib.parse import quote
 
     return Response(
         data,
-        media_type=DOCX,
+        media_type=media_type,
         headers={
             "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe)}"
         },
@@ -262,7 +285,25 @@ def draft_letter(
         draft = session.get(Draft, draft_id)
         if draft is None or draft.case_id != case.id or draft.attachment is None:
             raise HTTPException(status_code=404)
+        _viewed(request, session, user, case, "brev")
         return _download(draft.attachment, draft.attachment_name or "brev.docx")
+
+
+@router.get("/arenden/{case_id}/original")
+def original_message(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> Response:
+    """The message as it came (.eml), for whoever may see the case."""
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        if not case.original:
+            raise HTTPException(status_code=404)
+        _viewed(request, session, user, case, "original")
+        name = f"Originalmeddelande {case.reference.replace('/', '-')}.eml"
+        return _download(bytes(case.original), name, "message/rfc822")
 
 
 @router.get("/arenden/{case_id}/dokument/{event_id}")
@@ -282,6 +323,7 @@ def saved_letter(
         path = (folder / event.document).resolve()
         if folder.resolve() not in path.parents or not path.is_file():
             raise HTTPException(status_code=404)
+        _viewed(request, session, user, case, "brev")
         return _download(path.read_bytes(), event.document)
 
 
