@@ -233,3 +233,35 @@ def test_drafts_of_a_held_mailbox_wait_for_their_holder(
         report = service.intake.deliver_drafts(connector)
         assert len(report.drafts_saved) == 1 and not report.skipped
         assert len(workspace_on.drafts("kontakt")) == 1
+
+
+def test_a_turn_renews_its_lease_as_work_goes_on_and_stops_when_it_is_lost(
+    workspace_on: Workspace, now: datetime
+) -> None:
+    from postvakt.intake.turns import LeaseLost, Turn, mailbox_turn
+
+    clock = MovableClock(now)
+    with Service(workspace_on.config, clock=clock).open() as service:
+        assert service.intake is not None and service.sessions is not None
+        with service.sessions() as session:
+            box = session.scalars(
+                select(MailboxRow.id).where(MailboxRow.address == "kontakt@testby.se")
+            ).one()
+            session.rollback()
+            with mailbox_turn(service.intake, session, box, "kontakt@testby.se") as turn:
+                assert isinstance(turn, Turn)
+                assert turn.lease.expires_at == now + timedelta(seconds=300)
+                clock.at = now + timedelta(seconds=100)
+                turn.keep()  # not yet half the lease time: nothing to do
+                assert turn.lease.expires_at == now + timedelta(seconds=300)
+                clock.at = now + timedelta(seconds=160)
+                turn.keep()
+                assert turn.lease.expires_at == now + timedelta(seconds=460)
+                with service.sessions.begin() as other:  # the row as others see it
+                    row = other.get_one(MailboxLease, box)
+                    assert row.expires_at == now + timedelta(seconds=460)
+                    row.holder = OTHER_HOST  # taken over (as after a long stall)
+                with pytest.raises(LeaseLost, match="en annan Postvakt-process tog över"):
+                    turn.keep(check=True)
+            with service.sessions() as other:  # not released: it is no longer this one's
+                assert other.get_one(MailboxLease, box).holder == OTHER_HOST
