@@ -241,20 +241,26 @@ def test_addresses_are_masked_from_info_up_and_kept_at_debug(logged):
     assert "gmail" not in warning
 
 
-def test_a_configured_mailbox_is_named_by_its_config_key(tmp_path):
+def test_an_address_the_config_knows_is_named_by_its_config_key(tmp_path):
     from postvakt.config import load_config
     from postvakt.demo import DEMO_CONFIG
-    from postvakt.logs import mailbox_labels
+    from postvakt.logs import address_labels
 
     path = tmp_path / "postvakt.toml"
     path.write_text(DEMO_CONFIG, encoding="utf-8")
-    labels = mailbox_labels(load_config(path))
+    labels = address_labels(load_config(path))
     assert labels == {
+        "registrator@exempel.se": "organisation.registrar",
+        "lena.chef@exempel.se": "people[1]",
         "kontaktcenter@exempel.se": "mailboxes[0] (Kontaktcenter)",
         "anna.berg@exempel.se": "mailboxes[1]",  # a personal mailbox's name is a person's
     }
-    text = redact("IDLE on Kontaktcenter@exempel.se: bröts", addresses=True, labels=labels)
-    assert text == "IDLE on mailboxes[0] (Kontaktcenter): bröts"
+    text = redact(
+        "IDLE on Kontaktcenter@exempel.se: bröts; sagt till lena.chef@exempel.se, inte x@y.se",
+        addresses=True,
+        labels=labels,
+    )
+    assert text == "IDLE on mailboxes[0] (Kontaktcenter): bröts; sagt till people[1], inte [e-post]"
 
 
 def test_an_exception_given_as_an_argument_is_told_without_its_text(logged):

@@ -8,8 +8,8 @@ every library's, uvicorn's too):
 
 - at every level: personnummer, ``password=…``-style secrets, Authorization headers and
   the OIDC code and tokens in a query string are masked;
-- at INFO and above: e-mail addresses are masked (a configured mailbox's address becomes
-  its config key, ``mailboxes[1]``, so the operator still knows which one); an exception
+- at INFO and above: e-mail addresses are masked (one the config knows becomes its config
+  key, ``mailboxes[1]`` or ``people[3]``, so the operator still knows which); an exception
   passed as an argument is told by :func:`describe`; a traceback keeps its frames, but an
   exception's text only when it is one of Postvakt's own errors — a database driver's
   error can quote the row it failed on, a mail library's the header it choked on.
@@ -34,7 +34,7 @@ from postvakt.privacy import ADDRESS_MASK, EMAIL_ADDRESS, mask_personnummer
 if TYPE_CHECKING:
     from postvakt.config import Config
 
-__all__ = ["RedactingFilter", "configure_logging", "describe", "mailbox_labels", "redact"]
+__all__ = ["RedactingFilter", "address_labels", "configure_logging", "describe", "redact"]
 
 _SECRET = re.compile(r"(?i)\b(password|passwd|lösenord|token|secret)(\s*[=:]\s*)(\S+)")
 # An Authorization header's value is a scheme and a credential: mask the rest of the line.
@@ -123,7 +123,7 @@ class RedactingFilter(logging.Filter):
     """Masks personal data and secrets in every record it sees (see the module docstring).
 
     ``labels`` maps lower-case addresses that may be named to what to call them instead
-    (configured mailboxes: their config key).
+    (see :func:`address_labels`).
     """
 
     def __init__(self, labels: Mapping[str, str] | None = None, *, from_level: int = logging.INFO):
@@ -176,10 +176,15 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def mailbox_labels(config: Config) -> dict[str, str]:
-    """What logs call each configured mailbox: its config key, with the name of a function
-    mailbox (a personal mailbox's name is a person's)."""
+def address_labels(config: Config) -> dict[str, str]:
+    """What logs call the addresses the config knows: a mailbox by its config key (with the
+    name of a function mailbox; a personal mailbox's name is a person's), a person by theirs,
+    the registrar by the key; any other address is only masked."""
     labels = {}
+    if config.organisation.registrar:
+        labels[config.organisation.registrar.lower()] = "organisation.registrar"
+    for i, person in enumerate(config.people):
+        labels[person.address.lower()] = f"people[{i}]"
     for i, mailbox in enumerate(config.mailboxes):
         label = f"mailboxes[{i}]"
         if mailbox.kind == "function" and mailbox.name:
@@ -199,9 +204,10 @@ def configure_logging(level: str = "INFO", *, config: Config | None = None) -> l
         root.removeHandler(old)
     handler = _Stderr()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(mailbox_labels(config) if config is not None else None))
+    handler.addFilter(RedactingFilter(address_labels(config) if config is not None else None))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # a library's warning can quote its input: through the filter
     own = logging.getLogger("postvakt")
     own.handlers.clear()
     own.setLevel(level)
