@@ -312,7 +312,7 @@ def test_illegal_transitions_are_refused_with_advice(
         main(
             ["--config", str(workspace.config_path), "cases", "close", "KS 2026/1", "--action", "x"]
         )
-        == 1
+        == 2  # a refused request: the user must answer first
     )
     assert "kan inte avslutas" in capsys.readouterr().err
 

@@ -371,7 +371,8 @@ def test_toml_syntax_error_mentions_the_line(tmp_path: Path) -> None:
         load_config(path)
     text = str(info.value)
     assert "TOML" in text
-    assert "line 5" in text
+    assert "rad 5, kolumn 10: ']' saknas efter tabellens namn" in text
+    assert "raden lyder: [database" in text
     assert str(path) in text
 
 

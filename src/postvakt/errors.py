@@ -19,12 +19,16 @@ the programmer (a bug: the traceback goes to the failed store).  Outcomes of pro
     │   ├── ThrottledError            the server asks us to slow down (carries retry_after)
     │   └── MailboxNotFoundError      the folder or mailbox does not exist
     ├── TemplateError                 a Word template is missing, broken or has unknown variables
-    ├── NotFoundError                 a case, failed message or person named on the command line
-    │                                 does not exist
-    └── InvalidTransitionError        a case cannot go from its state to the one asked for
+    └── RequestError                  what the user asked for (command line, form) cannot be
+        │                             done as asked: they must change the request
+        ├── InvalidInputError         a value given is wrong (carries the argument's name)
+        ├── NotFoundError             a case, failed message or person named on the command line
+        │                             does not exist
+        └── InvalidTransitionError    a case cannot go from its state to the one asked for
 
-The command line maps ``ConfigError`` and ``NotFoundError`` to exit code 2 and every other
-``PostvaktError`` to exit code 1, printing the message (which says what to do).
+The command line maps ``ConfigError`` and ``RequestError`` to exit code 2 and every other
+``PostvaktError`` to exit code 1, printing the message (which says what to do); anything else
+is a bug, told in one Swedish line with the traceback kept in a crash file.
 """
 
 from __future__ import annotations
@@ -39,11 +43,13 @@ __all__ = [
     "ConnectorError",
     "DatabaseError",
     "DatabaseLockedError",
+    "InvalidInputError",
     "InvalidTransitionError",
     "MailboxNotFoundError",
     "NotFoundError",
     "PostvaktError",
     "ProtocolError",
+    "RequestError",
     "SchemaTooNewError",
     "TemplateError",
     "ThrottledError",
@@ -136,9 +142,21 @@ class TemplateError(PostvaktError):
     """A letter template cannot be used; the message names the template and what is wrong."""
 
 
-class NotFoundError(PostvaktError):
+class RequestError(PostvaktError):
+    """What the user asked for cannot be done as asked; the message says what to change."""
+
+
+class InvalidInputError(RequestError):
+    """A value the user gave is wrong. ``argument`` names it (``--year``, ``PERSON``)."""
+
+    def __init__(self, message: str, *, argument: str | None = None):
+        self.argument = argument
+        super().__init__(f"{argument}: {message}" if argument else message)
+
+
+class NotFoundError(RequestError):
     """Something named by the user (a case number, a failed-message id) does not exist."""
 
 
-class InvalidTransitionError(PostvaktError):
+class InvalidTransitionError(RequestError):
     """A case was asked to move to a state its current state does not allow."""

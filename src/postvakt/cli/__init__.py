@@ -8,11 +8,15 @@ One module per command group, each holding its sub-parser and its handlers:
 - :mod:`~postvakt.cli.absence`: ``absence``
 - :mod:`~postvakt.cli.model`: ``classify``, ``classifier``, ``calendar``, ``rules``
 
-Exit codes: 0 ok, 2 usage or config error, 1 runtime failure; every error prints what to do.
+Exit codes: 0 ok, 2 usage or config error (the user must change what they asked or wrote),
+1 runtime failure; every error prints what to do.  An exception nobody expected is a bug: the
+user gets one Swedish line naming the command and where it failed, and the traceback goes to
+a crash file (:mod:`~postvakt.cli.crash`), never to the terminal.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +25,8 @@ from typing import TYPE_CHECKING
 from postvakt import __version__
 from postvakt.cli import absence, cases, model, reports, serve
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Parser
-from postvakt.errors import ConfigError, NotFoundError, PostvaktError
+from postvakt.cli.crash import report_crash
+from postvakt.errors import ConfigError, PostvaktError, RequestError
 
 if TYPE_CHECKING:
     from postvakt.clock import Clock
@@ -41,7 +46,12 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--config", "-c", metavar="FIL", help="konfigurationsfilen (TOML); annars POSTVAKT_CONFIG"
     )
-    parser.add_argument("--version", action="version", version=f"postvakt {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"postvakt {__version__}",
+        help="visa versionen och avsluta",
+    )
     sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=Parser)
     for group in GROUPS:
         group.add_parsers(sub)
@@ -50,18 +60,20 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run the command in ``argv``; ``clock`` replaces the system clock (tests, replays)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.clock = clock
-    if not args.command:
-        parser.print_help()
-        return EXIT_USAGE
+    command = "postvakt"
     try:
-        return args.handler(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.clock = clock
+        if not args.command:
+            parser.print_help()
+            return EXIT_USAGE
+        command = _command(args)
+        return args.handler(args)  # type: ignore[no-any-return]
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except NotFoundError as exc:
+    except RequestError as exc:
         print(f"Fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PostvaktError as exc:
@@ -74,6 +86,16 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         # about flushing stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug: told in Swedish, the traceback kept in a crash file
+        print(report_crash(exc, command), file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _command(args: argparse.Namespace) -> str:
+    """``postvakt cases show``: the command's words only, never its arguments (they may name
+    a person)."""
+    action = getattr(args, f"{args.command.replace('-', '_')}_command", None)
+    return " ".join(w for w in ("postvakt", args.command, action) if w)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from postvakt.cli.args import email, integer
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -14,6 +15,9 @@ from postvakt.cli.common import (
     open_service,
     parse_date,
 )
+from postvakt.errors import NotFoundError
+
+ID = integer(1, 2**31 - 1)
 
 
 def add_parsers(sub: Any) -> None:
@@ -26,7 +30,9 @@ def add_parsers(sub: Any) -> None:
     )
     kinds = ("semester", "sjukdom", "tjänstledighet", "föräldraledighet", "tjänsteresa", "slutat")
     a_add = absence_sub.add_parser("add", help="lägg in en frånvaro")
-    a_add.add_argument("person", metavar="PERSON", help="den som är borta (e-postadress)")
+    a_add.add_argument(
+        "person", metavar="PERSON", type=email, help="den som är borta (e-postadress)"
+    )
     a_add.add_argument("--from", dest="start", required=True, type=parse_date, metavar="DATUM")
     a_add.add_argument(
         "--to",
@@ -39,6 +45,7 @@ def add_parsers(sub: Any) -> None:
     a_add.add_argument(
         "--substitute",
         nargs="+",
+        type=email,
         default=[],
         metavar="PERSON",
         help="ersättare i ordning (efterträdare för den som slutat)",
@@ -57,20 +64,21 @@ def add_parsers(sub: Any) -> None:
     a_add.add_argument(
         "--by",
         required=True,
+        type=email,
         metavar="E-POST",
         help="du som lägger in (personen själv eller chefen)",
     )
     a_change = absence_sub.add_parser("change", help="ändra en frånvaro")
-    a_change.add_argument("id", type=int, metavar="NR")
+    a_change.add_argument("id", type=ID, metavar="NR")
     a_change.add_argument("--from", dest="start", type=parse_date, metavar="DATUM")
     a_change.add_argument("--to", dest="end", type=parse_date, metavar="DATUM")
     a_change.add_argument(
         "--open-ended", action="store_true", help="tills vidare (inget slutdatum)"
     )
     a_change.add_argument("--kind", choices=kinds)
-    a_change.add_argument("--substitute", nargs="+", metavar="PERSON")
+    a_change.add_argument("--substitute", nargs="+", type=email, metavar="PERSON")
     a_change.add_argument("--text", help="ny text i autosvaret")
-    a_change.add_argument("--by", required=True, metavar="E-POST")
+    a_change.add_argument("--by", required=True, type=email, metavar="E-POST")
     a_list = absence_sub.add_parser("list", help="pågående och kommande frånvaro")
     a_list.add_argument(
         "--date", type=parse_date, metavar="DATUM", help="vem som är borta den dagen"
@@ -80,15 +88,15 @@ def add_parsers(sub: Any) -> None:
     a_end = absence_sub.add_parser(
         "end", help="avsluta en frånvaro i förtid (i dag är personen tillbaka)"
     )
-    a_end.add_argument("id", type=int, metavar="NR")
-    a_end.add_argument("--by", required=True, metavar="E-POST")
+    a_end.add_argument("id", type=ID, metavar="NR")
+    a_end.add_argument("--by", required=True, type=email, metavar="E-POST")
     a_import = absence_sub.add_parser(
         "import", help="läs frånvaromeddelanden i e-postsystemet och föreslå frånvaro"
     )
     a_import.add_argument("--create", action="store_true", help="lägg in förslagen")
     a_import.add_argument("--json", action="store_true", help="skriv ut som JSON")
     a_who = absence_sub.add_parser("who-covers", help="vem som ersätter en person en dag")
-    a_who.add_argument("person", metavar="PERSON")
+    a_who.add_argument("person", metavar="PERSON", type=email)
     a_who.add_argument("--date", type=parse_date, metavar="DATUM")
     absence_sub.add_parser(
         "apply", help="slå på och av autosvar och behörigheter nu (görs annars vid varje körning)"
@@ -156,6 +164,11 @@ def cmd_absence(args: argparse.Namespace) -> int:
                 print(f"{row.id:>4}  {_absence_line(row)}")
             return EXIT_OK
         if command == "who-covers":
+            if service.config.person(args.person) is None:
+                raise NotFoundError(
+                    f"PERSON: {args.person} finns inte bland personerna i konfigurationen "
+                    "([[people]]); kontrollera stavningen"
+                )
             print(
                 absence.coverage_text(service, absence.who_covers(service, args.person, args.date))
             )

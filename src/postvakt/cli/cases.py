@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from postvakt.cli.args import email, existing_file, text
 from postvakt.cli.common import (
     EXIT_OK,
     KIND_SV,
@@ -15,6 +15,7 @@ from postvakt.cli.common import (
     Parser,
     case_json,
     iso,
+    known_address,
     local_date,
     open_service,
     parse_date,
@@ -53,7 +54,7 @@ def add_parsers(sub: Any) -> None:
         choices=("phone", "visit", "letter", "sms", "web"),
         help="telefon, besök, brev, sms eller webb",
     )
-    add.add_argument("--summary", required=True, help="vad det gäller, kort")
+    add.add_argument("--summary", required=True, type=text, help="vad det gäller, kort")
     add.add_argument(
         "--kind",
         default="complaint",
@@ -65,20 +66,24 @@ def add_parsers(sub: Any) -> None:
         "--contact",
         help="kontaktuppgift: telefon, adress; utan kontaktuppgift blir ärendet anonymt",
     )
-    add.add_argument("--email", help="medborgarens e-postadress (då skickas brev som utkast)")
+    add.add_argument(
+        "--email", type=email, help="medborgarens e-postadress (då skickas brev som utkast)"
+    )
     add.add_argument("--name", help="medborgarens namn")
     add.add_argument("--care", action="store_true", help="rör enskilds vård och omsorg")
-    add.add_argument("--by", required=True, help="du som registrerar (e-postadress)")
+    add.add_argument("--by", required=True, type=email, help="du som registrerar (e-postadress)")
     answer = cases_sub.add_parser("answer", help="svara i ärendet; svarsbrevet läggs som utkast")
     answer.add_argument("number", metavar="DIARIENUMMER")
     source = answer.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="svaret (fylls i mallen Svar)")
-    source.add_argument("--file", type=Path, help="ett eget Word-brev (.docx)")
-    answer.add_argument("--by", help=by_help)
+    source.add_argument(
+        "--file", type=existing_file(".docx"), metavar="FIL.docx", help="ett eget Word-brev"
+    )
+    answer.add_argument("--by", type=email, help=by_help)
     close = cases_sub.add_parser("close", help="avsluta ärendet")
     close.add_argument("number", metavar="DIARIENUMMER")
     close.add_argument("--action", required=True, help="vidtagna åtgärder")
-    close.add_argument("--by", help=by_help)
+    close.add_argument("--by", type=email, help=by_help)
     forward = cases_sub.add_parser(
         "forward", help="lämna över till en annan enhet eller förvaltning"
     )
@@ -87,19 +92,19 @@ def add_parsers(sub: Any) -> None:
         "--to", required=True, help="enhetens namn, eller en annan förvaltning/myndighet"
     )
     forward.add_argument("--contact", help="mottagarens e-post eller telefon (annan förvaltning)")
-    forward.add_argument("--by", help=by_help)
+    forward.add_argument("--by", type=email, help=by_help)
     reopen = cases_sub.add_parser("reopen", help="ny prövning när medborgaren inte är nöjd")
     reopen.add_argument("number", metavar="DIARIENUMMER")
     reopen.add_argument("--reason", default="", help="varför")
-    reopen.add_argument("--by", help=by_help)
+    reopen.add_argument("--by", type=email, help=by_help)
     wait = cases_sub.add_parser("wait", help="vänta på medborgaren; svarstiden pausas")
     wait.add_argument("number", metavar="DIARIENUMMER")
     wait.add_argument("--note", default="", help="vad vi väntar på")
-    wait.add_argument("--by", help=by_help)
+    wait.add_argument("--by", type=email, help=by_help)
     care = cases_sub.add_parser("care", help="markera att ärendet rör enskilds vård och omsorg")
     care.add_argument("number", metavar="DIARIENUMMER")
     care.add_argument("--off", action="store_true", help="ta bort markeringen")
-    care.add_argument("--by", help=by_help)
+    care.add_argument("--by", type=email, help=by_help)
     export = cases_sub.add_parser("export", help="exportera till diariesystemet")
     export.add_argument(
         "--since", type=parse_date, required=True, metavar="DATUM", help="registrerade från och med"
@@ -192,6 +197,8 @@ def _case_action(args: argparse.Namespace) -> int:
         casework = service.casework
         assert casework is not None and service.sessions is not None
         command = args.cases_command
+        if args.by:  # the event log says who did it: someone the config knows
+            args.by = known_address(service.config, args.by, "--by")
         if command == "add":
             done = casework.add(
                 kind=args.kind,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from postvakt.errors import ConfigError
+from postvakt.cli.args import EXIT_USAGE, Parser, parse_date
+from postvakt.errors import ConfigError, InvalidInputError
 
 if TYPE_CHECKING:
     from postvakt.service import Service
@@ -26,6 +25,7 @@ __all__ = [
     "classifier_for",
     "config_path",
     "iso",
+    "known_address",
     "local_date",
     "open_service",
     "optional_config",
@@ -33,32 +33,7 @@ __all__ = [
     "table",
 ]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with Swedish error messages and our exit code for usage errors."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        message = (
-            message.replace("the following arguments are required", "dessa argument krävs")
-            .replace("invalid choice", "ogiltigt val")
-            .replace("unrecognized arguments", "okända argument")
-            .replace("expected one argument", "ett värde krävs")
-            .replace("choose from", "välj bland")
-            .replace("not allowed with argument", "kan inte kombineras med")
-            .replace("argument ", "argumentet ")
-        )
-        print(f"{self.prog}: fel: {message}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
-def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} är inget datum; skriv ÅÅÅÅ-MM-DD") from None
+EXIT_OK, EXIT_FAILURE = 0, 1
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -75,14 +50,37 @@ def open_service(
 ) -> Service:
     """The service for the config; ``read_only`` opens only the database (lists, no templates);
     without ``connectors`` no mail server is needed (nor its password)."""
-    from postvakt.config import load_config
+    from postvakt.config import check_paths, load_config
     from postvakt.logs import configure_logging
     from postvakt.service import Service
 
-    config = load_config(config_path(args))
+    path = config_path(args)
+    config = load_config(path)
+    # What the machine lacks stops here with every key named, before anything is opened; a
+    # lister needs only the database.
+    problems = check_paths(config)
+    if read_only:
+        problems = [p for p in problems if p.key.startswith("database.")]
+    if problems:
+        raise ConfigError(problems, source=str(path))
     configure_logging(config.service.log_level, config=config)
     service = Service(config, clock=getattr(args, "clock", None))
     return service.open_readonly() if read_only else service.open(need_connectors=connectors)
+
+
+def known_address(config: Any, value: str, argument: str) -> str:
+    """``value`` (lower case) when it is someone in the config who may act on cases: a person,
+    a unit head, the registrar or an admin; else :class:`InvalidInputError` naming ``argument``."""
+    address = value.strip().lower()
+    known = {p.address for p in config.people} | {u.head for u in config.units}
+    known |= set(config.web.admins) | {config.organisation.registrar}
+    if address not in known:
+        raise InvalidInputError(
+            f"{value} finns inte i konfigurationen; ange en person i [[people]], en enhetschef "
+            "(units.head) eller registratorn (organisation.registrar) — med rätt stavning",
+            argument=argument,
+        )
+    return address
 
 
 def iso(value: Any) -> str | None:

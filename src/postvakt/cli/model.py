@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from postvakt.cli.args import existing_file, integer, year
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -20,6 +22,7 @@ from postvakt.cli.common import (
     optional_config,
     parse_date,
 )
+from postvakt.errors import InvalidInputError
 
 
 def add_parsers(sub: Any) -> None:
@@ -28,7 +31,7 @@ def add_parsers(sub: Any) -> None:
         "classify",
         help="klassificera .eml-filer (med konfiguration: organisationens egen modell och domäner)",
     )
-    classify.add_argument("files", nargs="+", metavar="FIL.eml")
+    classify.add_argument("files", nargs="+", type=existing_file(), metavar="FIL.eml")
     classify.add_argument("--json", action="store_true", help="skriv ut som JSON")
 
     model = sub.add_parser("classifier", help="klassificerarens modell: träna om, utvärdera")
@@ -68,12 +71,17 @@ def add_parsers(sub: Any) -> None:
         help="dagen meddelandet kom in (ÅÅÅÅ-MM-DD); den dagen räknas inte",
     )
     length = due.add_mutually_exclusive_group(required=True)
-    length.add_argument("--working-days", type=int, metavar="N", help="inom N arbetsdagar")
     length.add_argument(
-        "--days", type=int, metavar="N", help="inom N dagar (sista dag flyttas till arbetsdag)"
+        "--working-days", type=integer(1, 3650), metavar="N", help="inom N arbetsdagar"
+    )
+    length.add_argument(
+        "--days",
+        type=integer(1, 3650),
+        metavar="N",
+        help="inom N dagar (sista dag flyttas till arbetsdag)",
     )
     show = calendar_sub.add_parser("show", help="årets vardagar som inte är arbetsdagar")
-    show.add_argument("year", type=int, metavar="ÅR")
+    show.add_argument("year", type=year, metavar="ÅR")
     rules = sub.add_parser("rules", help="kör en regelkontroll nu")
     rules_sub = rules.add_subparsers(
         dest="rules_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
@@ -94,6 +102,8 @@ def add_parsers(sub: Any) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from postvakt.classifier.commands import classify_files, format_result
 
+    for path in args.files:
+        _check_message(path)
     config = optional_config(args)
     results = classify_files(args.files, classifier_for(config), config=config)
     if args.json:
@@ -102,6 +112,21 @@ def cmd_classify(args: argparse.Namespace) -> int:
         for result in results:
             print(format_result(result))
     return EXIT_OK
+
+
+def _check_message(path: Path) -> None:
+    """Refuse what is plainly not an e-mail message (a picture, a Word file, an empty file):
+    classifying it would print a confident verdict about nothing."""
+    with path.open("rb") as f:
+        head = f.read(64 * 1024)
+    first = head.lstrip(b"\r\n").split(b"\n", 1)[0]
+    header = re.match(rb"(From |[\x21-\x39\x3b-\x7e]+:)", first)
+    if not head.strip() or b"\x00" in head.split(b"\n\n", 1)[0] or not header:
+        raise InvalidInputError(
+            f"{path} är inget e-postmeddelande (ingen rubrikrad som 'From:' eller 'Subject:' "
+            "först i filen); spara meddelandet som .eml från e-postprogrammet",
+            argument="FIL.eml",
+        )
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:

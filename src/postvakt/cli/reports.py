@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 from pathlib import Path
 from typing import Any
 
+from postvakt.cli.args import integer, output_file, year
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -16,7 +18,7 @@ from postvakt.cli.common import (
     open_service,
     table,
 )
-from postvakt.errors import NotFoundError
+from postvakt.errors import InvalidInputError, NotFoundError
 
 
 def add_parsers(sub: Any) -> None:
@@ -28,9 +30,15 @@ def add_parsers(sub: Any) -> None:
     annual = report_sub.add_parser(
         "annual", help="årlig sammanställning av synpunkter och klagomål"
     )
-    annual.add_argument("--year", type=int, required=True, metavar="ÅR")
+    annual.add_argument("--year", type=year, required=True, metavar="ÅR")
     annual.add_argument("--unit", help="bara den här enheten")
-    annual.add_argument("--out", type=Path, required=True, help="FIL.docx, FIL.xlsx eller FIL.csv")
+    annual.add_argument(
+        "--out",
+        type=output_file(".docx", ".xlsx", ".csv"),
+        required=True,
+        metavar="FIL",
+        help="FIL.docx, FIL.xlsx eller FIL.csv",
+    )
     failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
     failed_sub = failed.add_subparsers(
         dest="failed_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
@@ -39,7 +47,11 @@ def add_parsers(sub: Any) -> None:
     failed_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
     failed_retry = failed_sub.add_parser("retry", help="behandla misslyckade meddelanden igen")
     failed_retry.add_argument(
-        "ids", nargs="*", type=int, metavar="NR", help="bara dessa (standard: alla)"
+        "ids",
+        nargs="*",
+        type=integer(1, 2**31 - 1),
+        metavar="NR",
+        help="bara dessa (standard: alla)",
     )
     messages = sub.add_parser("messages", help="medborgarmeddelanden och deras svarstider")
     messages_sub = messages.add_subparsers(
@@ -58,10 +70,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from postvakt.registry.report import annual_report, to_csv, to_xlsx
 
     suffix = args.out.suffix.lower()
-    if suffix not in (".docx", ".xlsx", ".csv"):
-        raise NotFoundError(f"{args.out}: ange en fil som slutar på .docx, .xlsx eller .csv")
     service = open_service(args)
     with service:
+        this_year = service.clock().year
+        if not 2000 <= args.year <= this_year:
+            raise InvalidInputError(
+                f"ange ett år från 2000 till i år ({this_year}); var {args.year}",
+                argument="--year",
+            )
         assert (
             service.sessions is not None
             and service.casework is not None
@@ -74,11 +90,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise NotFoundError(f"Det finns ingen enhet som heter {args.unit!r}.")
         written = []
         if suffix == ".csv":
-            args.out.write_bytes(to_csv(report))
-            written.append(args.out)
+            written.append(_write(args.out, to_csv(report)))
         elif suffix == ".xlsx":
-            args.out.write_bytes(to_xlsx(report))
-            written.append(args.out)
+            written.append(_write(args.out, to_xlsx(report)))
         else:
             for unit in report.units:
                 path = (
@@ -86,8 +100,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     if len(report.units) == 1
                     else args.out.with_name(f"{args.out.stem} – {unit.unit}.docx")
                 )
-                path.write_bytes(service.casework.compilation_docx(report, unit))
-                written.append(path)
+                written.append(_write(path, service.casework.compilation_docx(report, unit)))
     total = sum(len(u.rows) for u in report.units)
     print(
         f"Sammanställning {args.year}: {total} ärenden i {len(report.units)} enheter; klar senast {deadline.isoformat()}."
@@ -95,6 +108,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path}")
     return EXIT_OK
+
+
+def _write(path: Path, data: bytes) -> Path:
+    try:
+        path.write_bytes(data)
+    except PermissionError:
+        raise InvalidInputError(
+            f"du får inte skriva {path}; välj en annan mapp", argument="--out"
+        ) from None
+    except OSError as exc:
+        code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        raise InvalidInputError(
+            f"{path} gick inte att skriva (felkod {code}; full disk?)", argument="--out"
+        ) from None
+    return path
 
 
 def cmd_failed(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from postvakt.cli.args import email, port
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -16,7 +17,7 @@ from postvakt.cli.common import (
     config_path,
     open_service,
 )
-from postvakt.errors import ConfigError
+from postvakt.errors import ConfigError, InvalidInputError
 
 
 def add_parsers(sub: Any) -> None:
@@ -33,12 +34,14 @@ def add_parsers(sub: Any) -> None:
             "--host", default=default, help="adress att lyssna på (standard: web.host, 127.0.0.1)"
         )
         where.add_argument(
-            "--port", type=int, default=default, help="port (standard: web.port, 8080)"
+            "--port", type=port, default=default, help="port (standard: web.port, 8080)"
         )
     adduser = web_sub.add_parser(
         "adduser", help="skapa ett lokalt konto eller byt lösenord (lösenordet frågas efter)"
     )
-    adduser.add_argument("address", metavar="E-POST", help="personens adress i konfigurationen")
+    adduser.add_argument(
+        "address", metavar="E-POST", type=email, help="personens adress i konfigurationen"
+    )
     adduser.add_argument(
         "--password-env",
         metavar="VARIABEL",
@@ -93,18 +96,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from postvakt.config import check_environment, load_config
+    from postvakt.config import inspect_config
 
     path = config_path(args)
-    config = load_config(path)
-    problems = check_environment(config)
-    if problems:
+    config, problems = inspect_config(path)
+    if config is None or problems:
         raise ConfigError(problems, source=str(path))
-    from postvakt.templates import LETTERS, LetterRenderer
-
-    renderer = LetterRenderer(config.templates_folder)
-    for name in LETTERS:
-        renderer.check(name)
     print(
         f"{path}: konfigurationen är giltig — {len(config.mailboxes)} brevlådor, "
         f"{len(config.units)} enheter, {len(config.people)} personer, policy {config.organisation.policy}."
@@ -113,10 +110,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from postvakt.config import load_config
+    from postvakt.config import WebConfig, check_paths, load_config
     from postvakt.web.commands import add_user, list_users, serve
 
-    config = load_config(config_path(args))
+    path = config_path(args)
+    config = load_config(path)
+    problems = check_paths(config)
+    if problems:
+        raise ConfigError(problems, source=str(path))
+    host = getattr(args, "host", None)
+    loopback = WebConfig.model_construct(host=host).loopback if host else True
+    if not loopback and config.web.session_secret_env is None:
+        # The same rule as web.host in the file: an exposed panel needs a lasting key.
+        raise InvalidInputError(
+            f"webbpanelen kan bara lyssna på {host} när web.session_secret_env är satt i "
+            "konfigurationen; använd 127.0.0.1 eller ange nyckeln först",
+            argument="--host",
+        )
     if args.web_command == "adduser":
         return add_user(config, args.address, password_env=args.password_env)
     if args.web_command == "users":
@@ -126,7 +136,11 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.demo import run_demo
+
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(f"{folder} är en fil; ange en mapp", argument="--dir")
     from postvakt.logs import configure_logging
 
     configure_logging()
-    return run_demo(Path(args.dir))
+    return run_demo(folder)

@@ -20,7 +20,13 @@ from postvakt.config.connectors import (
     MaildirSettings,
     SmtpConfig,
 )
-from postvakt.config.loading import check_environment, load_config, parse_config
+from postvakt.config.loading import (
+    check_environment,
+    check_paths,
+    inspect_config,
+    load_config,
+    parse_config,
+)
 from postvakt.config.organisation import (
     ClassifierConfig,
     DatabaseConfig,
@@ -55,6 +61,8 @@ __all__ = [
     "UnitConfig",
     "WebConfig",
     "check_environment",
+    "check_paths",
+    "inspect_config",
     "load_config",
     "parse_config",
 ]

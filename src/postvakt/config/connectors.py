@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from postvakt.config.fields import EmailAddress, EnvName, Strict
+from postvakt.config.fields import EmailAddress, EnvName, HostName, Strict, WebAddress
 
 __all__ = [
     "EwsSettings",
@@ -33,7 +33,7 @@ class MaildirSettings(Strict):
 
 
 class ImapSettings(Strict):
-    host: str = Field(min_length=1)
+    host: HostName
     port: int | None = Field(None, ge=1, le=65535, description="Default 993 with tls, else 143.")
     security: Literal["tls", "starttls", "none"] = "tls"
     verify_certificate: bool = Field(True, description="Check the server's TLS certificate.")
@@ -43,7 +43,9 @@ class ImapSettings(Strict):
     master_user: str | None = Field(
         None, description="Dovecot master user: logs in as '<username>*<master_user>'."
     )
-    folders: tuple[str, ...] = Field(("INBOX",), description="Folders watched for citizen mail.")
+    folders: tuple[str, ...] = Field(
+        ("INBOX",), min_length=1, description="Folders watched for citizen mail."
+    )
     idle: bool | None = Field(
         None, description="Wait for new mail with IDLE; default on for function mailboxes."
     )
@@ -66,8 +68,10 @@ class ImapSettings(Strict):
 
 
 class EwsSettings(Strict):
-    server: str | None = Field(None, description="Exchange server host name (or use endpoint).")
-    endpoint: str | None = Field(
+    server: HostName | None = Field(
+        None, description="Exchange server host name (or use endpoint)."
+    )
+    endpoint: WebAddress | None = Field(
         None, description="Full EWS URL, e.g. https://mail.x.se/EWS/Exchange.asmx"
     )
     autodiscover: bool = False
@@ -85,7 +89,7 @@ class EwsSettings(Strict):
     oauth_tenant_id: str | None = Field(
         None, description="With auth = 'oauth': the Entra ID tenant (directory) id."
     )
-    oauth_authority: str = Field(
+    oauth_authority: WebAddress = Field(
         "https://login.microsoftonline.com",
         description="With auth = 'oauth': where tokens come from; the token URL is "
         "<oauth_authority>/<oauth_tenant_id>/oauth2/v2.0/token.",
@@ -129,8 +133,8 @@ class GraphSettings(Strict):
     certificate_thumbprint: str | None = Field(
         None, description="SHA-1 thumbprint (hex) of the certificate uploaded to the app."
     )
-    authority: str = "https://login.microsoftonline.com"
-    endpoint: str = "https://graph.microsoft.com/v1.0"
+    authority: WebAddress = "https://login.microsoftonline.com"
+    endpoint: WebAddress = "https://graph.microsoft.com/v1.0"
     ca_file: Path | None = Field(
         None,
         description="Extra CA bundle for Graph and the token endpoint (e.g. behind a "
@@ -199,7 +203,7 @@ class MailboxConfig(Strict):
 
 
 class SmtpConfig(Strict):
-    host: str = Field(min_length=1)
+    host: HostName
     port: int | None = Field(
         None, ge=1, le=65535, description="Default 465 with tls, 587 with starttls, else 25."
     )

@@ -2,112 +2,34 @@
 
 from __future__ import annotations
 
-import difflib
+import errno
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from postvakt.config.checks import (
+    database_problems,
+    environment_problems,
+    path_problems,
+    template_problems,
+)
+from postvakt.config.messages import problems_from, toml_problem
 from postvakt.config.references import reference_problems
 from postvakt.config.schema import Config
 from postvakt.errors import ConfigError, ConfigProblem
 
-__all__ = ["check_environment", "load_config", "parse_config"]
-
-
-_MESSAGES = {
-    "missing": "saknas men måste anges",
-    "string_type": "ska vara en text inom citattecken",
-    "int_type": "ska vara ett heltal",
-    "int_parsing": "ska vara ett heltal",
-    "float_type": "ska vara ett tal",
-    "float_parsing": "ska vara ett tal",
-    "bool_type": "ska vara true eller false",
-    "bool_parsing": "ska vara true eller false",
-    "date_type": "ska vara ett datum, t.ex. 2026-12-24",
-    "date_from_datetime_parsing": "ska vara ett datum, t.ex. 2026-12-24",
-    "date_parsing": "ska vara ett datum, t.ex. 2026-12-24",
-    "tuple_type": 'ska vara en lista, t.ex. ["a", "b"]',
-    "list_type": 'ska vara en lista, t.ex. ["a", "b"]',
-    "model_type": "ska vara en tabell",
-    "string_too_short": "får inte vara tom",
-    "too_short": "har för få värden",
-    "too_long": "har för många värden",
-}
-
-
-def _key(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif (isinstance(part, str) and part.startswith("function-")) or part in ("tagged-union",):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed in the table at ``loc`` (for 'did you mean' on typos)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        current = _model_in(annotation)
-        if current is None:
-            return []
-    return [name for name, f in current.model_fields.items() if not f.exclude]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _problems_from(exc: ValidationError) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        key = _key(loc)
-        kind = error["type"]
-        ctx = error.get("ctx") or {}
-        original = ctx.get("error")
-        if kind == "extra_forbidden":
-            allowed = _fields_at(Config, loc)
-            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            suggestion = f" — menade du {hint[0]!r}?" if hint else ""
-            message = f"okänd nyckel (stavfel?){suggestion} Tillåtna här: {', '.join(allowed)}"
-        elif kind == "literal_error":
-            allowed = str(ctx.get("expected", "")).replace(" or ", " eller ")
-            message = f"ogiltigt värde {error.get('input')!r}; tillåtna: {allowed}"
-        elif kind == "value_error" and original is not None:
-            message = str(original)
-        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            bound = next(iter(ctx.values()), "")
-            word = {
-                "greater_than_equal": "minst",
-                "less_than_equal": "högst",
-                "greater_than": "större än",
-                "less_than": "mindre än",
-            }[kind]
-            message = f"ska vara {word} {bound} (var {error.get('input')!r})"
-        else:
-            message = _MESSAGES.get(kind, error["msg"])
-        problems.append(ConfigProblem(key, message))
-    return problems
+__all__ = [
+    "check_environment",
+    "check_paths",
+    "inspect_config",
+    "load_config",
+    "parse_config",
+    "read_data",
+]
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: Path, source: str | None = None) -> Config:
@@ -116,34 +38,72 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, source: str | None 
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(_problems_from(exc) + references, source=source) from None
+        raise ConfigError(problems_from(exc, Config) + references, source=source) from None
     if references:
         raise ConfigError(references, source=source)
     return config
 
 
-def load_config(path: Path | str) -> Config:
-    """Read and validate the TOML file at ``path``."""
-    path = Path(path).expanduser()
+def _read(path: Path) -> str:
+    """The file's text; every way reading can fail, said in Swedish with what to do."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"Konfigurationsfilen {path} finns inte. Ange rätt fil med --config eller "
             "POSTVAKT_CONFIG, eller kör 'postvakt demo' för att se ett exempel."
         ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} är inte UTF-8 ({exc}); spara filen som UTF-8.") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path} är en mapp, inte en fil. Ange konfigurationsfilen, t.ex. "
+            f"{path / 'postvakt.toml'}."
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"Du får inte läsa {path}. Kör som den användare som äger filen eller ändra "
+            "behörigheten (chmod)."
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"Kan inte läsa {path}: {exc.strerror}") from None
+        code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        raise ConfigError(f"{path} går inte att läsa (felkod {code}).") from None
+    try:
+        # utf-8-sig: Windows Notepad starts a UTF-8 file with a byte-order mark.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"rad {line}",
+                    f"filen är inte sparad som UTF-8 (byte 0x{raw[exc.start]:02X} går inte att "
+                    "läsa); spara den som UTF-8, så att å, ä och ö blir rätt",
+                )
+            ],
+            source=str(path),
+        ) from None
+    if not text.strip():
+        raise ConfigError(
+            f"Konfigurationsfilen {path} är tom. Utgå från exemplet i README eller från "
+            "postvakt.toml i mappen som 'postvakt demo' skapar."
+        )
+    return text
+
+
+def read_data(path: Path | str) -> tuple[dict[str, Any], Path]:
+    """The TOML data of the file at ``path`` and the folder relative paths start from."""
+    path = Path(path).expanduser()
+    text = _read(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            [ConfigProblem("", f"TOML-syntaxfel: {exc}. Rätta raden och försök igen.")],
-            source=str(path),
-        ) from None
-    return parse_config(data, base_dir=path.resolve().parent, source=str(path))
+        raise ConfigError([toml_problem(exc, text)], source=str(path)) from None
+    return data, path.resolve().parent
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the TOML file at ``path``."""
+    data, base_dir = read_data(path)
+    return parse_config(data, base_dir=base_dir, source=str(Path(path).expanduser()))
 
 
 def check_environment(
@@ -153,24 +113,35 @@ def check_environment(
 
     Only the variable's *name* is ever reported, never a value.
     """
+    return environment_problems(config.model_dump(), os.environ if environ is None else environ)
+
+
+def check_paths(config: Config, *, mail_stores: bool = False) -> list[ConfigProblem]:
+    """Folders, files and the database driver the config needs that this machine lacks;
+    ``mail_stores`` adds each mailbox's own (see :func:`~postvakt.config.checks.path_problems`)."""
+    data = config.model_dump()
+    return path_problems(data, config.base_dir, mail_stores=mail_stores) + database_problems(
+        data, config.base_dir
+    )
+
+
+def inspect_config(
+    path: Path | str, environ: Mapping[str, str] | None = None
+) -> tuple[Config | None, list[ConfigProblem]]:
+    """Everything wrong with the file at ``path``, all at once (``postvakt check-config``):
+    the schema, the references between tables, the environment, folders and files, the
+    database driver and the letter templates.  The config is None when it does not validate.
+    """
+    data, base_dir = read_data(path)
     environ = os.environ if environ is None else environ
-    needed: list[tuple[str, str]] = []
-    if config.database.password_env:
-        needed.append(("database.password_env", config.database.password_env))
-    if config.smtp and config.smtp.password_env:
-        needed.append(("smtp.password_env", config.smtp.password_env))
-    if config.web.session_secret_env:
-        needed.append(("web.session_secret_env", config.web.session_secret_env))
-    if config.web.oidc:
-        needed.append(("web.oidc.client_secret_env", config.web.oidc.client_secret_env))
-    for i, mailbox in enumerate(config.mailboxes):
-        settings = mailbox.settings
-        for attr in ("password_env", "client_secret_env"):
-            name = getattr(settings, attr, None)
-            if name:
-                needed.append((f"mailboxes[{i}].{mailbox.connector}.{attr}", name))
-    return [
-        ConfigProblem(key, f"miljövariabeln {name} är inte satt; sätt den innan Postvakt startas")
-        for key, name in needed
-        if not environ.get(name)
-    ]
+    config: Config | None = None
+    try:
+        config = parse_config(data, base_dir=base_dir)
+        problems: list[ConfigProblem] = []
+    except ConfigError as exc:
+        problems = list(exc.problems)
+    problems += environment_problems(data, environ)
+    problems += path_problems(data, base_dir, mail_stores=True)
+    problems += database_problems(data, base_dir)
+    problems += template_problems(data, base_dir)
+    return (config if not problems else None), problems

@@ -4,6 +4,7 @@ database, templates, classifier and service loop."""
 from __future__ import annotations
 
 import re
+import string
 from datetime import date, time
 from pathlib import Path
 from typing import Literal
@@ -81,12 +82,17 @@ class OrganisationConfig(Strict):
     @field_validator("diary_number_format")
     @classmethod
     def _format(cls, value: str) -> str:
+        allowed = "tillåtna fält är {prefix}, {year} och {seq}, t.ex. {seq:04d}"
         try:
+            # Attribute or index access ({prefix.__class__}, {year[0]}) would format Python
+            # internals into every diary number: only the three plain names are fields.
+            names = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
             sample = value.format(prefix="KS", year=2026, seq=17)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"ogiltigt format ({exc}); tillåtna fält är {{prefix}}, {{year}} och {{seq}}"
-            ) from exc
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            raise ValueError(f"{value!r} är inget giltigt format; {allowed}") from None
+        unknown = [n for n in names if n not in ("prefix", "year", "seq")]
+        if unknown:
+            raise ValueError(f"okänt fält {{{unknown[0]}}} i {value!r}; {allowed}")
         if "{seq" not in value or "{year" not in value:
             raise ValueError("formatet måste innehålla {year} och {seq}")
         if not sample.strip():
@@ -113,6 +119,10 @@ class OrganisationConfig(Strict):
         return value
 
 
+_LONGEST = {"days": 366, "working_days": 260}
+"""The longest deadline that makes sense (a year); longer ones are typos."""
+
+
 class DeadlinesConfig(Strict):
     """Overrides of the policy preset, e.g. ``reply = "5 arbetsdagar"``, ``complaint_ack = "7 dagar"``."""
 
@@ -128,7 +138,14 @@ class DeadlinesConfig(Strict):
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_duration(value)  # raises ValueError with a Swedish message
+            duration = parse_duration(value)  # raises ValueError with a Swedish message
+            # A deadline of 0 days is due before anyone reads the mail; one of years would
+            # overflow the date arithmetic for every message.
+            if not 1 <= duration.amount <= _LONGEST[duration.unit]:
+                raise ValueError(
+                    f"{value!r}: ange en tidsfrist mellan 1 och {_LONGEST[duration.unit]} "
+                    f"{'arbetsdagar' if duration.unit == 'working_days' else 'dagar'}"
+                )
         return value
 
     @field_validator("compilation_date")
@@ -156,8 +173,36 @@ class DatabaseConfig(Strict):
         None, description="Environment variable with the database password, if the URL has none."
     )
     busy_timeout_seconds: float = Field(
-        30.0, gt=0, description="How long SQLite waits for another process's lock."
+        30.0, gt=0, le=3600, description="How long SQLite waits for another process's lock."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = (
+            "skriv t.ex. sqlite:///postvakt.db eller postgresql+psycopg://postvakt@db/postvakt"
+        )
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(f"{value!r} är ingen databasadress; {example}") from None
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"Postvakt använder SQLite eller PostgreSQL, inte {backend!r}; {example}"
+            )
+        if url.password is not None:
+            # The value is not repeated: it holds the password.
+            raise ValueError(
+                "adressen innehåller ett lösenord; lösenord står aldrig i filen: ta bort det ur "
+                "url och ange miljövariabeln som håller det med database.password_env"
+            )
+        return value
 
 
 class UnitConfig(Strict):
@@ -279,7 +324,10 @@ class RulesConfig(Strict):
         match = re.fullmatch(r"(\d{2})-(\d{2})", value)
         if not match:
             raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 01-25")
-        date(2024, int(match[1]), int(match[2]))
+        try:
+            date(2024, int(match[1]), int(match[2]))
+        except ValueError:
+            raise ValueError(f"{value!r} är inget datum; ange MM-DD, t.ex. 01-25") from None
         return value
 
 

@@ -61,13 +61,29 @@ def reference_problems(data: Mapping[str, Any]) -> list[ConfigProblem]:
                 )
             )
     addresses = {a.lower() for _, p in people if (a := text(p, "address"))}
+    for i, mailbox in mailboxes:
+        owners = mailbox.get("owners")
+        for j, owner in enumerate(owners if isinstance(owners, list) else []):
+            # Presence, absence and the daily check work on people: an owner outside
+            # [[people]] would never be found away, nor covered, nor told by name.
+            if isinstance(owner, str) and "@" in owner and owner.strip().lower() not in addresses:
+                problems.append(
+                    ConfigProblem(
+                        f"mailboxes[{i}].owners[{j}]",
+                        f"{owner.strip()!r} finns inte bland [[people]]: en ansvarig måste vara en "
+                        "person i konfigurationen; lägg till en [[people]] med den adressen eller "
+                        "rätta stavningen",
+                    )
+                )
     for i, person in people:
         delegates = person.get("standing_delegates")
         for j, delegate in enumerate(delegates if isinstance(delegates, list) else []):
-            if not isinstance(delegate, str) or delegate.strip().lower() in addresses:
+            if not isinstance(delegate, str):
                 continue
             if delegate.strip().lower() == (text(person, "address") or "").lower():
                 message = "ingen kan vara sitt eget stående ombud"
+            elif delegate.strip().lower() in addresses:
+                continue
             else:
                 message = (
                     f"{delegate!r} finns inte bland [[people]]: ett stående ombud måste vara "

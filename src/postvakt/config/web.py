@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from postvakt.config.fields import EmailAddress, EnvName, Strict
+from postvakt.config.fields import EmailAddress, EnvName, HostName, Strict, WebAddress
 
 __all__ = ["OidcConfig", "WebConfig"]
 
@@ -12,8 +12,7 @@ __all__ = ["OidcConfig", "WebConfig"]
 class OidcConfig(Strict):
     """Sign-in with OpenID Connect (Entra ID, Keycloak, …), as a confidential client."""
 
-    issuer: str = Field(
-        min_length=1,
+    issuer: WebAddress = Field(
         description="The issuer URL; its /.well-known/openid-configuration is read, e.g. "
         "https://login.microsoftonline.com/<tenant>/v2.0 or https://sso.x.se/realms/kommun.",
     )
@@ -46,9 +45,9 @@ class WebConfig(Strict):
     database, made with ``postvakt web adduser``; never in this file.
     """
 
-    host: str = Field("127.0.0.1", description="Address to listen on; loopback by default.")
+    host: HostName = Field("127.0.0.1", description="Address to listen on; loopback by default.")
     port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
-    base_url: str | None = Field(
+    base_url: WebAddress | None = Field(
         None,
         description="The dashboard's public address behind a reverse proxy, e.g. "
         "https://postvakt.exempel.se (used for the OIDC redirect).",
