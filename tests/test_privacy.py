@@ -362,20 +362,21 @@ HOSTILE = [
     b"Jag vill klaga p\xc3\xa5 hemtj\xc3\xa4nsten. Min mamma har personnummer 450312-1234 och "
     b"samordningsnummer 450372 1234. Personalen kommer aldrig i tid, det \xc3\xa4r "
     b"oacceptabelt.\r\n",
-    # The two with an address no header can carry ask a question: no case, no letter (the
-    # drafting of such letters is another test's).
+    # Two complaints from addresses no header can carry as they are: an internationalised
+    # domain (written as punycode) and a UTF-8 local part (a letter without To:, for review).
     "From: Åsa Räksmörgås <asa@räksmörgås.se>\r\nTo: kontaktcenter@exempel.se\r\n"
-    "Subject: Fråga om parkeringstillstånd vid Räksmörgåsvägen 4503121234\r\n"
+    "Subject: Klagomål om parkeringen vid Räksmörgåsvägen 4503121234\r\n"
     "Message-ID: <hostile-2@räksmörgås.se>\r\nDate: Mon, 23 Nov 2026 09:05:00 +0100\r\n"
     "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-    "Hej! Hur ansöker jag om parkeringstillstånd? Mitt personnummer är 194503121234.\r\n"
-    "Tack på förhand!\r\n".encode(),
+    "Jag är mycket missnöjd med parkeringen, den är dålig och ingen bryr sig. Jag vill klaga. "
+    "Mitt personnummer är 194503121234.\r\n".encode(),
     '"Örjan Ölundsson" <örjan.ölundsson@exempel.nu>\r\n'.join(
         ["From: ", "To: kontaktcenter@exempel.se\r\n"]
     ).encode()
-    + "Subject: Fråga: 100 % av %s och %(namn)s i ansökan, 450312+1234?\r\n"
+    + "Subject: 100 % missnöjd med %s och %(namn)s i hemtjänsten, 450312+1234\r\n"
     "Date: Mon, 23 Nov 2026 09:10:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-    "Hej! Var skickar jag ansökan om bygglov? Personnummer 19450312 1234. Tack!\r\n".encode(),
+    "Jag klagar på bemötandet i hemtjänsten, det är oacceptabelt. Personnummer 19450312 1234."
+    "\r\n".encode(),
     b"From: Gunnel Gr\xc3\xa4vlingsson <gunnel.gravlingsson@example.net>\r\n"
     b"To: anna.berg@exempel.se\r\nSubject: Trasig bilaga om snor\xc3\xb6jningen 450312 - 1234\r\n"
     b"Message-ID: <hostile-4@example.net>\r\nDate: Mon, 23 Nov 2026 09:15:00 +0100\r\n"
@@ -568,13 +569,21 @@ def test_a_failing_database_logs_no_sender_subject_or_number(
 
 
 def test_hostile_messages_log_no_sender_subject_or_number(production_logs, tmp_path: Path):
+    from sqlalchemy import select
+
+    from postvakt.registry.models import Case
+
     with _demo_service(tmp_path, f"sqlite:///{tmp_path / 'hostile.db'}", HOSTILE) as service:
         service.open()
         report = service.run_once()
+        assert service.sessions is not None
+        with service.sessions() as session:
+            checked = list(session.scalars(select(Case).where(Case.address_check.is_(True))))
     captured = production_logs()
 
-    hostile = {o.key for o in report.outcomes if o.key.startswith("hostile-")}
-    assert len(hostile) == len(HOSTILE)  # each one has an outcome
+    hostile = {o.key: o.case for o in report.outcomes if o.key.startswith("hostile-")}
+    assert len(hostile) == len(HOSTILE) and all(hostile.values())  # each one is a case
+    assert [c.sender_address for c in checked] == ["örjan.ölundsson@exempel.nu"]
     needles = _personal_data(HOSTILE + _demo_messages())
     assert {"asa@räksmörgås.se", "450312+1234", "4503121234"} <= needles.texts
     assert {"Ankeborgsson", "Örjan", "Bräckestad"} <= needles.words
