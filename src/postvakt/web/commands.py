@@ -5,7 +5,9 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 from sqlalchemy import select
 
@@ -99,5 +101,14 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
     port = port or config.web.port
     app = create_app(config)
     print(f"Postvakts webbpanel: http://{host}:{port}/", flush=True)
+    # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal once more for
+    # the handler that was there before it: the default one would end the process *by* the
+    # signal.  A stop that was asked for is a clean exit (0), as for `postvakt run`.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _stopped)
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
     return 0
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    """The stop uvicorn has already carried out."""
