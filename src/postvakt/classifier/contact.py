@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from postvakt.classifier.webform import form_fields
 from postvakt.mailbox.message import Address, IncomingMessage
+from postvakt.privacy import EMAIL_ADDRESS
 
 __all__ = ["Contact", "find_contact", "is_no_reply"]
 
@@ -23,7 +24,9 @@ _NO_REPLY = re.compile(
     r"e-?tjanst(er)?|formular)@",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Starts only where a run of local-part characters starts: linear in the text (the pattern
+# without that look-behind tried every position of a long run, 228 s on 200,000 letters).
+_EMAIL = EMAIL_ADDRESS
 _PHONE = re.compile(
     r"(?<![\d-])(?:\+46|0046|0)[ \t-]{0,2}\(?0?\)?\d{1,3}(?:[ \t-]{0,2}\d{2,4}){2,4}(?![\d-])"
 )

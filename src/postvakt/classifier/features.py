@@ -28,7 +28,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from postvakt.classifier.text import CitizenText
-from postvakt.privacy import PERSONNUMMER
+from postvakt.privacy import EMAIL_ADDRESS, PERSONNUMMER
 
 __all__ = [
     "CUE_NAMES",
@@ -231,7 +231,7 @@ CUE_NAMES = {
 """What each cue term means, for the reasons a registrar reads."""
 
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = EMAIL_ADDRESS  # linear: a match starts only where a run starts
 _PHONE = re.compile(
     r"(?<![\d-])(?:\+46|0046|0)[ \t-]{0,2}\(?0?\)?\d{1,3}(?:[ \t-]{0,2}\d{2,4}){2,4}"
 )

@@ -85,7 +85,7 @@ _HEADER_NAMES = {
 }
 _HEADER_LINE = re.compile(
     r"^[ \t>]*\**(" + "|".join(sorted(map(re.escape, _HEADER_NAMES), key=len, reverse=True)) + r")"
-    r"\**[ \t]*:[ \t]*(.*?)[ \t]*$",
+    r"\**[ \t]*:[ \t]*(.*)",  # the value is trimmed in code: a lazy one before [ \t]*$ backtracks
     re.IGNORECASE,
 )
 # An Outlook header block without a marker line: From and at least one of Sent/To/Subject.
@@ -129,7 +129,7 @@ def _parse_block(text: str, start: int, explicit: bool) -> tuple[InlineForward, 
         match = _HEADER_LINE.match(line)
         if match:
             key = _HEADER_NAMES[match[1].lower()]
-            headers.setdefault(key, match[2])
+            headers.setdefault(key, match[2].rstrip(" \t\r"))
             last = key
         elif not line.strip(" \t>"):
             if headers:

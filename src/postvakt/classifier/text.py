@@ -68,6 +68,9 @@ _CONTACT_LINE = re.compile(
 )
 SIGNATURE_LINES = 10
 """A sign-off further up than this many lines from the end is taken for text."""
+CONTACT_LINE_MAX = 120
+"""A longer line is text, never a name, address or phone number (and the contact-line
+pattern, whose runs of blanks overlap, would take quadratic time over it)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,12 @@ def without_signature(text: str) -> str:
         return text[:end].rstrip()
     # No sign-off: drop a trailing name, address or phone number ("Karl Berg", "/Karl").
     lines = text.split("\n")
-    while len(lines) > 1 and _CONTACT_LINE.match(lines[-1]) and any(x.strip() for x in lines[:-1]):
+    while (
+        len(lines) > 1
+        and len(lines[-1]) <= CONTACT_LINE_MAX
+        and _CONTACT_LINE.match(lines[-1])
+        and any(x.strip() for x in lines[:-1])
+    ):
         lines.pop()
         while lines and not lines[-1].strip():
             lines.pop()

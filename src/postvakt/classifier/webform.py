@@ -39,7 +39,7 @@ _FIELD = re.compile(
             reverse=True,
         )
     )
-    + r")[ \t]*[:=][ \t]*(.*?)[ \t]*$",
+    + r")[ \t]*[:=][ \t]*([^\n]*)",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -51,8 +51,9 @@ def form_fields(text: str) -> dict[str, str]:
         key = _CANONICAL[match[1].lower().replace("-", "")]
         if key in fields:
             continue
+        value = match[2].rstrip(" \t\r")  # trimmed here: in the pattern it would backtrack
         if key == "meddelande":
-            fields[key] = (match[2] + text[match.end() :]).strip()
+            fields[key] = (value + text[match.end() :]).strip()
             break
-        fields[key] = match[2]
+        fields[key] = value
     return fields

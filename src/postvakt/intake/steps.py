@@ -24,6 +24,7 @@ from postvakt.classifier import (
     internal,
     screen,
 )
+from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.mailbox.base import (
@@ -112,8 +113,15 @@ Step = Callable[["Intake", Work], Disposition | None]
 
 
 def parse(intake: Intake, work: Work) -> Disposition | None:
-    """Raw bytes -> IncomingMessage; the arrival stamp is the mailbox's, else the Date header."""
-    work.message = parse_message(work.fetched.raw)
+    """Raw bytes -> IncomingMessage; the arrival stamp is the mailbox's, else the Date header.
+
+    The steps after this one read at most the first 200,000 characters of the text
+    (:func:`~postvakt.classifier.limits.cap_text`): one huge message must not hold up the
+    intake.  A cut message says so on its record (a defect) and on its case (a reason).
+    """
+    work.message, cut = cap_text(parse_message(work.fetched.raw))
+    if cut:
+        work.review_reasons.append(TEXT_CUT_REASON)
     work.content_hash = content_hash(work.fetched.raw)
     work.received_at = (work.fetched.received_at or work.message.date or work.now).astimezone(
         intake.tz

@@ -44,6 +44,13 @@ __all__ = [
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_FORWARD_DEPTH = 3
+NAME_LIMIT = 500
+"""Characters of a display name kept (the database's column for names)."""
+HTML_LIMIT = 1_000_000
+"""Characters of HTML turned into text: some 2 s of work for 8 MB; a million characters give
+far more text than anyone reads to decide what a message is (the classifier reads 200,000)."""
+HTML_CUT = "HTML cut:"
+"""How the defect of a message whose HTML was cut begins."""
 
 # Single-byte Western charsets (and claims of plain ASCII).  Text declared as one of these
 # that is valid UTF-8 with non-ASCII bytes was mislabelled: real Latin-1 Swedish text
@@ -312,8 +319,11 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
         result.append(
             Address(
                 # One line: an encoded word can decode to CR/LF, which would break the
-                # header of every letter written to this name.
-                name=one_line(_decode_header_value(display, defects, name)).strip('"').strip(),
+                # header of every letter written to this name.  No name is longer than
+                # NAME_LIMIT; the database keeps no more.
+                name=one_line(_decode_header_value(display, defects, name))
+                .strip('"')
+                .strip()[:NAME_LIMIT],
                 address=f"{local}@{domain}".lower(),
             )
         )
@@ -322,7 +332,9 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
     return tuple(result)
 
 
-_MSGID = re.compile(r"<([^<>\s]+)>|([^\s<>,;]+@[^\s<>,;]+)")
+# A bare ID starts only after a separator (or at the start): without that look-behind every
+# position of a long run was tried, quadratic in a 200,000-character References header.
+_MSGID = re.compile(r"<([^<>\s]+)>|(?<![^\s<>,;])([^\s<>,;]+@[^\s<>,;]+)")
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
@@ -344,7 +356,9 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     if not value:
         defects.append("no Date header")
         return None
-    value = _NAMED_ZONE.sub(lambda m: _ZONES[m[1]], value.strip())
+    # A real Date is some 40 characters; reading more only gives a backtracking zone match
+    # (the pattern ends in \s*$) something to chew on.
+    value = _NAMED_ZONE.sub(lambda m: _ZONES[m[1]], value.strip()[:200])
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -449,7 +463,7 @@ def html_to_text(html: str) -> str:
         # Gmail nest everything in divs.
         text = _html_to_text(html, _HTML_CONFIG)
     except Exception:  # inscriptis/lxml can fail on pathological markup; never raise
-        text = re.sub(r"<[^>]+>", " ", html)
+        text = re.sub(r"<[^<>]*>", " ", html)  # [^<>]: linear even in a run of '<'
     return _tidy(text)
 
 
@@ -526,10 +540,11 @@ def _recover_multipart(msg: Message, defects: list[str]) -> Message | None:
     payload = msg.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return None
-    match = re.search(rb"^--([^\s-][^\r\n]*?)\s*$", payload, re.MULTILINE)
+    # Greedy to the line's end, trimmed below: a lazy run before \s*$ backtracks over blanks.
+    match = re.search(rb"^--([^\s-][^\r\n]*)", payload, re.MULTILINE)
     if not match:
         return None
-    boundary = match[1].decode("ascii", "replace")
+    boundary = match[1].rstrip().decode("ascii", "replace")
     head = f'Content-Type: {msg.get_content_type()}; boundary="{boundary}"\r\n\r\n'
     rebuilt = email.message_from_bytes(head.encode() + payload, policy=policy.compat32)
     if not rebuilt.is_multipart():
@@ -671,7 +686,11 @@ def _parse(raw: bytes, depth: int) -> IncomingMessage:
 
     plain = _tidy("\n\n".join(p for p in plains if p.strip()))
     from_html = not plain and bool(htmls)
-    body = html_to_text("\n".join(htmls)) if from_html else plain
+    html = "\n".join(htmls) if from_html else ""
+    if len(html) > HTML_LIMIT:
+        defects.append(f"{HTML_CUT} {len(html)} characters, the first {HTML_LIMIT} made text")
+        html = html[:HTML_LIMIT]
+    body = html_to_text(html) if from_html else plain
     if "\x00" in body:
         defects.append("NUL bytes removed from the text")
         body = body.replace("\x00", "")
