@@ -109,7 +109,7 @@ CLI_ROWS = [
     ),
     pytest.param(
         ["{cfg}", "rules", "run", "allt"],
-        "job",
+        "JOBB",
         "ogiltigt val: 'allt' (välj bland",
         id="invalid-choice",
     ),

@@ -89,7 +89,9 @@ def add_parsers(sub: Any) -> None:
     rules_run = rules_sub.add_parser(
         "run", help="kör ett jobb: coverage, daily-open, reminders, compilation"
     )
-    rules_run.add_argument("job", choices=("coverage", "daily-open", "reminders", "compilation"))
+    rules_run.add_argument(
+        "job", metavar="JOBB", choices=("coverage", "daily-open", "reminders", "compilation")
+    )
     rules_run.add_argument(
         "--force", action="store_true", help="kör även om jobbet redan körts i dag"
     )
