@@ -90,10 +90,11 @@ def login(request: Request, address: str = Form(""), password: str = Form("")) -
         ok = bool(address and password) and authenticate(session, address, password, now=now)
     with ctx.sessions() as session, database_errors(), session.begin():
         failures = throttle.record(session, client, address, success=ok, now=now)
+        account_id = session.scalar(select(WebUser.id).where(WebUser.address == address))
         if ok:
             start_session(request, session, ctx.config, address, via="local", now=now)
+            log.info("sign-in from %s to %s", client, _account_ref(account_id, address))
             return RedirectResponse("/", status_code=303)
-        account_id = session.scalar(select(WebUser.id).where(WebUser.address == address))
     # The client's network address is the guesser's, not a citizen's; the account only by id.
     log.warning(
         "failed sign-in from %s to %s (%d failures from that client in %d min)",
