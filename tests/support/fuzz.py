@@ -363,11 +363,14 @@ def many_recipients(rng: random.Random, raw: bytes) -> bytes:
 
 
 def huge_header_line(rng: random.Random, raw: bytes) -> bytes:
-    """One header line of 100 kB to 2 MB: subject, name, references, Message-ID or an X-field."""
+    """One header line of 100 kB to 2 MB: subject, name, address, references, Message-ID or an
+    X-field."""
     fields, nl, body = _split(raw)
     size = rng.choice((100_000, 300_000, 2_000_000))
-    which = rng.randrange(5)
-    if which == 0:
+    which = rng.randrange(6)
+    if which == 5:
+        fields = _set(fields, b"From", b"<" + b"a" * size + b"@example.net>")
+    elif which == 0:
         fields = _set(fields, b"Subject", (b"Klagom\xc3\xa5l " * (size // 10))[:size])
     elif which == 1:
         fields = _set(fields, b"From", b"A" * size + b" <lang@example.net>")

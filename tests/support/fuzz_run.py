@@ -84,14 +84,15 @@ def fuzz_intake(ws: Workspace, mutants: Iterable[Mutant], *, batch: int = 500) -
                 pending = []
         if pending:
             _pass(ws, service, pending, run)
-        again = service.run_once()  # nothing new: nothing may be read twice
-        if again.outcomes:
-            run.problems.append(f"a second pass processed {len(again.outcomes)} messages again")
-        retried = service.intake.retry_failed()  # replaying the failed store must not crash
-        if retried.outcomes and any(
-            o.disposition is not Disposition.FAILED for o in retried.outcomes
-        ):
-            run.problems.append("a failure went away when replayed (not deterministic)")
+        try:
+            again = service.run_once()  # nothing new: nothing may be read twice
+            if again.outcomes:
+                run.problems.append(f"a second pass processed {len(again.outcomes)} again")
+            retried = service.intake.retry_failed()  # replaying the failed store must not crash
+            if any(o.disposition is not Disposition.FAILED for o in retried.outcomes):
+                run.problems.append("a failure went away when replayed (not deterministic)")
+        except Exception as exc:
+            run.problems.append(f"the second pass or the retry stopped: {exc!r}"[:500])
         _check(ws, service, run)
     finally:
         service.close()

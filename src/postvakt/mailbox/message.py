@@ -289,7 +289,11 @@ def _decode_header_value(raw: str, defects: list[str], name: str) -> str:
         pos = match.end()
     flush()
     out.append(_decode_plain_header(data[pos:], defects, name))
-    return "".join(out)
+    text = "".join(out)
+    if "\x00" in text:  # an encoded word can carry one; PostgreSQL's text columns cannot
+        defects.append(f"header {name}: NUL characters removed")
+        text = text.replace("\x00", "")
+    return text
 
 
 def _decode_plain_header(data: bytes, defects: list[str], name: str) -> str:
@@ -297,6 +301,10 @@ def _decode_plain_header(data: bytes, defects: list[str], name: str) -> str:
     if any(b > 0x7F for b in data):
         defects.append(f"header {name}: 8-bit bytes without RFC 2047 encoding")
     return text
+
+
+ADDRESS_LIMIT = 320
+"""The longest address there can be (RFC 5321: 64 characters, @, 255); the database's column."""
 
 
 def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Address, ...]:
@@ -314,6 +322,9 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
         addr = _decode_plain_header(addr.encode("utf-8", "surrogateescape"), [], name)
         addr = addr.strip().strip("<>").replace("\x00", "")
         if not addr or "@" not in addr:
+            continue
+        if len(addr) > ADDRESS_LIMIT:
+            defects.append(f"header {name}: an address of {len(addr)} characters left out")
             continue
         local, _, domain = addr.rpartition("@")
         result.append(
@@ -337,12 +348,29 @@ def _parse_addresses(raw: str | None, defects: list[str], name: str) -> tuple[Ad
 _MSGID = re.compile(r"<([^<>\s]+)>|(?<![^\s<>,;])([^\s<>,;]+@[^\s<>,;]+)")
 
 
-def _message_ids(value: str | None) -> tuple[str, ...]:
+MESSAGE_ID_LIMIT = 250
+"""Characters of the longest Message-ID read as one (real ones are under 100; the database
+keeps 998); a longer one is left out, and a message whose own is longer gets one derived."""
+THREAD_LIMIT = 100
+"""Message-IDs of a References header read: the first (the thread's start) and the last
+ones (the nearest); a lookup with a hundred thousand of them stopped the pass."""
+
+
+def _message_ids(
+    value: str | None, defects: list[str] | None = None, name: str = ""
+) -> tuple[str, ...]:
     """Message-IDs in a header, with or without the angle brackets some clients omit."""
     if not value:
         return ()
     found = [bracketed or bare for bracketed, bare in _MSGID.findall(value)]
-    return tuple(dict.fromkeys(found))
+    ids = [i for i in dict.fromkeys(found) if len(i) <= MESSAGE_ID_LIMIT]
+    if defects is not None and len(ids) < len(set(found)):
+        defects.append(f"header {name}: Message-IDs over {MESSAGE_ID_LIMIT} characters left out")
+    if len(ids) > THREAD_LIMIT:
+        if defects is not None:
+            defects.append(f"header {name}: {len(ids)} Message-IDs; {THREAD_LIMIT} read")
+        ids = ids[:1] + ids[-(THREAD_LIMIT - 1) :]
+    return tuple(ids)
 
 
 # Named zones Swedish and European mail carries; RFC 5322 only knows the American ones and
@@ -659,7 +687,7 @@ def _parse(raw: bytes, depth: int) -> IncomingMessage:
     if not senders:
         defects.append("no sender address")
 
-    message_ids = _message_ids(first("Message-ID"))
+    message_ids = _message_ids(first("Message-ID"), defects, "Message-ID")
     if message_ids:
         message_id = message_ids[0]
     else:
@@ -708,8 +736,8 @@ def _parse(raw: bytes, depth: int) -> IncomingMessage:
         body_text=body,
         body_from_html=from_html,
         attachments=tuple(attachments),
-        in_reply_to=_message_ids(first("In-Reply-To")),
-        references=_message_ids(first("References")),
+        in_reply_to=_message_ids(first("In-Reply-To"), defects, "In-Reply-To"),
+        references=_message_ids(first("References"), defects, "References"),
         content_type=content_type,
         auto_submitted=auto_submitted.strip() if auto_submitted else None,
         precedence=(first("Precedence") or "").strip().lower() or None,
