@@ -10,6 +10,7 @@ seeds, measured in the same run — the outcomes per disposition, where steps ra
 every broken rule.  Exits 1 when a rule was broken.  Not a test: it prints figures.
 
     .venv/bin/python benchmarks/fuzz_intake.py [--seed 1] [--count 10000] [--batch 1000]
+                                               [--postgres]
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.fuzz import MUTATIONS, Mutant, Mutator, seed_messages
 from tests.support.fuzz_run import FuzzRun, fuzz_intake
+from tests.support.postgres import PostgresServer
 from tests.support.workspace import make_workspace
 
 FLOOR = 500
 """Unmutated seed messages for the floor."""
 
 
-def run(mutants: list[Mutant] | Mutator, count: int, batch: int) -> FuzzRun:
+def run(mutants: list[Mutant] | Mutator, count: int, batch: int, db: str | None) -> FuzzRun:
     with tempfile.TemporaryDirectory() as folder:
-        ws = make_workspace(Path(folder) / "ws")
+        ws = make_workspace(Path(folder) / "ws", db)
         source = mutants.mutants(count) if isinstance(mutants, Mutator) else mutants
         return fuzz_intake(ws, source, batch=batch)
 
@@ -41,20 +43,38 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="on a throwaway PostgreSQL (Debian's server, as the tests start it) instead of SQLite",
+    )
     args = parser.parse_args()
+    if not args.postgres:
+        return report(args, None)
+    server = PostgresServer.start()
+    try:
+        return report(args, server)
+    finally:
+        server.stop()
+
+
+def report(args: argparse.Namespace, server: PostgresServer | None) -> int:
+    def db() -> str | None:
+        return server.create_database() if server else None
 
     seeds = seed_messages()
     plain = [
         Mutant(index=i, raw=seeds[i * len(seeds) // FLOOR], mutations=("seed",), seed_index=i)
         for i in range(FLOOR)
     ]
-    floor = run(plain, FLOOR, args.batch)
-    fuzzed = run(Mutator(args.seed), args.count, args.batch)
+    floor = run(plain, FLOOR, args.batch, db())
+    fuzzed = run(Mutator(args.seed), args.count, args.batch, db())
 
     floor_rate = floor.messages / floor.seconds
     rate = fuzzed.messages / fuzzed.seconds
-    print(f"seed {args.seed}, {args.count} mutants ({fuzzed.messages} deliveries, every tenth")
-    print("also to a second mailbox), mutations drawn from:", ", ".join(MUTATIONS))
+    where = "PostgreSQL" if server else "SQLite"
+    print(f"seed {args.seed}: {args.count} mutants on {where}, {fuzzed.messages} deliveries")
+    print("(every tenth also to a second mailbox); mutations:", ", ".join(MUTATIONS))
     print(f"unmutated seeds (floor): {floor.messages} messages, {floor_rate:.0f} messages/s")
     print(
         f"mutated:                 {fuzzed.messages} messages in {fuzzed.seconds:.1f} s, "
