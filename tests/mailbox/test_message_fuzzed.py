@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from postvakt.mailbox.message import NESTING_BUDGET, parse_message
+from postvakt.mailbox.message import parse_message
+from postvakt.mailbox.nesting import NESTING_BUDGET
 
 LINE = (
     b"Jag vill klaga p\xc3\xa5 sn\xc3\xb6r\xc3\xb6jningen p\xc3\xa5 Bj\xc3\xb6rkv\xc3\xa4gen.\r\n"

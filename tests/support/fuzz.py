@@ -32,7 +32,7 @@ from pathlib import Path
 from postvakt.classifier.corpus import _raw as corpus_raw
 from postvakt.mailbox.message import parse_message
 
-__all__ = ["MUTATIONS", "Mutant", "Mutator", "minimise", "seed_messages"]
+__all__ = ["MUTATIONS", "Mutant", "Mutator", "seed_messages"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "src" / "postvakt" / "classifier" / "corpus"
@@ -586,27 +586,3 @@ class Mutator:
     def mutants(self, count: int, start: int = 0) -> Iterator[Mutant]:
         for index in range(start, start + count):
             yield self.mutant(index)
-
-
-def minimise(raw: bytes, fails: Callable[[bytes], bool], *, rounds: int = 200) -> bytes:
-    """A smaller input that still ``fails`` (delta debugging over lines, then bytes)."""
-    assert fails(raw), "the input must fail to begin with"
-    for unit in (b"\n", None):
-        pieces = raw.split(b"\n") if unit else [bytes((b,)) for b in raw]
-        glue = unit or b""
-        chunk = max(1, len(pieces) // 2)
-        while chunk >= 1 and rounds > 0:
-            i, changed = 0, False
-            while i < len(pieces) and rounds > 0:
-                trial = pieces[:i] + pieces[i + chunk :]
-                rounds -= 1
-                if trial and fails(glue.join(trial)):
-                    pieces, changed = trial, True
-                else:
-                    i += chunk
-            if not changed:
-                chunk //= 2
-        raw = glue.join(pieces)
-        if len(raw) > 4096:
-            break  # byte by byte is for small inputs only
-    return raw
