@@ -63,17 +63,19 @@ def content_hash(raw: bytes) -> str:
 
 
 def _fields(head: bytes) -> list[tuple[bytes, bytes]]:
-    """(lower-cased name, unfolded value) for each header field, in order."""
-    fields: list[tuple[bytes, bytes]] = []
+    """(lower-cased name, unfolded value) for each header field, in order.
+
+    Continuation lines are gathered in a list and joined once: a field folded over very many
+    lines costs linear time, not quadratic."""
+    fields: list[tuple[bytes, list[bytes]]] = []
     for line in head.split(b"\n"):
         if line[:1] in (b" ", b"\t") and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, value + b" " + line)
+            fields[-1][1].append(line)
             continue
         name, colon, value = line.partition(b":")
         if colon:
-            fields.append((name.strip().lower(), value))
-    return fields
+            fields.append((name.strip().lower(), [value]))
+    return [(name, b" ".join(parts)) for name, parts in fields]
 
 
 def location_key(*parts: object) -> str:
