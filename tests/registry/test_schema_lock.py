@@ -129,3 +129,26 @@ def test_database_errors_carry_no_bound_values(db_url: str) -> None:
         engine.dispose()
     assert "Hemlig Hemligsson" not in str(caught.value)
     assert "hidden due to hide_parameters" in str(caught.value)
+
+
+def test_a_damaged_sqlite_file_is_told_in_swedish_without_a_traceback(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    path = workspace.root / "postvakt.db"
+    open_database(f"sqlite:///{path}").dispose()
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"Z" * (len(data) - 4096)  # the header stays valid, the pages do not
+    path.write_bytes(bytes(data))
+    env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
+    for command in (["run", "--once"], ["cases", "list"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "postvakt", "--config", str(workspace.config_path), *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "Databasfilen är skadad" in result.stderr
+        assert "säkerhetskopian" in result.stderr

@@ -294,4 +294,12 @@ def database_errors() -> Iterator[None]:
             raise DatabaseError(
                 "Förbindelsen med databasen bröts. Kontrollera att databasservern är igång."
             ) from exc
+        text = str(exc.orig) if exc.orig is not None else ""
+        if "malformed" in text or "not a database" in text:
+            raise DatabaseError(
+                "Databasfilen är skadad och kan inte läsas (SQLite: "
+                f"{text.strip()}). Stoppa Postvakt, återställ filen från säkerhetskopian och "
+                "starta igen; e-posten ligger kvar i brevlådorna och läses om från den "
+                "återställda punkten."
+            ) from exc
         raise
