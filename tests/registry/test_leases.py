@@ -265,3 +265,35 @@ def test_a_turn_renews_its_lease_as_work_goes_on_and_stops_when_it_is_lost(
                     turn.keep(check=True)
             with service.sessions() as other:  # not released: it is no longer this one's
                 assert other.get_one(MailboxLease, box).holder == OTHER_HOST
+
+
+def test_a_case_command_tells_when_its_draft_waits_for_the_process_that_holds_the_mailbox(
+    workspace_on: Workspace, now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from postvakt.cli import main
+
+    clock: Clock = MovableClock(now)
+    with Service(workspace_on.config, clock=clock).open() as service:
+        hold(service, "kontakt@testby.se", OTHER_HOST, now + timedelta(seconds=300), now)
+    command = [
+        "--config",
+        str(workspace_on.config_path),
+        "cases",
+        "add",
+        "--channel",
+        "visit",
+        "--kind",
+        "opinion",
+        "--unit",
+        "Kontaktcenter",
+        "--summary",
+        "Förslag: fler bänkar i parken",
+        "--email",
+        "lisa@example.net",
+        "--by",
+        "anna@testby.se",
+    ]
+    assert main(command, clock=clock) == 0
+    out = capsys.readouterr().out
+    assert "Utkast väntar: kontakt@testby.se: läses just nu av en annan Postvakt-process" in out
+    assert workspace_on.drafts("kontakt") == []  # left to the holder, not placed twice

@@ -228,8 +228,10 @@ def _case_action(args: argparse.Namespace) -> int:
                 done = casework.wait(args.number, actor=actor, note=args.note)
             else:
                 done = casework.mark_care(args.number, actor=actor, care=not args.off)
+        waiting = []  # mailboxes another process works now: it places the drafts there
         for connector in service.connectors.values():  # place the drafts now
-            service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
+            placed = service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
+            waiting += placed.skipped
         if command == "add" and service.config.organisation.registrar_notice == "each":
             casework.send_registrar_notices()
     print(f"{done.case}: {STATUS_SV[done.status]}")
@@ -237,6 +239,8 @@ def _case_action(args: argparse.Namespace) -> int:
         print(f"{done.letter}: {done.where}")
     for who in done.told:
         print(f"Meddelat: {who}")
+    for line in waiting:
+        print(f"Utkast väntar: {line} Utkasten läggs i brevlådan av den processen.")
     return EXIT_OK
 
 
