@@ -7,10 +7,12 @@ delegation hooks — ACL and Sieve changes asked for explicitly.
 
 Incremental sync per folder: the state keeps UIDVALIDITY, the last UID processed,
 HIGHESTMODSEQ (with CONDSTORE), and the day's baseline MODSEQ for the opened-today check.
-A pass over a folder with nothing new costs one STATUS command.  When UIDVALIDITY changes
-(the mailbox was rebuilt or migrated), every message's Message-ID is fetched again and only
-those not yet seen are read: a message's key is its Message-ID, so nothing is registered
-twice.
+A pass over a folder with nothing new costs one STATUS command.  A message's key is where it
+is: UIDVALIDITY and UID (``'1714:52'``), so two messages are never taken for one, whatever
+their Message-IDs.  When UIDVALIDITY changes (the mailbox was rebuilt or migrated), every
+message in the folder is read again under its new key; the intake recognises those it has
+seen by Message-ID *and* content hash and records them as duplicates, so nothing is
+registered twice and nothing new is skipped.
 
 Connections are kept open between passes.  A dropped connection is closed and the error
 raised as :class:`~postvakt.errors.UnavailableError`; the next pass reconnects after the
@@ -21,7 +23,6 @@ No ``imapclient``, ``imaplib``, ``socket`` or ``ssl`` exception leaves this modu
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import select
@@ -60,39 +61,21 @@ from postvakt.mailbox.base import (
     OutOfOffice,
     build_draft_mime,
 )
+from postvakt.mailbox.identity import location_key
 from postvakt.mailbox.sieve import SieveVacation
 from postvakt.retry import Backoff, RetryPolicy
 
-__all__ = ["ImapConnector", "message_key", "read_last_login"]
+__all__ = ["ImapConnector", "read_last_login"]
 
 log = logging.getLogger("postvakt.mailbox.imap")
 
 SENT_NAMES = ("Sent", "Skickat", "Sent Items", "Skickade objekt", "Sent Messages", "INBOX.Sent")
 DRAFTS_NAMES = ("Drafts", "Utkast", "INBOX.Drafts")
-HEADER_CHUNK = 1000  # UIDs per FETCH of Message-ID headers (Dovecot takes 64 KB command lines)
 BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
 DRAFT_SEARCH_GROUP = 40  # Message-IDs per SEARCH for drafts already in Drafts
 IDLE_RENEW = 25 * 60  # seconds; RFC 2177 asks for a new IDLE at least every 29 minutes
 _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _MID = re.compile(rb"<([^<>\s]+)>")
-
-
-def message_key(header_fields: bytes, internaldate: datetime | None, size: int | None) -> str:
-    """A message's key: its Message-ID, stable across UIDVALIDITY changes.
-
-    Without a Message-ID, the arrival time and size stand in (both survive a rebuild).
-    Long IDs are hashed to fit the database column.
-    """
-    found = _MID.search(header_fields)
-    if found:
-        mid = found.group(1).decode("ascii", "replace")
-        return (
-            f"<{mid}>"
-            if len(mid) <= 300
-            else "mid-sha256:" + hashlib.sha256(found.group(1)).hexdigest()
-        )
-    stamp = internaldate.isoformat() if internaldate else ""
-    return "nomid:" + hashlib.sha256(f"{stamp}|{size}".encode()).hexdigest()[:40]
 
 
 class ImapConnector:
@@ -356,9 +339,9 @@ class ImapConnector:
         resync = old.get("uidvalidity") not in (None, uidvalidity)
         if resync:
             log.warning(
-                "UIDVALIDITY of %s/%s changed; matching messages by Message-ID",
+                "UIDVALIDITY of a folder of mailbox %s changed; reading it again, recognising "
+                "messages already seen by Message-ID and content",
                 self.address,
-                folder,
             )
         if new_state["last_uid"] >= uidnext - 1 or status.get(b"MESSAGES", 1) == 0:
             if new_state != old:
@@ -372,11 +355,9 @@ class ImapConnector:
         if not uids:
             yield Checkpoint(folder, new_state)
             return
-        if old.get("uidvalidity") != uidvalidity:
-            # First sync, or a rebuilt mailbox: read Message-IDs first, bodies only for new ones.
-            wanted = list(self._unknown(client, folder, uids, is_known))
-        else:
-            wanted = uids
+        # Without a sync state (lost, or first sync after an upgrade) the records say which
+        # UIDs were processed already; their bodies are not fetched again.
+        wanted = [u for u in uids if not is_known(location_key(uidvalidity, u))]
         for start in range(0, len(wanted), BODY_CHUNK):
             chunk = wanted[start : start + BODY_CHUNK]
             with self._errors(f"hämta meddelanden i {folder}"):
@@ -386,39 +367,26 @@ class ImapConnector:
                 item = data.get(uid)
                 if item is None:  # expunged by its owner meanwhile
                     continue
-                raw = item[b"BODY[]"]
+                raw = item.get(b"BODY[]")
+                if raw is None:  # the server sent no body (a broken message file): read alone
+                    raw = self._body(client, folder, uid)
                 received = _aware(item.get(b"INTERNALDATE"))
-                head = raw[: raw.find(b"\r\n\r\n") + 2] if b"\r\n\r\n" in raw else raw[:65536]
-                key = message_key(
-                    _header_fields(head, b"message-id"), received, item.get(b"RFC822.SIZE")
-                )
                 new_state = {**new_state, "last_uid": uid}
-                yield FetchedMessage(folder, key, raw, received, new_state)
+                yield FetchedMessage(
+                    folder, location_key(uidvalidity, uid), raw or b"", received, new_state
+                )
         if new_state["last_uid"] != uids[-1]:
             yield Checkpoint(folder, {**new_state, "last_uid": uids[-1]})
 
-    def _unknown(
-        self, client: IMAPClient, folder: str, uids: list[int], is_known: IsKnown
-    ) -> Iterator[int]:
-        for start in range(0, len(uids), HEADER_CHUNK):
-            chunk = uids[start : start + HEADER_CHUNK]
-            with self._errors(f"läsa Message-ID i {folder}"):
-                self.commands += 1
-                data = client.fetch(
-                    chunk,
-                    [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", b"INTERNALDATE", b"RFC822.SIZE"],
-                )
-            for uid in chunk:
-                item = data.get(uid)
-                if item is None:
-                    continue
-                key = message_key(
-                    item.get(_MID_FIELD, b""),
-                    _aware(item.get(b"INTERNALDATE")),
-                    item.get(b"RFC822.SIZE"),
-                )
-                if not is_known(key):
-                    yield uid
+    def _body(self, client: IMAPClient, folder: str, uid: int) -> bytes | None:
+        """One message's bytes when a batch FETCH left them out; None when the server has none."""
+        with self._errors(f"hämta ett meddelande i {folder}"):
+            self.commands += 1
+            data = client.fetch([uid], [b"BODY.PEEK[]"])
+        body = data.get(uid, {}).get(b"BODY[]")
+        if body is None:
+            log.warning("mailbox %s: the server sent no body for UID %d", self.address, uid)
+        return body
 
     # -- drafts ----------------------------------------------------------------------
 
@@ -688,21 +656,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _header_fields(head: bytes, name: bytes) -> bytes:
-    """The raw lines of header ``name`` (with continuation lines) from a header block."""
-    out: list[bytes] = []
-    taking = False
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t"):
-            if taking:
-                out.append(line)
-            continue
-        taking = line.split(b":", 1)[0].strip().lower() == name
-        if taking:
-            out.append(line)
-    return b"\n".join(out)
 
 
 def read_last_login(path: Path, user: str) -> datetime | None:
