@@ -352,7 +352,8 @@ def _audit(args: argparse.Namespace) -> int:
     if not rows:
         print(f"Ingen har visat {reference} än.")
         return EXIT_OK
-    print(f"Åtkomstlogg för {reference} ({len(rows)} visningar):")
+    count = f"{len(rows)} visning" if len(rows) == 1 else f"{len(rows)} visningar"
+    print(f"Åtkomstlogg för {reference} ({count}):")
     how = {"web": "webben", "cli": "kommandoraden"}
     print(
         table(
