@@ -14,43 +14,23 @@ message in the folder is read again under its new key; the intake recognises tho
 seen by Message-ID *and* content hash and records them as duplicates, so nothing is
 registered twice and nothing new is skipped.
 
-Connections are kept open between passes.  A dropped connection is closed and the error
-raised as :class:`~postvakt.errors.UnavailableError`; the next pass reconnects after the
-back-off in :mod:`postvakt.retry` and resumes from the saved state.
-
-No ``imapclient``, ``imaplib``, ``socket`` or ``ssl`` exception leaves this module.
+Connecting, reconnecting and the mapping of errors are in
+:mod:`postvakt.mailbox.imap_connection` (:class:`ImapConnection`, which this connector
+extends).  No ``imapclient``, ``imaplib``, ``socket`` or ``ssl`` exception leaves this module.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import select
-import ssl
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import (
-    CapabilityError,
-    IMAPClientAbortError,
-    IMAPClientError,
-    LoginError,
-)
-from imapclient.imapclient import SocketTimeout
 
-from postvakt.clock import Clock, system_clock
-from postvakt.config import ImapSettings
-from postvakt.errors import (
-    AuthenticationError,
-    ConnectorError,
-    MailboxNotFoundError,
-    ProtocolError,
-    UnavailableError,
-)
+from postvakt.errors import ConnectorError, MailboxNotFoundError, UnavailableError
 from postvakt.mailbox.base import (
     Checkpoint,
     DraftReply,
@@ -62,8 +42,14 @@ from postvakt.mailbox.base import (
     build_draft_mime,
 )
 from postvakt.mailbox.identity import location_key
+from postvakt.mailbox.imap_connection import (
+    ImapConnection,
+    as_text,
+    drop_nothing,
+    shut_down,
+    socket_readable,
+)
 from postvakt.mailbox.sieve import SieveVacation
-from postvakt.retry import Backoff, RetryPolicy
 
 __all__ = ["ImapConnector", "read_last_login"]
 
@@ -78,192 +64,14 @@ _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _MID = re.compile(rb"<([^<>\s]+)>")
 
 
-class ImapConnector:
+class ImapConnector(ImapConnection):
     """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
 
     clearing_restores_own_reply = True
     """Postvakt's Sieve script wraps the person's own: clearing it brings theirs back."""
 
-    def __init__(
-        self,
-        address: str,
-        settings: ImapSettings,
-        password: str,
-        *,
-        clock: Clock | None = None,
-        retry: RetryPolicy | None = None,
-        backoff: Backoff | None = None,
-    ):
-        self.address = address
-        self.settings = settings
-        self._password = password
-        self.clock = clock or system_clock()
-        self._backoff = backoff or Backoff(retry or RetryPolicy())
-        self._client: IMAPClient | None = None
-        self._idle_client: IMAPClient | None = None
-        self._idle_since: float | None = None
-        self._selected: str | None = None
-        self._monotonic = self._backoff.monotonic
-        self._condstore = False
-        self._special: dict[bytes, str | None] = {}
-        self.commands = 0
-        """IMAP commands sent since start (for the idle-cost benchmark)."""
-        self.logins = 0
-        """Connections opened since start."""
-
     def __repr__(self) -> str:
         return f"ImapConnector({self.address!r}, {self.settings.host}:{self.port})"
-
-    # -- connecting ---------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self.settings.port:
-            return self.settings.port
-        return 993 if self.settings.security == "tls" else 143
-
-    @property
-    def login_name(self) -> str:
-        if self.settings.master_user:
-            return f"{self.settings.username}*{self.settings.master_user}"
-        return self.settings.username
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(
-            cafile=str(self.settings.ca_file) if self.settings.ca_file else None
-        )
-        if not self.settings.verify_certificate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
-
-    def _open(self, *, gated: bool = True) -> IMAPClient:
-        """A new logged-in connection.  A failure is recorded in the back-off; while it runs,
-        a ``gated`` open refuses at once (the pass connection).  The IDLE connection is not
-        gated: its caller paces its own attempts (the service's watcher backs off)."""
-        wait = self._backoff.wait_left()
-        if gated and wait > 0:
-            raise UnavailableError(
-                f"servern {self.settings.host} svarade inte nyss; nästa försök om {wait:.0f} s",
-                mailbox=self.address,
-            )
-        timeout = SocketTimeout(
-            connect=min(15.0, self.settings.timeout_seconds), read=self.settings.timeout_seconds
-        )
-        client: IMAPClient | None = None
-        try:
-            # a failed open leaves the other connection alone (another thread may use it)
-            with self._errors("ansluta", drop=_nothing):
-                client = IMAPClient(
-                    self.settings.host,
-                    port=self.port,
-                    ssl=self.settings.security == "tls",
-                    ssl_context=self._ssl_context() if self.settings.security == "tls" else None,
-                    timeout=timeout,
-                )
-                client.normalise_times = False  # keep INTERNALDATE's zone
-                self.logins += 1
-                if self.settings.security == "starttls":
-                    client.starttls(self._ssl_context())
-                if (self.login_name + self._password).isascii():
-                    client.login(self.login_name, self._password)
-                else:
-                    # LOGIN is ASCII-only; AUTHENTICATE PLAIN carries UTF-8 (å, ä, ö).
-                    client.plain_login(self.login_name, self._password)
-                capabilities = client.capabilities()
-                self._condstore = b"CONDSTORE" in capabilities
-                if self._condstore:
-                    client.enable("CONDSTORE")
-                self.commands += 3 + self._condstore
-        except ConnectorError:
-            _shutdown(client)  # a half-open one (refused login, failed STARTTLS)
-            self._backoff.failed()
-            raise
-        self._backoff.succeeded()
-        return client
-
-    def _connection(self) -> IMAPClient:
-        """The pass connection, opened when needed.
-
-        One the server has closed since the last pass (a restart, an idle timeout) is noticed
-        before use and replaced: between commands an IMAP server sends nothing, so a socket
-        that reads as ready holds the end of the stream (or a ``* BYE``).  Without this the
-        first pass after a restart would fail on the old connection.
-        """
-        if self._client is not None and _readable(self._client):
-            log.debug("%s closed the connection since the last pass", self.settings.host)
-            self._drop()
-        if self._client is None:
-            self._client = self._open()
-        return self._client
-
-    def _drop(self) -> None:
-        client, self._client = self._client, None
-        self._selected = None
-        _shutdown(client)
-
-    def _drop_idle(self) -> None:
-        client, self._idle_client, self._idle_since = self._idle_client, None, None
-        _shutdown(client)
-
-    @contextmanager
-    def _errors(self, action: str, drop: Callable[[], None] | None = None) -> Iterator[None]:
-        """Map imapclient, socket and ssl errors to Postvakt's, with what to check.
-
-        A broken connection is dropped with ``drop`` (default: the pass connection)."""
-        where = f"{self.settings.host}:{self.port}"
-        lost = drop or self._drop
-        try:
-            yield
-        except LoginError as exc:
-            lost()
-            raise AuthenticationError(
-                f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
-                "och lösenordet i miljövariabeln som password_env anger.",
-                mailbox=self.address,
-            ) from exc
-        except UnicodeError as exc:
-            lost()
-            raise AuthenticationError(
-                f"användarnamnet eller lösenordet innehåller tecken som {where} inte tar emot. "
-                "Byt till ett lösenord med bara A–Z, 0–9 och vanliga tecken.",
-                mailbox=self.address,
-            ) from exc
-        except ssl.SSLCertVerificationError as exc:
-            lost()
-            raise UnavailableError(
-                f"certifikatet från {where} kunde inte verifieras ({exc.verify_message}). Ange "
-                "ca_file med organisationens CA, eller rätt värdnamn.",
-                mailbox=self.address,
-            ) from exc
-        except (IMAPClientAbortError, OSError, EOFError) as exc:
-            # Connection refused/reset, timeouts, TLS errors, or the server hung up.
-            lost()
-            raise UnavailableError(
-                f"förbindelsen med {where} bröts eller kunde inte öppnas när Postvakt skulle {action} "
-                f"({type(exc).__name__}: {exc}). Postvakt försöker igen.",
-                mailbox=self.address,
-            ) from exc
-        except CapabilityError as exc:
-            raise ProtocolError(
-                f"{where} saknar en funktion som behövs för att {action}: {exc}",
-                mailbox=self.address,
-            ) from exc
-        except IMAPClientError as exc:
-            text = str(exc)
-            if "NONEXISTENT" in text or "doesn't exist" in text or "Mailbox doesn't exist" in text:
-                raise MailboxNotFoundError(
-                    f"mappen finns inte på {where} ({text}). Kontrollera folders i konfigurationen.",
-                    mailbox=self.address,
-                ) from exc
-            raise ProtocolError(
-                f"{where} svarade med fel när Postvakt skulle {action}: {text}",
-                mailbox=self.address,
-            ) from exc
-
-    def close(self) -> None:
-        self._drop()
-        self._drop_idle()
 
     # -- folders ------------------------------------------------------------------
 
@@ -515,10 +323,10 @@ class ImapConnector:
         if self._idle_client is None:
             client = self._open(gated=False)
             try:
-                with self._errors(f"öppna {folder} för IDLE", drop=_nothing):
+                with self._errors(f"öppna {folder} för IDLE", drop=drop_nothing):
                     client.select_folder(folder, readonly=True)
             except ConnectorError:
-                _shutdown(client)
+                shut_down(client)
                 raise
             self._idle_client, self._idle_since = client, None
         client = self._idle_client
@@ -533,13 +341,13 @@ class ImapConnector:
                     self._idle_since = now
                     self.commands += 1
                 responses = client.idle_check(timeout=timeout)
-                if not responses and _readable(client):
+                if not responses and socket_readable(client):
                     responses = client.idle_done()[1]
                     self._idle_since = None
                 if any(r[:1] == (b"BYE",) for r in responses):
                     raise UnavailableError(
                         f"{self.settings.host}:{self.port} avslutade förbindelsen under IDLE "
-                        f"({_text(b' '.join(r for r in responses[-1] if isinstance(r, bytes)))}). "
+                        f"({as_text(b' '.join(r for r in responses[-1] if isinstance(r, bytes)))}). "
                         "Postvakt försöker igen.",
                         mailbox=self.address,
                     )
@@ -576,7 +384,7 @@ class ImapConnector:
         with self._errors(f"läsa behörigheter för {folder}"):
             self.commands += 1
             entries = client.getacl(folder)
-        return {_text(who): "".join(sorted(_text(rights))) for who, rights in entries}
+        return {as_text(who): "".join(sorted(as_text(rights))) for who, rights in entries}
 
     # -- delegation hooks: out-of-office as a Sieve vacation ----------------------------
 
@@ -621,35 +429,6 @@ def _appended_uids(response: Any) -> list[int]:
         first, _, last = piece.partition(b":")
         uids += range(int(first), int(last or first) + 1)
     return uids
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _nothing() -> None:
-    """No connection to drop (see ``ImapConnector._errors``)."""
-
-
-def _readable(client: IMAPClient) -> bool:
-    """Whether the socket has something to read now (data, the end of the stream, an error)."""
-    try:
-        sock = client.socket()
-        fileno = sock.fileno()
-        if fileno < 0:
-            return True  # closed on our side
-        poller = select.poll()
-        poller.register(fileno, select.POLLIN | select.POLLPRI)
-        return bool(poller.poll(0))
-    except (OSError, ValueError, AttributeError):
-        return True
-
-
-def _shutdown(client: IMAPClient | None) -> None:
-    """Close a connection that may already be gone, without a word."""
-    if client is not None:
-        with suppress(OSError, IMAPClientError):
-            client.shutdown()
 
 
 def _aware(value: datetime | None) -> datetime | None:
