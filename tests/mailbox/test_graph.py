@@ -327,9 +327,9 @@ def test_a_user_that_does_not_exist(fake: GraphFake, clock: Clock) -> None:
 def test_delta_pages_are_followed_and_messages_come_oldest_first(
     fake: GraphFake, mailbox: str, graph: GraphConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import postvakt.mailbox.graph as graph_module
+    import postvakt.mailbox.graph_client as graph_client
 
-    monkeypatch.setattr(graph_module, "PAGE_SIZE", 3)
+    monkeypatch.setattr(graph_client, "PAGE_SIZE", 3)
     for n in range(8):
         fake.deliver(
             mailbox,
