@@ -13,10 +13,12 @@ attachment, through an upload session when it is large) and, when asked, the aut
 replies (``mailboxSettings/automaticRepliesSetting``).
 
 Incremental sync per folder: the state keeps the delta link and the day's count of changed
-messages (opened-today evidence).  Keys are Message-IDs, as on IMAP and EWS, so a lost
-delta link — or a 410 Gone (``syncStateNotFound``, ``resyncRequired``) — restarts the delta
-and registers nothing twice.  Pages (``@odata.nextLink``) are followed; the new messages
-of a pass are yielded oldest first, the new delta link with the last of them.
+messages (opened-today evidence).  A message's key is where it is (its immutable item id),
+so a lost delta link — or a 410 Gone (``syncStateNotFound``, ``resyncRequired``) — restarts
+the delta and registers nothing twice: known keys are not read again, and the intake
+recognises a message seen before by Message-ID and content.  Pages (``@odata.nextLink``) are
+followed; the new messages of a pass are yielded oldest first, the new delta link with the
+last of them.
 
 Private items: Graph's message has no sensitivity property, so the delta expands the MAPI
 property PidTagSensitivity (``Integer 0x0036``); a private item whose MIME lacks the
