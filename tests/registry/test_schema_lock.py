@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from postvakt.errors import SchemaTooNewError
 from postvakt.registry.db import is_current, open_database
+from tests.registry.upgrade_data import HEAD
 from tests.support.workspace import make_workspace
 
 OPENER = """
@@ -80,16 +81,16 @@ def _stamp(url: str, revision: str) -> None:
 
 def test_a_database_newer_than_postvakt_is_refused_untouched(db_url: str) -> None:
     open_database(db_url).dispose()
-    _stamp(db_url, "0009")
+    _stamp(db_url, "9999")
     with pytest.raises(SchemaTooNewError) as caught:
         open_database(db_url)
     message = str(caught.value)
-    assert "schemaversion 0009" in message
-    assert "till och med 0007" in message and "Uppgradera Postvakt" in message
+    assert "schemaversion 9999" in message
+    assert f"till och med {HEAD}" in message and "Uppgradera Postvakt" in message
     engine = create_engine(db_url)
     try:
         with engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0009"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "9999"
         assert "mailbox_leases" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
@@ -99,7 +100,7 @@ def test_the_command_line_refuses_a_newer_database_without_a_traceback(tmp_path:
     workspace = make_workspace(tmp_path / "ws")
     url = f"sqlite:///{workspace.root / 'postvakt.db'}"
     open_database(url).dispose()
-    _stamp(url, "0009")
+    _stamp(url, "9999")
     env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
     for command in (["run", "--once"], ["cases", "list"]):
         result = subprocess.run(
@@ -112,7 +113,7 @@ def test_the_command_line_refuses_a_newer_database_without_a_traceback(tmp_path:
         )
         assert result.returncode == 1, (command, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr
-        assert "Databasen har schemaversion 0009" in result.stderr
+        assert "Databasen har schemaversion 9999" in result.stderr
         assert "Uppgradera Postvakt" in result.stderr
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from postvakt.clock import STOCKHOLM
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
-HEAD = "0007"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+HEAD = "0008"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -108,6 +108,24 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
             ("diary_entered_number", S), ("diary_entered_by", S), ("diary_entered_at", DT),
         ],
     },
+    "0007": {
+        "messages": [("content_hash", S)],
+        "cases": [("content_hash", S), ("address_check", B), ("review_reasons", J)],
+        "web_sessions": [
+            ("id", INT), ("token_hash", S), ("address", S), ("client", S), ("created_at", DT),
+            ("last_seen_at", DT), ("expires_at", DT), ("ended_at", DT),
+        ],
+        "login_attempts": [
+            ("id", INT), ("at", DT), ("client", S), ("account", S), ("success", B),
+        ],
+        "case_access": [
+            ("id", INT), ("case_id", INT), ("at", DT), ("actor", S), ("via", S), ("what", S),
+            ("client", S),
+        ],
+        "mailbox_leases": [
+            ("mailbox_id", INT), ("holder", S), ("acquired_at", DT), ("expires_at", DT),
+        ],
+    },
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -115,6 +133,7 @@ ORDER = (
     "units", "mailboxes", "people", "mailbox_owners", "diary_sequences", "collective_numbers",
     "cases", "case_events", "drafts", "failed_messages", "messages", "sync_states",
     "notifications", "job_claims", "daily_checks", "absences", "web_users",
+    "web_sessions", "login_attempts", "case_access", "mailbox_leases",
 )  # fmt: skip
 """Parents before children."""
 
@@ -158,6 +177,15 @@ def later(when: datetime, by: timedelta) -> datetime:
     """``when`` plus ``by`` of real time (aware arithmetic in one zone is wall-clock time)."""
     return (when.astimezone(UTC) + by).astimezone(STOCKHOLM)
 
+
+def _hashes() -> dict[int, str]:
+    from postvakt.mailbox.identity import content_hash
+
+    return {1: content_hash(ORIGINAL_1), 2: content_hash(ORIGINAL_2), 3: content_hash(ORIGINAL_3)}
+
+
+CONTENT_HASHES = _hashes()
+"""What 0007 computes from the stored originals (and a 0007 Postvakt wrote itself)."""
 
 DOCX = bytes(range(256)) * 40 + b"PK\x03\x04\x00\x00"
 
@@ -243,6 +271,15 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
                 diary_entered_by="registrator@testby.se" if case["id"] == 2 else None,
                 diary_entered_at=AUTUMN_SECOND if case["id"] == 2 else None,
             )
+        if at("0007"):
+            # What 0007's Postvakt wrote itself: the hash of the original, a review reason.
+            case.update(
+                content_hash=CONTENT_HASHES.get(case["id"]),
+                address_check=case["id"] == 1,
+                review_reasons=["nämner ärende KS 2026/2, men avsändaren är inte part i det"]
+                if case["id"] == 1
+                else [],
+            )
     # Events whose times are not in id order: the order is by id and must stay.
     events = [
         {"id": 1, "case_id": 1, "at": SPRING, "kind": "registered", "actor": "postvakt",
@@ -288,6 +325,9 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
          "label": None, "confidence": None, "reasons": [], "defects": [], "reply_due": None,
          "case_id": None},
     ]  # fmt: skip
+    if at("0007"):
+        for message in messages:
+            message["content_hash"] = "c" * 64 if message["id"] == 3 else None
     if at("0002"):
         for message in messages:
             answered = message["id"] == 3
@@ -384,5 +424,23 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
             {"id": 1, "address": "anna@testby.se", "password_hash": "$argon2id$v=19$m=65536$x",
              "active": True, "created_at": SPRING, "password_changed_at": AUTUMN_SECOND,
              "last_login_at": None},
+        ]  # fmt: skip
+    if at("0007"):
+        data["web_sessions"] = [
+            {"id": 1, "token_hash": "a" * 64, "address": "anna@testby.se", "client": "10.0.0.7",
+             "created_at": SPRING, "last_seen_at": AUTUMN_FIRST, "expires_at": YEAR_END,
+             "ended_at": None},
+        ]  # fmt: skip
+        data["login_attempts"] = [
+            {"id": 1, "at": MIDSUMMER, "client": "10.0.0.7", "account": "anna@testby.se",
+             "success": False},
+        ]  # fmt: skip
+        data["case_access"] = [
+            {"id": 1, "case_id": 1, "at": AUTUMN_SECOND, "actor": "registrator@testby.se",
+             "via": "web", "what": "visa", "client": "10.0.0.8"},
+        ]  # fmt: skip
+        data["mailbox_leases"] = [
+            {"mailbox_id": 1, "holder": "host:42:abc", "acquired_at": YEAR_END,
+             "expires_at": later(YEAR_END, timedelta(minutes=5))},
         ]  # fmt: skip
     return data

@@ -105,6 +105,7 @@ STATUS_SV = {
     "forwarded": "överlämnat",
     "reopened": "ny prövning",
     "closed": "avslutat",
+    "withdrawn": "makulerat",
 }
 
 

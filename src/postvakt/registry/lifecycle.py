@@ -44,6 +44,7 @@ _STATUS_SV = {
     CaseStatus.FORWARDED: "överlämnat",
     CaseStatus.REOPENED: "ny prövning",
     CaseStatus.CLOSED: "avslutat",
+    CaseStatus.WITHDRAWN: "makulerat",
 }
 
 

@@ -61,7 +61,9 @@ __all__ = [
     "CaseEvent",
     "CaseKind",
     "CaseStatus",
+    "ClassifierModel",
     "CollectiveNumber",
+    "Correction",
     "DailyCheck",
     "DiarySequence",
     "Disposition",
@@ -139,6 +141,7 @@ class CaseStatus(enum.StrEnum):
     FORWARDED = "forwarded"
     REOPENED = "reopened"
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"  # makulerat: never erased, its number never reused
 
 
 class EventKind(enum.StrEnum):
@@ -154,12 +157,19 @@ class EventKind(enum.StrEnum):
     NOTE = "note"
     DELEGATED = "delegated"  # to whoever covers the handler during an absence
     RETURNED = "returned"  # back with the handler after the absence
+    CONFIRMED = "confirmed"  # a person confirmed the machine's decision
+    RECLASSIFIED = "reclassified"  # a person changed the kind
+    WITHDRAWN = "withdrawn"  # makulerat, with who and why
+    MERGED = "merged"  # this case was merged into another (or another into this)
+    ASSIGNED = "assigned"  # a person gave the case to another handler
 
 
 class DraftStatus(enum.StrEnum):
     PENDING = "pending"
     SAVED = "saved"
     FAILED = "failed"  # could not be built (its error in last_error); `failed retry` tries again
+    REMOVE = "remove"  # placed, but its case was withdrawn: Postvakt takes its own draft away
+    REMOVED = "removed"  # taken away from Drafts (or never placed) because the case was withdrawn
 
 
 NAMING = {
@@ -270,6 +280,17 @@ class MessageRecord(Base):
     """When a reply from the mailbox (or its delegate) was seen; automatic replies never count."""
     answered_by: Mapped[str | None] = mapped_column(String(320))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_probability: Mapped[float | None] = mapped_column(Float)
+    """The model's probability that the message is a complaint or an opinion (for the
+    review queue: a non-case in the review band is shown there)."""
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    """The start of the citizen's text (at most 2,000 characters), for the review queue."""
+    flagged_by: Mapped[str | None] = mapped_column(String(320))
+    """Someone asked for a person to look at this message (it goes to the review queue)."""
+    flagged_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    """Who took the message off the review queue (registered it, or confirmed it is none)."""
+    reviewed_at: Mapped[datetime | None]
 
     mailbox: Mapped[Mailbox] = relationship()
     case: Mapped[Case | None] = relationship()
@@ -371,9 +392,17 @@ class Case(Base):
     review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     """Why a person must look at the case, in Swedish ('nämner ärende KS 2026/17',
     'texten kortades …'); shown in ``cases show`` and on the case page."""
+    corrected_by: Mapped[str | None] = mapped_column(String(320))
+    """The last person who confirmed or corrected the machine's decision."""
+    corrected_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    """Set on a case merged into another: it is withdrawn and points to the one that goes on."""
 
     mailbox: Mapped[Mailbox | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
+    merged_into: Mapped[Case | None] = relationship(remote_side="Case.id")
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
@@ -549,6 +578,50 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(10), default="sending")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Correction(Base):
+    """A person's correction of the classifier, kept as a labelled example.
+
+    The text is what the classifier read (the citizen's subject and text, capped like the
+    intake's); ``label`` is the person's ('complaint', 'opinion', 'other').  Training uses
+    these beside the shipped corpus; evaluation counts them per month.
+    """
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    by: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(20))
+    """confirm | reclassify | withdraw | register | merge"""
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    message_record_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    predicted: Mapped[str | None] = mapped_column(String(20))
+    """What the classifier said ('complaint', 'opinion', 'other'); None when it never judged."""
+    label: Mapped[str] = mapped_column(String(20))
+    """What the person says it is."""
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class ClassifierModel(Base):
+    """One retraining of the classifier and whether it was taken into use."""
+
+    __tablename__ = "classifier_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trained_at: Mapped[datetime]
+    model_key: Mapped[str] = mapped_column(String(100))
+    examples: Mapped[int] = mapped_column(Integer)
+    corrections: Mapped[int] = mapped_column(Integer)
+    macro_f1: Mapped[float] = mapped_column(Float)
+    complaint_recall: Mapped[float] = mapped_column(Float)
+    current_macro_f1: Mapped[float | None] = mapped_column(Float)
+    current_complaint_recall: Mapped[float | None] = mapped_column(Float)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class JobClaim(Base):

@@ -17,6 +17,7 @@ STATUS_SV = {
     "forwarded": "Överlämnat",
     "reopened": "Ny prövning",
     "closed": "Avslutat",
+    "withdrawn": "Makulerat",
 }
 EVENT_SV = {
     "registered": "Registrerat",
@@ -29,6 +30,13 @@ EVENT_SV = {
     "waiting": "Väntar",
     "closed": "Avslutat",
     "note": "Anteckning",
+    "delegated": "Till ersättare",
+    "returned": "Tillbaka till handläggaren",
+    "confirmed": "Bedömningen bekräftad",
+    "reclassified": "Typ ändrad",
+    "withdrawn": "Makulerat",
+    "merged": "Sammanfört",
+    "assigned": "Ny handläggare",
 }
 CHANNEL_SV = {
     "email": "e-post",
