@@ -46,6 +46,19 @@ class MemoryConnector:
             raw, received = self.messages[uid - 1]
             yield FetchedMessage(folder, f"1:{uid}", raw, received, {"last_uid": uid})
 
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        validity, _, uid = key.partition(":")
+        if folder != "INBOX" or validity != "1" or not uid.isdigit():
+            return None
+        if not 1 <= int(uid) <= len(self.messages):
+            return None
+        raw, received = self.messages[int(uid) - 1]
+        return FetchedMessage(folder, key, raw, received)
+
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Removes only drafts Postvakt saved here (every one carries its marker)."""
+        return [mid for mid in dict.fromkeys(message_ids) if self.drafts.pop(mid, None) is not None]
+
     def save_draft(self, draft: DraftReply) -> str:
         if self.fail_drafts is not None:
             self.fail_drafts(draft)

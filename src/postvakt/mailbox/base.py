@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from postvakt.mailbox.addresses import AddressError, draft_recipient, header_message_id, one_line
 
 __all__ = [
+    "DRAFT_MARKER",
     "Checkpoint",
     "Connector",
     "DraftAttachment",
@@ -37,6 +38,7 @@ __all__ = [
     "OpenedEvidence",
     "OutOfOffice",
     "SupportsAccessGrants",
+    "SupportsDraftRemoval",
     "SupportsIdle",
     "SupportsOpenedEvidence",
     "SupportsOutOfOffice",
@@ -45,6 +47,8 @@ __all__ = [
 ]
 
 FolderRole = Literal["inbox", "sent"]
+DRAFT_MARKER = ("X-Postvakt-Draft", "yes")
+"""The header field (name, value) on every draft Postvakt writes: only such drafts are its own."""
 IsKnown = Callable[[str], bool]
 """Tells a connector whether a message key in the folder at hand was already processed."""
 
@@ -118,6 +122,17 @@ class Connector(Protocol):
         """
         ...
 
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        """The message at ``key`` in ``folder`` (a :attr:`FetchedMessage.key`) read again, or
+        None when it is no longer there.
+
+        Changes nothing the mailbox's owner sees (no ``\\Seen``).  None also for a key that
+        no longer points where it did (IMAP: UIDVALIDITY changed) and for a key stored hashed
+        (``sha256:…``, see :func:`postvakt.mailbox.identity.location_key`): a hash cannot be
+        turned back into the store's id.  ``state`` of the result is None.
+        """
+        ...
+
     def save_draft(self, draft: DraftReply) -> str:
         """Place ``draft`` in the mailbox's Drafts folder unless a draft with its
         Message-ID is already there; return where it is (a path or folder/uid)."""
@@ -129,6 +144,22 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections.  The connector may be used again afterwards (it reconnects)."""
+        ...
+
+
+@runtime_checkable
+class SupportsDraftRemoval(Protocol):
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Remove Postvakt's own drafts with these Message-IDs from the Drafts folder; return
+        the Message-IDs of the drafts removed.
+
+        Only in the Drafts folder, and only a message whose Message-ID is exactly one of
+        ``message_ids`` *and* that carries :data:`DRAFT_MARKER`: a person's draft with the same
+        Message-ID, or any other message, is never touched.  A Message-ID not found there
+        (the person deleted or sent the draft) is left out of the answer, not an error.
+        Raises :class:`~postvakt.errors.ConnectorError` when the server fails or cannot
+        remove safely; a draft removed before the failure is simply absent on the next call.
+        """
         ...
 
 
@@ -252,7 +283,7 @@ def build_draft_mime(draft: DraftReply) -> bytes:
         refs.append(in_reply_to)
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in refs)
-    msg["X-Postvakt-Draft"] = "yes"
+    msg[DRAFT_MARKER[0]] = DRAFT_MARKER[1]
     if draft.attachments:
         msg.attach(MIMEText(draft.text, "plain", "utf-8"))
         for attachment in draft.attachments:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["CONTENT_FIELDS", "KEY_LIMIT", "content_hash", "location_key"]
+__all__ = ["CONTENT_FIELDS", "HASHED", "KEY_LIMIT", "content_hash", "is_hashed", "location_key"]
 
 CONTENT_FIELDS = frozenset(
     {
@@ -43,6 +43,8 @@ CONTENT_FIELDS = frozenset(
 
 KEY_LIMIT = 300
 """Longest key stored as it is; a longer store id is kept as its SHA-256."""
+HASHED = "sha256:"
+"""The start of a key kept as a hash (see :func:`location_key`)."""
 
 _VERSION = b"postvakt-content-v1\0"
 _SPACE = re.compile(rb"[ \t\r\n]+")
@@ -87,4 +89,9 @@ def location_key(*parts: object) -> str:
     key = ":".join(str(part) for part in parts)
     if len(key) <= KEY_LIMIT:
         return key
-    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+    return HASHED + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def is_hashed(key: str) -> bool:
+    """Whether ``key`` is a store id kept as its hash: the message cannot be found by it."""
+    return key.startswith(HASHED) and len(key) == len(HASHED) + 64
