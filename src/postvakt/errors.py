@@ -24,7 +24,9 @@ the programmer (a bug: the traceback goes to the failed store).  Outcomes of pro
         ├── InvalidInputError         a value given is wrong (carries the argument's name)
         ├── NotFoundError             a case, failed message or person named on the command line
         │                             does not exist
-        └── InvalidTransitionError    a case cannot go from its state to the one asked for
+        ├── InvalidTransitionError    a case cannot go from its state to the one asked for
+        └── PermissionDeniedError     the person named (--by, the signed-in user) has no right
+                                      to do it: says who has
 
 The command line maps ``ConfigError`` and ``RequestError`` to exit code 2 and every other
 ``PostvaktError`` to exit code 1, printing the message (which says what to do); anything else
@@ -47,6 +49,7 @@ __all__ = [
     "InvalidTransitionError",
     "MailboxNotFoundError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PostvaktError",
     "ProtocolError",
     "RequestError",
@@ -160,3 +163,7 @@ class NotFoundError(RequestError):
 
 class InvalidTransitionError(RequestError):
     """A case was asked to move to a state its current state does not allow."""
+
+
+class PermissionDeniedError(RequestError):
+    """The person asking may not do this; the message says who may."""

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.casework import Casework
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
+from postvakt.corrections import Corrections
 from postvakt.delegation.apply import Delegation
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
 from postvakt.intake import Intake, PassReport
@@ -68,6 +69,7 @@ class Service:
         self.notifier: Notifier | None = None
         self.jobs: RuleJobs | None = None
         self.casework: Casework | None = None
+        self.corrections: Corrections | None = None
         self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
 
@@ -109,6 +111,14 @@ class Service:
             mailer=mailer,
         )
         self.intake.not_satisfied = self.casework.not_satisfied
+        self.corrections = Corrections(
+            self.config,
+            self.sessions,
+            clock=self.clock,
+            intake=self.intake,
+            connectors=self.connectors,
+            notifier=self.notifier,
+        )
         self.delegation = Delegation(
             self.config,
             self.sessions,

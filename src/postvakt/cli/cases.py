@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from postvakt.cli import corrections
 from postvakt.cli.args import email, existing_file, text
 from postvakt.cli.common import (
     EXIT_OK,
@@ -110,6 +111,7 @@ def add_parsers(sub: Any) -> None:
         "--since", type=parse_date, required=True, metavar="DATUM", help="registrerade från och med"
     )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
+    corrections.add_case_parsers(cases_sub)
     cases.set_defaults(handler=cmd_cases)
 
 
@@ -119,6 +121,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
     if args.cases_command in CASE_ACTIONS:
         return _case_action(args)
+    if args.cases_command in corrections.COMMANDS:
+        return corrections.run(args)
     if args.cases_command == "export":
         return _export(args)
     if args.cases_command == "audit":
@@ -168,6 +172,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
         _record_view(session, case.id, args.by, service.clock())
         if args.json:
             data = case_json(case)
+            from postvakt.registry.original import original_view
+
+            view = original_view(case.original)
+            data["text"] = view.text
+            data["attachments"] = [
+                {"name": f.filename, "content_type": f.content_type, "size": f.size}
+                for f in view.attachments
+            ]
             data["address_check"] = bool(case.address_check)
             data["review_reasons"] = list(case.review_reasons or [])
             data["events"] = [
@@ -285,6 +297,14 @@ def _case_text(case: Any) -> str:
         f"  Klassning:    {case.classifier_label or '-'} ({case.classifier_confidence or 0:.2f}): "
         + "; ".join(case.classifier_reasons or []),
     ]
+    if case.corrected_by:
+        lines.append(f"  Rättat av:    {case.corrected_by} {local_date(case.corrected_at)}")
+    if case.status.value == "withdrawn":
+        lines.append(
+            f"  Makulerat:    {local_date(case.withdrawn_at)}: {case.withdrawn_reason or '-'}"
+        )
+    if case.merged_into is not None:
+        lines.append(f"  Sammanfört:   med {case.merged_into.reference}")
     if case.address_check:
         lines.append("  Adress:       kontrollera avsändarens adress (utkastet saknar mottagare)")
     for reason in case.review_reasons or []:
@@ -299,6 +319,7 @@ def _case_text(case: Any) -> str:
         lines.append(f"  Svar:         {case.answer_text[:300]}")
     if case.actions:
         lines.append(f"  Åtgärder:     {case.actions[:300]}")
+    lines += _citizen_lines(case)
     lines.append("  Händelser:")
     for event in case.events:
         doc = f" [{event.document}]" if event.document else ""
@@ -306,6 +327,24 @@ def _case_text(case: Any) -> str:
             f"    {local_date(event.at)}  {event.kind.value:<12} {event.actor}: {event.detail}{doc}"
         )
     return "\n".join(lines)
+
+
+def _citizen_lines(case: Any) -> list[str]:
+    """The citizen's own text and the attached files, from the stored original."""
+    from postvakt.registry.original import original_view
+
+    if not case.original:
+        return []
+    view = original_view(case.original)
+    lines = ["  Medborgarens text" + (" (från HTML)" if view.from_html else "") + ":"]
+    lines += [f"    {line}" for line in (view.text.strip() or "(tomt)").splitlines()]
+    if view.cut:
+        lines.append("    … (texten fortsätter; hela meddelandet finns i originalet)")
+    for file in view.attachments:
+        lines.append(
+            f"  Bilaga {file.index + 1}:     {file.filename} ({file.content_type}, {file.size} byte)"
+        )
+    return lines
 
 
 # ------------------------------------------------------------------------ the access log

@@ -251,6 +251,14 @@ class ClassifierConfig(Strict):
         "person to confirm ('behöver granskas') instead of being dropped or silently registered. "
         "[0.0, 0.0] turns review off.",
     )
+    review_non_cases_from: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="A message that was not made a case is still shown in the review queue "
+        "(Granska, 'cases review') when the model gave it at least this probability of being a "
+        "complaint or an opinion. 1.0 shows none (only those a person flagged).",
+    )
     corpus: Path | None = Field(
         None,
         description="The organisation's own labelled messages: a folder of .eml files with "

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.classifier import (
     Classifier,
     Contact,
+    Label,
     Verdict,
     find_contact,
     forwards_citizen,
@@ -52,7 +53,7 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.report import MessageOutcome, PassReport
-from postvakt.intake.steps import ACTOR, SENT_STEPS, STEPS, Step, Work
+from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
     Checkpoint,
@@ -253,6 +254,40 @@ class Intake:
         )
 
     # -- one message ------------------------------------------------------------------
+
+    def register_by_hand(
+        self,
+        session: Session,
+        record: MessageRecord,
+        fetched: FetchedMessage,
+        *,
+        label: Label,
+        actor: str,
+    ) -> Case:
+        """Register a recorded message as a case because a person says it is one.
+
+        In the caller's transaction.  The deadlines count from the message's arrival, not from
+        today; the acknowledgment is drafted as for any case.  The record becomes the case's.
+        """
+        work = Work(
+            session=session,
+            mailbox=record.mailbox,
+            fetched=fetched,
+            now=self.now(),
+            registered_by=actor,
+            decided=label,
+        )
+        self._run_steps(work, BY_HAND_STEPS)
+        case = work.case
+        assert case is not None
+        # The machine's own judgment stays on the case beside the person's correction.
+        case.classifier_label = record.label
+        case.classifier_confidence = record.confidence
+        case.classifier_reasons = list(record.reasons or [])
+        case.corrected_by, case.corrected_at = actor, work.now
+        record.disposition, record.case_id = Disposition.CASE, case.id
+        record.reviewed_by, record.reviewed_at = actor, work.now
+        return case
 
     def _run_steps(self, work: Work, steps: tuple[tuple[str, Step], ...]) -> Disposition:
         """The first step that returns a disposition decides; a message through them all is a case."""

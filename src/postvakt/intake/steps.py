@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,7 @@ from postvakt.templates import LETTERS
 if TYPE_CHECKING:
     from postvakt.intake import Intake
 
-__all__ = ["ACTOR", "SENT_STEPS", "STEPS", "Step", "Work"]
+__all__ = ["ACTOR", "BY_HAND_STEPS", "SENT_STEPS", "STEPS", "Step", "Work"]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -90,6 +90,10 @@ class Work:
     """What a person must look at (Swedish), put on the case or the message's record."""
     mentioned: Case | None = None
     """A case the message names but may not join (its sender is no party to it)."""
+    registered_by: str | None = None
+    """A person registering the message by hand (``cases register``); None for the intake."""
+    decided: Label | None = None
+    """The kind that person gave: it stands in for the classifier's label."""
     screening: Screening | None = None
     verdict: Verdict | None = None
     contact: Contact | None = None
@@ -271,6 +275,21 @@ def classify(intake: Intake, work: Work) -> Disposition | None:
     return None if work.verdict.is_case else Disposition.NOT_CASE
 
 
+def decided_by_a_person(intake: Intake, work: Work) -> Disposition | None:
+    """A person said what the message is: the classifier still reads it for the flags
+    (forwarded by staff, anonymous, personal data), but its label is the person's."""
+    assert work.decided is not None and work.registered_by is not None
+    verdict = intake.classify(work.msg)
+    work.verdict = replace(
+        verdict,
+        label=work.decided,
+        confidence=1.0,
+        reasons=(f"registrerat av {work.registered_by}", *verdict.reasons[:2]),
+        needs_review=False,
+    )
+    return None
+
+
 def register(intake: Intake, work: Work) -> Disposition | None:
     """Give the complaint or opinion a diary number (the collective one when anonymous).
 
@@ -290,6 +309,7 @@ def register(intake: Intake, work: Work) -> Disposition | None:
         # Nobody to answer: the routines promise feedback only to those who left contact details.
         work.reply_due = None
     sender = contact.reply_to
+    ack_due, answer_due = policy.case_deadlines(kind.value, received, intake.calendar)
     work.case = register_case(
         work.session,
         NewCase(
@@ -309,12 +329,8 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             message_id=work.msg.message_id,
             content_hash=work.content_hash,
             reply_due=work.reply_due,
-            ack_due=None
-            if contact.anonymous
-            else policy.complaint_ack.due(received, intake.calendar),
-            answer_due=None
-            if contact.anonymous
-            else policy.complaint_answer.due(received, intake.calendar),
+            ack_due=None if contact.anonymous else ack_due,
+            answer_due=None if contact.anonymous else answer_due,
             needs_review=work.verdict.needs_review,
             classifier_label=work.verdict.label.value,
             classifier_confidence=work.verdict.confidence,
@@ -328,8 +344,12 @@ def register(intake: Intake, work: Work) -> Disposition | None:
         prefix=intake.config.organisation.diary_prefix,
         fmt=intake.config.organisation.diary_number_format,
         year=work.received_at.year,
-        actor=ACTOR,
-        detail=f"Registrerat automatiskt från {work.mailbox.address}"
+        actor=work.registered_by or ACTOR,
+        detail=(
+            f"Registrerat av {work.registered_by} från ett meddelande i {work.mailbox.address}"
+            if work.registered_by
+            else f"Registrerat automatiskt från {work.mailbox.address}"
+        )
         + (" under samlingsnumret för anonyma ärenden" if contact.anonymous else ""),
     )
     return None
@@ -396,6 +416,19 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
         acknowledgment=any(a.filename.startswith(ack_title) for a in msg.attachments),
     )
     return Disposition.SENT
+
+
+BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse),  # the bytes as they are in the mailbox (or the withdrawn case's original)
+    ("reply_deadline", reply_deadline),  # deadlines count from the message's arrival
+    ("decided", decided_by_a_person),  # the person's kind, the classifier's flags
+    ("register", register),
+    ("review", needs_a_person),
+    ("substitute", follow_the_substitute),
+    ("registrar", notify_registrar),
+    ("draft", draft_acknowledgment),
+)
+"""A recorded message a person registers by hand (``cases register``, the review queue)."""
 
 
 SENT_STEPS: tuple[tuple[str, Step], ...] = (

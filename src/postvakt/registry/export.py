@@ -82,7 +82,28 @@ def case_json(case: Case) -> dict[str, Any]:
         "reply_due": iso(case.reply_due),
         "ack_due": iso(case.ack_due),
         "answer_due": iso(case.answer_due),
+        "status_sv": STATUS_SV.get(case.status.value, case.status.value),
+        "classifier_label": case.classifier_label,
+        "classifier_probability": case.classifier_confidence,
+        "corrected_by": case.corrected_by,
+        "corrected_at": iso(case.corrected_at),
+        "withdrawn_reason": case.withdrawn_reason,
+        "withdrawn_at": iso(case.withdrawn_at),
+        "merged_into": case.merged_into.reference if case.merged_into else None,
     }
+
+
+STATUS_SV = {
+    "registered": "registrerat",
+    "acknowledged": "bekräftat",
+    "answered": "besvarat",
+    "waiting": "väntar",
+    "forwarded": "överlämnat",
+    "reopened": "ny prövning",
+    "closed": "avslutat",
+    "withdrawn": "makulerat",
+}
+"""The statuses as a registrar reads them (also ``status_sv`` in JSON)."""
 
 
 def export_rows(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.models import Case, CaseKind, EventKind, Unit
+from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Unit
 
 __all__ = ["AnnualReport", "Row", "UnitReport", "annual_report", "to_csv", "to_xlsx"]
 
@@ -100,7 +100,11 @@ def annual_report(
     query = (
         select(Case)
         .options(selectinload(Case.events), selectinload(Case.unit))
-        .where(Case.received_at >= start, Case.received_at < end)
+        .where(
+            Case.received_at >= start,
+            Case.received_at < end,
+            Case.status != CaseStatus.WITHDRAWN,  # makulerat: not a complaint or opinion
+        )
         .order_by(Case.year, Case.seq, Case.entry)
     )
     units: dict[str, UnitReport] = {}

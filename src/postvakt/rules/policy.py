@@ -86,6 +86,21 @@ class Policy:
         except ValueError:  # 29 February in an ordinary year: the last day of February
             return date(year + 1, month, day - 1)
 
+    def case_deadlines(
+        self, kind: str, received: date, calendar: WorkingCalendar
+    ) -> tuple[date | None, date | None]:
+        """(acknowledge by, answer by) for a case of ``kind`` that arrived on ``received``.
+
+        A complaint is acknowledged and answered by the complaint rules; an opinion has no
+        acknowledgement clock and is answered by the rule for every citizen's message.
+        """
+        if kind == "complaint":
+            return (
+                self.complaint_ack.due(received, calendar),
+                self.complaint_answer.due(received, calendar),
+            )
+        return None, self.reply.due(received, calendar)
+
     def with_overrides(
         self,
         *,

@@ -1,0 +1,191 @@
+"""``postvakt cases review|confirm|reclassify|withdraw|register|assign|merge|flag|dismiss``:
+people see what the machine decided and correct it, with ``--by`` checked against rights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from postvakt.cli.args import email, integer, text
+from postvakt.cli.common import EXIT_OK, iso, local_date, open_service, table
+
+__all__ = ["COMMANDS", "add_case_parsers", "run"]
+
+COMMANDS = (
+    "review",
+    "confirm",
+    "reclassify",
+    "withdraw",
+    "register",
+    "assign",
+    "merge",
+    "flag",
+    "dismiss",
+)
+KINDS = ("klagomal", "synpunkt", "annat")
+positive_int = integer(1, 10**9)
+LABEL_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat", None: "-"}
+
+
+def add_case_parsers(cases_sub: Any) -> None:
+    """Add the correction commands under ``postvakt cases``."""
+    by = {"required": True, "type": email, "metavar": "E-POST", "help": "du som gör det"}
+    review = cases_sub.add_parser(
+        "review",
+        help="granskningskön: ärenden att bekräfta och meddelanden som kanske borde bli ärenden",
+    )
+    review.add_argument("--by", **{**by, "help": "du som granskar (visar det du får rätta)"})
+    review.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    review.add_argument("--limit", type=positive_int, metavar="N", help="högst N rader")
+    confirm = cases_sub.add_parser("confirm", help="bedömningen står sig; ärendet lämnar kön")
+    confirm.add_argument("number", metavar="DIARIENUMMER")
+    confirm.add_argument("--by", **by)
+    reclassify = cases_sub.add_parser(
+        "reclassify", help="ändra typ: klagomål, synpunkt eller annat (annat makulerar)"
+    )
+    reclassify.add_argument("number", metavar="DIARIENUMMER")
+    reclassify.add_argument("--kind", required=True, choices=KINDS, help="den rätta typen")
+    reclassify.add_argument("--by", **by)
+    withdraw = cases_sub.add_parser(
+        "withdraw", help="makulera: numret finns kvar och används aldrig igen"
+    )
+    withdraw.add_argument("number", metavar="DIARIENUMMER")
+    withdraw.add_argument("--reason", required=True, type=text, help="varför")
+    withdraw.add_argument("--by", **by)
+    register = cases_sub.add_parser(
+        "register",
+        help="gör ett läst meddelande till ärende (även ett som sållades bort eller blev annat)",
+    )
+    register.add_argument(
+        "--message-id", required=True, metavar="ID", help="meddelandets Message-ID"
+    )
+    register.add_argument(
+        "--record",
+        type=positive_int,
+        metavar="NR",
+        help="när flera meddelanden har samma Message-ID",
+    )
+    register.add_argument(
+        "--kind", required=True, choices=KINDS[:2], help="klagomal eller synpunkt"
+    )
+    register.add_argument("--by", **by)
+    assign = cases_sub.add_parser("assign", help="ge ärendet till en annan handläggare")
+    assign.add_argument("number", metavar="DIARIENUMMER")
+    assign.add_argument("--to", required=True, type=email, metavar="E-POST", help="ny handläggare")
+    assign.add_argument("--by", **by)
+    merge = cases_sub.add_parser(
+        "merge", help="två meddelanden om samma sak: ärendet makuleras och pekar på det andra"
+    )
+    merge.add_argument("number", metavar="DIARIENUMMER")
+    merge.add_argument("--into", required=True, metavar="DIARIENUMMER", help="ärendet som gäller")
+    merge.add_argument("--by", **by)
+    flag = cases_sub.add_parser(
+        "flag", help="be om granskning av ett meddelande som inte blev ärende"
+    )
+    flag.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    flag.add_argument("--by", **by)
+    dismiss = cases_sub.add_parser(
+        "dismiss", help="meddelandet är varken klagomål eller synpunkt: ta bort det ur kön"
+    )
+    dismiss.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    dismiss.add_argument("--by", **by)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one correction command."""
+    command = args.cases_command
+    service = open_service(
+        args, connectors=command in ("register", "withdraw", "reclassify", "merge")
+    )
+    with service:
+        corrections = service.corrections
+        assert corrections is not None
+        if command == "review":
+            return _review(corrections.queue(args.by, limit=args.limit), as_json=args.json)
+        if command == "flag":
+            corrections.flag(args.record, by=args.by)
+            print(f"Meddelande {args.record} står nu i granskningskön.")
+            return EXIT_OK
+        if command == "dismiss":
+            corrections.dismiss(args.record, by=args.by)
+            print(f"Meddelande {args.record}: inte klagomål eller synpunkt; borta ur kön.")
+            return EXIT_OK
+        if command == "confirm":
+            done = corrections.confirm(args.number, by=args.by)
+        elif command == "reclassify":
+            done = corrections.reclassify(args.number, kind=args.kind, by=args.by)
+        elif command == "withdraw":
+            done = corrections.withdraw(args.number, reason=args.reason, by=args.by)
+        elif command == "register":
+            done = corrections.register(
+                args.message_id, kind=args.kind, by=args.by, record_id=args.record
+            )
+        elif command == "assign":
+            done = corrections.assign(args.number, to=args.to, by=args.by)
+        else:
+            done = corrections.merge(args.number, into=args.into, by=args.by)
+        print(done.text)
+        assert service.intake is not None
+        for connector in service.connectors.values():  # drafts placed, withdrawn ones removed
+            placed = service.intake.deliver_drafts(connector)
+            for line in placed.skipped:
+                print(f"Utkast väntar: {line} Utkasten hanteras av den processen.")
+    return EXIT_OK
+
+
+def _review(items: list[Any], *, as_json: bool) -> int:
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "kind": i.kind,
+                        "id": i.id,
+                        "number": i.reference,
+                        "label": i.label,
+                        "probability": i.probability,
+                        "reasons": list(i.reasons),
+                        "received_at": iso(i.received_at),
+                        "due": iso(i.due),
+                        "mailbox": i.mailbox,
+                        "sender": i.sender,
+                        "subject": i.subject,
+                        "message_id": i.message_id,
+                        "flagged_by": i.flagged_by,
+                    }
+                    for i in items
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not items:
+        print("Inget att granska.")
+        return EXIT_OK
+    rows = [
+        (
+            i.reference or f"meddelande {i.id}",
+            LABEL_SV.get(i.label, i.label or "-"),
+            f"{i.probability:.2f}" if i.probability is not None else "-",
+            local_date(i.received_at),
+            iso(i.due) or "-",
+            i.mailbox or "",
+            (i.subject or "")[:40],
+            "; ".join(i.reasons[:1])[:60],
+        )
+        for i in items
+    ]
+    print(
+        table(
+            rows,
+            ("Ärende", "Bedömning", "Säkerhet", "Inkom", "Frist", "Brevlåda", "Ämne", "Skäl"),
+        )
+    )
+    print(
+        "\nÄrenden: 'cases confirm|reclassify|withdraw NUMMER --by …'. Meddelanden: "
+        "'cases register --message-id ID --kind klagomal|synpunkt --by …' eller "
+        "'cases dismiss --record NR --by …'."
+    )
+    return EXIT_OK
