@@ -1,0 +1,266 @@
+"""What every correction shares: the person and their rights, the example kept for the
+model, the event log, telling the registrar, and withdrawing (makulera)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.classifier.limits import TEXT_LIMIT
+from postvakt.clock import STOCKHOLM, Clock
+from postvakt.config import Config
+from postvakt.errors import (
+    InvalidInputError,
+    InvalidTransitionError,
+    PermissionDeniedError,
+    PostvaktError,
+)
+from postvakt.mailbox.base import Connector
+from postvakt.mailbox.message import parse_message
+from postvakt.registry.cases import add_event, find_case
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Correction,
+    Disposition,
+    Draft,
+    DraftStatus,
+    EventKind,
+    MessageRecord,
+)
+from postvakt.roles import (
+    CORRECTORS_SV,
+    User,
+    can_correct_case,
+    can_correct_message,
+    user_for,
+)
+from postvakt.rules.notify import Notifier, Planned
+
+log = logging.getLogger("postvakt.corrections")
+
+KIND_ARGS = {"klagomal": "complaint", "synpunkt": "opinion", "annat": "other"}
+"""The kinds as typed on the command line (and in forms), to the stored labels."""
+KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
+NOT_A_CASE = "inte klagomål eller synpunkt"
+"""The reason a case changed to 'annat' is withdrawn with (the routine's words)."""
+REVIEWABLE_NON_CASES = (Disposition.NOT_CASE,)
+"""Messages that were not made cases but may be shown in the review queue."""
+
+__all__ = [
+    "KIND_ARGS",
+    "KIND_SV",
+    "NOT_A_CASE",
+    "REVIEWABLE_NON_CASES",
+    "Corrected",
+    "CorrectionsBase",
+    "label_of",
+]
+
+
+KIND_ARGS = {"klagomal": "complaint", "synpunkt": "opinion", "annat": "other"}
+"""The kinds as typed on the command line (and in forms), to the stored labels."""
+KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
+NOT_A_CASE = "inte klagomål eller synpunkt"
+"""The reason a case changed to 'annat' is withdrawn with (the routine's words)."""
+REVIEWABLE_NON_CASES = (Disposition.NOT_CASE,)
+"""Messages that were not made cases but may be shown in the review queue."""
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """What an action did, for the command line and the web's message."""
+
+    case: str
+    status: str
+    text: str
+    """One Swedish sentence: what happened."""
+
+
+class CorrectionsBase:
+    """The config, the database, the clock and the pieces the corrections act through."""
+
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock,
+        intake: object,
+        connectors: dict[str, Connector],
+        notifier: Notifier | None = None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.intake = intake  # postvakt.intake.Intake (typed loosely to keep imports light)
+        self.connectors = connectors
+        self.notifier = notifier
+
+    # -- who may ---------------------------------------------------------------------------
+
+    def person(self, address: str) -> User:
+        """The person ``address`` is by the config; refused when they have no role at all."""
+        user = user_for(self.config, address)
+        if user is None:
+            raise PermissionDeniedError(
+                f"{address} finns inte i konfigurationen som person, ägare, chef, registrator "
+                "eller administratör och får inte rätta ärenden. Ange din egen adress med --by."
+            )
+        return user
+
+    def _may_correct(self, user: User, case: Case, what: str) -> None:
+        if not can_correct_case(user, case):
+            raise PermissionDeniedError(
+                f"{user.address} får inte {what} ärende {case.reference}: det får bara "
+                f"{CORRECTORS_SV}."
+            )
+
+    def _may_register(self, user: User, record: MessageRecord) -> None:
+        mailbox = record.mailbox
+        unit = mailbox.unit.name if mailbox.unit else None
+        if not can_correct_message(user, mailbox.address, unit):
+            raise PermissionDeniedError(
+                f"{user.address} får inte registrera meddelanden i {mailbox.address}: det får "
+                "bara brevlådans ansvariga, den vars brevlåda det är, enhetens chef, "
+                "registratorn och administratörer."
+            )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _case(self, session: Session, reference: str) -> Case:
+        return find_case(session, reference)
+
+    @staticmethod
+    def _open(case: Case) -> None:
+        if case.status is CaseStatus.WITHDRAWN:
+            target = f" (sammanfört med {case.merged_into.reference})" if case.merged_into else ""
+            raise InvalidTransitionError(
+                f"Ärendet {case.reference} är makulerat{target} och kan inte ändras. Ett "
+                "meddelande som ändå ska bli ett ärende registreras på nytt med 'postvakt "
+                "cases register --message-id …'."
+            )
+
+    def _example(
+        self,
+        session: Session,
+        *,
+        action: str,
+        by: str,
+        now: datetime,
+        label: str,
+        case: Case | None = None,
+        record: MessageRecord | None = None,
+        predicted: str | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        """Keep the correction as a labelled example: the text the classifier read."""
+        subject, text, digest = "", "", None
+        source = raw if raw is not None else (case.original if case is not None else None)
+        if source:
+            msg = parse_message(source)
+            subject, text = msg.subject[:2000], msg.body_text[:TEXT_LIMIT]
+            from postvakt.mailbox.identity import content_hash
+
+            digest = content_hash(source)
+        elif record is not None:
+            subject, text = record.subject or "", record.excerpt or ""
+            digest = record.content_hash
+        session.add(
+            Correction(
+                at=now,
+                by=by,
+                action=action,
+                case_id=case.id if case is not None else None,
+                message_record_id=record.id if record is not None else None,
+                predicted=predicted,
+                label=label,
+                subject=subject,
+                text=text,
+                content_hash=digest,
+            )
+        )
+
+    def _tell(self, planned: list[Planned], now: datetime) -> None:
+        if not planned or self.notifier is None or self.notifier.mailer is None:
+            return  # no [smtp]: nobody is told by mail; the case's events say it all
+        try:
+            self.notifier.send(planned, now)
+        except PostvaktError as exc:  # telling must not undo the correction
+            log.warning("could not tell of a correction: %s", type(exc).__name__)
+
+    def _registrar(self, case: Case, text: str, now: datetime) -> list[Planned]:
+        registrar = self.config.organisation.registrar
+        if not registrar:
+            return []
+        today = now.astimezone(STOCKHOLM).date()
+        return [Planned(registrar, "withdrawn", case.reference, today, text)]
+
+    @staticmethod
+    def _take_back_drafts(session: Session, case: Case) -> int:
+        """Postvakt's own drafts for the case: placed ones are removed after commit, the
+        others are never placed.  Returns how many were placed (to be removed)."""
+        placed = 0
+        for draft in session.scalars(select(Draft).where(Draft.case_id == case.id)):
+            if draft.status is DraftStatus.SAVED:
+                draft.status = DraftStatus.REMOVE
+                placed += 1
+            elif draft.status in (DraftStatus.PENDING, DraftStatus.FAILED):
+                draft.status = DraftStatus.REMOVED
+        return placed
+
+    def _withdraw(
+        self,
+        session: Session,
+        case: Case,
+        *,
+        by: str,
+        reason: str,
+        now: datetime,
+        watch_messages: bool = True,
+    ) -> list[Planned]:
+        case.status = CaseStatus.WITHDRAWN
+        case.withdrawn_at, case.withdrawn_reason = now, reason
+        case.needs_review = False
+        case.corrected_by, case.corrected_at = by, now
+        placed = self._take_back_drafts(session, case)
+        removal = f" Postvakts {placed} utkast tas bort ur Utkast-mappen." if placed else ""
+        add_event(
+            session,
+            case,
+            EventKind.WITHDRAWN,
+            actor=by,
+            at=now,
+            detail=f"Makulerat av {by}: {reason}.{removal}",
+        )
+        # The message stays watched under the ordinary reply rule, as any citizen's message
+        # (a merged case's messages go on in the case they were merged into instead).
+        for record in (
+            []
+            if not watch_messages
+            else session.scalars(
+                select(MessageRecord).where(
+                    MessageRecord.case_id == case.id, MessageRecord.disposition == Disposition.CASE
+                )
+            )
+        ):
+            record.disposition = Disposition.NOT_CASE
+        return self._registrar(
+            case,
+            f"{case.reference} {case.heading}: makulerat av {by} ({reason}). Numret används "
+            "inte igen.",
+            now,
+        )
+
+
+def label_of(kind: str) -> str:
+    value = KIND_ARGS.get(kind.strip().lower(), kind.strip().lower())
+    if value not in ("complaint", "opinion", "other"):
+        raise InvalidInputError(
+            f"{kind!r} är ingen typ; ange klagomal, synpunkt eller annat", argument="--kind"
+        )
+    return value
