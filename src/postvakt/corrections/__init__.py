@@ -16,8 +16,6 @@ The same actions serve the command line (``postvakt cases confirm …``) and the
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import select
 
 from postvakt.clock import STOCKHOLM
