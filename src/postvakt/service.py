@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from datetime import time
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -39,6 +40,8 @@ from postvakt.watch import IDLE_POLL, IdleWatch
 __all__ = ["Service"]
 
 log = logging.getLogger("postvakt.service")
+
+_UNKNOWN = object()
 
 ConnectorFactory = Callable[[MailboxConfig, Config, Mapping[str, str]], Connector]
 
@@ -72,6 +75,8 @@ class Service:
         self.corrections: Corrections | None = None
         self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
+        self._model_in_use: object = _UNKNOWN
+        """The ``classifier_models`` row whose model the intake uses (None: the corpus's)."""
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -139,6 +144,7 @@ class Service:
             notifier=self.notifier,
             absent=self.delegation.uncovered,
         )
+        self.follow_model()  # which model the intake classifies with, read before any message
         return self
 
     def _open_database(self) -> None:
@@ -188,6 +194,7 @@ class Service:
     def run_once(self) -> PassReport:
         """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
         report = PassReport()
+        self.follow_model()
         if self.delegation is not None and self.connectors:
             applied = self.delegation.apply()  # absences start and end before mail is read
             report.errors += applied.errors
@@ -312,7 +319,33 @@ class Service:
         plan += [("compilation", "", rules.reminder_times[0])] if rules.reminder_times else []
         if self.config.organisation.registrar_notice == "daily":
             plan += [("registrar", "", rules.working_hours[0])]
+        if self.config.classifier.retrain:
+            plan += [("retrain", "", self.config.classifier.retrain_time)]
         return plan
+
+    def follow_model(self) -> None:
+        """The intake classifies with the model in use: when another was taken into use (by
+        this process's retraining, another instance's, or ``postvakt classifier retrain``),
+        from the next message on.  One small query, made outside any message's transaction
+        (and the corrections the model learned from read only when it changed)."""
+        if self.intake is None or self.sessions is None:
+            return
+        from postvakt.classifier.retrain import classifier_with, current_record, in_use
+
+        try:
+            with self.sessions() as session, database_errors():
+                record = current_record(session)
+                record_id = record.id if record is not None else None
+                if record_id == self._model_in_use:
+                    return
+                record_id, learned = in_use(session)
+        except DatabaseError as exc:  # the pass itself will say what is wrong
+            log.warning("cannot see which classifier model is in use: %s", exc)
+            return
+        if self._model_in_use is not _UNKNOWN:
+            log.info("classifier model %s taken into use; the next message uses it", record_id)
+        self.intake.reload_classifier(partial(classifier_with, self.config, learned))
+        self._model_in_use = record_id
 
     def _run_job(self, job: str, slot: str) -> None:
         assert self.jobs is not None
@@ -328,6 +361,8 @@ class Service:
             return
         if not report.ran:
             log.info("job %s not run: %s", job, report.why_not)
+        elif report.retraining is not None and report.retraining.accepted:
+            self.follow_model()  # the next message is classified by the new model
 
     def stop(self) -> None:
         self._stop.set()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -231,9 +232,9 @@ def quick_training(monkeypatch: pytest.MonkeyPatch, small: list[Example]) -> lis
     """Train on a small part (fast), and note each training's extra folder."""
     calls: list[Path | None] = []
 
-    def few(extra_dir: Path | None = None) -> list[Example]:
+    def few(extra_dir: Path | None = None, corrections: Sequence[Example] = ()) -> list[Example]:
         calls.append(extra_dir)
-        return list(small)
+        return [*small, *corrections]
 
     monkeypatch.setattr(model_module, "training_examples", few)
     return calls

@@ -1,7 +1,8 @@
 """What the classifier's command-line commands do, so that ``cli.py`` stays a few lines.
 
 - ``postvakt classify [--json] FILE.eml…`` → :func:`classify_files` and :func:`format_result`;
-- ``postvakt classifier train`` → :func:`train_model` (returns the line to print);
+- ``postvakt classifier train`` → :func:`train_model` (returns the line to print); with a
+  config, :func:`~postvakt.classifier.retrain.retrain` ``by_hand`` and :func:`trained_line`;
 - ``postvakt classifier evaluate [DIR]`` → :func:`~postvakt.classifier.evaluate.evaluate_dir`
   or :func:`~postvakt.classifier.evaluate.evaluate_corpus` (print the report, or
   :func:`evaluation_json`).
@@ -15,8 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from postvakt.classifier.correction_report import CorrectionReport
 from postvakt.classifier.evaluate import CorpusEvaluation, EvaluationReport
 from postvakt.classifier.model import Classifier, default_classifier, train
 from postvakt.classifier.screening import Screening, internal, screen
@@ -25,7 +27,10 @@ from postvakt.config import Config
 from postvakt.errors import NotFoundError
 from postvakt.mailbox.message import IncomingMessage, parse_message
 
-__all__ = ["classify_files", "evaluation_json", "format_result", "train_model"]
+if TYPE_CHECKING:
+    from postvakt.classifier.retrain import Retraining
+
+__all__ = ["classify_files", "evaluation_json", "format_result", "train_model", "trained_line"]
 
 _FLAG_SV = {
     "needs_review": "behöver granskas",
@@ -88,7 +93,9 @@ def classify_files(
     return results
 
 
-def evaluation_json(result: EvaluationReport | CorpusEvaluation) -> dict[str, Any]:
+def evaluation_json(
+    result: EvaluationReport | CorpusEvaluation | CorrectionReport,
+) -> dict[str, Any]:
     """The figures of ``classifier evaluate`` for ``--json``."""
     return result.as_dict()
 
@@ -114,3 +121,21 @@ def train_model(extra_dir: Path | None = None, directory: Path | None = None) ->
     seconds = time.perf_counter() - started
     extra = f" och de egna meddelandena i {extra_dir}" if extra_dir else ""
     return f"Klassificeraren är tränad på korpusen{extra} på {seconds:.1f} s: {path}"
+
+
+def trained_line(result: Retraining, extra_dir: Path | None = None) -> str:
+    """What ``classifier train`` with a config prints: what it learned from, where the model
+    is, and its figures beside those of the model it replaced."""
+    extra = f" och de egna meddelandena i {extra_dir}" if extra_dir else ""
+    learned = f" samt {result.corrections} rättade meddelanden" if result.corrections else ""
+    where = f": {result.path}" if result.path else ""
+    figures = (
+        f"\nNy modell: {result.candidate}; förra modellen: {result.current} "
+        f"(på {result.candidate.messages} meddelanden som hålls utanför träningen)."
+        if result.candidate and result.current
+        else ""
+    )
+    return (
+        f"Klassificeraren är tränad på korpusen{extra}{learned} på {result.seconds:.1f} s"
+        f"{where}{figures}"
+    )

@@ -38,11 +38,13 @@ __all__ = [
     "CORPUS_DIR",
     "HELD_OUT_FOLD",
     "Example",
+    "LabelledText",
     "corpus_digest",
     "load_corpus",
     "load_labelled_dir",
     "parse_flag",
     "parse_label",
+    "texts_digest",
 ]
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
@@ -252,6 +254,47 @@ def corpus_digest(directory: Path = CORPUS_DIR, extra: Path | None = None) -> st
             if path.suffix.lower() in (".eml", ".csv") and path.is_file():
                 digest.update(b"extra/" + path.name.encode())
                 digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """A labelled subject and text kept in a database (a person's correction), not yet made
+    into a message: it becomes one (:meth:`example`) only when a model is trained on it."""
+
+    id: str
+    label: Label
+    subject: str
+    text: str
+    fold: int = 0
+    """:data:`HELD_OUT_FOLD` when it is held out to measure, else 0."""
+    sender: str = "Medborgare <medborgare@rattelse.postvakt.invalid>"
+    """Someone outside the organisation."""
+
+    @property
+    def held_out(self) -> bool:
+        return self.fold == HELD_OUT_FOLD
+
+    def example(self) -> Example:
+        record = {"id": self.id, "from": self.sender, "subject": self.subject, "body": self.text}
+        return Example(
+            id=self.id,
+            label=self.label,
+            message=to_message(record),
+            fold=self.fold,
+            channel="rättelse",
+        )
+
+
+def texts_digest(items: Iterable[LabelledText]) -> str:
+    """SHA-256 over labelled texts (their labels, subjects and texts, in order): two lists
+    with the same digest train the same model."""
+    digest = hashlib.sha256()
+    for item in items:
+        for part in (item.label.value, item.subject, item.text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
     return digest.hexdigest()
 
 

@@ -9,10 +9,11 @@ added to the training part.
 
 **The model on disk** is not a pickle.  Training ends by *compiling* the fitted pipeline to
 plain arrays — each vocabulary with its IDF weights and coefficients — stored in one ``.npz``
-file (:class:`LinearModel`).  Classifying needs only NumPy and the feature code; it never
+file (:class:`~postvakt.classifier.linear.LinearModel`).  Classifying needs only NumPy and the feature code; it never
 imports scikit-learn, so loading takes a fraction of a second and a new scikit-learn never
-meets a stale pickle.  The file is named by a key over the corpus (and any extra messages),
-the library versions and this package's feature and model code: when any of them changes, a
+meets a stale pickle.  The file is named by a key over the corpus (and any extra messages,
+and the people's corrections it learned from), the library versions and this package's
+feature and model code: when any of them changes, a
 new model is trained on first use (:func:`load_model`) and written atomically.  The cache
 folder is ``$POSTVAKT_CACHE_DIR``, else the user's cache folder (``~/.cache/postvakt`` on
 Linux, ``~/Library/Caches/postvakt`` on macOS, ``%LOCALAPPDATA%\\postvakt\\Cache`` on Windows).
@@ -32,13 +33,10 @@ import logging
 import os
 import platform
 import sys
-import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from itertools import repeat
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +45,16 @@ import numpy as np
 from postvakt.classifier.corpus import (
     CORPUS_DIR,
     Example,
+    LabelledText,
     corpus_digest,
     load_corpus,
     load_labelled_dir,
     split,
+    texts_digest,
 )
-from postvakt.classifier.features import FEATURES_VERSION, Doc, extract, grams
+from postvakt.classifier.features import FEATURES_VERSION, Doc, extract
 from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
+from postvakt.classifier.linear import Block, LinearModel, softmax, terms_of
 from postvakt.classifier.text import CitizenText, citizen_text
 from postvakt.classifier.verdict import Label, Verdict
 from postvakt.mailbox.message import IncomingMessage
@@ -72,7 +73,10 @@ __all__ = [
     "fit_sklearn",
     "load_model",
     "model_key",
+    "model_path",
+    "store_model",
     "train",
+    "training_examples",
 ]
 
 log = logging.getLogger("postvakt.classifier")
@@ -100,205 +104,6 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-# --------------------------------------------------------------------------- the compiled model
-
-
-@dataclass
-class Block:
-    """One TF-IDF block: term -> column, IDF per column, coefficients (columns x labels)."""
-
-    vocab: dict[str, int]
-    idf: np.ndarray
-    coef: np.ndarray
-    """Already multiplied by the block's weight."""
-    contrast: np.ndarray = field(init=False, repr=False)
-    """Per label, how much more a column favours it than the mean of the others (reasons)."""
-
-    def __post_init__(self) -> None:
-        k = self.coef.shape[1]
-        total = self.coef.sum(axis=1, keepdims=True)
-        self.contrast = self.coef - (total - self.coef) / max(k - 1, 1)
-
-    def vector(self, terms: Iterable[str]) -> Vector:
-        """The L2-normalised, sublinear TF-IDF vector of ``terms`` (known terms only)."""
-        counts = Counter(terms)
-        if not counts:
-            return _EMPTY
-        cols = np.fromiter(
-            map(self.vocab.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
-        )
-        known = cols >= 0
-        if not known.any():
-            return _EMPTY
-        idx = cols[known]
-        n = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
-        values = (1.0 + np.log(n)) * self.idf[idx]
-        norm = float(np.sqrt(values @ values))
-        return Vector(idx, values / norm if norm else values, n)
-
-
-@dataclass(frozen=True)
-class Vector:
-    """A sparse TF-IDF vector: columns, values, and how often each term occurred.
-
-    A character vector also keeps the words it was built from (each distinct word, how often
-    it occurs, and its columns), so the reasons can credit n-grams to words.
-    """
-
-    idx: np.ndarray
-    values: np.ndarray
-    counts: np.ndarray
-    norm: float = 1.0
-    words: tuple[str, ...] = ()
-    word_uses: np.ndarray | None = None
-    word_weights: np.ndarray | None = None
-    """Per word: its n-grams' IDF-weighted push per label (see ``LinearModel.token_weight``)."""
-
-
-_EMPTY = Vector(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
-
-
-@dataclass
-class LinearModel:
-    """A fitted model as plain arrays: what :func:`fit` produces and the cache stores."""
-
-    words: Block
-    chars: Block
-    intercept: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-    terms_by_col: list[str] = field(default_factory=list, repr=False)
-    """Word-block terms by column, for the reasons."""
-    _token_cols: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
-
-    def _token(self, token: str) -> tuple[np.ndarray, np.ndarray]:
-        found = self._token_cols.get(token)
-        if found is None:
-            cols = np.array(
-                [c for c in map(self.chars.vocab.get, grams(token)) if c is not None],
-                dtype=np.int64,
-            )
-            weight = (self.chars.idf[cols, None] * self.chars.contrast[cols]).sum(axis=0)
-            found = (cols, weight)
-            if len(self._token_cols) > 200_000:  # words recur; a bound keeps memory flat
-                self._token_cols.clear()
-            self._token_cols[token] = found
-        return found
-
-    def token_columns(self, token: str) -> np.ndarray:
-        """The character-block columns of a word's n-grams (remembered: words recur)."""
-        return self._token(token)[0]
-
-    def token_weight(self, token: str) -> np.ndarray:
-        """A word's character n-grams' IDF-weighted push per label, before normalisation.
-
-        The reasons credit ``uses * weight[k] / norm`` to the word: exact when each n-gram
-        occurs once in the message, which is nearly always.
-        """
-        return self._token(token)[1]
-
-    def char_vector(self, tokens: Iterable[str]) -> Vector:
-        """The character block's vector, built from each word's remembered columns.
-
-        The same vector as ``self.chars.vector(char_terms(tokens))``, without making and
-        looking up every n-gram string of every word again.
-        """
-        uses = Counter(t for t in tokens if not t.isdigit())
-        if not uses:
-            return _EMPTY
-        words = tuple(uses)
-        found = [self._token(t) for t in words]
-        every = [
-            c for (c, _w), m in zip(found, uses.values(), strict=True) for _ in range(m) if len(c)
-        ]
-        if not every:
-            return _EMPTY
-        idx, n = np.unique(np.concatenate(every), return_counts=True)
-        values = (1.0 + np.log(n)) * self.chars.idf[idx]
-        norm = float(np.sqrt(values @ values))
-        return Vector(
-            idx,
-            values / norm if norm else values,
-            n,
-            norm or 1.0,
-            words,
-            np.fromiter(uses.values(), dtype=np.float64, count=len(uses)),
-            np.array([w for _c, w in found]),
-        )
-
-    def decision(self, doc: Doc) -> tuple[np.ndarray, Vector, Vector]:
-        """Scores per label (before the softmax) and the two vectors they came from."""
-        w = self.words.vector(doc.words)
-        c = self.char_vector(doc.tokens)
-        scores = self.intercept.copy()
-        if len(w.idx):
-            scores += w.values @ self.words.coef[w.idx]
-        if len(c.idx):
-            scores += c.values @ self.chars.coef[c.idx]
-        return scores, w, c
-
-    def probabilities(self, doc: Doc) -> np.ndarray:
-        scores, _w, _c = self.decision(doc)
-        return _softmax(scores)
-
-    # -- storage -----------------------------------------------------------------
-
-    def save(self, path: Path) -> None:
-        """Write atomically: a reader never sees half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {
-            "word_terms": np.array(self.terms_by_col or _terms(self.words.vocab), dtype=np.str_),
-            "word_idf": self.words.idf,
-            "word_coef": self.words.coef,
-            "char_terms": np.array(_terms(self.chars.vocab), dtype=np.str_),
-            "char_idf": self.chars.idf,
-            "char_coef": self.chars.coef,
-            "intercept": self.intercept,
-            "meta": np.array(json.dumps(self.meta, ensure_ascii=False, sort_keys=True)),
-        }
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            Path(tmp).replace(path)  # atomic on POSIX and Windows
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @classmethod
-    def load(cls, path: Path) -> LinearModel:
-        with np.load(path, allow_pickle=False) as data:
-            word_terms = data["word_terms"].tolist()
-            char_terms = data["char_terms"].tolist()
-            model = cls(
-                words=Block(
-                    dict(zip(word_terms, range(len(word_terms)), strict=True)),
-                    data["word_idf"],
-                    data["word_coef"],
-                ),
-                chars=Block(
-                    dict(zip(char_terms, range(len(char_terms)), strict=True)),
-                    data["char_idf"],
-                    data["char_coef"],
-                ),
-                intercept=data["intercept"],
-                meta=json.loads(str(data["meta"])),
-                terms_by_col=word_terms,
-            )
-        return model
-
-
-def _terms(vocab: dict[str, int]) -> list[str]:
-    terms = [""] * len(vocab)
-    for term, col in vocab.items():
-        terms[col] = term
-    return terms
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max())
-    return shifted / shifted.sum()
 
 
 # --------------------------------------------------------------------------- training
@@ -396,7 +201,7 @@ def compile_model(fitted: Fitted, meta: dict[str, Any] | None = None) -> LinearM
         ),
         intercept=intercept,
         meta=dict(meta or {}, settings=s.as_dict()),
-        terms_by_col=_terms(word_vocab),
+        terms_by_col=terms_of(word_vocab),
     )
 
 
@@ -440,7 +245,15 @@ def _code_digest() -> str:
     """The source of the modules that shape the model: change one, get a new model."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("features.py", "text.py", "forwarded.py", "webform.py", "model.py", "corpus.py"):
+    for name in (
+        "features.py",
+        "text.py",
+        "forwarded.py",
+        "webform.py",
+        "linear.py",
+        "model.py",
+        "corpus.py",
+    ):
         path = here / name
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"")
@@ -448,23 +261,39 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def model_key(extra_dir: Path | None = None, settings: Settings = Settings()) -> str:
-    """The cache key: corpus (and extra messages), library versions, code and recipe."""
-    parts = {
+def model_key(
+    extra_dir: Path | None = None,
+    settings: Settings = Settings(),
+    corrections: Sequence[LabelledText] = (),
+) -> str:
+    """The cache key: corpus (and extra messages, and corrections), library versions, code
+    and recipe.  Without corrections the key is the one of the corpus alone."""
+    parts: dict[str, Any] = {
         "format": MODEL_FORMAT,
         "corpus": corpus_digest(CORPUS_DIR, extra_dir),
         "versions": _versions(),
         "code": _code_digest(),
         "settings": settings.as_dict(),
     }
+    if corrections:
+        parts["corrections"] = texts_digest(corrections)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def training_examples(extra_dir: Path | None = None) -> list[Example]:
-    """The training part of the shipped corpus, then the organisation's own messages."""
+def model_path(key: str, directory: Path | None = None) -> Path:
+    """Where the model with cache key ``key`` is kept."""
+    return (directory or cache_dir()) / f"klassificerare-{key[:24]}.npz"
+
+
+def training_examples(
+    extra_dir: Path | None = None, corrections: Sequence[LabelledText] = ()
+) -> list[Example]:
+    """The training part of the shipped corpus, then the organisation's own messages, then
+    the people's corrections (:mod:`postvakt.classifier.learning`)."""
     train_part, _held_out = split(load_corpus())
     if extra_dir is not None:
         train_part += load_labelled_dir(extra_dir)
+    train_part += [c.example() for c in corrections]
     return train_part
 
 
@@ -477,11 +306,13 @@ def load_model(
     directory: Path | None = None,
     rebuild: bool = False,
     settings: Settings = Settings(),
+    corrections: Sequence[LabelledText] = (),
 ) -> tuple[LinearModel, Path]:
-    """The model for this corpus and these libraries, from the cache or trained now."""
+    """The model for this corpus (with ``extra_dir`` and ``corrections``) and these
+    libraries, from the cache or trained now."""
     folder = directory or cache_dir()
-    key = model_key(extra_dir, settings)
-    path = folder / f"klassificerare-{key[:24]}.npz"
+    key = model_key(extra_dir, settings, corrections)
+    path = model_path(key, folder)
     with _LOCK:
         if path.is_file() and not rebuild:
             try:
@@ -489,11 +320,16 @@ def load_model(
             except (OSError, ValueError, KeyError) as exc:  # a damaged file: train anew
                 log.warning("the cached model %s is unreadable (%s); training a new one", path, exc)
         started = time.perf_counter()
-        examples = training_examples(extra_dir)
+        examples = training_examples(extra_dir, corrections)
         model = fit(
             examples,
             settings,
-            meta={"key": key, "versions": _versions(), "extra": str(extra_dir or "")},
+            meta={
+                "key": key,
+                "versions": _versions(),
+                "extra": str(extra_dir or ""),
+                "corrections": len(corrections),
+            },
         )
         model.meta["training_seconds"] = round(time.perf_counter() - started, 2)
         try:
@@ -510,6 +346,14 @@ def load_model(
     return model, path
 
 
+def store_model(model: LinearModel, path: Path) -> None:
+    """Write ``model`` to ``path`` in the cache (atomically) and remove the models it
+    replaces; ``OSError`` when it cannot be written."""
+    with _LOCK:
+        model.save(path)
+        _prune(path.parent, keep=path)
+
+
 def _prune(folder: Path, keep: Path) -> None:
     """Remove models of older corpora or libraries: they can never be used again."""
     for old in folder.glob("klassificerare-*.npz"):
@@ -518,9 +362,14 @@ def _prune(folder: Path, keep: Path) -> None:
                 old.unlink()
 
 
-def train(extra_dir: Path | None = None, *, directory: Path | None = None) -> Path:
+def train(
+    extra_dir: Path | None = None,
+    *,
+    directory: Path | None = None,
+    corrections: Sequence[LabelledText] = (),
+) -> Path:
     """Rebuild the model (``postvakt classifier train``) and return where it was written."""
-    _model, path = load_model(extra_dir, directory=directory, rebuild=True)
+    _model, path = load_model(extra_dir, directory=directory, rebuild=True, corrections=corrections)
     _DEFAULT.clear()
     return path
 
@@ -565,9 +414,11 @@ class Classifier:
         review_band: tuple[float, float] | None = None,
         own_domains: Sequence[str] = (),
         own_addresses: Sequence[str] = (),
+        corrections: Sequence[LabelledText] = (),
     ) -> Classifier:
-        """The model for the corpus (and ``extra_dir``), from the cache or trained now."""
-        model, _path = load_model(extra_dir, directory=directory)
+        """The model for the corpus (with ``extra_dir`` and ``corrections``), from the cache
+        or trained now."""
+        model, _path = load_model(extra_dir, directory=directory, corrections=corrections)
         return cls(
             model,
             review_band=DEFAULT_REVIEW_BAND if review_band is None else review_band,
@@ -584,7 +435,7 @@ class Classifier:
         citizen = citizen_text(msg, self.own_domains)
         doc = extract(citizen, explain=True, chars=False)
         scores, wvec, cvec = self.model.decision(doc)
-        probs = _softmax(scores)
+        probs = softmax(scores)
         best = int(np.argmax(probs))
         label = model_label = LABELS[best]
         confidence = float(probs[best])

@@ -21,7 +21,7 @@ from postvakt.classifier.verdict import Label
 from postvakt.privacy import mask_personnummer
 
 if TYPE_CHECKING:
-    from postvakt.classifier.model import Block, LinearModel, Vector
+    from postvakt.classifier.linear import Block, LinearModel, Vector
 
 __all__ = ["explain", "top_phrases"]
 

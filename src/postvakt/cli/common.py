@@ -133,8 +133,21 @@ def optional_config(args: argparse.Namespace) -> Any:
 
 
 def classifier_for(config: Any) -> Any:
-    """The organisation's model when there is a config, else the shipped one."""
+    """The organisation's model in use when there is a config (as the service classifies:
+    its database says which), else the shipped one."""
     from postvakt.classifier import default_classifier
     from postvakt.intake import load_classifier
+    from postvakt.registry.db import database_errors, open_database, session_factory
 
-    return load_classifier(config) if config is not None else default_classifier()
+    if config is None:
+        return default_classifier()
+    database = config.database
+    password = os.environ.get(database.password_env) if database.password_env else None
+    with database_errors():
+        engine = open_database(
+            config.database_url, busy_timeout=database.busy_timeout_seconds, password=password
+        )
+    try:
+        return load_classifier(config, session_factory(engine))
+    finally:
+        engine.dispose()

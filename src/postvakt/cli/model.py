@@ -39,20 +39,33 @@ def add_parsers(sub: Any) -> None:
         dest="classifier_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
     )
     train = model_sub.add_parser(
-        "train", help="träna om modellen på korpusen och organisationens egna meddelanden"
+        "train",
+        help="träna om modellen på korpusen, organisationens egna meddelanden och (med "
+        "konfiguration) rättelserna i databasen, och ta den i bruk",
     )
     train.add_argument(
         "--corpus",
         metavar="MAPP",
         help="egna märkta meddelanden (.eml och labels.csv); annars classifier.corpus",
     )
+    model_sub.add_parser(
+        "retrain",
+        help="träna med rättelserna och ta den nya modellen i bruk bara om den inte är sämre "
+        "(som nattjobbet; konfiguration behövs)",
+    )
     evaluate = model_sub.add_parser(
         "evaluate",
-        help="precision, täckning och F1 per etikett på märkta meddelanden; utan MAPP: korpusens "
-        "utvärderingsdel och korsvalidering",
+        help="precision, täckning och F1 per etikett på märkta meddelanden; utan MAPP: med "
+        "konfiguration andelen rättade bedömningar per månad och vad som rättades till vad, "
+        "annars korpusens utvärderingsdel och korsvalidering",
     )
     evaluate.add_argument(
         "dir", nargs="?", metavar="MAPP", help="MAPP/*.eml med MAPP/labels.csv (file,label,…)"
+    )
+    evaluate.add_argument(
+        "--shipped",
+        action="store_true",
+        help="mät på korpusens utvärderingsdel och korsvalidering även med konfiguration",
     )
     evaluate.add_argument("--json", action="store_true", help="skriv ut som JSON")
     calendar = sub.add_parser(
@@ -87,10 +100,12 @@ def add_parsers(sub: Any) -> None:
         dest="rules_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
     )
     rules_run = rules_sub.add_parser(
-        "run", help="kör ett jobb: coverage, daily-open, reminders, compilation"
+        "run", help="kör ett jobb: coverage, daily-open, reminders, compilation, retrain"
     )
     rules_run.add_argument(
-        "job", metavar="JOBB", choices=("coverage", "daily-open", "reminders", "compilation")
+        "job",
+        metavar="JOBB",
+        choices=("coverage", "daily-open", "reminders", "compilation", "retrain"),
     )
     rules_run.add_argument(
         "--force", action="store_true", help="kör även om jobbet redan körts i dag"
@@ -132,22 +147,16 @@ def _check_message(path: Path) -> None:
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:
-    from postvakt.classifier.commands import evaluation_json, train_model
+    from postvakt.classifier.commands import evaluation_json
     from postvakt.classifier.evaluate import evaluate_corpus, evaluate_dir
 
     config = optional_config(args)
-    if args.classifier_command == "train":
-        corpus = Path(args.corpus) if args.corpus else None
-        cache = None
-        if config is not None:
-            settings = config.classifier
-            if corpus is None and settings.corpus:
-                corpus = config.path(settings.corpus)
-            cache = config.path(settings.cache_folder) if settings.cache_folder else None
-        print(train_model(corpus, cache))
-        return EXIT_OK
+    if args.classifier_command in ("train", "retrain"):
+        return _train(args, config)
     if args.dir:
         result: Any = evaluate_dir(args.dir, classifier_for(config))
+    elif config is not None and not args.shipped:
+        result = _correction_report(args, config)
     else:
         band = config.classifier.review_band if config is not None else None
         result = evaluate_corpus(review_band=band)
@@ -155,6 +164,47 @@ def cmd_classifier(args: argparse.Namespace) -> int:
         json.dumps(evaluation_json(result), ensure_ascii=False, indent=2) if args.json else result
     )
     return EXIT_OK
+
+
+def _train(args: argparse.Namespace, config: Any) -> int:
+    """``train``: without a config the corpus (and --corpus); with one, the corrections in
+    its database too, and the model is taken into use.  ``retrain``: as the nightly job."""
+    from postvakt.classifier.commands import train_model, trained_line
+    from postvakt.classifier.retrain import retrain
+
+    by_hand = args.classifier_command == "train"
+    corpus = Path(args.corpus) if by_hand and args.corpus else None
+    if by_hand and config is None:
+        print(train_model(corpus, None))
+        return EXIT_OK
+    with open_service(args, read_only=True) as service:
+        assert service.sessions is not None
+        result = retrain(
+            service.config, service.sessions, now=service.clock(), by_hand=by_hand, extra_dir=corpus
+        )
+    if by_hand:
+        own = corpus or _own_corpus(service.config)
+        print(trained_line(result, own))
+    else:
+        print(result)
+    return EXIT_OK
+
+
+def _correction_report(args: argparse.Namespace, config: Any) -> Any:
+    """The correction rate per month and what was corrected into what, from the database."""
+    from zoneinfo import ZoneInfo
+
+    from postvakt.classifier.correction_report import correction_report
+    from postvakt.registry.db import database_errors
+
+    with open_service(args, read_only=True) as service:
+        assert service.sessions is not None
+        with service.sessions() as session, database_errors():
+            return correction_report(session, ZoneInfo(config.organisation.timezone))
+
+
+def _own_corpus(config: Any) -> Path | None:
+    return config.path(config.classifier.corpus) if config.classifier.corpus else None
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
@@ -178,12 +228,16 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    service = open_service(args)
+    # Retraining reads only the database: no mail server (nor its password) is needed.
+    service = open_service(args, connectors=args.job != "retrain")
     with service:
         assert service.jobs is not None
         report = service.jobs.run(args.job, force=args.force)
         if not report.ran:
             print(f"{args.job} kördes inte: {report.why_not}")
+            return EXIT_OK
+        if report.retraining is not None:
+            print(report.retraining)
             return EXIT_OK
         for result in report.opened:
             state = {True: "öppnad", False: "INTE öppnad", None: "okänt"}[result.opened]

@@ -270,6 +270,16 @@ class ClassifierConfig(Strict):
         description="Where the trained model is kept; default $POSTVAKT_CACHE_DIR, else the "
         "user's cache folder. Relative to the config.",
     )
+    retrain: bool = Field(
+        True,
+        description="Retrain every working night with the corrections people made (confirm, "
+        "change kind, withdraw, register, merge) and take the new model into use only when it "
+        "is no worse than the one in use (see postvakt.classifier.retrain).",
+    )
+    retrain_time: time = Field(
+        time(2, 30),
+        description="When the nightly retraining runs (working days; the service must be running).",
+    )
 
     @field_validator("review_band")
     @classmethod

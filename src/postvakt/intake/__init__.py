@@ -107,6 +107,8 @@ log = logging.getLogger("postvakt.intake")
 
 CONFLICT_ATTEMPTS = 3
 """Tries of one message when another process's transaction conflicts with it."""
+EXCERPT_CHARS = 2000
+"""How much of the citizen's text a message's record keeps for the review queue."""
 
 Classify = Callable[[IncomingMessage], Verdict]
 NotSatisfied = Callable[..., None]
@@ -137,6 +139,11 @@ class Intake:
         self.steps = steps
         self.sent_steps = sent_steps
         self._classify = classify
+        self._own_classifier = classify is None
+        """The classifier is the organisation's model in use (loaded here), not one given."""
+        self._model_source: Callable[[], Classifier] | None = None
+        """Loads the model in use without the database (set by the service); else the
+        corpus model and the organisation's own messages."""
         self.not_satisfied: NotSatisfied | None = None
         """Set by the service to ``Casework.not_satisfied``; without it a not-satisfied reply
         is noted on the case."""
@@ -188,8 +195,18 @@ class Intake:
         """The classifier, loaded when the first message needs it (read-only commands never
         pay for it)."""
         if self._classify is None:
-            self._classify = load_classifier(self.config)
+            # Never reads the database: it is loaded inside a message's transaction.
+            load = self._model_source or (lambda: load_classifier(self.config))
+            self._classify = load()
         return self._classify
+
+    def reload_classifier(self, source: Callable[[], Classifier] | None = None) -> None:
+        """Another model was taken into use (a retraining): the next message loads it, with
+        ``source`` when given (:meth:`postvakt.service.Service.follow_model`)."""
+        if self._own_classifier:
+            if source is not None:
+                self._model_source = source
+            self._classify = None
 
     def may_join(self, case: Case, msg: IncomingMessage) -> bool:
         """Whether a message in a case's thread (or quoting its number) may join the case.
@@ -329,6 +346,14 @@ class Intake:
         row.defects = list(msg.defects)
         row.reply_due = work.reply_due
         row.case_id = work.case.id if work.case else None
+        if work.verdict is not None:  # the review queue shows a non-case that was close
+            probs = dict(work.verdict.probabilities)
+            row.case_probability = round(
+                probs.get(Label.COMPLAINT, 0.0) + probs.get(Label.OPINION, 0.0), 3
+            )
+        if work.role == "inbox":
+            citizen = self.citizen_message(msg, work.verdict) if work.verdict else msg
+            row.excerpt = citizen.body_text[:EXCERPT_CHARS]
         return row
 
     def process(
@@ -529,17 +554,14 @@ class _KnownKeys:
         self._load().add(key)
 
 
-def load_classifier(config: Config) -> Classifier:
-    """The trained model for the shipped corpus and the organisation's own messages, with the
-    configured review band (trained on first use, then read from the cache)."""
-    settings = config.classifier
-    return Classifier.load(
-        extra_dir=config.path(settings.corpus) if settings.corpus else None,
-        directory=config.path(settings.cache_folder) if settings.cache_folder else None,
-        review_band=settings.review_band,
-        own_domains=config.organisation.domains,
-        own_addresses=[m.address for m in config.mailboxes],
-    )
+def load_classifier(config: Config, sessions: sessionmaker[Session] | None = None) -> Classifier:
+    """The organisation's model in use — the shipped corpus, its own messages and, once a
+    retraining took it into use, people's corrections (read from ``sessions``' database) —
+    with the configured review band; from the cache, or trained on first use.  Not inside a
+    transaction: SQLite's ``BEGIN IMMEDIATE`` would wait for itself."""
+    from postvakt.classifier.retrain import load_current
+
+    return load_current(config, sessions)[0]
 
 
 def policy_from(config: Config) -> Policy:

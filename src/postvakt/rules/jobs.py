@@ -10,6 +10,8 @@ constraint: when several Postvakt instances share the database, exactly one runs
 | daily-open    | 14:00                | evidence each mailbox was opened -> owners (unit head) |
 | reminders     | 08:30 and 13:00      | deadlines near -> responsible; passed -> owners, head  |
 | compilation   | with the reminders   | from 25 January: the unit heads, once, of 15 February  |
+| retrain       | 02:30 (night)        | the classifier learns from the day's corrections; the  |
+|               |                      | new model is used only if no worse (classifier.retrain)|
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -47,12 +49,15 @@ from postvakt.rules.deadlines import DueItem, due_items, to_notify
 from postvakt.rules.notify import Notifier, Planned, SendReport, swedish_day
 from postvakt.rules.policy import Policy
 
+if TYPE_CHECKING:
+    from postvakt.classifier.retrain import Retraining
+
 __all__ = ["JOBS", "JobReport", "RuleJobs"]
 
 log = logging.getLogger("postvakt.jobs")
 
-JobName = Literal["coverage", "daily-open", "reminders", "compilation"]
-JOBS: tuple[JobName, ...] = ("coverage", "daily-open", "reminders", "compilation")
+JobName = Literal["coverage", "daily-open", "reminders", "compilation", "retrain"]
+JOBS: tuple[JobName, ...] = ("coverage", "daily-open", "reminders", "compilation", "retrain")
 
 
 @dataclass
@@ -63,6 +68,8 @@ class JobReport:
     planned: list[Planned] = field(default_factory=list)
     opened: list[OpenedResult] = field(default_factory=list)
     sent: SendReport = field(default_factory=SendReport)
+    retraining: Retraining | None = None
+    """What the retrain job found and decided."""
 
 
 def _line(item: DueItem, breach: bool) -> str:
@@ -128,6 +135,13 @@ class RuleJobs:
         if not force and not self.claim(f"{job}{'@' + slot if slot else ''}", today):
             return JobReport(job, False, "redan körd i dag (av den här eller en annan instans)")
         report = JobReport(job, True)
+        if job == "retrain":
+            # Imported here: the other jobs (and every command that builds them) never load
+            # the training code.
+            from postvakt.classifier.retrain import retrain
+
+            report.retraining = retrain(self.config, self.sessions, now=now)
+            return report
         if job == "coverage":
             report.planned = self._coverage(today)
         elif job == "daily-open":
