@@ -316,6 +316,27 @@ def test_the_nightly_job_refuses_a_worse_model_and_the_current_one_stays(
         assert outcome_of(service, "kvar") == (Disposition.CASE, "complaint")
 
 
+def test_retrain_by_hand_prints_the_decision_and_both_figures(
+    ws: Workspace, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+):
+    config = ["--config", str(ws.config_path)]
+    clock = Clock(NIGHT)
+    teach_slow_complaints(sessions)
+    assert main([*config, "classifier", "retrain"], clock=clock) == 0
+    out = capsys.readouterr().out
+    (row,) = records(sessions)
+    assert out.startswith("Den nya modellen är inte sämre än den i bruk och är tagen i bruk.")
+    assert f"ny modell:       makro-F1 {row.macro_f1:.3f}".replace(".", ",") in out
+    assert f"modellen i bruk: makro-F1 {row.current_macro_f1:.3f}".replace(".", ",") in out
+    # The nightly job, run by hand: nothing new since; then claimed for the day.
+    clock.at = NIGHT + timedelta(minutes=5)
+    assert main([*config, "rules", "run", "retrain"], clock=clock) == 0
+    assert capsys.readouterr().out.startswith("Inga nya rättelser sedan modellen i bruk tränades")
+    assert main([*config, "rules", "run", "retrain"], clock=clock) == 0
+    assert "retrain kördes inte: redan körd i dag" in capsys.readouterr().out
+    assert len(records(sessions)) == 1
+
+
 def test_retraining_can_be_turned_off_and_moved(tmp_path: Path):
     workspace = make_workspace(tmp_path / "ws")
     with workspace.config_path.open("a", encoding="utf-8") as f:

@@ -135,7 +135,9 @@ def trained_line(result: Retraining, extra_dir: Path | None = None) -> str:
         if result.candidate and result.current
         else ""
     )
+    from postvakt.classifier.retrain import seconds_sv
+
     return (
-        f"Klassificeraren är tränad på korpusen{extra}{learned} på {result.seconds:.1f} s"
-        f"{where}{figures}"
+        f"Klassificeraren är tränad på korpusen{extra}{learned} på "
+        f"{seconds_sv(result.seconds)}{where}{figures}"
     )

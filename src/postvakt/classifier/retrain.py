@@ -77,6 +77,11 @@ def _num(value: float) -> str:
     return f"{value:.3f}".replace(".", ",")
 
 
+def seconds_sv(value: float) -> str:
+    """``2,4 s``: seconds as Swedish writes them."""
+    return f"{value:.1f} s".replace(".", ",")
+
+
 @dataclass(frozen=True)
 class Figures:
     """What decides: macro F1 and complaint recall, on ``messages`` held-out messages."""
@@ -135,12 +140,12 @@ class Retraining:
         assert self.candidate is not None and self.current is not None
         return (
             f"{self.note}\n"
-            f"  ny modell:      {self.candidate}\n"
+            f"  ny modell:       {self.candidate}\n"
             f"  modellen i bruk: {self.current}\n"
             f"  mätt på {self.candidate.messages} meddelanden (korpusens utvärderingsdel och "
             f"{self.held_out} rättelser som hålls utanför träningen); tränad på "
             f"{self.examples} meddelanden varav {self.corrections} rättelser, på "
-            f"{self.seconds:.1f} s."
+            f"{seconds_sv(self.seconds)}."
         )
 
     def as_dict(self) -> dict[str, Any]:
