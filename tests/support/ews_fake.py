@@ -8,7 +8,9 @@ and answers with the request and response shapes Microsoft documents for Exchang
 - ``ConvertId`` (exchangelib's version probe), ``GetFolder`` (with ``PermissionSet``),
   ``SyncFolderItems`` (sync states, paging, Create/Update/Delete/ReadFlagChange),
   ``GetItem`` (``MimeContent``), ``FindItem`` (paging and the restrictions Postvakt uses),
-  ``CreateItem`` / ``CreateAttachment`` (drafts), ``GetUserOofSettings`` /
+  ``CreateItem`` / ``CreateAttachment`` (drafts), ``DeleteItem`` (``HardDelete``,
+  ``SoftDelete``, ``MoveToDeletedItems``: the item gets a new id in Deleted Items, as an
+  item moved between folders does), ``GetUserOofSettings`` /
   ``SetUserOofSettings`` and ``GetDelegate``;
 - the errors a real server gives: ``ErrorServerBusy`` as a SOAP fault with
   ``BackOffMilliseconds`` (throttling), ``ErrorInvalidSyncStateData``, ``ErrorAccessDenied``,
@@ -28,6 +30,8 @@ and the connector must sort.
 
 Every operation is recorded in :attr:`EwsFake.operations`, so tests can prove the connector
 never called an operation that changes the person's mail (UpdateItem, MoveItem, DeleteItem…).
+A ``DeleteItem`` that touches only drafts Postvakt created (``CreateItem``) is recorded as
+``DeleteItem:own-drafts``, which is not such an operation.
 """
 
 from __future__ import annotations
@@ -162,6 +166,7 @@ class FakeItem:
     message_id: str | None = None
     is_read: bool = False
     is_draft: bool = False
+    """Created with CreateItem (Postvakt's drafts); mail delivered into Drafts is not."""
     sensitivity: str = "Normal"
     body: str = ""
     body_type: str = "Text"
@@ -273,6 +278,8 @@ class FakeMailbox:
     permissions: dict[str, list[FakePermission]] = field(default_factory=dict)
     delegates: list[FakeDelegate] = field(default_factory=list)
     oof: FakeOof = field(default_factory=FakeOof)
+    recoverable: list[FakeItem] = field(default_factory=list)
+    """Soft-deleted items (Recoverable Items): out of every folder the person sees."""
 
 
 @dataclass
@@ -1287,6 +1294,44 @@ def _create_attachment(request: _Request) -> ET.Element:
     return response
 
 
+DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
+
+
+def _delete_item(request: _Request) -> ET.Element:
+    """DeleteItem: hard and soft deletes take the item out of every folder (a soft-deleted
+    one sits in Recoverable Items, kept in :attr:`FakeMailbox.recoverable`); MoveToDeletedItems
+    moves it to Deleted Items under a new id (an item in Deleted Items is deleted for good)."""
+    op = request.op
+    fake = request.fake
+    kind = op.get("DeleteType", "")
+    if kind not in DELETE_TYPES:
+        raise EwsFault("ErrorSchemaValidation", f"DeleteType {kind!r} is not valid.", fault=True)
+    response, messages = _response("DeleteItem")
+    ids = op.find(_m("ItemIds"))
+    touched: list[FakeItem] = []
+    for elem in list(ids) if ids is not None else []:
+        try:
+            box, item = request.item(elem.get("Id", ""))
+        except EwsFault as exc:
+            _message(messages, "DeleteItem", exc)
+            continue
+        touched.append(item)
+        fake._log(box, "delete", item)
+        del box.items[item.id]
+        if kind == "MoveToDeletedItems" and item.folder != "deleteditems":
+            item.id = fake._new_id("I")
+            item.folder = "deleteditems"
+            item.change += 1
+            box.items[item.id] = item
+            fake._log(box, "create", item)
+        elif kind == "SoftDelete":
+            box.recoverable.append(item)
+        _message(messages, "DeleteItem")
+    if touched and all(i.is_draft for i in touched):
+        request.name = "DeleteItem:own-drafts"
+    return response
+
+
 def _oof_mailbox(request: _Request) -> FakeMailbox:
     address = request.op.findtext(f"{_t('Mailbox')}/{_t('Address')}")
     return request.mailbox(address)
@@ -1388,6 +1433,7 @@ OPERATIONS: dict[str, Callable[[_Request], ET.Element]] = {
     "FindItem": _find_item,
     "CreateItem": _create_item,
     "CreateAttachment": _create_attachment,
+    "DeleteItem": _delete_item,
     "GetUserOofSettings": _get_oof,
     "SetUserOofSettings": _set_oof,
     "GetDelegate": _get_delegate,

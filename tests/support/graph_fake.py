@@ -15,6 +15,10 @@ Graph v1.0 and the Microsoft identity platform:
   (a property v1.0 does not have, such as ``sensitivity``, is a 400 as on the real service;
   PidTagSensitivity comes through ``$expand=singleValueExtendedProperties``);
 - ``/messages/{id}/$value`` (MIME), ``/messages/{id}/createReply``, ``POST /messages``,
+  ``PATCH`` and ``DELETE /messages/{id}`` (the message goes to Deleted Items, keeping its
+  immutable id; deleted there, it is gone), single-value extended properties (set in
+  ``POST /messages`` and ``PATCH``, read with ``$expand=singleValueExtendedProperties($filter=
+  id eq '…')`` on a message, a list or a delta),
   ``/messages/{id}/attachments`` and ``…/attachments/createUploadSession`` with ``PUT``
   chunks to the upload URL (``Content-Range``, ``nextExpectedRanges``, 201 at the end);
 - ``/mailboxSettings/automaticRepliesSetting`` (GET) and ``/mailboxSettings`` (PATCH);
@@ -24,7 +28,7 @@ Graph v1.0 and the Microsoft identity platform:
   link the service no longer knows (``syncStateNotFound`` / ``resyncRequired``).
 
 Every request is recorded in :attr:`GraphFake.requests`; :meth:`GraphFake.writes` lists the
-ones that would have changed a person's mail (anything but drafts and settings).
+ones that would have changed a person's mail (anything but the app's own drafts and settings).
 """
 
 from __future__ import annotations
@@ -180,6 +184,10 @@ class GraphMessage:
     change: int = 1
     rest_id: str = ""
     """The id a client sees without ``Prefer: IdType="ImmutableId"``: it changes on a move."""
+    extended: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Single-value extended properties: lower-cased id -> (id as Graph writes it, value)."""
+    by_app: bool = False
+    """Created by the app (its drafts); mail delivered into Drafts is not."""
 
     def __post_init__(self) -> None:
         self.rest_id = self.rest_id or self.id
@@ -273,6 +281,8 @@ class GraphFake:
         self.token_requests = 0
         self.mailboxes: dict[str, GraphMailbox] = {}
         self.requests: list[tuple[str, str]] = []
+        self.own_draft_requests: set[tuple[str, str]] = set()
+        """PATCH and DELETE requests on drafts the app created (not writes to a person's mail)."""
         self.prefer_headers: list[str] = []
         """The ``Prefer`` header of every request to a mailbox (ids, page sizes)."""
         self.throttles: list[list[Any]] = []
@@ -466,6 +476,8 @@ class GraphFake:
                     continue  # tokens, OpenID configuration, upload URLs
                 if method == "GET" or "/mailboxSettings" in path:
                     continue
+                if (method, path) in self.own_draft_requests:
+                    continue
                 if method == "POST" and (
                     path.endswith("/createReply")
                     or re.search(r"/users/[^/]+/messages$", path)
@@ -569,7 +581,27 @@ _PROPERTIES = {
 }  # fmt: skip
 """The v1.0 message properties (there is no 'sensitivity': that is PidTagSensitivity, 0x0036)."""
 _SENSITIVITY_TAG = {"normal": "0", "personal": "1", "private": "2", "confidential": "3"}
-_EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=id eq '(\w+) (0x[0-9A-Fa-f]+)'\)")
+_EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=id eq '([^']+)'\)")
+_TAG = re.compile(r"(\w+) (0x[0-9A-Fa-f]+)")
+_NAMED = re.compile(r"(\w+) \{([0-9A-Fa-f-]{36})\} Name (\S+)")
+
+
+def _property_id(text: str) -> tuple[str, str]:
+    """(the key a property is kept under, its id as Graph writes it: GUIDs in lower case)."""
+    named = _NAMED.fullmatch(text.strip())
+    if named:
+        kind, guid, name = named.groups()
+        canonical = f"{kind} {{{guid.lower()}}} Name {name}"
+        return canonical.lower(), canonical
+    if not _TAG.fullmatch(text.strip()):
+        raise GraphError(400, "ErrorInvalidProperty", f"The property id {text!r} is not valid.")
+    return text.strip().lower(), text.strip()
+
+
+def _set_extended(message: GraphMessage, fields: dict[str, Any]) -> None:
+    for prop in fields.get("singleValueExtendedProperties") or []:
+        key, canonical = _property_id(str(prop.get("id", "")))
+        message.extended[key] = (canonical, str(prop.get("value", "")))
 
 
 def _check_select(select: list[str] | None) -> None:
@@ -588,7 +620,14 @@ def _expanded(message: GraphMessage, expand: str | None) -> dict[str, Any]:
     found = _EXPAND.fullmatch(expand)
     if not found:
         raise GraphError(400, "BadRequest", f"The fake does not expand {expand!r}.")
-    kind, tag = found.groups()
+    wanted = found.group(1)
+    tagged = _TAG.fullmatch(wanted)
+    if tagged is None:
+        key, _ = _property_id(wanted)
+        have = message.extended.get(key)
+        values = [{"id": have[0], "value": have[1]}] if have else []
+        return {"singleValueExtendedProperties": values}
+    kind, tag = tagged.groups()
     if kind.lower() != "integer" or int(tag, 16) != 0x36:
         return {"singleValueExtendedProperties": []}
     value = _SENSITIVITY_TAG.get(message.sensitivity, "0")
@@ -690,6 +729,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def _path(self) -> str:
+        """The request's path as :attr:`GraphFake.requests` records it."""
+        return unquote(urlsplit(self.path).path)
 
     def _dispatch(self, method: str) -> None:
         fake = self.fake
@@ -915,14 +958,34 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "/$value" and method == "GET":
             self._send(200, message.mime())
         elif action == "" and method == "GET":
-            self._send(200, _json_message(message, _select(query), immutable=self._immutable))
+            self._send(
+                200,
+                _json_message(
+                    message, _select(query), query.get("$expand"), immutable=self._immutable
+                ),
+            )
         elif action == "" and method == "PATCH":
+            if message.by_app:
+                self.fake.own_draft_requests.add((method, self._path()))
             changes = json.loads(body or b"{}")
             if "isRead" in changes:
                 message.is_read = bool(changes["isRead"])
+            _set_extended(message, changes)
             message.change += 1
             self.fake._log(box, "update", message)
             self._send(200, _json_message(message, None, immutable=self._immutable))
+        elif action == "" and method == "DELETE":
+            if message.by_app:
+                self.fake.own_draft_requests.add((method, self._path()))
+            self.fake._log(box, "delete", message)
+            if message.folder == "deleteditems":
+                del box.messages[message.id]
+            else:  # into Deleted Items: the immutable id stays, the REST id changes
+                message.folder = "deleteditems"
+                message.rest_id = self.fake._new_id()
+                message.change += 1
+                self.fake._log(box, "create", message)
+            self._send(204)
         elif action == "/createReply" and method == "POST":
             self._create_reply(box, message, json.loads(body or b"{}"))
         elif action == "/attachments" and method == "GET":
@@ -1046,7 +1109,10 @@ class _Handler(BaseHTTPRequestHandler):
         skip = int(query.get("$skip", "0"))
         page = found[skip : skip + top]
         result: dict[str, Any] = {
-            "value": [_json_message(m, _select(query), immutable=self._immutable) for m in page]
+            "value": [
+                _json_message(m, _select(query), query.get("$expand"), immutable=self._immutable)
+                for m in page
+            ]
         }
         if query.get("$count") == "true":
             result["@odata.count"] = len(found)
@@ -1099,7 +1165,16 @@ class _Handler(BaseHTTPRequestHandler):
             body_type=body_type,
             to=to,
             in_reply_to=reply_to.message_id if reply_to else None,
+            by_app=True,
         )
+        if reply_to is None:
+            _set_extended(message, fields)
+        elif "singleValueExtendedProperties" in fields:
+            # Not documented for createReply's message parameter: refused, so a client that
+            # relies on it is noticed here.
+            raise GraphError(
+                400, "ErrorInvalidRequest", "singleValueExtendedProperties is not supported here."
+            )
         box.messages[message.id] = message
         fake._log(box, "create", message)
         self._send(201, _json_message(message, None, immutable=self._immutable))

@@ -1,4 +1,5 @@
-"""Placing drafts: the outbox written in each message's transaction goes to the mailbox after commit."""
+"""Placing drafts: the outbox written in each message's transaction goes to the mailbox after
+commit; and taking Postvakt's own drafts of withdrawn cases out of it again."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from postvakt.mailbox.base import (
     Connector,
     DraftAttachment,
     DraftReply,
+    SupportsDraftRemoval,
 )
 from postvakt.registry.db import database_errors
 from postvakt.registry.drafts import mark_address_check
@@ -29,7 +31,14 @@ from postvakt.registry.models import (
 if TYPE_CHECKING:
     from postvakt.intake import Intake
 
-__all__ = ["DOCX", "DRAFT_BATCH", "deliver_drafts", "draft_reply", "retry_failed_drafts"]
+__all__ = [
+    "DOCX",
+    "DRAFT_BATCH",
+    "NOT_IN_DRAFTS",
+    "deliver_drafts",
+    "draft_reply",
+    "retry_failed_drafts",
+]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -45,10 +54,17 @@ def deliver_drafts(
     session: Session | None = None,
     turn: Turn | None = None,
 ) -> PassReport:
-    """Place every pending draft of this mailbox in its Drafts folder (after commit).
+    """Place every pending draft of this mailbox in its Drafts folder (after commit), then
+    take out Postvakt's own drafts of withdrawn cases (status ``REMOVE``).
 
     In batches: one read, one ``save_drafts`` call (one round trip on IMAP), one update.
     A failing server leaves the batch pending for the next pass; saving is idempotent.
+    Removal is the same: one ``remove_drafts`` call per batch; a removed draft, and one the
+    connector no longer finds (the person deleted or sent it), becomes ``REMOVED`` with
+    ``saved_at`` the time it was settled (``last_error`` says when it was not found),
+    ``location`` still saying where it was; a failing server leaves the batch ``REMOVE``
+    for the next pass.  A draft withdrawn while it was being placed is removed in the same
+    pass.
 
     Only under the mailbox's lease: ``turn`` when the caller holds it (a pass), else the
     lease is taken here; a mailbox another process holds is left to it (``report.skipped``),
@@ -120,23 +136,106 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
                 for (draft_id, reference, _reply), location in zip(batch, locations, strict=True):
                     if location is None:
                         continue  # could not be built: marked failed by _save_batch
+                    placed = dict(
+                        saved_at=now,
+                        location=location,
+                        attempts=Draft.attempts + 1,
+                        last_error=None,
+                    )
+                    saved = session.execute(
+                        update(Draft)
+                        .where(Draft.id == draft_id, Draft.status == DraftStatus.PENDING)
+                        .values(status=DraftStatus.SAVED, **placed)
+                    )
+                    if saved.rowcount:
+                        report.drafts_saved.append((reference, location))
+                        continue
+                    # Its case was withdrawn while the draft was on its way (never placed, as
+                    # far as the withdrawal could see): it is in Drafts now, so out it goes.
                     session.execute(
                         update(Draft)
-                        .where(Draft.id == draft_id)
-                        .values(
-                            status=DraftStatus.SAVED,
-                            saved_at=now,
-                            location=location,
-                            attempts=Draft.attempts + 1,
-                            last_error=None,
-                        )
+                        .where(Draft.id == draft_id, Draft.status == DraftStatus.REMOVED)
+                        .values(status=DraftStatus.REMOVE, **placed)
                     )
-                    report.drafts_saved.append((reference, location))
             if len(batch) < DRAFT_BATCH:
                 break
+        _remove(intake, connector, session, turn, report)
     except LeaseLost as exc:
         report.skipped.append(str(exc))
     return report
+
+
+NOT_IN_DRAFTS = (
+    "fanns inte i Utkast-mappen när Postvakt skulle ta bort det (borttaget eller skickat av "
+    "en person)"
+)
+
+
+def _remove(
+    intake: Intake, connector: Connector, session: Session, turn: Turn, report: PassReport
+) -> None:
+    """Take Postvakt's own drafts of withdrawn cases out of this mailbox's Drafts folder."""
+    while True:
+        with database_errors(), session.begin():
+            rows = session.execute(
+                select(Draft.id, Draft.message_id, Draft.location, Case.reference)
+                .join(Mailbox, Draft.mailbox_id == Mailbox.id)
+                .outerjoin(Case, Draft.case_id == Case.id)
+                .where(Mailbox.address == connector.address, Draft.status == DraftStatus.REMOVE)
+                .order_by(Draft.id)
+                .limit(DRAFT_BATCH)
+            ).all()
+        if not rows:
+            return
+        ids = [row.id for row in rows]
+        error: str | None = None
+        if not isinstance(connector, SupportsDraftRemoval):
+            error = "kopplingen kan inte ta bort utkast; ta bort dem för hand"
+        else:
+            turn.keep(check=True)  # still ours: nobody else works this Drafts folder meanwhile
+            try:
+                removed = set(connector.remove_drafts([row.message_id for row in rows]))
+            except ConnectorError as exc:
+                error = str(exc)
+        if error is not None:
+            with database_errors(), session.begin():
+                session.execute(
+                    update(Draft)
+                    .where(Draft.id.in_(ids), Draft.status == DraftStatus.REMOVE)
+                    .values(attempts=Draft.attempts + 1, last_error=error)
+                )
+            report.errors.append(
+                f"{connector.address}: Postvakts utkast till makulerade ärenden kunde inte tas "
+                f"bort ur Utkast-mappen: {error}"
+            )
+            log.warning(
+                "%d drafts of withdrawn cases in %s not removed yet", len(ids), connector.address
+            )
+            return
+        now = intake.now()
+        with database_errors(), session.begin():
+            for row in rows:
+                gone = row.message_id in removed
+                session.execute(
+                    update(Draft)
+                    .where(Draft.id == row.id, Draft.status == DraftStatus.REMOVE)
+                    .values(
+                        status=DraftStatus.REMOVED,
+                        saved_at=now,
+                        attempts=Draft.attempts + 1,
+                        last_error=None if gone else NOT_IN_DRAFTS,
+                    )
+                )
+                if gone:
+                    report.drafts_removed.append((row.reference or "", row.location or ""))
+        log.info(
+            "%d drafts of withdrawn cases removed from %s, %d no longer there",
+            sum(1 for row in rows if row.message_id in removed),
+            connector.address,
+            sum(1 for row in rows if row.message_id not in removed),
+        )
+        if len(rows) < DRAFT_BATCH:
+            return
 
 
 def _save_batch(

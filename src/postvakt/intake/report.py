@@ -28,6 +28,8 @@ class PassReport:
     outcomes: list[MessageOutcome] = field(default_factory=list)
     drafts_saved: list[tuple[str, str]] = field(default_factory=list)
     """(case reference, where the draft is)"""
+    drafts_removed: list[tuple[str, str]] = field(default_factory=list)
+    """Postvakt's own drafts of withdrawn cases taken out of Drafts: (case reference, where)."""
     registrar_notices: list[str] = field(default_factory=list)
     """Cases whose card went to the registrar."""
     errors: list[str] = field(default_factory=list)
@@ -37,6 +39,7 @@ class PassReport:
     def merge(self, other: PassReport) -> None:
         self.outcomes += other.outcomes
         self.drafts_saved += other.drafts_saved
+        self.drafts_removed += other.drafts_removed
         self.registrar_notices += other.registrar_notices
         self.errors += other.errors
         self.skipped += other.skipped

@@ -13,7 +13,7 @@ implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.header import Header
@@ -21,6 +21,7 @@ from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -43,6 +44,7 @@ __all__ = [
     "SupportsOpenedEvidence",
     "SupportsOutOfOffice",
     "build_draft_mime",
+    "own_draft_id",
     "reply_subject",
 ]
 
@@ -295,3 +297,26 @@ def build_draft_mime(draft: DraftReply) -> bytes:
             )
             msg.attach(part)
     return msg.as_bytes()
+
+
+def own_draft_id(head: bytes, wanted: Collection[str]) -> str | None:
+    """The Message-ID (without brackets) of a message whose header ``head`` shows it as
+    Postvakt's own draft with one of the ``wanted`` Message-IDs; None for any other message.
+
+    Own means: exactly one Message-ID field, equal to ``<id>`` for an id in ``wanted``
+    (exactly, case included: a person's Message-ID that merely contains it is not it), and the
+    marker field :data:`DRAFT_MARKER` saying ``yes``.  ``head`` may be the whole message or
+    only some header fields (``BODY.PEEK[HEADER.FIELDS (...)]``).
+    """
+    parsed = BytesHeaderParser().parsebytes(head)
+    ids = parsed.get_all("Message-ID") or []
+    markers = parsed.get_all(DRAFT_MARKER[0]) or []
+    if len(ids) != 1 or not markers:
+        return None
+    if any(str(m).strip().lower() != DRAFT_MARKER[1] for m in markers):
+        return None
+    value = "".join(str(ids[0]).split())
+    if not (value.startswith("<") and value.endswith(">")):
+        return None
+    found = value[1:-1]
+    return found if found in wanted else None

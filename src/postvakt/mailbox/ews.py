@@ -1,9 +1,11 @@
 """The EWS connector: Exchange Server on premises, through exchangelib, watched in place.
 
 In place: items are only read (``SyncFolderItems`` with ``IdOnly`` and a few properties,
-``GetItem`` for the MIME content), which never changes ``IsRead``; nothing is moved or
-deleted.  The only write is ``CreateItem`` of reply drafts into the mailbox's Drafts, and
-``SetUserOofSettings`` when asked to set an automatic reply.
+``GetItem`` for the MIME content), which never changes ``IsRead``; nothing is moved.  The
+writes are ``CreateItem`` of reply drafts into the mailbox's Drafts, ``DeleteItem`` of
+Postvakt's own drafts of a withdrawn case (moved to Deleted Items, see
+:meth:`EwsConnector.remove_drafts`), and ``SetUserOofSettings`` when asked to set an
+automatic reply.
 
 Incremental sync per folder (``inbox``, ``sentitems``): the state keeps the EWS sync state
 and the day's count of flag changes (the opened-today evidence).  A message's key is where
@@ -36,8 +38,9 @@ from datetime import time as clock_time
 from typing import Any
 
 from exchangelib import Account, ExtendedProperty, FileAttachment, Mailbox, Message
+from exchangelib import errors as ews_errors
 from exchangelib.folders import Folder
-from exchangelib.items import SAVE_ONLY
+from exchangelib.items import MOVE_TO_DELETED_ITEMS, SAVE_ONLY
 
 from postvakt.errors import ProtocolError
 from postvakt.mailbox.addresses import draft_recipient, one_line
@@ -52,7 +55,7 @@ from postvakt.mailbox.base import (
 from postvakt.mailbox.ews_client import DRAFTS, INBOX, SENT, EwsClient, plain_datetime
 from postvakt.mailbox.ews_delegation import Delegate, EwsDelegation, FolderPermission
 from postvakt.mailbox.exchange import mark_sensitivity, oldest_first, permission_level
-from postvakt.mailbox.identity import location_key
+from postvakt.mailbox.identity import is_hashed, location_key
 
 __all__ = [
     "DRAFTS",
@@ -179,6 +182,32 @@ class EwsConnector(EwsDelegation, EwsClient):
         if not yielded_last and new_state != old:
             yield Checkpoint(folder, new_state)
 
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        """The item whose id is ``key`` (``GetItem`` with the MIME content, which leaves
+        ``IsRead`` as it is).  None when Exchange no longer has it (deleted, or moved: a moved
+        item gets a new id) or the key was stored hashed (ids over 300 characters)."""
+        if not key or is_hashed(key):
+            return None
+        account = self._connection()
+        (item,) = self._call(
+            f"hämta ett meddelande i {folder}",
+            lambda: list(
+                account.fetch(
+                    [(key, None)], only_fields=["mime_content", "datetime_received", "sensitivity"]
+                )
+            ),
+        )
+        if isinstance(item, ews_errors.ErrorItemNotFound | ews_errors.ErrorInvalidIdMalformed):
+            return None
+        if isinstance(item, Exception):
+            with self._errors(f"hämta ett meddelande i {folder}"):
+                raise item
+        if not getattr(item, "mime_content", None):
+            return None  # not a mail item
+        raw = mark_sensitivity(bytes(item.mime_content), getattr(item, "sensitivity", None))
+        received = plain_datetime(getattr(item, "datetime_received", None))
+        return FetchedMessage(folder, key, raw, received)
+
     # -- drafts ------------------------------------------------------------------------------
 
     def save_draft(self, draft: DraftReply) -> str:
@@ -218,6 +247,51 @@ class EwsConnector(EwsDelegation, EwsClient):
                         raise result
                 where[draft.message_id] = f"{DRAFTS}/{result.id}"
         return [where[d.message_id] for d in drafts]
+
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Postvakt's own drafts with these ids moved out of Drafts into Deleted Items.
+
+        Exchange gives a draft a Message-ID of its own, so Postvakt's id travels in its named
+        property (``PostvaktDraftId``, which only Postvakt sets): one ``FindItem`` in Drafts
+        per group of ids, the property compared exactly, then one ``DeleteItem`` with
+        ``MoveToDeletedItems`` — as Outlook deletes a draft, so the person (or a delegate)
+        can still see and restore it, and the mailbox's own retention empties it.  A person's
+        draft with the same Message-ID has no such property and is never found.
+        """
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            return []
+        folder = self._folder(DRAFTS)
+        account = self._connection()
+        own: dict[str, str] = {}
+        for start in range(0, len(wanted), DRAFT_GROUP):
+            group = wanted[start : start + DRAFT_GROUP]
+            found = self._call(
+                "leta efter utkast",
+                lambda group=group: list(
+                    folder.filter(postvakt_draft_id__in=group).only("postvakt_draft_id")
+                ),
+            )
+            for item in found:
+                # Compared here too: Exchange's string restrictions ignore case.
+                if isinstance(item, Message) and item.postvakt_draft_id in group:
+                    own[item.id] = item.postvakt_draft_id
+        if not own:
+            return []
+        results = self._call(
+            "ta bort Postvakts utkast",
+            lambda: account.bulk_delete(
+                [(item_id, None) for item_id in own], delete_type=MOVE_TO_DELETED_ITEMS
+            ),
+        )
+        removed: list[str] = []
+        for message_id, result in zip(own.values(), results, strict=True):
+            if result is True:
+                removed.append(message_id)
+            elif not isinstance(result, ews_errors.ErrorItemNotFound):  # gone meanwhile: fine
+                with self._errors("ta bort Postvakts utkast"):
+                    raise result
+        return removed
 
     def _draft_item(self, account: Account, folder: Folder, draft: DraftReply) -> Message:
         references = [*draft.references]

@@ -7,10 +7,15 @@ certificate's private key) is handed to the connector by :func:`postvakt.mailbox
 which reads it from the environment variable (or the key file) the config names.
 
 In place: messages are listed with delta queries on ``inbox`` and ``sentitems`` and read as
-MIME with ``GET /messages/{id}/$value``, which leaves ``isRead`` as it is; nothing is moved
-or deleted.  The writes are reply drafts (``createReply``, then the .docx as a file
-attachment, through an upload session when it is large) and, when asked, the automatic
-replies (``mailboxSettings/automaticRepliesSetting``).
+MIME with ``GET /messages/{id}/$value``, which leaves ``isRead`` as it is; nothing is moved.
+The writes are reply drafts (``createReply``, then the .docx as a file attachment, through an
+upload session when it is large), the removal of Postvakt's own drafts of a withdrawn case
+(``DELETE``, which puts them in Deleted Items, see :meth:`GraphConnector.remove_drafts`) and,
+when asked, the automatic replies (``mailboxSettings/automaticRepliesSetting``).
+
+Postvakt's drafts carry its id twice: as ``internetMessageId`` (found by it on a retry) and
+in the named property ``PostvaktDraftId`` (:data:`DRAFT_KEY`, the one the EWS connector
+writes), which only Postvakt sets: that is how a draft is known to be Postvakt's own.
 
 Incremental sync per folder: the state keeps the delta link and the day's count of changed
 messages (opened-today evidence).  A message's key is where it is (its immutable item id),
@@ -67,11 +72,12 @@ from postvakt.mailbox.exchange import (
 )
 from postvakt.mailbox.graph_client import GraphClient
 from postvakt.mailbox.graph_delegation import GraphDelegation
-from postvakt.mailbox.identity import location_key
+from postvakt.mailbox.identity import is_hashed, location_key
 from postvakt.retry import Backoff, RetryPolicy
 
 __all__ = [
     "DRAFTS",
+    "DRAFT_KEY",
     "INBOX",
     "SENT",
     "AutomaticReplies",
@@ -96,7 +102,13 @@ DELTA_FIELDS = "internetMessageId,receivedDateTime,isRead"
 SENSITIVITY = "Integer 0x0036"
 """PidTagSensitivity as a Graph extended property: Graph's message has no sensitivity of its own."""
 DELTA_EXPAND = f"singleValueExtendedProperties($filter=id eq '{SENSITIVITY}')"
+DRAFT_KEY = "String {00020329-0000-0000-C000-000000000046} Name PostvaktDraftId"
+"""Postvakt's id of a draft as a named property in PS_PUBLIC_STRINGS: the property the EWS
+connector sets (exchangelib's ``PublicStrings``), so both connectors know each other's drafts."""
+DRAFT_EXPAND = f"singleValueExtendedProperties($filter=id eq '{DRAFT_KEY}')"
 _GONE = {"syncstatenotfound", "resyncrequired", "syncstateinvalid", "410"}
+_NOT_THERE = {"ErrorItemNotFound", "ErrorInvalidIdMalformed"}
+"""Graph's codes for an id that names no message (404 and 400)."""
 _SENSITIVITY_VALUES = {"1": "personal", "2": "private", "3": "confidential"}
 
 
@@ -112,6 +124,14 @@ def _sensitivity(change: Mapping[str, Any]) -> str | None:
                 return _SENSITIVITY_VALUES.get(str(prop.get("value")))
         except ValueError:
             continue
+    return None
+
+
+def _draft_key(message: Mapping[str, Any]) -> str | None:
+    """The value of :data:`DRAFT_KEY` expanded on ``message``, if it has one."""
+    for prop in message.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == DRAFT_KEY.lower():
+            return str(prop.get("value"))
     return None
 
 
@@ -241,6 +261,30 @@ class GraphConnector(GraphDelegation, GraphClient):
         if not yielded_last and new_state != old:
             yield Checkpoint(folder, new_state)
 
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        """The message whose immutable id is ``key`` (its properties, then its MIME with
+        ``$value``; neither changes ``isRead``).  The id stays when the owner moves the message,
+        so it is found in another folder too.  None when it is gone, or the key was stored
+        hashed (ids over 300 characters)."""
+        if not key or is_hashed(key):
+            return None
+        path = f"/messages/{quote(key)}"
+        action = f"hämta ett meddelande i {folder}"
+        try:
+            info = self._request(
+                "GET",
+                path,
+                action,
+                params={"$select": "receivedDateTime", "$expand": DELTA_EXPAND},
+            ).json()
+            response = self._request("GET", f"{path}/$value", action)
+        except (MailboxNotFoundError, ProtocolError) as exc:
+            if exc.code in _NOT_THERE:
+                return None
+            raise
+        raw = mark_sensitivity(response.content, _sensitivity(info))
+        return FetchedMessage(folder, key, raw, _when(info.get("receivedDateTime")))
+
     # -- drafts ---------------------------------------------------------------------------
 
     def save_draft(self, draft: DraftReply) -> str:
@@ -250,6 +294,48 @@ class GraphConnector(GraphDelegation, GraphClient):
         """Each draft once: a draft already in Drafts with the draft's Message-ID (a retry
         after a crash) is completed with any attachment it lacks, the rest created."""
         return [self._save(draft) for draft in drafts]
+
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Postvakt's own drafts with these ids deleted from Drafts (into Deleted Items).
+
+        Per id, the drafts in Drafts with that ``internetMessageId``, with :data:`DRAFT_KEY`
+        expanded; only one whose property holds the same id is Postvakt's and is deleted
+        (``DELETE /messages/{id}``, which moves it to Deleted Items as Outlook does, so the
+        person can still see and restore it).  A person's draft with the same Message-ID
+        has no such property and stays.
+        """
+        removed: list[str] = []
+        for message_id in dict.fromkeys(message_ids):
+            own: list[str] = []
+            for page in self._pages(
+                f"/mailFolders/{DRAFTS}/messages",
+                "leta efter utkast",
+                {
+                    "$filter": f"internetMessageId eq {_odata('<' + message_id + '>')}",
+                    "$select": "id,internetMessageId",
+                    "$expand": DRAFT_EXPAND,
+                },
+            ):
+                own += [
+                    m["id"]
+                    for m in page.get("value", [])
+                    if m.get("internetMessageId") == f"<{message_id}>"
+                    and _draft_key(m) == message_id
+                ]
+            gone = False
+            for item_id in own:
+                try:
+                    self._request(
+                        "DELETE", f"/messages/{quote(item_id)}", "ta bort Postvakts utkast"
+                    )
+                except MailboxNotFoundError as exc:
+                    if exc.code not in _NOT_THERE:
+                        raise
+                    continue  # deleted or sent by the person meanwhile
+                gone = True
+            if gone:
+                removed.append(message_id)
+        return removed
 
     def _find(self, path: str, message_id: str, action: str) -> dict | None:
         response = self._request(
@@ -277,6 +363,7 @@ class GraphConnector(GraphDelegation, GraphClient):
             # Writable while the message is a draft: it makes the draft findable by its id.
             "internetMessageId": f"<{draft.message_id}>",
         }
+        mark = {"singleValueExtendedProperties": [{"id": DRAFT_KEY, "value": draft.message_id}]}
         to = draft_recipient(draft.to_address)
         if to:  # none when the citizen's address needs a person's check: a draft without To
             fields["toRecipients"] = [
@@ -300,9 +387,18 @@ class GraphConnector(GraphDelegation, GraphClient):
                 "POST",
                 "/messages",
                 "skapa ett utkast",
-                json={**fields, "body": {"contentType": "text", "content": draft.text}},
+                json={**fields, "body": {"contentType": "text", "content": draft.text}, **mark},
             )
         created = response.json()
+        if original is not None:
+            # Extended properties are documented for a new message and an existing one
+            # (PATCH), not for createReply's message parameter.
+            self._request(
+                "PATCH",
+                f"/messages/{quote(created['id'])}",
+                "märka utkastet som Postvakts",
+                json=mark,
+            )
         self._attach(created["id"], draft, complete=False)
         return f"{DRAFTS}/{created['id']}"
 

@@ -1,9 +1,10 @@
 """The IMAP connector: watches folders in place, the way a careful colleague would.
 
 In place: watched folders are opened with EXAMINE (read-only), bodies are fetched with
-``BODY.PEEK[]``, so ``\\Seen`` is never set and ``\\Recent`` never cleared; nothing is moved
-or deleted.  The only writes are APPENDs of reply drafts to the Drafts folder, and — for the
-delegation hooks — ACL and Sieve changes asked for explicitly.
+``BODY.PEEK[]``, so ``\\Seen`` is never set and ``\\Recent`` never cleared; nothing is moved.
+The only writes are APPENDs of reply drafts to the Drafts folder, the removal of Postvakt's
+own drafts of a withdrawn case (:meth:`ImapConnector.remove_drafts`: those UIDs only, with
+UID EXPUNGE), and — for the delegation hooks — ACL and Sieve changes asked for explicitly.
 
 Incremental sync per folder: the state keeps UIDVALIDITY, the last UID processed,
 HIGHESTMODSEQ (with CONDSTORE), and the day's baseline MODSEQ for the opened-today check.
@@ -24,13 +25,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
-from postvakt.errors import ConnectorError, MailboxNotFoundError, UnavailableError
+from postvakt.errors import ConnectorError, MailboxNotFoundError, ProtocolError, UnavailableError
 from postvakt.mailbox.base import (
     Checkpoint,
     DraftReply,
@@ -40,8 +43,9 @@ from postvakt.mailbox.base import (
     OpenedEvidence,
     OutOfOffice,
     build_draft_mime,
+    own_draft_id,
 )
-from postvakt.mailbox.identity import location_key
+from postvakt.mailbox.identity import is_hashed, location_key
 from postvakt.mailbox.imap_connection import (
     ImapConnection,
     as_text,
@@ -61,6 +65,9 @@ BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
 DRAFT_SEARCH_GROUP = 40  # Message-IDs per SEARCH for drafts already in Drafts
 IDLE_RENEW = 25 * 60  # seconds; RFC 2177 asks for a new IDLE at least every 29 minutes
 _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+_OWN_FIELDS = b"BODY[HEADER.FIELDS (MESSAGE-ID X-POSTVAKT-DRAFT)]"
+DELETED = b"\\Deleted"
+_KEY = re.compile(r"(\d{1,10}):(\d{1,10})")
 _MID = re.compile(rb"<([^<>\s]+)>")
 
 
@@ -196,6 +203,30 @@ class ImapConnector(ImapConnection):
             log.warning("mailbox %s: the server sent no body for UID %d", self.address, uid)
         return body
 
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        """The message at ``UIDVALIDITY:UID`` in ``folder``: EXAMINE and ``BODY.PEEK[]``, so no
+        flag changes.  None when the UID is gone, UIDVALIDITY has changed since the key was
+        taken (the UID may now name another message), the folder is gone, or the key was
+        stored hashed."""
+        found = _KEY.fullmatch(key)
+        if found is None or is_hashed(key):
+            return None
+        uidvalidity, uid = int(found.group(1)), int(found.group(2))
+        client = self._connection()
+        try:
+            selected = self._examine(client, folder)
+        except MailboxNotFoundError:
+            return None
+        if int(selected.get(b"UIDVALIDITY", -1)) != uidvalidity:
+            return None
+        with self._errors(f"hämta ett meddelande i {folder}"):
+            self.commands += 1
+            data = client.fetch([uid], [b"BODY.PEEK[]", b"INTERNALDATE"])
+        item = data.get(uid)
+        if item is None or item.get(b"BODY[]") is None:
+            return None
+        return FetchedMessage(folder, key, item[b"BODY[]"], _aware(item.get(b"INTERNALDATE")))
+
     # -- drafts ----------------------------------------------------------------------
 
     def drafts_folder(self) -> str:
@@ -265,6 +296,93 @@ class ImapConnector(ImapConnection):
             for index, draft in enumerate(missing):
                 where[draft.message_id] = f"{folder}/{uids[index]}" if index < len(uids) else folder
         return [where[d.message_id] for d in drafts]
+
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Postvakt's own drafts with these Message-IDs taken out of Drafts, and nothing else.
+
+        SELECT Drafts (read-write), UID SEARCH by Message-ID, a FETCH of the Message-ID and
+        marker fields of what was found (:func:`~postvakt.mailbox.base.own_draft_id` decides),
+        ``UID STORE +FLAGS.SILENT (\\Deleted)`` and ``UID EXPUNGE`` of exactly those UIDs
+        (RFC 4315), then back to read-only.  A plain EXPUNGE (or CLOSE) would also remove
+        messages the person has marked deleted, so a server without UIDPLUS is refused with
+        a :class:`~postvakt.errors.ProtocolError` before anything is changed.
+        """
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            return []
+        folder = self._drafts_folder()
+        client = self._connection()
+        with self._errors("läsa serverns funktioner"):
+            capabilities = client.capabilities()
+        if b"UIDPLUS" not in capabilities:
+            raise ProtocolError(
+                f"{self.settings.host} saknar UIDPLUS (RFC 4315), så Postvakt kan inte ta bort "
+                f"sina egna utkast ur {folder} utan att också radera meddelanden som någon annan "
+                "har markerat som borttagna. Ta bort utkasten för hand, eller slå på UIDPLUS "
+                "på servern.",
+                mailbox=self.address,
+            )
+        try:
+            with self._errors(f"öppna {folder} för att ta bort utkast"):
+                self.commands += 1
+                client.select_folder(folder, readonly=False)
+                self._selected = folder
+            own: dict[int, str] = {}
+            for start in range(0, len(wanted), DRAFT_SEARCH_GROUP):
+                group = wanted[start : start + DRAFT_SEARCH_GROUP]
+                criteria: list[Any] = []
+                for mid in group[:-1]:
+                    criteria += ["OR", "HEADER", "Message-ID", f"<{mid}>"]
+                criteria += ["HEADER", "Message-ID", f"<{group[-1]}>"]
+                with self._errors(f"leta efter utkast i {folder}"):
+                    self.commands += 1
+                    found = client.search(criteria)
+                    heads = {}
+                    if found:
+                        self.commands += 1
+                        heads = client.fetch(found, [_OWN_FIELDS.replace(b"BODY", b"BODY.PEEK")])
+                for uid, item in heads.items():
+                    mid = own_draft_id(item.get(_OWN_FIELDS, b""), group)
+                    if mid is not None:
+                        own[uid] = mid
+            if not own:
+                return []
+            uids = sorted(own)
+            with self._errors(f"ta bort Postvakts utkast i {folder}"):
+                self.commands += 1
+                client.add_flags(uids, [DELETED], silent=True)
+                try:
+                    self.commands += 1
+                    client.uid_expunge(uids)
+                except IMAPClientError:
+                    # Refused: no \\Deleted mark of ours is left behind for a client's expunge.
+                    with suppress(IMAPClientError):
+                        client.remove_flags(uids, [DELETED], silent=True)
+                    raise
+                self.commands += 1
+                left = set(client.search(["UID", ",".join(map(str, uids))]))
+            if left:  # the server kept some: take the mark off those again
+                with self._errors(f"ta bort Postvakts utkast i {folder}"):
+                    self.commands += 1
+                    client.remove_flags(sorted(left), [DELETED], silent=True)
+            return [mid for uid, mid in sorted(own.items()) if uid not in left]
+        finally:
+            self._leave_writable(client)
+
+    def _leave_writable(self, client: IMAPClient) -> None:
+        """Leave a folder selected read-write without expunging anything (UNSELECT, or
+        EXAMINE of the same folder, which RFC 3501 says closes it without an expunge).
+        A closing ``_status`` would otherwise send CLOSE, which expunges."""
+        if self._selected is None or self._client is not client:
+            return  # the connection was dropped: nothing is selected any more
+        folder = self._selected
+        with suppress(ConnectorError), self._errors(f"stänga {folder}"):
+            self.commands += 1
+            if b"UNSELECT" in client.capabilities():
+                client.unselect_folder()
+                self._selected = None
+            else:
+                client.select_folder(folder, readonly=True)
 
     # -- opened-today evidence --------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The Maildir connector: the embedded default, a local Maildir and no server.
 
 Reads ``new/`` and ``cur/`` in place.  It never renames a file (moving ``new/`` to ``cur/``
-or changing flags is what a mail client does when a person reads), never deletes, never
-writes outside the Drafts folder.  A message's key is its Maildir unique name: the file name
+or changing flags is what a mail client does when a person reads), never writes outside the
+Drafts folder, and deletes nothing but its own drafts of a withdrawn case
+(:meth:`MaildirConnector.remove_drafts`).  A message's key is its Maildir unique name: the file name
 before ``:2,``, which stays the same when a client changes the flags.  The arrival time is the
 file's modification time, which delivery agents (and Dovecot) set to the delivery time.
 
@@ -30,7 +31,9 @@ from postvakt.mailbox.base import (
     IsKnown,
     OpenedEvidence,
     build_draft_mime,
+    own_draft_id,
 )
+from postvakt.mailbox.identity import is_hashed
 
 __all__ = ["INBOX", "MaildirConnector", "deliver"]
 
@@ -126,10 +129,38 @@ class MaildirConnector:
     def _locate(where: Path, key: str) -> Path | None:
         """Where the message called ``key`` is now (its flags, or new/ vs cur/, may differ)."""
         for sub in ("cur", "new"):
-            for candidate in (where / sub).glob(f"{key}*"):
-                if _unique_name(candidate.name) == key:
-                    return candidate
+            try:
+                entries = list(os.scandir(where / sub))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                # Compared, not globbed: a name may hold [, * or ? (a key read from the database)
+                if entry.name.startswith(key) and _unique_name(entry.name) == key:
+                    return Path(entry.path)
         return None
+
+    def fetch_one(self, folder: str, key: str) -> FetchedMessage | None:
+        """The message whose unique file name is ``key``, wherever its flags have put it.
+
+        None when the file is gone (deleted by its owner), or ``key`` or ``folder`` cannot be
+        a name in this Maildir.  Only reads: the file is not renamed, so no flag changes."""
+        if not key or "/" in key or key.startswith(".") or "\0" in key or is_hashed(key):
+            return None
+        if "/" in folder or folder in ("", ".", ".."):
+            return None
+        where = self._folder_path(folder)
+        if not (where / "cur").is_dir() and not (where / "new").is_dir():
+            return None
+        path = self._locate(where, key)
+        if path is None:
+            return None
+        located = self._stat(path, where, key)
+        if located is None:
+            return None
+        raw = self._read(located[1], where, key)
+        if raw is None:
+            return None
+        return FetchedMessage(folder, key, raw, datetime.fromtimestamp(located[0], UTC))
 
     def _stat(self, path: Path, where: Path, key: str) -> tuple[float, Path] | None:
         for _attempt in range(3):
@@ -204,8 +235,57 @@ class MaildirConnector:
     def save_drafts(self, drafts: Sequence[DraftReply]) -> list[str]:
         return [self.save_draft(draft) for draft in drafts]
 
+    def remove_drafts(self, message_ids: Sequence[str]) -> list[str]:
+        """Delete the files in the Drafts folder (``new/`` and ``cur/``) that are Postvakt's own
+        drafts with these Message-IDs (:func:`~postvakt.mailbox.base.own_draft_id`: the
+        Message-ID exactly and the marker header).  Every file's header is read, not only the
+        names Postvakt gives, so a draft is found whatever name it has; a file renamed by a
+        mail client meanwhile is looked up again by its unique name."""
+        wanted = set(message_ids)
+        folder = self.path / self.drafts_folder
+        removed: list[str] = []
+        if not wanted:
+            return removed
+        for sub in ("new", "cur"):
+            try:
+                entries = [e for e in os.scandir(folder / sub) if not e.name.startswith(".")]
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise UnavailableError(
+                    f"kan inte läsa {folder / sub}: {exc.strerror}", mailbox=self.address
+                ) from exc
+            for entry in entries:
+                key = _unique_name(entry.name)
+                path: Path | None = Path(entry.path)
+                for _attempt in range(3):
+                    if path is None:
+                        break
+                    try:
+                        found = own_draft_id(_head(path), wanted)
+                        if found is not None:
+                            path.unlink()
+                            removed.append(found)
+                        break
+                    except FileNotFoundError:
+                        path = self._locate(folder, key)  # renamed by a client: flags changed
+                    except OSError as exc:
+                        raise UnavailableError(
+                            f"kan inte ta bort utkastet {path}: {exc.strerror}",
+                            mailbox=self.address,
+                        ) from exc
+        return removed
+
     def close(self) -> None:
         """Nothing to release: every call opens and closes its files."""
+
+
+def _head(path: Path, limit: int = 256 * 1024) -> bytes:
+    """The header of the message in ``path`` (up to the first empty line; at most ``limit``)."""
+    with path.open("rb") as file:
+        data = file.read(limit)
+    ends = [found for found in (data.find(b"\n\n"), data.find(b"\n\r\n")) if found >= 0]
+    return data[: min(ends) + 1] if ends else data
 
 
 def deliver(
