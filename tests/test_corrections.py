@@ -195,7 +195,7 @@ def test_anything_to_annat_withdraws_and_the_message_stays_watched(
         refs = {i.ref for i in due_items(session)}
         assert f"meddelande {record.id}" in refs and "KS 2026/2" not in refs
         report = annual_report(session, 2026, date(2027, 2, 15))
-        listed = {row.reference for unit in report.units for row in unit.rows}
+        listed = {row.number for unit in report.units for row in unit.rows}
     assert "KS 2026/2" not in listed and "KS 2026/1" in listed
 
 
