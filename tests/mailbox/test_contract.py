@@ -3,8 +3,9 @@
 Maildir (a folder), IMAP (a real Dovecot), EWS and Microsoft Graph (stateful fakes of their
 wire protocols, over real HTTP) must behave alike for the intake: new messages oldest
 first with stable keys, nothing again after the saved state, nothing new after a lost
-state, each draft saved once with its letter readable, and nothing the mailbox's owner
-sees changed.
+state, each draft saved once with its letter readable, a message read again by its key
+(and None once it is gone), only Postvakt's own draft removed when asked, and nothing the
+mailbox's owner sees changed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from postvakt.mailbox.base import (
     DraftAttachment,
     DraftReply,
     FetchedMessage,
+    SupportsDraftRemoval,
 )
+from postvakt.mailbox.identity import location_key
 from postvakt.mailbox.maildir import MaildirConnector, deliver
 from tests.support import ews_fake, graph_fake
 from tests.support.dovecot import DovecotServer
@@ -53,6 +56,14 @@ class Harness:
     """Everything the person sees outside Drafts (read state included)."""
     drafts: Callable[[], list[tuple[str, str, list[tuple[str, bytes]]]]]
     """(subject, recipient address, [(file name, bytes)]) of each draft."""
+    plant_draft: Callable[[bytes], None]
+    """The person saves a draft of their own (these bytes) in Drafts."""
+    draft_state: Callable[[], list[tuple[str, tuple[Any, ...]]]]
+    """Everything in Drafts: (subject, everything else the store keeps of it: id, flags …)."""
+    trash: Callable[[], list[str]]
+    """Subjects in Deleted Items (where Exchange puts a deleted draft); [] elsewhere."""
+    remove_message: Callable[[str], None]
+    """The owner deletes the message with this key from the inbox."""
 
 
 # --------------------------------------------------------------------------- servers
@@ -101,12 +112,28 @@ def _maildir(tmp_path: Path, clock: Clock) -> Harness:
             [_parsed(p.read_bytes()) for p in sorted(folder.iterdir())] if folder.exists() else []
         )
 
+    def draft_state() -> list[tuple[str, tuple[Any, ...]]]:
+        folder = root / ".Drafts"
+        return sorted(
+            (_subject(p.read_bytes()), (str(p.relative_to(folder)), p.read_bytes()))
+            for p in folder.glob("*/*")
+            if p.parent.name in ("cur", "new")
+        )
+
+    def remove_message(key: str) -> None:
+        (found,) = [p for p in root.glob("*/*") if p.name.split(":2,")[0] == key]
+        found.unlink()
+
     return Harness(
         "maildir",
         connector,
         lambda raw, when: deliver(root, raw, when=when.timestamp()) and None,
         owner_view,
         drafts,
+        lambda raw: deliver(root / ".Drafts", raw) and None,
+        draft_state,
+        list,
+        remove_message,
     )
 
 
@@ -157,12 +184,43 @@ def _imap(request: pytest.FixtureRequest, clock: Clock) -> Harness:
         finally:
             client.logout()
 
+    def draft_state() -> list[tuple[str, tuple[Any, ...]]]:
+        client = server.imap(user)
+        try:
+            client.select_folder("Drafts", readonly=True)
+            uids = client.search(["ALL"])
+            data = client.fetch(uids, [b"BODY.PEEK[]", b"FLAGS"]) if uids else {}
+        finally:
+            client.logout()
+        # \Recent belongs to a session, not to the message (gone from IMAP4rev2).
+        return sorted(
+            (
+                _subject(item[b"BODY[]"]),
+                (uid, item[b"BODY[]"], sorted(set(item[b"FLAGS"]) - {b"\\Recent"})),
+            )
+            for uid, item in data.items()
+        )
+
+    def remove_message(key: str) -> None:
+        uid = int(key.split(":")[1])
+        client = server.imap(user)
+        try:
+            client.select_folder("INBOX")
+            client.add_flags([uid], [b"\\Deleted"])
+            client.expunge()
+        finally:
+            client.logout()
+
     return Harness(
         "imap",
         connector,
         lambda raw, when: server.append(user, "INBOX", raw) and None,
         owner_view,
         drafts,
+        lambda raw: server.append(user, "Drafts", raw, flags=[b"\\Draft"]) and None,
+        draft_state,
+        list,
+        remove_message,
     )
 
 
@@ -186,6 +244,13 @@ def _ews(request: pytest.FixtureRequest, clock: Clock) -> Harness:
         lambda raw, when: fake.deliver(address, raw, received=when) and None,
         owner_view,
         drafts,
+        lambda raw: fake.deliver(address, raw, folder="drafts") and None,
+        lambda: sorted(
+            (i.subject, (i.id, i.message_id, i.is_read, i.change_key, len(i.attachments)))
+            for i in fake.items(address, "drafts")
+        ),
+        lambda: [i.subject for i in fake.items(address, "deleteditems")],
+        lambda key: fake.delete(address, key),
     )
 
 
@@ -209,6 +274,13 @@ def _graph(request: pytest.FixtureRequest, clock: Clock) -> Harness:
         lambda raw, when: fake.deliver(address, raw, received=when) and None,
         owner_view,
         drafts,
+        lambda raw: fake.deliver(address, raw, folder="drafts") and None,
+        lambda: sorted(
+            (m.subject, (m.id, m.message_id, m.is_read, m.change, len(m.attachments)))
+            for m in fake.messages(address, "drafts")
+        ),
+        lambda: [m.subject for m in fake.messages(address, "deleteditems")],
+        lambda key: fake.delete(address, key),
     )
 
 
@@ -250,6 +322,30 @@ def _mail(n: int) -> bytes:
         message_id=f"<contract-{n}-{uuid.uuid4().hex[:6]}@example.net>",
         date=START + timedelta(minutes=n),
     )
+
+
+def _subject(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
+
+
+def _persons_draft(subject: str, message_id: str) -> bytes:
+    """A draft the person wrote in their mail program (no Postvakt marker)."""
+    return citizen_mail(
+        "Hej! Jag återkommer.\n",
+        subject=subject,
+        sender="Kontaktcenter <kontakt@testby.se>",
+        to="karin.ek@example.net",
+        message_id=f"<{message_id}>",
+        date=START,
+    )
+
+
+def _outside_trash(kind: str, view: Any) -> Any:
+    """The owner's view without Deleted Items, where Exchange puts a deleted draft."""
+    if kind not in ("ews", "graph"):
+        return view
+    folders, writes = view
+    return {k: v for k, v in folders.items() if k != "deleteditems"}, writes
 
 
 def _message_id(raw: bytes) -> str:
@@ -364,3 +460,64 @@ def test_checkpoints_carry_the_folder_they_belong_to(harness: Harness) -> None:
     for item in harness.connector.fetch_new(folder, None, lambda _key: True):
         assert isinstance(item, Checkpoint | FetchedMessage)
         assert item.folder == folder
+
+
+def test_a_message_is_read_again_by_its_key_and_nothing_changes(harness: Harness) -> None:
+    for n in range(3):
+        harness.deliver(_mail(n), START + timedelta(minutes=n))
+    (folder,) = harness.connector.folders("inbox")
+    messages, _state = drain(harness.connector, folder, None, set())
+    before = harness.owner_view()
+    for message in reversed(messages):
+        again = harness.connector.fetch_one(folder, message.key)
+        assert again is not None
+        assert (again.folder, again.key, again.raw) == (folder, message.key, message.raw)
+        assert again.received_at == message.received_at
+        assert again.state is None
+    assert harness.owner_view() == before, "reading again must not mark anything read"
+
+
+def test_a_message_that_is_gone_reads_as_none(harness: Harness) -> None:
+    for n in range(2):
+        harness.deliver(_mail(n), START + timedelta(minutes=n))
+    (folder,) = harness.connector.folders("inbox")
+    (first, second), _state = drain(harness.connector, folder, None, set())
+    harness.remove_message(first.key)
+    assert harness.connector.fetch_one(folder, first.key) is None
+    still = harness.connector.fetch_one(folder, second.key)
+    assert still is not None and still.raw == second.raw
+    # A store id over 300 characters was kept as its hash: nothing to find it by.
+    assert harness.connector.fetch_one(folder, location_key("A" * 400)) is None
+    assert harness.connector.fetch_one(folder, "finns-inte") is None
+
+
+def test_only_postvakts_own_draft_is_removed(harness: Harness) -> None:
+    connector = harness.connector
+    assert isinstance(connector, SupportsDraftRemoval)
+    letter = _letter("Diarienummer: KS 2026/1")
+    withdrawn, other = _draft(1, letter), _draft(2, letter)
+    connector.save_drafts([withdrawn, other])
+    # The person's own drafts: one carrying the very Message-ID of Postvakt's (copied, or a
+    # collision) but not Postvakt's marker, and an unrelated one.
+    harness.plant_draft(_persons_draft("Mitt eget svar", withdrawn.message_id))
+    harness.plant_draft(_persons_draft("Ett annat utkast", f"eget-{uuid.uuid4().hex}@testby.se"))
+    harness.deliver(_mail(1), START)
+    owner_before = harness.owner_view()
+    before = harness.draft_state()
+    assert sorted(subject for subject, _ in before) == [
+        "Ett annat utkast",
+        "Mitt eget svar",
+        "SV: Klagomål 1",
+        "SV: Klagomål 2",
+    ]
+    gone = f"redan-borta-{uuid.uuid4().hex}@postvakt.testby.se"  # deleted or sent by the person
+    assert connector.remove_drafts([withdrawn.message_id, gone]) == [withdrawn.message_id]
+    assert harness.draft_state() == [d for d in before if d[0] != "SV: Klagomål 1"]
+    assert connector.remove_drafts([withdrawn.message_id]) == []  # once is all
+    assert harness.draft_state() == [d for d in before if d[0] != "SV: Klagomål 1"]
+    assert _outside_trash(harness.kind, harness.owner_view()) == _outside_trash(
+        harness.kind, owner_before
+    )
+    # Exchange keeps a deleted draft in Deleted Items, as Outlook does; the others delete it.
+    expected_trash = ["SV: Klagomål 1"] if harness.kind in ("ews", "graph") else []
+    assert harness.trash() == expected_trash

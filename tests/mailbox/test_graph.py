@@ -635,3 +635,37 @@ def test_settings_are_patched_as_graph_documents_them(
     graph.set_automatic_replies(AutomaticReplies(status="disabled"))
     assert ("PATCH", f"/v1.0/users/{mailbox}/mailboxSettings") in fake.requests
     assert json.dumps(fake.mailboxes[mailbox].replies["status"]) == '"disabled"'
+
+
+def test_a_reply_draft_is_marked_as_postvakts_and_only_it_is_removed(
+    fake: GraphFake, mailbox: str, graph: GraphConnector
+) -> None:
+    fake.deliver(mailbox, citizen_mail(COMPLAINT, message_id="<k1@example.net>"), received=MORNING)
+    graph.save_draft(draft())  # createReply, then PATCH: the property is not createReply's
+    (saved,) = fake.messages(mailbox, "drafts")
+    assert [value for _id, value in saved.extended.values()] == ["svar-1@postvakt.testby.se"]
+    # The person's own draft with the same Message-ID (no property) stays.
+    own = fake.deliver(
+        mailbox,
+        citizen_mail("Mitt eget.", message_id="<svar-1@postvakt.testby.se>"),
+        folder="drafts",
+    )
+    assert graph.remove_drafts(["svar-1@postvakt.testby.se"]) == ["svar-1@postvakt.testby.se"]
+    assert [m.id for m in fake.messages(mailbox, "drafts")] == [own]
+    # Into Deleted Items, keeping its immutable id, as Outlook deletes a draft.
+    assert [m.id for m in fake.messages(mailbox, "deleteditems")] == [saved.id]
+    assert fake.writes() == []  # nothing of the person's was changed
+    assert graph.remove_drafts(["svar-1@postvakt.testby.se"]) == []
+
+
+def test_a_message_moved_by_its_owner_is_read_again_by_its_immutable_id(
+    fake: GraphFake, mailbox: str, graph: GraphConnector
+) -> None:
+    moved = fake.deliver(
+        mailbox, citizen_mail("a", message_id="<mv2@example.net>"), received=MORNING
+    )
+    (message,), _state = drain(graph, "inbox", None, set())
+    fake.move(mailbox, moved, "archive")
+    again = graph.fetch_one("inbox", message.key)
+    assert again is not None and again.raw == message.raw
+    assert again.received_at == message.received_at

@@ -204,9 +204,10 @@ def _remove(
                     .where(Draft.id.in_(ids), Draft.status == DraftStatus.REMOVE)
                     .values(attempts=Draft.attempts + 1, last_error=error)
                 )
+            detail = error.removeprefix(f"{connector.address}: ")
             report.errors.append(
                 f"{connector.address}: Postvakts utkast till makulerade ärenden kunde inte tas "
-                f"bort ur Utkast-mappen: {error}"
+                f"bort ur Utkast-mappen: {detail}"
             )
             log.warning(
                 "%d drafts of withdrawn cases in %s not removed yet", len(ids), connector.address
