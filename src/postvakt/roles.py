@@ -23,6 +23,7 @@ __all__ = [
     "can_act_on_case",
     "can_correct_case",
     "can_correct_message",
+    "can_fetch_original",
     "can_see_mailbox",
     "can_view_case",
     "units_below",
@@ -180,6 +181,21 @@ def can_correct_message(user: User, mailbox: str, unit: str | None) -> bool:
         or mailbox in user.owns
         or mailbox == user.address
         or (unit is not None and unit in user.heads)
+    )
+
+
+def can_fetch_original(user: User, case: Case) -> bool:
+    """Whether ``user`` may download the message as it came (.eml, with every header and
+    attachment): the registrar, the mailbox's owners, the head of its unit and admins, among
+    those who may open the case.  Handlers read the text and attachments on the case page."""
+    if not can_view_case(user, case):
+        return False
+    unit = case.unit.name if case.unit else None
+    mailbox = case.mailbox.address if case.mailbox else None
+    return (
+        user.has(Role.REGISTRAR)
+        or (unit is not None and unit in user.heads)
+        or (mailbox is not None and (mailbox in user.owns or mailbox == user.address))
     )
 
 

@@ -111,3 +111,50 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+"""axe-core's tags for every WCAG 2.0, 2.1 and 2.2 success criterion of levels A and AA."""
+
+
+def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's WCAG 2.2 A/AA violations on the page as it is now, one line each (the rule,
+    its impact and the elements), an empty list when there are none."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": WCAG_22_AA},
+            "resultTypes": ["violations"],
+        },
+    )
+    version = tuple(int(n) for n in results.response["testEngine"]["version"].split(".")[:2])
+    assert version >= (4, 5), "axe-core knows WCAG 2.2 from 4.5"
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'])}"
+        for v in results.response["violations"]
+    ]
+
+
+def tab_to(page, target, limit: int = 150) -> None:  # type: ignore[no-untyped-def]
+    """Press Tab until ``target`` (a locator) has the keyboard focus: the way someone without
+    a mouse gets there.  Fails if it is not reached in ``limit`` presses."""
+    handle = target.element_handle()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("el => document.activeElement === el", handle):
+            return
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def focused_text(page) -> str:  # type: ignore[no-untyped-def]
+    """The visible words of what has the focus (without the words only a screen reader
+    reads, such as the case number a row's buttons repeat)."""
+    return page.evaluate(
+        """() => {
+            const copy = document.activeElement.cloneNode(true);
+            copy.querySelectorAll('.sr-only').forEach(el => el.remove());
+            return copy.textContent.replace(/\\s+/g, ' ').trim();
+        }"""
+    )

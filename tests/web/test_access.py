@@ -13,7 +13,7 @@ from sqlalchemy import select
 from postvakt.registry.models import Case, CaseStatus, Draft
 from tests.web.support import PASSWORD, Cases, add_accounts, csrf_of, ctx_of, sign_in
 
-PAGES = ("/", "/arenden", "/franvaro", "/registrator", "/sammanstallning")
+PAGES = ("/", "/arenden", "/granska", "/franvaro", "/registrator", "/sammanstallning")
 
 
 def _case(app: FastAPI, case_id: int) -> Case:
@@ -24,7 +24,13 @@ def _case(app: FastAPI, case_id: int) -> Case:
 
 
 def test_every_page_needs_a_sign_in(client: TestClient, cases: Cases) -> None:
-    for path in (*PAGES, f"/arenden/{cases.kontakt}", "/sammanstallning/2026.xlsx"):
+    for path in (
+        *PAGES,
+        f"/arenden/{cases.kontakt}",
+        f"/arenden/{cases.kontakt}/bilaga/0",
+        f"/arenden/{cases.kontakt}/original",
+        "/sammanstallning/2026.xlsx",
+    ):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"] == "/logga-in"
@@ -79,11 +85,11 @@ def test_an_address_without_an_account_cannot_sign_in(client: TestClient) -> Non
 @pytest.mark.parametrize(
     ("address", "allowed"),
     [
-        ("anna@testby.se", {"/", "/arenden", "/franvaro"}),
-        ("bo@testby.se", {"/", "/arenden", "/franvaro"}),
-        ("chef@testby.se", {"/", "/arenden", "/franvaro", "/sammanstallning"}),
-        ("kd@testby.se", {"/", "/arenden", "/franvaro", "/sammanstallning"}),
-        ("registrator@testby.se", {"/", "/arenden", "/franvaro", "/registrator"}),
+        ("anna@testby.se", {"/", "/arenden", "/granska", "/franvaro"}),
+        ("bo@testby.se", {"/", "/arenden", "/granska", "/franvaro"}),
+        ("chef@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/sammanstallning"}),
+        ("kd@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/sammanstallning"}),
+        ("registrator@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/registrator"}),
         ("admin@testby.se", set(PAGES)),
     ],
 )
@@ -154,8 +160,11 @@ def test_the_registrar_reads_every_case_but_acts_on_none(
 ) -> None:
     csrf = sign_in(client, "registrator@testby.se")
     page = client.get(f"/arenden/{cases.kontakt}")
-    assert "Du kan läsa ärendet men inte ändra det." in page.text
-    assert 'action="/arenden/' not in page.text
+    assert "Du kan läsa ärendet men inte handlägga det; du kan rätta Postvakts" in page.text
+    for action in ("svara", "avsluta", "overlamna", "ny-provning", "vanta"):
+        assert f'action="/arenden/{cases.kontakt}/{action}"' not in page.text
+    # The registrar corrects the machine's decisions (confirm, change kind, withdraw).
+    assert f'action="/arenden/{cases.kontakt}/bekrafta"' in page.text
     response = client.post(
         f"/arenden/{cases.kontakt}/svara", data={"csrf": csrf, "text": "Svar från registratorn"}
     )
@@ -341,14 +350,24 @@ def _post_paths(case_id: int) -> list[str]:
     from fastapi.routing import APIRoute
 
     from postvakt.web import oidc
-    from postvakt.web.pages import absences, cases, compilation, login, overview, registrar
+    from postvakt.web.pages import (
+        absences,
+        cases,
+        compilation,
+        corrections,
+        login,
+        overview,
+        registrar,
+    )
 
     paths = []
-    for module in (login, oidc, overview, cases, absences, registrar, compilation):
+    for module in (login, oidc, overview, cases, corrections, absences, registrar, compilation):
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in route.methods:
                 paths.append(
-                    route.path.replace("{case_id}", str(case_id)).replace("{absence_id}", "1")
+                    route.path.replace("{case_id}", str(case_id))
+                    .replace("{absence_id}", "1")
+                    .replace("{record_id}", "1")
                 )
     return paths
 
@@ -358,7 +377,7 @@ def test_every_form_is_refused_without_the_csrf_token(
 ) -> None:
     sign_in(client, "admin@testby.se")
     paths = _post_paths(cases.kontakt)
-    assert len(paths) >= 12  # every action of every page
+    assert len(paths) >= 19  # every action of every page, the corrections too
     for path in paths:
         for data in ({}, {"csrf": "a forged token"}):
             response = client.post(path, data=data)
@@ -407,3 +426,30 @@ def test_no_citizen_data_in_addresses(client: TestClient, cases: Cases) -> None:
         page = client.get(path).text
         for url in re.findall(r'(?:href|action)="([^"]*)"', page):
             assert "@" not in url and "karin" not in url.lower() and "KS" not in url, url
+
+
+def test_an_unexpected_error_is_a_swedish_page_without_a_traceback(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    from postvakt.errors import DatabaseLockedError
+
+    def broken() -> None:
+        raise RuntimeError("karin.ek@example.net: something deep down")
+
+    def locked() -> None:
+        raise DatabaseLockedError("Databasen är låst av en annan process.")
+
+    app.add_api_route("/prov/trasig", broken)
+    app.add_api_route("/prov/last", locked)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/prov/trasig")
+        assert response.status_code == 500
+        assert "<h1>Något gick fel</h1>" in response.text
+        assert "Ett oväntat fel inträffade." in response.text
+        assert "Traceback" not in response.text and "karin" not in response.text
+        response = client.get("/prov/last")
+        assert response.status_code == 503
+        assert "Databasen är låst av en annan process. Försök igen om en stund." in response.text
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelname != "DEBUG")
+    assert "GET /prov/trasig failed: RuntimeError" in logged
+    assert "karin" not in logged

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from postvakt.cli import main
 from postvakt.config import Config
-from postvakt.registry.models import Case, CaseAccess, LoginAttempt, WebSession
+from postvakt.registry.models import Case, CaseAccess, LoginAttempt, Mailbox, WebSession
 from postvakt.web import create_app
 from postvakt.web.app import SESSION_COOKIE
 from postvakt.web.auth import add_user
@@ -306,6 +306,10 @@ def door_cases(door: FastAPI) -> Cases:
     with ctx_of(door).sessions() as session, session.begin():
         case = session.get(Case, cases.kontakt)
         assert case is not None
+        # As if it had come by e-mail to the function mailbox: the original is the owners'.
+        case.mailbox_id = session.scalars(
+            select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+        ).one()
         case.original = (
             b"From: Karin Ek <karin.ek@example.net>\r\nTo: kontakt@testby.se\r\n"
             b"Subject: =?utf-8?Q?Sn=C3=B6n_p=C3=A5_Storgatan?=\r\n\r\n"

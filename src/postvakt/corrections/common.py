@@ -249,6 +249,8 @@ class CorrectionsBase:
             )
         ):
             record.disposition = Disposition.NOT_CASE
+            # A person has just decided about it: it does not come back to the review queue.
+            record.reviewed_by, record.reviewed_at = by, now
         return self._registrar(
             case,
             f"{case.reference} {case.heading}: makulerat av {by} ({reason}). Numret används "

@@ -22,6 +22,7 @@ WHAT_SV = {
     "visa": "visade ärendet",
     "original": "hämtade originalmeddelandet",
     "brev": "hämtade ett brev",
+    "bilaga": "hämtade en bilaga",
 }
 
 
@@ -35,7 +36,7 @@ def record_access(
     client: str | None,
     now: datetime,
 ) -> None:
-    """Note that ``actor`` viewed case ``case_id`` (``what``: 'visa', 'original', 'brev')."""
+    """Note that ``actor`` viewed case ``case_id`` (``what``: 'visa', 'original', 'brev', 'bilaga')."""
     session.add(
         CaseAccess(
             case_id=case_id,

@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config
-from postvakt.errors import ConfigError, ConfigProblem
+from postvakt.errors import ConfigError, ConfigProblem, DatabaseError, PostvaktError
 from postvakt.web.auth import LoginThrottle, NotSignedIn
 from postvakt.web.context import WebContext
 from postvakt.web.csrf import check_csrf
@@ -68,7 +68,15 @@ def create_app(
 ) -> FastAPI:
     """The dashboard for ``config``; opens (and migrates) the database."""
     from postvakt.web import oidc
-    from postvakt.web.pages import absences, cases, compilation, login, overview, registrar
+    from postvakt.web.pages import (
+        absences,
+        cases,
+        compilation,
+        corrections,
+        login,
+        overview,
+        registrar,
+    )
 
     environ = os.environ if environ is None else environ
     secret = _session_secret(config, environ)
@@ -137,7 +145,29 @@ def create_app(
             detail=detail or "Sidan finns inte, eller så får du inte se den.",
         )
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Never a traceback or an English page: the type and the path (ids only) are logged,
+        # the traceback at DEBUG (its text may quote what the database was given).
+        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+        log.debug("the traceback", exc_info=exc)
+        if isinstance(exc, PostvaktError):  # e.g. the database is locked or unreachable
+            detail = f"{exc} Försök igen om en stund."
+        else:
+            detail = (
+                "Ett oväntat fel inträffade. Felet är loggat; försök igen, och säg till den som "
+                "sköter Postvakt om det händer igen."
+            )
+        return render(
+            request,
+            "error.html",
+            None,  # the database may be what failed: ask it nothing more
+            status_code=503 if isinstance(exc, DatabaseError) else 500,
+            title="Något gick fel",
+            detail=detail,
+        )
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, oidc, overview, cases, absences, registrar, compilation):
+    for module in (login, oidc, overview, cases, corrections, absences, registrar, compilation):
         app.include_router(module.router)
     return app

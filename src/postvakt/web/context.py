@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -10,7 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.casework import Casework
 from postvakt.clock import Clock
-from postvakt.config import Config
+from postvakt.config import Config, check_environment
+from postvakt.corrections import Corrections
+from postvakt.errors import ConfigError
+from postvakt.mailbox import open_connector
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import Policy
 from postvakt.service import Service
@@ -27,6 +31,8 @@ class WebContext:
     evidence_cache: dict[str, tuple[datetime, tuple[bool | None, str]]] = field(
         default_factory=dict
     )
+    reading: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a message is read again from its mailbox (a connector is not thread-safe)."""
 
     @classmethod
     def open(cls, config: Config, *, clock: Clock, environ: Mapping[str, str]) -> WebContext:
@@ -57,6 +63,32 @@ class WebContext:
     def casework(self) -> Casework:
         assert self.service.casework is not None
         return self.service.casework
+
+    @property
+    def corrections(self) -> Corrections:
+        assert self.service.corrections is not None
+        return self.service.corrections
+
+    def open_reader(self, address: str) -> None:
+        """Let the corrections read messages of mailbox ``address`` again (to register one
+        that was not made a case).  The dashboard logs into no mailbox until it must; the
+        connector is kept for the next time.  Raises ConfigError when the mailbox's secret
+        is not in this process's environment."""
+        connectors = self.service.connectors  # the same dict the corrections read from
+        if address in connectors:
+            return
+        mailbox = next((m for m in self.config.mailboxes if m.address == address), None)
+        if mailbox is None:
+            return  # taken out of the config: the corrections say it cannot be read
+        index = self.config.mailboxes.index(mailbox)
+        problems = [
+            p
+            for p in check_environment(self.config, self.environ)
+            if p.key.startswith(f"mailboxes[{index}]")
+        ]
+        if problems:
+            raise ConfigError(problems)
+        connectors[address] = open_connector(mailbox, self.config, self.environ)
 
     @property
     def calendar(self) -> WorkingCalendar:

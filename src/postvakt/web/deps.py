@@ -45,9 +45,12 @@ def require(*roles: Role) -> Callable[..., User]:
     return check
 
 
-def flash(request: Request, text: str, kind: str = "ok") -> None:
-    """A message shown once on the next page (after a redirect)."""
-    request.session["flash"] = [kind, text]
+def flash(
+    request: Request, text: str, kind: str = "ok", link: tuple[str, str] | None = None
+) -> None:
+    """A message shown once on the next page (after a redirect); ``link`` is (one of the
+    dashboard's own paths, its words), shown after the text."""
+    request.session["flash"] = [kind, text, *(link or ())]
 
 
 def render(

@@ -6,9 +6,11 @@ from datetime import date, datetime
 
 from postvakt.clock import STOCKHOLM
 
-__all__ = ["EVENT_SV", "KIND_SV", "STATUS_SV", "filters"]
+__all__ = ["EVENT_SV", "KIND_SV", "LABEL_SV", "STATUS_SV", "filters"]
 
 KIND_SV = {"complaint": "Klagomål", "opinion": "Synpunkt"}
+LABEL_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
+"""The classifier's labels in running text."""
 STATUS_SV = {
     "registered": "Registrerat",
     "acknowledged": "Bekräftat",
@@ -68,11 +70,28 @@ def iso(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+def percent(value: float | None) -> str:
+    """'87 %' (with a no-break space, as Swedish writes it), or '–'."""
+    return f"{round(100 * value)}\u00a0%" if value is not None else "–"
+
+
+def size(value: int) -> str:
+    """'812 byte', '14 kB', '2,3 MB'."""
+    if value < 1000:
+        return f"{value}\u00a0byte"
+    if value < 1_000_000:
+        return f"{round(value / 1000)}\u00a0kB"
+    return f"{value / 1_000_000:.1f}".replace(".", ",") + "\u00a0MB"
+
+
 def filters() -> dict[str, object]:
     return {
         "day": day,
         "stamp": stamp,
         "iso": iso,
+        "percent": percent,
+        "size": size,
+        "label_sv": lambda v: LABEL_SV.get(str(v), str(v)) if v else "–",
         "kind_sv": lambda v: KIND_SV.get(str(v), str(v)),
         "status_sv": lambda v: STATUS_SV.get(str(v), str(v)),
         "event_sv": lambda v: EVENT_SV.get(str(v), str(v)),

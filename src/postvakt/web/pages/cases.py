@@ -1,6 +1,8 @@
-"""Ärenden: the list with filters and search, a case's page, its letters and the actions —
-answer, close, forward, reopen, wait — through :class:`postvakt.casework.Casework`, the same
-operations as the command line.
+"""Ärenden: the list with filters and search, a case's page — the citizen's own text and
+attachments, the classifier's judgment, its letters — and the actions — answer, close,
+forward, reopen, wait — through :class:`postvakt.casework.Casework`, the same operations as
+the command line.  The corrections (confirm, change kind, withdraw, assign, merge) are in
+:mod:`postvakt.web.pages.corrections`.
 
 Searches travel in POST bodies, never in the address: a sender's address or a phrase from
 a complaint must not end up in access logs or browser history.  Cases are addressed by
@@ -27,10 +29,19 @@ from postvakt.registry.access import WHAT_SV, access_log, record_access
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import ALLOWED
 from postvakt.registry.models import Case, CaseKind, CaseStatus, Draft, EventKind, Mailbox, Unit
+from postvakt.registry.original import attachment_bytes, original_view
 from postvakt.rules.deadlines import due_items
 from postvakt.web.auth import client_of
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.roles import Role, User, can_act_on_case, can_view_case
+from postvakt.web.pages.corrections import flaggable
+from postvakt.web.roles import (
+    Role,
+    User,
+    can_act_on_case,
+    can_correct_case,
+    can_fetch_original,
+    can_view_case,
+)
 from postvakt.web.views import STATUS_SV
 
 __all__ = ["CaseFilter", "router"]
@@ -181,7 +192,12 @@ def case_search(
 def _case(session: Session, user: User, case_id: int) -> Case:
     case = session.scalars(
         select(Case)
-        .options(selectinload(Case.events), selectinload(Case.unit), selectinload(Case.mailbox))
+        .options(
+            selectinload(Case.events),
+            selectinload(Case.unit),
+            selectinload(Case.mailbox),
+            selectinload(Case.merged_into),
+        )
         .where(Case.id == case_id)
     ).one_or_none()
     if case is None or not can_view_case(user, case):
@@ -242,6 +258,9 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             and (folder / e.document).is_file()
         ]
         may_act = can_act_on_case(user, case)
+        merged_here = list(
+            session.scalars(select(Case).where(Case.merged_into_id == case.id).order_by(Case.id))
+        )
         return render(  # inside the session: the page reads the case's relations
             request,
             "case.html",
@@ -255,11 +274,27 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             accesses=accesses,
             access_shown=ACCESS_SHOWN,
             what_sv=WHAT_SV,
+            message=original_view(case.original),
+            may_original=can_fetch_original(user, case),
+            may_correct=can_correct_case(user, case) and case.status is not CaseStatus.WITHDRAWN,
+            merged_here=merged_here,
+            flaggable=flaggable(session, user, case),
+            people=_handlers(ctx.config, case),
         )
 
 
+def _handlers(config, case: Case) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(address, 'Name (unit)') of everyone the case may be given to, its unit's first."""
+    unit = case.unit.name if case.unit else None
+    people = sorted(
+        (p for p in config.people if p.address != case.handler),
+        key=lambda p: (p.unit != unit, p.unit or "", p.name),
+    )
+    return [(p.address, f"{p.name} ({p.unit})" if p.unit else p.name) for p in people]
+
+
 def _download(data: bytes, filename: str, media_type: str = DOCX) -> Response:
-    safe = re.sub(r"[^\w .-]", "_", filename, flags=re.UNICODE)
+    safe = re.sub(r"[^\w .-]", "_", filename, flags=re.UNICODE).strip(" .")[:150] or "fil"
     ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
     from urllib.parse import quote
 
@@ -295,15 +330,63 @@ def original_message(
     case_id: int,
     user: User = Depends(signed_in),  # noqa: B008
 ) -> Response:
-    """The message as it came (.eml), for whoever may see the case."""
+    """The message as it came (.eml), for the registrar, the mailbox's owners, the unit's
+    head and admins (:func:`~postvakt.roles.can_fetch_original`)."""
     ctx = context(request)
     with ctx.sessions() as session, database_errors():
         case = _case(session, user, case_id)
         if not case.original:
             raise HTTPException(status_code=404)
+        if not can_fetch_original(user, case):
+            raise HTTPException(
+                status_code=403,
+                detail="Originalmeddelandet (.eml) får bara registratorn, brevlådans ansvariga, "
+                "enhetens chef och administratörer hämta. Medborgarens text och bilagor finns "
+                "på ärendets sida.",
+            )
         _viewed(request, session, user, case, "original")
         name = f"Originalmeddelande {case.reference.replace('/', '-')}.eml"
         return _download(bytes(case.original), name, "message/rfc822")
+
+
+SAFE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.ms-excel",
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/heic",
+        "text/plain",
+        "text/csv",
+    }
+)
+"""Types an attachment is served as; anything else (HTML, SVG, XML, scripts) goes out as
+application/octet-stream.  Always as a download, never shown inside the dashboard."""
+
+
+@router.get("/arenden/{case_id}/bilaga/{index}")
+def attached_file(
+    request: Request,
+    case_id: int,
+    index: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> Response:
+    """One of the files the citizen attached, for whoever may see the case (logged)."""
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = _case(session, user, case_id)
+        found = attachment_bytes(case.original, index) if index >= 0 else None
+        if found is None:
+            raise HTTPException(status_code=404)
+        name, kind, data = found
+        _viewed(request, session, user, case, "bilaga")
+        media_type = kind if kind in SAFE_TYPES else "application/octet-stream"
+        return _download(data, name or f"bilaga-{index + 1}", media_type)
 
 
 @router.get("/arenden/{case_id}/dokument/{event_id}")
