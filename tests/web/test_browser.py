@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from postvakt.registry.models import Absence, Case
-from tests.web.browser import screenshot
+from tests.web.browser import axe_violations, screenshot
 from tests.web.support import PASSWORD, Cases, add_accounts, ctx_of
 
 
@@ -114,12 +114,14 @@ def test_every_control_has_a_label_and_the_skip_link_comes_first(  # type: ignor
         "/",
         "/arenden",
         f"/arenden/{cases.kontakt}",
+        "/granska",
         "/franvaro",
         "/registrator",
         "/sammanstallning",
     ):
         page.goto(path)
         assert page.evaluate(unlabelled) == [], path
+        assert axe_violations(page) == [], path  # WCAG 2.2 A and AA, by axe-core
         assert page.locator("html").get_attribute("lang") == "sv"
         assert page.get_by_role("heading", level=1).count() == 1, path
     page.goto("/arenden")

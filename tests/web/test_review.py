@@ -369,3 +369,48 @@ def test_a_withdrawn_cases_message_is_flagged_for_review_again(
     client.cookies.clear()
     csrf = sign_in(client, "bo@testby.se")
     assert _post(client, f"/granska/meddelanden/{record_id}/flagga", csrf).status_code == 403
+
+
+def test_a_message_the_dashboard_cannot_read_again_is_told_not_registered(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The dashboard logs into no mailbox until it must; when the mailbox's secret is not in
+    its environment it says so in Swedish, and nothing changes."""
+    from postvakt.clock import fixed_clock
+    from postvakt.config import load_config
+    from postvakt.web import create_app
+    from tests.web.support import NOW
+
+    root = tmp_path / "ws"
+    mailed_config(root, db_url)
+    path = root / "postvakt.toml"
+    text = path.read_text(encoding="utf-8")
+    # The same mailbox, now read over IMAP with a password the dashboard was not given.
+    text = text.replace(
+        'connector = "maildir"\n\n[mailboxes.maildir]\npath = "mail/kontakt"',
+        'connector = "imap"\n\n[mailboxes.imap]\nhost = "imap.testby.se"\nusername = "kontakt"\n'
+        'password_env = "PV_TEST_IMAP_PASSWORD"',
+    )
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    app = create_app(config, clock=fixed_clock(NOW), environ={})
+    try:
+        mail = mail_of(ctx_of(app).sessions)
+        put_in_review(app, mail)
+        with TestClient(app) as client:
+            csrf = sign_in(client, "anna@testby.se")
+            response = _post(
+                client, f"/granska/meddelanden/{mail.question}/registrera", csrf, kind="klagomal"
+            )
+            assert response.headers["location"] == "/granska"
+            page = client.get("/granska").text
+            assert _status(page) == (
+                "Webbpanelen kan inte läsa kontakt@testby.se (miljövariabeln "
+                "PV_TEST_IMAP_PASSWORD är inte satt; sätt den innan Postvakt startas). "
+                "Registrera meddelandet med 'postvakt cases register' på servern."
+            )
+            assert 'role="alert"' in page
+        assert _record(app, mail.question).disposition is Disposition.NOT_CASE
+        assert ctx_of(app).service.connectors == {}
+    finally:
+        app.state.ctx.close()

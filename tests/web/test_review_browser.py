@@ -214,3 +214,18 @@ def test_the_case_page_with_the_citizens_text_and_every_correction_open(
     assert main.get_by_role("link", name=mail.complaint_ref).count() >= 1
     _no_violations(page, "a merged case")
     screenshot(page, "case-merged")
+
+
+def test_axe_finds_what_it_should(page, app: FastAPI, mail: Mail) -> None:  # type: ignore[no-untyped-def]
+    """The check above is not empty: a control without a name and an image without a text
+    on the same page are reported."""
+    _sign_in_by_keyboard(page, app, "anna@testby.se")
+    page.goto("/granska")
+    page.evaluate(
+        """() => {
+            const main = document.querySelector('main');
+            main.insertAdjacentHTML('beforeend', '<img src="/static/x.png"><button></button>');
+        }"""
+    )
+    found = " ".join(axe_violations(page))
+    assert "image-alt" in found and "button-name" in found
