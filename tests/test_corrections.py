@@ -412,3 +412,41 @@ def test_the_review_queue_shows_each_person_what_they_may_correct(
     assert corrections(service)[-1] == ("confirm", "other", "other", "anna@testby.se")
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 2
+
+
+def test_a_staff_forward_teaches_the_citizens_text_and_a_withdrawal_teaches_nothing(
+    ws: Workspace, service: Service
+) -> None:
+    note = "Hej, jag skickar vidare det här till er som rör er enhet. /Anna"
+    citizen = (
+        "Hej!\n\nPersonalen från hemtjänsten stannar bara fem minuter hos min mor och hinner "
+        "inte hjälpa henne med duschen. Jag är mycket missnöjd.\n\nSven Olofsson\n070-174 06 21"
+    )
+    forward = (
+        f"{note}\n\n---------- Vidarebefordrat meddelande ---------\n"
+        "Från: Sven Olofsson <sven.olofsson@example.com>\n"
+        "Date: mån 16 nov. 2026 kl 07:00\nSubject: Hemtjänsten\nTo: <anna@testby.se>\n\n"
+        f"{citizen}\n"
+    )
+    ws.deliver(
+        citizen_mail(
+            forward,
+            subject="VB: Hemtjänsten",
+            sender="Anna Berg <anna@testby.se>",
+            message_id="<fw1@testby.se>",
+            date=NOW,
+        ),
+        when=NOW,
+    )
+    (outcome,) = service.run_once().outcomes
+    assert outcome.disposition is Disposition.CASE, outcome.reason
+    assert (
+        cli(ws, "cases", "withdraw", "KS 2026/1", "--reason", "Dubblett", "--by", "anna@testby.se")
+        == 0
+    )
+    assert corrections(service) == []  # withdrawn as a duplicate: still a complaint
+    assert cli(ws, "cases", "confirm", outcome.case or "", "--by", "anna@testby.se") == 0
+    assert service.sessions is not None
+    with service.sessions() as session:
+        example = session.scalars(select(Correction)).one()
+    assert "fem minuter" in example.text and "skickar vidare" not in example.text

@@ -157,15 +157,8 @@ class Corrections(ReviewQueue, MessageCorrections):
             case = self._case(session, reference)
             self._may_correct(user, case, "makulera")
             self._open(case)
-            self._example(
-                session,
-                action="withdraw",
-                by=by,
-                now=now,
-                label="other",
-                case=case,
-                predicted=case.classifier_label,
-            )
+            # No labelled example: a case withdrawn as a duplicate or by mistake is still a
+            # complaint or an opinion; 'reclassify --kind annat' is what teaches "not a case".
             planned = self._withdraw(session, case, by=by, reason=reason.strip(), now=now)
             result = Corrected(
                 case.reference,

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.classifier.forwarded import forwards_citizen
 from postvakt.classifier.limits import TEXT_LIMIT
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
@@ -163,6 +164,12 @@ class CorrectionsBase:
         source = raw if raw is not None else (case.original if case is not None else None)
         if source:
             msg = parse_message(source)
+            # Staff forwarding a citizen's message: the classifier reads the citizen's, so the
+            # example is the citizen's text, not the colleague's note around it.
+            domains = {d.lower() for d in self.config.organisation.domains}
+            sender = msg.sender.address.lower().rpartition("@")[2] if msg.sender else ""
+            if sender in domains:
+                msg = forwards_citizen(msg, domains) or msg
             subject, text = msg.subject[:2000], msg.body_text[:TEXT_LIMIT]
             from postvakt.mailbox.identity import content_hash
 
