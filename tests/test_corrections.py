@@ -450,3 +450,46 @@ def test_a_staff_forward_teaches_the_citizens_text_and_a_withdrawal_teaches_noth
     with service.sessions() as session:
         example = session.scalars(select(Correction)).one()
     assert "fem minuter" in example.text and "skickar vidare" not in example.text
+
+
+def test_a_withdrawn_cases_message_can_be_registered_again(
+    ws: Workspace, service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli(ws, "cases", "reclassify", "KS 2026/2", "--kind", "annat", "--by", "anna@testby.se")
+        == 0
+    )
+    assert (
+        cli(
+            ws,
+            "cases",
+            "register",
+            "--message-id",
+            "o1@example.net",
+            "--kind",
+            "synpunkt",
+            "--by",
+            "anna@testby.se",
+        )
+        == 0
+    )
+    assert "KS 2026/3: registrerat som synpunkt" in capsys.readouterr().out
+    again, before = case(service, "KS 2026/3"), case(service, "KS 2026/2")
+    assert before.status is CaseStatus.WITHDRAWN and again.status is CaseStatus.REGISTERED
+    assert again.message_id == before.message_id == "o1@example.net"
+    assert again.received_at == ARRIVED
+    # The same message read again elsewhere is a duplicate of the case in force.
+    ws.deliver(
+        b"Received: from mx2 by mx\n"
+        + citizen_mail(
+            OPINION,
+            subject="Förslag om biblioteket",
+            sender="Per Holm <per.holm@example.org>",
+            message_id="<o1@example.net>",
+            date=ARRIVED,
+        ),
+        "anna",  # a copy of the very message, reaching Anna's mailbox too
+        when=NOW,
+    )
+    (outcome,) = service.run_once().outcomes
+    assert outcome.disposition is Disposition.DUPLICATE and outcome.case == "KS 2026/3"

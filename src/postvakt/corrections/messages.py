@@ -116,6 +116,13 @@ class MessageCorrections(CorrectionsBase):
                     )
             fetched = self._bytes(session, record)
             predicted = record.label
+            if record.case_id is not None:
+                # A withdrawn case of this very message gives up its identity to the new one
+                # (cases are unique on Message-ID and content); it keeps its number and events.
+                earlier = session.get_one(Case, record.case_id)
+                if earlier.status is CaseStatus.WITHDRAWN:
+                    earlier.content_hash = None
+                    session.flush()
             case = intake.register_by_hand(  # type: ignore[attr-defined]
                 session, record, fetched, label=Label(label), actor=by
             )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import case as sa_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -151,15 +152,19 @@ def add_event(
 def case_by_identity(session: Session, message_id: str, content: str | None) -> Case | None:
     """The case registered from this very message: its Message-ID *and* its content hash.
 
-    A case registered before content hashes were kept (none stored) matches by Message-ID.
+    A case registered before content hashes were kept (none stored) matches by Message-ID;
+    a case in force comes before a withdrawn one (registered again after a correction).
     """
     return session.scalars(
         select(Case)
         .where(
             Case.message_id == message_id,
-            (Case.content_hash == content) | Case.content_hash.is_(None),
+            (Case.content_hash == content)
+            # Before content hashes: by Message-ID.  A withdrawn case whose hash was given up
+            # to the case that replaced it never matches that way.
+            | (Case.content_hash.is_(None) & (Case.status != CaseStatus.WITHDRAWN)),
         )
-        .order_by(Case.id)
+        .order_by(sa_case((Case.status == CaseStatus.WITHDRAWN, 1), else_=0), Case.id)
     ).first()
 
 
