@@ -128,7 +128,8 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
                         .where(Draft.id.in_(ids), Draft.status == DraftStatus.PENDING)
                         .values(attempts=Draft.attempts + 1, last_error=str(exc))
                     )
-                report.errors.append(f"{connector.address}: utkasten kunde inte sparas: {exc}")
+                text = str(exc).removeprefix(f"{connector.address}: ")  # said once, first
+                report.errors.append(f"{connector.address}: utkasten kunde inte sparas: {text}")
                 log.warning("%d drafts for %s not saved yet: %s", len(ids), connector.address, exc)
                 break
             now = intake.now()
