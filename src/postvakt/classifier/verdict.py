@@ -43,6 +43,12 @@ class Verdict:
     """Only the citizen's message forwarded by staff was read, not the forwarding note."""
     probabilities: tuple[tuple[Label, float], ...] = ()
     """The model's probability per label, for the record; empty for rule-made verdicts."""
+    individual_care: bool = False
+    """A complaint or opinion from a user or a relative about that person's own care (elderly
+    care, home care, LSS, medication, a fall, neglect): it belongs in the care system's
+    deviation module and goes to the deviation function (``[organisation] care_deviation``)."""
+    care_probability: float = 0.0
+    """How sure the care detector is (0..1); 0 for rule-made verdicts."""
 
     @property
     def is_case(self) -> bool:
@@ -51,7 +57,13 @@ class Verdict:
     @property
     def flags(self) -> tuple[str, ...]:
         """The names of the flags that are set, in a fixed order."""
-        names = ("needs_review", "anonymous", "followup_not_satisfied", "personal_data")
+        names = (
+            "needs_review",
+            "anonymous",
+            "followup_not_satisfied",
+            "personal_data",
+            "individual_care",
+        )
         return tuple(name for name in names if getattr(self, name))
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +77,8 @@ class Verdict:
             "followup_not_satisfied": self.followup_not_satisfied,
             "personal_data": self.personal_data,
             "forwarded": self.forwarded,
+            "individual_care": self.individual_care,
+            "care_probability": self.care_probability,
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }
