@@ -1,13 +1,17 @@
 """The labelled corpus the model learns from: the shipped one, plus an organisation's own.
 
-The shipped corpus is ``corpus/*.jsonl`` beside this module, one file per service area,
-written by ``corpus/make_corpus.py`` (see its docstring for how the messages are made and
-split).  Each line is one message::
+The shipped corpus is made of **sources**, written independently of each other so that a
+model can be measured on phrasing it never learnt from (leave one source out, see
+:mod:`postvakt.classifier.sources`).  ``corpus/*.jsonl`` beside this module is the source
+``mallar``, one file per service area, written by ``corpus/make_corpus.py`` from templates
+(see its docstring for how the messages are made and split); every folder
+``corpus/<source>/*.jsonl`` is another source.  Each line is one message::
 
     {"id": "snorojning-0012", "fold": 2, "label": "complaint", "lang": "sv",
      "service": "snöröjning", "tone": "arg", "channel": "email", "anonymous": false,
      "followup": false, "personal_data": false, "from": "…", "to": "…", "subject": "…",
-     "body": "…", "headers": {"In-Reply-To": "<…>"}, "forwarded": null}
+     "body": "…", "headers": {"In-Reply-To": "<…>"}, "forwarded": null,
+     "source": "mallar", "category": "complaint-question", "individual_care": false}
 
 ``forwarded`` is the message a member of staff forwarded as an attachment (from, to, date,
 subject, body).  Fold 4 is the held-out part: training never sees it.  Folds 0–3 are the
@@ -83,6 +87,13 @@ class Example:
     service: str = ""
     tone: str = ""
     channel: str = ""
+    source: str = ""
+    """Which independently written part of the corpus it comes from ("" for an
+    organisation's own messages and corrections)."""
+    category: str = ""
+    """The form it takes (``complaint-question``, ``other-complaint-words`` …), if recorded."""
+    individual_care: bool | None = None
+    """A user's or relative's complaint or opinion about that person's own care."""
 
     @property
     def held_out(self) -> bool:
@@ -164,15 +175,26 @@ def _records(path: Path) -> Iterator[dict]:
                     raise ValueError(f"{path.name}:{number}: {exc}") from exc
 
 
+DEFAULT_SOURCE = "mallar"
+"""The source of the files at the top of the corpus folder (the template generator's)."""
+
+
 def corpus_files(directory: Path = CORPUS_DIR) -> list[Path]:
-    return sorted(directory.glob("*.jsonl"))
+    """Every source's files: the top folder's, then each ``<source>/`` folder's."""
+    return sorted(directory.glob("*.jsonl")) + sorted(directory.glob("*/*.jsonl"))
+
+
+def source_of(path: Path, directory: Path = CORPUS_DIR) -> str:
+    return DEFAULT_SOURCE if path.parent == directory else path.parent.name
 
 
 def load_corpus(directory: Path = CORPUS_DIR) -> list[Example]:
     """Every message of the shipped corpus, in a fixed order."""
     examples: list[Example] = []
     for path in corpus_files(directory):
+        default_source = source_of(path, directory)
         for record in _records(path):
+            care = record.get("individual_care")
             examples.append(
                 Example(
                     id=record["id"],
@@ -186,6 +208,9 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Example]:
                     service=record.get("service", ""),
                     tone=record.get("tone", ""),
                     channel=record.get("channel", ""),
+                    source=record.get("source") or default_source,
+                    category=record.get("category", ""),
+                    individual_care=None if care is None else bool(care),
                 )
             )
     return examples
@@ -247,7 +272,7 @@ def corpus_digest(directory: Path = CORPUS_DIR, extra: Path | None = None) -> st
     """SHA-256 over the shipped corpus files and, when given, an extra labelled folder."""
     digest = hashlib.sha256()
     for path in corpus_files(directory):
-        digest.update(path.name.encode())
+        digest.update(str(path.relative_to(directory)).encode())
         digest.update(path.read_bytes())
     if extra is not None:
         for path in sorted(extra.iterdir()) if extra.is_dir() else ():

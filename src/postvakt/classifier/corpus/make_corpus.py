@@ -703,6 +703,7 @@ class Builder:
     def add(self, area_key: str, record: Record) -> None:
         items = self.records.setdefault(area_key, [])
         record["id"] = f"{area_key}-{len(items) + 1:04d}"
+        record["source"] = SOURCE
         items.append(record)
 
     def build(self) -> dict[str, list[Record]]:
@@ -804,6 +805,7 @@ class Builder:
             # A short letter may have dropped the signature that carried it.
             inner = record["forwarded"]["body"] if record["forwarded"] else ""
             record["personal_data"] = personnummer in record["body"] + inner
+        record["individual_care"] = individual_care(record, draft.area.key, draft.kind)
         self.add(_file_key(draft.area), record)
 
     def followup(self, composer: Composer, fold: int, *, satisfied: bool) -> None:
@@ -860,6 +862,7 @@ class Builder:
             "headers": {"In-Reply-To": answer_id, "References": answer_id},
             "forwarded": None,
         }
+        record["individual_care"] = individual_care(record, area.key, "svar")
         self.add(area.key, record)
 
     def whole(self, item: dict[str, Any], fold: int) -> None:
@@ -887,11 +890,36 @@ class Builder:
             "headers": item.get("headers", {}),
             "forwarded": None,
         }
+        record["individual_care"] = bool(item.get("individual_care", False)) or individual_care(
+            record, area.key, item.get("kind", "helbrev")
+        )
         self.add(_file_key(area), record)
 
 
 def _file_key(area: Area) -> str:
     return area.key
+
+
+SOURCE = "mallar"
+"""This corpus's name among the sources the model learns from (see ``corpus.py``)."""
+CARE_AREAS = frozenset({"aldreboende", "hemtjanst", "lss"})
+_RELATIVE = re.compile(
+    r"\b(?:min|mina|vår|my|our)\s+(?:\w+\s+)?(?:mamma|pappa|mor|far|mors|fars|farmor|mormor|"
+    r"farfar|morfar|make|maka|son|dotter|bror|syster|man|fru|mother|father|mum|mom|dad|son|"
+    r"daughter|brother|sister|husband|wife|grandmother|grandfather)\b|\b(?:mamma|pappa)\b",
+    re.IGNORECASE,
+)
+
+
+def individual_care(record: Record, area_key: str, kind: str) -> bool:
+    """A complaint, or praise of how someone was cared for, from a care area's user or
+    relative: what the care system's deviation module takes."""
+    if area_key not in CARE_AREAS or record["label"] == "other":
+        return False
+    if record["label"] == "complaint":
+        return True
+    text = record["body"] + (record["forwarded"] or {}).get("body", "")
+    return kind == "beröm" and bool(_RELATIVE.search(text))
 
 
 # --------------------------------------------------------------------------- output
