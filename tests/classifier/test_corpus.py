@@ -68,6 +68,9 @@ def test_hard_negatives_are_there(corpus: list[Example]):
 
 
 def test_web_forms_anonymous_and_forwards_are_real_shapes(corpus: list[Example]):
+    # The template generator's shapes; other sources write their own (a staff member's note
+    # of a phone call is a "forward" with no forwarded message in it).
+    corpus = [e for e in corpus if e.source == "mallar"]
     forms = [e for e in corpus if e.channel == "webform"]
     assert all(
         "Meddelande:" in e.message.body_text or "Message:" in e.message.body_text for e in forms

@@ -3,8 +3,14 @@
 A :class:`LinearModel` holds, for the word terms and for the character n-grams, the
 vocabulary with its IDF weights and the coefficients per label (a :class:`Block` each), and
 the intercepts.  Scoring a message needs only NumPy: the sparse, sublinear, L2-normalised
-TF-IDF vector of each block (:class:`Vector`), the dot products, the softmax.  It is stored
-as one ``.npz`` file, never a pickle (:meth:`LinearModel.save`, :meth:`LinearModel.load`).
+TF-IDF vector of each block (:class:`Vector`), the dot products, then the probabilities.
+These are calibrated when training fitted a calibration (:class:`Calibration`: one sigmoid
+per label over its score, normalised, as scikit-learn's ``CalibratedClassifierCV`` does; or
+one temperature over the softmax), else the plain softmax.  A second, binary head on the same
+vectors (:class:`CareHead`) says whether a message is about an individual's own care.
+
+It is stored as one ``.npz`` file, never a pickle (:meth:`LinearModel.save`,
+:meth:`LinearModel.load`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 
 from postvakt.classifier.features import Doc, grams
 
-__all__ = ["Block", "LinearModel", "Vector", "softmax", "terms_of"]
+__all__ = ["Block", "Calibration", "CareHead", "LinearModel", "Vector", "softmax", "terms_of"]
 
 
 @dataclass
@@ -81,6 +87,54 @@ class Vector:
 _EMPTY = Vector(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
 
 
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # the logistic function, without overflow
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How scores become probabilities that mean what they say.
+
+    ``sigmoid``: ``ab`` holds (a, b) per label; label k gets ``1 / (1 + exp(a·s_k + b))``,
+    and the three are normalised to sum to one.  ``temperature``: the softmax of
+    ``beta · scores``.  Both are fitted on predictions for messages the scoring model did not
+    learn from (see :mod:`postvakt.classifier.training`).
+    """
+
+    kind: str
+    ab: np.ndarray
+    """(labels, 2) for ``sigmoid``; ``[[beta, 0]]`` for ``temperature``."""
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        if self.kind == "temperature":
+            return softmax(self.ab[0, 0] * scores)
+        seen = scores > -1e8  # a label training never saw keeps probability 0
+        probs = np.where(seen, _expit(-(self.ab[:, 0] * scores + self.ab[:, 1])), 0.0)
+        total = float(probs.sum())
+        return probs / total if total > 0 else np.where(seen, 1.0 / max(int(seen.sum()), 1), 0.0)
+
+
+@dataclass(frozen=True)
+class CareHead:
+    """A binary head over the same two vectors: about an individual's own care or not."""
+
+    word_coef: np.ndarray
+    char_coef: np.ndarray
+    intercept: float
+    ab: tuple[float, float] | None = None
+    """A sigmoid calibration of the score, when one was fitted."""
+
+    def probability(self, w: Vector, c: Vector) -> float:
+        score = self.intercept
+        if len(w.idx):
+            score += float(w.values @ self.word_coef[w.idx])
+        if len(c.idx):
+            score += float(c.values @ self.char_coef[c.idx])
+        if self.ab is not None:
+            return float(_expit(-(self.ab[0] * score + self.ab[1])))
+        return float(_expit(np.float64(score)))
+
+
 @dataclass
 class LinearModel:
     """A fitted model as plain arrays: what :func:`fit` produces and the cache stores."""
@@ -89,6 +143,8 @@ class LinearModel:
     chars: Block
     intercept: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    care: CareHead | None = None
     terms_by_col: list[str] = field(default_factory=list, repr=False)
     """Word-block terms by column, for the reasons."""
     _token_cols: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -159,9 +215,17 @@ class LinearModel:
             scores += c.values @ self.chars.coef[c.idx]
         return scores, w, c
 
+    def probabilities_of(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities per label from :meth:`decision`'s scores."""
+        return self.calibration(scores) if self.calibration is not None else softmax(scores)
+
     def probabilities(self, doc: Doc) -> np.ndarray:
         scores, _w, _c = self.decision(doc)
-        return softmax(scores)
+        return self.probabilities_of(scores)
+
+    def care_probability(self, w: Vector, c: Vector) -> float:
+        """How likely the message is about an individual's own care (0 without a care head)."""
+        return self.care.probability(w, c) if self.care is not None else 0.0
 
     # -- storage -----------------------------------------------------------------
 
@@ -178,6 +242,15 @@ class LinearModel:
             "intercept": self.intercept,
             "meta": np.array(json.dumps(self.meta, ensure_ascii=False, sort_keys=True)),
         }
+        if self.calibration is not None:
+            arrays["calibration"] = self.calibration.ab
+            arrays["calibration_kind"] = np.array(self.calibration.kind)
+        if self.care is not None:
+            arrays["care_word_coef"] = self.care.word_coef
+            arrays["care_char_coef"] = self.care.char_coef
+            arrays["care_intercept"] = np.array(
+                [self.care.intercept, *(self.care.ab or (np.nan, np.nan))]
+            )
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -207,6 +280,16 @@ class LinearModel:
                 meta=json.loads(str(data["meta"])),
                 terms_by_col=word_terms,
             )
+            if "calibration" in data:
+                model.calibration = Calibration(str(data["calibration_kind"]), data["calibration"])
+            if "care_intercept" in data:
+                intercept, a, b = (float(v) for v in data["care_intercept"])
+                model.care = CareHead(
+                    data["care_word_coef"],
+                    data["care_char_coef"],
+                    intercept,
+                    None if np.isnan(a) else (a, b),
+                )
         return model
 
 

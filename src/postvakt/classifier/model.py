@@ -1,11 +1,12 @@
 """The trained complaint / opinion / other model: training, the cache on disk, classifying.
 
-**Training** (:func:`fit`) is scikit-learn: TF-IDF over the word terms and over the
-character n-grams of :mod:`postvakt.classifier.features`, then a multinomial logistic
-regression.  It is deterministic: the same corpus and library versions give the same model,
-bit for bit.  The shipped model learns from the training part of the corpus only (folds
-0–3), so the held-out fold measures it honestly; an organisation's own labelled messages are
-added to the training part.
+**Training** (:func:`fit`, in :mod:`postvakt.classifier.training`) is scikit-learn:
+TF-IDF over word terms and character n-grams, a multinomial logistic regression calibrated
+across the corpus's independent sources, and a care head.  It is deterministic.  The shipped
+model learns from the training part of every source (folds 0–3), so the held-out fold
+measures it; an organisation's own labelled messages are added to the training part.  How
+it holds on phrasing it never saw is measured by leaving one source out
+(:mod:`postvakt.classifier.sources`).
 
 **The model on disk** is not a pickle.  Training ends by *compiling* the fitted pipeline to
 plain arrays — each vocabulary with its IDF weights and coefficients — stored in one ``.npz``
@@ -36,7 +37,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,20 @@ from postvakt.classifier.corpus import (
     split,
     texts_digest,
 )
-from postvakt.classifier.features import FEATURES_VERSION, Doc, extract
+from postvakt.classifier.features import FEATURES_VERSION, extract
 from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
-from postvakt.classifier.linear import Block, LinearModel, softmax, terms_of
+from postvakt.classifier.linear import LinearModel
 from postvakt.classifier.text import CitizenText, citizen_text
+from postvakt.classifier.training import (
+    DEFAULT_SETTINGS,
+    LABELS,
+    Fitted,
+    Settings,
+    compile_model,
+    docs_of,
+    fit,
+    fit_sklearn,
+)
 from postvakt.classifier.verdict import Label, Verdict
 from postvakt.mailbox.message import IncomingMessage
 
@@ -69,6 +79,7 @@ __all__ = [
     "classify",
     "compile_model",
     "default_classifier",
+    "docs_of",
     "fit",
     "fit_sklearn",
     "load_model",
@@ -81,135 +92,12 @@ __all__ = [
 
 log = logging.getLogger("postvakt.classifier")
 
-LABELS: tuple[Label, ...] = (Label.COMPLAINT, Label.OPINION, Label.OTHER)
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 """Bumped when the file layout or the training recipe changes; part of the cache key."""
 DEFAULT_REVIEW_BAND = (0.0, 0.55)
-"""A verdict less sure than 55 % is registered for a person to confirm (about 5 % of mail)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The training recipe.  Part of the cache key: change it and the model is retrained."""
-
-    c: float = 8.0
-    """Inverse regularisation strength of the logistic regression."""
-    word_weight: float = 1.0
-    char_weight: float = 1.0
-    min_df_words: int = 2
-    min_df_chars: int = 3
-    complaint_weight: float = 1.5
-    """Class weight of complaints: a missed complaint costs more than a false one."""
-    max_iter: int = 200
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-# --------------------------------------------------------------------------- training
-
-
-def _word_analyzer(doc: Doc) -> list[str]:
-    return doc.words
-
-
-def _char_analyzer(doc: Doc) -> list[str]:
-    return doc.chars
-
-
-def docs_of(examples: Sequence[Example], own_domains: Sequence[str] = ()) -> list[Doc]:
-    return [extract(citizen_text(e.message, own_domains)) for e in examples]
-
-
-@dataclass
-class Fitted:
-    """The fitted scikit-learn pipeline, before it is compiled to a :class:`LinearModel`."""
-
-    words: Any  # TfidfVectorizer over the word terms
-    chars: Any  # TfidfVectorizer over the character n-grams
-    model: Any  # LogisticRegression
-    settings: Settings
-    labels: list[int]
-    """The label numbers (indexes into :data:`LABELS`) the training messages had."""
-
-    def matrix(self, docs: Sequence[Doc]) -> Any:
-        """The feature matrix scikit-learn sees for ``docs``."""
-        from scipy.sparse import hstack
-
-        s = self.settings
-        xw = self.words.transform(docs) * s.word_weight
-        xc = self.chars.transform(docs) * s.char_weight
-        return hstack([xw, xc]).tocsr()
-
-
-def fit_sklearn(examples: Sequence[Example], settings: Settings = Settings()) -> Fitted:
-    """TF-IDF blocks and a logistic regression, fitted on ``examples`` in the order given."""
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    docs = docs_of(examples)
-    y = np.array([LABELS.index(e.label) for e in examples])
-    words = TfidfVectorizer(
-        analyzer=_word_analyzer, lowercase=False, sublinear_tf=True, min_df=settings.min_df_words
-    )
-    chars = TfidfVectorizer(
-        analyzer=_char_analyzer, lowercase=False, sublinear_tf=True, min_df=settings.min_df_chars
-    )
-    xw = words.fit_transform(docs) * settings.word_weight
-    xc = chars.fit_transform(docs) * settings.char_weight
-    present = sorted(set(y.tolist()))
-    weights = {
-        i: (settings.complaint_weight if LABELS[i] is Label.COMPLAINT else 1.0) for i in present
-    }
-    # Newton-CG converges in a handful of exact steps here (lbfgs needs dozens), and is
-    # deterministic like every other solver without random sampling.
-    model = LogisticRegression(
-        C=settings.c, class_weight=weights, max_iter=settings.max_iter, solver="newton-cg"
-    )
-    model.fit(hstack([xw, xc]).tocsr(), y)
-    return Fitted(words, chars, model, settings, present)
-
-
-def compile_model(fitted: Fitted, meta: dict[str, Any] | None = None) -> LinearModel:
-    """The fitted pipeline as plain arrays: vocabularies, IDF weights, coefficients."""
-    s, model, present = fitted.settings, fitted.model, fitted.labels
-    n_words = len(fitted.words.vocabulary_)
-    n_total = n_words + len(fitted.chars.vocabulary_)
-    coef = np.zeros((len(LABELS), n_total))
-    intercept = np.full(len(LABELS), -1e9)  # a label training never saw is never given
-    if len(present) == 2:  # a binary fit has one row: the second class against the first
-        coef[present[1]] = model.coef_[0]
-        intercept[present[1]] = model.intercept_[0]
-        intercept[present[0]] = 0.0
-    else:
-        for row, cls in enumerate(model.classes_):
-            coef[cls] = model.coef_[row]
-            intercept[cls] = model.intercept_[row]
-    word_vocab = {str(t): int(i) for t, i in fitted.words.vocabulary_.items()}
-    char_vocab = {str(t): int(i) for t, i in fitted.chars.vocabulary_.items()}
-    return LinearModel(
-        words=Block(
-            word_vocab,
-            fitted.words.idf_.astype(np.float64),
-            (coef[:, :n_words].T * s.word_weight).copy(),
-        ),
-        chars=Block(
-            char_vocab,
-            fitted.chars.idf_.astype(np.float64),
-            (coef[:, n_words:].T * s.char_weight).copy(),
-        ),
-        intercept=intercept,
-        meta=dict(meta or {}, settings=s.as_dict()),
-        terms_by_col=terms_of(word_vocab),
-    )
-
-
-def fit(
-    examples: Sequence[Example], settings: Settings = Settings(), meta: dict[str, Any] | None = None
-) -> LinearModel:
-    """Train on ``examples`` (in the order given) and compile the result."""
-    return compile_model(fit_sklearn(examples, settings), dict(meta or {}, messages=len(examples)))
+"""A verdict less sure than 55 % is registered for a person to confirm."""
+CARE_THRESHOLD = 0.5
+"""A case whose care probability is at least this is flagged ``individual_care``."""
 
 
 # --------------------------------------------------------------------------- the cache
@@ -251,6 +139,7 @@ def _code_digest() -> str:
         "forwarded.py",
         "webform.py",
         "linear.py",
+        "training.py",
         "model.py",
         "corpus.py",
     ):
@@ -263,7 +152,7 @@ def _code_digest() -> str:
 
 def model_key(
     extra_dir: Path | None = None,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT_SETTINGS,
     corrections: Sequence[LabelledText] = (),
 ) -> str:
     """The cache key: corpus (and extra messages, and corrections), library versions, code
@@ -305,7 +194,7 @@ def load_model(
     *,
     directory: Path | None = None,
     rebuild: bool = False,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT_SETTINGS,
     corrections: Sequence[LabelledText] = (),
 ) -> tuple[LinearModel, Path]:
     """The model for this corpus (with ``extra_dir`` and ``corrections``) and these
@@ -435,7 +324,7 @@ class Classifier:
         citizen = citizen_text(msg, self.own_domains)
         doc = extract(citizen, explain=True, chars=False)
         scores, wvec, cvec = self.model.decision(doc)
-        probs = softmax(scores)
+        probs = self.model.probabilities_of(scores)
         best = int(np.argmax(probs))
         label = model_label = LABELS[best]
         confidence = float(probs[best])
@@ -471,6 +360,14 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        care = self.model.care_probability(wvec, cvec)
+        individual_care = label is not Label.OTHER and care >= CARE_THRESHOLD
+        if individual_care:
+            reasons = (
+                *reasons,
+                f"Rör troligen enskilds vård och omsorg ({round(care * 100)} %): "
+                "hör hemma i verksamhetssystemets avvikelsemodul.",
+            )
         return Verdict(
             label=label,
             confidence=round(float(probs[LABELS.index(label)]), 3),
@@ -483,6 +380,8 @@ class Classifier:
             probabilities=tuple(
                 (lab, round(float(p), 3)) for lab, p in zip(LABELS, probs, strict=True)
             ),
+            individual_care=individual_care,
+            care_probability=round(care, 3),
         )
 
     def probabilities(self, citizen: CitizenText) -> np.ndarray:
