@@ -163,10 +163,11 @@ class Writer(Wrappers):
         out: dict[str, Any] = {"category": f"opinion-{kind}", "lang": "sv", "rules": [main]}
         tone = {"sharp": "arg", "proposal": "saklig", "praise": "glad"}[kind]
         frames = o[kind]
+        asks = [f for f in frames if "?" in f or "{q}" in f]
         if main == "question":
-            frames = [f for f in frames if "?" in f]
+            frames = asks
         elif main == "statement":
-            frames = [f for f in frames if "?" not in f]
+            frames = [f for f in frames if f not in asks]
         if main == "english":
             text, out["lang"] = self.pick(o[f"english_{kind}"], ctx, rng), "en"
         elif main == "thread":
@@ -181,7 +182,8 @@ class Writer(Wrappers):
                 text = text.lower() if rng.random() < 0.4 else text
             elif main == "colloquial":
                 text = rg.substitute(text, self.t["ord"]["talsprak"], rng)
-                text += " " + rng.choice(rg.GLAD_EMOJI if kind == "praise" else ["🙄", "!!", "😤"])
+                mark = rng.choice(rg.GLAD_EMOJI if kind == "praise" else ["🙄", "!!", "😤"])
+                text = text.rstrip(".") + mark if mark == "!!" else f"{text} {mark}"
             elif main == "caps":
                 text, tone = text.upper(), "arg"
             elif main == "synonyms":

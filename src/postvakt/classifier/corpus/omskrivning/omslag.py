@@ -91,7 +91,14 @@ class Wrappers:
     def subject(self, s: dict[str, Any], r: dict[str, Any], rng: random.Random) -> str:
         base, topic = s.get("subject") or rg.cap(s["topic"]), s["topic"]
         if r["lang"] == "en":
-            return s.get("en_subject", rng.choice(["Complaint", "Problem", "Question", base]))
+            options = {
+                "complaint": ["Complaint", "Problem", "Not happy", base],
+                "opinion": ["Feedback", "Suggestion", "My opinion", base],
+                "other": ["Question", "Enquiry", base],
+            }[s["label"]]
+            if s.get("kind") == "praise":
+                options = ["Thank you", "Thanks!", base]
+            return s.get("en_subject", rng.choice(options))
         options = [base, base, base]
         if s["label"] == "complaint":
             options += [f"Angående {topic}", f"Klagomål – {topic}", "Klagomål", "Synpunkt", ""]
@@ -182,7 +189,9 @@ class Wrappers:
         w = self.t["wrap"]
         st, d = rg.staff(rng, self.t["namn"]), rg.a_date(rng)
         unit = s.get("unit", "berörd verksamhet")
-        answer = rg.fill(rng.choice(w["municipal_answer"]), rg.Ctx(topic=s["topic"], unit=unit))
+        answers = w[f"municipal_answer_{s['label']}"]
+        answer = rg.fill(rng.choice(answers), rg.Ctx(topic=s["topic"], unit=unit))
+        answer = answer[:1].upper() + answer[1:]
         answer += f"\n\nMed vänlig hälsning\n{st['name']}\n{rng.choice(w['staff_titles'])}\nExempel kommun"
         orig = subject or rg.cap(s["topic"])
         style = rng.randrange(3)
