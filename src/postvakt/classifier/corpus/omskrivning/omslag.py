@@ -124,6 +124,8 @@ class Wrappers:
         mailbox = MAILBOX.get(s["service"], "kontaktcenter@exempel.se")
         to = mailbox if sender or rng.random() < 0.5 else "kontaktcenter@exempel.se"
         subject = s.get("subject", "") if sender else self.subject(s, r, rng)
+        if sender and r["lang"] == "en":
+            subject = s.get("en_subject", subject)
         body = r["text"] if sender else self.letter(s, r, p, rng)
         if sender:
             p["from"] = sender
