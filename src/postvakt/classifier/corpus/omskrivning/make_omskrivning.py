@@ -107,6 +107,9 @@ class Writer(Wrappers):
                 out["rules"].append("caps")
         if "synonyms" in minors:
             text = rg.substitute(text, self.t["ord"]["synonymer"], rng, 2)
+        if s.get("pnr") and out["lang"] == "sv":  # a relative names the person concerned
+            text += " " + s["pnr"].format(pnr=rg.fake_pnr(rng))
+            out["personal_data"] = True
         out |= {"text": text, "tone": tone, "register": "register" in minors}
         out["rules"] += [m for m in minors if m != "register"]
         if "register" in minors:
@@ -301,24 +304,26 @@ def build() -> tuple[list[dict[str, Any]], Counter[str]]:
     writer, records = Writer(frames), []
     for s in load_seeds():
         rng = random.Random(f"{SEED}:{s['n']}")  # noqa: S311 - reproducible text, not security
-        mine: list[set[str]] = []
+        mine: list[tuple[str, set[str]]] = []
         for main in writer.mains(s, s.get("m") or rng.choice([3, 3, 3, 4, 4]), rng):
             for _ in range(15):
                 r = writer.apply(s, main, rng)
-                # A company's mail forwarded by staff is another message with the same text.
-                key = (
-                    f"{r.get('channel', '')}:{key_of(r['text'])}"
-                    if s.get("sender")
-                    else key_of(r["text"])
-                )
-                words = set(key_of(r["text"]).split())
-                if key not in writer.seen and all(near(words, other) < 0.9 for other in mine):
+                # The same text forwarded by staff or quoted in a reply is another message;
+                # within one way of arriving, near-copies of a seed's text are not.
+                way, words = r.get("channel", ""), set(key_of(r["text"]).split())
+                key = f"{way}:{key_of(r['text'])}"
+                if (
+                    len(r["rules"]) <= 3
+                    and key not in writer.seen
+                    and all(near(words, o) < 0.9 for w, o in mine if w == way)
+                ):
                     break
             else:
                 continue
             writer.seen.add(key)
-            mine.append(words)
+            mine.append((way, words))
             writer.rules.update(r["rules"])
+            writer.rules[f"rules-per-message-{len(r['rules'])}"] += 1
             rec = writer.envelope(s, r, rng)
             records.append(
                 {
@@ -334,7 +339,7 @@ def build() -> tuple[list[dict[str, Any]], Counter[str]]:
                     "channel": rec["channel"],
                     "anonymous": rec["anonymous"],
                     "followup": bool(rec.get("followup", False)),
-                    "personal_data": bool(s.get("pnr")),
+                    "personal_data": bool(r.get("personal_data")),
                     "from": rec["from"],
                     "to": rec["to"],
                     "subject": rec["subject"],
@@ -343,6 +348,7 @@ def build() -> tuple[list[dict[str, Any]], Counter[str]]:
                     "forwarded": rec["forwarded"],
                 }
             )
+        assert 2 <= len(mine) <= 5, f"seed {s['n']} gave {len(mine)} messages"
     bodies = [(r["subject"], r["body"]) for r in records]
     assert len(bodies) == len(set(bodies)), "two messages are identical"
     return records, writer.rules

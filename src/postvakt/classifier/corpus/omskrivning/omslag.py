@@ -52,8 +52,6 @@ class Wrappers:
         w, text = self.t["wrap"], r["text"]
         style = r["rules"][-1] if r["register"] else ""
         formal, casual = style == "register-formal", style == "register-colloquial"
-        if s.get("pnr"):
-            text += " " + s["pnr"].format(pnr=rg.fake_pnr(rng))
         if casual:
             text = text[:1].lower() + text[1:]
         if r["lang"] == "en":
