@@ -89,6 +89,36 @@ def acknowledgment() -> Document:
     return doc
 
 
+def acknowledgment_care() -> Document:
+    """The acknowledgment of a case about an individual's care: nothing of what it concerns."""
+    doc = _base("Mottagningsbekräftelse")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Vi har tagit emot {{ kind_phrase }}", level=1)
+    doc.add_paragraph(
+        "Tack för att du hörde av dig till oss. Vi tog emot {{ kind_phrase }} den "
+        "{{ received_date }} och har gett ärendet nummer {{ number }}. Ange gärna numret om "
+        "du kontaktar oss igen om samma sak."
+    )
+    doc.add_heading("Vad händer nu?", level=2)
+    doc.add_paragraph(
+        "Vi har lämnat ärendet vidare till den verksamhet som ansvarar, och ansvarig chef går "
+        "igenom det. Du får svar från oss senast den {{ answer_due }}. Om ärendet inte är klart "
+        "då, berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked."
+    )
+    doc.add_paragraph(
+        "Om du inte är nöjd med svaret du får kan du höra av dig till oss igen. Då gör "
+        "närmaste chef en ny prövning av ärendet."
+    )
+    doc.add_paragraph(
+        "Uppgifter om enskildas personliga förhållanden skyddas av sekretess, och därför "
+        "återger vi inte i det här brevet vad du har skrivit. Vi behandlar dina personuppgifter "
+        "enligt dataskyddsförordningen för att kunna hantera ärendet."
+    )
+    _signature(doc)
+    return doc
+
+
 def answer() -> Document:
     doc = _base("Svar")
     doc.add_paragraph("{{ recipient_name }}")
@@ -197,6 +227,10 @@ def compilation() -> Document:
         "Besvarade i tid: {{ answered_in_time }}. Median antal dagar till svar: {{ median_days }}."
     )
     doc.add_paragraph("Per verksamhetsområde: {{ by_area }}.")
+    doc.add_paragraph(
+        "Klagomål och synpunkter som rör enskilds vård och omsorg: {{ care }}. De handläggs i "
+        "verksamhetssystemets avvikelsemodul och redovisas där, inte ett och ett här."
+    )
     doc.add_heading("Ärenden", level=2)
     headers = (
         "Diarienummer",
@@ -232,6 +266,7 @@ def compilation() -> Document:
 
 BUILDERS = {
     "mottagningsbekraftelse": acknowledgment,
+    "mottagningsbekraftelse_omsorg": acknowledgment_care,
     "svar": answer,
     "overlamning": handover,
     "ny_provning": new_review,

@@ -288,6 +288,18 @@ CONFIG_ROWS = [
         org('timezone = "Europe/Stockhol"'), "organisation.timezone", "okänd tidszon", id="timezone"
     ),
     pytest.param(
+        org('care_deviation = "avvikelse.testby.se"'),
+        "organisation.care_deviation",
+        "'avvikelse.testby.se' är ingen e-postadress (väntade t.ex. namn@exempel.se)",
+        id="care-deviation-not-an-address",
+    ),
+    pytest.param(
+        org('care_deviation = "avvikelse@testby.se"'),
+        "organisation.care_deviation",
+        "skickas med e-post till avvikelsefunktionen, men [smtp] saknas",
+        id="care-deviation-without-smtp",
+    ),
+    pytest.param(
         org('closure_days = ["2026-13-01"]'),
         "organisation.closure_days[0]",
         "ska vara ett datum",

@@ -21,6 +21,7 @@ import docx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.care import flag
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.errors import NotFoundError, PostvaktError, TemplateError
@@ -34,7 +35,7 @@ from postvakt.registry.report import AnnualReport, UnitReport
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Mailer, Notifier, Planned
 from postvakt.rules.policy import Policy
-from postvakt.templates.casework import CaseLetters, RenderedLetter, swedish_date
+from postvakt.templates.casework import CaseLetters, RenderedLetter, care_subject, swedish_date
 
 __all__ = ["CHANNELS", "Casework", "Done"]
 
@@ -128,7 +129,9 @@ class Casework:
                 mailbox_address=mailbox.address,
                 to_address=case.sender_address,
                 to_name=case.sender_name,
-                subject=reply_subject(case.subject or case.heading),
+                subject=care_subject(case)
+                if case.individual_care  # none of the citizen's words (OSL 26 kap.)
+                else reply_subject(case.subject or case.heading),
                 in_reply_to=case.message_id,
                 references=[case.message_id] if case.message_id else [],
                 body_text=letter.text,
@@ -217,13 +220,21 @@ class Casework:
                 actor=actor,
                 detail=f"Registrerat för hand ({CHANNEL_SV.get(channel, channel)}) av {actor}",
             )
-            case.individual_care = care
+            if care:  # sent to the deviation function after commit (postvakt.care)
+                flag(
+                    session,
+                    case,
+                    actor=actor,
+                    now=now,
+                    detail=f"Registrerat av {actor} som ett ärende som rör enskilds vård och "
+                    "omsorg; registreras i verksamhetssystemets avvikelsemodul.",
+                )
             case.registrar_status = "pending" if self.config.organisation.registrar else "none"
             where = None
             if not anonymous:
                 due = case.answer_due
                 letter = self.letters.render(
-                    "acknowledgment",
+                    "acknowledgment_care" if care else "acknowledgment",
                     case,
                     now,
                     **self.letters.citizen(case),
@@ -417,13 +428,6 @@ class Casework:
         told = self._tell(planned, now)
         return Done(done_ref, status, "Överlämning" if where else None, where, told)
 
-    def mark_care(self, reference: str, *, actor: str, care: bool) -> Done:
-        now = self.clock()
-        with self.sessions() as session, database_errors(), session.begin():
-            case = find_case(session, reference)
-            lifecycle.mark_care(session, case, actor=actor, at=now, care=care)
-            return Done(case.reference, case.status.value)
-
     # -- the yearly compilation -------------------------------------------------------------
 
     def compilation_docx(self, report: AnnualReport, unit: UnitReport) -> bytes:
@@ -453,6 +457,9 @@ class Casework:
                 "answered_in_time": "–" if share is None else f"{round(share * 100)} %",
                 "median_days": "–" if unit.median_days is None else f"{unit.median_days:g}",
                 "by_area": areas,
+                # Care complaints are a group of their own: counted, never itemised here —
+                # they are handled (and their details kept) in the deviation module.
+                "care": len(unit.care_rows),
                 "items": [
                     {
                         "number": r.number,
@@ -465,6 +472,7 @@ class Casework:
                         "answered": iso(r.answered),
                     }
                     for r in unit.rows
+                    if not r.individual_care
                 ],
             },
         )

@@ -33,6 +33,9 @@ domains = ["exempel.se"]
 web_form_senders = ["noreply@e-tjanster.exempel.se"]
 policy = "orebro"
 registrar = "registrator@exempel.se"
+# Klagomål som rör enskilds vård och omsorg (hemtjänst, LSS …) skickas med ärendekortet till
+# avvikelsefunktionen, för verksamhetssystemets avvikelsemodul (kräver [smtp]):
+# care_deviation = "avvikelse@exempel.se"
 phone = "0123-45 67 00"
 
 [database]

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.care import CareRouting
 from postvakt.casework import Casework
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
@@ -72,6 +73,7 @@ class Service:
         self.notifier: Notifier | None = None
         self.jobs: RuleJobs | None = None
         self.casework: Casework | None = None
+        self.care: CareRouting | None = None
         self.corrections: Corrections | None = None
         self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
@@ -116,6 +118,13 @@ class Service:
             mailer=mailer,
         )
         self.intake.not_satisfied = self.casework.not_satisfied
+        self.care = CareRouting(
+            self.config,
+            self.sessions,
+            clock=self.clock,
+            casework=self.casework,
+            notifier=self.notifier,
+        )
         self.corrections = Corrections(
             self.config,
             self.sessions,
@@ -204,6 +213,8 @@ class Service:
             report.merge(self.run_mailbox(address))
         if self.casework is not None and self.config.organisation.registrar_notice == "each":
             report.registrar_notices += self.casework.send_registrar_notices()
+        if self.care is not None:  # care cases to the deviation function, heads told
+            report.care_routed += self.care.route_pending()
         if self.notifier is not None:  # e.g. a reviewer told of a reopened case
             report.errors += self.notifier.flush(self.clock()).errors
         return report

@@ -210,9 +210,19 @@ def check_through_the_models(
             else:
                 assert case.address_check is (written["id"] == 1)
                 assert case.review_reasons == written["review_reasons"]
-            # 0008: nobody has corrected or withdrawn anything yet.
-            assert case.corrected_by is None and case.withdrawn_at is None
-            assert case.merged_into_id is None
+            # 0008: case 4 was merged into case 1 (withdrawn, by its handler).
+            if revision < "0008":
+                assert case.corrected_by is None and case.withdrawn_at is None
+                assert case.merged_into_id is None
+            else:
+                assert (case.corrected_by, case.merged_into_id) == (
+                    written["corrected_by"],
+                    written["merged_into_id"],
+                )
+                assert case.withdrawn_reason == written["withdrawn_reason"]
+            # 0009: nothing was marked for, or sent to, the deviation function by routing.
+            assert case.care_route is None and case.care_routed_at is None
+            assert case.care_flagged_at is None
             # Columns added after ``revision`` have their defaults.
             if revision < "0004":
                 assert case.individual_care is False and case.registrar_status == "none"
@@ -246,7 +256,11 @@ def check_through_the_models(
             m.content_hash == ("c" * 64 if revision >= "0007" and m.id == 3 else None)
             for m in records.values()
         )
-        assert all(m.flagged_by is None and m.case_probability is None for m in records.values())
+        assert all(
+            (m.flagged_by, m.case_probability)
+            == (("anna@testby.se", 0.41) if revision >= "0008" and m.id == 3 else (None, None))
+            for m in records.values()
+        )
         assert records[1].reasons == ["ord: klaga"] and records[1].case_id == 1
         assert records[3].received_at == AUTUMN_SECOND.astimezone(UTC)
         assert records[3].received_at != AUTUMN_FIRST.astimezone(UTC)  # the hour that repeats

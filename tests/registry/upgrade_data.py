@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from postvakt.clock import STOCKHOLM
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
-HEAD = "0008"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+HEAD = "0009"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -126,6 +126,27 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
             ("mailbox_id", INT), ("holder", S), ("acquired_at", DT), ("expires_at", DT),
         ],
     },
+    "0008": {
+        "cases": [
+            ("corrected_by", S), ("corrected_at", DT), ("withdrawn_at", DT),
+            ("withdrawn_reason", T), ("merged_into_id", INT),
+        ],
+        "messages": [
+            ("case_probability", F), ("excerpt", T), ("flagged_by", S), ("flagged_at", DT),
+            ("reviewed_by", S), ("reviewed_at", DT),
+        ],
+        "corrections": [
+            ("id", INT), ("at", DT), ("by", S), ("action", S), ("case_id", INT),
+            ("message_record_id", INT), ("predicted", S), ("label", S), ("subject", T),
+            ("text", T), ("content_hash", S),
+        ],
+        "classifier_models": [
+            ("id", INT), ("trained_at", DT), ("model_key", S), ("examples", INT),
+            ("corrections", INT), ("macro_f1", F), ("complaint_recall", F),
+            ("current_macro_f1", F), ("current_complaint_recall", F), ("accepted", B),
+            ("note", T),
+        ],
+    },
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -133,7 +154,8 @@ ORDER = (
     "units", "mailboxes", "people", "mailbox_owners", "diary_sequences", "collective_numbers",
     "cases", "case_events", "drafts", "failed_messages", "messages", "sync_states",
     "notifications", "job_claims", "daily_checks", "absences", "web_users",
-    "web_sessions", "login_attempts", "case_access", "mailbox_leases",
+    "web_sessions", "login_attempts", "case_access", "mailbox_leases", "corrections",
+    "classifier_models",
 )  # fmt: skip
 """Parents before children."""
 
@@ -280,6 +302,16 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
                 if case["id"] == 1
                 else [],
             )
+        if at("0008"):
+            # A 0008 Postvakt's corrections: case 4 merged into case 1 by its handler.
+            merged = case["id"] == 4
+            case.update(
+                corrected_by="kd@testby.se" if merged else None,
+                corrected_at=YEAR_END if merged else None,
+                withdrawn_at=YEAR_END if merged else None,
+                withdrawn_reason="samma sak som KS 2026/1" if merged else None,
+                merged_into_id=1 if merged else None,
+            )
     # Events whose times are not in id order: the order is by id and must stay.
     events = [
         {"id": 1, "case_id": 1, "at": SPRING, "kind": "registered", "actor": "postvakt",
@@ -328,6 +360,17 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
     if at("0007"):
         for message in messages:
             message["content_hash"] = "c" * 64 if message["id"] == 3 else None
+    if at("0008"):
+        for message in messages:
+            flagged = message["id"] == 3
+            message.update(
+                case_probability=0.41 if flagged else None,
+                excerpt="Vilka är öppettiderna? – å ä ö" if flagged else None,
+                flagged_by="anna@testby.se" if flagged else None,
+                flagged_at=AUTUMN_SECOND if flagged else None,
+                reviewed_by=None,
+                reviewed_at=None,
+            )
     if at("0002"):
         for message in messages:
             answered = message["id"] == 3
@@ -442,5 +485,17 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
         data["mailbox_leases"] = [
             {"mailbox_id": 1, "holder": "host:42:abc", "acquired_at": YEAR_END,
              "expires_at": later(YEAR_END, timedelta(minutes=5))},
+        ]  # fmt: skip
+    if at("0008"):
+        data["corrections"] = [
+            {"id": 1, "at": YEAR_END, "by": "kd@testby.se", "action": "merge", "case_id": 4,
+             "message_record_id": None, "predicted": None, "label": "opinion",
+             "subject": "", "text": "För hand – ”citat”", "content_hash": None},
+        ]  # fmt: skip
+        data["classifier_models"] = [
+            {"id": 1, "trained_at": AUTUMN_FIRST, "model_key": "a" * 40, "examples": 4000,
+             "corrections": 1, "macro_f1": 0.93, "complaint_recall": 0.98,
+             "current_macro_f1": 0.92, "current_complaint_recall": 0.97, "accepted": True,
+             "note": "i bruk"},
         ]  # fmt: skip
     return data

@@ -199,7 +199,8 @@ def test_the_case_page_with_the_citizens_text_and_every_correction_open(
     for summary in main.locator("summary").all():  # every confirmation open at once
         tab_to(page, summary)
         page.keyboard.press("Enter")
-    assert main.locator("details[open]").count() == 5
+    # confirm, change kind, withdraw, assign, vård och omsorg, merge
+    assert main.locator("details[open]").count() == 6
     _no_violations(page, "the case page with every correction open")
     screenshot(page, "case-corrections-open")
 

@@ -102,10 +102,17 @@ def add_parsers(sub: Any) -> None:
     wait.add_argument("number", metavar="DIARIENUMMER")
     wait.add_argument("--note", default="", help="vad vi väntar på")
     wait.add_argument("--by", type=email, help=by_help)
-    care = cases_sub.add_parser("care", help="markera att ärendet rör enskilds vård och omsorg")
+    care = cases_sub.add_parser(
+        "care",
+        help="markera att ärendet rör enskilds vård och omsorg: det går till avvikelsefunktionen",
+    )
     care.add_argument("number", metavar="DIARIENUMMER")
-    care.add_argument("--off", action="store_true", help="ta bort markeringen")
-    care.add_argument("--by", type=email, help=by_help)
+    care.add_argument(
+        "--off", action="store_true", help="ta bort markeringen (avvikelsefunktionen får besked)"
+    )
+    care.add_argument(
+        "--by", required=True, type=email, metavar="E-POST", help="du som gör det (e-postadress)"
+    )
     export = cases_sub.add_parser("export", help="exportera till diariesystemet")
     export.add_argument(
         "--since", type=parse_date, required=True, metavar="DATUM", help="registrerade från och med"
@@ -121,6 +128,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
     if args.cases_command in CASE_ACTIONS:
         return _case_action(args)
+    if args.cases_command == "care":
+        return _care(args)
     if args.cases_command in corrections.COMMANDS:
         return corrections.run(args)
     if args.cases_command == "export":
@@ -198,7 +207,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-CASE_ACTIONS = ("add", "answer", "close", "forward", "reopen", "wait", "care")
+CASE_ACTIONS = ("add", "answer", "close", "forward", "reopen", "wait")
 
 
 def _case_action(args: argparse.Namespace) -> int:
@@ -236,16 +245,16 @@ def _case_action(args: argparse.Namespace) -> int:
                 done = casework.forward(args.number, actor=actor, to=args.to, contact=args.contact)
             elif command == "reopen":
                 done = casework.reopen(args.number, actor=actor, reason=args.reason)
-            elif command == "wait":
-                done = casework.wait(args.number, actor=actor, note=args.note)
             else:
-                done = casework.mark_care(args.number, actor=actor, care=not args.off)
+                done = casework.wait(args.number, actor=actor, note=args.note)
         waiting = []  # mailboxes another process works now: it places the drafts there
         for connector in service.connectors.values():  # place the drafts now
             placed = service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
             waiting += placed.skipped
         if command == "add" and service.config.organisation.registrar_notice == "each":
             casework.send_registrar_notices()
+        if command == "add" and service.care is not None:
+            service.care.route_pending()  # a care case: to the deviation function now
     print(f"{done.case}: {STATUS_SV[done.status]}")
     if done.letter:
         print(f"{done.letter}: {done.where}")
@@ -253,6 +262,16 @@ def _case_action(args: argparse.Namespace) -> int:
         print(f"Meddelat: {who}")
     for line in waiting:
         print(f"Utkast väntar: {line} Utkasten läggs i brevlådan av den processen.")
+    return EXIT_OK
+
+
+def _care(args: argparse.Namespace) -> int:
+    """Set or clear the care mark, with the corrections' rights; routed at once."""
+    service = open_service(args)
+    with service:
+        assert service.care is not None
+        done = service.care.set_by_hand(args.number, by=args.by, care=not args.off)
+    print(done.text)
     return EXIT_OK
 
 

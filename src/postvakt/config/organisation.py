@@ -53,6 +53,12 @@ class OrganisationConfig(Strict):
         description="How the registrar hears of new cases: a message per case, one digest a "
         "day, or not at all.",
     )
+    care_deviation: EmailAddress | None = Field(
+        None,
+        description="The deviation (quality) function's mailbox: a complaint or opinion about "
+        "an individual's own care gets there with its case card and original message, to be "
+        "registered in the care system's deviation module (avvikelsemodul).",
+    )
     timezone: str = Field("Europe/Stockholm", description="The organisation's time zone.")
     closure_days: tuple[date, ...] = Field(
         (), description="The organisation's own closure days (klämdagar), not working days."

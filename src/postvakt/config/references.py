@@ -90,6 +90,20 @@ def reference_problems(data: Mapping[str, Any]) -> list[ConfigProblem]:
                     "en person i konfigurationen"
                 )
             problems.append(ConfigProblem(f"people[{i}].standing_delegates[{j}]", message))
+    organisation = data.get("organisation")
+    if (
+        isinstance(organisation, Mapping)
+        and organisation.get("care_deviation")
+        and not isinstance(data.get("smtp"), Mapping)
+    ):
+        # Without a mail server care complaints would wait for ever, unseen by the function.
+        problems.append(
+            ConfigProblem(
+                "organisation.care_deviation",
+                "klagomål som rör enskilds vård och omsorg skickas med e-post till "
+                "avvikelsefunktionen, men [smtp] saknas; ange smtp.host och smtp.from_address",
+            )
+        )
     parents = {text(u, "name"): text(u, "parent") for _, u in units}
     for i, unit in units:
         seen = {text(unit, "name")}

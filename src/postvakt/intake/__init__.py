@@ -86,7 +86,7 @@ from postvakt.registry.models import (
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
 from postvakt.templates import LetterRenderer
-from postvakt.templates.casework import CaseLetters, swedish_date
+from postvakt.templates.casework import CaseLetters, care_subject, swedish_date
 
 __all__ = [
     "ACTOR",
@@ -171,6 +171,7 @@ class Intake:
             )
         )
         self.renderer.check("acknowledgment")
+        self.renderer.check("acknowledgment_care")
 
     # -- helpers the steps use ------------------------------------------------------
 
@@ -250,7 +251,13 @@ class Intake:
             "answer_due": swedish_date(due) if due else "",
             "summary": case.summary,
         }
-        letter = self.letters.render("acknowledgment", case, now, **values)
+        subject = reply_subject(case.subject or msg.subject)
+        name = "acknowledgment"
+        if case.individual_care:
+            # Someone's own care: a neutral letter and subject that repeat nothing of what
+            # the citizen wrote (OSL 26 kap.); a person reads and sends it.
+            name, subject = "acknowledgment_care", care_subject(case)
+        letter = self.letters.render(name, case, now, **values)
         return add_draft(
             session,
             case,
@@ -260,7 +267,7 @@ class Intake:
             mailbox_address=mailbox.address,
             to_address=contact.reply_to.address,
             to_name=recipient if recipient != contact.reply_to.address else None,
-            subject=reply_subject(case.subject or msg.subject),
+            subject=subject,
             in_reply_to=msg.message_id,
             references=[*msg.references, msg.message_id],
             body_text=letter.text,

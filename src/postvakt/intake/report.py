@@ -32,6 +32,8 @@ class PassReport:
     """Postvakt's own drafts of withdrawn cases taken out of Drafts: (case reference, where)."""
     registrar_notices: list[str] = field(default_factory=list)
     """Cases whose card went to the registrar."""
+    care_routed: list[str] = field(default_factory=list)
+    """Care cases whose card (or word that they no longer are) went to the deviation function."""
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """Mailboxes left this pass to another process working them (not an error)."""
@@ -41,6 +43,7 @@ class PassReport:
         self.drafts_saved += other.drafts_saved
         self.drafts_removed += other.drafts_removed
         self.registrar_notices += other.registrar_notices
+        self.care_routed += other.care_routed
         self.errors += other.errors
         self.skipped += other.skipped
 

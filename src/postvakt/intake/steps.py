@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from postvakt.care import flag_from_verdict
 from postvakt.classifier import (
     Contact,
     Label,
@@ -355,6 +356,16 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def individual_care(intake: Intake, work: Work) -> Disposition | None:
+    """About a person's own care (the classifier's care detector): marked, with an event, and
+    sent to the deviation function after commit (:mod:`postvakt.care`); its acknowledgment
+    is the neutral one."""
+    assert work.case is not None and work.verdict is not None
+    if work.verdict.individual_care:
+        flag_from_verdict(work.session, work.case, work.verdict.care_probability, work.now)
+    return None
+
+
 def notify_registrar(intake: Intake, work: Work) -> Disposition | None:
     """The registrar gets the case card and the original after commit (see Casework)."""
     assert work.case is not None
@@ -423,6 +434,7 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("reply_deadline", reply_deadline),  # deadlines count from the message's arrival
     ("decided", decided_by_a_person),  # the person's kind, the classifier's flags
     ("register", register),
+    ("care", individual_care),
     ("review", needs_a_person),
     ("substitute", follow_the_substitute),
     ("registrar", notify_registrar),
@@ -450,6 +462,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
+    ("care", individual_care),  # someone's own care: to the deviation module too
     ("review", needs_a_person),  # what a person must check is put on the case
     ("substitute", follow_the_substitute),  # the work of someone away goes to who covers
     ("registrar", notify_registrar),  # the registrar's notice, sent after commit

@@ -90,6 +90,8 @@ def case_json(case: Case) -> dict[str, Any]:
         "withdrawn_reason": case.withdrawn_reason,
         "withdrawn_at": iso(case.withdrawn_at),
         "merged_into": case.merged_into.reference if case.merged_into else None,
+        "individual_care": case.individual_care,
+        "care_routed_at": iso(case.care_routed_at),
     }
 
 

@@ -29,7 +29,6 @@ __all__ = [
     "check_transition",
     "close",
     "forward",
-    "mark_care",
     "record_answer",
     "reopen",
     "resume_after_citizen",
@@ -258,17 +257,3 @@ def forward(
         detail=f"Återkoppling till {previous or 'den som tog emot ärendet'}: ärendet har lämnats över till {receiver}.",
     )
     return receiver
-
-
-def mark_care(session: Session, case: Case, *, actor: str, at: datetime, care: bool) -> None:
-    case.individual_care = care
-    add_event(
-        session,
-        case,
-        EventKind.NOTE,
-        actor=actor,
-        at=at,
-        detail="Markerat: rör enskilds vård och omsorg (registreras i avvikelsemodulen)"
-        if care
-        else "Markeringen för enskilds vård och omsorg togs bort",
-    )

@@ -162,6 +162,7 @@ class EventKind(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # makulerat, with who and why
     MERGED = "merged"  # this case was merged into another (or another into this)
     ASSIGNED = "assigned"  # a person gave the case to another handler
+    CARE = "care"  # marked as (or no longer) concerning an individual's care; routed
 
 
 class DraftStatus(enum.StrEnum):
@@ -364,6 +365,13 @@ class Case(Base):
     """Actions taken (vidtagna åtgärder), for the yearly compilation."""
     individual_care: Mapped[bool] = mapped_column(Boolean, default=False)
     """Concerns an individual's care: registered in the care system's deviation module."""
+    care_flagged_at: Mapped[datetime | None]
+    """When it was last marked as concerning an individual's care (by the classifier or a person)."""
+    care_route: Mapped[str | None] = mapped_column(String(12))
+    """What the deviation function is still to be told (:mod:`postvakt.care`): send |
+    sending | retract | retracting; None when nothing waits."""
+    care_routed_at: Mapped[datetime | None]
+    """When the case card went to the deviation function; None when it has not (or was taken back)."""
     service_area: Mapped[str | None] = mapped_column(String(60))
     forwarded_to: Mapped[str | None] = mapped_column(String(300))
     registrar_status: Mapped[str] = mapped_column(String(10), default="none")

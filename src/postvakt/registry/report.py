@@ -5,6 +5,10 @@ each concerned, the manager's answer, the actions taken — by 15 February, for 
 review and analysis.  Each row carries the times too (received, acknowledged, answered),
 and each unit a summary: counts by kind and service area, the share answered in time, and
 the median number of days to an answer.
+
+Complaints and opinions about an individual's own care are a group of their own: counted,
+listed by number and dates only, and said to be handled in the care system's deviation
+module — what they concerned is kept there, not in a compilation that goes to the board.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ from sqlalchemy.orm import Session, selectinload
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Unit
 
-__all__ = ["AnnualReport", "Row", "UnitReport", "annual_report", "to_csv", "to_xlsx"]
+__all__ = [
+    "CARE_NOTE",
+    "AnnualReport",
+    "Row",
+    "UnitReport",
+    "annual_report",
+    "to_csv",
+    "to_xlsx",
+]
 
 KIND_SV = {CaseKind.COMPLAINT: "klagomål", CaseKind.OPINION: "synpunkt"}
+CARE_NOTE = "Rör enskilds vård och omsorg – handläggs i verksamhetssystemets avvikelsemodul"
+"""What a care case's row says instead of what it concerned, the answer and the actions."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class Row:
     in_time: bool | None
     """Answered by the due date; None when there was nobody to answer (anonymous)."""
     days_to_answer: int | None
+    individual_care: bool = False
+    """About an individual's own care: counted in its own group, its content not shown."""
 
 
 @dataclass
@@ -51,12 +67,26 @@ class UnitReport:
     rows: list[Row] = field(default_factory=list)
 
     @property
+    def general_rows(self) -> list[Row]:
+        """The complaints and opinions that do not concern an individual's own care."""
+        return [r for r in self.rows if not r.individual_care]
+
+    @property
+    def care_rows(self) -> list[Row]:
+        """Those about an individual's own care (handled in the deviation module)."""
+        return [r for r in self.rows if r.individual_care]
+
+    @property
     def complaints(self) -> int:
-        return sum(1 for r in self.rows if r.kind == "klagomål")
+        return sum(1 for r in self.general_rows if r.kind == "klagomål")
 
     @property
     def opinions(self) -> int:
-        return sum(1 for r in self.rows if r.kind == "synpunkt")
+        return sum(1 for r in self.general_rows if r.kind == "synpunkt")
+
+    @property
+    def care(self) -> int:
+        return len(self.care_rows)
 
     @property
     def by_area(self) -> dict[str, Counter[str]]:
@@ -139,6 +169,7 @@ def annual_report(
                     and answered <= case.answer_due
                 ),
                 days_to_answer=(answered - received).days if answered else None,
+                individual_care=case.individual_care,
             )
         )
     return AnnualReport(year, deadline, list(units.values()))
@@ -151,8 +182,16 @@ HEADERS = ("Enhet", "Diarienummer", "Typ", "Verksamhetsområde", "Vad gällde de
 def _cells(unit: str, row: Row) -> list[str]:
     iso = lambda d: d.isoformat() if d else ""  # noqa: E731 - a formatter used only here
     in_time = {True: "ja", False: "nej", None: ""}[row.in_time]
+    if row.individual_care:  # the deviation module keeps what it concerned
+        return [unit, row.number, row.kind, "vård och omsorg", CARE_NOTE, "", "",
+                iso(row.received), iso(row.acknowledged), iso(row.answered), iso(row.answer_due), in_time]  # fmt: skip
     return [unit, row.number, row.kind, row.area, row.concerned, row.answer, row.actions,
             iso(row.received), iso(row.acknowledged), iso(row.answered), iso(row.answer_due), in_time]  # fmt: skip
+
+
+def _grouped(unit: UnitReport) -> list[Row]:
+    """The general rows first, then the care group."""
+    return unit.general_rows + unit.care_rows
 
 
 def to_csv(report: AnnualReport) -> bytes:
@@ -160,7 +199,7 @@ def to_csv(report: AnnualReport) -> bytes:
     writer = csv.writer(out, delimiter=";")  # Swedish Excel reads semicolons
     writer.writerow(HEADERS)
     for unit in report.units:
-        for row in unit.rows:
+        for row in _grouped(unit):
             writer.writerow(_cells(unit.unit, row))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
@@ -175,7 +214,10 @@ def to_xlsx(report: AnnualReport) -> bytes:
     summary.append(
         [f"Synpunkter och klagomål {report.year}", f"Klar senast {report.deadline.isoformat()}"]
     )
-    summary.append(["Enhet", "Klagomål", "Synpunkter", "Besvarade i tid", "Median dagar till svar"])
+    summary.append(
+        ["Enhet", "Klagomål", "Synpunkter", "Vård och omsorg (avvikelsemodulen)",
+         "Besvarade i tid", "Median dagar till svar"]
+    )  # fmt: skip
     for unit in report.units:
         share = unit.in_time_share
         summary.append(
@@ -183,6 +225,7 @@ def to_xlsx(report: AnnualReport) -> bytes:
                 unit.unit,
                 unit.complaints,
                 unit.opinions,
+                unit.care,
                 None if share is None else round(share, 3),
                 unit.median_days,
             ]
@@ -194,7 +237,7 @@ def to_xlsx(report: AnnualReport) -> bytes:
         sheet.append(list(HEADERS[1:]))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in unit.rows:
+        for row in _grouped(unit):
             sheet.append(_cells(unit.unit, row)[1:])
     out = io.BytesIO()
     book.save(out)

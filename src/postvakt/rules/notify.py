@@ -58,6 +58,8 @@ SECTIONS = {
     "covering": "Ärenden du har tagit över under en frånvaro",
     "returned": "Ärenden som har kommit tillbaka till dig efter din frånvaro",
     "close_mailbox": "Brevlådor att stänga",
+    "care": "Klagomål och synpunkter som rör enskilds vård och omsorg",
+    "care_cleared": "Ärenden som inte längre rör enskilds vård och omsorg",
 }
 OTHER_SECTION = "Övrigt"
 """The heading for a kind without a section of its own: no line is ever dropped."""
@@ -333,6 +335,9 @@ def _subject(items: Sequence[Planned]) -> str:
     kinds = {i.kind for i in items}
     if "breach" in kinds or "coverage_gap" in kinds or "not_opened" in kinds:
         return f"Postvakt: {len(items)} saker behöver åtgärdas i dag"
+    if kinds <= {"care", "care_cleared"}:
+        count = f"{len(items)} ärenden" if len(items) > 1 else "ett ärende"
+        return f"Postvakt: {count} som rör enskilds vård och omsorg"
     if kinds == {"compilation"}:
         return "Postvakt: dags för den årliga sammanställningen av synpunkter och klagomål"
     if kinds <= {"reminder"}:

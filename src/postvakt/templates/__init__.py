@@ -54,6 +54,15 @@ LETTERS: dict[str, Letter] = {
         _COMMON
         | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_due", "summary"},
     ),
+    "acknowledgment_care": Letter(
+        "acknowledgment_care",
+        "mottagningsbekraftelse_omsorg.docx",
+        "Mottagningsbekräftelse",
+        # No heading, no summary: a care case's letter says nothing of the person's health
+        # beyond what the citizen wrote (OSL 26 kap.), so the complaint's words are not
+        # offered to the template at all.
+        _COMMON | {"recipient_name", "kind_phrase", "received_date", "answer_due"},
+    ),
     "answer": Letter(
         "answer",
         "svar.docx",
@@ -108,6 +117,7 @@ LETTERS: dict[str, Letter] = {
             "median_days",
             "by_area",
             "items",
+            "care",
         },
     ),
 }

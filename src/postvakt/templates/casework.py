@@ -14,7 +14,7 @@ from postvakt.config import Config
 from postvakt.registry.models import Case, CaseKind
 from postvakt.templates import LETTERS, LetterRenderer
 
-__all__ = ["CaseLetters", "RenderedLetter", "swedish_date"]
+__all__ = ["CaseLetters", "RenderedLetter", "care_subject", "swedish_date"]
 
 _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
            "september", "oktober", "november", "december")  # fmt: skip
@@ -23,6 +23,11 @@ _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augus
 def swedish_date(day: date) -> str:
     """'27 november 2026' — how a Swedish letter writes a date."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def care_subject(case: Case) -> str:
+    """The subject of a letter in a case about someone's own care: none of the citizen's words."""
+    return f"Ditt ärende {case.reference}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class RenderedLetter:
 
 _SENTENCES = {
     "acknowledgment": "Tack för ditt meddelande. Vi har registrerat det med diarienummer {number}{due}.",
+    "acknowledgment_care": "Tack för ditt meddelande. Vi har tagit emot det med nummer {number} "
+    "och lämnat det vidare till den verksamhet som ansvarar{due}.",
     "answer": "Här kommer vårt svar i ärendet {number}.",
     "handover": "Vi har lämnat över ditt ärende {number} till {to_unit}, som hör av sig till dig.",
     "new_review": "Ditt ärende {number} prövas nu på nytt av närmaste chef{due}.",

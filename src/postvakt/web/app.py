@@ -70,6 +70,7 @@ def create_app(
     from postvakt.web import oidc
     from postvakt.web.pages import (
         absences,
+        care,
         cases,
         compilation,
         corrections,
@@ -168,6 +169,16 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, oidc, overview, cases, corrections, absences, registrar, compilation):
+    for module in (
+        login,
+        oidc,
+        overview,
+        cases,
+        corrections,
+        care,
+        absences,
+        registrar,
+        compilation,
+    ):
         app.include_router(module.router)
     return app

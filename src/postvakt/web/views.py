@@ -39,6 +39,7 @@ EVENT_SV = {
     "withdrawn": "Makulerat",
     "merged": "Sammanfört",
     "assigned": "Ny handläggare",
+    "care": "Vård och omsorg",
 }
 CHANNEL_SV = {
     "email": "e-post",

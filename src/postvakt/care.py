@@ -1,0 +1,476 @@
+"""Care complaints: a complaint or opinion from a user or a relative about that person's own
+care (hemtjänst, särskilt boende, LSS, medication, a fall, neglect) belongs in the care
+system's deviation module (avvikelsemodul), not only in the diary — so says the routine.
+
+A case is marked at intake when the classifier's verdict says so (:func:`flag`, in the
+message's own transaction), or by a person (:meth:`CareRouting.set_by_hand`, the command line
+and the case page, with the corrections' rights).  After commit :meth:`CareRouting.route_pending`
+sends the case card and the original message to the deviation function
+(``[organisation] care_deviation``) and queues a notice to the unit's head, with the reminder
+of the duty to consider a lex Sarah or lex Maria report.  Clearing the mark tells the
+deviation function that the case is no longer treated as a care case.
+
+Nothing is lost and nothing is sent twice.  What waits is a state on the case
+(``cases.care_route``), claimed by a conditional update before the mail goes:
+
+    marked ──> send ──claimed──> sending ──sent──> (none), care_routed_at = when
+                                     └──refused──> send: the next pass tries again
+    cleared, card sent ──> retract ──claimed──> retracting ──sent──> (none), care_routed_at = None
+    cleared before the card went: nothing waits (nothing to take back)
+
+A mark set again while it is set changes nothing.  The head's notice goes through the
+notifier's queue, keyed by the day the case was marked: told once, in working time, to
+whoever covers them when they are away.  Events say what went to whom by role and config key;
+logs carry case ids only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from postvakt.clock import STOCKHOLM, Clock
+from postvakt.config import Config
+from postvakt.errors import InvalidTransitionError, PermissionDeniedError, PostvaktError
+from postvakt.registry.cases import add_event, find_case
+from postvakt.registry.db import database_errors
+from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Notification
+from postvakt.roles import CORRECTORS_SV, can_correct_case, user_for
+from postvakt.rules.notify import Notifier, Planned
+
+if TYPE_CHECKING:
+    from postvakt.casework import Casework
+
+__all__ = [
+    "DEVIATION",
+    "LEX_REMINDER",
+    "CareChange",
+    "CareRouting",
+    "clear",
+    "flag",
+    "flag_from_verdict",
+]
+
+log = logging.getLogger("postvakt.care")
+
+ACTOR = "postvakt"
+DEVIATION = "avvikelsefunktionen (organisation.care_deviation)"
+"""The deviation function as events name it: by role and config key, never by address."""
+LEX_REMINDER = (
+    "Tänk på skyldigheten att överväga en rapport enligt lex Sarah (SoL 14 kap., LSS 24 a §) "
+    "eller, för hälso- och sjukvård, lex Maria (patientsäkerhetslagen 3 kap. 5 §)."
+)
+"""The line that reminds the unit's head of the reporting duties."""
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_WAITING = ("send", "retract")
+_CLAIMED = {"send": "sending", "retract": "retracting"}
+
+
+def _comma(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+# ------------------------------------------------------------------ marking (in a transaction)
+
+
+def flag(session: Session, case: Case, *, actor: str, now: datetime, detail: str) -> bool:
+    """Mark ``case`` as concerning an individual's care and have it routed after commit.
+
+    In the caller's transaction.  False, and nothing changes, when it already is marked.
+    """
+    if case.individual_care:
+        return False
+    case.individual_care = True
+    case.care_flagged_at = now
+    if case.care_route == "retract":
+        # Cleared and marked again before the function heard of the clearing: it still has
+        # the card, so there is nothing to send either way.
+        case.care_route = None
+    elif case.care_route not in _CLAIMED.values():  # in flight: finished by the router
+        case.care_route = "send"
+    add_event(session, case, EventKind.CARE, actor=actor, at=now, detail=detail)
+    return True
+
+
+def clear(session: Session, case: Case, *, actor: str, now: datetime, detail: str) -> bool:
+    """Take the mark away; the deviation function is told after commit if it got the card.
+
+    In the caller's transaction.  False, and nothing changes, when it was not marked.
+    """
+    if not case.individual_care:
+        return False
+    case.individual_care = False
+    if case.care_route == "send":
+        case.care_route = None  # never sent: nothing to take back, nobody to tell
+        session.execute(
+            delete(Notification).where(
+                Notification.kind == "care",
+                Notification.ref == case.reference,
+                Notification.status == "queued",
+            )
+        )
+    elif case.care_route is None and case.care_routed_at is not None:
+        case.care_route = "retract"
+    add_event(session, case, EventKind.CARE, actor=actor, at=now, detail=detail)
+    return True
+
+
+def flag_from_verdict(session: Session, case: Case, probability: float, now: datetime) -> bool:
+    """The intake's mark: the classifier's care detector said so, with ``probability``."""
+    return flag(
+        session,
+        case,
+        actor=ACTOR,
+        now=now,
+        detail=(
+            "Postvakts klassificerare bedömer att ärendet rör enskilds vård och omsorg "
+            f"(sannolikhet {_comma(probability)}): det registreras i verksamhetssystemets "
+            "avvikelsemodul och går till avvikelsefunktionen."
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------ routing
+
+
+@dataclass(frozen=True)
+class CareChange:
+    """What setting or clearing the mark by hand did, for the command line and the web."""
+
+    case: str
+    changed: bool
+    text: str
+    """Swedish sentences: what happened and what was sent."""
+
+
+@dataclass(frozen=True)
+class _Mail:
+    case_id: int
+    state: str
+    to: str
+    subject: str
+    body: str
+    attachments: list[tuple[str, str, bytes]]
+
+
+class CareRouting:
+    """Sends care cases to the deviation function and tells the unit's head."""
+
+    def __init__(
+        self,
+        config: Config,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock,
+        casework: Casework,
+        notifier: Notifier | None,
+    ):
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.casework = casework
+        self.notifier = notifier
+
+    # -- by hand ------------------------------------------------------------------------
+
+    def set_by_hand(self, reference: str, *, by: str, care: bool) -> CareChange:
+        """Set (``care``) or clear the mark as ``by``, who must have the right to correct the
+        case (:func:`postvakt.roles.can_correct_case`); then route what waits at once."""
+        user = user_for(self.config, by)
+        if user is None:
+            raise PermissionDeniedError(
+                f"{by} finns inte i konfigurationen som person, ägare, chef, registrator eller "
+                "administratör och får inte ändra ärenden. Ange din egen adress med --by."
+            )
+        now = self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            if not can_correct_case(user, case):
+                raise PermissionDeniedError(
+                    f"{user.address} får inte ändra markeringen för vård och omsorg i ärende "
+                    f"{case.reference}: det får bara {CORRECTORS_SV}."
+                )
+            if case.status is CaseStatus.WITHDRAWN:
+                raise InvalidTransitionError(
+                    f"Ärendet {case.reference} är makulerat och kan inte ändras."
+                )
+            if care:
+                changed = flag(
+                    session,
+                    case,
+                    actor=user.address,
+                    now=now,
+                    detail=f"Markerat av {user.address}: rör enskilds vård och omsorg; "
+                    "registreras i verksamhetssystemets avvikelsemodul.",
+                )
+            else:
+                changed = clear(
+                    session,
+                    case,
+                    actor=user.address,
+                    now=now,
+                    detail=f"{user.address} tog bort markeringen: ärendet rör inte enskilds vård "
+                    "och omsorg och hanteras som andra klagomål och synpunkter (diariet).",
+                )
+            if changed:
+                self._tell_registrar(session, case, care, now)
+            reference, had_card = case.reference, case.care_routed_at is not None
+        if not changed:
+            state = "redan markerat" if care else "inte markerat"
+            return CareChange(
+                reference,
+                False,
+                f"{reference} är {state} som ett ärende som rör enskilds vård och omsorg; "
+                "ingenting ändrades och ingenting skickades.",
+            )
+        self.route_pending()
+        with self.sessions() as session, database_errors():
+            case = find_case(session, reference)
+            waiting, routed_at = case.care_route, case.care_routed_at
+        if care:
+            text = f"{reference} är markerat som ett ärende som rör enskilds vård och omsorg."
+            if waiting is None and routed_at is not None:
+                text += (
+                    " Ärendekortet och originalmeddelandet har skickats till "
+                    "avvikelsefunktionen, och enhetens chef får besked."
+                )
+        else:
+            text = (
+                f"{reference} är inte längre markerat som ett ärende som rör enskilds vård och "
+                "omsorg."
+            )
+            if not had_card:
+                text += (
+                    " Avvikelsefunktionen hade inte fått ärendekortet; inget behövde tas tillbaka."
+                )
+            elif waiting is None:
+                text += " Avvikelsefunktionen har fått besked."
+        if waiting is not None:
+            text += (
+                " Avvikelsefunktionen får besked så snart e-posten kan skickas; Postvakt "
+                "försöker igen vid varje körning."
+            )
+        elif care and routed_at is None:
+            text += (
+                " Ingen adress till avvikelsefunktionen är angiven (organisation.care_deviation): "
+                "registrera ärendet i avvikelsemodulen. Enhetens chef får besked."
+            )
+        return CareChange(reference, True, text)
+
+    def _tell_registrar(self, session: Session, case: Case, care: bool, now: datetime) -> None:
+        """The registrar, who already entered the case (or was told to), hears of the change."""
+        registrar = self.config.organisation.registrar
+        if not registrar or case.registrar_status != "sent" or self.notifier is None:
+            return
+        line = (
+            f"{case.reference}: rör enskilds vård och omsorg och registreras i "
+            "verksamhetssystemets avvikelsemodul, inte i diariet."
+            if care
+            else f"{case.reference}: rör inte enskilds vård och omsorg; för in ärendet i "
+            "diariet som andra klagomål och synpunkter."
+        )
+        kind = "care" if care else "care_cleared"
+        today = now.astimezone(STOCKHOLM).date()
+        self.notifier.queue(session, [Planned(registrar, kind, case.reference, today, line)], now)
+        add_event(
+            session,
+            case,
+            EventKind.CARE,
+            actor=ACTOR,
+            at=now,
+            detail="Registratorn (organisation.registrar) får besked om ändringen.",
+        )
+
+    # -- after commit ----------------------------------------------------------------------
+
+    def route_pending(self) -> list[str]:
+        """Send what waits: case cards to the deviation function, word that a case is no
+        longer a care case; the unit heads' notices are queued and the queue is flushed.
+
+        Returns the references whose card or word went.  Without ``[smtp]`` nothing can go
+        and everything waits (``check-config`` says so).  A refused mail waits for the next
+        pass; the error is logged by type with the case's id.
+        """
+        if self.casework.mailer is None:
+            return []
+        now = self.clock()
+        with self.sessions() as session, database_errors():
+            ids = list(
+                session.scalars(
+                    select(Case.id).where(Case.care_route.in_(_WAITING)).order_by(Case.id)
+                )
+            )
+        done = [ref for case_id in ids if (ref := self._route(case_id, now)) is not None]
+        if self.notifier is not None and self.notifier.mailer is not None:
+            report = self.notifier.flush(now)
+            for error in report.errors:
+                log.warning("a notice waits for the next run: %s", error)
+        return done
+
+    def _route(self, case_id: int, now: datetime) -> str | None:
+        mail = self._claim(case_id, now)
+        if mail is None:
+            return None
+        mailer = self.casework.mailer
+        assert mailer is not None
+        try:
+            mailer.send(mail.to, mail.subject, mail.body, mail.attachments)
+        except PostvaktError as exc:
+            log.warning(
+                "care routing of case %d waits for the next pass (%s)",
+                case_id,
+                type(exc).__name__,
+            )
+            ok = False
+        else:
+            ok = True
+        with self.sessions() as session, database_errors(), session.begin():
+            case = session.get_one(Case, case_id)
+            if not ok:
+                case.care_route = mail.state
+                return None
+            if mail.state == "send":
+                case.care_routed_at = now
+                case.care_route = None if case.individual_care else "retract"
+                detail = f"Ärendekortet och originalmeddelandet skickades till {DEVIATION}."
+            else:
+                case.care_routed_at = None
+                case.care_route = "send" if case.individual_care else None
+                detail = (
+                    f"{DEVIATION[0].upper()}{DEVIATION[1:]} fick besked att ärendet inte "
+                    "längre rör enskilds vård och omsorg."
+                )
+            add_event(session, case, EventKind.CARE, actor=ACTOR, at=now, detail=detail)
+            log.info("care routing of case %d: %s sent", case_id, mail.state)
+            return case.reference
+
+    def _claim(self, case_id: int, now: datetime) -> _Mail | None:
+        """Claim the case's waiting routing (never two processes); queue the head's notice.
+
+        Returns the mail to send, or None when there is nothing to send (another process
+        claimed it, or there is no address for the deviation function)."""
+        target = self.config.organisation.care_deviation
+        with self.sessions() as session, database_errors(), session.begin():
+            case = session.get_one(Case, case_id)
+            state = case.care_route
+            if state not in _WAITING:
+                return None
+            claimed = session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.care_route == state)
+                .values(care_route=_CLAIMED[state])
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                return None  # another process took it a moment ago
+            if state == "send":
+                self._tell_head(session, case, now)
+            if target is None:
+                case.care_route = None
+                if state == "send":
+                    detail = (
+                        "Ingen adress till avvikelsefunktionen är angiven (organisation."
+                        "care_deviation): ärendekortet skickades inte; registrera ärendet i "
+                        "avvikelsemodulen."
+                    )
+                else:
+                    case.care_routed_at = None
+                    detail = (
+                        "Avvikelsefunktionen kunde inte få besked att ärendet inte längre rör "
+                        "enskilds vård och omsorg: organisation.care_deviation är inte angiven."
+                    )
+                add_event(session, case, EventKind.CARE, actor=ACTOR, at=now, detail=detail)
+                return None
+            if state == "send":
+                return self._card_mail(case, target, now)
+            return self._retraction_mail(case, target, now)
+
+    def _tell_head(self, session: Session, case: Case, now: datetime) -> None:
+        unit = case.unit
+        if unit is None or not unit.head:
+            add_event(
+                session,
+                case,
+                EventKind.CARE,
+                actor=ACTOR,
+                at=now,
+                detail="Ärendet har ingen enhet med en chef (units.head): ingen enhetschef fick "
+                "besked.",
+            )
+            return
+        if self.notifier is None:
+            return
+        marked = case.care_flagged_at or now
+        line = (
+            f"{case.reference} {case.heading}: rör enskilds vård och omsorg. Ärendekortet och "
+            "originalmeddelandet går till avvikelsefunktionen; registrera ärendet i "
+            f"verksamhetssystemets avvikelsemodul. {LEX_REMINDER}"
+        )
+        day = marked.astimezone(STOCKHOLM).date()
+        added = self.notifier.queue(
+            session, [Planned(unit.head, "care", case.reference, day, line)], now
+        )
+        if added:
+            add_event(
+                session,
+                case,
+                EventKind.CARE,
+                actor=ACTOR,
+                at=now,
+                detail=f"Enhetschefen för {unit.name} (units.head) får besked i dag, med "
+                "påminnelsen om lex Sarah och lex Maria.",
+            )
+
+    def _card_mail(self, case: Case, target: str, now: datetime) -> _Mail:
+        card = self.casework.case_card(case, now)
+        attachments = [(card.filename, DOCX, card.data)]
+        if case.original:
+            attachments.append(
+                (
+                    f"Originalmeddelande {case.reference.replace('/', '-')}.eml",
+                    "message/rfc822",
+                    bytes(case.original),
+                )
+            )
+        kind = "Klagomål" if case.kind is CaseKind.COMPLAINT else "Synpunkt"
+        unit = case.unit.name if case.unit else "–"
+        body = (
+            f"{kind} som rör enskilds vård och omsorg: {case.reference}.\n\n"
+            "Enligt rutinen registreras det i verksamhetssystemets avvikelsemodul. "
+            "Ärendekortet och originalmeddelandet är bifogade.\n"
+            f"Ansvarig enhet: {unit}. Enhetens chef har fått besked.\n\n"
+            "Uppgifterna kan omfattas av sekretess (offentlighets- och sekretesslagen "
+            "26 kap.).\n\nPostvakt\n"
+        )
+        return _Mail(
+            case.id,
+            "send",
+            target,
+            f"{kind} som rör enskilds vård och omsorg – {case.reference}",
+            body,
+            attachments,
+        )
+
+    def _retraction_mail(self, case: Case, target: str, now: datetime) -> _Mail:
+        sent = case.care_routed_at
+        when = f" den {sent.astimezone(STOCKHOLM):%Y-%m-%d}" if sent else ""
+        body = (
+            f"Ärendet {case.reference}, som ni fick{when} som ett ärende som rör enskilds vård "
+            "och omsorg, behandlas inte längre så: markeringen togs bort den "
+            f"{now.astimezone(STOCKHOLM):%Y-%m-%d}. Det hanteras som andra klagomål och "
+            "synpunkter och förs in i diariet.\n\nHar ni redan registrerat det i "
+            "avvikelsemodulen, ta ställning till om registreringen ska stå kvar.\n\nPostvakt\n"
+        )
+        return _Mail(
+            case.id,
+            "retract",
+            target,
+            f"Rör inte längre enskilds vård och omsorg – {case.reference}",
+            body,
+            [],
+        )

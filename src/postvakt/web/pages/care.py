@@ -1,0 +1,40 @@
+"""Vård och omsorg on a case's page: setting or clearing the mark that a case concerns an
+individual's own care, through :class:`postvakt.care.CareRouting` — the same as
+``postvakt cases care``.  Setting it sends the case card to the deviation function and tells
+the unit's head; clearing it tells the deviation function.
+
+A POST form with the session's CSRF token (checked app-wide), behind a ``<details>``
+confirmation; the right is the corrections' (:func:`postvakt.roles.can_correct_case`),
+checked here server-side — refused with 403 — and again by the routing.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from postvakt.web.deps import context, signed_in
+from postvakt.web.pages.corrections import _correctable, _run
+from postvakt.web.roles import User
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/arenden/{case_id}/omsorg")
+def care(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    omsorg: str = Form(""),
+) -> Response:
+    reference = _correctable(request, user, case_id)
+    routing = context(request).service.care
+    assert routing is not None
+    wanted = omsorg == "ja"
+    return _run(
+        request,
+        f"/arenden/{case_id}",
+        lambda: routing.set_by_hand(reference, by=user.address, care=wanted).text,
+    )
