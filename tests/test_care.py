@@ -335,6 +335,9 @@ def test_setting_and_clearing_the_mark_by_hand_reroutes_the_case(
     with service_at(ws, TUESDAY) as service:
         service.run_once()
         assert case_of(service).individual_care is False  # the real classifier: not care
+    (ordinary,) = ws.drafts()
+    ordinary_subject = email.message_from_bytes(ordinary.read_bytes(), policy=policy.default)
+    assert "snöröjningen" in ordinary_subject["Subject"]
     assert smtp_server.to(DEVIATION) == [] and len(smtp_server.to("registrator@testby.se")) == 1
     capsys.readouterr()
 
@@ -360,12 +363,25 @@ def test_setting_and_clearing_the_mark_by_hand_reroutes_the_case(
     assert len(smtp_server.to(HEAD)) == 1 and "lex Maria" in smtp_server.to(HEAD)[0].text
     registrar = smtp_server.to("registrator@testby.se")
     assert len(registrar) == 2 and "inte i diariet" in registrar[-1].text
+    # The ordinary acknowledgment, not sent yet, named the matter: the neutral one replaces it.
+    (draft,) = ws.drafts()
+    message = email.message_from_bytes(draft.read_bytes(), policy=policy.default)
+    (letter,) = message.iter_attachments()
+    assert message["Subject"] == "Ditt ärende KS 2026/1" and message["To"] == (
+        "Karin Ek <karin.ek@example.net>"
+    )
+    assert "snöröjning" not in (message.get_body().get_content() + docx_text(letter.get_content()))
 
     # Setting it twice sends nothing twice.
     assert cli(ws, set_at, "cases", "care", "KS 2026/1", "--by", "chef@testby.se") == 0
     assert "redan markerat" in capsys.readouterr().out
     assert len(smtp_server.to(DEVIATION)) == 1 and len(smtp_server.to(HEAD)) == 1
 
+    assert cli(ws, set_at, "cases", "show", "KS 2026/1", "--by", "anna@testby.se") == 0
+    assert (
+        "Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen); skickat "
+        "till avvikelsefunktionen 2026-11-24 11:00" in capsys.readouterr().out
+    )
     assert cli(ws, set_at, "cases", "show", "KS 2026/1", "--json", "--by", "anna@testby.se") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["individual_care"] is True and shown["care_routed_at"] == set_at.isoformat()
@@ -483,3 +499,23 @@ def test_the_compilation_shows_care_complaints_as_their_own_group(
     rows = list(csv.reader(io.StringIO((tmp_path / "s.csv").read_text("utf-8-sig")), delimiter=";"))
     flat = "\n".join(";".join(r) for r in rows)
     assert "hemtjänst" not in flat.lower() and "vård och omsorg" in flat
+
+
+def test_a_routing_another_process_claimed_is_left_to_it(
+    db_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    ws = care_workspace(tmp_path / "ws", db_url, smtp_server.config())
+    ws.deliver(citizen_mail(SNOW, sender=RELATIVE))
+    with service_at(ws, TUESDAY, detector=True) as service:
+        service.run_mailbox("kontakt@testby.se")  # the intake only: the case waits
+        assert service.sessions is not None and service.care is not None
+        assert case_of(service).care_route == "send"
+        with service.sessions.begin() as session:  # another process claims it now
+            session.scalars(select(Case)).one().care_route = "sending"
+        assert service.care.route_pending() == []
+        assert smtp_server.received == []
+        with service.sessions.begin() as session:  # it gave it back (its mail was refused)
+            session.scalars(select(Case)).one().care_route = "send"
+        assert service.care.route_pending() == ["KS 2026/1"]
+        assert service.care.route_pending() == []
+    assert len(smtp_server.to(DEVIATION)) == 1 and len(smtp_server.to(HEAD)) == 1

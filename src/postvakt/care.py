@@ -39,9 +39,19 @@ from postvakt.config import Config
 from postvakt.errors import InvalidTransitionError, PermissionDeniedError, PostvaktError
 from postvakt.registry.cases import add_event, find_case
 from postvakt.registry.db import database_errors
-from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Notification
+from postvakt.registry.drafts import add_draft
+from postvakt.registry.models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Draft,
+    DraftStatus,
+    EventKind,
+    Notification,
+)
 from postvakt.roles import CORRECTORS_SV, can_correct_case, user_for
 from postvakt.rules.notify import Notifier, Planned
+from postvakt.templates.casework import care_subject, swedish_date
 
 if TYPE_CHECKING:
     from postvakt.casework import Casework
@@ -219,6 +229,8 @@ class CareRouting:
                 )
             if changed:
                 self._tell_registrar(session, case, care, now)
+            if changed and care:
+                self._neutral_acknowledgment(session, case, actor=user.address, now=now)
             reference, had_card = case.reference, case.care_routed_at is not None
         if not changed:
             state = "redan markerat" if care else "inte markerat"
@@ -261,6 +273,73 @@ class CareRouting:
                 "registrera ärendet i avvikelsemodulen. Enhetens chef får besked."
             )
         return CareChange(reference, True, text)
+
+    def _neutral_acknowledgment(
+        self, session: Session, case: Case, *, actor: str, now: datetime
+    ) -> None:
+        """Marked after the intake drafted the ordinary acknowledgment, which names what the
+        case concerns: while nobody has sent it yet, Postvakt's own draft is taken back (out
+        of Drafts after commit) and the neutral one drafted in its place."""
+        if case.status is not CaseStatus.REGISTERED:
+            return  # acknowledged: what was sent is sent
+        waiting = list(
+            session.scalars(
+                select(Draft)
+                .where(
+                    Draft.case_id == case.id,
+                    Draft.message_id.like("postvakt.ack.%"),
+                    Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
+                )
+                .order_by(Draft.id)
+            )
+        )
+        if not waiting:
+            return
+        for draft in waiting:
+            draft.status = (
+                DraftStatus.REMOVE if draft.status is DraftStatus.SAVED else DraftStatus.REMOVED
+            )
+        old = waiting[-1]
+        letters = self.casework.letters
+        due = case.answer_due or case.reply_due
+        values = letters.citizen(case)
+        if old.to_name:  # the name the first letter was addressed to (from the signature)
+            values["recipient_name"] = old.to_name
+        letter = letters.render(
+            "acknowledgment_care",
+            case,
+            now,
+            **values,
+            answer_due=swedish_date(due) if due else "",
+        )
+        add_draft(
+            session,
+            case,
+            kind="ack",
+            title=letter.title,
+            mailbox_id=old.mailbox_id,
+            mailbox_address=old.mailbox.address,
+            to_address=old.to_address,
+            to_name=old.to_name,
+            subject=care_subject(case),
+            in_reply_to=old.in_reply_to,
+            references=list(old.references or []),
+            body_text=letter.text,
+            filename=letter.filename,
+            data=letter.data,
+            actor=actor,
+            now=now,
+        )
+        add_event(
+            session,
+            case,
+            EventKind.CARE,
+            actor=actor,
+            at=now,
+            detail="Mottagningsbekräftelsen som väntade som utkast byts mot den neutrala för "
+            "ärenden som rör enskilds vård och omsorg; Postvakts förra utkast tas bort ur "
+            "Utkast-mappen.",
+        )
 
     def _tell_registrar(self, session: Session, case: Case, care: bool, now: datetime) -> None:
         """The registrar, who already entered the case (or was told to), hears of the change."""
@@ -308,8 +387,8 @@ class CareRouting:
         done = [ref for case_id in ids if (ref := self._route(case_id, now)) is not None]
         if self.notifier is not None and self.notifier.mailer is not None:
             report = self.notifier.flush(now)
-            for error in report.errors:
-                log.warning("a notice waits for the next run: %s", error)
+            if report.errors:  # the notifier says which; its queue keeps them
+                log.warning("%d notices wait for the next run", len(report.errors))
         return done
 
     def _route(self, case_id: int, now: datetime) -> str | None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from postvakt.config import Config, load_config
-from postvakt.registry.models import Case, EventKind
+from postvakt.registry.models import Case, Draft, DraftStatus, EventKind
 from tests.support.smtp import SmtpServer
 from tests.web.support import Cases, ctx_of, make_config, sign_in
 
@@ -93,8 +94,19 @@ def test_the_handler_marks_a_case_from_its_page_and_the_head_clears_it(
     assert "lex Sarah" in notice.text and cases.kontakt_ref in notice.text
     marked = _case(app, cases.kontakt)
     assert marked.individual_care and marked.care_routed_at is not None
-    (by_hand,) = [e for e in marked.events if e.kind is EventKind.CARE and e.actor != "postvakt"]
-    assert by_hand.actor == "anna@testby.se" and by_hand.at == ctx_of(app).now()
+    by_hand = [e for e in marked.events if e.kind is EventKind.CARE and e.actor != "postvakt"]
+    assert [(e.actor, e.at) for e in by_hand] == [("anna@testby.se", ctx_of(app).now())] * 2
+    assert by_hand[0].detail.startswith("Markerat av anna@testby.se")
+    assert by_hand[1].detail.startswith("Mottagningsbekräftelsen som väntade som utkast byts")
+    with ctx_of(app).sessions() as session:
+        drafts = session.scalars(
+            select(Draft).where(Draft.case_id == cases.kontakt).order_by(Draft.id)
+        ).all()
+        assert [(d.status, d.subject) for d in drafts] == [
+            (DraftStatus.REMOVED, drafts[0].subject),
+            (DraftStatus.PENDING, f"Ditt ärende {cases.kontakt_ref}"),
+        ]
+        assert "Snön" in drafts[0].subject  # the ordinary one named the matter
 
     # Pressed again (a second tab): nothing is sent twice.
     again = client.post(f"/arenden/{cases.kontakt}/omsorg", data={"csrf": csrf, "omsorg": "ja"})

@@ -268,10 +268,15 @@ def _case_action(args: argparse.Namespace) -> int:
 def _care(args: argparse.Namespace) -> int:
     """Set or clear the care mark, with the corrections' rights; routed at once."""
     service = open_service(args)
+    waiting = []
     with service:
-        assert service.care is not None
+        assert service.care is not None and service.intake is not None
         done = service.care.set_by_hand(args.number, by=args.by, care=not args.off)
+        for connector in service.connectors.values():  # a neutral acknowledgment, if swapped
+            waiting += service.intake.deliver_drafts(connector).skipped
     print(done.text)
+    for line in waiting:
+        print(f"Utkast väntar: {line} Utkasten läggs i brevlådan av den processen.")
     return EXIT_OK
 
 
@@ -329,8 +334,15 @@ def _case_text(case: Any) -> str:
     for reason in case.review_reasons or []:
         lines.append(f"  Granska:      {reason}")
     if case.individual_care:
+        routed = (
+            f"; skickat till avvikelsefunktionen {local_date(case.care_routed_at)}"
+            if case.care_routed_at
+            else "; väntar på att skickas till avvikelsefunktionen"
+            if case.care_route
+            else ""
+        )
         lines.append(
-            "  Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen)"
+            "  Vård/omsorg:  rör enskilds vård och omsorg (registreras i avvikelsemodulen)" + routed
         )
     if case.forwarded_to:
         lines.append(f"  Överlämnat:   {case.forwarded_to}")
