@@ -30,3 +30,11 @@ def trained(model_cache: Path) -> tuple[LinearModel, Path]:
 @pytest.fixture(scope="session")
 def classifier(trained: tuple[LinearModel, Path]) -> Classifier:
     return Classifier(trained[0])
+
+
+@pytest.fixture(scope="session")
+def loso(corpus: list[Example]):
+    """Each source held out once, the model trained on the others (a few seconds each)."""
+    from postvakt.classifier.sources import leave_one_source_out
+
+    return leave_one_source_out(corpus)

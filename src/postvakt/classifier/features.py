@@ -41,7 +41,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -250,7 +250,14 @@ _DURATION = re.compile(
 )
 _REPEAT = re.compile(
     r"\b(igen|återigen|än en gång|ännu en gång|för (andra|tredje|fjärde|femte|sjätte|\d+:?e) "
-    r"gången|again|once more|yet again|for the (second|third|fourth|fifth|\w+th) time)\b",
+    r"gången|again|once more|yet again|for the (second|third|fourth|fifth|\w+th) time|"
+    r"(\d+|två|tre|fyra|fem|sex|flera|många|otaliga|two|three|four|five|several|many|countless)"
+    r"\s+(gånger|gång|times|anmälningar|påminnelser|samtal|mejl|reminders|calls|emails))\b",
+)
+_SINCE_MONTH = re.compile(
+    r"\b(sedan|sen|ända sedan|since|from)\s+(i\s+)?(januari|februari|mars|april|maj|juni|juli|"
+    r"augusti|september|oktober|november|december|january|february|march|june|july|august|"
+    r"october|i våras|i somras|i höstas|i vintras|förra året|last year|the summer|the spring)\b",
 )
 _WANTS_TO_COMPLAIN = re.compile(
     r"\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?(?:klaga|"
@@ -352,7 +359,7 @@ def _cues(raw: str, body: str, citizen: CitizenText | None) -> list[str]:
     if _ELONGATED.search(raw):
         cues.append("!förlängt")
     low = raw.lower()  # the phrase patterns are lower-case: faster than IGNORECASE
-    cues += ["!varaktighet"] * min(len(_DURATION.findall(low)), 2)
+    cues += ["!varaktighet"] * min(len(_DURATION.findall(low)) + len(_SINCE_MONTH.findall(low)), 2)
     if _REPEAT.search(low):
         cues.append("!upprepning")
     if _WANTS_TO_COMPLAIN.search(low):
