@@ -10,6 +10,7 @@ import pytest
 from postvakt.classifier.corpus import Example
 from postvakt.classifier.sources import (
     CONFIDENT,
+    TARGETS,
     LeaveOneSourceOut,
     Outcome,
     expected_calibration_error,
@@ -112,3 +113,63 @@ def test_figures_for_one_source_by_hand():
     assert not figures.meets_targets
     text = str(LeaveOneSourceOut((figures,), 0.1, {"prov": 4}))
     assert "prov" in text and "klagomål → annat" in text and "kalib" in text
+
+
+# Measured leave-one-source-out figures (see the README) sit above these floors; the issue's
+# targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on every source) are not all met
+# yet, and a change that falls below the floors is a regression.
+F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.88, 0.92, 0.06
+CONFIDENT_ERRORS_CEILING = {"handskrivet": 5, "kanaler": 5, "omskrivning": 5, "mallar": 45}
+
+
+def test_every_held_out_source_stays_above_the_floors(loso: LeaveOneSourceOut):
+    assert {s.source for s in loso.sources} >= set(CONFIDENT_ERRORS_CEILING)
+    for s in loso.sources:
+        assert s.source not in s.trained_on  # the held-out source never trains its model
+        assert s.decided.macro_f1 >= F1_FLOOR, str(loso)
+        assert s.complaint_recall >= RECALL_FLOOR, str(loso)
+        assert s.ece <= ECE_CEILING, str(loso)
+        assert len(s.confident_errors) <= CONFIDENT_ERRORS_CEILING[s.source], str(loso)
+    assert loso.pooled_ece <= TARGETS["ece"]
+
+
+def test_each_failing_form_holds_on_every_source_that_was_held_out(loso: LeaveOneSourceOut):
+    for s in loso.sources:
+        for form in FAILING_FORMS:
+            right, n = s.categories.get(form, (0, 0))
+            if n:
+                assert right / n >= 0.75, (s.source, form, right, n)
+
+
+def test_calibration_makes_probabilities_mean_what_they_say(corpus: list[Example]):
+    """Without calibration the model is surer than it is right on a source it never saw;
+    calibrated across sources, the gap shrinks (measured on the hand-written source)."""
+    from postvakt.classifier.model import Classifier
+    from postvakt.classifier.sources import outcomes
+    from postvakt.classifier.training import Settings, fit
+
+    train = [e for e in corpus if e.source != "handskrivet" and e.fold != 4]
+    held = [e for e in corpus if e.source == "handskrivet"]
+    ece = {}
+    for kind in ("none", "sigmoid"):
+        model = fit(train, Settings(calibration=kind))
+        assert (model.calibration is None) == (kind == "none")
+        found = outcomes(Classifier(model, review_band=(0.0, 0.0)), held)
+        ece[kind] = expected_calibration_error(
+            [(o.confidence, o.model is o.truth) for o in found if not o.screened]
+        )
+    assert ece["sigmoid"] < ece["none"], ece
+    assert ece["sigmoid"] <= 0.05, ece
+
+
+def test_the_paraphrase_source_is_what_its_script_writes():
+    import subprocess
+    import sys
+
+    from postvakt.classifier.corpus import CORPUS_DIR
+
+    script = CORPUS_DIR / "omskrivning" / "make_omskrivning.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

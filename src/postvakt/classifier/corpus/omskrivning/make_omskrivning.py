@@ -72,7 +72,8 @@ class Writer(Wrappers):
             minors = [m for m in minors if m in ("topicalise", "voice")]
         minors = rng.sample(minors, min(len(minors), rng.choice([0, 1, 1, 2])))
         ctx = self.complaint_ctx(s, minors)
-        out: dict[str, Any] = {"category": f"complaint-{main}", "lang": "sv", "rules": [main]}
+        form = "in-thread" if main == "thread" else main  # the corpus's category names
+        out: dict[str, Any] = {"category": f"complaint-{form}", "lang": "sv", "rules": [main]}
         tone = s.get("tone", "irriterad")
         if main == "question":
             text = self.pick(k["question"], ctx, rng) + rng.choice(k["question_tail"])
