@@ -71,9 +71,7 @@ def test_care_is_labelled_in_every_source(corpus: list[Example]):
     for name in {e.source for e in corpus}:
         care = Counter(e.individual_care for e in corpus if e.source == name)
         assert care[True] >= 40, (name, care)
-        assert all(
-            e.label is not X for e in corpus if e.source == name and e.individual_care
-        ), name
+        assert all(e.label is not X for e in corpus if e.source == name and e.individual_care), name
 
 
 def test_expected_calibration_error_by_hand():
@@ -173,3 +171,31 @@ def test_the_paraphrase_source_is_what_its_script_writes():
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+CARE = [
+    "Hej. Min mamma bor på Solbacken. I söndags fick hon sin kvällsmedicin två gånger, och "
+    "ingen märkte det förrän jag kom dit på måndagen. Hur kan sådant hända?",
+    "Pappa har hemtjänst fyra gånger om dagen men i går kom ingen på kvällen. Han satt i "
+    "rullstolen till morgonen. Jag vill veta vad ni gör åt det.",
+]
+NOT_CARE = [
+    "Hej, hur ansöker man om hemtjänst till min pappa? Vilka blanketter behövs?",
+    "Jag tycker att kommunen borde bygga fler äldreboenden i stället för en ny idrottshall.",
+    "Sopkärlet på Granvägen 4 har inte tömts på tre veckor. Det luktar förfärligt.",
+]
+
+
+def test_the_care_head_flags_a_relatives_complaint_and_not_questions_or_policy(
+    classifier,
+):
+    from tests.classifier.mail import message
+
+    for text in CARE:
+        verdict = classifier.classify(message(text, subject="Omsorgen"))
+        assert verdict.individual_care and verdict.care_probability >= 0.5, (text, verdict)
+        assert any("enskilds vård och omsorg" in r for r in verdict.reasons)
+    for text in NOT_CARE:
+        verdict = classifier.classify(message(text, subject="Fråga"))
+        assert not verdict.individual_care, (text, verdict)
+        assert verdict.as_dict()["individual_care"] is False

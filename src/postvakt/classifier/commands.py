@@ -37,6 +37,7 @@ _FLAG_SV = {
     "anonymous": "anonym",
     "followup_not_satisfied": "inte nöjd med svaret",
     "personal_data": "personnummer",
+    "individual_care": "rör enskilds vård och omsorg",
 }
 
 
@@ -82,6 +83,8 @@ def classify_files(
                     "followup_not_satisfied": False,
                     "personal_data": False,
                     "forwarded": False,
+                    "individual_care": False,
+                    "care_probability": 0.0,
                     "probabilities": {},
                     "reasons": [screening.reason],
                     "screened": screening.rule,

@@ -365,7 +365,7 @@ class Classifier:
         if individual_care:
             reasons = (
                 *reasons,
-                f"Rör troligen enskilds vård och omsorg ({round(care * 100)} %): "
+                f"rör troligen enskilds vård och omsorg ({round(care * 100)} %): "
                 "hör hemma i verksamhetssystemets avvikelsemodul.",
             )
         return Verdict(

@@ -57,7 +57,7 @@ def add_parsers(sub: Any) -> None:
         "evaluate",
         help="precision, täckning och F1 per etikett på märkta meddelanden; utan MAPP: med "
         "konfiguration andelen rättade bedömningar per månad och vad som rättades till vad, "
-        "annars korpusens utvärderingsdel och korsvalidering",
+        "annars korpusen: varje källa utanför träningen i tur och ordning, och utvärderingsdelen",
     )
     evaluate.add_argument(
         "dir", nargs="?", metavar="MAPP", help="MAPP/*.eml med MAPP/labels.csv (file,label,…)"
@@ -65,7 +65,7 @@ def add_parsers(sub: Any) -> None:
     evaluate.add_argument(
         "--shipped",
         action="store_true",
-        help="mät på korpusens utvärderingsdel och korsvalidering även med konfiguration",
+        help="mät på korpusen (en källa i taget utanför träningen) även med konfiguration",
     )
     evaluate.add_argument("--json", action="store_true", help="skriv ut som JSON")
     calendar = sub.add_parser(
