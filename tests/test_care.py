@@ -446,6 +446,12 @@ def test_an_oral_care_complaint_registered_by_hand_is_routed(
     assert cli(ws, TUESDAY, *add) == 0
     (card_mail,) = smtp_server.to(DEVIATION)
     assert set(attachments(card_mail)) == {"Ärendekort KS 2026-1.docx"}  # no e-mail original
+    with service_at(ws, TUESDAY) as service:
+        events = care_events(case_of(service))
+    assert events[0].startswith("Registrerat av anna@testby.se som ett ärende som rör enskilds")
+    assert (
+        "Ärendekortet skickades till avvikelsefunktionen (organisation.care_deviation)." in events
+    )
     (draft,) = ws.drafts()
     message = email.message_from_bytes(draft.read_bytes(), policy=policy.default)
     (letter,) = message.iter_attachments()

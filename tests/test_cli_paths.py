@@ -19,7 +19,14 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.mailbox.maildir import deliver
 from postvakt.registry.db import open_database, session_factory
-from postvakt.registry.models import Case, CaseStatus, Disposition, Mailbox, MessageRecord
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Disposition,
+    EventKind,
+    Mailbox,
+    MessageRecord,
+)
 from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, citizen_mail
 
@@ -150,10 +157,14 @@ def test_the_care_mark_is_set_shown_and_taken_off(cli: Cli) -> None:
     registered(cli)
 
     code, out, err = cli(at(2026, 11, 24), "cases", "care", "KS 2026/1", "--by", "anna@testby.se")
-    assert (code, err, out.strip()) == (0, "", "KS 2026/1: registrerat")
+    assert code == 0 and "Fel" not in err  # (the log says the ordinary draft was taken back)
+    assert out.startswith("KS 2026/1 är markerat som ett ärende som rör enskilds vård och omsorg.")
+    # This config names no deviation function and no mail server: the routine is said.
+    assert "organisation.care_deviation" in out and "registrera ärendet i avvikelsemodulen" in out
     case = cli.case()
-    assert case.individual_care is True
-    assert case.events[-1].detail.startswith("Markerat: rör enskilds vård och omsorg")
+    assert case.individual_care is True and case.care_route == "send"  # waits for [smtp]
+    care = [e for e in case.events if e.kind is EventKind.CARE]
+    assert care[0].detail.startswith("Markerat av anna@testby.se: rör enskilds vård och omsorg")
     shown = cli(at(2026, 11, 24), "cases", "show", "KS 2026/1")[1]
     assert "Vård/omsorg:  rör enskilds vård och omsorg" in shown
     code, out, _err = cli(
@@ -161,13 +172,18 @@ def test_the_care_mark_is_set_shown_and_taken_off(cli: Cli) -> None:
     )
     assert json.loads(out)[0]["individual_care"] is True
 
-    # Without --by the case's handler is named in the event log.
-    code, out, err = cli(at(2026, 11, 25), "cases", "care", "KS 2026/1", "--off")
+    # Without --by nobody is named: refused (the right to correct is checked on --by).
+    with pytest.raises(SystemExit) as refused:
+        cli(at(2026, 11, 25), "cases", "care", "KS 2026/1", "--off")
+    assert refused.value.code == 2
+    code, out, err = cli(
+        at(2026, 11, 25), "cases", "care", "KS 2026/1", "--off", "--by", "chef@testby.se"
+    )
     assert (code, err) == (0, "")
     case = cli.case()
-    assert case.individual_care is False
-    assert case.events[-1].detail == "Markeringen för enskilds vård och omsorg togs bort"
-    assert case.events[-1].actor == case.handler == "anna@testby.se"
+    assert case.individual_care is False and case.care_route is None  # nothing had gone
+    assert case.events[-1].detail.startswith("chef@testby.se tog bort markeringen")
+    assert case.events[-1].actor == "chef@testby.se"
     assert "Vård/omsorg" not in cli(at(2026, 11, 25), "cases", "show", "KS 2026/1")[1]
 
 

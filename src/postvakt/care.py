@@ -207,7 +207,9 @@ class CareRouting:
                 )
             if case.status is CaseStatus.WITHDRAWN:
                 raise InvalidTransitionError(
-                    f"Ärendet {case.reference} är makulerat och kan inte ändras."
+                    f"Ärendet {case.reference} är makulerat och kan inte ändras. Ett meddelande "
+                    "som ändå ska bli ett ärende registreras på nytt med 'postvakt cases "
+                    "register --message-id …'."
                 )
             if care:
                 changed = flag(
@@ -244,13 +246,26 @@ class CareRouting:
         with self.sessions() as session, database_errors():
             case = find_case(session, reference)
             waiting, routed_at = case.care_route, case.care_routed_at
+        later = "så snart e-post kan skickas; Postvakt försöker igen vid varje körning"
         if care:
             text = f"{reference} är markerat som ett ärende som rör enskilds vård och omsorg."
-            if waiting is None and routed_at is not None:
+            if self.config.organisation.care_deviation is None:
                 text += (
-                    " Ärendekortet och originalmeddelandet har skickats till "
-                    "avvikelsefunktionen, och enhetens chef får besked."
+                    " Ingen adress till avvikelsefunktionen är angiven "
+                    "(organisation.care_deviation): registrera ärendet i avvikelsemodulen. "
+                    + (
+                        "Enhetens chef får besked."
+                        if waiting is None
+                        else f"Enhetens chef får besked {later}."
+                    )
                 )
+            elif waiting is None and routed_at is not None:
+                text += (
+                    " Ärendekortet har skickats till avvikelsefunktionen, och enhetens chef "
+                    "får besked."
+                )
+            elif waiting is not None:
+                text += f" Avvikelsefunktionen och enhetens chef får besked {later}."
         else:
             text = (
                 f"{reference} är inte längre markerat som ett ärende som rör enskilds vård och "
@@ -262,16 +277,8 @@ class CareRouting:
                 )
             elif waiting is None:
                 text += " Avvikelsefunktionen har fått besked."
-        if waiting is not None:
-            text += (
-                " Avvikelsefunktionen får besked så snart e-posten kan skickas; Postvakt "
-                "försöker igen vid varje körning."
-            )
-        elif care and routed_at is None:
-            text += (
-                " Ingen adress till avvikelsefunktionen är angiven (organisation.care_deviation): "
-                "registrera ärendet i avvikelsemodulen. Enhetens chef får besked."
-            )
+            else:
+                text += f" Avvikelsefunktionen får besked {later}."
         return CareChange(reference, True, text)
 
     def _neutral_acknowledgment(
@@ -416,7 +423,10 @@ class CareRouting:
             if mail.state == "send":
                 case.care_routed_at = now
                 case.care_route = None if case.individual_care else "retract"
-                detail = f"Ärendekortet och originalmeddelandet skickades till {DEVIATION}."
+                what = "Ärendekortet" + (
+                    " och originalmeddelandet" if len(mail.attachments) > 1 else ""
+                )
+                detail = f"{what} skickades till {DEVIATION}."
             else:
                 case.care_routed_at = None
                 case.care_route = "send" if case.individual_care else None

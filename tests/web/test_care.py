@@ -81,7 +81,7 @@ def test_the_handler_marks_a_case_from_its_page_and_the_head_clears_it(
     page = client.get(f"/arenden/{cases.kontakt}").text
     assert _status(page) == (
         f"{cases.kontakt_ref} är markerat som ett ärende som rör enskilds vård och omsorg. "
-        "Ärendekortet och originalmeddelandet har skickats till avvikelsefunktionen, och "
+        "Ärendekortet har skickats till avvikelsefunktionen, och "
         "enhetens chef får besked."
     )
     assert "skickat till avvikelsefunktionen" in page
