@@ -33,6 +33,7 @@ from postvakt.service import Service
 from tests.support.ports import free_port
 from tests.support.smtp import Received, SmtpServer
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
+from tests.test_casework import opens_in_libreoffice
 
 DEVIATION = "avvikelse@testby.se"
 HEAD = "chef@testby.se"  # head of Kontaktcenter, the unit of kontakt@
@@ -226,11 +227,14 @@ def test_the_acknowledgment_of_a_care_case_is_neutral_and_only_drafted(
         service.run_once()
         care_case, snow_case = (case_of(service, r) for r in ("KS 2026/1", "KS 2026/2"))
     assert care_case.individual_care and not snow_case.individual_care
-    drafts = {}
+    drafts, files = {}, []
     for path in ws.drafts():
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         (letter,) = message.iter_attachments()
         drafts[message["To"]] = (message, docx_text(letter.get_content()))
+        files.append(tmp_path / f"{len(files)}.docx")
+        files[-1].write_bytes(letter.get_content())
+    assert len(opens_in_libreoffice(files)) == 2  # both letters are real Word documents
     care_draft, care_letter = drafts[RELATIVE]
     assert care_draft["Subject"] == "Ditt ärende KS 2026/1"
     assert care_draft["X-Postvakt-Draft"] == "yes"
@@ -302,6 +306,7 @@ def test_outside_working_time_the_card_goes_at_once_and_the_head_is_told_next_mo
     ws.deliver(citizen_mail(SNOW, sender=RELATIVE))
     with service_at(ws, at(2026, 11, 28, 11), detector=True) as service:  # a Saturday
         assert service.run_once().care_routed == ["KS 2026/1"]
+        assert "(units.head) får besked när arbetstiden börjar" in care_events(case_of(service))[1]
     assert len(smtp_server.to(DEVIATION)) == 1 and smtp_server.to(HEAD) == []
     with service_at(ws, at(2026, 11, 30, 8), detector=True) as service:  # Monday morning
         service.run_once()

@@ -505,13 +505,14 @@ class CareRouting:
             session, [Planned(unit.head, "care", case.reference, day, line)], now
         )
         if added:
+            when = "i dag" if self.notifier.in_working_time(now) else "när arbetstiden börjar"
             add_event(
                 session,
                 case,
                 EventKind.CARE,
                 actor=ACTOR,
                 at=now,
-                detail=f"Enhetschefen för {unit.name} (units.head) får besked i dag, med "
+                detail=f"Enhetschefen för {unit.name} (units.head) får besked {when}, med "
                 "påminnelsen om lex Sarah och lex Maria.",
             )
 
