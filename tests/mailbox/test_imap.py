@@ -190,7 +190,10 @@ def test_uidvalidity_change_reads_again_and_recognises_what_was_seen(
     dovecot.deliver(
         user,
         citizen_mail(
-            "Tack!", subject="Tack", to=dovecot.address(user), message_id="<b@example.net>"
+            "Tack för hjälpen, det löste sig.",
+            subject="Tack",
+            to=dovecot.address(user),
+            message_id="<b@example.net>",
         ),
     )
     service = service_for(user)
