@@ -63,8 +63,10 @@ class Settings:
     char_weight: float = 1.0
     min_df_words: int = 2
     min_df_chars: int = 3
-    complaint_weight: float = 1.5
-    """Class weight of complaints: a missed complaint costs more than a false one."""
+    complaint_weight: float = 3.0
+    """Class weight of complaints: a missed complaint costs more than a false one (3.0 gave
+    the best complaint recall and fewest confident errors leaving one source out; 1.5–3.0
+    moved macro F1 by under 0.002)."""
     max_iter: int = 200
     calibration: str = "sigmoid"
     """``sigmoid`` (one per label), ``temperature``, or ``none``."""
