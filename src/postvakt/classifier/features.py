@@ -41,7 +41,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -127,6 +127,13 @@ LEXICON: dict[str, tuple[str, ...]] = {
     "?frågeord": word_list(
         "undrar undra hur när vilka vilken vilket varifrån vart how when where which wondering "
         "whether"
+    ),
+    "+politik": word_list(
+        "beslut- beslöt beslutat politiker- politik- nämnd- fullmäktige kommunstyrelse- budget- "
+        "satsa- satsning- prioriter- skattepengar skattebetalar- slöseri slösa- nedläggning- "
+        "detaljplan- planerna planen översiktsplan- taxa taxan taxehöjning- "
+        "skattehöjning- besparing- spara sparkrav- investering- decision- politician- council- "
+        "councillor- budget- priorit- taxpayer- waste spending invest- plan planning policy"
     ),
     "#ärende": word_list(
         "ansök- ansökan boka bokning- avboka- bifoga- bifogar blankett- intyg- beställ- förnya- "
@@ -220,6 +227,7 @@ CUE_NAMES = {
     "+förslag": "ord för förslag och åsikter",
     "?frågeord": "frågeord",
     "#ärende": "ord för ansökningar, bokningar och blanketter",
+    "+politik": "ord om beslut, budget och prioriteringar",
     "?inleder_fråga": "börjar med en fråga",
     "#svar_i_tråd": "svar på ett tidigare meddelande",
     "#språk_en": "skrivet på engelska",
