@@ -92,6 +92,9 @@ def test_a_confident_error_is_the_wrong_side_at_ninety_percent():
     assert not _o(C, X, 1 - CONFIDENT + 0.01).confident_error
     assert _o(X, OP, CONFIDENT).confident_error
     assert not _o(OP, C, 0.99).confident_error  # the right side: opinion and complaint are cases
+    # A rule (the reply says the answer did not satisfy) made it a complaint against the
+    # model's 95 % "annat": decided right, so no error.
+    assert not _o(C, C, 0.05).confident_error
     screened = Outcome("s", C, X, X, 0.0, 0.0, False, True)
     assert screened.confident_error  # a complaint put aside as machine mail: no review sees it
 

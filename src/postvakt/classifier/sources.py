@@ -74,10 +74,15 @@ class Outcome:
 
     @property
     def confident_error(self) -> bool:
+        """Put on the wrong side of case/annat, and sure of it: the decision's side had at
+        least :data:`CONFIDENT` probability, or a rule (screening) decided it."""
         is_case = self.truth is not Label.OTHER
+        given_case = self.given is not Label.OTHER
+        if is_case == given_case:
+            return False
         if self.screened:  # a rule, not a probability, put it aside: no review sees it
-            return is_case
-        side = self.case_probability if not is_case else 1.0 - self.case_probability
+            return True
+        side = self.case_probability if given_case else 1.0 - self.case_probability
         return side >= CONFIDENT
 
 
