@@ -196,7 +196,7 @@ class Intake:
         """The classifier, loaded when the first message needs it (read-only commands never
         pay for it)."""
         if self._classify is None:
-            # Never reads the database: it is loaded inside a message's transaction.
+            # Never reads the database; loaded by ``process`` before a message's transaction.
             load = self._model_source or (lambda: load_classifier(self.config))
             self._classify = load()
         return self._classify
@@ -378,6 +378,11 @@ class Intake:
         failure marked resolved, instead of a record being added.
         """
         steps = self.steps if role == "inbox" else self.sent_steps
+        if role == "inbox":
+            # Load (or on a cold cache, train) the model before the transaction: training
+            # takes seconds, and on SQLite a write transaction held that long locks out every
+            # other process.
+            self.classify  # noqa: B018 — the property loads the model once
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 with database_errors(), session.begin():
