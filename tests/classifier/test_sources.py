@@ -116,11 +116,18 @@ def test_figures_for_one_source_by_hand():
     assert "prov" in text and "klagomål → annat" in text and "kalib" in text
 
 
-# Measured leave-one-source-out figures (see the README) sit above these floors; the issue's
-# targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on every source) are not all met
-# yet, and a change that falls below the floors is a regression.
-F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.88, 0.92, 0.06
-CONFIDENT_ERRORS_CEILING = {"handskrivet": 5, "kanaler": 5, "omskrivning": 5, "mallar": 45}
+# Measured leave-one-source-out figures (see the README) sit above these floors.  The issue's
+# targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on every source) are met for
+# macro F1 and calibration on every source, for complaint recall on three of five, and for
+# confident errors on none; a change that falls below the floors is a regression.
+F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.90, 0.92, 0.06
+CONFIDENT_ERRORS_CEILING = {
+    "handskrivet": 6,
+    "kanaler": 5,
+    "mallar": 14,
+    "omskrivning": 5,
+    "vardag": 13,
+}
 
 
 def test_every_held_out_source_stays_above_the_floors(loso: LeaveOneSourceOut):
