@@ -96,6 +96,8 @@ MODEL_FORMAT = 2
 """Bumped when the file layout or the training recipe changes; part of the cache key."""
 DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
+WANTS_TO_COMPLAIN = "!vill_klaga"
+"""The cue of a message saying that its writer wants to complain."""
 CARE_THRESHOLD = 0.5
 """A case whose care probability is at least this is flagged ``individual_care``."""
 
@@ -333,6 +335,10 @@ class Classifier:
         if needs_review and label is Label.OTHER:
             # Uncertain: register for a person to confirm rather than drop silently.
             label = Label.COMPLAINT if probs[0] >= probs[1] else Label.OPINION
+        elif label is Label.OTHER and WANTS_TO_COMPLAIN in doc.words:
+            # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
+            # corpus's questions about how to complain pull such words towards "annat".
+            label, needs_review = Label.COMPLAINT, True
         unsatisfied = None
         if citizen.reply or earlier_answer(citizen.body):
             unsatisfied = not_satisfied(citizen.body)
