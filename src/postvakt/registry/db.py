@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,9 +106,9 @@ def create_db_engine(
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            _wal(cursor, busy_timeout)
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -244,6 +245,23 @@ def is_current(engine: Engine) -> bool:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+def _wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch a SQLite file to WAL.  The switch needs the file to itself, and SQLite answers
+    "database is locked" at once, without its busy timeout, while another process is opening
+    the same fresh file: so wait for it here, up to the busy timeout."""
+    import sqlite3
+
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def open_database(url: str, *, busy_timeout: float = 30.0, password: str | None = None) -> Engine:
