@@ -41,7 +41,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -268,10 +268,12 @@ _SINCE_MONTH = re.compile(
     r"october|i våras|i somras|i höstas|i vintras|förra året|last year|the summer|the spring)\b",
 )
 _WANTS_TO_COMPLAIN = re.compile(
-    r"\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?(?:klaga|"
+    # Not "om jag vill klaga" / "if I want to complain": asking how, not complaining.
+    r"(?<!om )\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?"
+    r"(?:klaga|"
     r"(?:lämna|framföra|göra|anmäla)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
     r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
-    r"\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
+    r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
     r"(?:formal\s+)?complain",
 )
 _STILL = re.compile(
