@@ -530,3 +530,33 @@ def test_a_routing_another_process_claimed_is_left_to_it(
         assert service.care.route_pending() == ["KS 2026/1"]
         assert service.care.route_pending() == []
     assert len(smtp_server.to(DEVIATION)) == 1 and len(smtp_server.to(HEAD)) == 1
+
+
+def test_withdrawing_a_routed_care_case_tells_the_deviation_function_once(
+    db_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """The function got the card; the case is then withdrawn (a duplicate): it hears so, with
+    the reason, once; and the withdrawn case is no longer marked."""
+    ws = care_workspace(tmp_path / "ws", db_url, smtp_server.config())
+    ws.deliver(citizen_mail(CARE_COMPLAINT, subject="Pappas hemtjänst", sender=RELATIVE))
+    with service_at(ws, TUESDAY) as service:
+        assert service.run_once().care_routed == ["KS 2026/1"]
+    assert len(smtp_server.to(DEVIATION)) == 1
+    later = at(2026, 11, 24, 14)
+    assert (
+        cli(ws, later, "cases", "withdraw", "KS 2026/1", "--reason", "dubblett", "--by", HEAD) == 0
+    )
+    with service_at(ws, later) as service:
+        assert service.run_once().care_routed == ["KS 2026/1"]
+        case = case_of(service)
+    with service_at(ws, at(2026, 11, 25, 9)) as service:
+        assert service.run_once().care_routed == []
+    _card, word = smtp_server.to(DEVIATION)
+    assert word.message["Subject"] == "Makulerat ärende – KS 2026/1"
+    assert "makulerades den 2026-11-24: dubblett" in word.text
+    assert "avvikelsemodulen" in word.text
+    assert not any(w in word.text for w in ("medicin", "tablett", "Erik", "föll"))
+    assert case.individual_care is False and case.care_route is None
+    assert any(
+        "Makulerat: markeringen för enskilds vård och omsorg" in e for e in care_events(case)
+    )

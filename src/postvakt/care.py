@@ -549,6 +549,18 @@ class CareRouting:
     def _retraction_mail(self, case: Case, target: str, now: datetime) -> _Mail:
         sent = case.care_routed_at
         when = f" den {sent.astimezone(STOCKHOLM):%Y-%m-%d}" if sent else ""
+        if case.status is CaseStatus.WITHDRAWN:
+            withdrawn = case.withdrawn_at or now
+            body = (
+                f"Ärendet {case.reference}, som ni fick{when} som ett ärende som rör enskilds "
+                f"vård och omsorg, makulerades den {withdrawn.astimezone(STOCKHOLM):%Y-%m-%d}: "
+                f"{case.withdrawn_reason or 'ingen orsak angiven'}.\n\nHar ni redan "
+                "registrerat det i avvikelsemodulen, ta ställning till om registreringen ska "
+                "stå kvar.\n\nPostvakt\n"
+            )
+            return _Mail(
+                case.id, "retract", target, f"Makulerat ärende – {case.reference}", body, []
+            )
         body = (
             f"Ärendet {case.reference}, som ni fick{when} som ett ärende som rör enskilds vård "
             "och omsorg, behandlas inte längre så: markeringen togs bort den "

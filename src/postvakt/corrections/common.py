@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt import care
 from postvakt.classifier.forwarded import forwards_citizen
 from postvakt.classifier.limits import TEXT_LIMIT
 from postvakt.clock import STOCKHOLM, Clock
@@ -236,6 +237,17 @@ class CorrectionsBase:
         case.corrected_by, case.corrected_at = by, now
         placed = self._take_back_drafts(session, case)
         removal = f" Postvakts {placed} utkast tas bort ur Utkast-mappen." if placed else ""
+        if case.individual_care:
+            # The deviation function may hold the card: it hears that the case is withdrawn
+            # (a card not yet sent is never sent).
+            care.clear(
+                session,
+                case,
+                actor=by,
+                now=now,
+                detail="Makulerat: markeringen för enskilds vård och omsorg togs bort; "
+                "avvikelsefunktionen får besked om den fått ärendekortet.",
+            )
         add_event(
             session,
             case,
