@@ -1,7 +1,7 @@
 """A throwaway Dovecot 2.3 server (IMAP, LMTP with Sieve, ManageSieve) on free ports.
 
-The configuration is the one in ../shared/reference/FACTS.md ("Dovecot 2.3.19 as a throwaway
-test server"). Dovecot runs rootless: when the tests run as root it runs as ``nobody`` on a
+The configuration below is a minimal Dovecot 2.3 test server: plain-text logins over
+loopback, a passwd-file per user, Maildir storage. Dovecot runs rootless: when the tests run as root it runs as ``nobody`` on a
 directory that user owns (not under pytest's ``tmp_path``, which ``nobody`` cannot reach).
 
 Each user has a passwd-file of its own (``users.d/<name>``), picked up the moment it exists,

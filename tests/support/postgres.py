@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server from Debian's packages, started on a free port.
 
 PostgreSQL refuses to run as root, so when the tests run as root the server runs as
-``nobody`` on a directory that user owns (see ../shared/reference/FACTS.md).
+``nobody`` on a directory that user owns.
 """
 
 from __future__ import annotations
