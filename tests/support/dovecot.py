@@ -2,8 +2,8 @@
 
 The configuration below is a minimal Dovecot 2.3 test server: plain-text logins over
 loopback, a passwd-file per user, Maildir storage. Dovecot runs rootless: when the tests run
-as root it runs as ``nobody`` on a
-directory that user owns (not under pytest's ``tmp_path``, which ``nobody`` cannot reach).
+as root it runs as ``nobody`` on a directory that user owns (not under pytest's
+``tmp_path``, which ``nobody`` cannot reach).
 
 Each user has a passwd-file of its own (``users.d/<name>``), picked up the moment it exists,
 so each test takes fresh users (``add_user``). Addresses are ``<name>@example.test``.
