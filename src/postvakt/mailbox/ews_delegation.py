@@ -116,17 +116,7 @@ class EwsDelegation(EwsClient):
 
     def clear_out_of_office(self) -> None:
         """Turn the automatic reply off, keeping its texts (as Outlook does)."""
-        current = self.automatic_replies()
-        self.set_automatic_replies(
-            AutomaticReplies(
-                status="disabled",
-                internal_text=current.internal_text,
-                external_text=current.external_text,
-                audience=current.audience,
-                internal_html=current.internal_html,
-                external_html=current.external_html,
-            )
-        )
+        self.set_automatic_replies(self.automatic_replies().turned_off())
 
     def out_of_office(self) -> OutOfOffice | None:
         return self.automatic_replies().as_out_of_office(self.clock())

@@ -124,6 +124,17 @@ class AutomaticReplies:
     """The reply as the server stores it (HTML); written back as it is, to restore it exactly."""
     external_html: str = field(default="", compare=False)
 
+    def turned_off(self) -> AutomaticReplies:
+        """Off, without a schedule, keeping the texts and the audience (as Outlook does)."""
+        return AutomaticReplies(
+            status="disabled",
+            internal_text=self.internal_text,
+            external_text=self.external_text,
+            audience=self.audience,
+            internal_html=self.internal_html,
+            external_html=self.external_html,
+        )
+
     @classmethod
     def for_days(cls, reply: OutOfOffice, now: datetime) -> AutomaticReplies:
         """Whole days in ``now``'s time zone, the same text inside and out, to everyone."""
