@@ -13,6 +13,7 @@ from postvakt.classifier.sources import (
     TARGETS,
     LeaveOneSourceOut,
     Outcome,
+    calibration_error,
     expected_calibration_error,
     figures_for,
 )
@@ -164,9 +165,7 @@ def test_calibration_makes_probabilities_mean_what_they_say(corpus: list[Example
         model = fit(train, Settings(calibration=kind))
         assert (model.calibration is None) == (kind == "none")
         found = outcomes(Classifier(model, review_band=(0.0, 0.0)), held)
-        ece[kind] = expected_calibration_error(
-            [(o.confidence, o.model is o.truth) for o in found if not o.screened]
-        )
+        ece[kind] = calibration_error(found)
     assert ece["sigmoid"] < ece["none"], ece
     assert ece["sigmoid"] <= 0.05, ece
 

@@ -125,12 +125,13 @@ def _header(name: str, value: str) -> str:
     if value.isascii():
         return f"{name}: {value}"
     if name in ("From", "To", "Cc", "Reply-To"):
-        display, address = parseaddr(value)
         if "<" in value and value.rstrip().endswith(">"):
             # "Förening, ledamot <a@b>": a comma in an unquoted name is the writer's, not a
             # second address; the encoded word carries it.
             cut = value.rindex("<")
             display, address = value[:cut].strip().strip('"'), value[cut + 1 : -1].strip()
+        else:
+            display, address = parseaddr(value)
         if display and address:
             return f"{name}: {Header(display, 'utf-8').encode()} <{address}>"
     return f"{name}: {Header(value, 'utf-8').encode()}"

@@ -39,6 +39,7 @@ __all__ = [
     "TARGETS",
     "Outcome",
     "SourceFigures",
+    "calibration_error",
     "expected_calibration_error",
     "figures_for",
     "leave_one_source_out",
@@ -142,6 +143,13 @@ def expected_calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = 
     return float(total / len(pairs))
 
 
+def calibration_error(found: Iterable[Outcome]) -> float:
+    """The top-label ECE of the model's own verdicts (screened messages have none)."""
+    return expected_calibration_error(
+        [(o.confidence, o.model is o.truth) for o in found if not o.screened]
+    )
+
+
 @dataclass(frozen=True)
 class SourceFigures:
     """The figures for one held-out source."""
@@ -214,9 +222,7 @@ def figures_for(
         if o.category:
             categories[o.category][0] += o.given is o.truth
             categories[o.category][1] += 1
-    ece = expected_calibration_error(
-        [(o.confidence, o.model is o.truth) for o in found if not o.screened]
-    )
+    ece = calibration_error(found)
     care = [o for o in found if o.care_truth is not None]
     tp = sum(1 for o in care if o.care_truth and o.care_given)
     flagged = sum(1 for o in care if o.care_given)
@@ -328,8 +334,6 @@ def leave_one_source_out(
         pooled += got
         others = sorted({e.source or "egna" for e in train})
         found.append(figures_for(name, others, got, time.perf_counter() - started))
-    ece = expected_calibration_error(
-        [(o.confidence, o.model is o.truth) for o in pooled if not o.screened]
-    )
+    ece = calibration_error(pooled)
     counts = dict(Counter(e.source for e in examples if e.source))
     return LeaveOneSourceOut(tuple(found), ece, counts)
