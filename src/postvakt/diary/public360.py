@@ -1,0 +1,381 @@
+"""Public 360's SIF web API as a diary: the case, then each document, then its files.
+
+One document is delivered in up to three kinds of call, each a POST of
+``{"parameter": {...}}`` to ``{base_url}/SI.Data.RPC/SI.Data.RPC/<Service>/<Method>``:
+
+1. ``CaseService/CreateCase`` — only when the case has no number yet (neither the diary's
+   nor one recorded in ``progress``) and is not anonymous; anonymous complaints go to the
+   collective case (``[registry] collective_number``).  The ``CaseNumber`` it returns is
+   the diary number.
+2. ``DocumentService/CreateDocument`` — the document, in the category of its kind.
+3. ``FileService/CreateFile`` — one call per attachment.
+
+What is done is written to ``progress`` right after each successful call, and the caller
+saves ``progress`` whether the delivery succeeded or not: a retry never creates the case,
+the document or a file twice.  (A call that timed out after Public 360 had done it cannot be
+told from one that never arrived; such a retry makes a duplicate the registrar removes.)
+
+Errors: no answer, HTTP 5xx, 401, 403, 408, 429 or an answer that is not SIF's JSON raise
+:class:`DiaryUnavailable` (retried with back-off); HTTP 200 with ``Successful: false`` and
+any other HTTP 4xx raise :class:`DiaryRejected` (a person must look).  The authkey is read
+from the environment variable the settings name, at each delivery; it is never logged nor
+put in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+import httpx2
+
+from postvakt.config.registry import Public360Config
+from postvakt.diary.base import (
+    DOCUMENT_TITLES,
+    Attachment,
+    CaseFacts,
+    Delivered,
+    DiaryDocument,
+    DiaryRejected,
+    DiaryUnavailable,
+    DocumentKind,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "INDIVIDUAL_CARE_TITLE",
+    "Public360Diary",
+    "case_title",
+    "category",
+    "contacts",
+    "document_title",
+]
+
+log = logging.getLogger("postvakt.diary")
+
+INDIVIDUAL_CARE_TITLE = "Synpunkter och klagomål – vård och omsorg"
+"""The title of a new case about individual care.  The diary's lists of cases and documents
+are public, so no title of a care case — case, document or file — carries the citizen's
+words: documents and files are titled by their kind, and the words stay in the filed files."""
+
+INCOMING_EMAIL = "recno:114"
+INCOMING_DOCUMENT = "recno:110"
+OUTBOUND_DOCUMENT = "recno:111"
+MEMO = "recno:60005"  # internal memo without follow-up
+
+CATEGORIES = {
+    DocumentKind.ACKNOWLEDGEMENT: OUTBOUND_DOCUMENT,
+    DocumentKind.ANSWER: OUTBOUND_DOCUMENT,
+    DocumentKind.NEW_REVIEW: OUTBOUND_DOCUMENT,
+    DocumentKind.HANDOVER: OUTBOUND_DOCUMENT,
+    DocumentKind.CALLBACK: MEMO,
+    DocumentKind.CLOSURE: MEMO,
+}
+"""Category of each kind but the incoming one (e-mail or document, by the case's channel)."""
+
+STATUSES = {"reserved": "recno:1", "recorded": "recno:6"}
+
+_RPC = "SI.Data.RPC/SI.Data.RPC"
+_TITLE_LIMIT = 250
+_MESSAGE_LIMIT = 300
+_RETRYABLE = frozenset({401, 403, 408, 429})
+_FORMATS = {
+    "message/rfc822": "eml",
+    "text/plain": "txt",
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+}
+
+
+class Public360Diary:
+    """Delivers each document of a case to Public 360 (``[registry] system = "public360"``).
+
+    ``environ`` is where the authkey (or bearer token) is looked up, by the name in
+    ``settings.authkey_env``; ``transport`` replaces the network (tests).
+    """
+
+    name = "public360"
+
+    def __init__(
+        self,
+        settings: Public360Config,
+        environ: Mapping[str, str],
+        *,
+        collective_number: str | None,
+        transport: httpx2.BaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._environ = environ
+        self._collective = collective_number
+        self._transport = transport
+
+    def deliver(self, document: DiaryDocument, progress: dict[str, Any]) -> Delivered:
+        """Put ``document`` in its case in Public 360, creating the case when it has none.
+
+        Returns the case number as ``diary_number`` and the document number as
+        ``external_id``.  Raises :class:`DiaryUnavailable` or :class:`DiaryRejected`, with
+        ``progress`` holding every step that was done.
+        """
+        case = document.case
+        if case.diary_number:
+            case_number: str | None = case.diary_number
+        elif progress.get("case_number"):
+            case_number = str(progress["case_number"])
+        elif case.anonymous:
+            if not self._collective:
+                raise DiaryRejected(
+                    "Anonyma klagomål diarieförs i ett samlingsärende, men inget är angivet: "
+                    "ange samlingsärendets diarienummer i registry.collective_number och kör "
+                    "sedan postvakt diary retry."
+                )
+            case_number = self._collective
+        else:
+            case_number = None
+        files: list[str] = progress.setdefault("files", [])
+        with _Session(self._settings, self._environ, self._transport) as session:
+            if case_number is None:
+                answer = session.call("CaseService", "CreateCase", self._case(case))
+                case_number = _text(answer, "CaseNumber", "CreateCase")
+                progress["case_number"] = case_number
+                log.info("case %d: Public 360 case %s created", case.case_id, case_number)
+            document_number = progress.get("document_number")
+            if not document_number:
+                parameter = self._document(document, case_number)
+                answer = session.call("DocumentService", "CreateDocument", parameter)
+                document_number = _text(answer, "DocumentNumber", "CreateDocument")
+                progress["document_number"] = document_number
+                log.info(
+                    "case %d: %s filed in Public 360 as %s",
+                    case.case_id,
+                    document.kind.value,
+                    document_number,
+                )
+            done = Counter(files)
+            seen: Counter[str] = Counter()
+            total = len(document.attachments)
+            for number, attachment in enumerate(document.attachments, start=1):
+                seen[attachment.filename] += 1
+                if seen[attachment.filename] <= done[attachment.filename]:
+                    continue  # sent by an earlier try
+                title = None
+                if case.individual_care:  # the file's name may carry the citizen's words
+                    title = DOCUMENT_TITLES[document.kind]
+                    title += f" ({number})" if total > 1 else ""
+                parameter = _file(attachment, str(document_number), title)
+                session.call(
+                    "FileService", "CreateFile", parameter, what=f"fil {number} av {total}"
+                )
+                files.append(attachment.filename)
+                log.debug("case %d: file %d of %d sent", case.case_id, number, total)
+        return Delivered(diary_number=case_number, external_id=str(document_number))
+
+    def _case(self, case: CaseFacts) -> dict[str, Any]:
+        settings = self._settings
+        parameter: dict[str, Any] = {"Title": case_title(case), "CaseType": settings.case_type}
+        if settings.responsible_person_recno is not None:
+            parameter["ResponsiblePersonRecno"] = settings.responsible_person_recno
+        if settings.responsible_enterprise_recno is not None:
+            parameter["ResponsibleEnterpriseRecno"] = settings.responsible_enterprise_recno
+        if settings.default_value_set:
+            parameter["DefaultValueSet"] = settings.default_value_set
+        return parameter
+
+    def _document(self, document: DiaryDocument, case_number: str) -> dict[str, Any]:
+        parameter: dict[str, Any] = {
+            "CaseNumber": case_number,
+            "Title": document_title(document),
+            "Category": category(document),
+            "Status": STATUSES[self._settings.document_status],
+            "Notes": document.text,
+            "Contacts": contacts(document.case),
+        }
+        if self._settings.default_value_set:
+            parameter["DefaultValueSet"] = self._settings.default_value_set
+        return parameter
+
+
+def case_title(case: CaseFacts) -> str:
+    """The title of a new case: its heading, or a neutral one for individual care."""
+    if case.individual_care:
+        return INDIVIDUAL_CARE_TITLE
+    fallback = "Klagomål" if case.kind == "complaint" else "Synpunkt"
+    return _clip(case.heading.strip() or fallback)
+
+
+def document_title(document: DiaryDocument) -> str:
+    """The document's title; for individual care the kind's name alone (titles are public)."""
+    if document.case.individual_care or not document.title.strip():
+        return DOCUMENT_TITLES[document.kind]
+    return _clip(document.title.strip())
+
+
+def category(document: DiaryDocument) -> str:
+    """The document category of ``document`` (``recno:…``)."""
+    if document.kind is DocumentKind.INCOMING:
+        return INCOMING_EMAIL if document.case.channel == "email" else INCOMING_DOCUMENT
+    return CATEGORIES[document.kind]
+
+
+def contacts(case: CaseFacts) -> list[dict[str, str]]:
+    """The document's contacts: none.
+
+    SIF identifies a contact by ``ReferenceNumber`` (a personnummer or organisation number)
+    and Postvakt does not have the citizen's; inventing one would link the document to
+    someone else, and an anonymous complaint must name no one.  The citizen's name and
+    address stay in the filed message for the registrar to add as a contact by hand.
+    """
+    return []
+
+
+def _file(attachment: Attachment, document_number: str, title: str | None) -> dict[str, Any]:
+    path = PurePath(attachment.filename)
+    suffix = path.suffix.lstrip(".").lower()
+    if not suffix:
+        guessed = mimetypes.guess_extension(attachment.content_type) or ""
+        suffix = _FORMATS.get(attachment.content_type, guessed.lstrip(".")) or "bin"
+    return {
+        "Title": title or _clip(path.stem or attachment.filename),
+        "DocumentNumber": document_number,
+        "Format": suffix,
+        "Base64Data": base64.b64encode(attachment.data).decode("ascii"),
+    }
+
+
+class _Session:
+    """One delivery's HTTP client: the key looked up, every answer mapped to our errors."""
+
+    def __init__(
+        self,
+        settings: Public360Config,
+        environ: Mapping[str, str],
+        transport: httpx2.BaseTransport | None,
+    ) -> None:
+        self._settings = settings
+        self._base = settings.base_url.rstrip("/")
+        self._host = httpx2.URL(self._base).host
+        variable = settings.authkey_env
+        key = environ.get(variable, "")
+        if not key:
+            raise DiaryUnavailable(
+                f"Miljövariabeln {variable} är inte satt: Postvakt behöver Public 360-nyckeln "
+                f"där. Sätt {variable} för tjänsten och starta om den."
+            )
+        self._key = key
+        inner = transport if transport is not None else httpx2.HTTPTransport()
+        headers = {"Accept": "application/json"}
+        if settings.auth == "bearer":
+            headers["Authorization"] = f"Bearer {key}"
+        else:
+            inner = _KeyedTransport(inner, key)
+        self._client = httpx2.Client(
+            transport=inner,
+            headers=headers,
+            timeout=httpx2.Timeout(settings.timeout_seconds),
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._client.close()
+
+    def call(
+        self, service: str, method: str, parameter: dict[str, Any], *, what: str = ""
+    ) -> dict[str, Any]:
+        """POST one SIF call; the answer's JSON when ``Successful`` is true."""
+        label = f"{method}, {what}" if what else method
+        url = f"{self._base}/{_RPC}/{service}/{method}"
+        try:
+            response = self._client.post(url, json={"parameter": parameter})
+        except httpx2.TimeoutException as exc:
+            seconds = f"{self._settings.timeout_seconds:g}".replace(".", ",")
+            raise DiaryUnavailable(
+                f"Public 360 svarade inte inom {seconds} s ({label}); "
+                "Postvakt försöker igen senare."
+            ) from exc
+        except httpx2.HTTPError as exc:
+            raise DiaryUnavailable(
+                f"Kunde inte nå Public 360 på {self._host} ({label}: "
+                f"{self._scrub(str(exc)) or type(exc).__name__}); Postvakt försöker igen senare."
+            ) from exc
+        status = response.status_code
+        if status in (401, 403):
+            raise DiaryUnavailable(
+                f"Public 360 nekade Postvakt (HTTP {status}, {label}): kontrollera nyckeln i "
+                f"miljövariabeln {self._settings.authkey_env} och att den har rätt "
+                "behörigheter. Postvakt försöker igen senare."
+            )
+        if status >= 500 or status in _RETRYABLE:
+            raise DiaryUnavailable(
+                f"Public 360 svarade med HTTP {status} ({label}); Postvakt försöker igen senare."
+            )
+        if status >= 300:
+            raise DiaryRejected(
+                f"Public 360 svarade med HTTP {status} ({label}): kontrollera base_url i "
+                f"[registry.public360] ({self._base}) och kör sedan postvakt diary retry."
+            )
+        try:
+            answer = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DiaryUnavailable(
+                f"Public 360 svarade inte med JSON ({label}); Postvakt försöker igen senare."
+            ) from exc
+        if not isinstance(answer, dict) or not isinstance(answer.get("Successful"), bool):
+            raise DiaryUnavailable(
+                f"Public 360 svarade utan Successful ({label}); Postvakt försöker igen senare."
+            )
+        if not answer["Successful"]:
+            message = self._scrub(str(answer.get("ErrorMessage") or "").strip())
+            if len(message) > _MESSAGE_LIMIT:
+                message = message[: _MESSAGE_LIMIT - 1] + "…"
+            raise DiaryRejected(
+                f"Public 360 tog inte emot anropet ({label}): "
+                f"{message or 'inget felmeddelande'}. Rätta orsaken och kör sedan "
+                "postvakt diary retry."
+            )
+        return answer
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***")
+
+
+class _KeyedTransport(httpx2.BaseTransport):
+    """Adds ``authkey`` to the URL below the client, so httpx2's own log line of each
+    request (INFO, logger ``httpx2``) shows the URL without the key."""
+
+    def __init__(self, inner: httpx2.BaseTransport, key: str) -> None:
+        self._inner = inner
+        self._key = key
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        keyed = httpx2.Request(
+            request.method,
+            request.url.copy_merge_params({"authkey": self._key}),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return self._inner.handle_request(keyed)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _text(answer: dict[str, Any], field: str, method: str) -> str:
+    value = answer.get(field)
+    if value in (None, ""):
+        raise DiaryUnavailable(
+            f"Public 360 svarade utan {field} ({method}); Postvakt försöker igen senare."
+        )
+    return str(value)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _TITLE_LIMIT else text[: _TITLE_LIMIT - 1] + "…"
