@@ -106,16 +106,34 @@ class Mailer:
             return self.smtp.port
         return {"tls": 465, "starttls": 587}.get(self.smtp.security, 25)
 
+    @property
+    def domain(self) -> str:
+        """The domain of the sender address: what Message-IDs end with."""
+        return self.smtp.from_address.rpartition("@")[2]
+
     def send(
-        self, to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = ()
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
+        *,
+        message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> None:
-        """Send a message; ``attachments`` are (file name, content type, bytes)."""
+        """Send a message; ``attachments`` are (file name, content type, bytes).
+
+        ``message_id`` (``<…@…>``) replaces the random one, so that a message sent again is
+        recognisable as the same; ``reply_to`` sets Reply-To.
+        """
         message = EmailMessage()
         message["From"] = f"Postvakt <{self.smtp.from_address}>"
         message["To"] = to
+        if reply_to:
+            message["Reply-To"] = reply_to
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=True)
-        message["Message-ID"] = make_msgid(domain=self.smtp.from_address.rpartition("@")[2])
+        message["Message-ID"] = message_id or make_msgid(domain=self.domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply answers it
         message.set_content(body)
         for filename, content_type, data in attachments:
