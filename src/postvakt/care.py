@@ -203,11 +203,11 @@ class CareRouting:
             if not can_correct_case(user, case):
                 raise PermissionDeniedError(
                     f"{user.address} får inte ändra markeringen för vård och omsorg i ärende "
-                    f"{case.reference}: det får bara {CORRECTORS_SV}."
+                    f"{case.label}: det får bara {CORRECTORS_SV}."
                 )
             if case.status is CaseStatus.WITHDRAWN:
                 raise InvalidTransitionError(
-                    f"Ärendet {case.reference} är makulerat och kan inte ändras. Ett meddelande "
+                    f"Ärendet {case.label} är makulerat och kan inte ändras. Ett meddelande "
                     "som ändå ska bli ett ärende registreras på nytt med 'postvakt cases "
                     "register --message-id …'."
                 )
@@ -354,10 +354,10 @@ class CareRouting:
         if not registrar or case.registrar_status != "sent" or self.notifier is None:
             return
         line = (
-            f"{case.reference}: rör enskilds vård och omsorg och registreras i "
+            f"{case.label}: rör enskilds vård och omsorg och registreras i "
             "verksamhetssystemets avvikelsemodul, inte i diariet."
             if care
-            else f"{case.reference}: rör inte enskilds vård och omsorg; för in ärendet i "
+            else f"{case.label}: rör inte enskilds vård och omsorg; för in ärendet i "
             "diariet som andra klagomål och synpunkter."
         )
         kind = "care" if care else "care_cleared"
@@ -496,7 +496,7 @@ class CareRouting:
             return
         marked = case.care_flagged_at or now
         line = (
-            f"{case.reference} {case.heading}: rör enskilds vård och omsorg. Ärendekortet och "
+            f"{case.label} {case.heading}: rör enskilds vård och omsorg. Ärendekortet och "
             "originalmeddelandet går till avvikelsefunktionen; registrera ärendet i "
             f"verksamhetssystemets avvikelsemodul. {LEX_REMINDER}"
         )
@@ -522,7 +522,7 @@ class CareRouting:
         if case.original:
             attachments.append(
                 (
-                    f"Originalmeddelande {case.reference.replace('/', '-')}.eml",
+                    f"Originalmeddelande {case.label.replace('/', '-')}.eml",
                     "message/rfc822",
                     bytes(case.original),
                 )
@@ -530,7 +530,7 @@ class CareRouting:
         kind = "Klagomål" if case.kind is CaseKind.COMPLAINT else "Synpunkt"
         unit = case.unit.name if case.unit else "–"
         body = (
-            f"{kind} som rör enskilds vård och omsorg: {case.reference}.\n\n"
+            f"{kind} som rör enskilds vård och omsorg: {case.label}.\n\n"
             "Enligt rutinen registreras det i verksamhetssystemets avvikelsemodul. "
             "Ärendekortet och originalmeddelandet är bifogade.\n"
             f"Ansvarig enhet: {unit}. Enhetens chef har fått besked.\n\n"
@@ -541,7 +541,7 @@ class CareRouting:
             case.id,
             "send",
             target,
-            f"{kind} som rör enskilds vård och omsorg – {case.reference}",
+            f"{kind} som rör enskilds vård och omsorg – {case.label}",
             body,
             attachments,
         )
@@ -552,17 +552,17 @@ class CareRouting:
         if case.status is CaseStatus.WITHDRAWN:
             withdrawn = case.withdrawn_at or now
             body = (
-                f"Ärendet {case.reference}, som ni fick{when} som ett ärende som rör enskilds "
+                f"Ärendet {case.label}, som ni fick{when} som ett ärende som rör enskilds "
                 f"vård och omsorg, makulerades den {withdrawn.astimezone(STOCKHOLM):%Y-%m-%d}: "
                 f"{case.withdrawn_reason or 'ingen orsak angiven'}.\n\nHar ni redan "
                 "registrerat det i avvikelsemodulen, ta ställning till om registreringen ska "
                 "stå kvar.\n\nPostvakt\n"
             )
             return _Mail(
-                case.id, "retract", target, f"Makulerat ärende – {case.reference}", body, []
+                case.id, "retract", target, f"Makulerat ärende – {case.label}", body, []
             )
         body = (
-            f"Ärendet {case.reference}, som ni fick{when} som ett ärende som rör enskilds vård "
+            f"Ärendet {case.label}, som ni fick{when} som ett ärende som rör enskilds vård "
             "och omsorg, behandlas inte längre så: markeringen togs bort den "
             f"{now.astimezone(STOCKHOLM):%Y-%m-%d}. Det hanteras som andra klagomål och "
             "synpunkter och förs in i diariet.\n\nHar ni redan registrerat det i "
@@ -572,7 +572,7 @@ class CareRouting:
             case.id,
             "retract",
             target,
-            f"Rör inte längre enskilds vård och omsorg – {case.reference}",
+            f"Rör inte längre enskilds vård och omsorg – {case.label}",
             body,
             [],
         )

@@ -24,13 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.care import flag
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
-from postvakt.errors import NotFoundError, PostvaktError, TemplateError
+from postvakt.diary.base import Attachment, DocumentKind
+from postvakt.diary.outbox import LETTER_KINDS, outbox_of
+from postvakt.errors import InvalidInputError, NotFoundError, PostvaktError, TemplateError
 from postvakt.mailbox.base import reply_subject
 from postvakt.registry import lifecycle
 from postvakt.registry.cases import NewCase, add_event, find_case, make_heading, register_case
 from postvakt.registry.db import database_errors
 from postvakt.registry.drafts import add_draft
 from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
+from postvakt.registry.numbering import Numbering
 from postvakt.registry.report import AnnualReport, UnitReport
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Mailer, Notifier, Planned
@@ -145,6 +148,17 @@ class Casework:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / letter.filename
         path.write_bytes(letter.data)
+        outbox = outbox_of(session)
+        if outbox is not None:  # saved to print and post: this is the letter that goes
+            outbox.letter_sent(
+                session,
+                case,
+                kind=LETTER_KINDS.get(kind, DocumentKind.ANSWER),
+                at=now,
+                identity=f"{letter.filename} {now.isoformat()}",
+                by=actor,
+                attachments=[Attachment(letter.filename, DOCX, letter.data)],
+            )
         add_event(
             session,
             case,
@@ -214,9 +228,7 @@ class Casework:
                     if anonymous
                     else self.policy.complaint_answer.due(day, self.calendar),
                 ),
-                prefix=self.config.organisation.diary_prefix,
-                fmt=self.config.organisation.diary_number_format,
-                year=received.astimezone(STOCKHOLM).year,
+                numbering=Numbering.of(self.config),
                 actor=actor,
                 detail=f"Registrerat för hand ({CHANNEL_SV.get(channel, channel)}) av {actor}",
             )
@@ -300,6 +312,17 @@ class Casework:
             lifecycle.close(session, case, actor=actor, at=now, actions=action)
             return Done(case.reference, case.status.value)
 
+    def callback(self, reference: str, *, actor: str, note: str) -> Done:
+        """A note that the handler called the citizen back (återkoppling): on the case, and
+        to the diary."""
+        now = self.clock()
+        if not note.strip():
+            raise InvalidInputError("Skriv vad samtalet gällde med --note.")
+        with self.sessions() as session, database_errors(), session.begin():
+            case = find_case(session, reference)
+            add_event(session, case, EventKind.CALLBACK, actor=actor, at=now, detail=note.strip())
+            return Done(case.label, case.status.value)
+
     def wait(self, reference: str, *, actor: str, note: str = "") -> Done:
         now = self.clock()
         with self.sessions() as session, database_errors(), session.begin():
@@ -348,7 +371,7 @@ class Casework:
                 answer_due=swedish_date(due),
             )
             where = self._deliver_letter(session, case, letter, kind="review", actor=actor, now=now)
-        line = f"{case.reference} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
+        line = f"{case.label} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
         return where, Planned(reviewer, "assigned", case.reference, due, line)
 
     def not_satisfied(self, session: Session, case: Case, *, now: datetime, reason: str) -> None:
@@ -398,7 +421,7 @@ class Casework:
                         "forwarded",
                         case.reference,
                         today,
-                        f"{case.reference} {case.heading}: har lämnats över till {unit.name}; du är ny handläggare",
+                        f"{case.label} {case.heading}: har lämnats över till {unit.name}; du är ny handläggare",
                     )
                 )
             if previous and previous != case.handler:
@@ -408,7 +431,7 @@ class Casework:
                         "feedback",
                         case.reference,
                         today,
-                        f"{case.reference} {case.heading}: har lämnats över till {receiver}",
+                        f"{case.label} {case.heading}: har lämnats över till {receiver}",
                     )
                 )
             external = contact if unit is None and contact and "@" in contact else None
@@ -506,72 +529,6 @@ class Casework:
             message_id=case.message_id or "",
             summary=case.summary,
         )
-
-    def send_registrar_notices(self) -> list[str]:
-        """Send the registrar one message per new case (card + original), or a daily digest."""
-        registrar = self.config.organisation.registrar
-        mode = self.config.organisation.registrar_notice
-        if not registrar or mode == "none" or self.mailer is None:
-            return []
-        now = self.clock()
-        with self.sessions() as session, database_errors(), session.begin():
-            pending = list(
-                session.scalars(
-                    select(Case).where(Case.registrar_status == "pending").order_by(Case.id)
-                )
-            )
-            for case in pending:
-                case.registrar_status = "sending"  # claimed: never sent twice
-            messages = []
-            for case in pending:
-                card = self.case_card(case, now)
-                attachments = [(card.filename, DOCX, card.data)]
-                if case.original:
-                    attachments.append(
-                        (
-                            f"Originalmeddelande {case.reference.replace('/', '-')}.eml",
-                            "message/rfc822",
-                            case.original,
-                        )
-                    )
-                care = "[Vård och omsorg – avvikelsemodulen] " if case.individual_care else ""
-                subject = f"{care}Synpunkter och klagomål – {case.reference} – {case.summary}"
-                body = (
-                    f"Ett nytt ärende har registrerats: {case.reference}.\n{case.heading}\n\n"
-                    + (
-                        "Ärendet rör enskilds vård och omsorg och registreras i verksamhetssystemets "
-                        "avvikelsemodul, inte i diariet.\n\n"
-                        if case.individual_care
-                        else ""
-                    )
-                    + "Ärendekortet och originalmeddelandet är bifogade.\n\nPostvakt\n"
-                )
-                messages.append((case.id, case.reference, subject, body, attachments))
-        groups = [messages] if mode == "daily" and messages else [[m] for m in messages]
-        sent: list[str] = []
-        for group in groups:
-            if len(group) == 1:
-                _, _, subject, body, attachments = group[0]
-            else:
-                subject = (
-                    f"Synpunkter och klagomål – {len(group)} nya ärenden {swedish_date(now.date())}"
-                )
-                body = "Nya ärenden:\n" + "\n".join(f"  • {m[2]}" for m in group) + "\n\nPostvakt\n"
-                attachments = [a for m in group for a in m[4]]
-            ok = True
-            try:
-                self.mailer.send(registrar, subject, body, attachments)
-            except PostvaktError as exc:
-                log.warning("registrar notice not sent: %s", exc)
-                ok = False
-            with self.sessions() as session, database_errors(), session.begin():
-                for case_id, reference, *_ in group:
-                    case = session.get_one(Case, case_id)
-                    case.registrar_status = "sent" if ok else "pending"
-                    case.registrar_sent_at = now if ok else None
-                    if ok:
-                        sent.append(reference)
-        return sent
 
 
 def _read_docx(path: Path) -> bytes:

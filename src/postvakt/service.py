@@ -26,6 +26,8 @@ from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
 from postvakt.corrections import Corrections
 from postvakt.delegation.apply import Delegation
+from postvakt.diary.delivery import Deliverer
+from postvakt.diary.outbox import install as install_diary_outbox
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
@@ -74,6 +76,7 @@ class Service:
         self.jobs: RuleJobs | None = None
         self.casework: Casework | None = None
         self.care: CareRouting | None = None
+        self.diary: Deliverer | None = None
         self.corrections: Corrections | None = None
         self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
@@ -118,6 +121,15 @@ class Service:
             mailer=mailer,
         )
         self.intake.not_satisfied = self.casework.not_satisfied
+        install_diary_outbox(self.sessions, self.config)
+        self.diary = Deliverer(
+            self.config,
+            self.sessions,
+            clock=self.clock,
+            environ=self.environ,
+            mailer=mailer,
+            card=self.casework.case_card,
+        )
         self.care = CareRouting(
             self.config,
             self.sessions,
@@ -211,8 +223,8 @@ class Service:
             if self._stop.is_set():
                 break
             report.merge(self.run_mailbox(address))
-        if self.casework is not None and self.config.organisation.registrar_notice == "each":
-            report.registrar_notices += self.casework.send_registrar_notices()
+        if self.diary is not None:  # every document of a case to the diary (or the registrar)
+            report.registrar_notices += self.deliver_diary()
         if self.care is not None:  # care cases to the deviation function, heads told
             report.care_routed += self.care.route_pending()
         if self.notifier is not None:  # e.g. a reviewer told of a reopened case
@@ -322,6 +334,17 @@ class Service:
                 watcher.join(timeout=IDLE_POLL + 5)
             log.info("Postvakt stopped")
 
+    def deliver_diary(self, *, daily: bool = False) -> list[str]:
+        """Deliver the diary outbox; the labels of cases whose incoming document went.
+        Never raises for a diary that is down: its documents wait for the next try."""
+        if self.diary is None:
+            return []
+        try:
+            return self.diary.run(daily=daily).incoming_sent
+        except PostvaktError as exc:
+            log.warning("the diary outbox could not be delivered now: %s", type(exc).__name__)
+            return []
+
     def schedule(self) -> list[tuple[str, str, time]]:
         """(job, slot, time of day) for the rule jobs; cron fires Mon–Fri, jobs skip holidays."""
         rules = self.config.rules
@@ -361,9 +384,9 @@ class Service:
     def _run_job(self, job: str, slot: str) -> None:
         assert self.jobs is not None
         if job == "registrar":
-            assert self.casework is not None
+            assert self.diary is not None
             if self.jobs.claim("registrar", self.clock().date()):
-                self.casework.send_registrar_notices()
+                self.deliver_diary(daily=True)
             return
         try:
             report = self.jobs.run(job, slot=slot)

@@ -12,19 +12,21 @@ from postvakt.clock import STOCKHOLM
 from postvakt.registry.cases import NewCase, register_case
 from postvakt.registry.db import create_db_engine, open_database, session_factory
 from postvakt.registry.models import Case, CaseKind, CollectiveNumber
-from postvakt.registry.numbering import allocate_number
+from postvakt.registry.numbering import Numbering, allocate_number
 
 FMT = "{prefix} {year}/{seq}"
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
 
 
-def _new_case(message_id: str | None = None, *, anonymous: bool = False) -> NewCase:
+def _new_case(
+    message_id: str | None = None, *, anonymous: bool = False, year: int = 2026
+) -> NewCase:
     return NewCase(
         kind=CaseKind.COMPLAINT,
         summary="Snöröjning",
         heading="Synpunkter och klagomål – Snöröjning",
         received_at=WHEN,
-        registered_at=WHEN,
+        registered_at=WHEN.replace(year=year),
         anonymous=anonymous,
         message_id=message_id,
     )
@@ -33,10 +35,8 @@ def _new_case(message_id: str | None = None, *, anonymous: bool = False) -> NewC
 def _register(session, message_id=None, *, year=2026, anonymous=False, prefix="KS"):
     return register_case(
         session,
-        _new_case(message_id, anonymous=anonymous),
-        prefix=prefix,
-        fmt=FMT,
-        year=year,
+        _new_case(message_id, anonymous=anonymous, year=year),
+        numbering=Numbering(prefix=prefix, diary_format=FMT),
         actor="test",
         detail="test",
     )

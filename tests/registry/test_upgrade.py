@@ -220,9 +220,17 @@ def check_through_the_models(
                     written["merged_into_id"],
                 )
                 assert case.withdrawn_reason == written["withdrawn_reason"]
-            # 0009: nothing was marked for, or sent to, the deviation function by routing.
-            assert case.care_route is None and case.care_routed_at is None
-            assert case.care_flagged_at is None
+            if revision < "0009":
+                # Nothing was marked for, or sent to, the deviation function by routing.
+                assert case.care_route is None and case.care_routed_at is None
+                assert case.care_flagged_at is None
+            else:
+                for stamp in ("care_flagged_at", "care_routed_at"):
+                    value, expected = getattr(case, stamp), written[stamp]
+                    assert (value and value.timestamp()) == (expected and expected.timestamp())
+            # 0010: Postvakt's numbers were the diary numbers, unless the registrar typed the
+            # diary system's own on the Registrator page.
+            assert case.diary_number == (written.get("diary_entered_number") or written["number"])
             # Columns added after ``revision`` have their defaults.
             if revision < "0004":
                 assert case.individual_care is False and case.registrar_status == "none"

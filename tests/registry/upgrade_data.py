@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from postvakt.clock import STOCKHOLM
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
-HEAD = "0009"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+HEAD = "0010"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -146,6 +146,9 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
             ("current_macro_f1", F), ("current_complaint_recall", F), ("accepted", B),
             ("note", T),
         ],
+    },
+    "0009": {
+        "cases": [("care_flagged_at", DT), ("care_route", S), ("care_routed_at", DT)],
     },
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
@@ -311,6 +314,14 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
                 withdrawn_at=YEAR_END if merged else None,
                 withdrawn_reason="samma sak som KS 2026/1" if merged else None,
                 merged_into_id=1 if merged else None,
+            )
+        if at("0009"):
+            # A 0009 Postvakt's care routing: case 3 flagged and its card sent.
+            care = case["id"] == 3
+            case.update(
+                care_flagged_at=AUTUMN_SECOND if care else None,
+                care_route=None,
+                care_routed_at=YEAR_END if care else None,
             )
     # Events whose times are not in id order: the order is by id and must stay.
     events = [

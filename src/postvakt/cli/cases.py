@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from postvakt.cli import corrections
+from postvakt.cli import corrections, diary
 from postvakt.cli.args import email, existing_file, text
 from postvakt.cli.common import (
     EXIT_OK,
@@ -119,6 +119,7 @@ def add_parsers(sub: Any) -> None:
     )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     corrections.add_case_parsers(cases_sub)
+    diary.add_case_parsers(cases_sub)
     cases.set_defaults(handler=cmd_cases)
 
 
@@ -132,6 +133,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
         return _care(args)
     if args.cases_command in corrections.COMMANDS:
         return corrections.run(args)
+    if args.cases_command in diary.CASE_COMMANDS:
+        return diary.run_case_command(args)
     if args.cases_command == "export":
         return _export(args)
     if args.cases_command == "audit":
@@ -150,7 +153,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 return EXIT_OK
             rows = [
                 (
-                    c.reference,
+                    c.label,
                     KIND_SV[c.kind.value],
                     STATUS_SV[c.status.value],
                     c.mailbox.address if c.mailbox else "",
@@ -251,8 +254,7 @@ def _case_action(args: argparse.Namespace) -> int:
         for connector in service.connectors.values():  # place the drafts now
             placed = service.intake.deliver_drafts(connector)  # type: ignore[union-attr]
             waiting += placed.skipped
-        if command == "add" and service.config.organisation.registrar_notice == "each":
-            casework.send_registrar_notices()
+        service.deliver_diary()  # the new document (or the closure) to the diary now
         if command == "add" and service.care is not None:
             service.care.route_pending()  # a care case: to the deviation function now
     print(f"{done.case}: {STATUS_SV[done.status]}")
@@ -305,7 +307,7 @@ def _sender_text(case: Any) -> str:
 
 def _case_text(case: Any) -> str:
     lines = [
-        f"{case.reference}  {case.heading}",
+        f"{case.label}  {case.heading}",
         f"  Typ:          {KIND_SV[case.kind.value]}"
         + ("  (behöver granskas)" if case.needs_review else ""),
         f"  Status:       {STATUS_SV[case.status.value]}",
@@ -328,7 +330,7 @@ def _case_text(case: Any) -> str:
             f"  Makulerat:    {local_date(case.withdrawn_at)}: {case.withdrawn_reason or '-'}"
         )
     if case.merged_into is not None:
-        lines.append(f"  Sammanfört:   med {case.merged_into.reference}")
+        lines.append(f"  Sammanfört:   med {case.merged_into.label}")
     if case.address_check:
         lines.append("  Adress:       kontrollera avsändarens adress (utkastet saknar mottagare)")
     for reason in case.review_reasons or []:

@@ -24,7 +24,28 @@ __all__ = [
     "ServiceConfig",
     "TemplatesConfig",
     "UnitConfig",
+    "check_number_format",
 ]
+
+
+def check_number_format(value: str) -> str:
+    """A number format with only the fields {prefix}, {year} and {seq} (ValueError in Swedish)."""
+    allowed = "tillåtna fält är {prefix}, {year} och {seq}, t.ex. {seq:04d}"
+    try:
+        # Attribute or index access ({prefix.__class__}, {year[0]}) would format Python
+        # internals into every number: only the three plain names are fields.
+        names = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        sample = value.format(prefix="KS", year=2026, seq=17)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        raise ValueError(f"{value!r} är inget giltigt format; {allowed}") from None
+    unknown = [n for n in names if n not in ("prefix", "year", "seq")]
+    if unknown:
+        raise ValueError(f"okänt fält {{{unknown[0]}}} i {value!r}; {allowed}")
+    if "{seq" not in value or "{year" not in value:
+        raise ValueError("formatet måste innehålla {year} och {seq}")
+    if not sample.strip():
+        raise ValueError("formatet ger ett tomt nummer")
+    return value
 
 
 class OrganisationConfig(Strict):
@@ -88,22 +109,7 @@ class OrganisationConfig(Strict):
     @field_validator("diary_number_format")
     @classmethod
     def _format(cls, value: str) -> str:
-        allowed = "tillåtna fält är {prefix}, {year} och {seq}, t.ex. {seq:04d}"
-        try:
-            # Attribute or index access ({prefix.__class__}, {year[0]}) would format Python
-            # internals into every diary number: only the three plain names are fields.
-            names = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-            sample = value.format(prefix="KS", year=2026, seq=17)
-        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-            raise ValueError(f"{value!r} är inget giltigt format; {allowed}") from None
-        unknown = [n for n in names if n not in ("prefix", "year", "seq")]
-        if unknown:
-            raise ValueError(f"okänt fält {{{unknown[0]}}} i {value!r}; {allowed}")
-        if "{seq" not in value or "{year" not in value:
-            raise ValueError("formatet måste innehålla {year} och {seq}")
-        if not sample.strip():
-            raise ValueError("formatet ger ett tomt diarienummer")
-        return value
+        return check_number_format(value)
 
     @field_validator("policy")
     @classmethod

@@ -19,6 +19,7 @@ from postvakt.config.organisation import (
     TemplatesConfig,
     UnitConfig,
 )
+from postvakt.config.registry import RegistryConfig
 from postvakt.config.web import WebConfig
 
 __all__ = ["Config"]
@@ -36,6 +37,7 @@ class Config(Strict):
     service: ServiceConfig = ServiceConfig()
     rules: RulesConfig = RulesConfig()
     classifier: ClassifierConfig = ClassifierConfig()
+    registry: RegistryConfig = RegistryConfig()
     web: WebConfig = WebConfig()
     base_dir: Path = Field(
         Path(), exclude=True, description="Folder of the config file (set on load)."

@@ -79,7 +79,7 @@ class Corrections(ReviewQueue, MessageCorrections):
             return Corrected(
                 case.reference,
                 case.status.value,
-                f"{case.reference}: bekräftat som {KIND_SV[kind]}.",
+                f"{case.label}: bekräftat som {KIND_SV[kind]}.",
             )
 
     def reclassify(self, reference: str, *, kind: str, by: str) -> Corrected:
@@ -112,13 +112,13 @@ class Corrections(ReviewQueue, MessageCorrections):
                 )
                 planned = self._withdraw(session, case, by=by, reason=NOT_A_CASE, now=now)
                 text = (
-                    f"{case.reference}: inte klagomål eller synpunkt — makulerat; meddelandet "
+                    f"{case.label}: inte klagomål eller synpunkt — makulerat; meddelandet "
                     "bevakas som vanligt med svarstiden för alla meddelanden."
                 )
             else:
                 if label == before:
                     raise InvalidInputError(
-                        f"Ärendet {case.reference} är redan {KIND_SV[label]}. Använd 'postvakt "
+                        f"Ärendet {case.label} är redan {KIND_SV[label]}. Använd 'postvakt "
                         "cases confirm' för att bekräfta bedömningen.",
                         argument="--kind",
                     )
@@ -143,7 +143,7 @@ class Corrections(ReviewQueue, MessageCorrections):
                     at=now,
                     detail=f"{by} ändrade typ från {KIND_SV[before]} till {KIND_SV[label]}{due}.",
                 )
-                text = f"{case.reference}: nu {KIND_SV[label]}{due}."
+                text = f"{case.label}: nu {KIND_SV[label]}{due}."
             result = Corrected(case.reference, case.status.value, text)
         self._tell(planned, now)
         return result
@@ -163,7 +163,7 @@ class Corrections(ReviewQueue, MessageCorrections):
             result = Corrected(
                 case.reference,
                 case.status.value,
-                f"{case.reference}: makulerat ({reason.strip()}).",
+                f"{case.label}: makulerat ({reason.strip()}).",
             )
         self._tell(planned, now)
         return result
@@ -184,7 +184,7 @@ class Corrections(ReviewQueue, MessageCorrections):
             before = case.handler
             if before == to:
                 raise InvalidInputError(
-                    f"{to} är redan handläggare för {case.reference}.", argument="--to"
+                    f"{to} är redan handläggare för {case.label}.", argument="--to"
                 )
             case.handler = to
             case.regular_handler = None
@@ -204,11 +204,11 @@ class Corrections(ReviewQueue, MessageCorrections):
                     "assigned",
                     case.reference,
                     today,
-                    f"{case.reference} {case.heading}: du är ny handläggare (tilldelat av {by}).",
+                    f"{case.label} {case.heading}: du är ny handläggare (tilldelat av {by}).",
                 )
             ]
             result = Corrected(
-                case.reference, case.status.value, f"{case.reference}: handläggare {to}."
+                case.reference, case.status.value, f"{case.label}: handläggare {to}."
             )
         self._tell(planned, now)
         return result
@@ -241,7 +241,7 @@ class Corrections(ReviewQueue, MessageCorrections):
                 session,
                 case,
                 by=by,
-                reason=f"sammanfört med {target.reference}",
+                reason=f"sammanfört med {target.label}",
                 now=now,
                 watch_messages=False,
             )
@@ -251,7 +251,7 @@ class Corrections(ReviewQueue, MessageCorrections):
                 EventKind.MERGED,
                 actor=by,
                 at=now,
-                detail=f"{case.reference} sammanfördes med det här ärendet av {by}.",
+                detail=f"{case.label} sammanfördes med det här ärendet av {by}.",
             )
             # The merged case's messages now belong to the one that goes on: the citizen's
             # next reply in either thread joins it.
@@ -262,7 +262,7 @@ class Corrections(ReviewQueue, MessageCorrections):
             result = Corrected(
                 case.reference,
                 case.status.value,
-                f"{case.reference}: makulerat och sammanfört med {target.reference}.",
+                f"{case.label}: makulerat och sammanfört med {target.label}.",
             )
         self._tell(planned, now)
         return result

@@ -118,7 +118,7 @@ class CorrectionsBase:
     def _may_correct(self, user: User, case: Case, what: str) -> None:
         if not can_correct_case(user, case):
             raise PermissionDeniedError(
-                f"{user.address} får inte {what} ärende {case.reference}: det får bara "
+                f"{user.address} får inte {what} ärende {case.label}: det får bara "
                 f"{CORRECTORS_SV}."
             )
 
@@ -140,9 +140,9 @@ class CorrectionsBase:
     @staticmethod
     def _open(case: Case) -> None:
         if case.status is CaseStatus.WITHDRAWN:
-            target = f" (sammanfört med {case.merged_into.reference})" if case.merged_into else ""
+            target = f" (sammanfört med {case.merged_into.label})" if case.merged_into else ""
             raise InvalidTransitionError(
-                f"Ärendet {case.reference} är makulerat{target} och kan inte ändras. Ett "
+                f"Ärendet {case.label} är makulerat{target} och kan inte ändras. Ett "
                 "meddelande som ändå ska bli ett ärende registreras på nytt med 'postvakt "
                 "cases register --message-id …'."
             )
@@ -272,7 +272,7 @@ class CorrectionsBase:
             record.reviewed_by, record.reviewed_at = by, now
         return self._registrar(
             case,
-            f"{case.reference} {case.heading}: makulerat av {by} ({reason}). Numret används "
+            f"{case.label} {case.heading}: makulerat av {by} ({reason}). Numret används "
             "inte igen.",
             now,
         )

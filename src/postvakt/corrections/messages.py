@@ -141,7 +141,7 @@ class MessageCorrections(CorrectionsBase):
             return Corrected(
                 case.reference,
                 case.status.value,
-                f"{case.reference}: registrerat som {KIND_SV[label]}{due}.",
+                f"{case.label}: registrerat som {KIND_SV[label]}{due}.",
             )
 
     def flag(self, record_id: int, *, by: str) -> None:

@@ -64,8 +64,8 @@ from postvakt.mailbox.base import (
 )
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.registry.cases import (
+    NumberFinder,
     case_parties,
-    number_pattern,
 )
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.drafts import add_draft
@@ -83,6 +83,7 @@ from postvakt.registry.models import (
     Mailbox,
     MessageRecord,
 )
+from postvakt.registry.numbering import Numbering
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
 from postvakt.templates import LetterRenderer
@@ -158,9 +159,8 @@ class Intake:
         self.own_addresses = frozenset(m.address for m in config.mailboxes)
         self.holder = new_holder()
         """This process's name on the mailbox leases it takes (``host:pid:random``)."""
-        self.numbers = number_pattern(
-            config.organisation.diary_number_format, config.organisation.diary_prefix
-        )
+        self.numbers = NumberFinder.of(config)
+        self.numbering = Numbering.of(config)
         self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
         self._staff = frozenset(
             a.lower()

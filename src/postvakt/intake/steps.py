@@ -8,6 +8,7 @@ final :class:`Disposition` (stop here).  Deciding is apart from acting: ``screen
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -28,6 +29,8 @@ from postvakt.classifier import (
 from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
+from postvakt.diary.outbox import outbox_of, sent_documents, sent_letter_kind
+from postvakt.errors import InvalidInputError
 from postvakt.mailbox.base import (
     FetchedMessage,
     FolderRole,
@@ -38,10 +41,13 @@ from postvakt.registry.cases import (
     NewCase,
     add_event,
     case_by_identity,
+    case_by_number,
     case_for_thread,
     make_heading,
+    normalise_number,
     register_case,
 )
+from postvakt.registry.diary_numbers import set_diary_number
 from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.messages import earlier_record
 from postvakt.registry.models import (
@@ -53,6 +59,7 @@ from postvakt.registry.models import (
     EventKind,
     Mailbox,
 )
+from postvakt.registry.numbering import format_number
 from postvakt.registry.replies import record_reply
 from postvakt.templates import LETTERS
 
@@ -195,6 +202,62 @@ def internal_mail(intake: Intake, work: Work) -> Disposition | None:
     return Disposition.INTERNAL
 
 
+def registrar_reply(intake: Intake, work: Work) -> Disposition | None:
+    """The registrar answers a notice with the diary number (numbering = diary): the case
+    named by its reference gets that number.  Only the registrar's own address is believed."""
+    registrar = intake.config.organisation.registrar
+    msg = work.msg
+    if (
+        intake.config.registry.numbering != "diary"
+        or not registrar
+        or msg.sender is None
+        or msg.sender.address.lower() != registrar
+    ):
+        return None
+    found = diary_number_in_reply(intake, msg.subject or "", msg.body_text or "")
+    if found is None:
+        return None
+    reference, number = found
+    case = case_by_number(work.session, reference)
+    if case is None:
+        return None
+    try:
+        with work.session.begin_nested():
+            set_diary_number(
+                work.session, case, number, by=registrar, at=work.now, how="registratorns svar"
+            )
+    except InvalidInputError as exc:  # a number another case has: a person must look
+        case.needs_review = True
+        case.review_reasons = [*(case.review_reasons or []), f"registratorns svar: {exc}"]
+    work.case = case
+    work.screening = Screening("registrar", f"registratorns svar med diarienummer för {reference}")
+    return Disposition.INTERNAL
+
+
+def diary_number_in_reply(intake: Intake, subject: str, body: str) -> tuple[str, str] | None:
+    """(Postvakt's reference, the diary number) in a registrar's reply: the reference in the
+    subject (as the notice wrote it), the number in the subject or on the first line."""
+    references = [
+        (m.span(), fmt, prefix, m)
+        for pattern, fmt, prefix in intake.numbers.formats[1:]
+        for m in pattern.finditer(subject)
+    ]
+    if not references:
+        return None
+    _span, fmt, prefix, match = references[0]
+    reference = format_number(fmt, prefix, int(match["year"]), int(match["seq"]))
+    diary = re.compile(intake.config.registry.number_pattern)
+    first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    for text, taken in ((first_line, ()), (subject, [r[0] for r in references])):
+        for candidate in diary.finditer(text):
+            if any(candidate.start() < e and s < candidate.end() for s, e in taken):
+                continue  # the reference itself
+            number = candidate["number"] if "number" in diary.groupindex else candidate[0]
+            if number and normalise_number(number) != reference:
+                return reference, normalise_number(number)
+    return None
+
+
 def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
     """Every citizen message gets an answer deadline, case or not."""
     assert work.received_at is not None
@@ -210,22 +273,14 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     review by the nearest superior manager, with the notice of new review drafted.
     """
     msg = work.msg
-    org = intake.config.organisation
-    case = case_for_thread(
-        work.session,
-        msg.thread_ids,
-        msg.subject,
-        intake.numbers,
-        org.diary_number_format,
-        org.diary_prefix,
-    )
+    case = case_for_thread(work.session, msg.thread_ids, msg.subject, intake.numbers)
     if case is None:
         return None
     if not intake.may_join(case, msg):
         # Quoting a diary number does not let anyone into a case: the message is judged on
         # its own, and a person decides whether it belongs to the case it names.
         work.review_reasons.append(
-            f"nämner ärende {case.reference}, men avsändaren är inte part i det ärendet"
+            f"nämner ärende {case.label}, men avsändaren är inte part i det ärendet"
         )
         work.mentioned = case
         return None
@@ -264,7 +319,7 @@ def needs_a_person(intake: Intake, work: Work) -> Disposition | None:
             actor=ACTOR,
             at=work.now,
             detail=f"Ett meddelande från en annan avsändare nämner ärendet; det registrerades "
-            f"som {case.reference} och behöver granskas.",
+            f"som {case.label} och behöver granskas.",
         )
     return None
 
@@ -342,9 +397,7 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             ),
             original=work.fetched.raw,
         ),
-        prefix=intake.config.organisation.diary_prefix,
-        fmt=intake.config.organisation.diary_number_format,
-        year=work.received_at.year,
+        numbering=intake.numbering,
         actor=work.registered_by or ACTOR,
         detail=(
             f"Registrerat av {work.registered_by} från ett meddelande i {work.mailbox.address}"
@@ -416,7 +469,7 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
     """Mark the citizen messages this sent mail answers, and the case events that follow."""
     msg = work.msg
     ack_title = LETTERS["acknowledgment"].title
-    record_reply(
+    answered_records = record_reply(
         work.session,
         mailbox_id=work.mailbox.id,
         thread_ids=msg.thread_ids,
@@ -426,6 +479,21 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
         by=msg.sender.address if msg.sender else None,
         acknowledgment=any(a.filename.startswith(ack_title) for a in msg.attachments),
     )
+    outbox = outbox_of(work.session)
+    cases = {r.case.id: r.case for r in answered_records if r.case is not None}
+    if outbox is not None and cases:
+        kind = sent_letter_kind(a.filename for a in msg.attachments)
+        files = sent_documents(work.fetched.raw, msg.subject)
+        for case in cases.values():
+            outbox.letter_sent(
+                work.session,
+                case,
+                kind=kind,
+                at=msg.date or work.received_at or work.now,
+                identity=msg.message_id or work.content_hash or str(work.fetched.key),
+                by=msg.sender.address if msg.sender else None,
+                attachments=files,
+            )
     return Disposition.SENT
 
 
@@ -457,6 +525,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("seen_before", seen_before),  # the same message read before at another place
     ("already_registered", already_registered),  # one case per message, whichever mailbox
     ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
+    ("registrar_reply", registrar_reply),  # the registrar's reply giving a diary number
     ("internal", internal_mail),  # colleagues' mail is not a citizen's
     ("reply_deadline", reply_deadline),  # every citizen message must be answered in time
     ("follow_up", follow_up),  # a new message in a case's thread joins that case

@@ -6,11 +6,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import case as sa_case
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from postvakt.clock import STOCKHOLM
 from postvakt.errors import NotFoundError
 from postvakt.privacy import mask_personnummer
 from postvakt.registry.models import (
@@ -22,13 +24,21 @@ from postvakt.registry.models import (
     EventKind,
     MessageRecord,
 )
-from postvakt.registry.numbering import allocate_collective_entry, allocate_number, format_number
+from postvakt.registry.numbering import (
+    REFERENCE_SEQUENCE,
+    Numbering,
+    allocate_collective_entry,
+    allocate_number,
+    format_number,
+)
 
 __all__ = [
     "HEADING_PREFIX",
     "NewCase",
+    "NumberFinder",
     "add_event",
     "case_by_identity",
+    "case_by_number",
     "case_parties",
     "find_case",
     "list_cases",
@@ -88,14 +98,33 @@ class NewCase:
 
 
 def register_case(
-    session: Session, new: NewCase, *, prefix: str, fmt: str, year: int, actor: str, detail: str
+    session: Session, new: NewCase, *, numbering: Numbering, actor: str, detail: str
 ) -> Case:
-    """Give ``new`` a diary number (or an entry under the collective number) and store it."""
-    if new.anonymous:
-        number = allocate_collective_entry(session, fmt=fmt, prefix=prefix, year=year)
+    """Give ``new`` its number (see :class:`~postvakt.registry.numbering.Numbering`) and store it.
+
+    The number's year is the year of registration, never of arrival.
+    """
+    year = new.registered_at.astimezone(STOCKHOLM).year
+    prefix = numbering.prefix
+    if numbering.diary_mode:
+        number = allocate_number(
+            session,
+            fmt=numbering.reference_format,
+            prefix=prefix,
+            year=year,
+            sequence_key=REFERENCE_SEQUENCE,
+        )
+        diary_number = numbering.collective_number if new.anonymous else None
+    elif new.anonymous:
+        number = allocate_collective_entry(
+            session, fmt=numbering.diary_format, prefix=prefix, year=year
+        )
+        diary_number = number.number
     else:
-        number = allocate_number(session, fmt=fmt, prefix=prefix, year=year)
+        number = allocate_number(session, fmt=numbering.diary_format, prefix=prefix, year=year)
+        diary_number = number.number
     case = Case(
+        diary_number=diary_number,
         reference=number.reference,
         number=number.number,
         year=number.year,
@@ -178,16 +207,97 @@ def number_pattern(fmt: str, prefix: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class NumberFinder:
+    """Finds the numbers of cases quoted in a text (a subject): Postvakt's own numbers and
+    references in their formats, and — with numbering = diary — the diary system's numbers
+    (``[registry] number_pattern``)."""
+
+    formats: tuple[tuple[re.Pattern[str], str, str], ...]
+    """(pattern, format, prefix) of each series Postvakt writes."""
+    diary: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, config: Any) -> NumberFinder:
+        org, registry = config.organisation, config.registry
+        formats = [
+            (
+                number_pattern(org.diary_number_format, org.diary_prefix),
+                org.diary_number_format,
+                org.diary_prefix,
+            )
+        ]
+        diary = None
+        if registry.numbering == "diary":
+            formats.append(
+                (
+                    number_pattern(registry.reference_format, org.diary_prefix),
+                    registry.reference_format,
+                    org.diary_prefix,
+                )
+            )
+            diary = re.compile(registry.number_pattern)
+        return cls(tuple(formats), diary)
+
+    def candidates(self, text: str) -> list[str]:
+        """The numbers in ``text`` as Postvakt stores them, in order of appearance."""
+        found: list[tuple[int, str]] = []
+        for pattern, fmt, prefix in self.formats:
+            for match in pattern.finditer(text or ""):
+                found.append(
+                    (
+                        match.start(),
+                        format_number(fmt, prefix, int(match["year"]), int(match["seq"])),
+                    )
+                )
+        if self.diary is not None:
+            for match in self.diary.finditer(text or ""):
+                number = match["number"] if "number" in self.diary.groupindex else match[0]
+                if number:
+                    found.append((match.start(), normalise_number(number)))
+        seen: list[str] = []
+        for _, number in sorted(found, key=lambda f: f[0]):
+            if number not in seen:
+                seen.append(number)
+        return seen
+
+    def find(self, session: Session, text: str) -> Case | None:
+        for number in self.candidates(text):
+            case = case_by_number(session, number)
+            if case is not None:
+                return case
+        return None
+
+
+def normalise_number(text: str) -> str:
+    """A number as typed or quoted, with its spaces made single: ' KS  2026/123 ' -> 'KS 2026/123'."""
+    return re.sub(r"\s+", " ", text.strip())
+
+
+def case_by_number(session: Session, number: str) -> Case | None:
+    """The case whose reference, or whose own diary number, is ``number``.  A collective
+    number (shared by anonymous cases) names none of them."""
+    text = normalise_number(number)
+    case = session.scalars(select(Case).where(Case.reference == text)).one_or_none()
+    if case is not None:
+        return case
+    found = list(
+        session.scalars(
+            select(Case).where(Case.diary_number == text, Case.anonymous.is_(False)).limit(2)
+        )
+    )
+    return found[0] if len(found) == 1 else None
+
+
 def case_for_thread(
     session: Session,
     thread_ids: Sequence[str],
     subject: str,
-    numbers: re.Pattern[str],
-    fmt: str,
-    prefix: str,
+    numbers: NumberFinder,
 ) -> Case | None:
     """The case a new message belongs to: by its thread (the case's message, an earlier
-    follow-up, or our own draft to the citizen), else by a diary number in the subject."""
+    follow-up, or our own draft to the citizen), else by a number (reference or diary
+    number) in the subject."""
     if thread_ids:
         ids = list(thread_ids)
         case = session.scalars(select(Case).where(Case.message_id.in_(ids))).first()
@@ -205,12 +315,7 @@ def case_for_thread(
         )
         if case_id is not None:
             return session.get(Case, case_id)
-    for match in numbers.finditer(subject or ""):
-        number = format_number(fmt, prefix, int(match["year"]), int(match["seq"]))
-        case = session.scalars(select(Case).where(Case.reference == number)).one_or_none()
-        if case is not None:
-            return case
-    return None
+    return numbers.find(session, subject)
 
 
 _ADDRESS = re.compile(r"[^\s<>(),;:\"']{1,64}@[A-Za-z0-9.-]{1,253}")
@@ -229,11 +334,10 @@ def case_parties(case: Case) -> set[str]:
 
 
 def find_case(session: Session, reference: str) -> Case:
-    """The case called ``reference`` ('KS 2026/17', or 'KS 2026/3-2' for an anonymous entry)."""
-    text = re.sub(r"\s+", " ", reference.strip())
-    case = session.scalars(
-        select(Case).options(selectinload(Case.events)).where(Case.reference == text)
-    ).one_or_none()
+    """The case called ``reference`` ('KS 2026/17', 'KS 2026/3-2' for an anonymous entry,
+    'PV-2026-000123'), or whose diary number it is."""
+    text = normalise_number(reference)
+    case = case_by_number(session, text)
     if case is None:
         raise NotFoundError(
             f"Det finns inget ärende med nummer {text!r}. Se 'postvakt cases list' för alla ärenden."

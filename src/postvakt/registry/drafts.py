@@ -66,7 +66,7 @@ def add_draft(
         .select_from(Draft)
         .where(Draft.case_id == case.id, Draft.message_id.like(f"postvakt.{kind}.%"))
     )
-    token = hashlib.sha256(f"{case.reference}|{kind}|{previous}".encode()).hexdigest()[:16]
+    token = hashlib.sha256(f"{case.label}|{kind}|{previous}".encode()).hexdigest()[:16]
     draft = Draft(
         case=case,
         mailbox_id=mailbox_id,

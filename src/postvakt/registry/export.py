@@ -62,8 +62,11 @@ def iso(value: Any) -> str | None:
 
 def case_json(case: Case) -> dict[str, Any]:
     return {
-        "number": case.reference,
-        "diary_number": case.number,
+        # The number people quote: the diary's (Postvakt's own, with numbering = postvakt),
+        # None while the diary system has not given one; ``reference`` is Postvakt's.
+        "number": case.label if case.diary_number else None,
+        "reference": case.reference,
+        "diary_number": case.diary_number,
         "entry": case.entry,
         "kind": case.kind.value,
         "status": case.status.value,
@@ -89,7 +92,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "corrected_at": iso(case.corrected_at),
         "withdrawn_reason": case.withdrawn_reason,
         "withdrawn_at": iso(case.withdrawn_at),
-        "merged_into": case.merged_into.reference if case.merged_into else None,
+        "merged_into": case.merged_into.label if case.merged_into else None,
         "individual_care": case.individual_care,
         "care_routed_at": iso(case.care_routed_at),
     }

@@ -58,7 +58,7 @@ def wait_for_citizen(
         CaseStatus.ANSWERED,
     ):
         raise InvalidTransitionError(
-            f"Ärendet {case.reference} är {_STATUS_SV[case.status]} och kan inte vänta på medborgaren."
+            f"Ärendet {case.label} är {_STATUS_SV[case.status]} och kan inte vänta på medborgaren."
         )
     case.status = CaseStatus.WAITING
     case.waiting_since = at.astimezone(STOCKHOLM).date()
@@ -145,7 +145,7 @@ def check_transition(case: Case, action: str) -> None:
         allowed = allowed | {CaseStatus.REGISTERED, CaseStatus.ACKNOWLEDGED}  # nobody to answer
     if case.status not in allowed:
         raise InvalidTransitionError(
-            f"Ärendet {case.reference} är {_STATUS_SV[case.status]} och kan inte {_VERB[action]}. {_ADVICE[action]}"
+            f"Ärendet {case.label} är {_STATUS_SV[case.status]} och kan inte {_VERB[action]}. {_ADVICE[action]}"
         )
 
 

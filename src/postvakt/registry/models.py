@@ -163,6 +163,7 @@ class EventKind(enum.StrEnum):
     MERGED = "merged"  # this case was merged into another (or another into this)
     ASSIGNED = "assigned"  # a person gave the case to another handler
     CARE = "care"  # marked as (or no longer) concerning an individual's care; routed
+    CALLBACK = "callback"  # the handler called the citizen back: a note for the diary
 
 
 class DraftStatus(enum.StrEnum):
@@ -377,8 +378,11 @@ class Case(Base):
     registrar_status: Mapped[str] = mapped_column(String(10), default="none")
     """The registrar's notice: none | pending | sending | sent."""
     registrar_sent_at: Mapped[datetime | None]
+    diary_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    """The diary's number: Postvakt's own (``[registry] numbering = "postvakt"``), else the
+    diary system's once known (typed, from the registrar's reply, imported, Public 360)."""
     diary_entered_number: Mapped[str | None] = mapped_column(String(100))
-    """The diary system's own number, given when the registrar entered the case there."""
+    """The number the registrar typed when entering the case in the diary system."""
     diary_entered_by: Mapped[str | None] = mapped_column(String(320))
     diary_entered_at: Mapped[datetime | None]
     regular_handler: Mapped[str | None] = mapped_column(String(320))
@@ -407,6 +411,15 @@ class Case(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     """Set on a case merged into another: it is withdrawn and points to the one that goes on."""
+
+    @property
+    def label(self) -> str:
+        """What letters, pages and people quote: the diary number once the diary system gave
+        one (numbering = diary), else the reference (Postvakt's own diary number or
+        'number-entry' for an anonymous case; or the Postvakt reference ``PV-…``)."""
+        if self.diary_number and self.diary_number != self.number:
+            return self.diary_number
+        return self.reference
 
     mailbox: Mapped[Mailbox | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -680,3 +693,8 @@ class FailedMessage(Base):
     resolved_at: Mapped[datetime | None]
 
     mailbox: Mapped[Mailbox] = relationship()
+
+
+# The diary outbox's tables live in their own module (this one is long enough); importing it
+# here puts them in Base.metadata wherever the models are loaded.
+from postvakt.registry import documents as _documents  # noqa: E402,F401

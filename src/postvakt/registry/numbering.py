@@ -6,11 +6,20 @@ the whole database), incremented and kept locked until commit.  A rolled-back re
 therefore gives its number back, and a concurrent registration waits for the lock and then
 reads the committed value.  Anonymous cases share the year's collective number and get an
 entry number of their own under it, allocated under the same lock.
+
+Whose number a case carries is :class:`Numbering`'s (``[registry] numbering``):
+
+- ``postvakt``: Postvakt's number *is* the diary number (``KS 2026/17``), in the series of
+  the year the case is **registered** — old mail registered today opens no series the diary
+  closed long ago; its arrival date stays the real one.
+- ``diary``: the case gets a Postvakt reference (``PV-2026-000123``, its own series) and
+  no diary number until the diary system's is known (:func:`postvakt.registry.cases.set_diary_number`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +27,42 @@ from sqlalchemy.orm import Session
 
 from postvakt.registry.models import CollectiveNumber, DiarySequence
 
-__all__ = ["DiaryNumber", "allocate_collective_entry", "allocate_number", "format_number"]
+__all__ = [
+    "REFERENCE_SEQUENCE",
+    "DiaryNumber",
+    "Numbering",
+    "allocate_collective_entry",
+    "allocate_number",
+    "format_number",
+]
+
+REFERENCE_SEQUENCE = "~ref"
+"""The sequence key of Postvakt references (numbering = diary): no diary prefix looks like it."""
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """How new cases are numbered (from ``[organisation]`` and ``[registry]``)."""
+
+    mode: str = "postvakt"
+    prefix: str = "KS"
+    diary_format: str = "{prefix} {year}/{seq}"
+    reference_format: str = "PV-{year}-{seq:06d}"
+    collective_number: str | None = None
+
+    @classmethod
+    def of(cls, config: Any) -> Numbering:
+        return cls(
+            mode=config.registry.numbering,
+            prefix=config.organisation.diary_prefix,
+            diary_format=config.organisation.diary_number_format,
+            reference_format=config.registry.reference_format,
+            collective_number=config.registry.collective_number,
+        )
+
+    @property
+    def diary_mode(self) -> bool:
+        return self.mode == "diary"
 
 
 @dataclass(frozen=True)
@@ -57,9 +101,12 @@ def _locked_sequence(session: Session, prefix: str, year: int) -> DiarySequence:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def allocate_number(session: Session, *, fmt: str, prefix: str, year: int) -> DiaryNumber:
-    """Take the next diary number of ``year``.  Call inside the registering transaction."""
-    sequence = _locked_sequence(session, prefix, year)
+def allocate_number(
+    session: Session, *, fmt: str, prefix: str, year: int, sequence_key: str | None = None
+) -> DiaryNumber:
+    """Take the next diary number of ``year``.  Call inside the registering transaction.
+    ``sequence_key`` names the series when it is not the prefix's (Postvakt references)."""
+    sequence = _locked_sequence(session, sequence_key or prefix, year)
     sequence.last_seq += 1
     session.flush()
     seq = sequence.last_seq

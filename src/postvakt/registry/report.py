@@ -151,7 +151,7 @@ def annual_report(
         answered = _day(_first(case, EventKind.ANSWERED))
         report.rows.append(
             Row(
-                number=case.reference,
+                number=case.label,
                 kind=KIND_SV[case.kind],
                 concerned=case.summary,
                 answer=case.answer_text or "",

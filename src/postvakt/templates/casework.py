@@ -27,7 +27,7 @@ def swedish_date(day: date) -> str:
 
 def care_subject(case: Case) -> str:
     """The subject of a letter in a case about someone's own care: none of the citizen's words."""
-    return f"Ditt ärende {case.reference}"
+    return f"Ditt ärende {case.label}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class CaseLetters:
             "organisation": org.name,
             "unit": unit,
             "date": swedish_date(now.astimezone(STOCKHOLM).date()),
-            "number": case.reference,
+            "number": case.label,
             "handler_name": person.name
             if person
             else (mailbox.name if mailbox and mailbox.name else unit or org.name),
@@ -92,7 +92,7 @@ class CaseLetters:
         letter = LETTERS[name]
         context = {**self.common(case, now, handler=handler), **values}
         data = self.renderer.render(name, {key: context.get(key) for key in letter.variables})
-        filename = f"{letter.title} {case.reference.replace('/', '-')}.docx"
+        filename = f"{letter.title} {case.label.replace('/', '-')}.docx"
         return RenderedLetter(name, letter.title, filename, data, self._text(name, case, context))
 
     def draft_text(self, name: str, case: Case, now: datetime) -> str:
@@ -104,7 +104,7 @@ class CaseLetters:
         greeting = f"Hej {recipient}!" if recipient else "Hej!"
         due = context.get("answer_due")
         sentence = _SENTENCES.get(name, "").format(
-            number=case.reference,
+            number=case.label,
             due=f" och du får svar senast den {due}" if due else "",
             to_unit=context.get("to_unit", ""),
         )

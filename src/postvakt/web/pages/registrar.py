@@ -76,7 +76,7 @@ def mark_entered(
         if case.diary_entered_at is not None:
             flash(
                 request,
-                f"{case.reference} är redan infört som {case.diary_entered_number}.",
+                f"{case.label} är redan infört som {case.diary_entered_number}.",
                 "fel",
             )
             return RedirectResponse("/registrator", status_code=303)
