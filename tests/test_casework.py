@@ -99,7 +99,7 @@ def test_the_whole_life_of_a_case(
     (notice,) = smtp_server.to("registrator@testby.se")
     assert (
         notice.message["Subject"]
-        == "Synpunkter och klagomål – KS 2026/1 – Klagomål på snöröjningen"
+        == "KS 2026/1 – Inkommande synpunkt/klagomål – Klagomål på snöröjningen"
     )
     card_name, card = next(
         (a.get_filename(), a.get_content())
@@ -472,12 +472,21 @@ def test_forward_to_another_unit_and_to_another_administration(
         "Originalmeddelande KS 2026-2.eml",
     }
     told = sorted(
-        r for m in smtp_server.received for r in m.recipients if r != "vard@region.example"
+        r
+        for m in smtp_server.received
+        for r in m.recipients
+        if r not in ("vard@region.example", "registrator@testby.se")
     )
     assert told == [
         "anna@testby.se",
         "kd@testby.se",
     ]  # feedback to the first recipient, notice to the new handler
+    # The registrar had each case's incoming document (the note of the visit, the card).
+    incoming = [m.message["Subject"] for m in smtp_server.to("registrator@testby.se")]
+    assert [s.split(" – ")[:2] for s in incoming] == [
+        ["KS 2026/1", "Inkommande synpunkt/klagomål"],
+        ["KS 2026/2", "Inkommande synpunkt/klagomål"],
+    ]
 
 
 def test_the_care_mark_routes_the_registrar_notice_and_the_export(

@@ -303,14 +303,14 @@ class Casework:
                     session, case, letter, kind="answer", actor=actor, now=now
                 )
             )
-            return Done(case.reference, case.status.value, letter.title if where else None, where)
+            return Done(case.label, case.status.value, letter.title if where else None, where)
 
     def close(self, reference: str, *, actor: str, action: str) -> Done:
         now = self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
             lifecycle.close(session, case, actor=actor, at=now, actions=action)
-            return Done(case.reference, case.status.value)
+            return Done(case.label, case.status.value)
 
     def callback(self, reference: str, *, actor: str, note: str) -> Done:
         """A note that the handler called the citizen back (återkoppling): on the case, and
@@ -328,7 +328,7 @@ class Casework:
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
             lifecycle.wait_for_citizen(session, case, actor=actor, at=now, detail=note)
-            return Done(case.reference, case.status.value)
+            return Done(case.label, case.status.value)
 
     def reopen(self, reference: str, *, actor: str, reason: str = "") -> Done:
         """Not satisfied: the nearest superior manager (the unit's parent head) reviews anew."""
@@ -336,7 +336,7 @@ class Casework:
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
             where, planned = self.review_anew(session, case, actor=actor, now=now, reason=reason)
-            reference, status = case.reference, case.status.value
+            reference, status = case.label, case.status.value
         told = self._tell([planned], now)
         return Done(reference, status, "Ny prövning" if where else None, where, told)
 
@@ -436,7 +436,7 @@ class Casework:
                 )
             external = contact if unit is None and contact and "@" in contact else None
             card = self.case_card(case, now) if external else None
-            done_ref, status, original = case.reference, case.status.value, case.original
+            done_ref, status, original = case.label, case.status.value, case.original
         if external and self.mailer is not None and card is not None:
             attachments = [(card.filename, DOCX, card.data)]
             if original:

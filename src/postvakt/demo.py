@@ -145,7 +145,7 @@ def _print_report(report: PassReport, service: Service) -> None:
             kind = "klagomål" if case.kind.value == "complaint" else "synpunkt"
             due = f"svar senast {swedish_date(case.answer_due)}" if case.answer_due else ""
             who = case.sender_address or "anonym"
-            print(f"  {case.reference:<12} {kind:<9} {due:<30} {who:<34} {case.heading}")
+            print(f"  {case.label:<12} {kind:<9} {due:<30} {who:<34} {case.heading}")
     print(f"\nUtkast i Drafts-mapparna ({len(report.drafts_saved)}):")
     for reference, location in report.drafts_saved:
         print(f"  {reference:<12} {location}")

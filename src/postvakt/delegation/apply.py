@@ -467,9 +467,9 @@ class Delegation:
         leaving = absence is not None and absence.kind == "slutat"
         hand_over(session, case, desired, regular=base, now=now, leaving=leaving)
         line = (
-            f"{case.reference} {case.heading}: tillbaka hos dig efter frånvaron"
+            f"{case.label} {case.heading}: tillbaka hos dig efter frånvaron"
             if desired == base
-            else f"{case.reference} {case.heading}: du handlägger ärendet"
+            else f"{case.label} {case.heading}: du handlägger ärendet"
             + ("" if leaving else f" medan {base} är borta")
         )
         told.append(

@@ -77,8 +77,9 @@ def import_numbers(session: Session, text: str, *, by: str, at: datetime) -> Imp
     """Read 'reference;diary number' lines (a header line is skipped) and give each case its
     number.  Each line that does not match is reported and nothing of it is changed."""
     report = ImportReport()
-    dialect = csv.Sniffer().sniff(text[:2000], delimiters=";,\t") if text.strip() else None
-    reader = csv.reader(io.StringIO(text), dialect or "excel")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = next((d for d in ";\t" if d in first), ",")  # Swedish Excel writes ';'
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     for line, row in enumerate(reader, start=1):
         cells = [c.strip() for c in row]
         if not any(cells):
