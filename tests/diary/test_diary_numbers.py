@@ -255,3 +255,23 @@ def test_the_registrars_reply_to_the_notice_gives_the_number(
             case = session.scalars(select(Case).where(Case.reference == "PV-2026-000001")).one()
             assert case.diary_number == "KS 2026/77" and case.label == "KS 2026/77"
             assert any("registratorns svar" in e.detail for e in case.events)
+
+
+def test_registry_settings_are_checked_with_a_clear_message(tmp_path: Path) -> None:
+    from postvakt.config import inspect_config
+
+    ws = make_workspace(tmp_path / "ws")
+    base = ws.config_path.read_text()
+    cases = {
+        '[registry]\nsystem = "public360"\nnumbering = "diary"\n': "registry.public360",
+        '[registry]\nsystem = "public360"\n[registry.public360]\nbase_url = "https://p.se/x"\n': 'numbering = "diary"',
+        '[registry]\nreference_format = "PV-{seq}"\n': "{year}",
+        '[registry]\nnumber_pattern = "KS ("\n': "reguljärt uttryck",
+        '[registry]\nnumbring = "diary"\n': "numbring",
+        '[registry]\nnumbering = "diary"\nsystem = "public360"\n[registry.public360]\nbase_url = "https://p.se/x"\n': "POSTVAKT_P360_AUTHKEY",
+    }
+    for extra, expected in cases.items():
+        ws.config_path.write_text(base + "\n" + extra, encoding="utf-8")
+        _config, problems = inspect_config(ws.config_path, environ={})
+        text = "\n".join(f"{p.key}: {p.message}" for p in problems)
+        assert expected in text, (extra, text)

@@ -73,6 +73,11 @@ def environment_problems(
         ("web.session_secret_env", _text(_table(data, "web"), "session_secret_env")),
         ("web.oidc.client_secret_env", _text(_table(data, "web", "oidc"), "client_secret_env")),
     ]
+    registry = _table(data, "registry")
+    if registry is not None and registry.get("system") == "public360":
+        p360 = _table(data, "registry", "public360")
+        name = _text(p360, "authkey_env") or "POSTVAKT_P360_AUTHKEY"
+        needed.append(("registry.public360.authkey_env", name))
     for i, connector, settings in _mailboxes(data):
         for attr in ("password_env", "client_secret_env"):
             needed.append((f"mailboxes[{i}].{connector}.{attr}", _text(settings, attr)))

@@ -10,7 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from postvakt.diary.delivery import uncertain
+from postvakt.errors import InvalidInputError
 from postvakt.registry.db import database_errors
+from postvakt.registry.diary_numbers import set_diary_number
+from postvakt.registry.documents import DeliveryStatus, DiaryEntry
 from postvakt.registry.export import export_rows, to_csv
 from postvakt.registry.models import Case
 from postvakt.web.deps import context, flash, render, require
@@ -21,6 +25,12 @@ __all__ = ["router"]
 router = APIRouter()
 
 registrar = require(Role.REGISTRAR)
+STATUS_SV = {
+    "pending": "väntar",
+    "sending": "skickas",
+    "sent": "levererat",
+    "failed": "misslyckades",
+}
 
 
 def _waiting(session) -> list[Case]:  # type: ignore[no-untyped-def]
@@ -39,6 +49,17 @@ def page(request: Request, user: User = Depends(registrar)) -> Response:  # noqa
     ctx = context(request)
     with ctx.sessions() as session, database_errors():
         waiting = _waiting(session)
+        now = ctx.now()
+        outbox = [
+            (entry, "osäker" if uncertain(entry, now) else STATUS_SV[entry.status.value])
+            for entry in session.scalars(
+                select(DiaryEntry)
+                .options(selectinload(DiaryEntry.case))
+                .where(DiaryEntry.status != DeliveryStatus.SENT)
+                .order_by(DiaryEntry.id)
+                .limit(200)
+            )
+        ]
         entered = list(
             session.scalars(
                 select(Case)
@@ -53,6 +74,8 @@ def page(request: Request, user: User = Depends(registrar)) -> Response:  # noqa
         user,
         waiting=waiting,
         entered=entered,
+        outbox=outbox,
+        diary_mode=ctx.config.registry.numbering == "diary",
         since=ctx.today() - timedelta(days=30),
     )
 
@@ -80,11 +103,38 @@ def mark_entered(
                 "fel",
             )
             return RedirectResponse("/registrator", status_code=303)
+        if ctx.config.registry.numbering == "diary":  # the diary's number is the case's now
+            try:
+                with session.begin_nested():
+                    set_diary_number(
+                        session, case, number, by=user.address, at=ctx.now(), how="Registratorsidan"
+                    )
+            except InvalidInputError as exc:
+                flash(request, str(exc), "fel")
+                return RedirectResponse("/registrator", status_code=303)
         case.diary_entered_number = number
         case.diary_entered_by = user.address
         case.diary_entered_at = ctx.now()
         reference = case.reference
     flash(request, f"{reference} är markerat som infört i diariet som {number}.")
+    return RedirectResponse("/registrator", status_code=303)
+
+
+@router.post("/registrator/diariet/forsok")
+def retry_diary(request: Request, user: User = Depends(registrar)) -> Response:  # noqa: B008
+    """Failed documents (and those a stopped process left uncertain) are tried again now."""
+    ctx = context(request)
+    deliverer = ctx.service.diary
+    if deliverer is None:
+        raise HTTPException(status_code=404)
+    count = deliverer.retry()
+    report = deliverer.run(daily=True)
+    flash(
+        request,
+        f"{count} dokument försöktes igen: {len(report.sent)} levererade, "
+        f"{len(report.retrying)} väntar på nytt försök, {len(report.failed)} misslyckades.",
+        "fel" if report.failed or report.retrying else "ok",
+    )
     return RedirectResponse("/registrator", status_code=303)
 
 
