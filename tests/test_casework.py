@@ -516,10 +516,12 @@ def test_the_care_mark_routes_the_registrar_notice_and_the_export(
         )
         == 0
     )
-    (notice,) = smtp_server.to("registrator@testby.se")
-    assert notice.message["Subject"].startswith(
-        "[Vård och omsorg – avvikelsemodulen] Synpunkter och klagomål – KS 2026/1"
-    )
+    # The incoming document, then the acknowledgment saved to print and post.
+    notice, letter = smtp_server.to("registrator@testby.se")
+    for sent in (notice, letter):
+        assert "Vård och omsorg – avvikelsemodulen" in sent.message["Subject"]
+        assert "KS 2026/1" in sent.message["Subject"]
+        assert "mammas" not in sent.message["Subject"]  # none of the citizen's words
     capsys.readouterr()
     assert (
         main(["--config", config, "cases", "export", "--since", "2026-01-01", "--format", "json"])
@@ -551,7 +553,7 @@ def test_the_registrar_digest_once_a_day(workspace: Workspace, smtp_server: Smtp
         service._run_job("registrar", "")
         service._run_job("registrar", "")  # claimed: not twice
     (digest,) = smtp_server.to("registrator@testby.se")
-    assert digest.message["Subject"] == "Synpunkter och klagomål – 2 nya ärenden 24 november 2026"
+    assert digest.message["Subject"] == "Synpunkter och klagomål – 2 dokument 24 november 2026"
     assert len(list(digest.message.iter_attachments())) == 4
 
 

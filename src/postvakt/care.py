@@ -558,9 +558,7 @@ class CareRouting:
                 "registrerat det i avvikelsemodulen, ta ställning till om registreringen ska "
                 "stå kvar.\n\nPostvakt\n"
             )
-            return _Mail(
-                case.id, "retract", target, f"Makulerat ärende – {case.label}", body, []
-            )
+            return _Mail(case.id, "retract", target, f"Makulerat ärende – {case.label}", body, [])
         body = (
             f"Ärendet {case.label}, som ni fick{when} som ett ärende som rör enskilds vård "
             "och omsorg, behandlas inte längre så: markeringen togs bort den "

@@ -107,8 +107,20 @@ def _sample_messages() -> list[tuple[str, bytes]]:
     )
 
 
-def build_demo(workdir: Path) -> Path:
-    """Create (or re-create) the demo folder; return the config file's path."""
+DIARY_DEMO = """
+# The diary system's own numbers: a Postvakt reference (PV-2026-000001) until the registrar
+# gives the diary number; every document of a case goes to a folder per case in diarium/.
+[registry]
+numbering = "diary"
+system = "file"
+folder = "diarium"
+"""
+"""Added by ``postvakt demo --diary``."""
+
+
+def build_demo(workdir: Path, *, diary: bool = False) -> Path:
+    """Create (or re-create) the demo folder; return the config file's path.  ``diary``
+    numbers cases as the diary system's (``[registry] numbering = "diary"``)."""
     if workdir.exists():
         if not (workdir / MARKER).exists() and any(workdir.iterdir()):
             raise FileExistsError(
@@ -118,7 +130,7 @@ def build_demo(workdir: Path) -> Path:
     workdir.mkdir(parents=True, mode=0o700)  # citizen mail and their cases: the owner's only
     (workdir / MARKER).write_text("Skapad av 'postvakt demo'; tas bort när demon körs igen.\n")
     config_path = workdir / "postvakt.toml"
-    config_path.write_text(DEMO_CONFIG, encoding="utf-8")
+    config_path.write_text(DEMO_CONFIG + (DIARY_DEMO if diary else ""), encoding="utf-8")
     for path in _MAILBOX_OF.values():
         for sub in ("cur", "new", "tmp"):
             (workdir / path / sub).mkdir(parents=True, exist_ok=True)
@@ -169,10 +181,10 @@ def _demo_accounts(service: Service) -> None:
             add_user(session, service.config, address, DEMO_PASSWORD, now=service.clock())
 
 
-def run_demo(workdir: Path) -> int:
+def run_demo(workdir: Path, *, diary: bool = False) -> int:
     workdir = workdir.resolve()
     try:
-        config_path = build_demo(workdir)
+        config_path = build_demo(workdir, diary=diary)
     except FileExistsError as exc:
         print(f"Fel: {exc}")
         return 2
@@ -184,10 +196,12 @@ def run_demo(workdir: Path) -> int:
         report = service.run_once()
         _print_report(report, service)
         _demo_accounts(service)
+        first = "PV-2026-000001" if diary else "KS 2026/1"
     print(
         "\nSe ärendena igen med:\n"
         f"  postvakt --config {config_path} cases list\n"
-        f'  postvakt --config {config_path} cases show "KS 2026/1"'
+        f'  postvakt --config {config_path} cases show "{first}"\n'
+        f"  postvakt --config {config_path} diary status --all"
     )
     print(
         "\nWebbpanelen (översikt, ärenden, frånvaro, registrator, sammanställning):\n"

@@ -121,7 +121,7 @@ class Service:
             mailer=mailer,
         )
         self.intake.not_satisfied = self.casework.not_satisfied
-        install_diary_outbox(self.sessions, self.config)
+        install_diary_outbox(self.sessions, self.config, self.clock)
         self.diary = Deliverer(
             self.config,
             self.sessions,

@@ -206,8 +206,9 @@ def test_a_folder_per_case_for_diaries_that_import_files(db_url: str, tmp_path: 
 
 
 def test_public360_numbers_the_case_and_takes_each_document(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("POSTVAKT_P360_AUTHKEY", KEY)  # what the command line's process has
     fake = P360Fake(KEY)
     ws = workspace_with(
         tmp_path,

@@ -118,9 +118,10 @@ def run_case_command(args: argparse.Namespace) -> int:
             print(f"rad {line}: {reference} hade redan numret")
         for line, problem in report.problems:
             print(f"rad {line}: {problem}")
+        bad = len(report.problems)
         print(
             f"{len(report.set)} nummer satta, {len(report.unchanged)} oförändrade, "
-            f"{len(report.problems)} rader kunde inte läsas in."
+            f"{bad} {'rad' if bad == 1 else 'rader'} kunde inte läsas in."
         )
         return EXIT_FAILURE if report.problems else EXIT_OK
 
@@ -183,6 +184,12 @@ def run_diary(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
         return EXIT_OK
+    config = service.config
+    if config.registry.system == "registrar" and config.smtp is None and found:
+        print(
+            "Obs: [smtp] saknas, så registratorn kan inte få dokumenten med e-post; de väntar "
+            'här. Ställ in [smtp], eller välj registry.system = "file".'
+        )
     if not found:
         print("Inga dokument väntar på diariet." if not args.all else "Inga dokument ännu.")
         return EXIT_OK

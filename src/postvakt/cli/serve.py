@@ -55,6 +55,12 @@ def add_parsers(sub: Any) -> None:
         metavar="MAPP",
         help="arbetsmapp (standard: ./postvakt-demo)",
     )
+    demo.add_argument(
+        "--diary",
+        action="store_true",
+        help="diariesystemets egna nummer: Postvakts referens tills registratorn ger "
+        "diarienumret, och varje dokument till en mapp per ärende (diarium/)",
+    )
     run.set_defaults(handler=cmd_run)
     check.set_defaults(handler=cmd_check_config)
     web.set_defaults(handler=cmd_web)
@@ -143,4 +149,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.logs import configure_logging
 
     configure_logging()
-    return run_demo(folder)
+    return run_demo(folder, diary=args.diary)

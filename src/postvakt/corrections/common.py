@@ -118,8 +118,7 @@ class CorrectionsBase:
     def _may_correct(self, user: User, case: Case, what: str) -> None:
         if not can_correct_case(user, case):
             raise PermissionDeniedError(
-                f"{user.address} får inte {what} ärende {case.label}: det får bara "
-                f"{CORRECTORS_SV}."
+                f"{user.address} får inte {what} ärende {case.label}: det får bara {CORRECTORS_SV}."
             )
 
     def _may_register(self, user: User, record: MessageRecord) -> None:
@@ -272,8 +271,7 @@ class CorrectionsBase:
             record.reviewed_by, record.reviewed_at = by, now
         return self._registrar(
             case,
-            f"{case.label} {case.heading}: makulerat av {by} ({reason}). Numret används "
-            "inte igen.",
+            f"{case.label} {case.heading}: makulerat av {by} ({reason}). Numret används inte igen.",
             now,
         )
 

@@ -168,6 +168,13 @@ class Deliverer:
         else:
             for entry_id in ids:
                 self._deliver_one(backend, entry_id, now, report)
+        log.info(
+            "diary (%s): %d delivered, %d to retry, %d refused",
+            self.system,
+            len(report.sent),
+            len(report.retrying),
+            len(report.failed),
+        )
         return report
 
     def _claim(self, now: datetime) -> list[int]:
@@ -254,7 +261,7 @@ class Deliverer:
                 case.registrar_status, case.registrar_sent_at = "sent", now
                 report.incoming_sent.append(case.label)
             report.sent.append(f"{case.label}: {entry.title}")
-        log.info("diary document %s delivered (%s)", entry_id, backend.name)
+        log.debug("diary document %s delivered (%s)", entry_id, backend.name)
 
     def _deliver_digest(
         self, backend: Any, ids: list[int], now: datetime, report: DeliveryReport

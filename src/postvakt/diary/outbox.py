@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.clock import Clock
 from postvakt.diary.base import DOCUMENT_TITLES, Attachment, DocumentKind
 from postvakt.registry.documents import DeliveryStatus, DiaryAttachment, DiaryEntry
 from postvakt.registry.models import Case, CaseEvent, EventKind
@@ -57,8 +58,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 class DiaryOutbox:
     """Where documents are queued, and whether they are at all."""
 
-    def __init__(self, config: Any):
+    def __init__(self, config: Any, clock: Clock):
         self.config = config
+        self.clock = clock
 
     @property
     def system(self) -> str:
@@ -103,9 +105,9 @@ class DiaryOutbox:
             text=text,
             status=DeliveryStatus.PENDING,
             attempts=0,
-            next_attempt_at=at,
+            next_attempt_at=None,  # due at once
             progress={},
-            created_at=at,
+            created_at=self.clock(),
         )
         entry.attachments = [
             DiaryAttachment(
@@ -115,7 +117,7 @@ class DiaryOutbox:
         ]
         session.add(entry)
         pending.add(key)
-        log.info("diary document queued: case %s, %s", case.id, kind.value)
+        log.debug("diary document queued: case %s, %s", case.id, kind.value)
         return entry
 
     # -- the documents ----------------------------------------------------------------------
@@ -243,9 +245,9 @@ def outbox_of(session: Session) -> DiaryOutbox | None:
     return found if isinstance(found, DiaryOutbox) else None
 
 
-def install(sessions: sessionmaker[Session], config: Any) -> DiaryOutbox:
+def install(sessions: sessionmaker[Session], config: Any, clock: Clock) -> DiaryOutbox:
     """Queue documents from every session ``sessions`` makes."""
-    outbox = DiaryOutbox(config)
+    outbox = DiaryOutbox(config, clock)
     info = dict(sessions.kw.get("info") or {})
     info[_KEY] = outbox
     sessions.configure(info=info)
