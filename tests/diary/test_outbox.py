@@ -276,3 +276,47 @@ def test_public360_numbers_the_case_and_takes_each_document(
         names += [p.get_filename() for p in message.iter_attachments()]
     assert "Svar 26-00001.docx" in names  # the next letter carries the diary's number
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)
+
+
+def test_a_sent_letter_is_known_by_its_word_file(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from postvakt.diary.base import DocumentKind
+    from postvakt.diary.outbox import sent_documents, sent_letter_kind
+
+    def sent(filename: str | None) -> bytes:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            "anna@testby.se",
+            "k@example.net",
+            "SV: x",
+        )
+        message.set_content("Hej! Se brevet.")
+        if filename:
+            message.add_attachment(
+                b"PK\x03\x04 word",
+                maintype="application",
+                subtype="octet-stream",
+                filename=filename,
+            )
+        return message.as_bytes()
+
+    assert sent_letter_kind(["Ny prövning KS 2026-1.docx"]) is DocumentKind.NEW_REVIEW
+    assert sent_letter_kind(["Överlämning KS 2026-1.docx"]) is DocumentKind.HANDOVER
+    assert (
+        sent_letter_kind(["Mottagningsbekräftelse PV-2026-000001.docx"])
+        is DocumentKind.ACKNOWLEDGEMENT
+    )
+    assert sent_letter_kind(["Svar KS 2026-1.docx"]) is DocumentKind.ANSWER
+    assert sent_letter_kind([]) is DocumentKind.ANSWER  # written by hand: the answer
+    files = sent_documents(sent("Överlämning KS 2026-1.docx"), "SV: x")
+    assert [(f.filename, f.content_type) for f in files] == [
+        ("Skickat meddelande.eml", "message/rfc822"),
+        (
+            "Överlämning KS 2026-1.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+    ]
+    assert files[1].data == b"PK\x03\x04 word"
+    broken = b"From: a@b\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n--\r\n"
+    assert [f.filename for f in sent_documents(broken, None)] == ["Skickat meddelande.eml"]

@@ -237,7 +237,7 @@ def test_the_registrar_marks_a_case_entered(client: TestClient, app: FastAPI, ca
     assert case.diary_entered_number == "KS-2026-0417"
     assert case.diary_entered_by == "registrator@testby.se"
     assert case.diary_entered_at == ctx_of(app).now()
-    waiting = client.get("/registrator").text.split("Senast införda")[0]
+    waiting = client.get("/registrator").text.split("Till diariet")[0]
     assert cases.kontakt_ref not in waiting and cases.bygglov_ref in waiting
     again = client.post(
         f"/registrator/{cases.kontakt}/infort", data={"csrf": csrf, "diary_number": "X"}

@@ -53,7 +53,9 @@ def case_facts(case: Case) -> CaseFacts:
     return CaseFacts(
         case_id=case.id,
         reference=case.reference,
-        diary_number=case.diary_number or None,
+        # What the diary calls the case: Postvakt's own number (an anonymous case's entry
+        # under the collective number included), or the diary system's once known.
+        diary_number=case.label if case.diary_number else None,
         kind=case.kind.value,
         heading=case.heading,
         summary=case.summary,
