@@ -10,6 +10,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The letters are proven Word-compatible by converting them to PDF (tests/test_casework.py).
 command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# The compilation and the letters are read back as text from the PDF (tests/test_compilation.py).
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 # The dashboard's browser tests drive Debian's Chromium with Playwright (tests/web/).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 
