@@ -15,19 +15,31 @@ from datetime import datetime
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.table import Table
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "postvakt" / "templates" / "files"
 FIXED = datetime(2026, 11, 23, 12, 0, 0)  # fixed metadata: the same script gives the same file
 
 
-def _base(title: str) -> Document:
+def _base(title: str, *, landscape: bool = False) -> Document:
+    """A letter's page (A4 portrait) with its heading; ``landscape`` for the wide tables of
+    the compilation, which has no diary number."""
     doc = Document()
     section = doc.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.left_margin = section.right_margin = Cm(2.5)
-    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_height, section.page_width = Cm(21.0), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(1.5)
+        section.top_margin, section.bottom_margin = Cm(1.5), Cm(1.5)
+    else:
+        section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+        section.left_margin = section.right_margin = Cm(2.5)
+        section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
     style = doc.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(11)
@@ -41,8 +53,9 @@ def _base(title: str) -> Document:
     left.add_paragraph("{{ unit }}")
     right.paragraphs[0].add_run("Datum: {{ date }}")
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    p = right.add_paragraph("Diarienummer: {{ number }}")
-    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if not landscape:
+        p = right.add_paragraph("Diarienummer: {{ number }}")
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     doc.add_paragraph()
     return doc
 
@@ -213,54 +226,126 @@ def case_card() -> Document:
     return doc
 
 
+def _fixed_table(doc: Document, widths_cm: tuple[float, ...], rows: int) -> Table:
+    """A table whose columns keep their widths (a fixed layout: Word and LibreOffice do not
+    squeeze a column until its words break), with narrow cell margins, a header row that
+    repeats on every page, and 9 pt text."""
+    table = doc.add_table(rows=rows, cols=len(widths_cm))
+    table.style = "Table Grid"
+    table.autofit = False
+    tbl_pr = table._tbl.tblPr
+    width = OxmlElement("w:tblW")
+    width.set(qn("w:w"), str(sum(int(Cm(w).twips) for w in widths_cm)))
+    width.set(qn("w:type"), "dxa")
+    for old in tbl_pr.findall(qn("w:tblW")):
+        tbl_pr.remove(old)
+    tbl_pr.append(width)
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        margin = OxmlElement(f"w:{side}")
+        margin.set(qn("w:w"), "57")  # 0.1 cm
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    tbl_pr.append(margins)
+    for column, w in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(w)
+    for row in table.rows:
+        for cell, w in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(w)
+    header = table.rows[0]._tr.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    header.append(repeat)
+    return table
+
+
+def _cell(cell, text: str, *, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+    run = cell.paragraphs[0].add_run(text)
+    run.bold = bold
+    run.font.size = Pt(9)
+
+
+def _loop_table(
+    doc: Document,
+    widths: tuple[float, ...],
+    headers: tuple[str, ...],
+    loop: str,
+    cells: tuple[str, ...],
+) -> None:
+    """A fixed table with ``headers`` and one row per item of ``loop`` ('item in items')."""
+    table = _fixed_table(doc, widths, 4)
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+        _cell(cell, text, bold=True)
+    _cell(table.rows[1].cells[0], "{%tr for " + loop + " %}")
+    for cell, text in zip(table.rows[2].cells, cells, strict=True):
+        _cell(cell, text)
+    _cell(table.rows[3].cells[0], "{%tr endfor %}")
+
+
+_LEVEL_HEADERS = ("Nivå", "Namn", "Klagomål", "Synpunkter", "Vård och omsorg", "Totalt",
+                  "Besvarade i tid", "Ej förfallna", "Median dagar till svar")  # fmt: skip
+_LEVEL_FIELDS = ("level", "name", "complaints", "opinions", "care", "total", "in_time",
+                 "not_yet_due", "median")  # fmt: skip
+_CASE_HEADERS = ("Ärende", "Vad gällde det", "Chefens svar", "Vidtagna åtgärder", "Inkom",
+                 "Besvarat", "Svar senast", "I tid")  # fmt: skip
+_CASE_FIELDS = ("concerned", "answer", "actions", "received", "answered", "due", "in_time")
+"""After the first column, which holds the number and the kind."""
+
+
 def compilation() -> Document:
-    doc = _base("Sammanställning")
+    """The yearly compilation: landscape A4, an overview of the totals, a table per unit."""
+    doc = _base("Sammanställning", landscape=True)
     doc.add_heading("Sammanställning av synpunkter och klagomål {{ year }}", level=1)
     doc.add_paragraph(
-        "{{ unit }}, {{ organisation }}. Underlag till den årliga genomgången och analysen."
+        "{{ unit }}, {{ organisation }}. Underlag till den årliga genomgången och analysen; "
+        "ska vara klar senast den {{ deadline }}. Uppgifterna gäller den {{ as_of }}. "
+        "”Besvarade i tid” räknas bara för ärenden vars svarstid har gått ut; ärenden som "
+        "ännu inte är förfallna redovisas för sig."
     )
     doc.add_heading("Översikt", level=2)
-    doc.add_paragraph(
-        "Klagomål: {{ complaints }}. Synpunkter: {{ opinions }}. Totalt: {{ total }}."
+    _loop_table(
+        doc,
+        (2.8, 5.4, 2.3, 2.6, 2.4, 1.8, 3.2, 2.5, 2.4),
+        _LEVEL_HEADERS,
+        "t in levels",
+        tuple("{{ t." + name + " }}" for name in _LEVEL_FIELDS),
     )
-    doc.add_paragraph(
-        "Besvarade i tid: {{ answered_in_time }}. Median antal dagar till svar: {{ median_days }}."
-    )
-    doc.add_paragraph("Per verksamhetsområde: {{ by_area }}.")
     doc.add_paragraph(
         "Klagomål och synpunkter som rör enskilds vård och omsorg: {{ care }}. De handläggs i "
         "verksamhetssystemets avvikelsemodul och redovisas där, inte ett och ett här."
     )
-    doc.add_heading("Ärenden", level=2)
-    headers = (
-        "Diarienummer",
-        "Typ",
-        "Vad gällde det",
-        "Chefens svar",
-        "Vidtagna åtgärder",
-        "Inkom",
-        "Bekräftat",
-        "Besvarat",
+    doc.add_paragraph("{%p for s in sections %}")
+    doc.add_heading("{{ s.name }}", level=2)
+    doc.add_paragraph("{{ s.where }}")
+    doc.add_paragraph(
+        "Klagomål: {{ s.complaints }}. Synpunkter: {{ s.opinions }}. Totalt: {{ s.total }}. "
+        "Besvarade i tid: {{ s.in_time }}. Median antal dagar till svar: {{ s.median }}."
     )
-    table = doc.add_table(rows=3, cols=len(headers))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, headers, strict=True):
-        cell.paragraphs[0].add_run(text).bold = True
-    table.rows[1].cells[0].paragraphs[0].add_run("{%tr for item in items %}")
-    fields = (
-        "number",
-        "kind",
-        "concerned",
-        "answer",
-        "actions",
-        "received",
-        "acknowledged",
-        "answered",
+    doc.add_paragraph("Per verksamhetsområde: {{ s.by_area }}.")
+    doc.add_paragraph("{%p if s.rows %}")
+    _loop_table(
+        doc,
+        (2.6, 4.8, 5.8, 4.8, 2.2, 2.2, 2.2, 2.0),
+        _CASE_HEADERS,
+        "item in s.rows",
+        (
+            "{{ item.number }}\n{{ item.kind }}",
+            *("{{ item." + name + " }}" for name in _CASE_FIELDS),
+        ),
     )
-    for cell, name in zip(table.rows[2].cells, fields, strict=True):
-        cell.paragraphs[0].add_run("{{ item." + name + " }}")
-    extra = table.add_row()
-    extra.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Inga ärenden.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p if handler_email %}")
+    doc.add_paragraph("Sammanställd av")
+    doc.add_paragraph(
+        "{{ handler_name }}{% if handler_name and handler_title %}, {% endif %}{{ handler_title }}"
+    )
+    doc.add_paragraph(
+        "{{ handler_email }}{% if handler_phone %}, telefon {{ handler_phone }}{% endif %}"
+    )
+    doc.add_paragraph("{%p endif %}")
     return doc
 
 

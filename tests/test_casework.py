@@ -269,8 +269,14 @@ def test_the_whole_life_of_a_case(
         == 0
     )
     book = openpyxl.load_workbook(tmp_path / "s.xlsx")
-    assert book.sheetnames == ["Sammanfattning", "Kommunledningen", "Kontaktcenter"]
-    assert [c.value for c in book["Kontaktcenter"][2]][:3] == ["KS 2026/1", "klagomål", "övrigt"]
+    assert book.sheetnames[:4] == ["Organisation", "Förvaltningar", "Enheter", "Ärenden"]
+    assert [c.value for c in book["Ärenden"][2]][:5] == [
+        "Kommunledningen",
+        "Kontaktcenter",
+        "KS 2026/1",
+        "klagomål",
+        "övrigt",
+    ]
     assert (
         main(
             clock=fixed_clock(at(2026, 11, 20)),
@@ -290,7 +296,9 @@ def test_the_whole_life_of_a_case(
     rows = list(
         csv.reader(io.StringIO((tmp_path / "s.csv").read_text(encoding="utf-8-sig")), delimiter=";")
     )
-    assert rows[1][:3] == ["Kontaktcenter", "KS 2026/1", "klagomål"] and rows[1][-1] == "ja"
+    # The new review's deadline (25 November) has not passed on 20 November: not yet judged.
+    assert rows[1][1:4] == ["Kontaktcenter", "KS 2026/1", "klagomål"]
+    assert rows[1][-1] == "ej förfallet"
 
     # 7. Every letter opens in LibreOffice.
     pdfs = opens_in_libreoffice(letters)
@@ -634,8 +642,9 @@ def test_the_life_of_a_case_on_dovecot(tmp_path: Path, dovecot, imap_user) -> No
             report = annual_report(session, 2026, service.intake.policy.compilation_due(2026))
         (row,) = report.units[0].rows
         assert (row.answer, row.actions, row.acknowledged) == (
-            "Efter ny prövning: extra plogning.",
-            "Extra plogning beställd.",
+            "2026-11-25: Vi plogar Björkvägen i dag.\n"
+            "2026-11-25 (efter ny prövning): Efter ny prövning: extra plogning.",
+            "2026-11-25 (efter ny prövning): Extra plogning beställd.",
             at(2026, 11, 24).date(),
         )
     finally:

@@ -34,7 +34,6 @@ from postvakt.registry.db import database_errors
 from postvakt.registry.drafts import add_draft
 from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
 from postvakt.registry.numbering import Numbering
-from postvakt.registry.report import AnnualReport, UnitReport
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Mailer, Notifier, Planned
 from postvakt.rules.policy import Policy
@@ -450,55 +449,6 @@ class Casework:
             self.mailer.send(external, f"Överlämnat ärende – {done_ref}", card.text, attachments)
         told = self._tell(planned, now)
         return Done(done_ref, status, "Överlämning" if where else None, where, told)
-
-    # -- the yearly compilation -------------------------------------------------------------
-
-    def compilation_docx(self, report: AnnualReport, unit: UnitReport) -> bytes:
-        now = self.clock()
-        person = self.config.person(unit.head) if unit.head else None
-        share = unit.in_time_share
-        areas = (
-            ", ".join(f"{area} {sum(kinds.values())}" for area, kinds in unit.by_area.items())
-            or "–"
-        )
-        iso = lambda d: d.isoformat() if d else ""  # noqa: E731 - a formatter used only here
-        return self.letters.renderer.render(
-            "compilation",
-            {
-                "organisation": self.config.organisation.name,
-                "unit": unit.unit,
-                "date": swedish_date(now.astimezone(STOCKHOLM).date()),
-                "number": "",
-                "handler_name": person.name if person else (unit.head or ""),
-                "handler_title": (person.title if person else "") or "",
-                "handler_email": unit.head or "",
-                "handler_phone": (person.phone if person else "") or "",
-                "year": report.year,
-                "complaints": unit.complaints,
-                "opinions": unit.opinions,
-                "total": len(unit.rows),
-                "answered_in_time": "–" if share is None else f"{round(share * 100)} %",
-                "median_days": "–" if unit.median_days is None else f"{unit.median_days:g}",
-                "by_area": areas,
-                # Care complaints are a group of their own: counted, never itemised here —
-                # they are handled (and their details kept) in the deviation module.
-                "care": len(unit.care_rows),
-                "items": [
-                    {
-                        "number": r.number,
-                        "kind": r.kind,
-                        "concerned": r.concerned,
-                        "answer": r.answer,
-                        "actions": r.actions,
-                        "received": iso(r.received),
-                        "acknowledged": iso(r.acknowledged),
-                        "answered": iso(r.answered),
-                    }
-                    for r in unit.rows
-                    if not r.individual_care
-                ],
-            },
-        )
 
     # -- the registrar ------------------------------------------------------------------------
 

@@ -284,8 +284,9 @@ def test_compilation_per_unit_for_its_head(client: TestClient, cases: Cases) -> 
     from openpyxl import load_workbook
 
     book = load_workbook(BytesIO(xlsx.content))
-    assert book.sheetnames == ["Sammanfattning", "Kontaktcenter"]
-    assert book["Kontaktcenter"]["A2"].value == cases.kontakt_ref
+    assert book.sheetnames[:4] == ["Organisation", "Förvaltningar", "Enheter", "Ärenden"]
+    assert [c.value for c in book["Enheter"]["B"]] == ["Enhet", "Kontaktcenter"]
+    assert [c.value for c in book["Ärenden"]["C"]] == ["Ärende", cases.kontakt_ref]
 
 
 def test_the_head_above_compiles_every_unit_below(client: TestClient, cases: Cases) -> None:

@@ -8,17 +8,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from postvakt.cli.args import integer, output_file, year
+from postvakt.cli.args import email, integer, output_file, year
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     Parser,
     iso,
+    known_address,
     local_date,
     open_service,
     table,
 )
+from postvakt.clock import STOCKHOLM
 from postvakt.errors import InvalidInputError, NotFoundError
+from postvakt.wording import count
 
 
 def add_parsers(sub: Any) -> None:
@@ -35,10 +38,16 @@ def add_parsers(sub: Any) -> None:
     annual.add_argument(
         "--out",
         type=output_file(".docx", ".xlsx", ".csv"),
-        required=True,
         metavar="FIL",
-        help="FIL.docx, FIL.xlsx eller FIL.csv",
+        help="FIL.docx, FIL.xlsx eller FIL.csv (behövs inte med --send)",
     )
+    annual.add_argument(
+        "--send",
+        action="store_true",
+        help="skicka sammanställningen (Word och Excel) till organisation.compilation_to "
+        "och anteckna att den är skickad",
+    )
+    annual.add_argument("--by", type=email, help="du som skickar (e-postadress; krävs med --send)")
     failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
     failed_sub = failed.add_subparsers(
         dest="failed_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
@@ -66,13 +75,25 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from postvakt.compilation import compilation_docx, send_compilation, to_csv, to_xlsx
+    from postvakt.compilation.word import share_text
     from postvakt.registry.db import database_errors
-    from postvakt.registry.report import annual_report, to_csv, to_xlsx
+    from postvakt.registry.report import annual_report
 
-    suffix = args.out.suffix.lower()
+    if args.out is None and not args.send:
+        raise InvalidInputError(
+            "ange vart sammanställningen ska skrivas med --out FIL (.docx, .xlsx eller .csv), "
+            "eller skicka den med --send",
+            argument="--out",
+        )
+    if args.send and not args.by:
+        raise InvalidInputError(
+            "ange vem som skickar sammanställningen med --by DIN-ADRESS", argument="--by"
+        )
     service = open_service(args)
     with service:
-        this_year = service.clock().year
+        now = service.clock()
+        this_year = now.year
         if not 2000 <= args.year <= this_year:
             raise InvalidInputError(
                 f"ange ett år från 2000 till i år ({this_year}); var {args.year}",
@@ -83,30 +104,50 @@ def cmd_report(args: argparse.Namespace) -> int:
             and service.casework is not None
             and service.intake is not None
         )
-        deadline = service.intake.policy.compilation_due(args.year)
+        by = known_address(service.config, args.by, "--by") if args.by else None
+        policy = service.intake.policy
+        deadline = policy.compilation_due(args.year)
         with service.sessions() as session, database_errors():
-            report = annual_report(session, args.year, deadline, unit=args.unit)
+            report = annual_report(
+                session, args.year, deadline, args.unit, as_of=now.astimezone(STOCKHOLM).date()
+            )
         if args.unit and not report.units:
             raise NotFoundError(f"Det finns ingen enhet som heter {args.unit!r}.")
         written = []
-        if suffix == ".csv":
-            written.append(_write(args.out, to_csv(report)))
-        elif suffix == ".xlsx":
-            written.append(_write(args.out, to_xlsx(report)))
-        else:
-            for unit in report.units:
-                path = (
-                    args.out
-                    if len(report.units) == 1
-                    else args.out.with_name(f"{args.out.stem} – {unit.unit}.docx")
-                )
-                written.append(_write(path, service.casework.compilation_docx(report, unit)))
-    total = sum(len(u.rows) for u in report.units)
+        if args.out is not None:
+            suffix = args.out.suffix.lower()
+            if suffix == ".csv":
+                data = to_csv(report)
+            elif suffix == ".xlsx":
+                data = to_xlsx(report, service.config.organisation.name)
+            else:
+                renderer = service.casework.letters.renderer
+                data = compilation_docx(renderer, service.config, report, now, by=by)
+            written.append(_write(args.out, data))
+        sent = None
+        if args.send:
+            assert by is not None
+            sent = send_compilation(
+                service.config,
+                service.sessions,
+                service.casework.mailer,
+                service.casework.letters.renderer,
+                policy,
+                year=args.year,
+                by=by,
+                now=now,
+                unit=args.unit,
+            )
+    whole = report.organisation(service.config.organisation.name)
     print(
-        f"Sammanställning {args.year}: {total} ärenden i {len(report.units)} enheter; klar senast {deadline.isoformat()}."
+        f"Sammanställning {args.year}: {count(whole.total, 'ärende', 'ärenden')} i "
+        f"{count(len(report.units), 'enhet', 'enheter')}; besvarade i tid {share_text(whole)}, "
+        f"ännu inte förfallna {whole.not_yet_due}; klar senast {deadline.isoformat()}."
     )
     for path in written:
         print(f"  {path}")
+    if sent is not None:
+        print(f"Skickad till {sent.to} och antecknad som skickad: {', '.join(sent.files)}.")
     return EXIT_OK
 
 
@@ -246,7 +287,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import selectinload
 
     from postvakt.registry.db import database_errors
-    from postvakt.registry.models import MessageRecord
+    from postvakt.registry.models import Disposition, MessageRecord
     from postvakt.registry.replies import CITIZEN
 
     service = open_service(args, read_only=True)
@@ -259,7 +300,10 @@ def cmd_messages(args: argparse.Namespace) -> int:
             .order_by(MessageRecord.received_at, MessageRecord.id)
         )
         if args.open:
-            query = query.where(MessageRecord.answered_at.is_(None))
+            query = query.where(
+                MessageRecord.answered_at.is_(None),
+                MessageRecord.disposition != Disposition.BEFORE_START,
+            )
         records = list(session.scalars(query))
         data = [
             {
@@ -294,11 +338,16 @@ def cmd_messages(args: argparse.Namespace) -> int:
             (d["received_at"] or "")[:16].replace("T", " "),
             d["reply_due"] or "-",
             (d["answered_at"] or "")[:16].replace("T", " ") or "obesvarat",
-            d["case"] or "",
+            d["case"] or ("före start" if d["disposition"] == Disposition.BEFORE_START else ""),
         )
         for d in data
     ]
     print(
         table(rows, ("Brevlåda", "Avsändare", "Ämne", "Inkom", "Svar senast", "Besvarat", "Ärende"))
     )
+    if any(d["disposition"] == Disposition.BEFORE_START for d in data):
+        print(
+            "\nFöre start: kom innan brevlådan började bevakas (start_from) och registreras "
+            "inte. 'postvakt backfill BREVLÅDA --since DATUM --by ADRESS' registrerar äldre post."
+        )
     return EXIT_OK

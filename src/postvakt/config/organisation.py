@@ -69,6 +69,13 @@ class OrganisationConfig(Strict):
     )
     policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
     registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
+    compilation_to: EmailAddress | None = Field(
+        None,
+        description="Where the yearly compilation of complaints and opinions is sent "
+        "('postvakt report annual --send'), e.g. the department that analyses it; its owner, "
+        "reminded weekly from [rules] compilation_reminder until it is sent (default: the "
+        "registrar).",
+    )
     registrar_notice: Literal["each", "daily", "none"] = Field(
         "each",
         description="How the registrar hears of new cases: a message per case, one digest a "
@@ -322,7 +329,10 @@ class RulesConfig(Strict):
         1, ge=0, le=10, description="Remind this many working days before a deadline."
     )
     compilation_reminder: str = Field(
-        "01-25", description="MM-DD: the unit heads are reminded of the yearly compilation."
+        "01-15",
+        description="MM-DD: from this day the compilation's owner ([organisation] "
+        "compilation_to, else the registrar) is reminded weekly until it is sent, and each "
+        "unit head once.",
     )
 
     @field_validator("working_hours")
@@ -353,11 +363,11 @@ class RulesConfig(Strict):
     def _reminder_day(cls, value: str) -> str:
         match = re.fullmatch(r"(\d{2})-(\d{2})", value)
         if not match:
-            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 01-25")
+            raise ValueError(f"{value!r}: ange datumet som MM-DD, t.ex. 01-15")
         try:
             date(2024, int(match[1]), int(match[2]))
         except ValueError:
-            raise ValueError(f"{value!r} är inget datum; ange MM-DD, t.ex. 01-25") from None
+            raise ValueError(f"{value!r} är inget datum; ange MM-DD, t.ex. 01-15") from None
         return value
 
 

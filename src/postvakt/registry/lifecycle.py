@@ -161,7 +161,7 @@ def record_answer(
         EventKind.ANSWERED,
         actor=actor,
         at=at,
-        detail=f"Svar: {text[:300]}",
+        detail=f"Svar: {text}",  # whole: the yearly compilation lists every answer
         document=document,
     )
 

@@ -374,6 +374,8 @@ class Case(Base):
     care_routed_at: Mapped[datetime | None]
     """When the case card went to the deviation function; None when it has not (or was taken back)."""
     service_area: Mapped[str | None] = mapped_column(String(60))
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language of the citizen's letters ('en'); None is Swedish."""
     forwarded_to: Mapped[str | None] = mapped_column(String(300))
     registrar_status: Mapped[str] = mapped_column(String(10), default="none")
     """The registrar's notice: none | pending | sending | sent."""
@@ -698,3 +700,6 @@ class FailedMessage(Base):
 # The diary outbox's tables live in their own module (this one is long enough); importing it
 # here puts them in Base.metadata wherever the models are loaded.
 from postvakt.registry import documents as _documents  # noqa: E402,F401
+
+# So does the record of the yearly compilations sent.
+from postvakt.registry import compilations as _compilations  # noqa: E402,F401

@@ -1,22 +1,32 @@
-"""The yearly compilation of complaints and opinions, per unit.
+"""The yearly compilation of complaints and opinions: its data, per unit, per administration
+and for the whole organisation.
 
 The routines: the manager compiles the year's complaints and opinions once a year — what
 each concerned, the manager's answer, the actions taken — by 15 February, for the yearly
-review and analysis.  Each row carries the times too (received, acknowledged, answered),
-and each unit a summary: counts by kind and service area, the share answered in time, and
-the median number of days to an answer.
+review and analysis.  Each row carries *every* answer and *every* measure of its case, read
+from the case's events (a case answered, reviewed anew and answered again has two answers),
+and the times (received, acknowledged, first answered, due).
+
+Totals are given at three levels: the unit; the administration (förvaltning) — a unit with
+no parent is an administration, and every unit under it, however deep, rolls up into it —
+and the whole organisation.  "Besvarade i tid" is judged only for cases whose answer
+deadline has passed on the day the compilation is made (``as_of``): a case not yet due is
+neither in time nor late.  Anonymous cases (nobody to answer), cases handed over to another
+administration and cases waiting for the citizen (their clock is paused) are not judged.
 
 Complaints and opinions about an individual's own care are a group of their own: counted,
 listed by number and dates only, and said to be handled in the care system's deviation
 module — what they concerned is kept there, not in a compilation that goes to the board.
+
+How rows are grouped into service areas is pluggable (``area_of``): the default reads the
+case's ``service_area``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -28,17 +38,45 @@ from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Unit
 
 __all__ = [
     "CARE_NOTE",
+    "KIND_SV",
+    "NO_UNIT",
     "AnnualReport",
+    "Entry",
+    "Group",
     "Row",
     "UnitReport",
     "annual_report",
-    "to_csv",
-    "to_xlsx",
+    "default_area",
 ]
 
 KIND_SV = {CaseKind.COMPLAINT: "klagomål", CaseKind.OPINION: "synpunkt"}
 CARE_NOTE = "Rör enskilds vård och omsorg – handläggs i verksamhetssystemets avvikelsemodul"
 """What a care case's row says instead of what it concerned, the answer and the actions."""
+NO_UNIT = "(ingen enhet)"
+
+AreaOf = Callable[[Case], str]
+"""Which service area a case's row is counted under."""
+
+
+def default_area(case: Case) -> str:
+    """The case's recorded service area (``övrigt`` when none)."""
+    return case.service_area or "övrigt"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answer or one measure of a case, as its event recorded it."""
+
+    day: date
+    by: str
+    text: str
+    review: bool = False
+    """Given after the case was reopened for a new review (the citizen was not satisfied)."""
+
+    def line(self) -> str:
+        """'2026-11-19 (efter ny prövning): text' — how the compilation prints it."""
+        after = " (efter ny prövning)" if self.review else ""
+        return f"{self.day.isoformat()}{after}: {self.text}"
 
 
 @dataclass(frozen=True)
@@ -46,24 +84,46 @@ class Row:
     number: str
     kind: str
     concerned: str
-    answer: str
-    actions: str
+    answers: tuple[Entry, ...]
+    """Every answer, in order: by hand, seen sent from the mailbox, a callback."""
+    measures: tuple[Entry, ...]
+    """Every measure taken (vidtagna åtgärder) and hand-over, in order."""
     area: str
     received: date
     acknowledged: date | None
     answered: date | None
+    """The first answer."""
     answer_due: date | None
     in_time: bool | None
-    """Answered by the due date; None when there was nobody to answer (anonymous)."""
+    """Answered by the due date; None when not judged (not yet due, anonymous, handed over
+    to another administration, waiting for the citizen)."""
     days_to_answer: int | None
     individual_care: bool = False
     """About an individual's own care: counted in its own group, its content not shown."""
+    unit: str = NO_UNIT
+    administration: str = NO_UNIT
+    not_yet_due: bool = False
+    """The answer deadline has not passed on the day the compilation was made."""
+
+    @property
+    def answer(self) -> str:
+        """Every answer, one per line with its date."""
+        return "\n".join(e.line() for e in self.answers)
+
+    @property
+    def actions(self) -> str:
+        """Every measure, one per line with its date."""
+        return "\n".join(e.line() for e in self.measures)
 
 
 @dataclass
-class UnitReport:
-    unit: str
-    head: str | None
+class Group:
+    """The totals of a set of rows: a unit, an administration or the whole organisation."""
+
+    name: str
+    level: str
+    """'enhet', 'förvaltning' or 'organisation'."""
+    head: str | None = None
     rows: list[Row] = field(default_factory=list)
 
     @property
@@ -89,16 +149,36 @@ class UnitReport:
         return len(self.care_rows)
 
     @property
-    def by_area(self) -> dict[str, Counter[str]]:
-        areas: dict[str, Counter[str]] = {}
+    def total(self) -> int:
+        return len(self.rows)
+
+    def by(self, key: Callable[[Row], str]) -> dict[str, Counter[str]]:
+        """Counts per kind for each value of ``key`` (e.g. the service area)."""
+        groups: dict[str, Counter[str]] = {}
         for row in self.rows:
-            areas.setdefault(row.area, Counter())[row.kind] += 1
-        return dict(sorted(areas.items()))
+            groups.setdefault(key(row), Counter())[row.kind] += 1
+        return dict(sorted(groups.items()))
+
+    @property
+    def by_area(self) -> dict[str, Counter[str]]:
+        return self.by(lambda r: r.area)
+
+    @property
+    def judged(self) -> int:
+        """Cases whose deadline has passed (and that had someone to answer)."""
+        return sum(1 for r in self.rows if r.in_time is not None)
+
+    @property
+    def answered_in_time(self) -> int:
+        return sum(1 for r in self.rows if r.in_time)
+
+    @property
+    def not_yet_due(self) -> int:
+        return sum(1 for r in self.rows if r.not_yet_due)
 
     @property
     def in_time_share(self) -> float | None:
-        judged = [r.in_time for r in self.rows if r.in_time is not None]
-        return sum(judged) / len(judged) if judged else None
+        return self.answered_in_time / self.judged if self.judged else None
 
     @property
     def median_days(self) -> float | None:
@@ -107,24 +187,168 @@ class UnitReport:
 
 
 @dataclass
+class UnitReport(Group):
+    level: str = "enhet"
+    administration: str = ""
+    depth: int = 0
+    """0 for an administration's own unit, 1 for a unit right under it, …"""
+
+    @property
+    def unit(self) -> str:
+        return self.name
+
+
+@dataclass
 class AnnualReport:
     year: int
     deadline: date
     units: list[UnitReport]
+    as_of: date | None = None
+    """The day the compilation was made: deadlines after it are not judged."""
 
+    @property
+    def administrations(self) -> list[Group]:
+        """One group per administration, with every row of its units, in the units' order."""
+        groups: dict[str, Group] = {}
+        for unit in self.units:
+            group = groups.get(unit.administration)
+            if group is None:
+                head = unit.head if unit.depth == 0 else None
+                group = groups[unit.administration] = Group(
+                    unit.administration, "förvaltning", head
+                )
+            elif unit.depth == 0:
+                group.head = unit.head
+            group.rows.extend(unit.rows)
+        return list(groups.values())
 
-def _first(case: Case, kind: EventKind) -> datetime | None:
-    return next((e.at for e in case.events if e.kind is kind), None)
+    def organisation(self, name: str) -> Group:
+        """Every row of the report as one group named ``name``."""
+        return Group(name, "organisation", None, [r for u in self.units for r in u.rows])
+
+    @property
+    def rows(self) -> list[Row]:
+        return [r for u in self.units for r in u.rows]
 
 
 def _day(value: datetime | None) -> date | None:
     return value.astimezone(STOCKHOLM).date() if value else None
 
 
+def _after(detail: str, marker: str) -> str:
+    """The part of an event's text after ``marker`` (the whole text when it is not there)."""
+    _head, found, tail = detail.partition(marker)
+    return tail.strip() if found else detail.strip()
+
+
+def _entries(case: Case, received: date) -> tuple[list[Entry], list[Entry]]:
+    """Every answer and every measure of ``case``, from its events."""
+    answers: list[Entry] = []
+    measures: list[Entry] = []
+    review = False
+    last_answer = None
+    for event in case.events:
+        day = _day(event.at)
+        assert day is not None
+        if event.kind is EventKind.REOPENED:
+            review = True
+        elif event.kind is EventKind.ANSWERED:
+            if event.detail.startswith("Svar skickat:"):
+                text = "Svar skickat från brevlådan (ämne: " + _after(event.detail, ":") + ")"
+            else:
+                text = _after(event.detail, "Svar:")
+            last_answer = len(answers)
+            answers.append(Entry(day, event.actor, text, review))
+        elif event.kind is EventKind.CALLBACK:
+            answers.append(Entry(day, event.actor, f"Återkoppling per telefon: {event.detail}"))
+        elif event.kind is EventKind.CLOSED:
+            text = _after(event.detail, "Vidtagna åtgärder:")
+            if text:
+                measures.append(Entry(day, event.actor, text, review))
+        elif event.kind is EventKind.FORWARDED:
+            measures.append(Entry(day, event.actor, event.detail.strip(), review))
+    # Events written before the whole text was kept hold its first 300 characters: the last
+    # answer's whole text is on the case.
+    full = case.answer_text or ""
+    if last_answer is not None and full:
+        entry = answers[last_answer]
+        if full != entry.text and full.startswith(entry.text):
+            answers[last_answer] = Entry(entry.day, entry.by, full, entry.review)
+    if not measures and case.actions:  # closed before measures were kept on the event
+        measures.append(Entry(_day(case.closed_at) or received, "", case.actions))
+    return answers, measures
+
+
+def _judge(case: Case, as_of: date) -> tuple[bool | None, bool]:
+    """(answered in time, not yet due) for ``case`` on ``as_of``.
+
+    The deadline in force is the case's ``answer_due`` (a new review gets a new one): the
+    answer that counts is the first given after the last reopening.
+    """
+    due = case.answer_due
+    if case.anonymous or due is None or case.status is CaseStatus.FORWARDED:
+        return None, False
+    if case.status is CaseStatus.WAITING:  # the clock is paused
+        return None, False
+    if due >= as_of:
+        return None, True
+    answered = None
+    for event in case.events:
+        if event.kind is EventKind.REOPENED:
+            answered = None
+        elif event.kind is EventKind.ANSWERED and answered is None:
+            answered = _day(event.at)
+    return answered is not None and answered <= due, False
+
+
+def _tree(units: Iterable[Unit]) -> list[tuple[Unit, str, int]]:
+    """Every unit with its administration's name and its depth under it, administration by
+    administration, each followed by the units under it (depth first, by name)."""
+    units = list(units)
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    for kids in children.values():
+        kids.sort(key=lambda u: u.name)
+    known = {u.id for u in units}
+    # A unit whose parent is not a unit is an administration too.
+    roots = sorted(
+        (u for u in units if u.parent_id is None or u.parent_id not in known),
+        key=lambda u: u.name,
+    )
+    out: list[tuple[Unit, str, int]] = []
+    seen: set[int] = set()
+
+    def walk(unit: Unit, top: str, depth: int) -> None:
+        if unit.id in seen:
+            return
+        seen.add(unit.id)
+        out.append((unit, top, depth))
+        for child in children.get(unit.id, []):
+            walk(child, top, depth + 1)
+
+    for root in roots:
+        walk(root, root.name, 0)
+    for unit in sorted(units, key=lambda u: u.name):  # a cycle of parents: each its own
+        walk(unit, unit.name, 0)
+    return out
+
+
 def annual_report(
-    session: Session, year: int, deadline: date, unit: str | None = None
+    session: Session,
+    year: int,
+    deadline: date,
+    unit: str | None = None,
+    *,
+    as_of: date | None = None,
+    area_of: AreaOf = default_area,
 ) -> AnnualReport:
-    """Every complaint and opinion received in ``year``, per unit (or for one unit)."""
+    """Every complaint and opinion received in ``year``, per unit (or for one unit).
+
+    ``as_of`` is the day the compilation is made (pass the clock's date); deadlines on or
+    after it are not judged.  Without it, the compilation's own ``deadline`` is used.
+    """
+    as_of = as_of or deadline
     start = datetime(year, 1, 1, tzinfo=STOCKHOLM)
     end = datetime(year + 1, 1, 1, tzinfo=STOCKHOLM)
     query = (
@@ -138,107 +362,41 @@ def annual_report(
         .order_by(Case.year, Case.seq, Case.entry)
     )
     units: dict[str, UnitReport] = {}
-    for u in session.scalars(select(Unit).order_by(Unit.name)):
+    for u, top, depth in _tree(session.scalars(select(Unit))):
         if unit is None or u.name == unit:
-            units[u.name] = UnitReport(u.name, u.head)
+            units[u.name] = UnitReport(u.name, head=u.head, administration=top, depth=depth)
     for case in session.scalars(query):
-        name = case.unit.name if case.unit else "(ingen enhet)"
+        name = case.unit.name if case.unit else NO_UNIT
         if unit is not None and name != unit:
             continue
-        report = units.setdefault(name, UnitReport(name, None))
+        report = units.get(name)
+        if report is None:
+            report = units[name] = UnitReport(name, administration=name)
         received = _day(case.received_at)
         assert received is not None
-        answered = _day(_first(case, EventKind.ANSWERED))
+        answers, measures = _entries(case, received)
+        first = next((_day(e.at) for e in case.events if e.kind is EventKind.ANSWERED), None)
+        in_time, not_yet_due = _judge(case, as_of)
         report.rows.append(
             Row(
                 number=case.label,
                 kind=KIND_SV[case.kind],
                 concerned=case.summary,
-                answer=case.answer_text or "",
-                actions=case.actions or "",
-                area=case.service_area or "övrigt",
+                answers=tuple(answers),
+                measures=tuple(measures),
+                area=area_of(case),
                 received=received,
-                acknowledged=_day(_first(case, EventKind.ACKNOWLEDGED)),
-                answered=answered,
-                answer_due=case.answer_due,
-                in_time=None
-                if case.anonymous
-                else (
-                    answered is not None
-                    and case.answer_due is not None
-                    and answered <= case.answer_due
+                acknowledged=next(
+                    (_day(e.at) for e in case.events if e.kind is EventKind.ACKNOWLEDGED), None
                 ),
-                days_to_answer=(answered - received).days if answered else None,
+                answered=first,
+                answer_due=case.answer_due,
+                in_time=in_time,
+                days_to_answer=(first - received).days if first else None,
                 individual_care=case.individual_care,
+                unit=name,
+                administration=report.administration,
+                not_yet_due=not_yet_due,
             )
         )
-    return AnnualReport(year, deadline, list(units.values()))
-
-
-HEADERS = ("Enhet", "Diarienummer", "Typ", "Verksamhetsområde", "Vad gällde det", "Chefens svar",
-           "Vidtagna åtgärder", "Inkom", "Bekräftat", "Besvarat", "Svar senast", "I tid")  # fmt: skip
-
-
-def _cells(unit: str, row: Row) -> list[str]:
-    iso = lambda d: d.isoformat() if d else ""  # noqa: E731 - a formatter used only here
-    in_time = {True: "ja", False: "nej", None: ""}[row.in_time]
-    if row.individual_care:  # the deviation module keeps what it concerned
-        return [unit, row.number, row.kind, "vård och omsorg", CARE_NOTE, "", "",
-                iso(row.received), iso(row.acknowledged), iso(row.answered), iso(row.answer_due), in_time]  # fmt: skip
-    return [unit, row.number, row.kind, row.area, row.concerned, row.answer, row.actions,
-            iso(row.received), iso(row.acknowledged), iso(row.answered), iso(row.answer_due), in_time]  # fmt: skip
-
-
-def _grouped(unit: UnitReport) -> list[Row]:
-    """The general rows first, then the care group."""
-    return unit.general_rows + unit.care_rows
-
-
-def to_csv(report: AnnualReport) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")  # Swedish Excel reads semicolons
-    writer.writerow(HEADERS)
-    for unit in report.units:
-        for row in _grouped(unit):
-            writer.writerow(_cells(unit.unit, row))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-def to_xlsx(report: AnnualReport) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    summary = book.active
-    summary.title = "Sammanfattning"
-    summary.append(
-        [f"Synpunkter och klagomål {report.year}", f"Klar senast {report.deadline.isoformat()}"]
-    )
-    summary.append(
-        ["Enhet", "Klagomål", "Synpunkter", "Vård och omsorg (avvikelsemodulen)",
-         "Besvarade i tid", "Median dagar till svar"]
-    )  # fmt: skip
-    for unit in report.units:
-        share = unit.in_time_share
-        summary.append(
-            [
-                unit.unit,
-                unit.complaints,
-                unit.opinions,
-                unit.care,
-                None if share is None else round(share, 3),
-                unit.median_days,
-            ]
-        )
-    for cell in summary[2]:
-        cell.font = Font(bold=True)
-    for unit in report.units:
-        sheet = book.create_sheet(unit.unit[:31] or "Enhet")
-        sheet.append(list(HEADERS[1:]))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in _grouped(unit):
-            sheet.append(_cells(unit.unit, row)[1:])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return AnnualReport(year, deadline, list(units.values()), as_of)

@@ -9,7 +9,8 @@ constraint: when several Postvakt instances share the database, exactly one runs
 | coverage      | 08:00                | function mailboxes without a present owner -> unit head|
 | daily-open    | 14:00                | evidence each mailbox was opened -> owners (unit head) |
 | reminders     | 08:30 and 13:00      | deadlines near -> responsible; passed -> owners, head  |
-| compilation   | with the reminders   | from 25 January: the unit heads, once, of 15 February  |
+| compilation   | with the reminders   | from 15 January: the owner weekly until it is sent;    |
+|               |                      | the unit heads once, of 15 February                    |
 | retrain       | 02:30 (night)        | the classifier learns from the day's corrections; the  |
 |               |                      | new model is used only if no worse (classifier.retrain)|
 """
@@ -241,18 +242,8 @@ class RuleJobs:
         ]
 
     def _compilation(self, today: date) -> list[Planned]:
-        month, day = (int(x) for x in self.config.rules.compilation_reminder.split("-"))
-        deadline = self.policy.compilation_due(today.year - 1)
-        if not (date(today.year, month, day) <= today <= deadline):
-            return []
-        return [
-            Planned(
-                unit.head,
-                "compilation",
-                unit.name,
-                deadline,
-                f"{unit.name}: sammanställningen av {today.year - 1} års synpunkter och klagomål ska vara klar "
-                f"senast {swedish_day(deadline)} (vad de gällde, chefens svar, vidtagna åtgärder).",
-            )
-            for unit in self.config.units
-        ]
+        # Imported here: the compilation's writers (openpyxl) load only when it runs.
+        from postvakt.compilation import compilation_reminders
+
+        with self.sessions() as session, database_errors():
+            return compilation_reminders(session, self.config, self.policy, today)

@@ -118,6 +118,10 @@ LETTERS: dict[str, Letter] = {
             "by_area",
             "items",
             "care",
+            "deadline",
+            "as_of",
+            "levels",
+            "sections",
         },
     ),
 }
