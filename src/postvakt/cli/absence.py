@@ -15,6 +15,7 @@ from postvakt.cli.common import (
     open_service,
     parse_date,
 )
+from postvakt.clock import STOCKHOLM
 from postvakt.errors import NotFoundError
 
 ID = integer(1, 2**31 - 1)
@@ -60,6 +61,12 @@ def add_parsers(sub: Any) -> None:
     a_add.add_argument(
         "--text", help="egen text i autosvaret (annars skrivs den utifrån frånvaron)"
     )
+    a_add.add_argument(
+        "--emergency",
+        action="store_true",
+        help="akut delegering för den som inte kan nås: gäller först när enhetschefen och "
+        "dennes närmaste chef båda har godkänt (se 'absence approve')",
+    )
     a_add.add_argument("--preview", action="store_true", help="visa autosvaret utan att spara")
     a_add.add_argument(
         "--by",
@@ -79,6 +86,18 @@ def add_parsers(sub: Any) -> None:
     a_change.add_argument("--substitute", nargs="+", type=email, metavar="PERSON")
     a_change.add_argument("--text", help="ny text i autosvaret")
     a_change.add_argument("--by", required=True, type=email, metavar="E-POST")
+    a_approve = absence_sub.add_parser(
+        "approve", help="godkänn en akut delegering (enhetschefen och dennes närmaste chef)"
+    )
+    a_approve.add_argument("id", type=ID, metavar="NR")
+    a_approve.add_argument(
+        "--by", required=True, type=email, metavar="E-POST", help="du som godkänner"
+    )
+    a_show = absence_sub.add_parser(
+        "show", help="en frånvaro och dess logg: vem som lade in, beställde och godkände"
+    )
+    a_show.add_argument("id", type=ID, metavar="NR")
+    a_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
     a_list = absence_sub.add_parser("list", help="pågående och kommande frånvaro")
     a_list.add_argument(
         "--date", type=parse_date, metavar="DATUM", help="vem som är borta den dagen"
@@ -110,7 +129,7 @@ def cmd_absence(args: argparse.Namespace) -> int:
     command = args.absence_command
     service = open_service(
         args,
-        read_only=command in ("list", "who-covers"),
+        read_only=command in ("list", "who-covers", "show"),
         connectors=command in ("import", "apply"),
     )
     with service:
@@ -128,8 +147,51 @@ def cmd_absence(args: argparse.Namespace) -> int:
                 reply = absence.preview(service, **fields)
                 print(f"Ämne: {reply.subject}\n\n{reply.text}")
                 return EXIT_OK
-            row = absence.add(service, **fields, actor=args.by, self_handling=args.self_handling)
+            row = absence.add(
+                service,
+                **fields,
+                actor=args.by,
+                self_handling=args.self_handling,
+                emergency_order=args.emergency,
+            )
             print(f"Frånvaro {row.id} inlagd: {_absence_line(row)}")
+            if row.emergency:
+                print(
+                    f"Akut delegering: gäller först när {' och '.join(row.waiting_for)} "
+                    f"också har godkänt ('postvakt absence approve {row.id} --by …'). "
+                    + ("Båda har fått ett meddelande." if not row.notices else "")
+                )
+            return _notices(row)
+        if command == "approve":
+            row = absence.approve(service, args.id, actor=args.by)
+            if row.waiting_for:
+                print(
+                    f"Frånvaro {row.id}: godkänd av {args.by}; väntar på "
+                    f"{' och '.join(row.waiting_for)}."
+                )
+            else:
+                print(
+                    f"Frånvaro {row.id}: godkänd av {' och '.join(row.approved_by)}. Den akuta "
+                    "delegeringen gäller från nästa körning; ombudet har fått veta vad hen får "
+                    "öppna."
+                )
+            return _notices(row)
+        if command == "show":
+            row, log = absence.events(service, args.id)
+            if args.json:
+                shown = {
+                    **row.as_dict(),
+                    "events": [
+                        {"at": e.at.isoformat(), "by": e.by, "what": e.what, "detail": e.detail}
+                        for e in log
+                    ],
+                }
+                print(json.dumps(shown, ensure_ascii=False, indent=2))
+                return EXIT_OK
+            print(f"Frånvaro {row.id}: {_absence_line(row)}")
+            for event in log:
+                when = event.at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+                print(f"  {when}  {event.by}: {event.text}")
             return EXIT_OK
         if command == "change":
             changes: dict[str, Any] = {}
@@ -147,7 +209,7 @@ def cmd_absence(args: argparse.Namespace) -> int:
                 changes["reply_text"] = args.text
             row = absence.change(service, args.id, actor=args.by, **changes)
             print(f"Frånvaro {row.id} ändrad: {_absence_line(row)}")
-            return EXIT_OK
+            return _notices(row)
         if command == "end":
             row = absence.end(service, args.id, actor=args.by)
             print(
@@ -203,6 +265,13 @@ def cmd_absence(args: argparse.Namespace) -> int:
         for error in report.errors:
             print(f"Fel: {error}", file=sys.stderr)
         return EXIT_FAILURE if report.errors else EXIT_OK
+
+
+def _notices(row: Any) -> int:
+    """Print what could not be sent about an emergency; the exit code follows."""
+    for problem in row.notices:
+        print(f"Fel: {problem}", file=sys.stderr)
+    return EXIT_FAILURE if row.notices else EXIT_OK
 
 
 def _absence_line(row: Any) -> str:

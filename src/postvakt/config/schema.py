@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from postvakt.config.connectors import MailboxConfig, SmtpConfig
+from postvakt.config.delegation import DelegationConfig
 from postvakt.config.fields import Strict
 from postvakt.config.organisation import (
     ClassifierConfig,
@@ -39,6 +40,7 @@ class Config(Strict):
     classifier: ClassifierConfig = ClassifierConfig()
     registry: RegistryConfig = RegistryConfig()
     web: WebConfig = WebConfig()
+    delegation: DelegationConfig = DelegationConfig()
     base_dir: Path = Field(
         Path(), exclude=True, description="Folder of the config file (set on load)."
     )

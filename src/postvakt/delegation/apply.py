@@ -9,7 +9,9 @@ way is finished by the next one, and nothing depends on having run on a particul
   cannot open; OofSettings on EWS; automaticRepliesSetting on Graph).  Afterwards it is
   cleared, restoring what the person had before (Sieve: their own script again).
 - **Delegate access**: whoever covers today gets read rights on the inbox and the right to
-  add drafts (IMAP ACL).  On Exchange, where the API cannot grant it, the exact shell lines
+  add drafts (IMAP ACL).  With ``[delegation] move_private``, mail marked private is first
+  moved out of the inbox to ``Privat``, kept off the delegate's ACL, and moved back at the
+  return (:mod:`postvakt.delegation.private`).  On Exchange, where the API cannot grant it, the exact shell lines
   go to the mail administrator, and the permissions are read back on later passes until they
   are seen.  Afterwards the rights are removed (a standing delegate keeps them: set up once).
 - **Someone who has left**: the auto-reply names the successor; the unit head gets access for
@@ -35,7 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.delegation.cover import Roster
+from postvakt.delegation.emergency import pending
+from postvakt.delegation.emergency_notices import send_due
 from postvakt.delegation.handover import hand_over
+from postvakt.delegation.private import PRIVATE_FOLDER, PrivateMail
 from postvakt.delegation.texts import auto_reply
 from postvakt.errors import PostvaktError
 from postvakt.mailbox.base import Connector, OutOfOffice, SupportsAccessGrants, SupportsOutOfOffice
@@ -55,8 +60,6 @@ INBOX_RIGHTS = "lrs"  # see, read, keep \Seen: read the mail (answering is by dr
 DRAFTS_RIGHTS = "lrswi"  # and write, add: answer with the drafts Postvakt writes
 LEAVING_DAYS = 31
 """How long the unit head has the mailbox of someone who has left: one month."""
-PRIVATE_FOLDER = "Privat"
-"""Where the Sieve script files mail marked private while a delegate reads the inbox."""
 
 
 @dataclass
@@ -113,6 +116,7 @@ class Delegation:
         self.clock = clock
         self.calendar = calendar
         self.notifier = notifier
+        self.private = PrivateMail(config, sessions)
 
     # -- who covers ---------------------------------------------------------------------
 
@@ -156,11 +160,25 @@ class Delegation:
             except PostvaktError as exc:
                 log.error("absence %s: %s", absence_id, exc)
                 report.errors.append(f"frånvaro {absence_id}: {exc}")
+        self._emergency_notices(now, report)
         try:
             self.reconcile_cases(now, report)
         except PostvaktError as exc:
             report.errors.append(f"ärenden under frånvaro: {exc}")
         return report
+
+    def _emergency_notices(self, now: datetime, report: ApplyReport) -> None:
+        """Send what an emergency delegation still owes its approvers and delegate (a mail
+        server that refused before has another go)."""
+        mailer = self.notifier.mailer if self.notifier is not None else None
+        if mailer is None:
+            return
+        with self.sessions() as session, database_errors():
+            ids = session.scalars(
+                select(Absence.id).where(Absence.emergency.is_(True), Absence.ended_at.is_(None))
+            ).all()
+        for absence_id in ids:
+            report.errors += send_due(self.config, self.sessions, mailer, absence_id, now)
 
     def _load(self, absence_id: int) -> tuple[Absence, dict[str, Any], Roster]:
         with self.sessions() as session, database_errors():
@@ -178,7 +196,7 @@ class Delegation:
         over = (seen.end is not None and today > seen.end) or (
             absence.ended_at is not None and not seen.covers_day(today)
         )
-        in_force = seen.covers_day(today)
+        in_force = seen.covers_day(today) and not pending(absence)  # emergency: both approve
         connector = self._personal_connector(absence.person)
         if in_force:
             if not state.get("active"):
@@ -189,6 +207,15 @@ class Delegation:
                 state["reply_set"] = False  # changed: the text and the period are set anew
             self._reply_on(absence, seen.end, who, today, state, connector)
             self._save(absence_id, state)
+            leaving_over = absence.kind == "slutat" and today > absence.start + timedelta(
+                days=LEAVING_DAYS - 1
+            )
+            if connector is not None and not absence.self_handling and not leaving_over:
+                # Before the delegate gets any rights: private mail is out of sight first.
+                refused = self.private.away(absence.id, connector, state, now)
+                if refused:
+                    report.errors.append(refused)
+                self._save(absence_id, state)
             self._access(absence, who, today, now, state, connector, report)
             self._save(absence_id, state)
         elif state.get("active") or state.get("reply_set") or state.get("access"):
@@ -196,6 +223,8 @@ class Delegation:
             self._reply_off(state, connector, today)
             self._save(absence_id, state)
             self._grant_to(absence, None, now, state, connector, report)
+            self._save(absence_id, state)
+            self.private.back(absence.id, absence.start, connector, state)  # rights gone first
             state["active"], state["done"] = False, over
             self._save(absence_id, state)
             report.ended.append(absence.id)
@@ -296,6 +325,7 @@ class Delegation:
             state["head_access_until"] = until.isoformat()
             if today > until:
                 self._grant_to(absence, None, now, state, connector, report)
+                self.private.back(absence.id, absence.start, connector, state)
                 self._remind_to_close(absence, until, now, state)
                 return
             grantee = head_of(self.config)(absence.person)
@@ -344,6 +374,7 @@ class Delegation:
             login = self._login(grantee)
             for folder, rights in folders.items():
                 connector.grant_access(folder, login, rights)
+            self.private.keep_out(connector, login, state)
             access.update(login=login, folders=sorted(folders), verified=True)
         elif callable(getattr(connector, "grant_instruction", None)):
             lines = [

@@ -7,13 +7,15 @@ or Swedish lines to print; errors are :mod:`postvakt.errors` with what to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from postvakt.clock import STOCKHOLM
+from postvakt.delegation import emergency
 from postvakt.delegation.apply import ApplyReport, Delegation
 from postvakt.delegation.cover import Coverage, Roster
+from postvakt.delegation.emergency_notices import send_due
 from postvakt.delegation.importing import Proposal, propose
 from postvakt.mailbox.base import OutOfOffice
 from postvakt.registry import absences as store
@@ -29,9 +31,11 @@ __all__ = [
     "AbsenceRow",
     "add",
     "apply_now",
+    "approve",
     "change",
     "coverage_text",
     "end",
+    "events",
     "import_replies",
     "listing",
     "preview",
@@ -65,6 +69,12 @@ class AbsenceRow:
     access: str
     created_by: str
     source: str
+    emergency: bool = False
+    waiting_for: tuple[str, ...] = ()
+    """An emergency's approvers who have not approved yet."""
+    approved_by: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    """What went wrong telling the approvers or the delegate (Swedish), if anything."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +91,9 @@ class AbsenceRow:
             "access": self.access,
             "created_by": self.created_by,
             "source": self.source,
+            "emergency": self.emergency,
+            "waiting_for": list(self.waiting_for),
+            "approved_by": list(self.approved_by),
         }
 
 
@@ -107,6 +120,8 @@ def _status(absence: Absence, day: date) -> str:
     seen = store.view(absence)
     if absence.applied.get("done") or (seen.end is not None and day > seen.end):
         return "avslutad"
+    if emergency.pending(absence):
+        return f"akut: väntar på godkännande av {', '.join(emergency.waiting_for(absence))}"
     if day < seen.start:
         return "kommande"
     return "pågår" if absence.applied.get("active") else "pågår (tillämpas vid nästa körning)"
@@ -138,6 +153,9 @@ def _row(absence: Absence, day: date, roster: Any) -> AbsenceRow:
         _access_text(absence),
         absence.created_by,
         absence.source,
+        bool(absence.emergency),
+        tuple(emergency.waiting_for(absence)),
+        tuple(emergency.approved_by(absence)) if absence.emergency else (),
     )
 
 
@@ -161,23 +179,72 @@ def listing(service: Service, day: date | None = None, *, every: bool = False) -
     return rows
 
 
-def add(service: Service, **fields: Any) -> AbsenceRow:
-    """Record an absence (``registry.absences.add_absence``'s fields, with ``actor``)."""
+def _tell(service: Service, absence_id: int) -> tuple[str, ...]:
+    """Send an emergency's notices now; what went wrong, in Swedish."""
+    assert service.sessions is not None
+    mailer = service.notifier.mailer if service.notifier is not None else None
+    return tuple(send_due(service.config, service.sessions, mailer, absence_id, service.clock()))
+
+
+def _reread(service: Service, absence_id: int, notices: tuple[str, ...]) -> AbsenceRow:
+    assert service.sessions is not None
+    with service.sessions() as session, database_errors():
+        absence = store.get_absence(session, absence_id)
+        row = _row(absence, _today(service), _delegation(service).roster(session))
+    return replace(row, notices=notices)
+
+
+def add(service: Service, *, emergency_order: bool = False, **fields: Any) -> AbsenceRow:
+    """Record an absence (``registry.absences.add_absence``'s fields, with ``actor``).
+
+    ``emergency_order``: an emergency delegation ordered by ``actor`` (see
+    :mod:`postvakt.delegation.emergency`): in force only when both approvers have approved,
+    and both are told at once."""
     assert service.sessions is not None
     now = service.clock()
     delegation = _delegation(service)
     with service.sessions() as session, database_errors(), session.begin():
         absence = store.add_absence(session, service.config, now=now, **fields)
-        return _row(absence, _today(service), delegation.roster(session))
+        if emergency_order:
+            emergency.order(service.config, absence, actor=fields["actor"], now=now)
+        absence_id = absence.id
+        row = _row(absence, _today(service), delegation.roster(session))
+    return _reread(service, absence_id, _tell(service, absence_id)) if emergency_order else row
+
+
+def approve(service: Service, absence_id: int, *, actor: str) -> AbsenceRow:
+    """``actor``'s approval of emergency delegation ``absence_id``; the approvers (and, once
+    it is in force, the delegate) are told at once."""
+    assert service.sessions is not None
+    now = service.clock()
+    with service.sessions() as session, database_errors(), session.begin():
+        absence = store.get_absence(session, absence_id)
+        emergency.approve(service.config, absence, actor=actor, now=now)
+    return _reread(service, absence_id, _tell(service, absence_id))
 
 
 def change(service: Service, absence_id: int, **fields: Any) -> AbsenceRow:
+    """Change an absence; a new delegate for an emergency needs both approvals again."""
     assert service.sessions is not None
     now = service.clock()
     delegation = _delegation(service)
     with service.sessions() as session, database_errors(), session.begin():
+        before = list(store.get_absence(session, absence_id).substitutes)
         absence = store.change_absence(session, service.config, absence_id, now=now, **fields)
-        return _row(absence, _today(service), delegation.roster(session))
+        emergency.reorder(absence, before, actor=fields["actor"], now=now)
+        again = absence.emergency and emergency.pending(absence)
+        row = _row(absence, _today(service), delegation.roster(session))
+    return _reread(service, absence_id, _tell(service, absence_id)) if again else row
+
+
+def events(service: Service, absence_id: int) -> tuple[AbsenceRow, list[emergency.Event]]:
+    """An absence and its log: who added (ordered, approved) it, who was told, when it was
+    applied and ended."""
+    assert service.sessions is not None
+    with service.sessions() as session, database_errors():
+        absence = store.get_absence(session, absence_id)
+        row = _row(absence, _today(service), _delegation(service).roster(session))
+        return row, emergency.events(absence)
 
 
 def end(service: Service, absence_id: int, *, actor: str) -> AbsenceRow:

@@ -4,7 +4,9 @@ In place: watched folders are opened with EXAMINE (read-only), bodies are fetche
 ``BODY.PEEK[]``, so ``\\Seen`` is never set and ``\\Recent`` never cleared; nothing is moved.
 The only writes are APPENDs of reply drafts to the Drafts folder, the removal of Postvakt's
 own drafts of a withdrawn case (:meth:`ImapConnector.remove_drafts`: those UIDs only, with
-UID EXPUNGE), and — for the delegation hooks — ACL and Sieve changes asked for explicitly.
+UID EXPUNGE), and — for the delegation hooks — ACL and Sieve changes asked for explicitly,
+and the moves of mail marked private that ``[delegation] move_private`` asks for
+(:mod:`postvakt.mailbox.imap_private`).
 
 Incremental sync per folder: the state keeps UIDVALIDITY, the last UID processed,
 HIGHESTMODSEQ (with CONDSTORE), and the day's baseline MODSEQ for the opened-today check.
@@ -53,6 +55,7 @@ from postvakt.mailbox.imap_connection import (
     shut_down,
     socket_readable,
 )
+from postvakt.mailbox.imap_private import ImapPrivateMoves
 from postvakt.mailbox.sieve import SieveVacation
 
 __all__ = ["ImapConnector", "read_last_login"]
@@ -71,7 +74,7 @@ _KEY = re.compile(r"(\d{1,10}):(\d{1,10})")
 _MID = re.compile(rb"<([^<>\s]+)>")
 
 
-class ImapConnector(ImapConnection):
+class ImapConnector(ImapPrivateMoves, ImapConnection):
     """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
 
     clearing_restores_own_reply = True

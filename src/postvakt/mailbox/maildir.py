@@ -3,7 +3,9 @@
 Reads ``new/`` and ``cur/`` in place.  It never renames a file (moving ``new/`` to ``cur/``
 or changing flags is what a mail client does when a person reads), never writes outside the
 Drafts folder, and deletes nothing but its own drafts of a withdrawn case
-(:meth:`MaildirConnector.remove_drafts`).  A message's key is its Maildir unique name: the file name
+(:meth:`MaildirConnector.remove_drafts`); the one exception is moving mail marked private
+out of a delegate's sight and back, when ``[delegation] move_private`` asks
+(:mod:`postvakt.mailbox.maildir_private`).  A message's key is its Maildir unique name: the file name
 before ``:2,``, which stays the same when a client changes the flags.  The arrival time is the
 file's modification time, which delivery agents (and Dovecot) set to the delivery time.
 
@@ -34,6 +36,7 @@ from postvakt.mailbox.base import (
     own_draft_id,
 )
 from postvakt.mailbox.identity import is_hashed
+from postvakt.mailbox.maildir_private import MaildirPrivateMoves
 
 __all__ = ["INBOX", "MaildirConnector", "deliver"]
 
@@ -45,7 +48,7 @@ def _unique_name(filename: str) -> str:
     return filename.split(":2,", 1)[0].split("!2,", 1)[0]
 
 
-class MaildirConnector:
+class MaildirConnector(MaildirPrivateMoves):
     """A Maildir watched in place.  ``path`` holds cur/, new/ and tmp/."""
 
     def __init__(

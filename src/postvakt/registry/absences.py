@@ -64,7 +64,13 @@ def head_of(config: Config) -> Callable[[str], str | None]:
 
 
 def roster(session: Session, config: Config) -> Roster:
-    absences = [view(a) for a in session.scalars(select(Absence).order_by(Absence.id))]
+    """Who is away and who covers.  An emergency delegation that both approvers have not yet
+    approved is not in it: until then the person counts as present."""
+    absences = [
+        view(a)
+        for a in session.scalars(select(Absence).order_by(Absence.id))
+        if not (a.emergency and a.approved_at is None)
+    ]
     standing = {
         p.address: tuple(p.standing_delegates) for p in config.people if p.standing_delegates
     }

@@ -499,6 +499,13 @@ class Absence(Base):
     """What was done to the mail system (auto-reply set, access granted to whom, instructions)."""
     source: Mapped[str] = mapped_column(String(20), default="postvakt")
     """'postvakt', or 'imported' from an out-of-office found in the mail system."""
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Ordered for someone unreachable: in force only once both approvers have approved."""
+    approvals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """An emergency's approvers, who ordered and approved when, and who was told (see
+    :mod:`postvakt.delegation.emergency`)."""
+    approved_at: Mapped[datetime | None]
+    """When the last approval came: from then on the emergency delegation is in force."""
 
 
 class WebUser(Base):
