@@ -319,8 +319,15 @@ class Casework:
             raise InvalidInputError("Skriv vad samtalet gällde med --note.")
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
-            add_event(session, case, EventKind.CALLBACK, actor=actor, at=now, detail=note.strip())
+            self.record_callback(session, case, actor=actor, note=note, now=now)
             return Done(case.label, case.status.value)
+
+    def record_callback(
+        self, session: Session, case: Case, *, actor: str, note: str, now: datetime
+    ) -> None:
+        """The callback note on ``case`` in the caller's transaction (it goes to the diary
+        with its commit); also used when a callback request tied to the case is done."""
+        add_event(session, case, EventKind.CALLBACK, actor=actor, at=now, detail=note.strip())
 
     def wait(self, reference: str, *, actor: str, note: str = "") -> Done:
         now = self.clock()

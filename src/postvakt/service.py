@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.callbacks import Callbacks
 from postvakt.care import CareRouting
 from postvakt.casework import Casework
 from postvakt.clock import Clock, system_clock
@@ -75,6 +76,7 @@ class Service:
         self.notifier: Notifier | None = None
         self.jobs: RuleJobs | None = None
         self.casework: Casework | None = None
+        self.callbacks: Callbacks | None = None
         self.care: CareRouting | None = None
         self.diary: Deliverer | None = None
         self.corrections: Corrections | None = None
@@ -155,6 +157,16 @@ class Service:
         )
         self.intake.cover = self.delegation.cover
         self.notifier.cover = self.delegation.cover
+        self.callbacks = Callbacks(
+            self.config,
+            self.sessions,
+            clock=self.clock,
+            calendar=self.intake.calendar,
+            policy=self.intake.policy,
+            casework=self.casework,
+            notifier=self.notifier,
+        )
+        self.callbacks.cover = self.delegation.cover
         self.jobs = RuleJobs(
             self.config,
             self.sessions,
@@ -351,6 +363,8 @@ class Service:
         plan = [("coverage", "", rules.coverage_time), ("daily-open", "", rules.daily_open_time)]
         plan += [("reminders", f"{t:%H%M}", t) for t in rules.reminder_times]
         plan += [("compilation", "", rules.reminder_times[0])] if rules.reminder_times else []
+        if rules.head_digest:
+            plan += [("head-digest", "", rules.head_digest_time)]
         if self.config.organisation.registrar_notice == "daily":
             plan += [("registrar", "", rules.working_hours[0])]
         if self.config.classifier.retrain:

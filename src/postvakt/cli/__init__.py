@@ -5,6 +5,7 @@ One module per command group, each holding its sub-parser and its handlers:
 - :mod:`~postvakt.cli.serve`: ``run``, ``check-config``, ``web``, ``demo``
 - :mod:`~postvakt.cli.cases`: ``cases``
 - :mod:`~postvakt.cli.diary`: ``diary``, and ``cases number | import-numbers | callback``
+- :mod:`~postvakt.cli.callbacks`: ``callbacks``
 - :mod:`~postvakt.cli.reports`: ``report``, ``failed``, ``messages``
 - :mod:`~postvakt.cli.absence`: ``absence``
 - :mod:`~postvakt.cli.model`: ``classify``, ``classifier``, ``calendar``, ``rules``
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from postvakt import __version__
-from postvakt.cli import absence, cases, diary, model, reports, serve
+from postvakt.cli import absence, callbacks, cases, diary, model, reports, serve
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Parser
 from postvakt.cli.crash import report_crash
 from postvakt.errors import ConfigError, PostvaktError, RequestError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-GROUPS = (serve, cases, diary, reports, absence, model)
+GROUPS = (serve, cases, diary, callbacks, reports, absence, model)
 """In the order the commands are listed in ``postvakt --help``."""
 
 

@@ -221,6 +221,7 @@ def _case_action(args: argparse.Namespace) -> int:
         casework = service.casework
         assert casework is not None and service.sessions is not None
         command = args.cases_command
+        callback = None
         if args.by:  # the event log says who did it: someone the config knows
             args.by = known_address(service.config, args.by, "--by")
         if command == "add":
@@ -235,6 +236,9 @@ def _case_action(args: argparse.Namespace) -> int:
                 email=args.email,
                 care=args.care,
             )
+            if args.channel == "phone" and service.callbacks is not None:
+                # "Ring tillbaka" in a phone message: the handler is to call back in time.
+                callback = service.callbacks.from_case(done.case, by=args.by, summary=args.summary)
         else:
             actor = args.by
             if not actor:
@@ -262,6 +266,16 @@ def _case_action(args: argparse.Namespace) -> int:
         print(f"{done.letter}: {done.where}")
     for who in done.told:
         print(f"Meddelat: {who}")
+    if callback is not None and callback.made is not None:
+        from postvakt.rules.notify import swedish_day
+
+        view = callback.made.view
+        print(
+            f"Återuppringning {view.id}: {view.for_name} ringer {view.citizen} på {view.phone} "
+            f"senast {swedish_day(view.due, weekday=True)}. {callback.made.told}".rstrip()
+        )
+    elif callback is not None and callback.wanted:
+        print(f"Obs: medborgaren vill bli uppringd, men {callback.why_not}.")
     for line in waiting:
         print(f"Utkast väntar: {line} Utkasten läggs i brevlådan av den processen.")
     return EXIT_OK

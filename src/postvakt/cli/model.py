@@ -100,12 +100,13 @@ def add_parsers(sub: Any) -> None:
         dest="rules_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
     )
     rules_run = rules_sub.add_parser(
-        "run", help="kör ett jobb: coverage, daily-open, reminders, compilation, retrain"
+        "run",
+        help="kör ett jobb: coverage, daily-open, reminders, compilation, retrain, head-digest",
     )
     rules_run.add_argument(
         "job",
         metavar="JOBB",
-        choices=("coverage", "daily-open", "reminders", "compilation", "retrain"),
+        choices=("coverage", "daily-open", "reminders", "compilation", "retrain", "head-digest"),
     )
     rules_run.add_argument(
         "--force", action="store_true", help="kör även om jobbet redan körts i dag"

@@ -334,6 +334,15 @@ class RulesConfig(Strict):
         "compilation_to, else the registrar) is reminded weekly until it is sent, and each "
         "unit head once.",
     )
+    head_digest: bool = Field(
+        True,
+        description="Each unit head gets one mail a working day listing the complaints and "
+        "opinions registered in their unit since the last one, with links to the case pages "
+        "([web] base_url) and the deadlines running; false turns it off.",
+    )
+    head_digest_time: time = Field(
+        time(9, 0), description="When the unit heads' daily mail of new cases goes out."
+    )
 
     @field_validator("working_hours")
     @classmethod
@@ -350,6 +359,7 @@ class RulesConfig(Strict):
             ("coverage_time", self.coverage_time),
             ("daily_open_time", self.daily_open_time),
             *(("reminder_times", t) for t in self.reminder_times),
+            *((("head_digest_time", self.head_digest_time),) if self.head_digest else ()),
         ):
             if not start <= value < end:
                 raise ValueError(

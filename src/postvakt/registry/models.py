@@ -704,9 +704,10 @@ class FailedMessage(Base):
     mailbox: Mapped[Mailbox] = relationship()
 
 
-# The diary outbox's tables live in their own module (this one is long enough); importing it
-# here puts them in Base.metadata wherever the models are loaded.
-from postvakt.registry import documents as _documents  # noqa: E402,F401
-
-# So does the record of the yearly compilations sent.
+# Tables in modules of their own (this one is long enough): importing them here puts them in
+# Base.metadata wherever the models are loaded.  callbacks: the callback requests
+# (återuppringningar); compilations: the yearly compilations sent; documents: the diary
+# outbox; starts: each mailbox's start (when it was first watched).
+from postvakt.registry import callbacks as _callbacks  # noqa: E402,F401
 from postvakt.registry import compilations as _compilations  # noqa: E402,F401
+from postvakt.registry import documents as _documents  # noqa: E402,F401

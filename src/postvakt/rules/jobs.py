@@ -9,8 +9,11 @@ constraint: when several Postvakt instances share the database, exactly one runs
 | coverage      | 08:00                | function mailboxes without a present owner -> unit head|
 | daily-open    | 14:00                | evidence each mailbox was opened -> owners (unit head) |
 | reminders     | 08:30 and 13:00      | deadlines near -> responsible; passed -> owners, head  |
+|               |                      | (callbacks too: near -> the caller; passed -> + head)  |
 | compilation   | with the reminders   | from 15 January: the owner weekly until it is sent;    |
 |               |                      | the unit heads once, of 15 February                    |
+| head-digest   | 09:00                | new complaints and opinions since the last -> the unit |
+|               |                      | head, with links and the deadlines running             |
 | retrain       | 02:30 (night)        | the classifier learns from the day's corrections; the  |
 |               |                      | new model is used only if no worse (classifier.retrain)|
 """
@@ -22,14 +25,15 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from postvakt.clock import Clock
+from postvakt.callbacks import callback_notices
+from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.mailbox.base import Connector, SupportsOpenedEvidence
 from postvakt.registry.db import database_errors
@@ -47,6 +51,7 @@ from postvakt.rules.daily_open import (
     record_check,
 )
 from postvakt.rules.deadlines import DueItem, due_items, to_notify
+from postvakt.rules.head_digest import head_digest
 from postvakt.rules.notify import Notifier, Planned, SendReport, swedish_day
 from postvakt.rules.policy import Policy
 
@@ -57,8 +62,15 @@ __all__ = ["JOBS", "JobReport", "RuleJobs"]
 
 log = logging.getLogger("postvakt.jobs")
 
-JobName = Literal["coverage", "daily-open", "reminders", "compilation", "retrain"]
-JOBS: tuple[JobName, ...] = ("coverage", "daily-open", "reminders", "compilation", "retrain")
+JobName = Literal["coverage", "daily-open", "reminders", "compilation", "retrain", "head-digest"]
+JOBS: tuple[JobName, ...] = (
+    "coverage",
+    "daily-open",
+    "reminders",
+    "compilation",
+    "retrain",
+    "head-digest",
+)
 
 
 @dataclass
@@ -149,6 +161,8 @@ class RuleJobs:
             report.opened, report.planned = self._daily_open(now)
         elif job == "reminders":
             report.planned = self._reminders(today)
+        elif job == "head-digest":
+            report.planned = self._head_digest(now)
         else:
             report.planned = self._compilation(today)
         report.sent = self.notifier.send(report.planned, now)
@@ -223,13 +237,15 @@ class RuleJobs:
         return results, planned
 
     def _reminders(self, today: date) -> list[Planned]:
+        days_before = self.config.rules.reminder_working_days_before
         with self.sessions() as session, database_errors():
             items = due_items(session)
-        notices = to_notify(
-            items, today, self.calendar, days_before=self.config.rules.reminder_working_days_before
-        )
+            callbacks = callback_notices(
+                session, self.config, today, self.calendar, days_before=days_before
+            )
+        notices = to_notify(items, today, self.calendar, days_before=days_before)
         # Whoever is away is not told: the notifier tells whoever covers them.
-        return [
+        return callbacks + [
             Planned(
                 n.recipient,
                 n.kind,
@@ -247,3 +263,21 @@ class RuleJobs:
 
         with self.sessions() as session, database_errors():
             return compilation_reminders(session, self.config, self.policy, today)
+
+    def _head_digest(self, now: datetime) -> list[Planned]:
+        """Each unit head: the cases registered in their units since the last digest (the
+        previous day's claim; the first time, since the previous working day began)."""
+        today = now.astimezone(STOCKHOLM).date()
+        with self.sessions() as session, database_errors():
+            last = session.scalars(
+                select(JobClaim.claimed_at)
+                .where(JobClaim.job == "head-digest", JobClaim.day < today)
+                .order_by(JobClaim.day.desc())
+                .limit(1)
+            ).first()
+            if last is None:
+                day = today - timedelta(days=1)
+                while not self.calendar.is_working_day(day):
+                    day -= timedelta(days=1)
+                last = datetime.combine(day, time(0), STOCKHOLM)
+            return head_digest(session, self.config, since=last, now=now, today=today)

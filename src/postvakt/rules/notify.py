@@ -49,6 +49,10 @@ _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augus
 SECTIONS = {
     "breach": "Tidsgränsen har passerats",
     "reminder": "Snart dags att svara",
+    "callback_new": "Ring upp: någon har sökt dig",
+    "callback": "Snart dags att ringa upp",
+    "new_case": "Nya klagomål och synpunkter i din enhet",
+    "running": "Tidsgränser som löper i din enhet",
     "not_opened": "Brevlådor som inte har öppnats i dag",
     "coverage_gap": "Funktionsbrevlådor utan ansvarig på plats i dag",
     "compilation": "Årlig sammanställning av synpunkter och klagomål",
@@ -360,6 +364,22 @@ def _subject(items: Sequence[Planned]) -> str:
         return "Postvakt: dags för den årliga sammanställningen av synpunkter och klagomål"
     if kinds <= {"reminder"}:
         return f"Postvakt: påminnelse om {len(items)} svar"
+    if kinds <= {"callback_new", "callback"}:
+        count = len(items)
+        return (
+            f"Postvakt: ring upp {count} medborgare"
+            if count > 1
+            else "Postvakt: ring upp en medborgare"
+        )
+    if kinds <= {"new_case", "running"}:
+        new = sum(1 for i in items if i.kind == "new_case")
+        return (
+            f"Postvakt: {new} nya ärenden i din enhet"
+            if new > 1
+            else "Postvakt: ett nytt ärende i din enhet"
+            if new == 1
+            else "Postvakt: tidsgränser i din enhet"
+        )
     return (
         f"Postvakt: {len(items)} ärenden till dig"
         if len(items) > 1

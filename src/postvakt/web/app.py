@@ -70,6 +70,7 @@ def create_app(
     from postvakt.web import oidc
     from postvakt.web.pages import (
         absences,
+        callbacks,
         care,
         cases,
         compilation,
@@ -177,6 +178,7 @@ def create_app(
         corrections,
         care,
         absences,
+        callbacks,
         registrar,
         compilation,
     ):

@@ -1,5 +1,6 @@
 """Översikt: every mailbox the user answers for, who is there, whether it was opened today,
-what is unanswered and what is about to be late — red where a rule is broken."""
+what is unanswered and what is about to be late — red where a rule is broken — and the
+citizens waiting to be called back (the callbacks the user may see, by their deadline)."""
 
 from __future__ import annotations
 
@@ -100,12 +101,15 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
             config.rules.reminder_working_days_before,
             ctx.calendar,
         )
+        callbacks = ctx.service.callbacks
+        to_call = callbacks.visible(user, session) if callbacks is not None else []
     return render(
         request,
         "overview.html",
         user,
         rows=rows,
         soon=soon,
+        to_call=to_call,
         working_day=working_day,
         check_time=config.rules.daily_open_time,
     )
