@@ -211,8 +211,8 @@ def approve(config: Config, absence: Absence, *, actor: str, now: datetime) -> l
             )
         )
     _log(state, now, actor, "approved")
+    log.info("absence %s: emergency delegation approved by one of the two", absence.id)
     _settle(absence, state, now)
-    log.info("absence %s: emergency delegation approved by one", absence.id)
     return waiting_for(absence)
 
 

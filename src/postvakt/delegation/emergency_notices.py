@@ -62,7 +62,8 @@ def _who(config: Config, address: str) -> str:
 
 
 def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " och " + names[-1]
+    """'A', 'A och B', 'A, B och C'; '' for none."""
+    return " och ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def _letter(*paragraphs: str) -> str:

@@ -7,6 +7,12 @@ Built on the absence registry (:mod:`postvakt.registry.absences`: ``add_absence`
 (:func:`postvakt.delegation.texts.auto_reply`); the mail system is changed by delegation at
 its next pass, not here.  Works without JavaScript: "Förhandsgranska" posts the form and
 shows the reply; "Spara" saves it.
+
+An emergency delegation (someone unreachable, nothing planned: "Akut delegering") is ordered
+by the unit head or the head's nearest manager and is in force only when both have approved;
+the other one approves here ("Godkänn", shown to them only) or with ``postvakt absence
+approve``.  Both are told at once, and the page shows who ordered and approved
+(:mod:`postvakt.delegation.emergency`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from sqlalchemy import select
 
 from postvakt.config import Config, PersonConfig
 from postvakt.delegation import commands as absence_commands
+from postvakt.delegation import emergency
+from postvakt.delegation.emergency_notices import send_due
 from postvakt.delegation.texts import KIND_SV, KINDS
 from postvakt.errors import PostvaktError
 from postvakt.registry.absences import (
@@ -59,6 +67,8 @@ class Draft:
     end: str = ""
     substitutes: list[str] = field(default_factory=list)
     self_handling: bool = False
+    emergency: bool = False
+    """Ordered as an emergency delegation (only when adding)."""
     subject: str = ""
     text: str = ""
     generated: str = ""
@@ -116,6 +126,16 @@ def _page(
             for a, seen in absences
             if a.ended_at is None and (seen.end is None or seen.end >= today)
         ]
+        urgent = {
+            a.id: {
+                "waiting": emergency.waiting_for(a),
+                "approved": emergency.approved_by(a),
+                "may_approve": user.address in emergency.waiting_for(a),
+                "events": emergency.events(a),
+            }
+            for a, _seen in current
+            if a.emergency
+        }
         generated = _reply(ctx, session, draft, editing) if draft.person in allowed else ("", "")
     if not draft.text or draft.text == draft.generated:
         draft.subject, draft.text = generated  # not edited by hand: follows the form
@@ -131,6 +151,7 @@ def _page(
         names=names,
         covering=covering,
         current=current,
+        urgent=urgent,
         draft=draft,
         kinds=KIND_SV,
         editing=editing,
@@ -155,6 +176,7 @@ async def _draft(request: Request) -> tuple[Draft, str]:
         end=text("end"),
         substitutes=list(dict.fromkeys(substitutes)),
         self_handling=bool(text("self_handling")),
+        emergency=bool(text("emergency")),
         subject=text("subject")[:300],
         text=(form.get("text") if isinstance(form.get("text"), str) else "")
         .replace("\r\n", "\n")
@@ -208,7 +230,7 @@ async def _save(
         values = _values(ctx, draft)
         with ctx.sessions() as session, database_errors(), session.begin():
             if absence_id is None:
-                add_absence(
+                saved = add_absence(
                     session,
                     ctx.config,
                     person=draft.person,
@@ -216,8 +238,11 @@ async def _save(
                     now=ctx.now(),
                     **values,  # type: ignore[arg-type]
                 )
+                if draft.emergency:
+                    emergency.order(ctx.config, saved, actor=user.address, now=ctx.now())
             else:
-                change_absence(
+                before = list(session.get_one(Absence, absence_id).substitutes)
+                saved = change_absence(
                     session,
                     ctx.config,
                     absence_id,
@@ -225,12 +250,45 @@ async def _save(
                     now=ctx.now(),
                     **values,  # type: ignore[arg-type]
                 )
+                emergency.reorder(saved, before, actor=user.address, now=ctx.now())
+            saved_id, waiting = saved.id, emergency.waiting_for(saved)
     except (ValueError, PostvaktError) as exc:
         flash(request, str(exc), "fel")
         return _page(request, user, draft, editing=absence_id, preview=True, status_code=400)
     name = ctx.config.person(draft.person)
-    flash(request, f"Frånvaron för {name.name if name else draft.person} är sparad.")
+    who = name.name if name else draft.person
+    if not waiting:
+        flash(request, f"Frånvaron för {who} är sparad.")
+        return RedirectResponse("/franvaro", status_code=303)
+    problems = _tell(ctx, saved_id)
+    _told(
+        request,
+        f"Den akuta delegeringen för {who} är beställd. Den gäller först när "
+        f"{_names(ctx.config, waiting)} också har godkänt",
+        "båda har fått ett meddelande",
+        problems,
+    )
     return RedirectResponse("/franvaro", status_code=303)
+
+
+def _told(request: Request, text: str, sent: str, problems: list[str]) -> None:
+    """One flash: what was done, and that the notices went — or why they did not."""
+    if problems:
+        flash(request, f"{text}, men meddelandena kom inte iväg: {' '.join(problems)}", "fel")
+    else:
+        flash(request, f"{text}; {sent}.")
+
+
+def _names(config: Config, addresses: list[str]) -> str:
+    found = [p.name if (p := config.person(a)) else a for a in addresses]
+    return " och ".join(found)
+
+
+def _tell(ctx: WebContext, absence_id: int) -> list[str]:
+    """An emergency's notices, sent now; what went wrong (Swedish)."""
+    notifier = ctx.service.notifier
+    mailer = notifier.mailer if notifier is not None else None
+    return send_due(ctx.config, ctx.sessions, mailer, absence_id, ctx.now())
 
 
 def _own(request: Request, user: User, absence_id: int) -> Absence:
@@ -266,6 +324,32 @@ async def change(request: Request, absence_id: int, user: User = Depends(signed_
     draft, step = await _draft(request)
     draft.person = absence.person  # the person of an absence does not change
     return await _save(request, user, draft, step, absence_id)
+
+
+@router.post("/franvaro/{absence_id}/godkann")
+def approve(request: Request, absence_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    """The other approver's approval of an emergency delegation (the form carries the CSRF
+    token, checked app-wide; only the two approvers may, which ``emergency.approve`` says)."""
+    ctx = context(request)
+    _own(request, user, absence_id)  # someone who cannot manage the person sees no such absence
+    try:
+        with ctx.sessions() as session, database_errors(), session.begin():
+            absence = session.get_one(Absence, absence_id)
+            waiting = emergency.approve(ctx.config, absence, actor=user.address, now=ctx.now())
+            person = absence.person
+    except PostvaktError as exc:
+        flash(request, str(exc), "fel")
+        return RedirectResponse("/franvaro", status_code=303)
+    problems = _tell(ctx, absence_id)
+    who = ctx.config.person(person)
+    name = who.name if who else person
+    if waiting:
+        text = f"Du har godkänt. Den akuta delegeringen för {name} väntar på {_names(ctx.config, waiting)}"
+        _told(request, text, "hen har fått ett meddelande", problems)
+    else:
+        text = f"Den akuta delegeringen för {name} är godkänd av båda och gäller från nästa körning"
+        _told(request, text, "ombudet har fått veta vad hen får öppna", problems)
+    return RedirectResponse("/franvaro", status_code=303)
 
 
 @router.post("/franvaro/{absence_id}/avsluta")
