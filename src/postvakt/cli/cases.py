@@ -23,6 +23,15 @@ from postvakt.cli.common import (
     table,
 )
 
+_CHANNEL_SV = {"telefon": "phone", "besök": "visit", "besok": "visit", "brev": "letter",
+               "webb": "web"}  # fmt: skip
+
+
+def _channel(value: str) -> str:
+    """A channel by its name or its Swedish word (``telefon`` is ``phone``)."""
+    word = value.strip().lower()
+    return _CHANNEL_SV.get(word, word)
+
 
 def add_parsers(sub: Any) -> None:
     """Add this group's commands to the top-level sub-parsers."""
@@ -52,8 +61,9 @@ def add_parsers(sub: Any) -> None:
     add.add_argument(
         "--channel",
         required=True,
+        type=_channel,
         choices=("phone", "visit", "letter", "sms", "web"),
-        help="telefon, besök, brev, sms eller webb",
+        help="phone (telefon), visit (besök), letter (brev), sms eller web (webb)",
     )
     add.add_argument("--summary", required=True, type=text, help="vad det gäller, kort")
     add.add_argument(
