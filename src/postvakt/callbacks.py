@@ -242,24 +242,46 @@ class Callbacks:
             return person.unit
         return next((u.name for u in self.config.units if u.head == address), None)
 
-    def covering(self, user: str, view: CallbackView, session: Session | None = None) -> bool:
-        """Whether ``user`` covers the person the request is for today (they are away)."""
+    def covering(
+        self,
+        user: str,
+        view: CallbackView,
+        session: Session | None = None,
+        known: dict[str, str] | None = None,
+    ) -> bool:
+        """Whether ``user`` covers the person the request is for today (they are away);
+        ``known`` remembers who covers whom over one page."""
         if self.cover is None or user == view.for_address:
             return False
-        return self.cover(view.for_address, self.today(), session) == user
+        known = {} if known is None else known
+        if view.for_address not in known:
+            known[view.for_address] = self.cover(view.for_address, self.today(), session)
+        return known[view.for_address] == user
 
-    def may_do(self, user: User, view: CallbackView, session: Session | None = None) -> bool:
+    def may_do(
+        self,
+        user: User,
+        view: CallbackView,
+        session: Session | None = None,
+        known: dict[str, str] | None = None,
+    ) -> bool:
         """The person it is for, whoever covers them today, the head of their unit, admins."""
         return (
             user.is_admin
             or user.address == view.for_address
             or (view.unit is not None and view.unit in user.heads)
-            or self.covering(user.address, view, session)
+            or self.covering(user.address, view, session, known)
         )
 
-    def may_see(self, user: User, view: CallbackView, session: Session | None = None) -> bool:
+    def may_see(
+        self,
+        user: User,
+        view: CallbackView,
+        session: Session | None = None,
+        known: dict[str, str] | None = None,
+    ) -> bool:
         """Those who may do it, and whoever took the message."""
-        return user.address == view.requested_by or self.may_do(user, view, session)
+        return user.address == view.requested_by or self.may_do(user, view, session, known)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -302,7 +324,8 @@ class Callbacks:
 
     def visible(self, user: User, session: Session | None = None) -> list[CallbackView]:
         """The open requests ``user`` may see, nearest deadline first."""
-        return [v for v in self.list(session=session) if self.may_see(user, v, session)]
+        known: dict[str, str] = {}
+        return [v for v in self.list(session=session) if self.may_see(user, v, session, known)]
 
     def get(self, callback_id: int, session: Session | None = None) -> CallbackView:
         def find(s: Session) -> CallbackView:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
 from postvakt.config import Config
-from postvakt.registry.models import Case, CaseKind, CaseStatus
+from postvakt.registry.models import Case, CaseKind, CaseStatus, Unit
 from postvakt.rules.notify import Planned, swedish_day
 
 __all__ = ["RUNNING_LIMIT", "case_link", "head_digest"]
@@ -107,6 +107,9 @@ def head_digest(
     for case in new_cases:
         assert case.unit is not None
         heads.setdefault(case.unit.head, []).append(case)
+    if not heads:
+        return []
+    running = _open_cases(session, [u for u in session.scalars(select(Unit)) if u.head in heads])
     planned: list[Planned] = []
     for head, cases in sorted(heads.items()):
         for case in cases:
@@ -120,15 +123,27 @@ def head_digest(
                     private=case.private,
                 )
             )
-        planned += _running(session, config, head, cases, today)
+        seen = {c.id for c in cases}
+        theirs = [c for c in running if c.unit is not None and c.unit.head == head]
+        planned += [
+            Planned(
+                head,
+                "running",
+                case.reference,
+                today,
+                _line(config, case, today, new=False),
+                private=case.private,
+            )
+            for case in [c for c in theirs if c.id not in seen][:RUNNING_LIMIT]
+        ]
     return planned
 
 
-def _running(
-    session: Session, config: Config, head: str, listed: list[Case], today: date
-) -> list[Planned]:
-    seen = {c.id for c in listed}
-    open_cases = [
+def _open_cases(session: Session, units: list[Unit]) -> list[Case]:
+    """The open cases of ``units`` that have a deadline, the nearest first."""
+    if not units:
+        return []
+    found = [
         c
         for c in session.scalars(
             select(Case)
@@ -136,21 +151,11 @@ def _running(
             .where(
                 Case.status.in_(_OPEN),
                 Case.anonymous.is_(False),
-                Case.unit_id.is_not(None),
+                Case.unit_id.in_([u.id for u in units]),
                 Case.merged_into_id.is_(None),
             )
         )
-        if c.unit is not None and c.unit.head == head and c.id not in seen and _nearest(c)
+        if _nearest(c)
     ]
-    open_cases.sort(key=lambda c: (_nearest(c) or date.max, c.id))
-    return [
-        Planned(
-            head,
-            "running",
-            case.reference,
-            today,
-            _line(config, case, today, new=False),
-            private=case.private,
-        )
-        for case in open_cases[:RUNNING_LIMIT]
-    ]
+    found.sort(key=lambda c: (_nearest(c) or date.max, c.id))
+    return found

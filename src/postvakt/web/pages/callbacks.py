@@ -58,10 +58,13 @@ def _page(
     config = ctx.config
     callbacks = _callbacks(request)
     with ctx.sessions() as session, database_errors():
+        known: dict[str, str] = {}  # who covers whom today, asked once per person
         waiting = callbacks.visible(user, session)
-        may_do = {v.id for v in waiting if callbacks.may_do(user, v, session)}
+        may_do = {v.id for v in waiting if callbacks.may_do(user, v, session, known)}
         recent = [
-            v for v in callbacks.recently_done(session) if callbacks.may_see(user, v, session)
+            v
+            for v in callbacks.recently_done(session)
+            if callbacks.may_see(user, v, session, known)
         ]
         case_ids = {v.case_id for v in [*waiting, *recent] if v.case_id}
         viewable = {
