@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from postvakt.clock import Clock
+from postvakt.clock import STOCKHOLM, Clock
 from postvakt.diary.base import DOCUMENT_TITLES, Attachment, DocumentKind
 from postvakt.registry.documents import DeliveryStatus, DiaryAttachment, DiaryEntry
 from postvakt.registry.models import Case, CaseEvent, EventKind
@@ -124,6 +124,7 @@ class DiaryOutbox:
 
     def incoming(self, session: Session, case: Case, at: datetime) -> None:
         """The citizen's message (its .eml) or the note of an oral complaint."""
+        stamp = f"{case.received_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}"
         if case.original:
             files = [
                 Attachment(
@@ -132,7 +133,7 @@ class DiaryOutbox:
                     case.original,
                 )
             ]
-            text = "Inkommet meddelande med ankomststämpel."
+            text = f"Inkommet meddelande. Ankomststämpel {stamp}."
         else:
             files = [
                 Attachment(
@@ -141,7 +142,10 @@ class DiaryOutbox:
                     case.summary.encode("utf-8"),
                 )
             ]
-            text = f"Synpunkt eller klagomål lämnad via {case.channel}, antecknad av handläggaren."
+            text = (
+                f"Synpunkt eller klagomål lämnad via {case.channel} {stamp}, antecknad av "
+                "handläggaren."
+            )
         self.queue(
             session,
             case,
@@ -271,7 +275,7 @@ def _documents_of_new_events(session: Session, _context: Any, _instances: Any) -
             session.info.setdefault("postvakt.diary.after", []).append(("incoming", case, item))
         elif item.kind is EventKind.CLOSED:
             session.info.setdefault("postvakt.diary.after", []).append(("closure", case, item))
-        elif item.kind is EventKind.CALLBACK:
+        elif item.kind in (EventKind.CALLBACK, EventKind.FEEDBACK):  # notes: a call, feedback
             session.info.setdefault("postvakt.diary.after", []).append(("callback", case, item))
 
 
