@@ -162,8 +162,10 @@ def test_the_acknowledgment_letter_names_the_case_and_the_answer_date(
     header = "\n".join(c.text for c in document.tables[0].rows[0].cells)
     assert "Diarienummer: KS 2026/1" in header and "Testby kommun" in header
     assert "Vi har tagit emot ditt klagomål" in text
-    # 22 Dec + 5 working days, skipping julafton, juldagen, nyårsafton, nyårsdagen -> 4 Jan.
-    assert "senast den 4 januari 2027" in text
+    # Örebro: the acknowledgement says when the answer comes (it is itself the answer within
+    # five working days): 22 Dec + 10 working days, skipping julafton, juldagen, annandagen,
+    # nyårsafton, nyårsdagen and trettondedag jul -> 12 Jan (tests/rules/test_ack_counts.py).
+    assert "senast den 12 januari 2027" in text
     assert "Karin Ek" in text and "Anna Berg" in text
     assert "KS 2026/1" in msg.get_body(("plain",)).get_content()
 

@@ -308,7 +308,11 @@ class CareRouting:
             )
         old = waiting[-1]
         letters = self.casework.letters
-        due = case.answer_due or case.reply_due
+        received = case.received_at.astimezone(STOCKHOLM).date()
+        promised = self.casework.policy.promised_date(
+            case.kind.value, received, self.casework.calendar
+        )
+        due = promised or case.answer_due or case.reply_due
         values = letters.citizen(case)
         if old.to_name:  # the name the first letter was addressed to (from the signature)
             values["recipient_name"] = old.to_name

@@ -243,7 +243,7 @@ class Casework:
             case.registrar_status = "pending" if self.config.organisation.registrar else "none"
             where = None
             if not anonymous:
-                due = case.answer_due
+                due = self.policy.promised_date(kind, day, self.calendar) or case.answer_due
                 letter = self.letters.render(
                     "acknowledgment_care" if care else "acknowledgment",
                     case,

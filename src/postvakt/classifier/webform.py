@@ -7,8 +7,9 @@ hold the contact details (or nothing, for an anonymous submission) and the messa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["form_fields"]
+__all__ = ["form_fields", "form_value"]
 
 _CANONICAL = {
     "namn": "namn",
@@ -57,3 +58,29 @@ def form_fields(text: str) -> dict[str, str]:
             break
         fields[key] = value
     return fields
+
+
+def form_value(text: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """(the field's name as configured, its value) of the first of ``names`` the form fills
+    in, e.g. ``("Verksamhet", "Förskola")`` for a line 'Verksamhet: Förskola'.
+
+    Only the form's own lines count: those before its message field ('Meddelande:'), so a
+    citizen who writes 'Område: …' in the message does not choose the field.  An empty
+    field is no answer.
+    """
+    if not names:
+        return None
+    message = _FIELD.search(text)
+    while message is not None and _CANONICAL[message[1].lower().replace("-", "")] != "meddelande":
+        message = _FIELD.search(text, message.end())
+    head = text[: message.start()] if message is not None else text
+    pattern = re.compile(
+        r"^[ \t]*(" + "|".join(re.escape(n) for n in names) + r")[ \t]*[:=][ \t]*([^\n]*)",
+        re.IGNORECASE | re.MULTILINE,
+    )
+    found = {m[1].lower(): m[2].strip() for m in reversed(list(pattern.finditer(head)))}
+    for name in names:
+        value = found.get(name.lower())
+        if value:
+            return name, value
+    return None

@@ -171,7 +171,9 @@ class MailboxConfig(Strict):
     connector: Literal["maildir", "imap", "ews", "graph"]
     name: str | None = Field(None, description="Display name, e.g. 'Kontaktcenter'.")
     check_daily_open: bool | None = Field(
-        None, description="Apply the daily-open check; default on for function mailboxes."
+        None,
+        description="Apply the daily-open check; default on for function mailboxes, and for "
+        "personal ones under a policy that asks it (orebro; see rules.daily_open_personal).",
     )
     maildir: MaildirSettings | None = None
     imap: ImapSettings | None = None
@@ -196,10 +198,6 @@ class MailboxConfig(Strict):
         value = getattr(self, self.connector)
         assert value is not None  # guaranteed by _connector_table
         return value
-
-    @property
-    def daily_open_checked(self) -> bool:
-        return self.kind == "function" if self.check_daily_open is None else self.check_daily_open
 
 
 class SmtpConfig(Strict):

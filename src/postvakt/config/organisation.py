@@ -67,6 +67,12 @@ class OrganisationConfig(Strict):
         description="Addresses in the own domains that send citizens' web-form submissions "
         "(e.g. noreply@e-tjanster.exempel.se): their mail is a citizen's, not internal.",
     )
+    web_form_fields: tuple[str, ...] = Field(
+        ("Verksamhet", "Område", "Service"),
+        description="The web form's fields that name the service area (first found wins), "
+        "e.g. 'Verksamhet: Förskola': the case gets that area and goes to the unit that has it "
+        "(see units.areas).",
+    )
     policy: str = Field("orebro", description="Service-rule preset: orebro, linkoping or timra.")
     registrar: EmailAddress | None = Field(None, description="The registrar's mailbox.")
     compilation_to: EmailAddress | None = Field(
@@ -118,6 +124,18 @@ class OrganisationConfig(Strict):
     def _format(cls, value: str) -> str:
         return check_number_format(value)
 
+    @field_validator("web_form_fields")
+    @classmethod
+    def _form_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(v.strip().rstrip(":").strip() for v in value)
+        for name in cleaned:
+            if not name or ":" in name or "\n" in name:
+                raise ValueError(
+                    f"{name!r} är inget fältnamn; skriv namnet som formuläret visar det, "
+                    't.ex. "Verksamhet"'
+                )
+        return cleaned
+
     @field_validator("policy")
     @classmethod
     def _policy(cls, value: str) -> str:
@@ -152,8 +170,20 @@ class DeadlinesConfig(Strict):
     compilation_date: str | None = Field(
         None, description="The yearly compilation's deadline as MM-DD, e.g. '02-15'."
     )
+    ack_counts_as_answer: bool | None = Field(
+        None,
+        description="A sent acknowledgement that says when the answer comes fulfils the duty "
+        "to reply (Örebro): the reply clock stops at it and a new one runs to the date it "
+        "promises. Default: the policy's (true under orebro).",
+    )
+    promised_answer: str | None = Field(
+        None,
+        description="With ack_counts_as_answer: how long after receipt the acknowledgement "
+        "promises the final answer, e.g. '10 arbetsdagar' (orebro's default). The date the sent "
+        "letter names wins, so a handler may change it in the draft.",
+    )
 
-    @field_validator("reply", "complaint_ack", "complaint_answer", "callback")
+    @field_validator("reply", "complaint_ack", "complaint_answer", "callback", "promised_answer")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
@@ -228,6 +258,24 @@ class UnitConfig(Strict):
     name: str = Field(min_length=1)
     head: EmailAddress = Field(description="The unit head's address (enhetschef).")
     parent: str | None = Field(None, description="The name of the unit above, if any.")
+    areas: tuple[str, ...] = Field(
+        (),
+        description="The service areas the unit answers for, e.g. ['skola', 'förskola']: a "
+        "case of that area that arrives in a central mailbox (a function mailbox of a unit "
+        "without it, such as Kontaktcenter) goes to this unit, and the compilation groups by "
+        "area. An area belongs to one unit.",
+    )
+
+    @field_validator("areas")
+    @classmethod
+    def _areas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(" ".join(v.split()).lower() for v in value)
+        for area in cleaned:
+            if not area or len(area) > 60:
+                raise ValueError(
+                    f'{area!r}: ett verksamhetsområde är ett namn på 1–60 tecken, t.ex. "skola"'
+                )
+        return tuple(dict.fromkeys(cleaned))
 
 
 class PersonConfig(Strict):
@@ -333,6 +381,12 @@ class RulesConfig(Strict):
         description="MM-DD: from this day the compilation's owner ([organisation] "
         "compilation_to, else the registrar) is reminded weekly until it is sent, and each "
         "unit head once.",
+    )
+    daily_open_personal: bool | None = Field(
+        None,
+        description="Check personal mailboxes every working day too (the person is told, "
+        "the unit head from the second working day in a row); a mailbox's own "
+        "check_daily_open wins. Default: the policy's (true under orebro).",
     )
     head_digest: bool = Field(
         True,

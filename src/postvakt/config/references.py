@@ -104,6 +104,22 @@ def reference_problems(data: Mapping[str, Any]) -> list[ConfigProblem]:
                 "avvikelsefunktionen, men [smtp] saknas; ange smtp.host och smtp.from_address",
             )
         )
+    owner_of_area: dict[str, str] = {}
+    for i, unit in units:
+        areas = unit.get("areas")
+        for j, area in enumerate(areas if isinstance(areas, list) else []):
+            if not isinstance(area, str):
+                continue
+            key, name = " ".join(area.split()).lower(), text(unit, "name") or f"units[{i}]"
+            if owner_of_area.setdefault(key, name) != name:
+                # A case of the area must go to one unit, never to whichever is listed first.
+                problems.append(
+                    ConfigProblem(
+                        f"units[{i}].areas[{j}]",
+                        f"verksamhetsområdet {area.strip()!r} hör redan till enheten "
+                        f"{owner_of_area[key]!r}; ett område kan bara höra till en enhet",
+                    )
+                )
     parents = {text(u, "name"): text(u, "parent") for _, u in units}
     for i, unit in units:
         seen = {text(unit, "name")}

@@ -22,6 +22,7 @@ from postvakt.config.organisation import (
 )
 from postvakt.config.registry import RegistryConfig
 from postvakt.config.web import WebConfig
+from postvakt.rules.policy import PRESETS
 
 __all__ = ["Config"]
 
@@ -75,3 +76,17 @@ class Config(Strict):
     def mailbox(self, address: str) -> MailboxConfig | None:
         address = address.lower()
         return next((m for m in self.mailboxes if m.address == address), None)
+
+    def daily_open_checked(self, mailbox: MailboxConfig) -> bool:
+        """Whether the daily-open check applies: the mailbox's own ``check_daily_open``;
+        else always for a function mailbox, and for a personal one as ``[rules]
+        daily_open_personal`` or the policy says (on under orebro: "Den personliga brevlådan
+        ska öppnas dagligen")."""
+        if mailbox.check_daily_open is not None:
+            return mailbox.check_daily_open
+        if mailbox.kind == "function":
+            return True
+        personal = self.rules.daily_open_personal
+        if personal is None:
+            personal = PRESETS[self.organisation.policy].daily_open_personal
+        return personal

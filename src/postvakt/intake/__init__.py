@@ -243,7 +243,11 @@ class Intake:
         now: datetime,
     ) -> Draft:
         assert contact.reply_to is not None
-        due = case.answer_due or case.reply_due
+        received = case.received_at.astimezone(self.tz).date()
+        # Where the acknowledgement counts as the answer (Örebro) it says when the final
+        # answer comes: the promised date, not the five working days it itself fulfils.
+        promised = self.policy.promised_date(case.kind.value, received, self.calendar)
+        due = promised or case.answer_due or case.reply_due
         recipient = contact.name or contact.reply_to.name or contact.reply_to.address
         values = {
             **self.letters.citizen(case),
@@ -584,4 +588,7 @@ def policy_from(config: Config) -> Policy:
         complaint_answer=d.complaint_answer,
         callback=d.callback,
         compilation_date=d.compilation_date,
+        promised_answer=d.promised_answer,
+        ack_counts_as_answer=d.ack_counts_as_answer,
+        daily_open_personal=config.rules.daily_open_personal,
     )

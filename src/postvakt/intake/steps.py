@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postvakt.areas import find_area
 from postvakt.care import flag_from_verdict
 from postvakt.classifier import (
     Contact,
@@ -58,9 +60,10 @@ from postvakt.registry.models import (
     Draft,
     EventKind,
     Mailbox,
+    Unit,
 )
 from postvakt.registry.numbering import format_number
-from postvakt.registry.replies import record_reply
+from postvakt.registry.replies import promised_in, record_reply
 from postvakt.templates import LETTERS
 
 if TYPE_CHECKING:
@@ -409,6 +412,64 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+def service_area(intake: Intake, work: Work) -> Disposition | None:
+    """The case's service area (:func:`postvakt.areas.find_area`), its reason among the case's.
+
+    A case that arrives in a central mailbox — a function mailbox of a unit without that
+    area, such as Kontaktcenter — goes to the unit that has it ("förmedlat rätt i
+    organisationen/till berörd enhetschef"): that unit, its head as handler and its function
+    mailbox for the letters to come.  The acknowledgment is still drafted in the mailbox the
+    citizen wrote to.
+    """
+    case = work.case
+    assert case is not None and work.verdict is not None
+    config = intake.config
+    msg = intake.citizen_message(work.msg, work.verdict)
+    fields = form_fields(msg.body_text)
+    sender = work.msg.sender
+    is_form = "meddelande" in fields or (
+        sender is not None and sender.address in config.organisation.web_form_senders
+    )
+    own_unit = work.mailbox.unit.name if work.mailbox.unit else None
+    found = find_area(
+        config,
+        form_text=msg.body_text if is_form else "",
+        text=f"{msg.subject}\n{fields.get('meddelande') or msg.body_text}",
+        own_unit=own_unit,
+    )
+    if found is None:
+        return None
+    case.service_area = found.area
+    case.classifier_reasons = [*(case.classifier_reasons or []), found.reason]
+    if found.unit is None or found.unit == own_unit or work.mailbox.kind != "function":
+        return None
+    unit = work.session.scalars(select(Unit).where(Unit.name == found.unit)).one_or_none()
+    if unit is None:
+        return None
+    target = next(
+        (m for m in config.mailboxes if m.kind == "function" and m.unit == unit.name), None
+    )
+    mailbox = (
+        work.session.scalars(select(Mailbox).where(Mailbox.address == target.address)).first()
+        if target is not None
+        else None
+    )
+    case.unit, case.handler = unit, unit.head
+    if mailbox is not None:
+        case.mailbox = mailbox
+    add_event(
+        work.session,
+        case,
+        EventKind.ASSIGNED,
+        actor=ACTOR,
+        at=work.now,
+        detail=f"Kom in till {work.mailbox.address}; lämnat till {unit.name} efter "
+        f"{found.reason}: handläggare {unit.head}"
+        + (f", brevlåda {mailbox.address}." if mailbox is not None else "."),
+    )
+    return None
+
+
 def individual_care(intake: Intake, work: Work) -> Disposition | None:
     """About a person's own care (the classifier's care detector): marked, with an event, and
     sent to the deviation function after commit (:mod:`postvakt.care`); its acknowledgment
@@ -469,6 +530,17 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
     """Mark the citizen messages this sent mail answers, and the case events that follow."""
     msg = work.msg
     ack_title = LETTERS["acknowledgment"].title
+    acknowledgment = any(a.filename.startswith(ack_title) for a in msg.attachments)
+    policy, calendar = intake.policy, intake.calendar
+    # Örebro: an acknowledgement that says when the answer comes is the answer the five
+    # working days ask for; the date its letter names (a person may have changed it) is the
+    # new deadline, else the one Postvakt proposed.
+    stated = promised_in(work.fetched.raw, msg.body_text) if acknowledgment else None
+
+    def promise(case: Case) -> date | None:
+        received = case.received_at.astimezone(intake.tz).date()
+        return stated or policy.promised_date(case.kind.value, received, calendar)
+
     answered_records = record_reply(
         work.session,
         mailbox_id=work.mailbox.id,
@@ -477,7 +549,8 @@ def answered(intake: Intake, work: Work) -> Disposition | None:
         subject=msg.subject,
         at=msg.date or work.received_at or work.now,  # when the person sent it
         by=msg.sender.address if msg.sender else None,
-        acknowledgment=any(a.filename.startswith(ack_title) for a in msg.attachments),
+        acknowledgment=acknowledgment,
+        promise=promise if policy.ack_counts_as_answer else None,
     )
     outbox = outbox_of(work.session)
     cases = {r.case.id: r.case for r in answered_records if r.case is not None}
@@ -502,6 +575,7 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("reply_deadline", reply_deadline),  # deadlines count from the message's arrival
     ("decided", decided_by_a_person),  # the person's kind, the classifier's flags
     ("register", register),
+    ("area", service_area),
     ("care", individual_care),
     ("review", needs_a_person),
     ("substitute", follow_the_substitute),
@@ -531,6 +605,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("follow_up", follow_up),  # a new message in a case's thread joins that case
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
+    ("area", service_area),  # the service area; from a central mailbox to the unit that has it
     ("care", individual_care),  # someone's own care: to the deviation module too
     ("review", needs_a_person),  # what a person must check is put on the case
     ("substitute", follow_the_substitute),  # the work of someone away goes to who covers

@@ -5,22 +5,34 @@ or not: a case's real answer often follows its acknowledgment); failing that, th
 unanswered message from the same person about the same subject received before it.
 The acknowledgment letter counts as an answer for the reply clock (the routines say an
 answer may be "we are working on it"); on a case it records ``acknowledged``, any other
-reply ``answered``.
+reply ``answered``.  Where acknowledgements count as the answer (Örebro's
+``ack_counts_as_answer``) the case's answer deadline becomes the date the acknowledgement
+promises (:func:`promised_in` reads it from the sent letter): reminders and breaches then
+follow that date, not the five working days.
+
+A case that was sent on to another unit at intake (its service area) is answered from that
+unit's mailbox: a reply there counts for the messages of the case wherever they came in.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
+import io
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from postvakt.registry.cases import add_event
-from postvakt.registry.models import CaseStatus, Disposition, EventKind, MessageRecord
+from postvakt.registry.models import Case, CaseStatus, Disposition, EventKind, MessageRecord
 
-__all__ = ["CITIZEN", "normalise_subject", "record_reply"]
+__all__ = ["CITIZEN", "normalise_subject", "promised_in", "record_reply"]
+
+Promise = Callable[[Case], "date | None"]
+"""What a sent acknowledgement promised for a case: the date of the final answer."""
 
 CITIZEN = (Disposition.CASE, Disposition.NOT_CASE, Disposition.DUPLICATE, Disposition.FOLLOWUP)
 """Dispositions of messages that a person must answer."""
@@ -35,6 +47,77 @@ def normalise_subject(subject: str | None) -> str:
     return re.sub(r"\s+", " ", _PREFIXES.sub("", subject or "")).strip().lower()
 
 
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("januari", "january", "jan"), ("februari", "february", "feb"),
+            ("mars", "march", "mar"), ("april", "apr"), ("maj", "may"), ("juni", "june", "jun"),
+            ("juli", "july", "jul"), ("augusti", "august", "aug"),
+            ("september", "sep", "sept"), ("oktober", "october", "okt", "oct"),
+            ("november", "nov"), ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_PROMISE = re.compile(
+    r"(?:senast|by|no later than|not later than)(?:\s+(?:den|the))?\s+"
+    r"(?:(?P<iso>\d{4}-\d{2}-\d{2})"
+    rf"|(?P<day>\d{{1,2}})\.?\s+(?P<month>{_MONTH})\.?\s+(?P<year>\d{{4}})"
+    rf"|(?P<month2>{_MONTH})\.?\s+(?P<day2>\d{{1,2}}),?\s+(?P<year2>\d{{4}}))",
+    re.IGNORECASE,
+)
+
+
+def _dates(text: str) -> list[date]:
+    found = []
+    for match in _PROMISE.finditer(text):
+        try:
+            if match["iso"]:
+                found.append(date.fromisoformat(match["iso"]))
+            elif match["day"]:
+                month = _MONTHS[match["month"].lower()]
+                found.append(date(int(match["year"]), month, int(match["day"])))
+            else:
+                month = _MONTHS[match["month2"].lower()]
+                found.append(date(int(match["year2"]), month, int(match["day2"])))
+        except ValueError:  # "senast den 31 november": no date
+            continue
+    return found
+
+
+def _letter_texts(raw: bytes) -> list[str]:
+    """The text of each Word letter attached to a sent mail (what the citizen got)."""
+    import docx  # imported here: only sent acknowledgements are read
+
+    texts = []
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        for part in message.walk():
+            if not (part.get_filename() or "").lower().endswith(".docx"):
+                continue
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes) and data:
+                document = docx.Document(io.BytesIO(data))
+                texts.append("\n".join(p.text for p in document.paragraphs))
+    except Exception:  # a letter that cannot be read (bad zip, bad XML): the text decides
+        return texts
+    return texts
+
+
+def promised_in(raw: bytes, body: str) -> date | None:
+    """The date a sent acknowledgement promises the answer by: 'senast den 7 december 2026'
+    (or 'by 7 December 2026', 'senast 2026-12-07') in its Word letter, else in the mail's
+    text; the latest such date when there are several.  None when it names none."""
+    for text in (*_letter_texts(raw), body):
+        found = _dates(text)
+        if found:
+            return max(found)
+    return None
+
+
 def record_reply(
     session: Session,
     *,
@@ -45,14 +128,23 @@ def record_reply(
     at: datetime,
     by: str | None,
     acknowledgment: bool,
+    promise: Promise | None = None,
 ) -> list[MessageRecord]:
-    """Mark what the reply answers; write the case events.  Returns the answered records."""
+    """Mark what the reply answers; write the case events.  Returns the answered records.
+
+    ``promise`` is given where a sent acknowledgement counts as the answer: it gives the
+    date the acknowledgement promised for a case, which becomes the case's answer deadline.
+    """
     answered: list[MessageRecord] = []
     if thread_ids:
+        routed_here = select(Case.id).where(Case.mailbox_id == mailbox_id)
         answered = list(
             session.scalars(
                 select(MessageRecord).where(
-                    MessageRecord.mailbox_id == mailbox_id,
+                    or_(
+                        MessageRecord.mailbox_id == mailbox_id,
+                        MessageRecord.case_id.in_(routed_here),
+                    ),
                     MessageRecord.message_id.in_(list(thread_ids)),
                     MessageRecord.disposition.in_(CITIZEN),
                 )
@@ -81,13 +173,11 @@ def record_reply(
             continue
         if acknowledgment and case.status is CaseStatus.REGISTERED:
             case.status = CaseStatus.ACKNOWLEDGED
+            detail = "Mottagningsbekräftelsen skickades till avsändaren"
+            if promise is not None:
+                detail += _counts_as_answer(case, promise(case), at)
             add_event(
-                session,
-                case,
-                EventKind.ACKNOWLEDGED,
-                actor=by or "okänd",
-                at=at,
-                detail="Mottagningsbekräftelsen skickades till avsändaren",
+                session, case, EventKind.ACKNOWLEDGED, actor=by or "okänd", at=at, detail=detail
             )
         elif not acknowledgment and case.status in (
             CaseStatus.REGISTERED,
@@ -104,3 +194,15 @@ def record_reply(
                 detail=f"Svar skickat: {subject[:120]}",
             )
     return answered
+
+
+def _counts_as_answer(case: Case, promised: date | None, sent: datetime) -> str:
+    """The acknowledgement is the answer the reply rule asks for: the case's answer clock
+    now runs to the date it promised.  Returns the words for the event."""
+    text = "; den räknas som svar enligt rutinen"
+    # A date before the letter was sent is no promise (a slip, or a backdated letter).
+    if promised is not None and promised >= sent.date():
+        case.answer_due = promised
+    if case.answer_due is not None:
+        text += f", och svaret är utlovat senast {case.answer_due.isoformat()}"
+    return text

@@ -9,8 +9,10 @@ Two checks:
   or no unread mail older than the start of the day.  A mailbox without evidence is told to
   its owners, and to the unit head as well when it is the second working day in a row.
 
-Function mailboxes are checked always; personal ones where the config asks
-(``check_daily_open = true``).  Deciding (:func:`judge`, :func:`coverage_gaps`) is apart from
+Function mailboxes are checked always; personal ones under a policy that asks it (Örebro:
+"Den personliga brevlådan ska öppnas dagligen (arbetsdagar)"; ``[rules] daily_open_personal``)
+or where the mailbox says so (``check_daily_open``), and never where it says no.  A personal
+mailbox's notice goes to the person.  Deciding (:func:`judge`, :func:`coverage_gaps`) is apart from
 recording (:func:`record_check`).
 """
 
@@ -38,6 +40,7 @@ __all__ = [
     "nobody_absent",
     "previous_misses",
     "record_check",
+    "told_of_unopened",
 ]
 
 Absent = Callable[[str, date], bool]
@@ -125,7 +128,21 @@ def record_check(
 
 
 def checked_mailboxes(config: Config) -> list[MailboxConfig]:
-    return [m for m in config.mailboxes if m.daily_open_checked]
+    """The mailboxes the daily-open check applies to (:meth:`Config.daily_open_checked`)."""
+    return [m for m in config.mailboxes if config.daily_open_checked(m)]
+
+
+def told_of_unopened(config: Config, mailbox: MailboxConfig, misses: int) -> list[str]:
+    """Who hears that ``mailbox`` was not opened today, the ``misses``-th working day in a
+    row: its owners — for a personal mailbox the person first, whose own mail it is — and
+    from the second working day in a row the unit head as well."""
+    people = list(mailbox.owners)
+    if mailbox.kind == "personal":
+        people.insert(0, mailbox.address)
+    unit = config.unit(mailbox.unit)
+    if misses >= 2 and unit is not None:
+        people.append(unit.head)
+    return list(dict.fromkeys(people))
 
 
 def coverage_gaps(config: Config, day: date, absent: Absent) -> list[CoverageGap]:

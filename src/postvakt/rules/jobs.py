@@ -49,6 +49,7 @@ from postvakt.rules.daily_open import (
     nobody_absent,
     previous_misses,
     record_check,
+    told_of_unopened,
 )
 from postvakt.rules.deadlines import DueItem, due_items, to_notify
 from postvakt.rules.head_digest import head_digest
@@ -226,11 +227,7 @@ class RuleJobs:
                     else ""
                 )
                 line = f"{mailbox_config.address}: {words}{in_a_row}"
-                recipients = list(mailbox_config.owners)
-                unit = self.config.unit(mailbox_config.unit)
-                if misses >= 2 and unit is not None:
-                    recipients.append(unit.head)
-                for recipient in dict.fromkeys(recipients):
+                for recipient in told_of_unopened(self.config, mailbox_config, misses):
                     planned.append(
                         Planned(recipient, "not_opened", mailbox_config.address, today, line)
                     )

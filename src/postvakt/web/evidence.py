@@ -59,7 +59,7 @@ def _live(ctx: WebContext, session: Session, mailbox: MailboxConfig, mailbox_id:
 
 
 def opened_today(ctx: WebContext, session: Session, mailbox: MailboxConfig) -> Opened:
-    if not mailbox.daily_open_checked:
+    if not ctx.config.daily_open_checked(mailbox):
         return Opened(None, "kontrolleras inte", checked=False)
     row = session.scalars(select(Mailbox).where(Mailbox.address == mailbox.address)).one_or_none()
     if row is None:
