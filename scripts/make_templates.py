@@ -167,6 +167,11 @@ def handover() -> Document:
         "För att du ska få svar så snabbt som möjligt har vi i dag lämnat över ärendet till "
         "{{ to_unit }}. De hör av sig till dig."
     )
+    doc.add_paragraph("{%p if new_handler %}")
+    p = doc.add_paragraph()
+    p.add_run("Ny handläggare: ").bold = True
+    p.add_run("{{ new_handler }}")
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p if to_contact %}")
     doc.add_paragraph("Du når dem på {{ to_contact }}.")
     doc.add_paragraph("{%p endif %}")
@@ -191,6 +196,48 @@ def new_review() -> Document:
         "prövning av ärendet. Du får ett nytt svar senast den {{ answer_due }}."
     )
     doc.add_paragraph("Ange gärna diarienumret {{ number }} om du kontaktar oss om samma sak.")
+    _signature(doc)
+    return doc
+
+
+def cover() -> Document:
+    """The cover letter (följebrev) to another administration a case is handed over to."""
+    doc = _base("Följebrev")
+    doc.add_paragraph("{{ recipient_name }}")
+    doc.add_paragraph()
+    doc.add_heading("Överlämnande av ärende", level=1)
+    p = doc.add_paragraph()
+    p.add_run("Ärende: ").bold = True
+    p.add_run("{{ heading }}")
+    doc.add_paragraph(
+        "Vi har tagit emot ett ärende som gäller er verksamhet och lämnar över det till er för "
+        "handläggning. Avsändaren har fått besked om att ärendet nu handläggs hos er."
+    )
+    rows = [
+        ("Vårt diarienummer", "{{ number }}"),
+        ("Typ", "{{ kind_text }}"),
+        ("Inkom till oss", "{{ received_date }}"),
+        ("Avsändare", "{{ sender }}"),
+        ("Svar till avsändaren senast", "{{ answer_due }}"),
+    ]
+    table = doc.add_table(rows=len(rows), cols=2)
+    table.style = "Table Grid"
+    for row, (label, value) in zip(table.rows, rows, strict=True):
+        row.cells[0].paragraphs[0].add_run(label).bold = True
+        row.cells[1].paragraphs[0].add_run(value)
+    doc.add_heading("Återkoppling", level=2)
+    doc.add_paragraph("{%p if answer_due %}")
+    doc.add_paragraph("Enligt våra rutiner ska avsändaren få svar senast den {{ answer_due }}.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph(
+        # The address is the signature's (handler_email = reply_to): written once.
+        "Vi ber er återkoppla till {% if reply_name %}{{ reply_name }}{% else %}oss{% endif %} "
+        "på adressen nedan när ni har svarat avsändaren eller avslutat ärendet. Ange vårt "
+        "diarienummer {{ number }}."
+    )
+    doc.add_heading("Avsändarens meddelande", level=2)
+    doc.add_paragraph("{{ message }}")
+    doc.add_paragraph("Bifogat: {{ attached }}.")
     _signature(doc)
     return doc
 
@@ -355,6 +402,7 @@ BUILDERS = {
     "svar": answer,
     "overlamning": handover,
     "ny_provning": new_review,
+    "foljebrev": cover,
     "arendekort": case_card,
     "sammanstallning": compilation,
 }

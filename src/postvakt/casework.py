@@ -5,15 +5,18 @@ reviewing anew, waiting — each a transition (``registry.lifecycle``), the lett
 A case that came by e-mail is answered from that mailbox: the letter is drafted there, as a
 reply, so the person answers from their normal mailbox.  A case registered by hand gets its
 letters drafted in the unit's function mailbox when the citizen left an e-mail address, and
-saved in the letters folder otherwise (to print and post).  Also the registrar's notice of
-each new case, and the yearly compilation's data.
+saved in the letters folder otherwise (to print and post).  The notice of a new review is
+the exception: it is drafted in the reviewer's mailbox and signed by them
+(:mod:`postvakt.reviewer`).  Hand-overs and their feedback are in
+:mod:`postvakt.casework_forward`.  Also the registrar's notice of each new case (the
+yearly compilation is :mod:`postvakt.compilation`'s).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.care import flag
 from postvakt.clock import STOCKHOLM, Clock
+from postvakt.casework_forward import ForwardingMixin
 from postvakt.config import Config
 from postvakt.diary.base import Attachment, DocumentKind
 from postvakt.diary.outbox import LETTER_KINDS, outbox_of
@@ -35,6 +39,7 @@ from postvakt.registry.drafts import add_draft
 from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
 from postvakt.registry.numbering import Numbering
 from postvakt.rules.calendar import WorkingCalendar
+from postvakt.reviewer import Reviewer, chosen_reviewer, nearest_manager, reviewer_mailbox
 from postvakt.rules.notify import Mailer, Notifier, Planned
 from postvakt.rules.policy import Policy
 from postvakt.templates.casework import CaseLetters, RenderedLetter, care_subject, swedish_date
@@ -66,8 +71,12 @@ class Done:
     """'utkast i <mailbox>' or the path of a saved letter."""
     told: tuple[str, ...] = ()
 
+    notes: tuple[str, ...] = ()
+    """Anything else done or left to do, one line each (the cover letter of a hand-over)."""
 
-class Casework:
+class Casework(ForwardingMixin):
+    """Case work by hand; hand-overs and their feedback in :class:`ForwardingMixin`."""
+
     def __init__(
         self,
         config: Config,
@@ -119,8 +128,10 @@ class Casework:
         actor: str,
         now: datetime,
     ) -> str:
-        """Draft the letter to the citizen, or save it when there is no way to draft it."""
-        mailbox = self._reply_mailbox(session, case)
+        mailbox: Mailbox | None = None,
+        """Draft the letter to the citizen (in ``mailbox``, by default the one the case came
+        in through), or save it when there is no way to draft it."""
+        mailbox = mailbox or self._reply_mailbox(session, case)
         if mailbox is not None and case.sender_address and not case.anonymous:
             add_draft(
                 session,
@@ -302,14 +313,17 @@ class Casework:
                     session, case, letter, kind="answer", actor=actor, now=now
                 )
             )
-            return Done(case.label, case.status.value, letter.title if where else None, where)
+            done = Done(case.label, case.status.value, letter.title if where else None, where)
+        # Whoever handed the case over is told (queued by casework_forward's listener).
+        return replace(done, told=self._flush(now))
 
     def close(self, reference: str, *, actor: str, action: str) -> Done:
         now = self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
             lifecycle.close(session, case, actor=actor, at=now, actions=action)
-            return Done(case.label, case.status.value)
+            done = Done(case.label, case.status.value)
+        return replace(done, told=self._flush(now))  # forwarders told, as for an answer
 
     def callback(self, reference: str, *, actor: str, note: str) -> Done:
         """A note that the handler called the citizen back (återkoppling): on the case, and
@@ -336,35 +350,57 @@ class Casework:
             lifecycle.wait_for_citizen(session, case, actor=actor, at=now, detail=note)
             return Done(case.label, case.status.value)
 
-    def reopen(self, reference: str, *, actor: str, reason: str = "") -> Done:
-        """Not satisfied: the nearest superior manager (the unit's parent head) reviews anew."""
+    def reopen(
+        self, reference: str, *, actor: str, reason: str = "", reviewer: str | None = None
+    ) -> Done:
+        """Not satisfied: the nearest manager reviews anew (or ``reviewer``, when named)."""
         now = self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             case = find_case(session, reference)
-            where, planned = self.review_anew(session, case, actor=actor, now=now, reason=reason)
+            where, planned = self.review_anew(
+                session, case, actor=actor, now=now, reason=reason, reviewer=reviewer
+            )
             reference, status = case.label, case.status.value
         told = self._tell([planned], now)
         return Done(reference, status, "Ny prövning" if where else None, where, told)
 
     def review_anew(
-        self, session: Session, case: Case, *, actor: str, now: datetime, reason: str = ""
+        self,
+        session: Session,
+        case: Case,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str = "",
+        reviewer: str | None = None,
     ) -> tuple[str | None, Planned]:
-        """Reopen ``case`` in ``session`` for a new review by the unit's parent head, and draft
-        the notice of new review to the citizen.
+        """Reopen ``case`` in ``session`` for a new review by the nearest manager (the head
+        of the handler's own unit, or of the unit above when the handler is that head;
+        :mod:`postvakt.reviewer`) or by ``reviewer`` when a person named one, and draft the
+        notice of new review to the citizen in the reviewer's mailbox, signed by them.
 
         Returns where the letter went and the line to tell the reviewer; the caller sends it
         after commit (``cases reopen``) or queues it (a not-satisfied reply in the intake).
         """
         lifecycle.check_transition(case, "reopen")
-        unit = case.unit
-        reviewer = (
-            unit.parent.head if unit and unit.parent else unit.head if unit else None
-        ) or actor
+        chosen = (
+            chosen_reviewer(session, self.config, case, reviewer, actor)
+            if reviewer
+            else nearest_manager(session, self.config, case)
+            # No unit anywhere: whoever reopens the case reviews it.
+            or Reviewer(actor, None, f"ärendet har ingen enhet; {actor} öppnade det")
+        )
         due = self.policy.complaint_answer.due(now.astimezone(STOCKHOLM).date(), self.calendar)
         lifecycle.reopen(
-            session, case, actor=actor, at=now, reviewer=reviewer, answer_due=due, reason=reason
+            session,
+            case,
+            actor=actor,
+            at=now,
+            reviewer=chosen.address,
+            answer_due=due,
+            reason=reason,
+            why=chosen.why,
         )
-        person = self.config.person(reviewer)
         where = None
         if not case.anonymous:
             letter = self.letters.render(
@@ -372,90 +408,34 @@ class Casework:
                 case,
                 now,
                 **self.letters.citizen(case),
-                reviewer_name=person.name if person else reviewer,
-                reviewer_title=(person.title if person else "") or "",
+            mailbox = reviewer_mailbox(session, chosen) or self._reply_mailbox(session, case)
+            person = self.config.person(chosen.address)
+            name = person.name if person else chosen.address
+            title = (person.title if person else None) or ""
+                reviewer_name=name,
+                reviewer_title=title,
                 answer_due=swedish_date(due),
             )
-            where = self._deliver_letter(session, case, letter, kind="review", actor=actor, now=now)
         line = f"{case.label} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
-        return where, Planned(reviewer, "assigned", case.reference, due, line)
+        return where, Planned(chosen.address, "assigned", case.reference, due, line)
 
+                # Signed by the reviewer, from the mailbox the letter is drafted in.
+                handler_name=name,
+                handler_title=title,
+                handler_email=mailbox.address if mailbox else chosen.address,
+                handler_phone=(person.phone if person else None)
+                or self.config.organisation.phone
+                or "",
+                unit=chosen.unit.name if chosen.unit else (case.unit.name if case.unit else ""),
+            )
+            where = self._deliver_letter(
+                session, case, letter, kind="review", actor=actor, now=now, mailbox=mailbox
     def not_satisfied(self, session: Session, case: Case, *, now: datetime, reason: str) -> None:
         """The citizen answered in the case's thread that they are not satisfied (the intake):
         a new review, in the message's own transaction; the reviewer is told after commit."""
         _where, planned = self.review_anew(session, case, actor="postvakt", now=now, reason=reason)
         if self.notifier is not None:
             self.notifier.queue(session, [planned], now)
-
-    def forward(self, reference: str, *, actor: str, to: str, contact: str | None = None) -> Done:
-        now = self.clock()
-        planned: list[Planned] = []
-        with self.sessions() as session, database_errors(), session.begin():
-            case = find_case(session, reference)
-            lifecycle.check_transition(case, "forward")
-            unit = session.scalars(select(Unit).where(Unit.name == to)).one_or_none()
-            previous = case.handler
-            receiver = lifecycle.forward(
-                session,
-                case,
-                actor=actor,
-                at=now,
-                to_unit=unit,
-                to_external=None if unit else to,
-                new_handler=None,
-                contact=contact,
-            )
-            where = None
-            if not case.anonymous:
-                letter = self.letters.render(
-                    "handover",
-                    case,
-                    now,
-                    handler=previous,
-                    **self.letters.citizen(case),
-                    to_unit=unit.name if unit else to,
-                    to_contact=contact or (unit.head if unit else "") or "",
-                )
-                where = self._deliver_letter(
-                    session, case, letter, kind="handover", actor=actor, now=now
-                )
-            today = now.astimezone(STOCKHOLM).date()
-            if unit is not None and case.handler:
-                planned.append(
-                    Planned(
-                        case.handler,
-                        "forwarded",
-                        case.reference,
-                        today,
-                        f"{case.label} {case.heading}: har lämnats över till {unit.name}; du är ny handläggare",
-                    )
-                )
-            if previous and previous != case.handler:
-                planned.append(
-                    Planned(
-                        previous,
-                        "feedback",
-                        case.reference,
-                        today,
-                        f"{case.label} {case.heading}: har lämnats över till {receiver}",
-                    )
-                )
-            external = contact if unit is None and contact and "@" in contact else None
-            card = self.case_card(case, now) if external else None
-            done_ref, status, original = case.label, case.status.value, case.original
-        if external and self.mailer is not None and card is not None:
-            attachments = [(card.filename, DOCX, card.data)]
-            if original:
-                attachments.append(
-                    (
-                        f"Originalmeddelande {done_ref.replace('/', '-')}.eml",
-                        "message/rfc822",
-                        original,
-                    )
-                )
-            self.mailer.send(external, f"Överlämnat ärende – {done_ref}", card.text, attachments)
-        told = self._tell(planned, now)
-        return Done(done_ref, status, "Överlämning" if where else None, where, told)
 
     # -- the registrar ------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from postvakt.callbacks import Callbacks
 from postvakt.care import CareRouting
 from postvakt.casework import Casework
+from postvakt.casework_forward import install as install_forward_feedback
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config, MailboxConfig, check_environment
 from postvakt.corrections import Corrections
@@ -124,6 +125,7 @@ class Service:
         )
         self.intake.not_satisfied = self.casework.not_satisfied
         install_diary_outbox(self.sessions, self.config, self.clock)
+        install_forward_feedback(self.sessions, self.notifier)  # forwarders hear back
         self.diary = Deliverer(
             self.config,
             self.sessions,

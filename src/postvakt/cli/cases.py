@@ -104,9 +104,26 @@ def add_parsers(sub: Any) -> None:
     )
     forward.add_argument("--contact", help="mottagarens e-post eller telefon (annan förvaltning)")
     forward.add_argument("--by", type=email, help=by_help)
+    feedback = cases_sub.add_parser(
+        "feedback",
+        help="anteckna återkoppling från den som tog emot ett överlämnat ärende; den som "
+        "lämnade över får besked",
+    )
+    feedback.add_argument("number", metavar="DIARIENUMMER")
+    feedback.add_argument("--text", required=True, type=text, help="vad mottagaren återkopplade")
+    feedback.add_argument(
+        "--by", required=True, type=email, metavar="E-POST", help="du som antecknar (e-postadress)"
+    )
     reopen = cases_sub.add_parser("reopen", help="ny prövning när medborgaren inte är nöjd")
     reopen.add_argument("number", metavar="DIARIENUMMER")
     reopen.add_argument("--reason", default="", help="varför")
+    reopen.add_argument(
+        "--reviewer",
+        type=email,
+        metavar="E-POST",
+        help="vem som prövar på nytt; standard: närmaste chef (chefen för handläggarens enhet, "
+        "eller enheten ovanför när handläggaren själv är chef)",
+    )
     reopen.add_argument("--by", type=email, help=by_help)
     wait = cases_sub.add_parser("wait", help="vänta på medborgaren; svarstiden pausas")
     wait.add_argument("number", metavar="DIARIENUMMER")
@@ -220,7 +237,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-CASE_ACTIONS = ("add", "answer", "close", "forward", "reopen", "wait")
+CASE_ACTIONS = ("add", "answer", "close", "forward", "feedback", "reopen", "wait")
 
 
 def _case_action(args: argparse.Namespace) -> int:
@@ -260,8 +277,15 @@ def _case_action(args: argparse.Namespace) -> int:
                 done = casework.close(args.number, actor=actor, action=args.action)
             elif command == "forward":
                 done = casework.forward(args.number, actor=actor, to=args.to, contact=args.contact)
+            elif command == "feedback":
+                done = casework.feedback(args.number, actor=actor, text=args.text)
             elif command == "reopen":
-                done = casework.reopen(args.number, actor=actor, reason=args.reason)
+                reviewer = args.reviewer and known_address(
+                    service.config, args.reviewer, "--reviewer"
+                )
+                done = casework.reopen(
+                    args.number, actor=actor, reason=args.reason, reviewer=reviewer
+                )
             else:
                 done = casework.wait(args.number, actor=actor, note=args.note)
         waiting = []  # mailboxes another process works now: it places the drafts there
@@ -276,6 +300,8 @@ def _case_action(args: argparse.Namespace) -> int:
         print(f"{done.letter}: {done.where}")
     for who in done.told:
         print(f"Meddelat: {who}")
+    for note in done.notes:
+        print(note)
     if callback is not None and callback.made is not None:
         from postvakt.rules.notify import swedish_day
 

@@ -2,7 +2,7 @@
 
     registered ──(acknowledgment sent)──> acknowledged
     registered | acknowledged | reopened | waiting ──answer──> answered ──close──> closed
-    answered | closed ──reopen (not satisfied)──> reopened: the unit's parent head reviews anew
+    answered | closed ──reopen (not satisfied)──> reopened: the nearest manager reviews anew
     registered | acknowledged | reopened | waiting ──forward──> another unit (goes on there)
                                                             or forwarded (another administration)
     registered | acknowledged | reopened | answered ──wait──> waiting ──(citizen writes)──> on
@@ -189,8 +189,10 @@ def reopen(
     reviewer: str,
     answer_due: date | None,
     reason: str,
+    why: str = "",
 ) -> None:
-    """The citizen is not satisfied: a new review by the nearest superior manager."""
+    """The citizen is not satisfied: a new review by ``reviewer`` (the nearest manager,
+    :mod:`postvakt.reviewer`); ``why`` is the reason they were chosen, for the event."""
     check_transition(case, "reopen")
     previous = case.handler
     case.status, case.closed_at, case.handler, case.answer_due = (
@@ -213,7 +215,8 @@ def reopen(
         EventKind.ESCALATED,
         actor=actor,
         at=at,
-        detail=f"Den nya prövningen görs av {reviewer} (tidigare handläggare {previous or '-'}).",
+        detail=f"Den nya prövningen görs av {reviewer} (tidigare handläggare {previous or '-'})"
+        + (f"; {why}." if why else "."),
     )
 
 

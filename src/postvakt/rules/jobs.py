@@ -52,6 +52,7 @@ from postvakt.rules.daily_open import (
     told_of_unopened,
 )
 from postvakt.rules.deadlines import DueItem, due_items, to_notify
+from postvakt.rules.forwards import feedback_reminders
 from postvakt.rules.head_digest import head_digest
 from postvakt.rules.notify import Notifier, Planned, SendReport, swedish_day
 from postvakt.rules.policy import Policy
@@ -240,9 +241,10 @@ class RuleJobs:
             callbacks = callback_notices(
                 session, self.config, today, self.calendar, days_before=days_before
             )
+            forwards = feedback_reminders(session, today, self.calendar)  # hand-overs unanswered
         notices = to_notify(items, today, self.calendar, days_before=days_before)
         # Whoever is away is not told: the notifier tells whoever covers them.
-        return callbacks + [
+        return callbacks + forwards + [
             Planned(
                 n.recipient,
                 n.kind,

@@ -60,6 +60,8 @@ SECTIONS = {
     "forwarded": "Ärenden som har lämnats över till dig",
     "feedback": "Ärenden du tog emot som har lämnats vidare",
     "covering": "Ärenden du har tagit över under en frånvaro",
+    "forward_feedback": "Återkoppling på ärenden du har lämnat över",
+    "forward_reminder": "Ärenden du har lämnat över som saknar återkoppling",
     "returned": "Ärenden som har kommit tillbaka till dig efter din frånvaro",
     "close_mailbox": "Brevlådor att stänga",
     "care": "Klagomål och synpunkter som rör enskilds vård och omsorg",

@@ -74,13 +74,33 @@ LETTERS: dict[str, Letter] = {
         "handover",
         "overlamning.docx",
         "Överlämning",
-        _COMMON | {"recipient_name", "received_date", "heading", "to_unit", "to_contact"},
+        _COMMON
+        | {"recipient_name", "received_date", "heading", "to_unit", "to_contact", "new_handler"},
     ),
     "new_review": Letter(
         "new_review",
         "ny_provning.docx",
         "Ny prövning",
         _COMMON | {"recipient_name", "heading", "reviewer_name", "reviewer_title", "answer_due"},
+    ),
+    "cover": Letter(
+        "cover",
+        "foljebrev.docx",
+        "Följebrev",
+        # To the administration a case is handed over to; signed by the forwarder.
+        _COMMON
+        | {
+            "recipient_name",
+            "heading",
+            "kind_text",
+            "received_date",
+            "answer_due",
+            "sender",
+            "message",
+            "reply_to",
+            "reply_name",
+            "attached",
+        },
     ),
     "case_card": Letter(
         "case_card",

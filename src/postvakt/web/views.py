@@ -40,6 +40,7 @@ EVENT_SV = {
     "merged": "Sammanfört",
     "assigned": "Ny handläggare",
     "care": "Vård och omsorg",
+    "feedback": "Återkoppling",
 }
 CHANNEL_SV = {
     "email": "e-post",

@@ -280,7 +280,21 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             merged_here=merged_here,
             flaggable=flaggable(session, user, case),
             people=_handlers(ctx.config, case),
+            **_reviewers(ctx.config, session, case),
         )
+
+
+def _reviewers(config, session: Session, case: Case) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The reopen form's choice: the nearest manager Postvakt proposes, and everyone who may
+    be named instead (unit heads first)."""
+    from postvakt.reviewer import nearest_manager
+
+    proposed = nearest_manager(session, config, case)
+    names = {p.address: p.name for p in config.people}
+    heads = [(u.head, f"{names.get(u.head, u.head)} (chef för {u.name})") for u in config.units]
+    others = [(a, label) for a, label in _handlers(config, case) if a not in dict(heads)]
+    nearest = proposed and names.get(proposed.address, proposed.address)
+    return {"nearest": nearest, "reviewers": heads + others}
 
 
 def _handlers(config, case: Case) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -518,13 +532,23 @@ def reopen(
     case_id: int,
     user: User = Depends(signed_in),  # noqa: B008
     reason: str = Form(""),
+    reviewer: str = Form(""),
 ) -> Response:
     reference = _acting(request, user, case_id)
-    casework = context(request).casework
+    ctx = context(request)
+    casework = ctx.casework
+    chosen = reviewer.strip().lower() or None
+    if chosen and chosen not in {p.address for p in ctx.config.people} | {
+        u.head for u in ctx.config.units
+    }:
+        flash(request, f"{reviewer} finns inte i konfigurationen; välj någon i listan.", "fel")
+        return RedirectResponse(f"/arenden/{case_id}", status_code=303)
     return _done(
         request,
         case_id,
-        lambda: casework.reopen(reference, actor=user.address, reason=reason.strip()),
+        lambda: casework.reopen(
+            reference, actor=user.address, reason=reason.strip(), reviewer=chosen
+        ),
     )
 
 
