@@ -243,6 +243,26 @@ def test_the_routed_unit_answers_from_its_own_mailbox_and_the_compilation_groups
     assert by_unit["Kontaktcenter"].rows == []
 
 
+def test_a_case_registered_by_hand_gets_its_area_from_the_summary(workspace: Workspace) -> None:
+    ws = with_areas(workspace)
+    with service_at(ws, at(2026, 11, 23, 11)) as service:
+        assert service.casework is not None
+        for unit, summary in (
+            ("Skolan", "Ringde om skolskjutsen: bussen kom inte i morse."),
+            ("Förskolan", "Ingen svarar i telefon på avdelningen."),  # two areas, no words
+        ):
+            service.casework.add(kind="complaint", channel="phone", summary=summary,
+                                 unit=unit, actor="anna@testby.se", contact="070-123 45 67")  # fmt: skip
+        assert service.sessions is not None
+        with service.sessions() as session:
+            areas = {c.unit.name: c.service_area for c in session.scalars(select(Case))}
+            report = annual_report(session, 2026, date(2027, 2, 15))
+    assert areas == {"Skolan": "skolskjuts", "Förskolan": None}
+    by_unit = {u.unit: u for u in report.units}
+    assert dict(by_unit["Skolan"].by_area) == {"skolskjuts": {"klagomål": 1}}
+    assert dict(by_unit["Förskolan"].by_area) == {"övrigt": {"klagomål": 1}}
+
+
 # ------------------------------------------------------------------------------ the config
 
 

@@ -24,6 +24,7 @@ import docx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.areas import find_area
 from postvakt.care import flag
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.casework_forward import ForwardingMixin
@@ -242,6 +243,10 @@ class Casework(ForwardingMixin):
                 actor=actor,
                 detail=f"Registrerat för hand ({CHANNEL_SV.get(channel, channel)}) av {actor}",
             )
+            # Its service area for the compilation: the summary's words, else the unit's
+            # only area; the person chose the unit, so nothing is sent on (postvakt.areas).
+            area = find_area(self.config, form_text="", text=summary, own_unit=target.name)
+            case.service_area = area.area if area is not None else None
             if care:  # sent to the deviation function after commit (postvakt.care)
                 flag(
                     session,
