@@ -71,6 +71,16 @@ def _signature(doc: Document) -> None:
     )
 
 
+_WHEN_ANSWER = (
+    # A date already passed is never promised: the letter then says "as soon as possible"
+    # (answer_due is empty; see postvakt.templates.casework.promised).
+    "{% if answer_due %}Du får svar från oss senast den {{ answer_due }}. Om ärendet inte är "
+    "klart då, berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked."
+    "{% else %}Du får svar från oss så snart som möjligt. Är ärendet inte klart när vi svarar, "
+    "berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked.{% endif %}"
+)
+
+
 def acknowledgment() -> Document:
     doc = _base("Mottagningsbekräftelse")
     doc.add_paragraph("{{ recipient_name }}")
@@ -87,8 +97,7 @@ def acknowledgment() -> Document:
     doc.add_heading("Vad händer nu?", level=2)
     doc.add_paragraph(
         "Ansvarig chef går igenom det du har skrivit och ser till att det som blivit fel "
-        "rättas till. Du får svar från oss senast den {{ answer_due }}. Om ärendet inte är "
-        "klart då, berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked."
+        "rättas till. " + _WHEN_ANSWER
     )
     doc.add_paragraph(
         "Om du inte är nöjd med svaret du får kan du höra av dig till oss igen. Då gör "
@@ -116,8 +125,7 @@ def acknowledgment_care() -> Document:
     doc.add_heading("Vad händer nu?", level=2)
     doc.add_paragraph(
         "Vi har lämnat ärendet vidare till den verksamhet som ansvarar, och ansvarig chef går "
-        "igenom det. Du får svar från oss senast den {{ answer_due }}. Om ärendet inte är klart "
-        "då, berättar vi i svaret hur vi arbetar med det och när du kan vänta dig besked."
+        "igenom det. " + _WHEN_ANSWER
     )
     doc.add_paragraph(
         "Om du inte är nöjd med svaret du får kan du höra av dig till oss igen. Då gör "
@@ -193,7 +201,8 @@ def new_review() -> Document:
     doc.add_paragraph(
         "Du har berättat att du inte är nöjd med vårt svar. Därför gör närmaste chef, "
         "{{ reviewer_name }}{% if reviewer_title %}, {{ reviewer_title }}{% endif %}, en ny "
-        "prövning av ärendet. Du får ett nytt svar senast den {{ answer_due }}."
+        "prövning av ärendet. Du får ett nytt svar {% if answer_due %}senast den "
+        "{{ answer_due }}{% else %}så snart som möjligt{% endif %}."
     )
     doc.add_paragraph("Ange gärna diarienumret {{ number }} om du kontaktar oss om samma sak.")
     _signature(doc)

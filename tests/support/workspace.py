@@ -41,8 +41,11 @@ unit = "Kontaktcenter"
 title = "Handläggare"
 phone = "0123-456 78"
 
+# The fixtures' mail is dated before the tests' clock: without a start of its own, a mailbox
+# starts at its first pass and leaves such mail alone (tests/test_start_from.py).
 [[mailboxes]]
 address = "kontakt@testby.se"
+start_from = 2026-01-01
 name = "Kontaktcenter"
 kind = "function"
 unit = "Kontaktcenter"
@@ -54,6 +57,7 @@ path = "mail/kontakt"
 
 [[mailboxes]]
 address = "anna@testby.se"
+start_from = 2026-01-01
 name = "Anna Berg"
 kind = "personal"
 unit = "Kontaktcenter"

@@ -3,6 +3,7 @@
 One module per command group, each holding its sub-parser and its handlers:
 
 - :mod:`~postvakt.cli.serve`: ``run``, ``check-config``, ``web``, ``demo``
+- :mod:`~postvakt.cli.backfill`: ``backfill`` (older mail, registered on purpose)
 - :mod:`~postvakt.cli.cases`: ``cases``
 - :mod:`~postvakt.cli.diary`: ``diary``, and ``cases number | import-numbers | callback``
 - :mod:`~postvakt.cli.callbacks`: ``callbacks``
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from postvakt import __version__
-from postvakt.cli import absence, callbacks, cases, diary, model, reports, serve
+from postvakt.cli import absence, backfill, callbacks, cases, diary, model, reports, serve
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Parser
 from postvakt.cli.crash import report_crash
 from postvakt.errors import ConfigError, PostvaktError, RequestError
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-GROUPS = (serve, cases, diary, callbacks, reports, absence, model)
+GROUPS = (serve, backfill, cases, diary, callbacks, reports, absence, model)
 """In the order the commands are listed in ``postvakt --help``."""
 
 

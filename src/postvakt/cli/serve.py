@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from postvakt.cli.common import (
     config_path,
     open_service,
 )
-from postvakt.errors import ConfigError, InvalidInputError
+from postvakt.errors import ConfigError, InvalidInputError, PostvaktError
 
 
 def add_parsers(sub: Any) -> None:
@@ -67,9 +68,20 @@ def add_parsers(sub: Any) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
+def _before_start(config: Any, connectors: Any, environ: Any, now: Any) -> None:
+    """How much of each mailbox's mail is from before its start (``start_from``)."""
+    from postvakt.cli.backfill import before_start_lines
+    from postvakt.intake.start import count_before_start, recorded_starts
+
+    found = count_before_start(config, connectors, recorded_starts(config, environ), now)
+    print("Post före brevlådornas start:")
+    print("\n".join(before_start_lines(found)))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     service = open_service(args)
     with service:
+        _before_start(service.config, service.connectors, service.environ, service.clock())
         if args.once:
             report = service.run_once()
             from postvakt.registry.models import Disposition
@@ -112,6 +124,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{path}: konfigurationen är giltig — {len(config.mailboxes)} brevlådor, "
         f"{len(config.units)} enheter, {len(config.people)} personer, policy {config.organisation.policy}."
     )
+    import os
+
+    from postvakt.clock import system_clock
+    from postvakt.mailbox import open_connector
+
+    connectors = {m.address: open_connector(m, config, os.environ) for m in config.mailboxes}
+    try:
+        _before_start(config, connectors, os.environ, (args.clock or system_clock())())
+    finally:
+        for connector in connectors.values():
+            with contextlib.suppress(PostvaktError):
+                connector.close()
     return EXIT_OK
 
 
@@ -149,4 +173,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from postvakt.logs import configure_logging
 
     configure_logging()
-    return run_demo(folder, diary=args.diary)
+    return run_demo(folder, diary=args.diary, clock=args.clock)

@@ -3,10 +3,11 @@ that sends notifications."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from postvakt.config.fields import EmailAddress, EnvName, HostName, Strict, WebAddress
 
@@ -175,6 +176,13 @@ class MailboxConfig(Strict):
         description="Apply the daily-open check; default on for function mailboxes, and for "
         "personal ones under a policy that asks it (orebro; see rules.daily_open_personal).",
     )
+    start_from: datetime | date | None = Field(
+        None,
+        description="Mail that arrived before this moment (a date: its midnight; a time "
+        "without an offset: Swedish time) is recorded as seen but never registered, drafted "
+        "or given a deadline ('postvakt backfill' registers it on purpose). Default: the "
+        "moment the mailbox is first watched, kept in the database.",
+    )
     maildir: MaildirSettings | None = None
     imap: ImapSettings | None = None
     ews: EwsSettings | None = None
@@ -192,6 +200,24 @@ class MailboxConfig(Strict):
                 f"tabellen [mailboxes.{extra[0]}] hör inte till connector = {self.connector!r}"
             )
         return self
+
+    @field_validator("start_from", mode="before")
+    @classmethod
+    def _start_from(cls, value: Any) -> Any:
+        # TOML gives a date or a datetime; a quoted ISO text is read the same way.
+        if isinstance(value, str):
+            try:
+                return (
+                    date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+                )
+            except ValueError:
+                pass
+        if value is None or isinstance(value, date):
+            return value
+        raise ValueError(
+            f"{value!r} är ingen tidpunkt; skriv ett datum (start_from = 2026-12-01) eller en "
+            "tidpunkt (start_from = 2026-12-01T08:00:00+01:00), utan citattecken"
+        )
 
     @property
     def settings(self) -> MaildirSettings | ImapSettings | EwsSettings | GraphSettings:

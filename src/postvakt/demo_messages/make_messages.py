@@ -804,6 +804,35 @@ def tack() -> bytes:
     return message(headers, qp(text))
 
 
+def gatlyktor() -> bytes:
+    """15: a complaint from September, long before the demo mailboxes' start (start_from)."""
+    body = lines(
+        "Hej!",
+        "",
+        "Jag vill klaga på att gatlyktorna längs Ekbacken har varit släckta i tre",
+        "veckor. Det är kolsvart när barnen går till skolbussen på morgonen, och i",
+        "går kväll var det nära att en bil körde på en cyklist vid övergångsstället.",
+        "",
+        "Jag anmälde felet på er webbplats för två veckor sedan men har inte hört något.",
+        "Laga lyktorna innan mörkret kommer på allvar.",
+        "",
+        "Hälsningar",
+        "Maria Ekholm",
+        "070-174 06 27",
+    ).encode("utf-8")
+    headers = [
+        ("Message-ID", "<CAH8x1mP4q9v2Rk7dWn3sTz6bLf0Ye5uJg2oKc8aXh1iNr4@mail.gmail.com>"),
+        ("Date", "Mon, 14 Sep 2026 06:58:31 +0200"),
+        ("MIME-Version", "1.0"),
+        ("From", "Maria Ekholm <maria.ekholm.exby@gmail.com>"),
+        ("To", KONTAKTCENTER),
+        ("Subject", encoded_words("Trasiga gatlyktor på Ekbacken", "UTF-8")),
+        ("Content-Type", 'text/plain; charset="UTF-8"'),
+        ("Content-Transfer-Encoding", "8bit"),
+    ]
+    return message(headers, body)
+
+
 # --------------------------------------------------------------------------- the files
 
 MESSAGES: dict[str, Callable[[], bytes]] = {
@@ -823,6 +852,7 @@ MESSAGES: dict[str, Callable[[], bytes]] = {
     # identical copy (same bytes, same Message-ID) lands in Anna's own mailbox as well.
     "13-anna-snorojning-kopia.eml": snorojning,
     "14-anna-tack.eml": tack,
+    "15-kontaktcenter-gatlyktor-september.eml": gatlyktor,
 }
 
 

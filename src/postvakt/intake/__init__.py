@@ -53,6 +53,7 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.intake.start import Backfill
 from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
@@ -160,6 +161,8 @@ class Intake:
         self.holder = new_holder()
         """This process's name on the mailbox leases it takes (``host:pid:random``)."""
         self.numbers = NumberFinder.of(config)
+        self.starts: dict[int, datetime] = {}
+        """When each mailbox was first watched, once read (:mod:`postvakt.intake.start`)."""
         self.numbering = Numbering.of(config)
         self._people: Mapping[str, PersonConfig] = {p.address: p for p in config.people}
         self._staff = frozenset(
@@ -252,7 +255,7 @@ class Intake:
         values = {
             **self.letters.citizen(case),
             "recipient_name": recipient,
-            "answer_due": swedish_date(due) if due else "",
+            "answer_due": due,  # never a date already passed: see CaseLetters.render
             "summary": case.summary,
         }
         subject = reply_subject(case.subject or msg.subject)
@@ -375,11 +378,13 @@ class Intake:
         role: FolderRole = "inbox",
         *,
         replay: bool = False,
+        backfill: Backfill | None = None,
     ) -> MessageOutcome:
         """Run the steps over one message in one transaction; failures go to the failed store.
 
         ``replay`` is for a message from the failed store: its record is updated, and its
-        failure marked resolved, instead of a record being added.
+        failure marked resolved, instead of a record being added.  ``backfill`` (with
+        ``replay``) registers a message that arrived before the mailbox's start.
         """
         steps = self.steps if role == "inbox" else self.sent_steps
         if role == "inbox":
@@ -392,7 +397,12 @@ class Intake:
                 with database_errors(), session.begin():
                     mailbox = session.get_one(Mailbox, mailbox_id)
                     work = Work(
-                        session=session, mailbox=mailbox, fetched=fetched, now=self.now(), role=role
+                        session=session,
+                        mailbox=mailbox,
+                        fetched=fetched,
+                        now=self.now(),
+                        role=role,
+                        backfill=backfill,
                     )
                     disposition = self._run_steps(work, steps)
                     self._record(work, disposition, replay)

@@ -33,6 +33,7 @@ from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.diary.outbox import outbox_of, sent_documents, sent_letter_kind
 from postvakt.errors import InvalidInputError
+from postvakt.intake.start import Backfill, before_start, late_registration
 from postvakt.mailbox.base import (
     FetchedMessage,
     FolderRole,
@@ -114,6 +115,11 @@ class Work:
     draft: Draft | None = None
     covered_by: str | None = None
     """Who covers the case's handler today (the handler themself when present)."""
+    backfill: Backfill | None = None
+    """A person asked for this older mail to be registered (``postvakt backfill``)."""
+    letter: bool = True
+    """Whether the case gets its acknowledgment (not when it was answered before it was
+    registered)."""
 
     @property
     def msg(self) -> IncomingMessage:
@@ -513,7 +519,12 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     case, contact = work.case, work.contact
     assert case is not None and contact is not None
     kept_from_delegate = case.private and work.covered_by not in (None, case.handler)
-    if not case.anonymous and contact.reply_to is not None and not kept_from_delegate:
+    if (
+        work.letter
+        and not case.anonymous
+        and contact.reply_to is not None
+        and not kept_from_delegate
+    ):
         work.draft = intake.make_acknowledgment(
             work.session, case, work.mailbox, work.msg, contact, work.now
         )
@@ -578,6 +589,7 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("area", service_area),
     ("care", individual_care),
     ("review", needs_a_person),
+    ("late", late_registration),
     ("substitute", follow_the_substitute),
     ("registrar", notify_registrar),
     ("draft", draft_acknowledgment),
@@ -598,6 +610,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # never raises: broken MIME is carried as defects
     ("seen_before", seen_before),  # the same message read before at another place
     ("already_registered", already_registered),  # one case per message, whichever mailbox
+    ("before_start", before_start),  # older than the mailbox's start: seen, not acted on
     ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
     ("registrar_reply", registrar_reply),  # the registrar's reply giving a diary number
     ("internal", internal_mail),  # colleagues' mail is not a citizen's
@@ -608,6 +621,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("area", service_area),  # the service area; from a central mailbox to the unit that has it
     ("care", individual_care),  # someone's own care: to the deviation module too
     ("review", needs_a_person),  # what a person must check is put on the case
+    ("late", late_registration),  # its deadline already passed: flagged once, no reminders
     ("substitute", follow_the_substitute),  # the work of someone away goes to who covers
     ("registrar", notify_registrar),  # the registrar's notice, sent after commit
     ("draft", draft_acknowledgment),  # the acknowledgment letter, into the outbox

@@ -39,6 +39,7 @@ __all__ = [
     "OpenedEvidence",
     "OutOfOffice",
     "SupportsAccessGrants",
+    "SupportsCountBefore",
     "SupportsDraftRemoval",
     "SupportsIdle",
     "SupportsOpenedEvidence",
@@ -190,6 +191,15 @@ class SupportsIdle(Protocol):
         """Block up to ``timeout`` seconds until the server reports new mail; True if it did.
 
         Uses a connection of its own, so passes are not held up."""
+        ...
+
+
+@runtime_checkable
+class SupportsCountBefore(Protocol):
+    def count_before(self, folder: str, moment: datetime) -> int:
+        """How many messages in ``folder`` arrived before ``moment`` (by the arrival stamp the
+        intake uses: Maildir mtime, IMAP INTERNALDATE, Exchange's received time).  Reads only;
+        ``check-config`` and ``run`` tell what lies before a mailbox's ``start_from``."""
         ...
 
 

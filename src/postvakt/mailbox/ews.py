@@ -352,3 +352,11 @@ class EwsConnector(EwsDelegation, EwsClient):
             lambda: target.filter(is_read=False, datetime_received__lt=start_of_day).count(),
         )
         return OpenedEvidence(changed_today=changed, last_login=None, unread_from_before=unread)
+
+    def count_before(self, folder: str, moment: datetime) -> int:
+        """Items in ``folder`` that Exchange received before ``moment`` (one FindItem)."""
+        target = self._folder(folder)
+        return self._call(
+            f"räkna meddelanden i {folder}",
+            lambda: target.filter(datetime_received__lt=moment).count(),
+        )

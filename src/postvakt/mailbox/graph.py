@@ -502,3 +502,19 @@ class GraphConnector(GraphDelegation, GraphClient):
         )
         unread = int(response.json().get("@odata.count", 0))
         return OpenedEvidence(changed_today=changed, last_login=None, unread_from_before=unread)
+
+    def count_before(self, folder: str, moment: datetime) -> int:
+        """Messages in ``folder`` received before ``moment`` (``$count`` with one result)."""
+        response = self._request(
+            "GET",
+            f"/mailFolders/{quote(folder)}/messages",
+            f"räkna meddelanden i {folder}",
+            params={
+                "$filter": "receivedDateTime lt "
+                + moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "$count": "true",
+                "$top": "1",
+                "$select": "id",
+            },
+        )
+        return int(response.json().get("@odata.count", 0))

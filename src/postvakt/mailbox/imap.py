@@ -55,6 +55,7 @@ from postvakt.mailbox.imap_connection import (
     shut_down,
     socket_readable,
 )
+from postvakt.mailbox.imap_counting import ImapCounting
 from postvakt.mailbox.imap_private import ImapPrivateMoves
 from postvakt.mailbox.sieve import SieveVacation
 
@@ -74,7 +75,7 @@ _KEY = re.compile(r"(\d{1,10}):(\d{1,10})")
 _MID = re.compile(rb"<([^<>\s]+)>")
 
 
-class ImapConnector(ImapPrivateMoves, ImapConnection):
+class ImapConnector(ImapPrivateMoves, ImapCounting, ImapConnection):
     """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
 
     clearing_restores_own_reply = True

@@ -14,6 +14,7 @@ Subfolders follow Maildir++ (``.Drafts``, ``.Sent``), as Dovecot and Courier lay
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -164,6 +165,22 @@ class MaildirConnector(MaildirPrivateMoves):
         if raw is None:
             return None
         return FetchedMessage(folder, key, raw, datetime.fromtimestamp(located[0], UTC))
+
+    def count_before(self, folder: str, moment: datetime) -> int:
+        """Messages in new/ and cur/ whose file time (the arrival stamp) is before ``moment``."""
+        where, limit, count = self._check(folder), moment.timestamp(), 0
+        for sub in ("new", "cur"):
+            try:
+                entries = list(os.scandir(where / sub))
+            except OSError as exc:
+                raise UnavailableError(
+                    f"kan inte läsa {where / sub}: {exc.strerror}", mailbox=self.address
+                ) from exc
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):  # read and renamed meanwhile
+                    if not entry.name.startswith(".") and entry.stat().st_mtime < limit:
+                        count += 1
+        return count
 
     def _stat(self, path: Path, where: Path, key: str) -> tuple[float, Path] | None:
         for _attempt in range(3):

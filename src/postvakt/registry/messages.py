@@ -46,7 +46,11 @@ def earlier_record(
     kind = (
         MessageRecord.disposition == Disposition.SENT
         if sent
-        else MessageRecord.disposition.not_in((Disposition.SENT, Disposition.FAILED))
+        # Mail from before the mailbox's start became nothing: registered on purpose later
+        # (``postvakt backfill``), it must not count as its own earlier copy.
+        else MessageRecord.disposition.not_in(
+            (Disposition.SENT, Disposition.FAILED, Disposition.BEFORE_START)
+        )
     )
     return session.scalars(
         select(MessageRecord)

@@ -126,6 +126,7 @@ class Disposition(enum.StrEnum):
     FAILED = "failed"  # raised; raw bytes are in failed_messages
     SENT = "sent"  # the mailbox's own sent mail, read to see which messages were answered
     FOLLOWUP = "followup"  # the citizen wrote again in an existing case's thread
+    BEFORE_START = "before_start"  # arrived before the mailbox's start: seen, not acted on
 
 
 class CaseKind(enum.StrEnum):
@@ -712,3 +713,4 @@ class FailedMessage(Base):
 from postvakt.registry import callbacks as _callbacks  # noqa: E402,F401
 from postvakt.registry import compilations as _compilations  # noqa: E402,F401
 from postvakt.registry import documents as _documents  # noqa: E402,F401
+from postvakt.registry import starts as _starts  # noqa: E402,F401

@@ -34,8 +34,15 @@ __all__ = ["CITIZEN", "normalise_subject", "promised_in", "record_reply"]
 Promise = Callable[[Case], "date | None"]
 """What a sent acknowledgement promised for a case: the date of the final answer."""
 
-CITIZEN = (Disposition.CASE, Disposition.NOT_CASE, Disposition.DUPLICATE, Disposition.FOLLOWUP)
-"""Dispositions of messages that a person must answer."""
+CITIZEN = (
+    Disposition.CASE,
+    Disposition.NOT_CASE,
+    Disposition.DUPLICATE,
+    Disposition.FOLLOWUP,
+    Disposition.BEFORE_START,
+)
+"""Dispositions of citizens' messages: those a person must answer, and those from before the
+mailbox's start (no deadline; a reply seen to one is kept for ``postvakt backfill``)."""
 
 _PREFIXES = re.compile(
     r"^\s*((sv|re|svar|aw|vs|fw|fwd|vb|ang|angående)\s*(\[\d+\])?\s*[:.]\s*)+", re.IGNORECASE

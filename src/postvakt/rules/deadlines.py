@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from postvakt.clock import STOCKHOLM
 from postvakt.registry.models import Case, CaseKind, CaseStatus, Disposition, Mailbox, MessageRecord
 from postvakt.rules.calendar import WorkingCalendar
 
@@ -46,6 +47,10 @@ class DueItem:
     """Who is told at a breach besides them: the mailbox's owners and the unit head."""
     private: bool = False
     """A case marked private: never told to whoever covers the responsible."""
+    passed_before_seen: bool = False
+    """The deadline had passed when Postvakt registered the case (or read the message):
+    older mail registered on purpose.  The case is flagged for review instead; no breach
+    notice floods the responsible (see :func:`postvakt.intake.start.late_registration`)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ def due_items(session: Session) -> list[DueItem]:
                 due=record.reply_due,
                 responsible=owners,
                 escalate_to=tuple(a for a in (head,) if a),
+                passed_before_seen=record.reply_due < _day(record.processed_at),
             )
         )
     cases = session.scalars(
@@ -118,6 +124,7 @@ def due_items(session: Session) -> list[DueItem]:
                     responsible,
                     escalate,
                     private=case.private,
+                    passed_before_seen=case.ack_due < _day(case.registered_at),
                 )
             )
         if case.answer_due:
@@ -131,18 +138,26 @@ def due_items(session: Session) -> list[DueItem]:
                     responsible,
                     escalate,
                     private=case.private,
+                    passed_before_seen=case.answer_due < _day(case.registered_at),
                 )
             )
     return items
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(STOCKHOLM).date()
 
 
 def to_notify(
     items: Sequence[DueItem], today: date, calendar: WorkingCalendar, *, days_before: int = 1
 ) -> list[Notice]:
     """Who is told what today: a reminder when the deadline is ``days_before`` working days
-    away or nearer, a breach when it has passed (to the escalation list as well)."""
+    away or nearer, a breach when it has passed (to the escalation list as well) — unless
+    it had passed before Postvakt registered the case: that case was flagged once instead."""
     notices: list[Notice] = []
     for item in items:
+        if item.due < today and item.passed_before_seen:
+            continue  # flagged on the case when it was registered, once
         if item.due < today:
             for recipient in dict.fromkeys((*item.responsible, *item.escalate_to)):
                 notices.append(Notice(recipient, "breach", item))

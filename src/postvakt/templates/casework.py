@@ -14,7 +14,7 @@ from postvakt.config import Config
 from postvakt.registry.models import Case, CaseKind
 from postvakt.templates import LETTERS, LetterRenderer
 
-__all__ = ["CaseLetters", "RenderedLetter", "care_subject", "swedish_date"]
+__all__ = ["PROMISES", "CaseLetters", "RenderedLetter", "care_subject", "promised", "swedish_date"]
 
 _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
            "september", "oktober", "november", "december")  # fmt: skip
@@ -23,6 +23,42 @@ _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augus
 def swedish_date(day: date) -> str:
     """'27 november 2026' — how a Swedish letter writes a date."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+PROMISES = frozenset({"acknowledgment", "acknowledgment_care", "new_review"})
+"""Letters that tell the citizen by when the answer comes (``answer_due``)."""
+ASAP = "så snart som möjligt"
+"""What such a letter says instead of a date that has passed (or is not known)."""
+
+
+def _read_swedish_date(text: str) -> date | None:
+    """The date :func:`swedish_date` wrote as ``text``, else None."""
+    parts = text.split()
+    if len(parts) != 3 or parts[1] not in _MONTHS or not (parts[0] + parts[2]).isdigit():
+        return None
+    try:
+        return date(int(parts[2]), _MONTHS.index(parts[1]) + 1, int(parts[0]))
+    except ValueError:
+        return None
+
+
+def promised(due: date | str | None, today: date) -> str:
+    """The date a letter may promise an answer by: ``due`` in Swedish, or "" when it has
+    passed or is unknown (the letter then says the answer comes as soon as possible).
+
+    The one guard against promising a date already passed: every letter in
+    :data:`PROMISES` goes through it (:meth:`CaseLetters.render`).  Callers give the date; a
+    text written by :func:`swedish_date` is read back, so none escapes the rule.
+    """
+    if isinstance(due, str):
+        day = _read_swedish_date(due.strip())
+        if day is None:
+            return due.strip()  # nothing to check: empty, or a caller's own words
+    else:
+        day = due
+    if day is None:
+        return ""
+    return swedish_date(day) if day >= today else ""
 
 
 def care_subject(case: Case) -> str:
@@ -91,6 +127,11 @@ class CaseLetters:
     ) -> RenderedLetter:
         letter = LETTERS[name]
         context = {**self.common(case, now, handler=handler), **values}
+        if name in PROMISES:
+            today = now.astimezone(STOCKHOLM).date()
+            context["answer_due"] = promised(values.get("answer_due"), today)
+        elif isinstance(context.get("answer_due"), date):
+            context["answer_due"] = swedish_date(context["answer_due"])
         data = self.renderer.render(name, {key: context.get(key) for key in letter.variables})
         filename = f"{letter.title} {case.label.replace('/', '-')}.docx"
         return RenderedLetter(name, letter.title, filename, data, self._text(name, case, context))
@@ -103,9 +144,10 @@ class CaseLetters:
         recipient = case.sender_name
         greeting = f"Hej {recipient}!" if recipient else "Hej!"
         due = context.get("answer_due")
+        when = f"senast den {due}" if due else ASAP
         sentence = _SENTENCES.get(name, "").format(
             number=case.label,
-            due=f" och du får svar senast den {due}" if due else "",
+            due=f" och du får svar {when}" if name in PROMISES else "",
             to_unit=context.get("to_unit", ""),
         )
         unit = context["unit"]
