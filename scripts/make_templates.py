@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import runpy
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +27,9 @@ OUT = Path(__file__).resolve().parent.parent / "src" / "postvakt" / "templates" 
 FIXED = datetime(2026, 11, 23, 12, 0, 0)  # fixed metadata: the same script gives the same file
 
 
-def _base(title: str, *, landscape: bool = False) -> Document:
+def _base(title: str, *, landscape: bool = False, english: bool = False) -> Document:
     """A letter's page (A4 portrait) with its heading; ``landscape`` for the wide tables of
-    the compilation, which has no diary number."""
+    the compilation, which has no diary number; ``english`` for a citizen who wrote in English."""
     doc = Document()
     section = doc.sections[0]
     if landscape:
@@ -51,23 +52,24 @@ def _base(title: str, *, landscape: bool = False) -> Document:
     left, right = head.rows[0].cells
     left.paragraphs[0].add_run("{{ organisation }}").bold = True
     left.add_paragraph("{{ unit }}")
-    right.paragraphs[0].add_run("Datum: {{ date }}")
+    right.paragraphs[0].add_run(("Date" if english else "Datum") + ": {{ date }}")
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if not landscape:
-        p = right.add_paragraph("Diarienummer: {{ number }}")
+        p = right.add_paragraph(("Reference" if english else "Diarienummer") + ": {{ number }}")
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     doc.add_paragraph()
     return doc
 
 
-def _signature(doc: Document) -> None:
-    doc.add_paragraph("Med vänlig hälsning")
+def _signature(doc: Document, *, english: bool = False) -> None:
+    doc.add_paragraph("Kind regards" if english else "Med vänlig hälsning")
     doc.add_paragraph()
     doc.add_paragraph("{{ handler_name }}")
     doc.add_paragraph("{{ handler_title }}")
     doc.add_paragraph("{{ unit }}, {{ organisation }}")
+    phone = "telephone" if english else "telefon"
     doc.add_paragraph(
-        "{{ handler_email }}{% if handler_phone %}, telefon {{ handler_phone }}{% endif %}"
+        "{{ handler_email }}{% if handler_phone %}, " + phone + " {{ handler_phone }}{% endif %}"
     )
 
 
@@ -95,14 +97,33 @@ def acknowledgment() -> Document:
     p.add_run("Ärende: ").bold = True
     p.add_run("{{ heading }}")
     doc.add_heading("Vad händer nu?", level=2)
+    # Only a complaint is promised that what went wrong is put right; an opinion is told how
+    # it is considered, praise is thanked (letter_kind; see templates.casework).
+    doc.add_paragraph('{%p if letter_kind == "complaint" %}')
     doc.add_paragraph(
         "Ansvarig chef går igenom det du har skrivit och ser till att det som blivit fel "
         "rättas till. " + _WHEN_ANSWER
     )
+    doc.add_paragraph('{%p elif letter_kind == "praise" %}')
+    doc.add_paragraph(
+        "Tack för dina vänliga ord! Vi för dem vidare till de medarbetare det gäller och till "
+        "ansvarig chef. Beröm visar oss vad vi gör bra och ska fortsätta med, och det "
+        "sammanställs en gång om året tillsammans med andra synpunkter."
+    )
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph(
+        "Tack för att du tar dig tid att berätta vad du tycker. Ansvarig chef läser dina "
+        "synpunkter, och de tas med i arbetet med att utveckla och förbättra verksamheten. "
+        "Alla synpunkter sammanställs också en gång om året och är ett underlag i "
+        "kvalitetsarbetet. " + _WHEN_ANSWER
+    )
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph('{%p if letter_kind != "praise" %}')
     doc.add_paragraph(
         "Om du inte är nöjd med svaret du får kan du höra av dig till oss igen. Då gör "
         "närmaste chef en ny prövning av ärendet."
     )
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph(
         "Ditt meddelande är en allmän handling som diarieförs. Vi behandlar dina "
         "personuppgifter enligt dataskyddsförordningen för att kunna hantera ärendet."
@@ -154,10 +175,12 @@ def answer() -> Document:
     doc.add_heading("Det här har vi gjort", level=2)
     doc.add_paragraph("{{ actions }}")
     doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph('{%p if letter_kind != "praise" %}')
     doc.add_paragraph(
         "Om du inte är nöjd med svaret kan du höra av dig till oss igen och ange diarienumret "
         "{{ number }}. Då gör närmaste chef en ny prövning av ärendet."
     )
+    doc.add_paragraph("{%p endif %}")
     _signature(doc)
     return doc
 
@@ -199,10 +222,11 @@ def new_review() -> Document:
     p.add_run("Ärende: ").bold = True
     p.add_run("{{ heading }}")
     doc.add_paragraph(
-        "Du har berättat att du inte är nöjd med vårt svar. Därför gör närmaste chef, "
-        "{{ reviewer_name }}{% if reviewer_title %}, {{ reviewer_title }}{% endif %}, en ny "
-        "prövning av ärendet. Du får ett nytt svar {% if answer_due %}senast den "
-        "{{ answer_due }}{% else %}så snart som möjligt{% endif %}."
+        "Du har berättat att du inte är nöjd med vårt svar. Därför gör närmaste chef"
+        "{% if reviewer_name %}, {{ reviewer_name }}{% if reviewer_title %}, "
+        "{{ reviewer_title }}{% endif %},{% endif %} en ny prövning av ärendet. Du får ett nytt "
+        "svar {% if answer_due %}senast den {{ answer_due }}{% else %}så snart som möjligt"
+        "{% endif %}."
     )
     doc.add_paragraph("Ange gärna diarienumret {{ number }} om du kontaktar oss om samma sak.")
     _signature(doc)
@@ -415,6 +439,11 @@ BUILDERS = {
     "arendekort": case_card,
     "sammanstallning": compilation,
 }
+# The letters to citizens in English (written to ``files/en/``), built from the same page and
+# signature: a citizen who writes in English gets these.
+BUILDERS_EN = runpy.run_path(str(Path(__file__).with_name("letters_en.py")))["builders"](
+    _base, _signature
+)
 
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -476,18 +505,19 @@ def slim(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def build(name: str) -> bytes:
+def build(name: str, language: str = "sv") -> bytes:
     buffer = io.BytesIO()
-    BUILDERS[name]().save(buffer)
+    (BUILDERS_EN if language == "en" else BUILDERS)[name]().save(buffer)
     return slim(buffer.getvalue())
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name in BUILDERS:
-        path = OUT / f"{name}.docx"
-        path.write_bytes(build(name))
-        print(path, path.stat().st_size, "bytes")
+    for language, builders, folder in (("sv", BUILDERS, OUT), ("en", BUILDERS_EN, OUT / "en")):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in builders:
+            path = folder / f"{name}.docx"
+            path.write_bytes(build(name, language))
+            print(path, path.stat().st_size, "bytes")
 
 
 if __name__ == "__main__":

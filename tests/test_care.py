@@ -495,14 +495,14 @@ def test_the_compilation_shows_care_complaints_as_their_own_group(
         cli(ws, when, "report", "annual", "--year", "2026", "--out", str(tmp_path / "s.xlsx")) == 0
     )
     book = openpyxl.load_workbook(tmp_path / "s.xlsx")
-    summary = [[c.value for c in row] for row in book["Sammanfattning"].iter_rows()]
-    assert summary[1][3] == "Vård och omsorg (avvikelsemodulen)"
-    assert next(r for r in summary if r[0] == "Kontaktcenter")[1:4] == [1, 0, 1]
-    sheet = [[c.value for c in row] for row in book["Kontaktcenter"].iter_rows()]
-    care_row = next(r for r in sheet if r[0] == "KS 2026/1")
-    assert care_row[3].startswith("Rör enskilds vård och omsorg – handläggs i")
-    assert care_row[4] is None and care_row[5] is None  # no answer, no actions shown
-    assert [r[0] for r in sheet[1:]] == ["KS 2026/2", "KS 2026/1"]  # the group comes last
+    units = [[c.value for c in row] for row in book["Enheter"].iter_rows()]
+    assert units[0][5] == "Vård och omsorg (avvikelsemodulen)"
+    assert next(r for r in units if r[1] == "Kontaktcenter")[3:6] == [1, 0, 1]
+    sheet = [[c.value for c in row] for row in book["Ärenden"].iter_rows()]
+    care_row = next(r for r in sheet if r[2] == "KS 2026/1")
+    assert care_row[5].startswith("Rör enskilds vård och omsorg – handläggs i")
+    assert care_row[6] is None and care_row[7] is None  # no answer, no actions shown
+    assert [r[2] for r in sheet[1:]] == ["KS 2026/2", "KS 2026/1"]  # the group comes last
 
     assert (
         cli(ws, when, "report", "annual", "--year", "2026", "--out", str(tmp_path / "s.csv")) == 0

@@ -207,7 +207,7 @@ def test_run_once_with_a_missing_maildir_exits_1_but_reads_the_rest(
 
     assert main(["--config", str(ws.config_path), "run", "--once"]) == 1
     captured = capsys.readouterr()
-    assert "Läste 1 nya meddelanden: 1 nya ärenden" in captured.out
+    assert "Läste 1 nytt meddelande: 1 nytt ärende" in captured.out
     assert "kontakt@testby.se" in captured.err
     assert "Maildir" in captured.err
 
@@ -645,7 +645,7 @@ def test_failed_message_is_listed_and_retried(
 
     run = postvakt("--config", config, "run", "--once", cwd=tmp_path)
     assert run.returncode == 1, run.stderr  # the message is kept, but someone must act
-    assert "Läste 1 nya meddelanden: 0 nya ärenden, 1 misslyckade, 0 utkast sparade." in run.stdout
+    assert "Läste 1 nytt meddelande: 0 nya ärenden, 1 misslyckat, 0 utkast sparade." in run.stdout
     assert "postvakt failed list" in run.stderr
 
     assert main(["--config", config, "failed", "list", "--json"]) == 0
@@ -676,7 +676,7 @@ def test_failed_message_is_listed_and_retried(
     retry = postvakt("--config", config, "failed", "retry", cwd=tmp_path)
     assert retry.returncode == 0, retry.stderr
     assert "f1: case (KS 2026/1)" in retry.stdout
-    assert "1 behandlade, 0 misslyckades igen." in retry.stdout
+    assert "1 behandlat, 0 misslyckades igen." in retry.stdout
     assert len(ws.drafts()) == 1
 
     assert main(["--config", config, "failed", "list"]) == 0

@@ -89,21 +89,21 @@ def test_absence_apply_switches_the_reply_and_the_access_on_and_off(
     assert code == 0, err
 
     code, out, _err = cli(at(2031, 3, 2), "absence", "apply")  # a Sunday, the day before
-    assert code == 0 and out.startswith("0 frånvaro påbörjade, 0 avslutade")
+    assert code == 0 and out.startswith("0 frånvaror påbörjade, 0 avslutade")
     assert not office.scripts(office.alice)[0]  # no active script
     assert office.bob not in office.acl("INBOX")
 
     code, out, err = cli(at(2031, 3, 3, 7), "absence", "apply")
     assert code == 0, err
-    assert out.startswith("1 frånvaro påbörjade, 0 avslutade")
+    assert out.startswith("1 frånvaro påbörjad, 0 avslutade")
     active, _others, script = office.scripts(office.alice)
     assert active == SCRIPT_NAME and "vacation" in script
     assert office.acl("INBOX")[office.bob] == "lrs"
     code, out, _err = cli(at(2031, 3, 3, 8), "absence", "apply")  # again: nothing more to do
-    assert code == 0 and out.startswith("0 frånvaro påbörjade, 0 avslutade")
+    assert code == 0 and out.startswith("0 frånvaror påbörjade, 0 avslutade")
 
     code, out, err = cli(at(2031, 3, 10, 7), "absence", "apply")  # she is back
     assert code == 0, err
-    assert out.startswith("0 frånvaro påbörjade, 1 avslutade")
+    assert out.startswith("0 frånvaror påbörjade, 1 avslutad")
     assert not office.scripts(office.alice)[0]  # no active script
     assert office.bob not in office.acl("INBOX")

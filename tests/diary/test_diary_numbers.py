@@ -220,7 +220,7 @@ def test_numbers_imported_from_a_file_report_each_line_that_did_not_match(
     assert "rad 3: inget ärende med referensen 'PV-2026-000099'" in out
     assert "rad 4:" in out and "redan diarienummer" in out
     assert "rad 5: väntade två fält" in out
-    assert "1 nummer satta" in out
+    assert "1 nummer satt" in out
     with service_at(ws, at(2026, 12, 2)) as service, service.sessions() as session:
         numbers = {c.reference: c.diary_number for c in session.scalars(select(Case))}
     assert numbers == {"PV-2026-000001": "KS 2026/501", "PV-2026-000002": None}

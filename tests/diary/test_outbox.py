@@ -183,7 +183,7 @@ def test_a_registrar_smtp_that_is_down_delays_but_loses_nothing(
             )
             == 0
         )
-        assert "1 levererade" in capsys.readouterr().out
+        assert "1 levererat" in capsys.readouterr().out
         assert len(back.to(REGISTRAR)) == 1
         assert cli(ws, at(2026, 11, 16, 10), "diary", "retry") == 0  # nothing left: nothing twice
         assert len(back.to(REGISTRAR)) == 1

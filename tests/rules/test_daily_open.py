@@ -54,7 +54,7 @@ def test_an_unopened_function_mailbox_alerts_its_owners_then_the_unit_head(
             False,
             1,
         )
-        assert "1 olästa meddelanden från tidigare dagar" in result.evidence
+        assert "1 oläst meddelande från tidigare dagar" in result.evidence
     (first,) = smtp_server.received
     assert first.recipients == ["anna@testby.se"]
     assert (
@@ -155,7 +155,7 @@ def test_maildir_evidence_of_reading_today(workspace: Workspace) -> None:
     evidence = connector.opened_evidence("INBOX", None)
     assert evidence == OpenedEvidence(changed_today=1, last_login=None, unread_from_before=1)
     opened, words = judge(evidence, datetime.combine(now[0].date(), datetime.min.time(), STOCKHOLM))
-    assert opened is True and words == "1 meddelanden lästa eller markerade i dag"
+    assert opened is True and words == "1 meddelande läst eller markerat i dag"
     assert read.stat().st_mtime == delivered.timestamp()  # arrival time kept
     now[0] += timedelta(days=1)  # the next day the same change is no evidence
     assert connector.opened_evidence("INBOX", None).changed_today == 0

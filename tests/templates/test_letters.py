@@ -35,6 +35,7 @@ def context(**overrides: Any) -> dict[str, Any]:
         "heading": "Snöröjningen på Björkvägen",
         "answer_due": "7 december 2026",
         "summary": "Björkvägen är inte plogad sedan i torsdags.",
+        "letter_kind": "complaint",
     }
     values.update(overrides)
     return values
@@ -286,6 +287,7 @@ def test_the_compiled_renderer_matches_docxtpl_itself() -> None:
         "heading": "Synpunkter och klagomål – rad ett\nrad två",
         "answer_due": "27 november 2026",
         "summary": "x",
+        "letter_kind": "complaint",
     }
 
     def text(data: bytes) -> list[str]:

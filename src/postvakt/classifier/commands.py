@@ -26,6 +26,7 @@ from postvakt.classifier.verdict import LABEL_SV, Label
 from postvakt.config import Config
 from postvakt.errors import NotFoundError
 from postvakt.mailbox.message import IncomingMessage, parse_message
+from postvakt.wording import count
 
 if TYPE_CHECKING:
     from postvakt.classifier.retrain import Retraining
@@ -130,11 +131,13 @@ def trained_line(result: Retraining, extra_dir: Path | None = None) -> str:
     """What ``classifier train`` with a config prints: what it learned from, where the model
     is, and its figures beside those of the model it replaced."""
     extra = f" och de egna meddelandena i {extra_dir}" if extra_dir else ""
-    learned = f" samt {result.corrections} rättade meddelanden" if result.corrections else ""
+    fixed = count(result.corrections, "rättat meddelande", "rättade meddelanden")
+    learned = f" samt {fixed}" if result.corrections else ""
     where = f": {result.path}" if result.path else ""
     figures = (
         f"\nNy modell: {result.candidate}; förra modellen: {result.current} "
-        f"(på {result.candidate.messages} meddelanden som hålls utanför träningen)."
+        f"(på {count(result.candidate.messages, 'meddelande', 'meddelanden')} som hålls utanför "
+        "träningen)."
         if result.candidate and result.current
         else ""
     )

@@ -70,6 +70,8 @@ def find_contact(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> Con
     reply: Address | None = None
     if candidate and not is_no_reply(candidate.address) and candidate.address not in own:
         reply = candidate
+        if "@" in candidate.name:  # '"anna@x.se" <anna@x.se>': the address is no name
+            reply = Address(name="", address=candidate.address)
     emails = tuple(
         dict.fromkeys(
             e.lower().rstrip(".")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from postvakt.classifier.learning import latest_per_message
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.models import ClassifierModel, Correction, MessageRecord
+from postvakt.wording import count
 
 __all__ = ["CorrectionReport", "MonthFigures", "RetrainingFigures", "correction_report", "tally"]
 
@@ -131,7 +132,7 @@ class CorrectionReport:
                     f"{r.trained_at.astimezone(self.tz):%Y-%m-%d %H:%M}  {decision}: makro-F1 "
                     f"{_num(r.macro_f1)} (i bruk {_num(r.current_macro_f1)}), täckning för "
                     f"klagomål {_num(r.complaint_recall)} (i bruk "
-                    f"{_num(r.current_complaint_recall)}), {r.corrections} rättelser"
+                    f"{_num(r.current_complaint_recall)}), {count(r.corrections, 'rättelse', 'rättelser')}"
                 )
         return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from postvakt.classifier.corpus import HELD_OUT_FOLD, Example, load_corpus, load
 from postvakt.classifier.screening import screen
 from postvakt.classifier.verdict import LABEL_SV, Label, Verdict
 from postvakt.errors import NotFoundError
+from postvakt.wording import count
 
 __all__ = [
     "CorpusEvaluation",
@@ -130,7 +131,7 @@ class EvaluationReport:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.title} ({self.n} meddelanden)", ""]
+        lines = [f"{self.title} ({count(self.n, 'meddelande', 'meddelanden')})", ""]
         lines.append(f"{'etikett':<12}{'precision':>11}{'täckning':>10}{'F1':>7}{'antal':>7}")
         for label, s in self.scores.items():
             lines.append(

@@ -53,6 +53,7 @@ from postvakt.classifier.verdict import Label
 from postvakt.config import Config
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import ClassifierModel
+from postvakt.wording import count
 
 __all__ = [
     "TOLERANCE",
@@ -142,9 +143,10 @@ class Retraining:
             f"{self.note}\n"
             f"  ny modell:       {self.candidate}\n"
             f"  modellen i bruk: {self.current}\n"
-            f"  mätt på {self.candidate.messages} meddelanden (korpusens utvärderingsdel och "
-            f"{self.held_out} rättelser som hålls utanför träningen); tränad på "
-            f"{self.examples} meddelanden varav {self.corrections} rättelser, på "
+            f"  mätt på {count(self.candidate.messages, 'meddelande', 'meddelanden')} (korpusens "
+            f"utvärderingsdel och {count(self.held_out, 'rättelse', 'rättelser')} som hålls "
+            f"utanför träningen); tränad på {count(self.examples, 'meddelande', 'meddelanden')} "
+            f"varav {count(self.corrections, 'rättelse', 'rättelser')}, på "
             f"{seconds_sv(self.seconds)}."
         )
 

@@ -17,6 +17,7 @@ from postvakt.cli.common import (
 )
 from postvakt.clock import STOCKHOLM
 from postvakt.errors import NotFoundError
+from postvakt.wording import count
 
 ID = integer(1, 2**31 - 1)
 
@@ -257,8 +258,10 @@ def cmd_absence(args: argparse.Namespace) -> int:
             return EXIT_FAILURE if problems else EXIT_OK
         report = absence.apply_now(service)
         print(
-            f"{len(report.started)} frånvaro påbörjade, {len(report.ended)} avslutade; "
-            f"{report.cases_handed} ärenden till ersättare, {report.cases_returned} tillbaka."
+            f"{count(len(report.started), 'frånvaro påbörjad', 'frånvaror påbörjade')}, "
+            f"{count(len(report.ended), 'avslutad', 'avslutade')}; "
+            f"{count(report.cases_handed, 'ärende', 'ärenden')} till ersättare, "
+            f"{report.cases_returned} tillbaka."
         )
         for line in report.instructions:
             print(f"Till e-postadministratören: {line}")

@@ -11,6 +11,7 @@ from typing import Any
 from postvakt.cli.args import email, existing_file, text
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, iso, known_address, open_service, table
 from postvakt.errors import InvalidInputError, PermissionDeniedError
+from postvakt.wording import count
 
 __all__ = ["CASE_COMMANDS", "add_case_parsers", "add_parsers", "run_case_command"]
 
@@ -120,7 +121,8 @@ def run_case_command(args: argparse.Namespace) -> int:
             print(f"rad {line}: {problem}")
         bad = len(report.problems)
         print(
-            f"{len(report.set)} nummer satta, {len(report.unchanged)} oförändrade, "
+            f"{count(len(report.set), 'nummer satt', 'nummer satta')}, "
+            f"{count(len(report.unchanged), 'oförändrat', 'oförändrade')}, "
             f"{bad} {'rad' if bad == 1 else 'rader'} kunde inte läsas in."
         )
         return EXIT_FAILURE if report.problems else EXIT_OK
@@ -145,11 +147,12 @@ def run_diary(args: argparse.Namespace) -> int:
             if args.case:
                 with sessions() as session, database_errors():
                     case_id = find_case(session, args.case).id
-            count = deliverer.retry(case_id=case_id)
-            print(f"{count} dokument försöks igen nu.")
+            tried = deliverer.retry(case_id=case_id)
+            print(f"{tried} dokument försöks igen nu.")
             report = deliverer.run(daily=True)
             print(
-                f"{len(report.sent)} levererade, {len(report.retrying)} väntar på nytt försök, "
+                f"{count(len(report.sent), 'levererat', 'levererade')}, "
+                f"{len(report.retrying)} väntar på nytt försök, "
                 f"{len(report.failed)} misslyckades."
             )
             for line in (*report.retrying, *report.failed):

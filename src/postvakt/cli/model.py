@@ -23,6 +23,7 @@ from postvakt.cli.common import (
     parse_date,
 )
 from postvakt.errors import InvalidInputError
+from postvakt.wording import count
 
 
 def add_parsers(sub: Any) -> None:
@@ -247,8 +248,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
             print(f"{item.recipient}: {item.line}")
         sent = report.sent
         if sent.queued:
-            print(f"{sent.queued} aviseringar väntar till arbetstid.")
-        print(f"{len(sent.sent)} sammanfattningar skickade.")
+            print(f"{count(sent.queued, 'avisering väntar', 'aviseringar väntar')} till arbetstid.")
+        print(f"{count(len(sent.sent), 'sammanfattning skickad', 'sammanfattningar skickade')}.")
         for error in sent.errors:
             print(f"Fel: {error}", file=sys.stderr)
         return EXIT_FAILURE if sent.errors else EXIT_OK

@@ -241,7 +241,8 @@ def cmd_failed(args: argparse.Namespace) -> int:
                 + (f" ({outcome.case})" if outcome.case else "")
             )
         still = report.count(Disposition.FAILED)
-        print(f"{len(report.outcomes) - still} behandlade, {still} misslyckades igen.")
+        done = len(report.outcomes) - still
+        print(f"{count(done, 'behandlat', 'behandlade')}, {still} misslyckades igen.")
         with service.sessions() as session, database_errors():
             drafts_failed = len(failed_drafts(session))
         if drafts_again or drafts_failed:

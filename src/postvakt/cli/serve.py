@@ -19,6 +19,7 @@ from postvakt.cli.common import (
     open_service,
 )
 from postvakt.errors import ConfigError, InvalidInputError, PostvaktError
+from postvakt.wording import count
 
 
 def add_parsers(sub: Any) -> None:
@@ -87,10 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             from postvakt.registry.models import Disposition
 
             print(
-                f"Läste {len(report.outcomes)} nya meddelanden: "
-                f"{report.count(Disposition.CASE)} nya ärenden, "
-                f"{report.count(Disposition.FAILED)} misslyckade, "
-                f"{len(report.drafts_saved)} utkast sparade."
+                f"Läste {count(len(report.outcomes), 'nytt meddelande', 'nya meddelanden')}: "
+                f"{count(report.count(Disposition.CASE), 'nytt ärende', 'nya ärenden')}, "
+                f"{count(report.count(Disposition.FAILED), 'misslyckat', 'misslyckade')}, "
+                f"{count(len(report.drafts_saved), 'utkast sparat', 'utkast sparade')}."
             )
             for skipped in report.skipped:  # another process works it: not an error
                 print(f"Hoppade över {skipped}")
@@ -121,8 +122,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if config is None or problems:
         raise ConfigError(problems, source=str(path))
     print(
-        f"{path}: konfigurationen är giltig — {len(config.mailboxes)} brevlådor, "
-        f"{len(config.units)} enheter, {len(config.people)} personer, policy {config.organisation.policy}."
+        f"{path}: konfigurationen är giltig — "
+        f"{count(len(config.mailboxes), 'brevlåda', 'brevlådor')}, "
+        f"{count(len(config.units), 'enhet', 'enheter')}, "
+        f"{count(len(config.people), 'person', 'personer')}, policy {config.organisation.policy}."
     )
     import os
 

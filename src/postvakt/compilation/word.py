@@ -81,9 +81,10 @@ def _item(row: Row) -> dict[str, str]:
     }
 
 
-def _section(config: Config, unit: UnitReport) -> dict[str, Any]:
+def _section(config: Config, unit: UnitReport, signer: str | None) -> dict[str, Any]:
     person = config.person(unit.head) if unit.head else None
-    head = person.name if person else (unit.head or "")
+    # The head by name; by address only when the signature does not print that address.
+    head = person.name if person else (unit.head if unit.head != signer else "")
     where = [] if unit.depth == 0 else [f"Förvaltning: {unit.administration}"]
     if head:
         where.append(f"Chef: {head}")
@@ -136,7 +137,7 @@ def compilation_docx(
             "deadline": swedish_date(report.deadline),
             "as_of": swedish_date(as_of),
             "levels": levels,
-            "sections": [_section(config, u) for u in chosen],
+            "sections": [_section(config, u, signer) for u in chosen],
             # The whole scope's figures, for templates written for one unit.
             "complaints": whole.complaints,
             "opinions": whole.opinions,

@@ -255,6 +255,8 @@ def template_problems(data: Mapping[str, Any], base_dir: Path) -> list[ConfigPro
     if folder is not None:
         known = sorted(letter.filename for letter in LETTERS.values())
         own = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".docx")
+        english = folder / "en"  # a citizen's letters in English (templates.LANGUAGES)
+        own_en = sorted(p.name for p in english.glob("*.docx")) if english.is_dir() else []
         for name in own:
             if name not in known and not name.startswith("~$"):  # ~$… is Word's lock file
                 hint = difflib.get_close_matches(name, known, n=1)
@@ -266,7 +268,7 @@ def template_problems(data: Mapping[str, Any], base_dir: Path) -> list[ConfigPro
                         f"Mallarnas namn: {', '.join(known)}",
                     )
                 )
-        if not any(name in known for name in own):
+        if not any(name in known for name in own + own_en):
             problems.append(
                 ConfigProblem(
                     "templates.folder",
@@ -275,9 +277,10 @@ def template_problems(data: Mapping[str, Any], base_dir: Path) -> list[ConfigPro
                 )
             )
     renderer = LetterRenderer(folder)
-    for name in LETTERS:
-        try:
-            renderer.check(name)
-        except TemplateError as exc:
-            problems.append(ConfigProblem("templates.folder", str(exc)))
+    for name, letter in LETTERS.items():
+        for language in letter.languages:
+            try:
+                renderer.check(name, language)
+            except TemplateError as exc:
+                problems.append(ConfigProblem("templates.folder", str(exc)))
     return problems

@@ -31,6 +31,7 @@ from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.diary.outbox import outbox_of, sent_documents, sent_letter_kind
 from postvakt.errors import InvalidInputError
+from postvakt.intake.letters import letter_language
 from postvakt.intake.routing import service_area
 from postvakt.intake.start import Backfill, before_start, late_registration
 from postvakt.mailbox.base import (
@@ -527,6 +528,7 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("decided", decided_by_a_person),  # the person's kind, the classifier's flags
     ("register", register),
     ("area", service_area),
+    ("letters", letter_language),
     ("care", individual_care),
     ("review", needs_a_person),
     ("late", late_registration),
@@ -559,6 +561,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("classify", classify),  # complaint / opinion go on; other stops
     ("register", register),  # the diary number
     ("area", service_area),  # the service area; from a central mailbox to the unit that has it
+    ("letters", letter_language),  # English letters to English mail; praise is thanked
     ("care", individual_care),  # someone's own care: to the deviation module too
     ("review", needs_a_person),  # what a person must check is put on the case
     ("late", late_registration),  # its deadline already passed: flagged once, no reminders

@@ -29,6 +29,7 @@ from postvakt.config import Config, MailboxConfig
 from postvakt.mailbox.base import OpenedEvidence
 from postvakt.registry.models import DailyCheck, Mailbox
 from postvakt.rules.calendar import WorkingCalendar
+from postvakt.wording import count
 
 __all__ = [
     "Absent",
@@ -71,7 +72,9 @@ def judge(evidence: OpenedEvidence | None, day_start: datetime) -> tuple[bool | 
         return None, "e-postsystemet ger inga uppgifter om läsning"
     found: list[str] = []
     if evidence.changed_today:
-        found.append(f"{evidence.changed_today} meddelanden lästa eller markerade i dag")
+        changed = evidence.changed_today
+        read = count(changed, "meddelande läst eller markerat", "meddelanden lästa eller markerade")
+        found.append(f"{read} i dag")
     if evidence.last_login is not None and evidence.last_login >= day_start:
         found.append(
             f"inloggning i dag kl. {evidence.last_login.astimezone(day_start.tzinfo):%H:%M}"
@@ -81,8 +84,9 @@ def judge(evidence: OpenedEvidence | None, day_start: datetime) -> tuple[bool | 
     if found:
         return True, "; ".join(found)
     return False, (
-        f"ingen läsning eller inloggning i dag och {evidence.unread_from_before} olästa "
-        "meddelanden från tidigare dagar"
+        "ingen läsning eller inloggning i dag och "
+        f"{count(evidence.unread_from_before, 'oläst meddelande', 'olästa meddelanden')} "
+        "från tidigare dagar"
     )
 
 

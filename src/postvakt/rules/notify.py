@@ -34,6 +34,7 @@ from postvakt.errors import AuthenticationError, ConfigError, UnavailableError
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Notification
 from postvakt.rules.calendar import WorkingCalendar
+from postvakt.wording import count as counted
 
 __all__ = ["Mailer", "Notifier", "Planned", "SendReport", "swedish_day"]
 
@@ -358,10 +359,10 @@ class Notifier:
 def _subject(items: Sequence[Planned]) -> str:
     kinds = {i.kind for i in items}
     if "breach" in kinds or "coverage_gap" in kinds or "not_opened" in kinds:
-        return f"Postvakt: {len(items)} saker behöver åtgärdas i dag"
+        return f"Postvakt: {counted(len(items), 'sak', 'saker')} behöver åtgärdas i dag"
     if kinds <= {"care", "care_cleared"}:
-        count = f"{len(items)} ärenden" if len(items) > 1 else "ett ärende"
-        return f"Postvakt: {count} som rör enskilds vård och omsorg"
+        cases = f"{len(items)} ärenden" if len(items) > 1 else "ett ärende"
+        return f"Postvakt: {cases} som rör enskilds vård och omsorg"
     if kinds == {"compilation"}:
         return "Postvakt: dags för den årliga sammanställningen av synpunkter och klagomål"
     if kinds <= {"reminder"}:

@@ -1,10 +1,12 @@
-"""Word letters: the shipped Swedish templates and rendering them.
+"""Word letters: the shipped templates (Swedish; a citizen's letters in English too) and
+rendering them.
 
 Each letter is a docxtpl template with a fixed set of variables (:data:`LETTERS`).  An
 organisation replaces a letter by putting a .docx of the same file name in its templates
-folder.  Templates are checked when loaded: a variable the letter does not provide is an
-error that names the template and the variable.  Every value is escaped on rendering, so a
-citizen's text can never break or inject into the document.
+folder (an English one in its ``en/`` subfolder).  Templates are checked when loaded: a
+variable the letter does not provide is an error that names the template and the variable.
+Every value is escaped on rendering, so a citizen's text can never break or inject into the
+document.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from postvakt.templates.compiled import CompiledTemplate
 __all__ = ["LETTERS", "Letter", "LetterRenderer"]
 
 SHIPPED = Path(__file__).with_name("files")
+LANGUAGES = ("sv", "en")
+"""Swedish, and English for citizens who write in English."""
+CITIZEN = LANGUAGES
+"""The languages of a letter to a citizen."""
 
 _COMMON = frozenset(
     {
@@ -44,6 +50,11 @@ class Letter:
     title: str
     """What the letter is called in Swedish (used in file names and events)."""
     variables: frozenset[str]
+    languages: tuple[str, ...] = ("sv",)
+    """The languages it is shipped in: a citizen's letters follow the language they wrote in
+    (the English template is ``en/<filename>``); internal ones are Swedish."""
+    neuter: bool = False
+    """'Svar' is 'ett svar': the e-mail says "Svar finns bifogat", not "bifogad"."""
 
 
 LETTERS: dict[str, Letter] = {
@@ -52,7 +63,16 @@ LETTERS: dict[str, Letter] = {
         "mottagningsbekraftelse.docx",
         "Mottagningsbekräftelse",
         _COMMON
-        | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_due", "summary"},
+        | {
+            "recipient_name",
+            "kind_phrase",
+            "received_date",
+            "heading",
+            "answer_due",
+            "summary",
+            "letter_kind",
+        },
+        CITIZEN,
     ),
     "acknowledgment_care": Letter(
         "acknowledgment_care",
@@ -62,13 +82,24 @@ LETTERS: dict[str, Letter] = {
         # beyond what the citizen wrote (OSL 26 kap.), so the complaint's words are not
         # offered to the template at all.
         _COMMON | {"recipient_name", "kind_phrase", "received_date", "answer_due"},
+        CITIZEN,
     ),
     "answer": Letter(
         "answer",
         "svar.docx",
         "Svar",
         _COMMON
-        | {"recipient_name", "kind_phrase", "received_date", "heading", "answer_text", "actions"},
+        | {
+            "recipient_name",
+            "kind_phrase",
+            "received_date",
+            "heading",
+            "answer_text",
+            "actions",
+            "letter_kind",
+        },
+        CITIZEN,
+        neuter=True,
     ),
     "handover": Letter(
         "handover",
@@ -76,12 +107,14 @@ LETTERS: dict[str, Letter] = {
         "Överlämning",
         _COMMON
         | {"recipient_name", "received_date", "heading", "to_unit", "to_contact", "new_handler"},
+        CITIZEN,
     ),
     "new_review": Letter(
         "new_review",
         "ny_provning.docx",
         "Ny prövning",
         _COMMON | {"recipient_name", "heading", "reviewer_name", "reviewer_title", "answer_due"},
+        CITIZEN,
     ),
     "cover": Letter(
         "cover",
@@ -101,6 +134,7 @@ LETTERS: dict[str, Letter] = {
             "reply_name",
             "attached",
         },
+        neuter=True,
     ),
     "case_card": Letter(
         "case_card",
@@ -122,6 +156,7 @@ LETTERS: dict[str, Letter] = {
             "message_id",
             "summary",
         },
+        neuter=True,
     ),
     "compilation": Letter(
         "compilation",
@@ -155,17 +190,20 @@ class LetterRenderer:
         self._env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self._compiled: dict[Path, tuple[tuple[int, int], CompiledTemplate]] = {}
 
-    def path(self, letter: Letter) -> Path:
+    def path(self, letter: Letter, language: str = "sv") -> Path:
+        """The organisation's own template if there is one, else the shipped one; English
+        ones are in ``en/`` (a letter with no English template is written in Swedish)."""
+        sub = "en/" if language == "en" and "en" in letter.languages else ""
         if self.folder is not None:
-            own = self.folder / letter.filename
+            own = self.folder / sub / letter.filename
             if own.exists():
                 return own
-        return SHIPPED / letter.filename
+        return SHIPPED / sub / letter.filename
 
-    def check(self, name: str) -> Path:
+    def check(self, name: str, language: str = "sv") -> Path:
         """Load the letter's template and verify its variables; return its path."""
         letter = self._letter(name)
-        path = self.path(letter)
+        path = self.path(letter, language)
         self._template(letter, path)
         return path
 
@@ -208,14 +246,15 @@ class LetterRenderer:
         self._compiled[path] = (stamp, compiled)
         return compiled
 
-    def render(self, name: str, context: Mapping[str, Any]) -> bytes:
+    def render(self, name: str, context: Mapping[str, Any], language: str = "sv") -> bytes:
+        """The letter ``name`` filled with ``context``, in ``language`` when it has it."""
         letter = self._letter(name)
         missing = sorted(letter.variables - set(context))
         if missing:
             raise TemplateError(
                 f"{letter.title}: värden saknas för {', '.join(missing)} (programfel i Postvakt)."
             )
-        path = self.path(letter)
+        path = self.path(letter, language)
         compiled = self._template(letter, path)
         values = {key: "" if value is None else value for key, value in context.items()}
         try:

@@ -11,8 +11,16 @@ from typing import Any
 
 from postvakt.clock import STOCKHOLM
 from postvakt.config import Config
-from postvakt.registry.models import Case, CaseKind
-from postvakt.templates import LETTERS, LetterRenderer
+from postvakt.registry.models import Case
+from postvakt.templates import LETTERS, Letter, LetterRenderer
+from postvakt.templates.language import (
+    KIND_PHRASES,
+    english_date,
+    is_address,
+    letter_kind,
+    mail_text,
+    title,
+)
 
 __all__ = ["PROMISES", "CaseLetters", "RenderedLetter", "care_subject", "promised", "swedish_date"]
 
@@ -76,14 +84,46 @@ class RenderedLetter:
     """The short body of the e-mail that carries the letter."""
 
 
-_SENTENCES = {
-    "acknowledgment": "Tack för ditt meddelande. Vi har registrerat det med diarienummer {number}{due}.",
-    "acknowledgment_care": "Tack för ditt meddelande. Vi har tagit emot det med nummer {number} "
-    "och lämnat det vidare till den verksamhet som ansvarar{due}.",
-    "answer": "Här kommer vårt svar i ärendet {number}.",
-    "handover": "Vi har lämnat över ditt ärende {number} till {to_unit}, som hör av sig till dig.",
-    "new_review": "Ditt ärende {number} prövas nu på nytt av närmaste chef{due}.",
-}
+def language_of(case: Case, letter: Letter) -> str:
+    """The language ``letter`` is written in for ``case``: the citizen's when it is shipped
+    in it (their letters), else Swedish."""
+    language = case.language or "sv"
+    return language if language in letter.languages else "sv"
+
+
+def _dates_in(language: str, context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` with the dates a caller wrote in Swedish written in ``language``."""
+    if language != "en":
+        return context
+    out = dict(context)
+    for key in ("date", "received_date", "answer_due"):
+        value = out.get(key)
+        day = value if isinstance(value, date) else _read_swedish_date(str(value or "").strip())
+        if day is not None:
+            out[key] = english_date(day)
+    return out
+
+
+def _once(context: dict[str, Any]) -> dict[str, Any]:
+    """No address written twice: a name that is only an address gives way to the address
+    printed beside it, and a contact that is the receiver itself is not repeated."""
+    out = dict(context)
+    email = str(out.get("handler_email") or "").strip().lower()
+    for key in ("handler_name", "reviewer_name"):
+        name = str(out.get(key) or "")
+        if is_address(name) or (email and name.strip().lower() == email):
+            out[key] = ""
+    reply = str(out.get("reply_to") or "").strip().lower()
+    if reply and (is_address(out.get("reply_name")) or str(out.get("reply_name")).lower() == reply):
+        out["reply_name"] = ""
+    contact = str(out.get("to_contact") or "").strip().lower()
+    if contact and contact == str(out.get("to_unit") or "").strip().lower():
+        out["to_contact"] = ""
+    sender = str(out.get("sender") or "")
+    name, _, rest = sender.partition(" <")
+    if rest and name.strip().lower() == rest.rstrip(">").strip().lower():
+        out["sender"] = rest.rstrip(">").strip()
+    return out
 
 
 class CaseLetters:
@@ -113,45 +153,54 @@ class CaseLetters:
         }
 
     def citizen(self, case: Case) -> dict[str, Any]:
+        """What a citizen's letter says of them and their case, in the language they wrote in
+        (the heading in English is their own subject, without the diary's Swedish prefix)."""
+        english = case.language == "en"
+        kind = letter_kind(case)
+        received = case.received_at.astimezone(STOCKHOLM).date()
+        name = case.sender_name if not is_address(case.sender_name) else None
         return {
-            "recipient_name": case.sender_name or case.sender_address or "",
-            "kind_phrase": "ditt klagomål"
-            if case.kind is CaseKind.COMPLAINT
-            else "dina synpunkter",
-            "received_date": swedish_date(case.received_at.astimezone(STOCKHOLM).date()),
-            "heading": case.heading,
+            "recipient_name": name or case.sender_address or "",
+            "kind_phrase": KIND_PHRASES["en" if english else "sv"][kind],
+            "received_date": english_date(received) if english else swedish_date(received),
+            "heading": case.summary if english else case.heading,
+            "letter_kind": kind,
         }
 
     def render(
         self, name: str, case: Case, now: datetime, *, handler: str | None = None, **values: Any
     ) -> RenderedLetter:
         letter = LETTERS[name]
+        language = language_of(case, letter)
         context = {**self.common(case, now, handler=handler), **values}
+        context.setdefault("letter_kind", letter_kind(case))
         if name in PROMISES:
             today = now.astimezone(STOCKHOLM).date()
             context["answer_due"] = promised(values.get("answer_due"), today)
         elif isinstance(context.get("answer_due"), date):
             context["answer_due"] = swedish_date(context["answer_due"])
-        data = self.renderer.render(name, {key: context.get(key) for key in letter.variables})
-        filename = f"{letter.title} {case.label.replace('/', '-')}.docx"
-        return RenderedLetter(name, letter.title, filename, data, self._text(name, case, context))
+        context = _once(_dates_in(language, context))
+        data = self.renderer.render(
+            name, {key: context.get(key) for key in letter.variables}, language
+        )
+        called = title(name, letter.title, language)
+        filename = f"{called} {case.label.replace('/', '-')}.docx"
+        return RenderedLetter(name, called, filename, data, self._text(name, case, context))
 
     def draft_text(self, name: str, case: Case, now: datetime) -> str:
         """The e-mail text that carries a letter of kind ``name`` (e.g. one written by hand)."""
-        return self._text(name, case, self.common(case, now))
+        language = language_of(case, LETTERS[name])
+        return self._text(name, case, _once(_dates_in(language, self.common(case, now))))
 
     def _text(self, name: str, case: Case, context: dict[str, Any]) -> str:
-        recipient = case.sender_name
-        greeting = f"Hej {recipient}!" if recipient else "Hej!"
-        due = context.get("answer_due")
-        when = f"senast den {due}" if due else ASAP
-        sentence = _SENTENCES.get(name, "").format(
-            number=case.label,
-            due=f" och du får svar {when}" if name in PROMISES else "",
-            to_unit=context.get("to_unit", ""),
-        )
-        unit = context["unit"]
-        return (
-            f"{greeting}\n\n{sentence}\n{LETTERS[name].title} finns bifogad.\n\n"
-            f"Med vänlig hälsning\n{context['handler_name']}\n{unit + ', ' if unit else ''}{context['organisation']}\n"
+        letter = LETTERS[name]
+        language = language_of(case, letter)
+        return mail_text(
+            name,
+            case,
+            context,
+            language=language,
+            title=title(name, letter.title, language),
+            neuter=letter.neuter,
+            promises=name in PROMISES,
         )

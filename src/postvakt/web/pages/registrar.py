@@ -19,6 +19,7 @@ from postvakt.registry.export import export_rows, to_csv
 from postvakt.registry.models import Case
 from postvakt.web.deps import context, flash, render, require
 from postvakt.web.roles import Role, User
+from postvakt.wording import count
 
 __all__ = ["router"]
 
@@ -127,11 +128,11 @@ def retry_diary(request: Request, user: User = Depends(registrar)) -> Response: 
     deliverer = ctx.service.diary
     if deliverer is None:
         raise HTTPException(status_code=404)
-    count = deliverer.retry()
+    tried = deliverer.retry()
     report = deliverer.run(daily=True)
     flash(
         request,
-        f"{count} dokument försöktes igen: {len(report.sent)} levererade, "
+        f"{tried} dokument försöktes igen: {count(len(report.sent), 'levererat', 'levererade')}, "
         f"{len(report.retrying)} väntar på nytt försök, {len(report.failed)} misslyckades.",
         "fel" if report.failed or report.retrying else "ok",
     )
