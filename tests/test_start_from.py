@@ -470,11 +470,11 @@ def test_no_letter_promises_a_date_already_passed(workspace: Workspace, name: st
                     "reviewer_name": "Chef",
                     "reviewer_title": "",
                 }
-            past, ahead = date(2026, 11, 20), date(2026, 11, 30)
+            past, ahead = date(2026, 11, 21), date(2026, 11, 30)
             for given in (past, swedish_date(past)):
                 letter = letters.render(name, case, MONDAY, answer_due=given, **values)
                 text = letter_text(letter.data)
-                assert "så snart som möjligt" in text and "20 november 2026" not in text
+                assert "så snart som möjligt" in text and "21 november 2026" not in text
                 assert "senast den" not in text
                 assert "så snart som möjligt" in letter.text and "senast" not in letter.text
             letter = letters.render(name, case, MONDAY, answer_due=ahead, **values)
