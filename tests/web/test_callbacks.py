@@ -255,3 +255,41 @@ def test_a_callback_tied_to_a_case_is_noted_on_it(
         case = find_case(session, done.case)
         (event,) = [e for e in case.events if e.kind is EventKind.CALLBACK]
         assert event.detail == "Ringde upp Sven Sten: Lovade besök i morgon"
+
+
+def test_in_the_browser_taken_seen_and_done(page, app: FastAPI, smtp: SmtpServer) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.browser import axe_violations, screenshot
+    from tests.web.support import PASSWORD, add_accounts
+
+    def sign_in_as(address: str) -> None:
+        add_accounts(app, (address,))
+        page.context.clear_cookies()
+        page.goto("/logga-in")
+        page.get_by_label("E-postadress").fill(address)
+        page.get_by_label("Lösenord").fill(PASSWORD)
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url("**/")
+
+    sign_in_as("cecilia@testby.se")
+    page.get_by_role("navigation").get_by_role("link", name="Återuppringningar").click()
+    page.get_by_label("Vem ska ringa upp?").select_option(label="Anna Berg (anna@testby.se)")
+    page.get_by_label("Medborgarens namn").fill("Karin Ek")
+    page.get_by_label("Telefon").fill("070-123 45 67")
+    page.get_by_label("Vad gäller det?").fill("Undrar när snön röjs på Storgatan")
+    page.get_by_role("button", name="Lägg in återuppringningen").click()
+    assert "Anna Berg ringer Karin Ek senast torsdag 26 november 2026" in (
+        page.get_by_role("status").inner_text()
+    )
+    assert axe_violations(page) == []  # WCAG 2.2 A and AA, with a row waiting
+    screenshot(page, "callbacks")
+
+    sign_in_as("anna@testby.se")
+    row = page.get_by_role("row", name="Karin Ek")
+    assert "tors 26 nov 2026" in row.inner_text()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Markera som klar eller ta emot ett nytt meddelande").click()
+    page.get_by_label("Vad kom ut av samtalet?").fill("Snön röjs i morgon")
+    page.get_by_role("button", name="Klar med återuppringning 1 till Karin Ek").click()
+    assert page.get_by_role("status").inner_text() == "Återuppringning 1 är klar."
+    screenshot(page, "callbacks-done")
+    assert _rows(app)[0].note == "Snön röjs i morgon"

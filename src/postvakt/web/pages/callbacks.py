@@ -79,8 +79,6 @@ def _page(
     people = {p.address: p.name for p in config.people}
     for unit in config.units:
         people.setdefault(unit.head, unit.head)
-    if not draft.for_address:
-        draft.for_address = user.address if user.address in people else ""
     return render(
         request,
         "callbacks.html",
