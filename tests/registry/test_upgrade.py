@@ -81,7 +81,9 @@ def _comparable(value: Any) -> Any:
 def _key(table: str, row: dict[str, Any]) -> tuple[Any, ...]:
     if table == "mailbox_owners":
         return (row["mailbox_id"], row["address"])
-    return (row["mailbox_id"],) if table == "mailbox_leases" else (row["id"],)
+    if table in ("mailbox_leases", "mailbox_starts"):
+        return (row["mailbox_id"],)
+    return (row["id"],)
 
 
 def _read(engine: Engine, table: sa.TableClause) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -106,7 +108,7 @@ def fill(engine: Engine, revision: str) -> dict[str, list[dict[str, Any]]]:
                 )
         if dialect == "postgresql":  # explicit ids: move the sequences past them
             for name in tables(revision):
-                if name not in ("mailbox_owners", "mailbox_leases"):
+                if name not in ("mailbox_owners", "mailbox_leases", "mailbox_starts"):
                     connection.execute(
                         sa.text(
                             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - names from ORDER

@@ -10,8 +10,11 @@ import sqlalchemy as sa
 
 from postvakt.clock import STOCKHOLM
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
-HEAD = "0010"
+REVISIONS = (
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
+    "0012", "0013", "0014",
+)  # fmt: skip
+HEAD = "0015"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -150,6 +153,28 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
     "0009": {
         "cases": [("care_flagged_at", DT), ("care_route", S), ("care_routed_at", DT)],
     },
+    "0010": {
+        "cases": [("diary_number", S)],
+        "diary_documents": [
+            ("id", INT), ("case_id", INT), ("key", S), ("system", S), ("kind", S), ("title", S),
+            ("made_at", DT), ("text", T), ("status", S), ("attempts", INT),
+            ("next_attempt_at", DT), ("last_error", T), ("progress", J), ("external_id", S),
+            ("created_at", DT), ("claimed_at", DT), ("sent_at", DT),
+        ],
+        "diary_attachments": [
+            ("id", INT), ("document_id", INT), ("position", INT), ("filename", S),
+            ("content_type", S), ("data", BIN),
+        ],
+    },
+    "0011": {"mailbox_starts": [("mailbox_id", INT), ("first_watched_at", DT)]},
+    "0013": {
+        "callbacks": [
+            ("id", INT), ("for_address", S), ("unit_id", INT), ("case_id", INT), ("name", S),
+            ("phone", S), ("about", T), ("requested_at", DT), ("requested_by", S), ("due", D),
+            ("done_at", DT), ("done_by", S), ("note", T),
+        ],
+    },
+    "0014": {"absences": [("emergency", B), ("approvals", J), ("approved_at", DT)]},
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -158,7 +183,7 @@ ORDER = (
     "cases", "case_events", "drafts", "failed_messages", "messages", "sync_states",
     "notifications", "job_claims", "daily_checks", "absences", "web_users",
     "web_sessions", "login_attempts", "case_access", "mailbox_leases", "corrections",
-    "classifier_models",
+    "classifier_models", "diary_documents", "diary_attachments", "mailbox_starts", "callbacks",
 )  # fmt: skip
 """Parents before children."""
 
@@ -315,6 +340,9 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
                 withdrawn_reason="samma sak som KS 2026/1" if merged else None,
                 merged_into_id=1 if merged else None,
             )
+        if at("0010"):
+            # A 0010 Postvakt kept the diary's number beside its own (numbering = postvakt).
+            case["diary_number"] = case.get("diary_entered_number") or case["number"]
         if at("0009"):
             # A 0009 Postvakt's care routing: case 3 flagged and its card sent.
             care = case["id"] == 3
@@ -508,5 +536,31 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
              "corrections": 1, "macro_f1": 0.93, "complaint_recall": 0.98,
              "current_macro_f1": 0.92, "current_complaint_recall": 0.97, "accepted": True,
              "note": "i bruk"},
+        ]  # fmt: skip
+    if at("0014"):
+        for absence in data["absences"]:
+            absence.update(emergency=False, approvals={}, approved_at=None)
+    if at("0010"):
+        data["diary_documents"] = [
+            {"id": 1, "case_id": 1, "key": "case-1/incoming", "system": "registrar",
+             "kind": "incoming", "title": "Inkommande synpunkt/klagomål", "made_at": SPRING,
+             "text": "Inkommet meddelande. Ankomststämpel 2026-03-29 01:59.", "status": "sent",
+             "attempts": 1, "next_attempt_at": None, "last_error": None,
+             "progress": {"document_number": "26/00001-1", "files": ["a.eml"]},
+             "external_id": "<diary.abc@testby.se>", "created_at": SPRING, "claimed_at": SPRING,
+             "sent_at": AUTUMN_SECOND},
+        ]  # fmt: skip
+        data["diary_attachments"] = [
+            {"id": 1, "document_id": 1, "position": 0, "filename": "Inkommande KS 2026-1.eml",
+             "content_type": "message/rfc822", "data": b"From: a@example.net\r\n\r\n\xe5\xe4\xf6"},
+        ]  # fmt: skip
+    if at("0011"):
+        data["mailbox_starts"] = [{"mailbox_id": 1, "first_watched_at": SPRING}]
+    if at("0013"):
+        data["callbacks"] = [
+            {"id": 1, "for_address": "anna@testby.se", "unit_id": 1, "case_id": 1,
+             "name": "Karin Ek", "phone": "070-111 22 33", "about": "Snöröjningen – å ä ö",
+             "requested_at": AUTUMN_FIRST, "requested_by": "chef@testby.se",
+             "due": date(2026, 10, 27), "done_at": None, "done_by": None, "note": None},
         ]  # fmt: skip
     return data
