@@ -394,6 +394,48 @@ def test_a_head_who_answered_is_reviewed_by_the_head_above_or_by_whom_someone_na
     assert texts and "Kerstin Dahl\nKommundirektör\nKommunledningen" in texts[-1]
 
 
+def test_a_staff_members_case_the_head_answered_is_reviewed_above_the_head(
+    tmp_path: Path, smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = school(tmp_path / "ws", f"sqlite:///{tmp_path / 'pv.db'}", smtp_server)
+    argv = [
+        "cases",
+        "add",
+        "--channel",
+        "phone",
+        "--unit",
+        "Björkskolan",
+        "--summary",
+        "Läxorna rättas aldrig",
+        "--email",
+        "karin.ek@example.net",
+        "--by",
+        "lars@testby.se",
+    ]
+    assert cli(ws, at(2026, 11, 23), *argv) == 0
+    # Lars handles the case, but his head Rita gave the answer: she is not the one to review it.
+    assert (
+        cli(
+            ws,
+            at(2026, 11, 24),
+            "cases",
+            "answer",
+            "KS 2026/1",
+            "--by",
+            "rita@testby.se",
+            "--text",
+            "Läxorna rättas varje vecka från och med nu.",
+        )
+        == 0
+    )
+    assert cli(ws, at(2026, 11, 25), "cases", "reopen", "KS 2026/1", "--by", "lars@testby.se") == 0
+    assert "Meddelat: frida@testby.se" in capsys.readouterr().out
+    case = the_case(ws)
+    assert case.handler == "frida@testby.se"
+    (escalated,) = [e for e in case.events if e.kind is EventKind.ESCALATED]
+    assert "själv enhetschef för Björkskolan" in escalated.detail
+
+
 def test_the_case_page_offers_the_nearest_manager_and_another_reviewer(tmp_path: Path) -> None:
     config = make_config(tmp_path / "ws")
     app = create_app(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postvakt.config import Config
-from postvakt.registry.models import Case, Mailbox, Unit
+from postvakt.registry.models import Case, EventKind, Mailbox, Unit
 
 __all__ = ["Reviewer", "chosen_reviewer", "nearest_manager", "reviewer_mailbox"]
 
@@ -57,11 +57,20 @@ def _own_unit(session: Session, config: Config, address: str, case: Case) -> Uni
     return _unit_named(session, person.unit if person else None) or case.unit
 
 
+def _who_answered(case: Case) -> str:
+    """The person whose answer the citizen is not satisfied with: who gave the latest answer,
+    else the case's handler ("" when neither is a person)."""
+    answers = [e.actor for e in case.events if e.kind is EventKind.ANSWERED and "@" in e.actor]
+    handler = (answers[-1] if answers else case.handler or "").lower()
+    return handler if "@" in handler else ""  # "postvakt", "okänd": no person to place
+
+
 def nearest_manager(session: Session, config: Config, case: Case) -> Reviewer | None:
     """The head of the handler's own unit; the head of the unit above when the handler is
-    that head.  Without a handler, the head of the case's unit; None when there is no unit."""
-    handler = (case.handler or "").lower()
-    handler = handler if "@" in handler else ""  # "postvakt", "okänd": no person to place
+    that head.  The handler is whoever gave the answer the citizen is not satisfied with (a
+    head may answer a case of their unit), else the case's handler; without either, the
+    head of the case's unit reviews.  None when there is no unit."""
+    handler = _who_answered(case)
     unit = _own_unit(session, config, handler, case) if handler else case.unit
     if unit is None:
         return None
