@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.areas import find_area
 from postvakt.care import flag
-from postvakt.clock import STOCKHOLM, Clock
 from postvakt.casework_forward import ForwardingMixin
+from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.diary.base import Attachment, DocumentKind
 from postvakt.diary.outbox import LETTER_KINDS, outbox_of
@@ -39,8 +39,8 @@ from postvakt.registry.db import database_errors
 from postvakt.registry.drafts import add_draft
 from postvakt.registry.models import Case, CaseKind, EventKind, Mailbox, Unit
 from postvakt.registry.numbering import Numbering
-from postvakt.rules.calendar import WorkingCalendar
 from postvakt.reviewer import Reviewer, chosen_reviewer, nearest_manager, reviewer_mailbox
+from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.notify import Mailer, Notifier, Planned
 from postvakt.rules.policy import Policy
 from postvakt.templates.casework import CaseLetters, RenderedLetter, care_subject, swedish_date
@@ -71,9 +71,9 @@ class Done:
     where: str | None = None
     """'utkast i <mailbox>' or the path of a saved letter."""
     told: tuple[str, ...] = ()
-
     notes: tuple[str, ...] = ()
     """Anything else done or left to do, one line each (the cover letter of a hand-over)."""
+
 
 class Casework(ForwardingMixin):
     """Case work by hand; hand-overs and their feedback in :class:`ForwardingMixin`."""
@@ -128,8 +128,8 @@ class Casework(ForwardingMixin):
         kind: str,
         actor: str,
         now: datetime,
-    ) -> str:
         mailbox: Mailbox | None = None,
+    ) -> str:
         """Draft the letter to the citizen (in ``mailbox``, by default the one the case came
         in through), or save it when there is no way to draft it."""
         mailbox = mailbox or self._reply_mailbox(session, case)
@@ -408,22 +408,18 @@ class Casework(ForwardingMixin):
         )
         where = None
         if not case.anonymous:
+            mailbox = reviewer_mailbox(session, chosen) or self._reply_mailbox(session, case)
+            person = self.config.person(chosen.address)
+            name = person.name if person else chosen.address
+            title = (person.title if person else None) or ""
             letter = self.letters.render(
                 "new_review",
                 case,
                 now,
                 **self.letters.citizen(case),
-            mailbox = reviewer_mailbox(session, chosen) or self._reply_mailbox(session, case)
-            person = self.config.person(chosen.address)
-            name = person.name if person else chosen.address
-            title = (person.title if person else None) or ""
                 reviewer_name=name,
                 reviewer_title=title,
                 answer_due=swedish_date(due),
-            )
-        line = f"{case.label} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
-        return where, Planned(chosen.address, "assigned", case.reference, due, line)
-
                 # Signed by the reviewer, from the mailbox the letter is drafted in.
                 handler_name=name,
                 handler_title=title,
@@ -435,6 +431,10 @@ class Casework(ForwardingMixin):
             )
             where = self._deliver_letter(
                 session, case, letter, kind="review", actor=actor, now=now, mailbox=mailbox
+            )
+        line = f"{case.label} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
+        return where, Planned(chosen.address, "assigned", case.reference, due, line)
+
     def not_satisfied(self, session: Session, case: Case, *, now: datetime, reason: str) -> None:
         """The citizen answered in the case's thread that they are not satisfied (the intake):
         a new review, in the message's own transaction; the reviewer is told after commit."""
