@@ -165,8 +165,8 @@ class EventKind(enum.StrEnum):
     ASSIGNED = "assigned"  # a person gave the case to another handler
     CARE = "care"  # marked as (or no longer) concerning an individual's care; routed
     CALLBACK = "callback"  # the handler called the citizen back: a note for the diary
-
     FEEDBACK = "feedback"  # the receiver of a hand-over reported back (cases feedback)
+
 
 class DraftStatus(enum.StrEnum):
     PENDING = "pending"
