@@ -44,6 +44,7 @@ title = "Förskolesamordnare"
 
 [[mailboxes]]
 address = "forskola@testby.se"
+start_from = 2026-01-01  # the tests' mail is older than their clock
 name = "Förskolan"
 kind = "function"
 unit = "Förskolan"
