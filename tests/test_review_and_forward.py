@@ -734,3 +734,57 @@ def test_feedback_on_a_case_never_handed_over_is_refused(
         == 2
     )
     assert "har inte lämnats över" in capsys.readouterr().err
+
+
+def test_a_cover_letter_that_cannot_be_mailed_is_saved_to_send_by_hand(
+    tmp_path: Path, smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = school(tmp_path / "ws", f"sqlite:///{tmp_path / 'pv.db'}", smtp_server)
+    argv = [
+        "cases",
+        "add",
+        "--channel",
+        "visit",
+        "--unit",
+        "Kontaktcenter",
+        "--summary",
+        "Busskortet fungerar inte",
+        "--email",
+        "olle@example.net",
+        "--by",
+        "anna@testby.se",
+    ]
+    assert cli(ws, at(2026, 11, 23), *argv) == 0
+    capsys.readouterr()
+    smtp_server.received.clear()
+    # The receiver was given by phone only: nothing is mailed, the letter waits in brev/.
+    assert (
+        cli(
+            ws,
+            at(2026, 11, 24),
+            "cases",
+            "forward",
+            "KS 2026/1",
+            "--to",
+            "Länstrafiken",
+            "--contact",
+            "0771-10 01 10",
+            "--by",
+            "anna@testby.se",
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    saved = ws.root / "brev" / "Följebrev KS 2026-1.docx"
+    assert (
+        "Följebrev: inte skickat (mottagaren har ingen e-postadress); skicka det själv till "
+        f"Länstrafiken: {saved}" in out
+    )
+    assert "Busskortet fungerar inte" in docx_text(saved.read_bytes())
+    assert [
+        m.recipients
+        for m in smtp_server.received
+        if "Överlämnat ärende" in str(m.message["Subject"])
+    ] == []
+    (drafted,) = [e for e in the_case(ws).events if e.document == saved.name]
+    assert "kunde inte skickas" in drafted.detail

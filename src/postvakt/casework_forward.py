@@ -188,7 +188,9 @@ class ForwardingMixin:
         try:
             report = self.notifier.flush(now)
         except PostvaktError as exc:
-            log.warning("could not send queued notices: %s", exc)
+            # The error names the recipient: only its kind above DEBUG.
+            log.warning("could not send queued notices (%s)", type(exc).__name__)
+            log.debug("queued notices not sent: %s", exc)
             return ()
         return tuple(report.sent)
 
@@ -311,7 +313,9 @@ class ForwardingMixin:
                 sent_to = cover.to
             except PostvaktError as exc:
                 problem = str(exc)
-                log.warning("cover letter of case %s not sent: %s", cover.case_id, exc)
+                log.warning(
+                    "cover letter of case %s not sent (%s)", cover.case_id, type(exc).__name__
+                )
         if sent_to:
             detail = f"Följebrev med ärendekort och originalmeddelande skickat till {sent_to}."
             note = f"Följebrev: skickat till {sent_to}"
