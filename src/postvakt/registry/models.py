@@ -510,70 +510,6 @@ class Absence(Base):
     """When the last approval came: from then on the emergency delegation is in force."""
 
 
-class WebUser(Base):
-    """A local account of the dashboard: an address and its password hash (argon2).
-
-    What the person may see and do is not stored here: roles come from the config.
-    """
-
-    __tablename__ = "web_users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(300))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime]
-    password_changed_at: Mapped[datetime]
-    """Sessions signed in before this are no longer accepted."""
-    last_login_at: Mapped[datetime | None]
-
-
-class WebSession(Base):
-    """A signed-in session of the dashboard, kept server-side.
-
-    The browser holds a random token; only its SHA-256 is stored.  Logout sets ``ended_at``;
-    a password change ends every session of the account.
-    """
-
-    __tablename__ = "web_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    address: Mapped[str] = mapped_column(String(320), index=True)
-    client: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    ended_at: Mapped[datetime | None]
-
-
-class LoginAttempt(Base):
-    """One sign-in attempt: throttling counts recent failures per client and per account."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    client: Mapped[str] = mapped_column(String(100), index=True)
-    account: Mapped[str] = mapped_column(String(320), index=True)
-    success: Mapped[bool] = mapped_column(Boolean)
-
-
-class CaseAccess(Base):
-    """Someone viewed a case (its page, its original, ``cases show``): the access log."""
-
-    __tablename__ = "case_access"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(320))
-    via: Mapped[str] = mapped_column(String(10))
-    """'web' or 'cli'."""
-    what: Mapped[str] = mapped_column(String(60), default="visa")
-    client: Mapped[str | None] = mapped_column(String(100))
-
-
 class MailboxLease(Base):
     """One process works a mailbox at a time: it holds the lease until ``expires_at``.
 
@@ -610,50 +546,6 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(10), default="sending")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-
-
-class Correction(Base):
-    """A person's correction of the classifier, kept as a labelled example.
-
-    The text is what the classifier read (the citizen's subject and text, capped like the
-    intake's); ``label`` is the person's ('complaint', 'opinion', 'other').  Training uses
-    these beside the shipped corpus; evaluation counts them per month.
-    """
-
-    __tablename__ = "corrections"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    by: Mapped[str] = mapped_column(String(320))
-    action: Mapped[str] = mapped_column(String(20))
-    """confirm | reclassify | withdraw | register | merge"""
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    message_record_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
-    predicted: Mapped[str | None] = mapped_column(String(20))
-    """What the classifier said ('complaint', 'opinion', 'other'); None when it never judged."""
-    label: Mapped[str] = mapped_column(String(20))
-    """What the person says it is."""
-    subject: Mapped[str] = mapped_column(Text, default="")
-    text: Mapped[str] = mapped_column(Text, default="")
-    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-
-
-class ClassifierModel(Base):
-    """One retraining of the classifier and whether it was taken into use."""
-
-    __tablename__ = "classifier_models"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    trained_at: Mapped[datetime]
-    model_key: Mapped[str] = mapped_column(String(100))
-    examples: Mapped[int] = mapped_column(Integer)
-    corrections: Mapped[int] = mapped_column(Integer)
-    macro_f1: Mapped[float] = mapped_column(Float)
-    complaint_recall: Mapped[float] = mapped_column(Float)
-    current_macro_f1: Mapped[float | None] = mapped_column(Float)
-    current_complaint_recall: Mapped[float | None] = mapped_column(Float)
-    accepted: Mapped[bool] = mapped_column(Boolean)
-    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class JobClaim(Base):
@@ -709,8 +601,20 @@ class FailedMessage(Base):
 # Tables in modules of their own (this one is long enough): importing them here puts them in
 # Base.metadata wherever the models are loaded.  callbacks: the callback requests
 # (återuppringningar); compilations: the yearly compilations sent; documents: the diary
-# outbox; starts: each mailbox's start (when it was first watched).
+# outbox; starts: each mailbox's start (when it was first watched); web_models: the
+# dashboard's accounts, sessions, sign-in attempts and access log; learning_models: the
+# corrections kept as examples and the classifier's retrainings.
 from postvakt.registry import callbacks as _callbacks  # noqa: E402,F401
 from postvakt.registry import compilations as _compilations  # noqa: E402,F401
 from postvakt.registry import documents as _documents  # noqa: E402,F401
 from postvakt.registry import starts as _starts  # noqa: E402,F401
+from postvakt.registry.learning_models import (  # noqa: E402 - the classifier's, re-exported
+    ClassifierModel,
+    Correction,
+)
+from postvakt.registry.web_models import (  # noqa: E402 - the dashboard's tables, re-exported
+    CaseAccess,
+    LoginAttempt,
+    WebSession,
+    WebUser,
+)
