@@ -94,7 +94,7 @@ def registered(cli: Cli, *, when: datetime = MONDAY) -> None:
         name="k1",
     )
     code, out, _err = cli(when.replace(hour=10), "run", "--once")
-    assert code == 0 and "1 nya ärenden" in out
+    assert code == 0 and "1 nytt ärende" in out
     case = cli.case()
     # Örebro's routine: answer within 5 working days of Monday 23 November.
     assert case.answer_due == date(2026, 11, 30)

@@ -126,7 +126,7 @@ def test_delivery_over_lmtp_is_picked_up_by_run_once(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "1 nya ärenden" in result.stdout and "1 utkast sparade" in result.stdout
+    assert "1 nytt ärende" in result.stdout and "1 utkast sparat" in result.stdout
     # The draft is in Drafts: a reply to the citizen with the acknowledgment letter.
     client = dovecot.imap(user)
     try:
