@@ -45,7 +45,8 @@ from tests.support import ews_fake, graph_fake
 from tests.support.dovecot import MASTER_ENV, DovecotServer, ImapUser
 from tests.support.ews_fake import EwsFake
 from tests.support.graph_fake import GraphFake, make_tls
-from tests.support.workspace import Workspace, citizen_mail, make_workspace
+from tests.support.ports import free_port
+from tests.support.workspace import IMAP_SECRET_CONFIG, Workspace, citizen_mail, make_workspace
 
 COMPLAINT = (
     "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar.\n\n"
@@ -251,6 +252,27 @@ def test_check_config_and_run_tell_how_much_mail_lies_before_the_start(
     assert (
         "anna@testby.se: start 2026-11-23 10:00 (då brevlådan först bevakades); 1 meddelande" in out
     )
+
+
+def test_check_config_says_which_mailbox_could_not_be_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that does not answer is told for its mailbox; the config is still valid."""
+    path = tmp_path / "postvakt.toml"
+    path.write_text(
+        IMAP_SECRET_CONFIG.replace(
+            'host = "imap.testby.se"', f'host = "127.0.0.1"\nport = {free_port()}'
+        ).replace('username = "kontakt"', 'security = "none"\nusername = "kontakt"'),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PV_TEST_IMAP_PASSWORD", "hemligt")
+    assert main(["--config", str(path), "check-config"], clock=fixed_clock(MONDAY)) == 0
+    out = capsys.readouterr().out
+    assert "konfigurationen är giltig" in out
+    assert (
+        "kontakt@testby.se: kunde inte räkna posten före start: förbindelsen med 127.0.0.1" in out
+    )
+    assert "hemligt" not in out
 
 
 def imap_connector(server: DovecotServer, user: str) -> ImapConnector:

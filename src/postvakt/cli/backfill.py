@@ -69,7 +69,8 @@ def before_start_lines(found: Sequence[Any]) -> list[str]:
     lines = []
     for item in found:
         if item.error:
-            lines.append(f"  {item.address}: kunde inte räkna posten före start: {item.error}")
+            why = item.error.removeprefix(f"{item.address}: ")  # the address is said once
+            lines.append(f"  {item.address}: kunde inte räkna posten före start: {why}")
             continue
         if item.count is None:
             what = "antalet kan inte räknas med den här anslutningen"
