@@ -244,17 +244,21 @@ class RuleJobs:
             forwards = feedback_reminders(session, today, self.calendar)  # hand-overs unanswered
         notices = to_notify(items, today, self.calendar, days_before=days_before)
         # Whoever is away is not told: the notifier tells whoever covers them.
-        return callbacks + forwards + [
-            Planned(
-                n.recipient,
-                n.kind,
-                f"{n.item.kind}:{n.item.ref}",
-                n.item.due,
-                _line(n.item, n.kind == "breach"),
-                private=n.item.private,
-            )
-            for n in notices
-        ]
+        return (
+            callbacks
+            + forwards
+            + [
+                Planned(
+                    n.recipient,
+                    n.kind,
+                    f"{n.item.kind}:{n.item.ref}",
+                    n.item.due,
+                    _line(n.item, n.kind == "breach"),
+                    private=n.item.private,
+                )
+                for n in notices
+            ]
+        )
 
     def _compilation(self, today: date) -> list[Planned]:
         # Imported here: the compilation's writers (openpyxl) load only when it runs.
