@@ -70,8 +70,8 @@ class Approvers:
     manager: str
     """The head's own nearest manager: the head of the unit above."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter((self.head, self.manager))
+    def __contains__(self, address: object) -> bool:
+        return address in (self.head, self.manager)
 
 
 @dataclass(frozen=True)
