@@ -173,7 +173,9 @@ def test_not_satisfied_before_the_answer_is_noted_not_reopened(workspace: Worksp
             assert case.events[-1].detail.startswith("Avsändaren skriver att hen inte är nöjd")
 
 
-def test_not_satisfied_after_the_answer_reopens_for_the_parent_head(workspace: Workspace) -> None:
+def test_not_satisfied_after_the_answer_reopens_for_the_nearest_manager(
+    workspace: Workspace,
+) -> None:
     registered(workspace)
     with service_at(workspace, at(17)) as service:
         assert service.casework is not None
@@ -189,12 +191,12 @@ def test_not_satisfied_after_the_answer_reopens_for_the_parent_head(workspace: W
         with service.sessions() as session:
             case = session.scalars(select(Case)).one()
             assert case.status is CaseStatus.REOPENED
-            assert case.handler == "kd@testby.se"  # the parent unit's head
+            assert case.handler == "chef@testby.se"  # the head of Anna's unit (Kontaktcenter)
             assert [e.kind.value for e in case.events][-3:] == ["reopened", "escalated", "drafted"]
             assert "inte nöjd" in case.events[-3].detail
             (queued,) = session.scalars(select(Notification)).all()
             assert (queued.recipient, queued.kind, queued.status) == (
-                "kd@testby.se",
+                "chef@testby.se",
                 "assigned",
                 "queued",
             )
