@@ -13,6 +13,7 @@ from postvakt.web.auth import SESSION_KEY, NotSignedIn, session_user
 from postvakt.web.context import WebContext
 from postvakt.web.csrf import csrf_token
 from postvakt.web.roles import Role, User
+from postvakt.web.views import who_of
 
 __all__ = ["context", "flash", "render", "require", "signed_in"]
 
@@ -73,6 +74,7 @@ def render(
             "today": ctx.today(),
             "organisation": ctx.config.organisation.name,
             "Role": Role,
+            "who": who_of(ctx.config),
             **values,
         },
         status_code=status_code,

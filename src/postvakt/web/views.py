@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
 
 from postvakt.clock import STOCKHOLM
 
-__all__ = ["EVENT_SV", "KIND_SV", "LABEL_SV", "STATUS_SV", "filters"]
+if TYPE_CHECKING:
+    from postvakt.config import Config
+
+__all__ = ["EVENT_SV", "KIND_SV", "LABEL_SV", "STATUS_SV", "filters", "long_day", "who_of"]
 
 KIND_SV = {"complaint": "Klagomål", "opinion": "Synpunkt"}
 LABEL_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
@@ -51,6 +58,20 @@ CHANNEL_SV = {
     "web": "webb",
 }
 _MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+_MONTH_NAMES = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 _WEEKDAYS = ("mån", "tis", "ons", "tors", "fre", "lör", "sön")
 
 
@@ -61,6 +82,34 @@ def day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(STOCKHOLM).date()
     return f"{_WEEKDAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def long_day(value: date | datetime | None) -> str:
+    """'3 december 2026' (the date in Stockholm), or '–'."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        value = value.astimezone(STOCKHOLM).date()
+    return f"{value.day} {_MONTH_NAMES[value.month - 1]} {value.year}"
+
+
+def who_of(config: Config) -> Callable[[str | None], Markup]:
+    """A template function: a person or mailbox shown by name beside the address,
+    ``Anna Berg <anna.berg@…>`` as HTML; an address nobody configured shows alone."""
+
+    def who(address: str | None) -> Markup:
+        if not address:
+            return Markup("–")
+        person = config.person(address)
+        mailbox = config.mailbox(address)
+        name = person.name if person else (mailbox.name if mailbox else None)
+        if not name:
+            return Markup('<span class="who">{}</span>').format(address)
+        return Markup('<span class="who">{} <span class="addr">{}</span></span>').format(
+            name, address
+        )
+
+    return who
 
 
 def stamp(value: datetime | None) -> str:
@@ -89,6 +138,7 @@ def size(value: int) -> str:
 def filters() -> dict[str, object]:
     return {
         "day": day,
+        "long_day": long_day,
         "stamp": stamp,
         "iso": iso,
         "percent": percent,
