@@ -134,6 +134,24 @@ def test_a_first_pass_records_old_mail_and_acts_on_none_of_it(tmp_path: Path, db
             assert case.reference == "KS 2026/1"  # the year's first case is this year's mail
 
 
+def test_a_mailbox_empty_at_its_first_pass_starts_then_not_at_its_first_mail(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The start is the first watch, not the first message: mail that comes to a mailbox
+    watched (empty) since Monday morning is acted on, though it is processed after it came."""
+    ws = without_start(make_workspace(tmp_path / "ws", db_url))
+    with service(ws, fixed_clock(MONDAY)) as svc:
+        assert svc.run_once().outcomes == []
+    deliver(ws, COMPLAINT, MONDAY + timedelta(minutes=10), "a-new")
+    with service(ws, fixed_clock(MONDAY + timedelta(minutes=40))) as svc:
+        outcomes = [(o.key, o.disposition) for o in svc.run_once().outcomes]
+        assert outcomes == [("a-new", Disposition.CASE)]
+        assert svc.sessions is not None
+        with svc.sessions() as session:
+            starts = {s.first_watched_at for s in session.scalars(select(MailboxStart))}
+        assert starts == {MONDAY}  # every mailbox of the workspace, from its first pass
+
+
 @pytest.mark.parametrize(
     ("start_from", "before", "after"),
     [

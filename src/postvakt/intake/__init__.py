@@ -53,7 +53,7 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.report import MessageOutcome, PassReport
-from postvakt.intake.start import Backfill
+from postvakt.intake.start import Backfill, note_first_watch
 from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
@@ -499,6 +499,7 @@ class Intake:
                     report.skipped.append(held_message(connector.address, turn, self.now()))
                     return report
                 try:
+                    note_first_watch(self, session, mailbox_id)
                     for role in ("inbox", "sent"):
                         for folder in connector.folders(role):
                             self._run_folder(

@@ -26,6 +26,7 @@ from postvakt.config import Config
 from postvakt.errors import ConnectorError
 from postvakt.mailbox.base import Connector, SupportsCountBefore
 from postvakt.registry.cases import add_event
+from postvakt.registry.db import database_errors
 from postvakt.registry.messages import message_record
 from postvakt.registry.models import CaseKind, CaseStatus, Disposition, EventKind, Mailbox
 from postvakt.registry.starts import MailboxStart, first_watched, start_moment, watched_since
@@ -42,6 +43,7 @@ __all__ = [
     "count_before_start",
     "late_registration",
     "mailbox_start",
+    "note_first_watch",
     "recorded_starts",
 ]
 
@@ -68,6 +70,16 @@ def mailbox_start(intake: Intake, session: Session, mailbox: Mailbox, now: datet
             known = intake.starts[mailbox.id] = found
     configured = intake.config.mailbox(mailbox.address)
     return start_moment(configured.start_from if configured else None, intake.tz) or known
+
+
+def note_first_watch(intake: Intake, session: Session, mailbox_id: int) -> None:
+    """Keep the moment a mailbox is first watched, at the start of its first pass — even when
+    it holds no mail then, so that the first message that comes later is after the start.
+    Called under the mailbox's lease, outside any transaction."""
+    if mailbox_id in intake.starts:
+        return
+    with database_errors(), session.begin():
+        intake.starts[mailbox_id] = first_watched(session, mailbox_id, intake.now())
 
 
 def local_time(moment: datetime, intake: Intake) -> str:
