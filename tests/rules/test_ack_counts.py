@@ -20,6 +20,7 @@ import docx
 import pytest
 from sqlalchemy import select
 
+from postvakt.cli import main
 from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.errors import ConfigError
@@ -217,6 +218,22 @@ def test_an_opinion_acknowledged_is_answered_by_the_promised_date(
     send(workspace, the_draft(workspace), at(2026, 11, 23, 15))
     assert the_case(workspace, at(2026, 11, 24)).answer_due == date(2026, 12, 7)
     assert reminders(workspace, at(2026, 12, 1, 8, 30)) == []
+
+
+def test_a_change_of_kind_after_the_acknowledgement_keeps_the_promised_date(
+    workspace: Workspace, smtp_server: SmtpServer
+) -> None:
+    """The citizen was promised an answer by a date: a unit head who corrects the kind
+    afterwards does not take that promise back (nor move it to the new kind's deadline)."""
+    prepared(workspace, smtp_server)
+    registered(workspace)
+    send(workspace, the_draft(workspace), at(2026, 11, 24, 9), promise="18 december 2026")
+    argv = ["--config", str(workspace.config_path), "cases", "reclassify", "KS 2026/1"]
+    argv += ["--kind", "synpunkt", "--by", "registrator@testby.se"]
+    assert main(argv, clock=fixed_clock(at(2026, 11, 25, 9))) == 0
+    case = the_case(workspace, at(2026, 11, 25, 10))
+    assert case.kind.value == "opinion" and case.status is CaseStatus.ACKNOWLEDGED
+    assert case.answer_due == date(2026, 12, 18)
 
 
 def test_without_the_rule_the_acknowledgement_is_no_answer(

@@ -133,7 +133,11 @@ class Corrections(ReviewQueue, MessageCorrections):
                     received = case.received_at.astimezone(STOCKHOLM).date()
                     calendar = self.intake.calendar  # type: ignore[attr-defined]
                     policy = self.intake.policy  # type: ignore[attr-defined]
-                    case.ack_due, case.answer_due = policy.case_deadlines(label, received, calendar)
+                    ack_due, answer_due = policy.case_deadlines(label, received, calendar)
+                    if case.status is CaseStatus.ACKNOWLEDGED and policy.ack_counts_as_answer:
+                        # The sent acknowledgement promised a date: the promise stands.
+                        answer_due = case.answer_due or answer_due
+                    case.ack_due, case.answer_due = ack_due, answer_due
                 due = f"; svar senast {case.answer_due.isoformat()}" if case.answer_due else ""
                 add_event(
                     session,
