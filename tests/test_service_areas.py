@@ -353,3 +353,36 @@ def test_area_words() -> None:
     assert area_words("Förskola") == ("förskol",)
     assert area_words("gator och belysning") == ("gator", "belysning")
     assert area_words("LSS") == ("lss",)
+
+
+def test_a_person_corrects_the_area_and_the_case_goes_to_the_unit_that_has_it(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The area is the machine's guess: the head who got the case says it is the school's."""
+    from postvakt.cli import main
+
+    ws = with_areas(workspace)
+    one_case(ws, form("Förskola"))
+    argv = ["--config", str(ws.config_path), "cases", "area", "KS 2026/1"]
+    later = fixed_clock(at(2026, 11, 23, 11))
+    assert main([*argv, "--area", " Skola ", "--by", "forskolechef@testby.se"], clock=later) == 0
+    assert "verksamhetsområde skola, nu hos Skolan (handläggare rektor@testby.se)" in (
+        capsys.readouterr().out
+    )
+    with service_at(ws, at(2026, 11, 23, 12)) as service:
+        assert service.sessions is not None
+        with service.sessions() as session:
+            case = session.scalars(select(Case)).one()
+            assert case.service_area == "skola" and case.unit is not None
+            assert (case.unit.name, case.handler) == ("Skolan", "rektor@testby.se")
+            moved = [e for e in case.events if e.kind is EventKind.ASSIGNED][-1]
+            assert moved.actor == "forskolechef@testby.se"
+            assert "från förskola till skola; ärendet lämnat till Skolan" in moved.detail
+    # The same again is said, not done twice; someone without rights is refused in Swedish.
+    assert main([*argv, "--area", "skola", "--by", "rektor@testby.se"], clock=later) == 2
+    assert "har redan verksamhetsområdet skola" in capsys.readouterr().err
+    assert main([*argv, "--area", "förskola", "--by", "anna@testby.se"], clock=later) == 2
+    refused = capsys.readouterr().err
+    assert "får inte" in refused or "behörighet" in refused, refused
+    assert main(["--config", str(ws.config_path), "cases", "show", "KS 2026/1"]) == 0
+    assert "Område:       skola" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""``postvakt cases review|confirm|reclassify|withdraw|register|assign|merge|flag|dismiss``:
+"""``postvakt cases review|confirm|reclassify|withdraw|register|assign|area|merge|flag|dismiss``:
 people see what the machine decided and correct it, with ``--by`` checked against rights."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ COMMANDS = (
     "withdraw",
     "register",
     "assign",
+    "area",
     "merge",
     "flag",
     "dismiss",
@@ -74,6 +75,13 @@ def add_case_parsers(cases_sub: Any) -> None:
     assign.add_argument("number", metavar="DIARIENUMMER")
     assign.add_argument("--to", required=True, type=email, metavar="E-POST", help="ny handläggare")
     assign.add_argument("--by", **by)
+    area = cases_sub.add_parser(
+        "area",
+        help="rätta verksamhetsområdet (t.ex. skola); ärendet går till enheten som har det",
+    )
+    area.add_argument("number", metavar="DIARIENUMMER")
+    area.add_argument("--area", required=True, type=text, metavar="OMRÅDE")
+    area.add_argument("--by", **by)
     merge = cases_sub.add_parser(
         "merge", help="två meddelanden om samma sak: ärendet makuleras och pekar på det andra"
     )
@@ -123,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             )
         elif command == "assign":
             done = corrections.assign(args.number, to=args.to, by=args.by)
+        elif command == "area":
+            done = corrections.set_area(args.number, area=args.area, by=args.by)
         else:
             done = corrections.merge(args.number, into=args.into, by=args.by)
         print(done.text)

@@ -1,4 +1,5 @@
-"""People steer the machine: confirm, change the kind, withdraw, register, assign, merge.
+"""People steer the machine: confirm, change the kind, withdraw, register, assign, merge,
+and change the service area (:mod:`postvakt.corrections.areas`).
 
 Every decision Postvakt takes — complaint, opinion or neither; the handler — can be
 corrected here by someone with the right (the mailbox's owners, the handler, the unit's
@@ -19,6 +20,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from postvakt.clock import STOCKHOLM
+from postvakt.corrections.areas import AreaCorrections
 from postvakt.corrections.common import (
     KIND_ARGS,
     KIND_SV,
@@ -44,7 +46,7 @@ from postvakt.rules.notify import Planned
 __all__ = ["KIND_ARGS", "Corrected", "Corrections", "QueueItem"]
 
 
-class Corrections(ReviewQueue, MessageCorrections):
+class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
     """Every correction, with the rights checked against the config."""
 
     # -- the actions -----------------------------------------------------------------------
