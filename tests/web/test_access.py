@@ -14,7 +14,7 @@ from sqlalchemy import select
 from postvakt.registry.models import Case, CaseStatus, Draft
 from tests.web.support import PASSWORD, Cases, add_accounts, csrf_of, ctx_of, sign_in
 
-PAGES = ("/", "/arenden", "/granska", "/franvaro", "/registrator", "/sammanstallning")
+PAGES = ("/uppgifter", "/", "/arenden", "/granska", "/franvaro", "/registrator", "/sammanstallning")
 
 
 def _case(app: FastAPI, case_id: int) -> Case:
@@ -86,11 +86,20 @@ def test_an_address_without_an_account_cannot_sign_in(client: TestClient) -> Non
 @pytest.mark.parametrize(
     ("address", "allowed"),
     [
-        ("anna@testby.se", {"/", "/arenden", "/granska", "/franvaro"}),
-        ("bo@testby.se", {"/", "/arenden", "/granska", "/franvaro"}),
-        ("chef@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/sammanstallning"}),
-        ("kd@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/sammanstallning"}),
-        ("registrator@testby.se", {"/", "/arenden", "/granska", "/franvaro", "/registrator"}),
+        ("anna@testby.se", {"/uppgifter", "/", "/arenden", "/granska", "/franvaro"}),
+        ("bo@testby.se", {"/uppgifter", "/", "/arenden", "/granska", "/franvaro"}),
+        (
+            "chef@testby.se",
+            {"/uppgifter", "/", "/arenden", "/granska", "/franvaro", "/sammanstallning"},
+        ),
+        (
+            "kd@testby.se",
+            {"/uppgifter", "/", "/arenden", "/granska", "/franvaro", "/sammanstallning"},
+        ),
+        (
+            "registrator@testby.se",
+            {"/uppgifter", "/", "/arenden", "/granska", "/franvaro", "/registrator"},
+        ),
         ("admin@testby.se", set(PAGES)),
     ],
 )

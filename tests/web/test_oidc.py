@@ -75,7 +75,7 @@ def test_a_unit_head_signs_in_with_the_organisations_account(
         params={"code": code, "state": params["state"]},
         follow_redirects=False,
     )
-    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert done.status_code == 303 and done.headers["location"] == "/uppgifter"
     page = oidc_client.get("/")
     assert page.status_code == 200 and "Lena Holm" in page.text and "enhetschef" in page.text
     assert provider.token_requests == 1

@@ -79,6 +79,7 @@ def create_app(
         login,
         overview,
         registrar,
+        tasks,
     )
 
     environ = os.environ if environ is None else environ
@@ -174,6 +175,7 @@ def create_app(
     for module in (
         login,
         oidc,
+        tasks,
         overview,
         cases,
         case_page,

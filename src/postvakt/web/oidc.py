@@ -101,4 +101,4 @@ async def done(request: Request) -> Response:
         return RedirectResponse("/logga-in", status_code=303)
     with ctx.sessions() as session, database_errors(), session.begin():
         start_session(request, session, ctx.config, address, via="oidc", now=ctx.now())
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/uppgifter", status_code=303)  # Mina uppgifter

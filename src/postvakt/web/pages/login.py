@@ -30,13 +30,16 @@ log = logging.getLogger("postvakt.web.auth")
 
 router = APIRouter()
 
+START = "/uppgifter"
+"""Where a signed-in person lands: Mina uppgifter."""
+
 
 @router.get("/logga-in")
 def login_page(request: Request) -> Response:
     ctx = context(request)
     with ctx.sessions() as session:
         if session_user(request, ctx.config, session, ctx.now()) is not None:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(START, status_code=303)
     return render(request, "login.html", None, web=ctx.config.web)
 
 
@@ -94,7 +97,7 @@ def login(request: Request, address: str = Form(""), password: str = Form("")) -
         if ok:
             start_session(request, session, ctx.config, address, via="local", now=now)
             log.info("sign-in from %s to %s", client, _account_ref(account_id, address))
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(START, status_code=303)
     # The client's network address is the guesser's, not a citizen's; the account only by id.
     log.warning(
         "failed sign-in from %s to %s (%d failures from that client in %d min)",
