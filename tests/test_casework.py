@@ -297,9 +297,10 @@ def test_the_whole_life_of_a_case(
     rows = list(
         csv.reader(io.StringIO((tmp_path / "s.csv").read_text(encoding="utf-8-sig")), delimiter=";")
     )
-    # The new review's deadline (25 November) has not passed on 20 November: not yet judged.
+    # The new review was answered before its deadline (25 November), which has not passed on
+    # 20 November: an answered case is judged at once, in time.
     assert rows[1][1:4] == ["Kontaktcenter", "KS 2026/1", "klagomål"]
-    assert rows[1][-1] == "ej förfallet"
+    assert rows[1][-1] == "ja"
 
     # 7. Every letter opens in LibreOffice.
     pdfs = opens_in_libreoffice(letters)

@@ -198,7 +198,9 @@ def test_a_long_answer_is_listed_whole(tmp_path: Path) -> None:
     assert f"2026-11-03: {long}" in word and "Nu lyser den." in word
 
 
-def test_answered_in_time_counts_only_cases_whose_deadline_has_passed(tmp_path: Path) -> None:
+def test_answered_in_time_counts_answered_cases_and_those_whose_deadline_has_passed(
+    tmp_path: Path,
+) -> None:
     ws = municipality(tmp_path)  # seven days; a deadline on a weekend moves to Monday
     in_time = register(ws, at(2026, 11, 2), "Kontaktcenter", "Biblioteket stängde tidigt")
     late = register(ws, at(2026, 11, 2), "Kontaktcenter", "Bussen kom aldrig")
@@ -210,20 +212,24 @@ def test_answered_in_time_counts_only_cases_whose_deadline_has_passed(tmp_path: 
     act(ws, at(2026, 11, 30), "answer", early, text="Lamporna är lagade.")
 
     # 30 November: three deadlines (9 November) have passed, two (2 and 4 December) have not.
+    # Judged: the three whose deadline passed and the one answered early (in time already);
+    # the open case not yet due is in neither count.
     book = openpyxl.load_workbook(annual(ws, at(2026, 11, 30), tmp_path / "s.xlsx"))
     sheet = book["Organisation"]
     row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
-    assert (row["Totalt"], row["Svarstiden har gått ut"], row["Besvarade i tid"]) == (5, 3, 1)
-    assert row["Ej förfallna"] == 2 and row["Andel besvarade i tid"] == pytest.approx(1 / 3)
+    judged_column = "Bedömda (besvarade eller förfallna)"
+    assert (row["Totalt"], row[judged_column], row["Besvarade i tid"]) == (5, 4, 2)
+    assert row["Ej förfallna"] == 1 and row["Andel besvarade i tid"] == pytest.approx(2 / 4)
     cases = book["Ärenden"]
     judged = {r[2].value: r[-1].value for r in cases.iter_rows(min_row=2)}
-    assert judged[in_time] == "ja" and judged[late] == "nej" and judged[early] == "ej förfallet"
+    assert judged[in_time] == "ja" and judged[late] == "nej" and judged[early] == "ja"
+    assert sorted(judged.values()) == ["ej förfallet", "ja", "ja", "nej", "nej"]
 
-    # On 15 February every deadline has passed: the early answer counts now.
+    # On 15 February every deadline has passed: all five are judged.
     book = openpyxl.load_workbook(annual(ws, at(2027, 2, 15), tmp_path / "feb.xlsx"))
     sheet = book["Organisation"]
     values = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
-    assert (values["Svarstiden har gått ut"], values["Besvarade i tid"]) == (5, 2)
+    assert (values[judged_column], values["Besvarade i tid"]) == (5, 2)
 
 
 def test_totals_roll_up_from_unit_to_administration_to_organisation(tmp_path: Path) -> None:

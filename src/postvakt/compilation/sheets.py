@@ -24,7 +24,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 SHARE_FORMAT = "0%"
 
 _COUNTS = ("Klagomål", "Synpunkter", "Vård och omsorg (avvikelsemodulen)", "Totalt",
-           "Svarstiden har gått ut", "Besvarade i tid", "Andel besvarade i tid",
+           "Bedömda (besvarade eller förfallna)", "Besvarade i tid", "Andel besvarade i tid",
            "Ej förfallna", "Median dagar till svar")  # fmt: skip
 
 

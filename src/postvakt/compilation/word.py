@@ -24,7 +24,8 @@ WHOLE = "Hela organisationen"
 
 
 def share_text(group: Group) -> str:
-    """'83 % (5 av 6)' — the share answered in time of those whose deadline has passed."""
+    """'83 % (5 av 6)' — the share answered in time of those judged (answered, or their
+    deadline passed: :func:`postvakt.registry.case_query.judge`)."""
     share = group.in_time_share
     if share is None:
         return "–"
@@ -32,7 +33,7 @@ def share_text(group: Group) -> str:
 
 
 def in_time_text(row: Row) -> str:
-    """'ja', 'nej', 'ej förfallet' (the deadline has not passed) or '' (not judged)."""
+    """'ja', 'nej', 'ej förfallet' (unanswered, the deadline has not passed) or '' (not judged)."""
     if row.in_time is None:
         return "ej förfallet" if row.not_yet_due else ""
     return "ja" if row.in_time else "nej"

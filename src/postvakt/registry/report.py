@@ -9,10 +9,12 @@ and the times (received, acknowledged, first answered, due).
 
 Totals are given at three levels: the unit; the administration (förvaltning) — a unit with
 no parent is an administration, and every unit under it, however deep, rolls up into it —
-and the whole organisation.  "Besvarade i tid" is judged only for cases whose answer
-deadline has passed on the day the compilation is made (``as_of``): a case not yet due is
-neither in time nor late.  Anonymous cases (nobody to answer), cases handed over to another
-administration and cases waiting for the citizen (their clock is paused) are not judged.
+and the whole organisation.  "Besvarade i tid" follows the one counting rule
+(:func:`postvakt.registry.case_query.judge`): a case is judged when it was answered or when
+its answer deadline has passed on the day the compilation is made (``as_of``); an
+unanswered case not yet due is neither in time nor late.  Anonymous cases (nobody to
+answer), cases handed over to another administration and cases waiting for the citizen
+(their clock is paused) are not judged.
 
 Complaints and opinions about an individual's own care are a group of their own: counted,
 listed by number and dates only, and said to be handled in the care system's deviation
@@ -34,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
+from postvakt.registry.case_query import OPEN_STATUSES, answered_day, judge
 from postvakt.registry.models import Case, CaseKind, CaseStatus, EventKind, Unit
 
 __all__ = [
@@ -95,8 +98,8 @@ class Row:
     """The first answer."""
     answer_due: date | None
     in_time: bool | None
-    """Answered by the due date; None when not judged (not yet due, anonymous, handed over
-    to another administration, waiting for the citizen)."""
+    """Answered by the due date; None when not judged (unanswered and not yet due,
+    anonymous, handed over to another administration, waiting for the citizen)."""
     days_to_answer: int | None
     individual_care: bool = False
     """About an individual's own care: counted in its own group, its content not shown."""
@@ -104,6 +107,9 @@ class Row:
     administration: str = NO_UNIT
     not_yet_due: bool = False
     """The answer deadline has not passed on the day the compilation was made."""
+    still_open: bool = False
+    """Open when the compilation was made (:data:`~postvakt.registry.case_query.OPEN_STATUSES`:
+    not closed, forwarded or withdrawn) — the charts' "open cases by age"."""
 
     @property
     def answer(self) -> str:
@@ -280,25 +286,19 @@ def _entries(case: Case, received: date) -> tuple[list[Entry], list[Entry]]:
 
 
 def _judge(case: Case, as_of: date) -> tuple[bool | None, bool]:
-    """(answered in time, not yet due) for ``case`` on ``as_of``.
-
-    The deadline in force is the case's ``answer_due`` (a new review gets a new one): the
-    answer that counts is the first given after the last reopening.
-    """
-    due = case.answer_due
-    if case.anonymous or due is None or case.status is CaseStatus.FORWARDED:
-        return None, False
-    if case.status is CaseStatus.WAITING:  # the clock is paused
-        return None, False
-    if due >= as_of:
-        return None, True
-    answered = None
-    for event in case.events:
-        if event.kind is EventKind.REOPENED:
-            answered = None
-        elif event.kind is EventKind.ANSWERED and answered is None:
-            answered = _day(event.at)
-    return answered is not None and answered <= due, False
+    """(answered in time, not yet due) for ``case`` on ``as_of``, by the one counting rule
+    (:func:`postvakt.registry.case_query.judge`): an answered case is judged whenever it
+    was answered, an unanswered one once its deadline has passed."""
+    verdict = judge(
+        status=case.status,
+        anonymous=case.anonymous,
+        answer_due=case.answer_due,
+        answered=answered_day(case.events),
+        as_of=as_of,
+    )
+    if verdict is None or verdict == "not_yet_due":
+        return None, verdict == "not_yet_due"
+    return verdict == "in_time", False
 
 
 def _tree(units: Iterable[Unit]) -> list[tuple[Unit, str, int]]:
@@ -397,6 +397,7 @@ def annual_report(
                 unit=name,
                 administration=report.administration,
                 not_yet_due=not_yet_due,
+                still_open=case.status in OPEN_STATUSES,
             )
         )
     return AnnualReport(year, deadline, list(units.values()), as_of)
