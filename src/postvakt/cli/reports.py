@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from postvakt.cli.args import email, integer, output_file, year
+from postvakt.cli.args import email, integer, output_file, parse_date, year
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -48,6 +49,36 @@ def add_parsers(sub: Any) -> None:
         "och anteckna att den är skickad",
     )
     annual.add_argument("--by", type=email, help="du som skickar (e-postadress; krävs med --send)")
+    counts = report_sub.add_parser(
+        "counts",
+        help="antal ärenden: öppna, försenade, besvarade i tid (samma räkning som webbpanelen)",
+    )
+    counts.add_argument("--unit", default="", metavar="ENHET", help="bara den här enheten")
+    counts.add_argument(
+        "--kind",
+        choices=("complaint", "opinion"),
+        default="",
+        help="bara klagomål eller synpunkter",
+    )
+    counts.add_argument("--mailbox", type=email, metavar="ADRESS", help="bara den här brevlådan")
+    counts.add_argument(
+        "--handler",
+        type=email,
+        dest="handler_address",  # 'handler' is the command's function
+        metavar="ADRESS",
+        help="bara den här handläggaren",
+    )
+    counts.add_argument(
+        "--area", default="", metavar="OMRÅDE", help="bara det här verksamhetsområdet"
+    )
+    counts.add_argument(
+        "--since", type=parse_date, metavar="DATUM", help="inkomna från och med DATUM"
+    )
+    counts.add_argument(
+        "--until", type=parse_date, metavar="DATUM", help="inkomna till och med DATUM"
+    )
+    counts.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    counts.set_defaults(report_handler=cmd_counts)
     failed = sub.add_parser("failed", help="meddelanden som inte kunde behandlas")
     failed_sub = failed.add_subparsers(
         dest="failed_command", metavar="ÅTGÄRD", parser_class=Parser, required=True
@@ -74,7 +105,82 @@ def add_parsers(sub: Any) -> None:
     messages.set_defaults(handler=cmd_messages)
 
 
+def cmd_counts(args: argparse.Namespace) -> int:
+    """``postvakt report counts``: the numbers of :mod:`postvakt.registry.case_query`, for
+    every case (the web panel counts the same within what its user may see)."""
+    from postvakt.registry.case_query import (
+        CaseFilter,
+        CaseScope,
+        answered_in_time,
+        count_cases,
+        message_counts,
+    )
+    from postvakt.registry.db import database_errors
+
+    service = open_service(args, read_only=True)
+    assert service.sessions is not None
+    every = CaseFilter(
+        unit=args.unit.strip(),
+        kind=args.kind,
+        status="all",
+        mailbox=args.mailbox or "",
+        handler=args.handler_address or "",
+        since=args.since,
+        until=args.until,
+        area=args.area.strip(),
+    )
+    scope = CaseScope.everything()
+    with service, service.sessions() as session, database_errors():
+        today = service.clock().astimezone(STOCKHOLM).date()
+        total = count_cases(session, scope, every, today)
+        open_ = count_cases(session, scope, replace(every, status="open"), today)
+        late = count_cases(session, scope, replace(every, status="open", overdue=True), today)
+        in_time = answered_in_time(session, scope, every, today)
+        mailboxes = [args.mailbox] if args.mailbox else None
+        messages = message_counts(session, today, mailboxes)
+    data = {
+        "today": today.isoformat(),
+        "filter": {
+            k: v
+            for k, v in {
+                "unit": every.unit,
+                "kind": every.kind,
+                "mailbox": every.mailbox,
+                "handler": every.handler,
+                "area": every.area,
+                "since": iso(every.since),
+                "until": iso(every.until),
+            }.items()
+            if v
+        },
+        "cases": {"total": total, "open": open_, "overdue": late},
+        "answered_in_time": {
+            "in_time": in_time.in_time,
+            "late": in_time.late,
+            "judged": in_time.judged,
+            "not_yet_due": in_time.not_yet_due,
+            "share": in_time.share,
+        },
+        "messages": {"unanswered": messages.unanswered, "overdue": messages.overdue},
+    }
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    share = f"{in_time.percent} %" if in_time.percent is not None else "–"
+    print(
+        f"{count(total, 'ärende', 'ärenden')}, varav {open_} öppna och {late} försenade.\n"
+        f"Besvarade i tid: {share} ({in_time.in_time} av {in_time.judged}; "
+        f"{in_time.not_yet_due} ännu inte förfallna).\n"
+        f"Obesvarade meddelanden som inte är ärenden: {messages.unanswered}, "
+        f"varav {messages.overdue} försenade."
+    )
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    handler = getattr(args, "report_handler", None)
+    if handler is not None:
+        return int(handler(args))
     from postvakt.compilation import compilation_docx, send_compilation, to_csv, to_xlsx
     from postvakt.compilation.word import share_text
     from postvakt.registry.db import database_errors

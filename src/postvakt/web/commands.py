@@ -20,7 +20,21 @@ from postvakt.registry.models import WebUser
 from postvakt.web.auth import add_user as add_account
 from postvakt.web.roles import user_for
 
-__all__ = ["add_user", "list_users", "serve"]
+__all__ = ["PathOnly", "add_user", "list_users", "serve"]
+
+
+class PathOnly(logging.Filter):
+    """Cuts the query string from uvicorn's access-log lines: a list's address may hold a
+    search (a sender's address, a phrase from a complaint), which must not be logged.
+
+    uvicorn logs ``'%s - "%s %s HTTP/%s" %d'`` with (client, method, path with query,
+    version, status) as the record's arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
 
 
 def _password(address: str, password_env: str | None) -> str:
@@ -92,11 +106,13 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
     configure_logging(config.service.log_level, config=config)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # Through the root logger's redacting handler; the access log tells who (by client
-        # address) asked for what — paths carry ids only, never citizen data.
+        # address) asked for what — paths carry ids only, never citizen data, and the query
+        # strings that may (a search) are cut off (PathOnly).
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.setLevel(config.service.log_level)
         logger.propagate = True
+    logging.getLogger("uvicorn.access").addFilter(PathOnly())
     host = host or config.web.host
     port = port or config.web.port
     app = create_app(config)
