@@ -14,9 +14,11 @@ from postvakt.registry.models import Case, Mailbox
 from tests.web.support import Cases, ctx_of, sign_in
 
 
-def _row(html: str, name: str) -> str:
-    start = html.index(f"{name}<br>")
-    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+def _row(html: str, address: str) -> str:
+    """The mailbox table's row of ``address`` (its first cell shows the name beside it)."""
+    table = html[html.index('id="brevlador"') :]
+    start = table.index(f'<span class="addr">{address}</span>')
+    return table[table.rindex("<tr", 0, start) : table.index("</tr>", start)]
 
 
 @pytest.mark.parametrize(
@@ -50,10 +52,11 @@ def test_an_overdue_case_makes_its_mailbox_red(
         case.answer_due = case.ack_due = date(2026, 11, 23)
     sign_in(client, "chef@testby.se")
     page = client.get("/").text
-    row = _row(page, "Kontaktcenter")
-    assert 'class="broken"' in row and "Regel bruten" in row and "försenade" in row
-    assert "mån 23 nov 2026" in row
-    soon = page.split("Snart försenat")[1]
+    row = _row(page, "kontakt@testby.se")
+    assert 'class="broken"' in row and "Regel bruten" in row
+    assert 'data-count="overdue" class="bad-text">1</a>' in row  # one case, two deadlines
+    assert "23 november 2026" in row
+    soon = page.split('id="snart-forsenat"')[1].split("</table>")[0]
     assert cases.kontakt_ref in soon and "försenat" in soon
 
 
@@ -76,6 +79,6 @@ def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> N
                 now=ctx.now(),
             )
     sign_in(client, "chef@testby.se")
-    row = _row(client.get("/").text, "Kontaktcenter")
+    row = _row(client.get("/").text, "kontakt@testby.se")
     assert "Ingen ansvarig är på plats i dag." in row and "Regel bruten" in row
-    assert row.count("täcks av Bo Bygg") == 2
+    assert row.count('täcks av <span class="who">Bo Bygg') == 2

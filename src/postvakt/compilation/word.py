@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from postvakt.charts.figures import yearly_charts
+from postvakt.charts.word import add_charts
 from postvakt.clock import STOCKHOLM
 from postvakt.config import Config
 from postvakt.registry.report import AnnualReport, Group, Row, UnitReport
@@ -111,7 +113,8 @@ def compilation_docx(
     """The compilation of ``units`` (default: every unit of ``report``) as a .docx.
 
     One unit: its totals and its cases, signed by its head.  Several: the totals of the
-    whole organisation and of each administration too, signed by ``by`` when given.
+    whole organisation and of each administration too, signed by ``by`` when given.  The
+    charts of :func:`postvakt.charts.figures.yearly_charts` follow the totals.
     """
     chosen = report.units if units is None else units
     scope = AnnualReport(report.year, report.deadline, chosen, report.as_of)
@@ -122,7 +125,7 @@ def compilation_docx(
     levels = [] if single else [_totals(whole), *map(_totals, scope.administrations)]
     levels += [{**_totals(u), "name": ("  " * u.depth) + u.name} for u in chosen]
     as_of = report.as_of or now.astimezone(STOCKHOLM).date()
-    return renderer.render(
+    document = renderer.render(
         "compilation",
         {
             "organisation": config.organisation.name,
@@ -150,3 +153,6 @@ def compilation_docx(
             "items": [_item(r) for r in whole.general_rows],
         },
     )
+    # The same charts as on Sammanställning, as pictures after the totals.
+    dated = AnnualReport(report.year, report.deadline, chosen, as_of)
+    return add_charts(document, yearly_charts(dated, whole.name))

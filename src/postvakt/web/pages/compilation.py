@@ -13,6 +13,8 @@ import re
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from postvakt.charts.figures import yearly_charts
+from postvakt.charts.render import svg
 from postvakt.compilation import (
     DOCX,
     XLSX,
@@ -27,6 +29,7 @@ from postvakt.compilation.word import in_time_text, share_text
 from postvakt.errors import PostvaktError
 from postvakt.registry.db import database_errors
 from postvakt.registry.report import AnnualReport, annual_report
+from postvakt.web.case_links import case_list_url
 from postvakt.web.deps import context, flash, render, require
 from postvakt.web.roles import Role, User
 
@@ -70,6 +73,7 @@ def page(request: Request, user: User = Depends(head), year: int | None = None) 
             if user.is_admin or s.unit is None or s.unit in user.heads
         ]
     whole = report.organisation(ctx.config.organisation.name if user.is_admin else "Dina enheter")
+    charts = yearly_charts(report, whole.name, link=case_list_url)
     levels = [whole, *report.administrations] if user.is_admin else [whole]
     return render(
         request,
@@ -84,6 +88,7 @@ def page(request: Request, user: User = Depends(head), year: int | None = None) 
         sent=sent,
         compilation_to=ctx.config.organisation.compilation_to,
         owner=owner(ctx.config),
+        charts=[(chart, svg(chart)) for chart in charts],
     )
 
 
