@@ -407,7 +407,7 @@ def test_a_message_the_dashboard_cannot_read_again_is_told_not_registered(
             assert _status(page) == (
                 "Webbpanelen kan inte läsa kontakt@testby.se (miljövariabeln "
                 "PV_TEST_IMAP_PASSWORD är inte satt; sätt den innan Postvakt startas). "
-                "Registrera meddelandet med 'postvakt cases register' på servern."
+                "Be den som sköter Postvakt att registrera meddelandet."
             )
             assert 'role="alert"' in page
         assert _record(app, mail.question).disposition is Disposition.NOT_CASE

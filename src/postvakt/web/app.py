@@ -9,19 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from postvakt.clock import Clock, system_clock
 from postvakt.config import Config
-from postvakt.errors import ConfigError, ConfigProblem, DatabaseError, PostvaktError
-from postvakt.web.auth import LoginThrottle, NotSignedIn
+from postvakt.errors import ConfigError, ConfigProblem
+from postvakt.web.auth import LoginThrottle
 from postvakt.web.context import WebContext
 from postvakt.web.csrf import check_csrf
-from postvakt.web.deps import render
 from postvakt.web.views import filters
 
 __all__ = ["SESSION_COOKIE", "create_app"]
@@ -70,7 +68,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The dashboard for ``config``; opens (and migrates) the database."""
-    from postvakt.web import oidc
+    from postvakt.web import error_pages, oidc
     from postvakt.web.pages import (
         absences,
         callbacks,
@@ -129,50 +127,7 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")  # pages hold citizen data
         return response
 
-    @app.exception_handler(NotSignedIn)
-    async def to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
-        return RedirectResponse("/logga-in", status_code=303)
-
-    @app.exception_handler(HTTPException)
-    async def error_page(request: Request, exc: HTTPException) -> Response:
-        titles = {403: "Ingen behörighet", 404: "Sidan finns inte", 405: "Fel metod"}
-        from postvakt.web.deps import signed_in
-
-        try:
-            user = signed_in(request)
-        except NotSignedIn:
-            user = None
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
-        return render(
-            request,
-            "error.html",
-            user,
-            status_code=exc.status_code,
-            title=titles.get(exc.status_code, "Något gick fel"),
-            detail=detail or "Sidan finns inte, eller så får du inte se den.",
-        )
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
-        # Never a traceback or an English page: the type and the path (ids only) are logged,
-        # the traceback at DEBUG (its text may quote what the database was given).
-        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-        log.debug("the traceback", exc_info=exc)
-        if isinstance(exc, PostvaktError):  # e.g. the database is locked or unreachable
-            detail = f"{exc} Försök igen om en stund."
-        else:
-            detail = (
-                "Ett oväntat fel inträffade. Felet är loggat; försök igen, och säg till den som "
-                "sköter Postvakt om det händer igen."
-            )
-        return render(
-            request,
-            "error.html",
-            None,  # the database may be what failed: ask it nothing more
-            status_code=503 if isinstance(exc, DatabaseError) else 500,
-            title="Något gick fel",
-            detail=detail,
-        )
+    error_pages.install(app)
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (

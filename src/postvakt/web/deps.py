@@ -14,6 +14,7 @@ from postvakt.web.context import WebContext
 from postvakt.web.csrf import csrf_token
 from postvakt.web.roles import Role, User
 from postvakt.web.views import who_of
+from postvakt.web.wording import web_words
 
 __all__ = ["context", "flash", "render", "require", "signed_in"]
 
@@ -50,7 +51,10 @@ def flash(
     request: Request, text: str, kind: str = "ok", link: tuple[str, str] | None = None
 ) -> None:
     """A message shown once on the next page (after a redirect); ``link`` is (one of the
-    dashboard's own paths, its words), shown after the text."""
+    dashboard's own paths, its words), shown after the text.  An error's text is put in the
+    page's words (:func:`postvakt.web.wording.web_words`): no command-line flags."""
+    if kind == "fel":
+        text = web_words(text)
     request.session["flash"] = [kind, text, *(link or ())]
 
 
