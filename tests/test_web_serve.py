@@ -78,6 +78,8 @@ def test_web_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             assert signed.status_code == 303, signed.text
             overview = client.get("/")
             assert overview.status_code == 200 and "kontakt@testby.se" in overview.text
+            search = client.get("/arenden", params={"q": "hemlig.avsandare@example.net"})
+            assert search.status_code == 200
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -91,3 +93,5 @@ def test_web_serve_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "Traceback" not in err
     # The access log names the client and the path, never who signed in.
     assert "GET /logga-in" in err and "anna@testby.se" not in err
+    # A search is a GET: the access log has its path, never its query string.
+    assert '"GET /arenden HTTP/1.1" 200' in err and "hemlig" not in err and "?q=" not in err

@@ -1,6 +1,6 @@
 """The Ärenden page's filters, each on a seeded database where it changes the result: unit,
-kind, status, overdue, the date range (days in Stockholm, not UTC), the search, the cut at
-:data:`LIMIT` — and a mailbox taken out of the config, whose cases stay on the page."""
+kind, status, overdue, the date range (days in Stockholm, not UTC), the search, paging — and a
+mailbox taken out of the config, whose cases stay on the page.  Filters are GET parameters."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.registry.models import Case, CaseKind, CaseStatus, Mailbox, Unit
 from postvakt.web import create_app
-from postvakt.web.pages.cases import LIMIT
+from postvakt.web.pages.cases import PAGE_SIZE
 from tests.web.support import NOW, add_cases, ctx_of, make_config, sign_in
 
 # (number, unit, kind, status, received in Stockholm, answer due, heading)
@@ -59,8 +59,12 @@ def _case(seq, unit, kind, status, received, due, heading):  # type: ignore[no-u
     )  # fmt: skip
 
 
+PARAMS = {"unit": "enhet", "kind": "typ", "overdue": "forsenat", "since": "fran", "until": "till"}
+
+
 def listed(client: TestClient, csrf: str, **wanted: str) -> list[str]:
-    response = client.post("/arenden", data={"csrf": csrf, **wanted})
+    params = {PARAMS.get(k, k): v for k, v in wanted.items()}
+    response = client.get("/arenden", params=params)
     assert response.status_code == 200
     return re.findall(r'<a href="/arenden/\d+">([^<]+)</a>', response.text)
 
@@ -86,7 +90,7 @@ def test_each_filter_changes_what_is_listed(app: FastAPI, client: TestClient) ->
     assert set(listed(client, csrf, status="all", kind="opinion")) == refs(2, 4)
     assert set(listed(client, csrf, status="all", kind="complaint")) == refs(1, 3, 5, 6)
 
-    late = client.post("/arenden", data={"csrf": csrf, "overdue": "1"}).text
+    late = client.get("/arenden?forsenat=1").text
     assert set(re.findall(r'<a href="/arenden/\d+">([^<]+)</a>', late)) == refs(1, 6)
     assert late.count("försenat</span>") == 2
     assert set(listed(client, csrf, overdue="1", unit="Kontaktcenter")) == refs(1)
@@ -103,16 +107,19 @@ def test_each_filter_changes_what_is_listed(app: FastAPI, client: TestClient) ->
     assert listed(client, csrf, status="all", q="finns inte") == []
 
 
-def test_the_list_is_cut_at_the_limit_and_says_so(app: FastAPI, client: TestClient) -> None:
-    seed(app, extra=LIMIT)
-    csrf = sign_in(client, "registrator@testby.se")
-    response = client.post("/arenden", data={"csrf": csrf, "status": "all"})
+def test_the_list_is_paged_and_says_how_many(app: FastAPI, client: TestClient) -> None:
+    seed(app, extra=PAGE_SIZE + 10)
+    sign_in(client, "registrator@testby.se")
+    response = client.get("/arenden?status=all")
     shown = re.findall(r'<a href="/arenden/\d+">([^<]+)</a>', response.text)
-    assert len(shown) == LIMIT
-    assert f"{LIMIT} ärenden (de {LIMIT} senaste; smalna av sökningen)" in response.text
-    assert set(refs(1, 2, 3, 4, 5, 6)) <= set(shown)  # the newest are the ones kept
-    narrowed = client.post("/arenden", data={"csrf": csrf, "status": "all", "unit": "Bygglov"})
-    assert "smalna av" not in narrowed.text and "2 ärenden" in narrowed.text
+    assert len(shown) == PAGE_SIZE
+    total = PAGE_SIZE + 16
+    assert f"Visar 1–{PAGE_SIZE} av {total} ärenden" in response.text
+    assert set(refs(1, 2, 3, 4, 5, 6)) <= set(shown)  # the newest first
+    rest = client.get("/arenden?status=all&sida=2")
+    assert f"Visar {PAGE_SIZE + 1}–{total} av {total} ärenden" in rest.text
+    narrowed = client.get("/arenden?status=all&enhet=Bygglov")
+    assert "Visar 1–2 av 2 ärenden" in narrowed.text and "Sida " not in narrowed.text
 
 
 def test_cases_of_a_mailbox_taken_out_of_the_config_stay_on_the_page(tmp_path: Path) -> None:
