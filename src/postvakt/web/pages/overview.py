@@ -162,7 +162,7 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
                     nearest=_nearest(session, scope, mailbox.address, today),
                     links={
                         **{w: case_list_url(f) for w, f in filters.items()},
-                        "nearest": case_list_url(filters["open"], sort="due"),
+                        "nearest": case_list_url(filters["open"], sort="svar"),
                     },
                 )
             )
@@ -190,7 +190,7 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
         soon_total=len(soon),
         overdue_total=overdue_total,
         overdue_url=case_list_url(CaseFilter(overdue=True)),
-        by_deadline_url=case_list_url(CaseFilter(), sort="due"),
+        by_deadline_url=case_list_url(CaseFilter(), sort="svar"),
         waiting=waiting,
         to_call=to_call,
         charts=[(chart, svg(chart)) for chart in charts],
