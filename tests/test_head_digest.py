@@ -124,12 +124,12 @@ def test_one_mail_a_day_to_each_head_with_links_and_deadlines(
     assert "Nya klagomål och synpunkter i din enhet:" in text
     assert (
         "KS 2026/1 klagomål i Kontaktcenter: Klagomål på snöröjningen, handläggare Anna Berg – "
-        "bekräftelse senast 30 november 2026, svar senast 30 november 2026 – "
+        "bekräftelse senast 30 november 2026, svar senast 30 november 2026\n    "
         f"https://postvakt.exempel.se/arenden/{case['KS 2026/1']}" in text
     )
     assert (
         "KS 2026/2 synpunkt i Bygglov: Förslag: längre öppettider, handläggare Anna Berg – "
-        "svar senast 30 november 2026 – "
+        "svar senast 30 november 2026\n    "
         f"https://postvakt.exempel.se/arenden/{case['KS 2026/2']}" in text
     )
     # About someone's own care: none of the citizen's words.

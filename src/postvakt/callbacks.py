@@ -195,6 +195,11 @@ def _line(view: CallbackView, *, breach: bool = False) -> str:
     return f"Återuppringning {view.id}: {who} – {view.about}{case}"
 
 
+def _page(view: CallbackView) -> str:
+    """The request's row on the Återuppringningar page."""
+    return f"/aterringningar#aterringning-{view.id}"
+
+
 class Callbacks:
     """Callback requests: made, listed, done, and told."""
 
@@ -489,7 +494,12 @@ class Callbacks:
         if self.notifier is None or self.notifier.mailer is None:
             return "Ingen e-post skickades ([smtp] saknas); påminnelsen kommer inte heller."
         planned = Planned(
-            view.for_address, "callback_new", f"callback:{view.id}", view.due, _line(view)
+            view.for_address,
+            "callback_new",
+            f"callback:{view.id}",
+            view.due,
+            _line(view),
+            page=_page(view),
         )
         try:
             report = self.notifier.send([planned], self.clock())
@@ -533,7 +543,9 @@ def callback_notices(
             line = _line(view, breach=True)
             head = row.unit.head if row.unit else None
             for recipient in dict.fromkeys(a for a in (view.for_address, head) if a):
-                planned.append(Planned(recipient, "breach", ref, view.due, line))
+                planned.append(Planned(recipient, "breach", ref, view.due, line, page=_page(view)))
         elif calendar.working_days_between(today, view.due) <= days_before:
-            planned.append(Planned(view.for_address, "callback", ref, view.due, _line(view)))
+            planned.append(
+                Planned(view.for_address, "callback", ref, view.due, _line(view), page=_page(view))
+            )
     return planned

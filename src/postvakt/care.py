@@ -366,7 +366,8 @@ class CareRouting:
         )
         kind = "care" if care else "care_cleared"
         today = now.astimezone(STOCKHOLM).date()
-        self.notifier.queue(session, [Planned(registrar, kind, case.reference, today, line)], now)
+        told = Planned(registrar, kind, case.reference, today, line, page=f"/arenden/{case.id}")
+        self.notifier.queue(session, [told], now)
         add_event(
             session,
             case,
@@ -506,7 +507,9 @@ class CareRouting:
         )
         day = marked.astimezone(STOCKHOLM).date()
         added = self.notifier.queue(
-            session, [Planned(unit.head, "care", case.reference, day, line)], now
+            session,
+            [Planned(unit.head, "care", case.reference, day, line, page=f"/arenden/{case.id}")],
+            now,
         )
         if added:
             when = "i dag" if self.notifier.in_working_time(now) else "när arbetstiden börjar"

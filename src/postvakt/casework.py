@@ -433,7 +433,9 @@ class Casework(ForwardingMixin):
                 session, case, letter, kind="review", actor=actor, now=now, mailbox=mailbox
             )
         line = f"{case.label} {case.heading}: du gör en ny prövning; nytt svar senast {swedish_date(due)}"
-        return where, Planned(chosen.address, "assigned", case.reference, due, line)
+        return where, Planned(
+            chosen.address, "assigned", case.reference, due, line, page=f"/arenden/{case.id}"
+        )
 
     def not_satisfied(self, session: Session, case: Case, *, now: datetime, reason: str) -> None:
         """The citizen answered in the case's thread that they are not satisfied (the intake):

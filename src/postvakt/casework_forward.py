@@ -130,6 +130,7 @@ class ForwardingMixin:
                         + (f"; svar till avsändaren senast {swedish_date(due)}" if due else "")
                         + f"; återkoppla till {actor} när du har svarat eller avslutat ärendet",
                         private=case.private,
+                        page=f"/arenden/{case.id}",
                     )
                 )
             if previous and previous != case.handler and previous != actor:
@@ -141,6 +142,7 @@ class ForwardingMixin:
                         today,
                         f"{case.label} {case.heading}: har lämnats över till {receiver}",
                         private=case.private,
+                        page=f"/arenden/{case.id}",
                     )
                 )
             if unit is None:
@@ -457,6 +459,7 @@ def _tell_forwarders(session: Session, _context: Any, _instances: Any) -> None:
                     day,
                     line,
                     private=case.private,
+                    page=f"/arenden/{case.id}",
                 )
                 for r in recipients
             ],

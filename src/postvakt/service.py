@@ -111,7 +111,11 @@ class Service:
                 self.connectors[mailbox.address] = connector
         mailer = Mailer(self.config.smtp, self.environ) if self.config.smtp else None
         self.notifier = Notifier(
-            self.sessions, mailer, self.intake.calendar, self.config.rules.working_hours
+            self.sessions,
+            mailer,
+            self.intake.calendar,
+            self.config.rules.working_hours,
+            base_url=self.config.web.base_url,  # the lines link to the dashboard's pages
         )
         self.casework = Casework(
             self.config,

@@ -231,6 +231,7 @@ def compilation_reminders(
                 week,
                 f"Sammanställningen av {year} års synpunkter och klagomål {when} och är inte "
                 f"skickad än. {how}",
+                page="/sammanstallning",
             )
         )
     done = {s.unit for s in sent}
@@ -244,6 +245,7 @@ def compilation_reminders(
                 f"{unit.name}: sammanställningen av {year} års synpunkter och klagomål ska vara "
                 f"klar senast {swedish_day(deadline)} (vad de gällde, chefens svar, vidtagna "
                 "åtgärder).",
+                page="/sammanstallning",
             )
             for unit in config.units
             if unit.name not in done

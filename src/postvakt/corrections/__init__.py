@@ -211,6 +211,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                     case.reference,
                     today,
                     f"{case.label} {case.heading}: du är ny handläggare (tilldelat av {by}).",
+                    page=f"/arenden/{case.id}",
                 )
             ]
             result = Corrected(

@@ -205,7 +205,9 @@ class CorrectionsBase:
         if not registrar:
             return []
         today = now.astimezone(STOCKHOLM).date()
-        return [Planned(registrar, "withdrawn", case.reference, today, text)]
+        return [
+            Planned(registrar, "withdrawn", case.reference, today, text, page=f"/arenden/{case.id}")
+        ]
 
     @staticmethod
     def _take_back_drafts(session: Session, case: Case) -> int:

@@ -446,7 +446,8 @@ class Delegation:
                 f"{absence.person} slutade {absence.start.isoformat()}; månaden med delegering "
                 "till dig är slut och behörigheten är borttagen. Beställ att brevlådan stängs."
             )
-            self.notifier.send([Planned(head, "close_mailbox", absence.person, until, line)], now)
+            told = Planned(head, "close_mailbox", absence.person, until, line, page="/franvaro")
+            self.notifier.send([told], now)
         state["close_reminded"] = True
         state["active"], state["done"] = False, True
 
@@ -505,7 +506,12 @@ class Delegation:
         )
         told.append(
             Planned(
-                desired, "returned" if desired == base else "covering", case.reference, today, line
+                desired,
+                "returned" if desired == base else "covering",
+                case.reference,
+                today,
+                line,
+                page=f"/arenden/{case.id}",
             )
         )
         if report is not None:

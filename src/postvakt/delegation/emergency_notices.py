@@ -22,7 +22,7 @@ from postvakt.errors import AuthenticationError, UnavailableError
 from postvakt.registry.absences import roster
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Absence
-from postvakt.rules.notify import Mailer, swedish_day
+from postvakt.rules.notify import Mailer, page_link, swedish_day
 
 __all__ = ["Notice", "due", "send_due"]
 
@@ -58,7 +58,9 @@ def _period(absence: Absence) -> str:
 
 
 def _who(config: Config, address: str) -> str:
-    return f"{_name(config, address)} ({address})"
+    """'Anna Berg (anna@…)'; an address without a name once, never 'kd@… (kd@…)'."""
+    name = _name(config, address)
+    return address if name == address else f"{name} ({address})"
 
 
 def _and(names: list[str]) -> str:
@@ -93,7 +95,8 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
         f"Godkänd av: {_and([_name(config, a) for a in done]) if done else 'ingen än'}. "
         f"Väntar på: {_and([_name(config, a) for a in waiting_for(absence)]) or 'ingen'}."
     )
-    page = f"{config.web.base_url.rstrip('/')}/franvaro" if config.web.base_url else ""
+    page = page_link(config.web.base_url, f"/franvaro#franvaro-{absence.id}") or ""
+    tasks = page_link(config.web.base_url, "/uppgifter")
     found: list[Notice] = []
     if pending(absence):
         for approver in (head, manager):
@@ -101,9 +104,11 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
             action = (
                 "Godkänn med\n\n"
                 f"    postvakt absence approve {absence.id} --by {approver}\n\n"
-                f"eller på sidan Frånvaro i webbpanelen{': ' + page if page else ''}."
+                # The address on a line of its own: no full stop a mail program takes into it.
+                "eller på sidan Frånvaro i webbpanelen" + (f":\n\n    {page}" if page else ".")
                 if asked
                 else "Du behöver inte göra något mer; du får ett meddelande när den gäller."
+                + (f" Den syns på sidan Frånvaro:\n\n    {page}" if page else "")
             )
             found.append(
                 Notice(
@@ -136,7 +141,8 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
                         f"brevlådan {absence.person} {_period(absence)} och har fått veta vad "
                         "som får öppnas.",
                         f"Vem som beställde och godkände visas med 'postvakt absence show "
-                        f"{absence.id}'{' och på sidan Frånvaro' if page else ''}.",
+                        f"{absence.id}'"
+                        + (f" och på sidan Frånvaro:\n\n    {page}" if page else "."),
                     ),
                 )
             )
@@ -153,7 +159,8 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
                     f"ser ut att vara privat — eller är märkt privat — öppnar du inte; "
                     f"{person} tar hand om den själv.",
                     "Ärendena i brevlådan går till dig under tiden, och Postvakts svarsutkast "
-                    "läggs i brevlådans Utkast som vanligt.",
+                    "läggs i brevlådans Utkast som vanligt."
+                    + (f" Du ser dem under Mina uppgifter: {tasks}" if tasks else ""),
                 ),
             )
         )

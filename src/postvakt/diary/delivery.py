@@ -149,7 +149,10 @@ class Deliverer:
             from postvakt.diary.registrar import RegistrarDiary
 
             self._backend = RegistrarDiary(
-                self.mailer, registrar, reply_to=registry.reply_to or None
+                self.mailer,
+                registrar,
+                reply_to=registry.reply_to or None,
+                base_url=self.config.web.base_url,
             )
         return self._backend
 

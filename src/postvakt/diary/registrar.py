@@ -30,7 +30,7 @@ from postvakt.diary.base import (
     DocumentKind,
 )
 from postvakt.errors import PostvaktError
-from postvakt.rules.notify import Mailer, swedish_day
+from postvakt.rules.notify import Mailer, page_link, swedish_day
 
 __all__ = ["CARE_MARK", "RegistrarDiary"]
 
@@ -126,14 +126,24 @@ class RegistrarDiary:
 
     ``reply_to`` is where the registrar's reply with the diary number goes (Postvakt's own
     mailbox, where the reply is read); without it the reply goes to the sender address.
+    ``base_url`` (``[web] base_url``) makes each notice link to the case's page and the
+    Registrator page; without it no link is written.
     """
 
     name = "registrar"
 
-    def __init__(self, mailer: Mailer, registrar: str, *, reply_to: str | None = None):
+    def __init__(
+        self,
+        mailer: Mailer,
+        registrar: str,
+        *,
+        reply_to: str | None = None,
+        base_url: str | None = None,
+    ):
         self.mailer = mailer
         self.registrar = registrar
         self.reply_to = reply_to
+        self.base_url = base_url
 
     def message_id(self, key: str) -> str:
         """The Message-ID of the notice of the document with idempotency ``key``."""
@@ -170,6 +180,8 @@ class RegistrarDiary:
             lines.append(f"Verksamhet: {case.unit}")
         if case.handler:
             lines.append(f"Handläggare: {case.handler}")
+        if link := page_link(self.base_url, f"/arenden/{case.case_id}"):
+            lines.append(f"I Postvakt: {link}")
         if case.individual_care:
             lines += [
                 "",
@@ -236,6 +248,8 @@ class RegistrarDiary:
                 "För ärenden där diarienummer saknas ännu: skriv diarienumret vid ärendets "
                 "referens på sidan Registrator i Postvakt.",
             ]
+            if link := page_link(self.base_url, "/registrator"):
+                lines.append(link)
         lines += ["", "Dokumenten är bifogade.", "", "Postvakt"]
         attachments = _unique_names(
             [

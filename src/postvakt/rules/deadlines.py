@@ -51,6 +51,8 @@ class DueItem:
     """The deadline had passed when Postvakt registered the case (or read the message):
     older mail registered on purpose.  The case is flagged for review instead; no breach
     notice floods the responsible (see :func:`postvakt.intake.start.late_registration`)."""
+    case_id: int | None = None
+    """The case's id (its page is ``/arenden/{id}``); None for a message."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def due_items(session: Session) -> list[DueItem]:
                     escalate,
                     private=case.private,
                     passed_before_seen=case.ack_due < _day(case.registered_at),
+                    case_id=case.id,
                 )
             )
         if case.answer_due:
@@ -139,6 +142,7 @@ def due_items(session: Session) -> list[DueItem]:
                     escalate,
                     private=case.private,
                     passed_before_seen=case.answer_due < _day(case.registered_at),
+                    case_id=case.id,
                 )
             )
     return items

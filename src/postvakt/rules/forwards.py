@@ -112,6 +112,7 @@ def feedback_reminders(
                     due,
                     line,
                     private=case.private,
+                    page=f"/arenden/{case.id}",
                 )
             )
     return planned

@@ -1,5 +1,6 @@
 """The unit head's daily mail: the complaints and opinions registered in their unit since the
-last one, each with a link to its case page, and the deadlines running in the unit.
+last one, each with a link to its case page (the notifier writes it from ``[web] base_url``),
+and the deadlines running in the unit.
 
 Deciding only: :func:`head_digest` reads the database and returns the lines; the rule job
 ``head-digest`` (``[rules] head_digest``, at ``head_digest_time``) sends them through the
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from postvakt.clock import STOCKHOLM
 from postvakt.config import Config
 from postvakt.registry.models import Case, CaseKind, CaseStatus, Unit
-from postvakt.rules.notify import Planned, swedish_day
+from postvakt.rules.notify import Planned, page_link, swedish_day
 
 __all__ = ["RUNNING_LIMIT", "case_link", "head_digest"]
 
@@ -32,8 +33,7 @@ _PREFIX = "Synpunkter och klagomål – "
 
 def case_link(config: Config, case_id: int) -> str | None:
     """The case page's address, when ``[web] base_url`` says where the dashboard is."""
-    base = config.web.base_url
-    return f"{str(base).rstrip('/')}/arenden/{case_id}" if base else None
+    return page_link(config.web.base_url, f"/arenden/{case_id}")
 
 
 def _title(case: Case) -> str:
@@ -71,9 +71,7 @@ def _line(config: Config, case: Case, today: date, *, new: bool) -> str:
     handler = config.person(case.handler) if case.handler else None
     who = f", handläggare {handler.name if handler else case.handler}" if case.handler else ""
     head = f"{case.label} {_KIND_SV[case.kind]} i {unit}: {_title(case)}{who if new else ''}"
-    text = f"{head} – {_deadlines(case, today)}"
-    link = case_link(config, case.id)
-    return f"{text} – {link}" if link else text
+    return f"{head} – {_deadlines(case, today)}"
 
 
 def _nearest(case: Case) -> date | None:
@@ -121,6 +119,7 @@ def head_digest(
                     case.registered_at.astimezone(STOCKHOLM).date(),
                     _line(config, case, today, new=True),
                     private=case.private,
+                    page=f"/arenden/{case.id}",
                 )
             )
         seen = {c.id for c in cases}
@@ -133,6 +132,7 @@ def head_digest(
                 today,
                 _line(config, case, today, new=False),
                 private=case.private,
+                page=f"/arenden/{case.id}",
             )
             for case in [c for c in theirs if c.id not in seen][:RUNNING_LIMIT]
         ]

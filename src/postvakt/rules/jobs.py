@@ -87,6 +87,11 @@ class JobReport:
     """What the retrain job found and decided."""
 
 
+def _page(item: DueItem) -> str:
+    """The case's page; for a message, its mailbox's row on Översikt."""
+    return f"/arenden/{item.case_id}" if item.case_id else f"/#brevlada-{item.mailbox}"
+
+
 def _line(item: DueItem, breach: bool) -> str:
     due = swedish_day(item.due)
     what = {"reply": "svar", "ack": "bekräftelse till den klagande", "answer": "svar"}[item.kind]
@@ -181,7 +186,9 @@ class RuleJobs:
                 "utse någon som öppnar brevlådan"
             )
             for recipient in [gap.unit_head] if gap.unit_head else []:
-                planned.append(Planned(recipient, "coverage_gap", gap.mailbox, today, line))
+                planned.append(
+                    Planned(recipient, "coverage_gap", gap.mailbox, today, line, page="/franvaro")
+                )
         return planned
 
     def _daily_open(self, now: datetime) -> tuple[list[OpenedResult], list[Planned]]:
@@ -230,7 +237,14 @@ class RuleJobs:
                 line = f"{mailbox_config.address}: {words}{in_a_row}"
                 for recipient in told_of_unopened(self.config, mailbox_config, misses):
                     planned.append(
-                        Planned(recipient, "not_opened", mailbox_config.address, today, line)
+                        Planned(
+                            recipient,
+                            "not_opened",
+                            mailbox_config.address,
+                            today,
+                            line,
+                            page=f"/#brevlada-{mailbox_config.address}",
+                        )
                     )
         return results, planned
 
@@ -255,6 +269,7 @@ class RuleJobs:
                     n.item.due,
                     _line(n.item, n.kind == "breach"),
                     private=n.item.private,
+                    page=_page(n.item),
                 )
                 for n in notices
             ]

@@ -10,6 +10,9 @@ Rules kept here:
   sends them.  A crash between claim and send loses that digest rather than sending it twice;
   such rows stay ``sending`` and are logged.
 - By SMTP from the config, with the password from the environment variable it names.
+- Each line links to the dashboard's page it is about (``Planned.page``) when ``[web]
+  base_url`` says where the dashboard is; without it no link is written (never a broken one).
+  The link is part of the stored line, so a queued line keeps it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from postvakt.registry.models import Notification
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.wording import count as counted
 
-__all__ = ["Mailer", "Notifier", "Planned", "SendReport", "swedish_day"]
+__all__ = ["Mailer", "Notifier", "Planned", "SendReport", "page_link", "swedish_day"]
 
 log = logging.getLogger("postvakt.notify")
 
@@ -89,6 +92,16 @@ class Planned:
     private: bool = field(default=False, compare=False)
     """About mail marked private: told to the recipient even while they are away, never to
     whoever covers them."""
+    page: str | None = field(default=None, compare=False)
+    """The dashboard's page the line is about (``/arenden/12``, ``/aterringningar#…``); the
+    notifier adds it to the line as a link when ``[web] base_url`` is set."""
+
+
+def page_link(base_url: str | None, page: str | None) -> str | None:
+    """``page`` as an address people can open from a mail, or None without ``base_url``."""
+    if not base_url or not page:
+        return None
+    return f"{str(base_url).rstrip('/')}/{page.lstrip('/')}"
 
 
 @dataclass
@@ -186,8 +199,12 @@ class Notifier:
         calendar: WorkingCalendar,
         working_hours: tuple,
         cover: Cover | None = None,
+        *,
+        base_url: str | None = None,
     ):
         self.sessions = sessions
+        self.base_url = base_url
+        """Where the dashboard is (``[web] base_url``): the lines link to its pages."""
         self.mailer = mailer
         self.calendar = calendar
         self.working_hours = working_hours
@@ -213,6 +230,16 @@ class Notifier:
             out.append(item)
         return out
 
+    def linked(self, planned: Sequence[Planned]) -> list[Planned]:
+        """``planned`` with each line ending in the link to its page (once: the link becomes
+        part of the line); a line without a page, or without ``base_url``, is left as it is."""
+        out = []
+        for item in planned:
+            link = page_link(self.base_url, item.page)
+            line = f"{item.line}\n    {link}" if link else item.line
+            out.append(replace(item, line=line, page=None))
+        return out
+
     def in_working_time(self, now: datetime) -> bool:
         start, end = self.working_hours
         return (
@@ -227,7 +254,7 @@ class Notifier:
         working time sends them.  A digest the mail server refuses goes back to the queue.
         """
         report = SendReport()
-        planned = self.covered(planned, now.date())
+        planned = self.linked(self.covered(planned, now.date()))
         if not self.in_working_time(now):
             report.queued = self._queue(planned, now)
             return report
@@ -269,7 +296,7 @@ class Notifier:
         """Queue items inside the caller's transaction (they go with its commit, or not at all);
         the next :meth:`send` in working time, or :meth:`flush`, sends them."""
         added = 0
-        planned = self.covered(planned, now.date(), session)
+        planned = self.linked(self.covered(planned, now.date(), session))
         for recipient in sorted({p.recipient for p in planned}):
             rows = self._rows(session, recipient)
             for item in dict.fromkeys(p for p in planned if p.recipient == recipient):
