@@ -139,7 +139,10 @@ def test_a_handler_confirms_and_the_case_leaves_the_queue(
     assert not case.needs_review and case.corrected_by == "anna@testby.se"
     assert case.events[-1].kind is EventKind.CONFIRMED
     # The case page says who corrected it.
-    assert "Rättat av anna@testby.se" in client.get(f"/arenden/{mail.complaint}").text
+    assert (
+        'Rättat av <span class="who">Anna Berg <span class="addr">anna@testby.se</span></span>'
+        in client.get(f"/arenden/{mail.complaint}").text
+    )
 
 
 def test_change_kind_acts_at_once_and_annat_withdraws(
@@ -361,7 +364,10 @@ def test_a_withdrawn_cases_message_is_flagged_for_review_again(
     assert _status(page) == (
         f"Meddelande nr {record_id} står nu i granskningskön, där det kan registreras på nytt."
     )
-    assert "Meddelandet står i granskningskön (flaggat av anna@testby.se)" in page
+    assert (
+        'Meddelandet står i granskningskön (flaggat av <span class="who">Anna Berg <span class="addr">anna@testby.se</span></span>)'
+        in page
+    )
     assert f"Meddelande nr {record_id} " in _queue(client)
     record = _record(app, record_id)
     assert record.flagged_by == "anna@testby.se" and record.reviewed_at is None

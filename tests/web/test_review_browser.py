@@ -37,7 +37,7 @@ def _sign_in_by_keyboard(page, app: FastAPI, address: str) -> None:  # type: ign
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/")
+    page.wait_for_url("**/uppgifter")  # Mina uppgifter, where sign-in lands
 
 
 def _to_granska(page) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +116,7 @@ def test_confirm_and_change_kind_from_granska_by_keyboard(
     tab_to(page, page.get_by_role("status").get_by_role("link"))
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/arenden/{mail.opinion}")
-    assert "Rättat av anna@testby.se" in page.get_by_role("main").inner_text()
+    assert "Rättat av Anna Berg anna@testby.se" in page.get_by_role("main").inner_text()
     _no_violations(page, "a reclassified case")
     screenshot(page, "case-reclassified")
 

@@ -114,6 +114,15 @@ def add_parsers(sub: Any) -> None:
     feedback.add_argument(
         "--by", required=True, type=email, metavar="E-POST", help="du som antecknar (e-postadress)"
     )
+    note = cases_sub.add_parser(
+        "note",
+        help="skriv en intern anteckning i ärendet (för kollegorna, aldrig i brev till medborgaren)",
+    )
+    note.add_argument("number", metavar="DIARIENUMMER")
+    note.add_argument("--text", required=True, type=text, help="anteckningen")
+    note.add_argument(
+        "--by", required=True, type=email, metavar="E-POST", help="du som antecknar (e-postadress)"
+    )
     reopen = cases_sub.add_parser("reopen", help="ny prövning när medborgaren inte är nöjd")
     reopen.add_argument("number", metavar="DIARIENUMMER")
     reopen.add_argument("--reason", default="", help="varför")
@@ -158,6 +167,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
         return _case_action(args)
     if args.cases_command == "care":
         return _care(args)
+    if args.cases_command == "note":
+        return _note(args)
     if args.cases_command in corrections.COMMANDS:
         return corrections.run(args)
     if args.cases_command in diary.CASE_COMMANDS:
@@ -221,6 +232,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
             ]
             data["address_check"] = bool(case.address_check)
             data["review_reasons"] = list(case.review_reasons or [])
+            from postvakt.registry.notes import is_internal, note_text
+
             data["events"] = [
                 {
                     "at": iso(e.at),
@@ -228,8 +241,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
                     "actor": e.actor,
                     "detail": e.detail,
                     "document": e.document,
+                    "internal": is_internal(e),
                 }
                 for e in case.events
+            ]
+            data["notes"] = [
+                {"at": iso(e.at), "by": e.actor, "text": note_text(e)}
+                for e in case.events
+                if is_internal(e)
             ]
             print(json.dumps(data, ensure_ascii=False, indent=2))
             return EXIT_OK
@@ -317,6 +336,20 @@ def _case_action(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _note(args: argparse.Namespace) -> int:
+    """An internal note, with the corrections' rights (``postvakt.registry.notes``)."""
+    from postvakt.registry.notes import write_note
+
+    service = open_service(args, connectors=False)
+    with service:
+        assert service.sessions is not None
+        noted = write_note(
+            service.config, service.sessions, service.clock, args.number, text=args.text, by=args.by
+        )
+    print(f"{noted.case}: intern anteckning sparad ({args.by}): {noted.text}")
+    return EXIT_OK
+
+
 def _care(args: argparse.Namespace) -> int:
     """Set or clear the care mark, with the corrections' rights; routed at once."""
     service = open_service(args)
@@ -362,6 +395,7 @@ def _case_text(case: Any) -> str:
         + ("  (behöver granskas)" if case.needs_review else ""),
         f"  Status:       {STATUS_SV[case.status.value]}",
         f"  Enhet:        {case.unit.name if case.unit else '-'}",
+        f"  Område:       {case.service_area or '-'}",
         f"  Handläggare:  {case.handler or '-'}",
         f"  Brevlåda:     {case.mailbox.address if case.mailbox else '-'}",
         f"  Avsändare:    {_sender_text(case)}",

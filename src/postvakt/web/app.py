@@ -128,6 +128,8 @@ def create_app(
         return response
 
     error_pages.install(app)
+    # An action on a case someone else changed since its page was loaded: the page again.
+    app.add_exception_handler(case_page.Changed, case_page.changed_page)
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (

@@ -30,25 +30,28 @@ STATUS_SV = {
 }
 EVENT_SV = {
     "registered": "Registrerat",
-    "drafted": "Brev",
-    "acknowledged": "Bekräftat",
+    "drafted": "Brev skapat",
+    "acknowledged": "Mottagningsbekräftelse skickad",
     "answered": "Besvarat",
     "forwarded": "Överlämnat",
-    "escalated": "Eskalerat",
-    "reopened": "Ny prövning",
-    "waiting": "Väntar",
+    "escalated": "Ny prövning tilldelad",
+    "reopened": "Ny prövning begärd",
+    "waiting": "Väntar på medborgaren",
     "closed": "Avslutat",
     "note": "Anteckning",
-    "delegated": "Till ersättare",
-    "returned": "Tillbaka till handläggaren",
+    "delegated": "Till ersättare under frånvaro",
+    "returned": "Tillbaka hos handläggaren",
     "confirmed": "Bedömningen bekräftad",
     "reclassified": "Typ ändrad",
     "withdrawn": "Makulerat",
     "merged": "Sammanfört",
     "assigned": "Ny handläggare",
     "care": "Vård och omsorg",
-    "feedback": "Återkoppling",
+    "callback": "Medborgaren uppringd",
+    "feedback": "Återkoppling från mottagaren",
 }
+"""Every :class:`~postvakt.registry.models.EventKind` in Swedish (a test checks that none is
+missing); the case page words single events more exactly (:mod:`postvakt.web.events`)."""
 CHANNEL_SV = {
     "email": "e-post",
     "phone": "telefon",
@@ -146,6 +149,6 @@ def filters() -> dict[str, object]:
         "label_sv": lambda v: LABEL_SV.get(str(v), str(v)) if v else "–",
         "kind_sv": lambda v: KIND_SV.get(str(v), str(v)),
         "status_sv": lambda v: STATUS_SV.get(str(v), str(v)),
-        "event_sv": lambda v: EVENT_SV.get(str(v), str(v)),
+        "event_sv": lambda v: EVENT_SV.get(str(v), "Händelse"),  # never the English kind
         "channel_sv": lambda v: CHANNEL_SV.get(str(v), str(v)),
     }

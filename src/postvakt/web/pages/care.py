@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from postvakt.web.deps import context, signed_in
+from postvakt.web.pages.case_watch import unchanged
 from postvakt.web.pages.corrections import _correctable, _run
 from postvakt.web.roles import User
 
@@ -22,7 +23,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-@router.post("/arenden/{case_id}/omsorg")
+@router.post("/arenden/{case_id}/omsorg", dependencies=[Depends(unchanged)])
 def care(
     request: Request,
     case_id: int,

@@ -17,16 +17,22 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
 
 from postvakt.casework import DOCX
-from postvakt.errors import PostvaktError
+from postvakt.clock import STOCKHOLM
+from postvakt.errors import PermissionDeniedError, PostvaktError
 from postvakt.registry.access import WHAT_SV, access_log, record_access
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import ALLOWED
 from postvakt.registry.models import Case, CaseStatus, Draft, EventKind
+from postvakt.registry.notes import NOTE_LIMIT, may_note, write_note
 from postvakt.registry.original import attachment_bytes, original_view
+from postvakt.rules.deadline_state import case_deadlines
 from postvakt.web.auth import client_of
 from postvakt.web.deps import context, flash, render, signed_in
+from postvakt.web.events import timeline
+from postvakt.web.pages.case_watch import Changed, open_by_others, unchanged
 from postvakt.web.pages.corrections import flaggable
 from postvakt.web.roles import (
     User,
@@ -37,10 +43,15 @@ from postvakt.web.roles import (
 )
 from postvakt.web.views import STATUS_SV
 
-__all__ = ["router"]
+__all__ = ["Changed", "changed_page", "router"]
 
 router = APIRouter()
 
+NOTE_REFUSED = (
+    "Du får inte anteckna i det här ärendet. Det får bara den som får handlägga eller rätta "
+    "det: handläggaren, enhetens handläggare, brevlådans ansvariga, enhetens chef, "
+    "registratorn och administratörer."
+)
 ACCESS_SHOWN = 200
 """The newest views of a case shown to an admin on its page (``cases audit`` shows all)."""
 
@@ -91,9 +102,25 @@ def _viewed(request: Request, session: Session, user: User, case: Case, what: st
 
 @router.get("/arenden/{case_id}")
 def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    return _page(request, user, case_id)
+
+
+def _page(
+    request: Request,
+    user: User,
+    case_id: int,
+    *,
+    warning: str | None = None,
+    kept: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The case's page; ``warning`` and ``kept`` when an action was stopped because someone
+    else changed the case (``kept``: what was typed, by form)."""
     ctx = context(request)
     with ctx.sessions() as session, database_errors():
         case = _case(session, user, case_id)
+        now = ctx.now()
+        others = open_by_others(session, ctx.config, case.id, user, now)
         _viewed(request, session, user, case, "visa")
         accesses = access_log(session, case.id, limit=ACCESS_SHOWN) if user.is_admin else None
         drafts = list(
@@ -121,9 +148,11 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             request,
             "case.html",
             user,
+            status_code=status_code,
             case=case,
             drafts=drafts,
             saved=saved,
+            saved_ids={e.id for e in saved},
             may_act=may_act,
             actions=_actions(case) if may_act else [],
             units=[u.name for u in ctx.config.units if not case.unit or u.name != case.unit.name],
@@ -133,11 +162,30 @@ def case_page(request: Request, case_id: int, user: User = Depends(signed_in)) -
             message=original_view(case.original),
             may_original=can_fetch_original(user, case),
             may_correct=can_correct_case(user, case) and case.status is not CaseStatus.WITHDRAWN,
+            may_note=may_note(user, case),
+            note_limit=NOTE_LIMIT,
             merged_here=merged_here,
             flaggable=flaggable(session, user, case),
             people=_handlers(ctx.config, case),
+            timeline=timeline(list(case.events)),
+            deadlines=case_deadlines(case, now.astimezone(STOCKHOLM).date(), ctx.calendar),
+            loaded_at=now.isoformat(),
+            open_by_others=others,
+            warning=warning,
+            kept=kept or {},
             **_reviewers(ctx.config, session, case),
         )
+
+
+async def changed_page(request: Request, exc: Exception) -> Response:
+    """The case page again, with the warning and what was typed (409: nothing was done)."""
+    assert isinstance(exc, Changed)
+    user = await run_in_threadpool(signed_in, request)
+    return await run_in_threadpool(
+        lambda: _page(
+            request, user, exc.case_id, warning=exc.warning, kept=exc.kept, status_code=409
+        )
+    )
 
 
 def _reviewers(config, session: Session, case: Case) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -309,7 +357,7 @@ def _done(request: Request, case_id: int, run) -> Response:  # type: ignore[no-u
     return RedirectResponse(f"/arenden/{case_id}", status_code=303)
 
 
-@router.post("/arenden/{case_id}/svara")
+@router.post("/arenden/{case_id}/svara", dependencies=[Depends(unchanged)])
 async def answer(
     request: Request,
     case_id: int,
@@ -342,7 +390,7 @@ async def answer(
     )
 
 
-@router.post("/arenden/{case_id}/avsluta")
+@router.post("/arenden/{case_id}/avsluta", dependencies=[Depends(unchanged)])
 def close(
     request: Request,
     case_id: int,
@@ -358,7 +406,7 @@ def close(
     )
 
 
-@router.post("/arenden/{case_id}/overlamna")
+@router.post("/arenden/{case_id}/overlamna", dependencies=[Depends(unchanged)])
 def forward(
     request: Request,
     case_id: int,
@@ -382,7 +430,7 @@ def forward(
     )
 
 
-@router.post("/arenden/{case_id}/ny-provning")
+@router.post("/arenden/{case_id}/ny-provning", dependencies=[Depends(unchanged)])
 def reopen(
     request: Request,
     case_id: int,
@@ -408,7 +456,7 @@ def reopen(
     )
 
 
-@router.post("/arenden/{case_id}/vanta")
+@router.post("/arenden/{case_id}/vanta", dependencies=[Depends(unchanged)])
 def wait(
     request: Request,
     case_id: int,
@@ -420,3 +468,37 @@ def wait(
     return _done(
         request, case_id, lambda: casework.wait(reference, actor=user.address, note=note.strip())
     )
+
+
+@router.post("/arenden/{case_id}/anteckning", dependencies=[Depends(unchanged)])
+def note(
+    request: Request,
+    case_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    text: str = Form(""),
+) -> Response:
+    """An internal note (:mod:`postvakt.registry.notes`): for colleagues, never for the
+    citizen.  The text is shown back in the message and in the events."""
+    ctx = context(request)
+    with ctx.sessions() as session, database_errors():
+        case = session.get(Case, case_id)
+        # The same refusal whether the case exists or not: it tells nothing.
+        if case is None or not (can_view_case(user, case) and may_note(user, case)):
+            raise HTTPException(status_code=403, detail=NOTE_REFUSED)
+        reference = case.reference
+    try:
+        noted = write_note(
+            ctx.config,
+            ctx.sessions,
+            ctx.clock,
+            reference,
+            text=text[: NOTE_LIMIT + 1],
+            by=user.address,
+        )
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=NOTE_REFUSED) from exc
+    except PostvaktError as exc:
+        flash(request, str(exc), "fel")
+    else:
+        flash(request, f"{noted.case}: intern anteckning sparad: ”{noted.text}”")
+    return RedirectResponse(f"/arenden/{case_id}#handelser", status_code=303)

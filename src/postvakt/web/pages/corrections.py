@@ -38,6 +38,7 @@ from postvakt.registry.models import (
 )
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
+from postvakt.web.pages.case_watch import unchanged
 from postvakt.web.roles import (
     CORRECTORS_SV,
     User,
@@ -141,7 +142,7 @@ def _run(
 # ----------------------------------------------------------------------- a case's corrections
 
 
-@router.post("/arenden/{case_id}/bekrafta")
+@router.post("/arenden/{case_id}/bekrafta", dependencies=[Depends(unchanged)])
 def confirm(
     request: Request,
     case_id: int,
@@ -157,7 +158,7 @@ def confirm(
     )
 
 
-@router.post("/arenden/{case_id}/andra-typ")
+@router.post("/arenden/{case_id}/andra-typ", dependencies=[Depends(unchanged)])
 def reclassify(
     request: Request,
     case_id: int,
@@ -175,7 +176,7 @@ def reclassify(
     )
 
 
-@router.post("/arenden/{case_id}/makulera")
+@router.post("/arenden/{case_id}/makulera", dependencies=[Depends(unchanged)])
 def withdraw(
     request: Request,
     case_id: int,
@@ -193,7 +194,7 @@ def withdraw(
     )
 
 
-@router.post("/arenden/{case_id}/tilldela")
+@router.post("/arenden/{case_id}/tilldela", dependencies=[Depends(unchanged)])
 def assign(
     request: Request,
     case_id: int,
@@ -209,7 +210,7 @@ def assign(
     )
 
 
-@router.post("/arenden/{case_id}/sammanfor")
+@router.post("/arenden/{case_id}/sammanfor", dependencies=[Depends(unchanged)])
 def merge(
     request: Request,
     case_id: int,
