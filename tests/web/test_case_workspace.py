@@ -598,3 +598,75 @@ def test_own_changes_and_corrections_forms(
     )
     assert stale.status_code == 409 and "Lena Holm har ändrat ärendet" in stale.text
     assert _case(moving_app, made.kontakt).kind is CaseKind.COMPLAINT
+
+
+# ------------------------------------------------------------------------------ in a browser
+
+
+def test_in_the_browser_a_note_stopped_then_saved_and_axe_finds_nothing(
+    page,  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    cases: Cases,
+) -> None:
+    """Chromium without a script of ours: Anna writes a note on a page Lena has changed since
+    it was loaded — the page says so, keeps her words and passes axe; sent again it is saved."""
+    from postvakt.registry.access import record_access
+    from tests.web.browser import axe_violations, screenshot
+    from tests.web.support import PASSWORD, add_accounts
+
+    add_accounts(app, ("anna@testby.se",))
+    ctx = ctx_of(app)
+    with ctx.sessions() as session, session.begin():  # Lena looked three minutes ago
+        record_access(
+            session,
+            cases.kontakt,
+            actor="chef@testby.se",
+            via="web",
+            what="visa",
+            client="10.0.0.7",
+            now=NOW - timedelta(minutes=3),
+        )
+    page.goto("/logga-in")
+    page.get_by_label("E-postadress").fill("anna@testby.se")
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Logga in").click()
+    page.goto(f"/arenden/{cases.kontakt}")
+    main_text = page.get_by_role("main").inner_text()
+    assert "Öppnat av Lena Holm för 3 minuter sedan" in main_text
+    assert "Bekräftelse senast" in main_text and "i tid" in main_text
+    assert axe_violations(page) == []
+
+    with ctx.sessions() as session, session.begin():  # Lena acts meanwhile (10:12)
+        case = session.get(Case, cases.kontakt)
+        assert case is not None
+        add_event(
+            session,
+            case,
+            EventKind.WAITING,
+            actor="chef@testby.se",
+            at=NOW + timedelta(minutes=12),
+            detail="Väntar på bilder. Svarstiden är pausad tills medborgaren hör av sig.",
+        )
+    page.get_by_label("Anteckning till kollegorna").fill("Jag ringer Karin i eftermiddag.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Spara anteckningen").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "Lena Holm har ändrat ärendet kl. 10:12 sedan du öppnade sidan" in alert
+    assert page.get_by_label("Anteckning till kollegorna").input_value() == (
+        "Jag ringer Karin i eftermiddag."
+    )
+    assert "Väntar på medborgaren" in page.locator("#handelser ~ div.table").inner_text()
+    assert axe_violations(page) == []
+    screenshot(page, "case-workspace-changed")
+
+    with ctx.sessions() as session, session.begin():  # Lena's change is older now
+        case = session.get(Case, cases.kontakt)
+        assert case is not None
+        (event,) = [e for e in case.events if e.kind is EventKind.WAITING]
+        event.at = NOW - timedelta(minutes=1)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Spara anteckningen").click()
+    events = page.locator("#handelser ~ div.table").inner_text()
+    assert "Intern anteckning" in events and "Jag ringer Karin i eftermiddag." in events
+    assert axe_violations(page) == []
