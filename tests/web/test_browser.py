@@ -17,7 +17,8 @@ def _sign_in(page, app: FastAPI, address: str) -> None:  # type: ignore[no-untyp
     page.get_by_label("E-postadress").fill(address)
     page.get_by_label("Lösenord").fill(PASSWORD)
     page.get_by_role("button", name="Logga in").click()
-    page.wait_for_url("**/")
+    page.wait_for_url("**/uppgifter")  # Mina uppgifter, where sign-in lands
+    page.goto("/")  # these tests start from Översikt
 
 
 def test_a_unit_head_sets_up_an_absence_that_shows_on_the_coverage_page(

@@ -268,7 +268,8 @@ def test_in_the_browser_taken_seen_and_done(page, app: FastAPI, smtp: SmtpServer
         page.get_by_label("E-postadress").fill(address)
         page.get_by_label("Lösenord").fill(PASSWORD)
         page.get_by_role("button", name="Logga in").click()
-        page.wait_for_url("**/")
+        page.wait_for_url("**/uppgifter")  # Mina uppgifter, where sign-in lands
+        page.goto("/")  # the callback is seen on Översikt
 
     sign_in_as("cecilia@testby.se")
     page.get_by_role("navigation").get_by_role("link", name="Återuppringningar").click()

@@ -65,6 +65,13 @@ def contact_line(config: Config, address: str) -> tuple[str, str]:
     return name, details
 
 
+def _contact(config: Config, address: str) -> str:
+    """'Anna Berg, anna@…, tel. …' — or, for someone the config gives no name (a unit head
+    who is not among the people), the address once: never 'kd@…, kd@…'."""
+    name, details = contact_line(config, address)
+    return details if name == address else f"{name}, {details}"
+
+
 def auto_reply(
     config: Config,
     calendar: WorkingCalendar,
@@ -77,14 +84,14 @@ def auto_reply(
     """The Swedish and English auto-reply for an absence (``end`` is the last day away)."""
     name, _ = contact_line(config, person)
     org = config.organisation.name
-    other = contact_line(config, covered_by) if covered_by and covered_by != person else None
+    other = _contact(config, covered_by) if covered_by and covered_by != person else None
     if kind == "slutat":
         subject = f"{name} har slutat / {name} no longer works here"
         sv = f"Jag har slutat min anställning i {org}."
         en = f"I no longer work at {org}."
         if other:
-            sv += f" Kontakta i stället {other[0]}, {other[1]}."
-            en += f" Please contact {other[0]}, {other[1]}."
+            sv += f" Kontakta i stället {other}."
+            en += f" Please contact {other}."
     else:
         state_sv, state_en = KINDS.get(kind, ("inte på plats", "away"))
         subject = f"Frånvaro / Out of office: {name}"
@@ -96,8 +103,8 @@ def auto_reply(
             sv = f"Jag är {state_sv} tills vidare."
             en = f"I am {state_en} until further notice."
         if other:
-            sv += f" Ditt meddelande handläggs av {other[0]}, {other[1]}."
-            en += f" Your message is handled by {other[0]}, {other[1]}."
+            sv += f" Ditt meddelande handläggs av {other}."
+            en += f" Your message is handled by {other}."
         else:
             sv += " Ditt meddelande läses när jag är tillbaka."
             en += " Your message will be read when I am back."

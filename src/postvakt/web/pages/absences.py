@@ -23,10 +23,12 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from postvakt.config import Config, PersonConfig
 from postvakt.delegation import commands as absence_commands
 from postvakt.delegation import emergency
+from postvakt.delegation.cover import AbsenceView
 from postvakt.delegation.emergency_notices import send_due
 from postvakt.delegation.texts import KIND_SV, KINDS
 from postvakt.errors import PostvaktError
@@ -55,6 +57,55 @@ def _staff(config: Config, user: User) -> list[PersonConfig]:
         (p for p in config.people if may_manage(config, user.address, p.address)),
         key=lambda p: (p.address != user.address, p.unit or "", p.name),
     )
+
+
+def substitutes_for(
+    config: Config,
+    person: str,
+    start: date,
+    end: date | None,
+    away: list[AbsenceView],
+    keep: tuple[str, ...] = (),
+) -> list[PersonConfig]:
+    """Who may stand in for ``person`` from ``start`` to ``end`` (None: until further
+    notice): the colleagues of their unit and their standing delegates — never the person
+    themself, nor anyone ``away`` some day of that period.  ``keep`` (the substitutes an
+    absence already has) stay offered whatever: changing the dates must not drop them."""
+    staff = config.person(person)
+    if staff is None:
+        return []
+    last = end or date.max
+    busy = {a.person for a in away if a.start <= last and (a.end is None or a.end >= start)}
+    wanted = {
+        p.address
+        for p in config.people
+        if (staff.unit and p.unit == staff.unit) or p.address in staff.standing_delegates
+    }
+    return sorted(
+        (
+            p
+            for p in config.people
+            if p.address in keep or (p.address in wanted and p.address not in busy)
+        ),
+        key=lambda p: (p.unit != staff.unit, p.name),
+    )
+
+
+def _offered(
+    ctx: WebContext, session: Session, draft: Draft, editing: int | None
+) -> list[PersonConfig]:
+    """The substitutes the form offers for ``draft``'s person and dates."""
+    away = [
+        view(a)
+        for a in session.scalars(select(Absence).where(Absence.ended_at.is_(None)))
+        if a.id != editing
+    ]
+    keep: tuple[str, ...] = ()
+    if editing is not None:
+        keep = tuple(session.get_one(Absence, editing).substitutes)
+    start = _day(draft.start) or ctx.today()
+    offered = substitutes_for(ctx.config, draft.person, start, _day(draft.end), away, keep)
+    return [p for p in offered if p.address != draft.person]
 
 
 @dataclass
@@ -137,6 +188,7 @@ def _page(
             if a.emergency
         }
         generated = _reply(ctx, session, draft, editing) if draft.person in allowed else ("", "")
+        substitutes = _offered(ctx, session, draft, editing) if draft.person in allowed else []
     if not draft.text or draft.text == draft.generated:
         draft.subject, draft.text = generated  # not edited by hand: follows the form
     draft.generated = draft.text if draft.text == generated[1] else draft.generated
@@ -147,7 +199,7 @@ def _page(
         user,
         status_code=status_code,
         staff=staff,
-        people=sorted(config.people, key=lambda p: (p.unit or "", p.name)),
+        substitutes=substitutes,
         names=names,
         covering=covering,
         current=current,
@@ -224,10 +276,11 @@ async def _save(
     request: Request, user: User, draft: Draft, step: str, absence_id: int | None
 ) -> Response:
     ctx = context(request)
-    if step != "save":
-        return _page(request, user, draft, editing=absence_id, preview=True)
+    if step != "save":  # "person": the substitutes of the person chosen, without a script
+        return _page(request, user, draft, editing=absence_id, preview=step != "person")
     try:
         values = _values(ctx, draft)
+        _check_substitutes(ctx, draft, absence_id)
         with ctx.sessions() as session, database_errors(), session.begin():
             if absence_id is None:
                 saved = add_absence(
@@ -269,6 +322,22 @@ async def _save(
         problems,
     )
     return RedirectResponse("/franvaro", status_code=303)
+
+
+def _check_substitutes(ctx: WebContext, draft: Draft, absence_id: int | None) -> None:
+    """ValueError naming a substitute the form would not have offered (someone outside the
+    person's unit and standing delegates, or away in the period)."""
+    with ctx.sessions() as session, database_errors():
+        offered = {p.address for p in _offered(ctx, session, draft, absence_id)}
+    wrong = [s for s in draft.substitutes if s != draft.person and s not in offered]
+    if wrong:
+        person = ctx.config.person(draft.person)
+        names = _names(ctx.config, wrong)
+        raise ValueError(
+            f"{names} kan inte vara ersättare för {person.name if person else draft.person} "
+            "den perioden: välj någon i samma enhet eller en stående ersättare som inte själv "
+            "är borta då."
+        )
 
 
 def _told(request: Request, text: str, sent: str, problems: list[str]) -> None:
