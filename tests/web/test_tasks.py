@@ -245,6 +245,7 @@ def test_a_mailbox_owner_sees_the_mailbox_not_opened_today(
     assert section, "no unopened mailbox"
     assert 'href="/#brevlada-kontakt@testby.se"' in section.group(0)
     assert "inget läst sedan i går" in section.group(0)
+    assert 'id="brevlada-kontakt@testby.se"' in client.get("/").text  # the link lands on the row
     # Cecilia's own case, and the unhandled case of her mailbox; not the one Anna took over.
     assert f'href="/arenden/{seeded.cecilias}"' in main
     assert f'href="/arenden/{seeded.unhandled}"' in main
