@@ -125,6 +125,11 @@ def test_the_page_fits_a_phone_and_passes_axe_in_both_widths(
         }).length"""
     )
     assert beside == 0, f"{shown.name}: {beside} table rows are not cards"
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('table.grid tbody td:not([data-label]):not([colspan])')]
+            .map(td => td.textContent.trim().slice(0, 40))"""
+    )
+    assert unlabelled == [], f"{shown.name}: cells without data-label: {unlabelled}"
     found = axe_violations(page)
     assert found == [], f"{shown.name} at 390 px: {found}"
 

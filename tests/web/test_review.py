@@ -90,7 +90,7 @@ def test_the_queue_lists_what_each_person_may_correct_oldest_first(
     assert "3 att granska." in html
     assert 'href="/granska" aria-current="page">Granska</a>' in html
     # The deadline that runs, the label, the probability, the reasons and the text's start.
-    assert "tors 26 nov 2026" in html
+    assert "26 november 2026" in html
     assert "klagomål, " in html and "\u00a0% säker" in html
     assert "för klagomål eller synpunkt" in html
     assert "Flaggat av</dt><dd>anna@testby.se" in html
