@@ -539,7 +539,7 @@ def test_the_care_mark_routes_the_registrar_notice_and_the_export(
     assert row["individual_care"] is True and row["channel"] == "visit" and row["received_at"]
     assert main(["--config", config, "cases", "export", "--since", "2026-01-01"]) == 0
     exported = list(csv.DictReader(io.StringIO(capsys.readouterr().out), delimiter=";"))
-    assert exported[0]["number"] == "KS 2026/1" and exported[0]["individual_care"] == "True"
+    assert exported[0]["Nummer"] == "KS 2026/1" and exported[0]["Vård och omsorg"] == "True"
 
 
 def test_the_registrar_digest_once_a_day(workspace: Workspace, smtp_server: SmtpServer) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from postvakt.registry.export import EXPORT_FIELDS, EXPORT_HEADERS_SV
 from postvakt.registry.models import Case, CaseStatus, Draft
 from tests.web.support import PASSWORD, Cases, add_accounts, csrf_of, ctx_of, sign_in
 
@@ -263,7 +264,9 @@ def test_the_registrars_export_is_the_cli_export(client: TestClient, cases: Case
     )
     assert response.status_code == 200
     lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("number;diary_number;entry;kind;heading")
+    assert lines[0].startswith("Nummer;Diarienummer;Delnummer (anonymt);Typ;Rubrik;Ämnesrad")
+    assert "Svar senast;Bekräftat;Besvarat;Avslutat;Svar;Vidtagna åtgärder" in lines[0]
+    assert lines[0].split(";") == [EXPORT_HEADERS_SV[f] for f in EXPORT_FIELDS]  # each column
     assert [line.split(";")[0] for line in lines[1:]] == [cases.kontakt_ref, cases.bygglov_ref]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.models import Case, EventKind
 
-__all__ = ["EXPORT_FIELDS", "case_json", "export_rows", "iso", "to_csv"]
+__all__ = ["EXPORT_FIELDS", "EXPORT_HEADERS_SV", "case_json", "export_rows", "iso", "to_csv"]
 
 EXPORT_FIELDS = (
     "number",
@@ -51,6 +51,41 @@ EXPORT_FIELDS = (
     "actions",
     "forwarded_to",
 )
+
+
+EXPORT_HEADERS_SV = {
+    "number": "Nummer",
+    "diary_number": "Diarienummer",
+    "entry": "Delnummer (anonymt)",
+    "kind": "Typ",
+    "heading": "Rubrik",
+    "subject": "Ämnesrad",
+    "status": "Status",
+    "received_at": "Inkom",
+    "registered_at": "Registrerat",
+    "channel": "Kanal",
+    "sender_name": "Avsändarens namn",
+    "sender": "Avsändarens e-post",
+    "contact": "Kontaktuppgift",
+    "anonymous": "Anonymt",
+    "individual_care": "Vård och omsorg",
+    "unit": "Enhet",
+    "handler": "Handläggare",
+    "mailbox": "Brevlåda",
+    "message_id": "Message-ID",
+    "service_area": "Verksamhetsområde",
+    "reply_due": "Besvaras senast (meddelande)",
+    "ack_due": "Bekräftas senast",
+    "answer_due": "Svar senast",
+    "acknowledged_at": "Bekräftat",
+    "answered_at": "Besvarat",
+    "closed_at": "Avslutat",
+    "answer_text": "Svar",
+    "actions": "Vidtagna åtgärder",
+    "forwarded_to": "Överlämnat till",
+}
+"""The CSV's column headings, in Swedish for the people who open it in a spreadsheet (the
+JSON export keeps the field names)."""
 
 
 def iso(value: Any) -> str | None:
@@ -147,10 +182,10 @@ def export_rows(
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Semicolon-separated, as Swedish spreadsheet programs read it."""
+    """Semicolon-separated, as Swedish spreadsheet programs read it, with Swedish headings."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, delimiter=";")
-    writer.writeheader()
+    writer.writerow(EXPORT_HEADERS_SV)
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return out.getvalue()
