@@ -185,3 +185,26 @@ def test_every_page_is_in_the_list(phone_app: FastAPI) -> None:
     assert set(NOT_PAGES) <= routes  # no stale entries
     templates = {p.name for p in TEMPLATES.glob("*.html")} - {"base.html", "_chart.html"}
     assert templates - {s.template for s in PAGES} == set()
+
+
+def test_the_readme_shows_the_screenshots() -> None:
+    """scripts/screenshots.py's pictures are in docs/screenshots/, small, in both widths, and
+    the README's Webbpanelen section shows each by a relative link with a text."""
+    from PIL import Image
+
+    root = TEMPLATES.parents[3]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Webbpanelen") :]
+    linked = re.findall(r"!\[([^\]]+)\]\((docs/screenshots/[^)]+\.png)\)", section)
+    names = {Path(path).name for _, path in linked}
+    expected = {
+        f"{page}-{width}.png"
+        for page in ("mina-uppgifter", "arende", "sammanstallning")
+        for width in ("dator", "telefon")
+    }
+    assert names == expected
+    for text, path in linked:
+        file = root / path
+        assert text.strip() and file.stat().st_size < 200_000, path
+        with Image.open(file) as image:
+            assert image.width == (1280 if "dator" in path else 390), path
