@@ -196,6 +196,12 @@ def test_no_command_line_words_reach_a_page() -> None:
             "Det finns inget ärende med nummer 'KS 9'. Se listan under Ärenden.",
         ),
         ("--phone: Skriv ett telefonnummer.", "Skriv ett telefonnummer."),
+        (  # a summary that cut the sentence's stop off
+            "Hoppade över KS 2026/1 (Ärendet KS 2026/1 är redan klagomål. Använd 'postvakt "
+            "cases confirm' för att bekräfta bedömningen).",
+            "Hoppade över KS 2026/1 (Ärendet KS 2026/1 är redan klagomål. Bekräfta bedömningen "
+            "i stället.).",
+        ),
         ("ange klagomal eller synpunkt", "Välj klagomål eller synpunkt."),
         (
             "Något helt nytt. Kör 'postvakt något nytt --by X' först.",

@@ -66,7 +66,15 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
     # Last: "Skriv vad samtalet gällde med --note." and the like say it without the flag.
     (r" med --[a-z][a-z-]*(?=[ .,;])", ""),
 )
-_COMPILED = tuple((re.compile(pattern), new) for pattern, new in _SENTENCES)
+
+
+def _stop_optional(pattern: str) -> str:
+    """A sentence's full stop, or its end where a list cut the stop off ('… (Se 'postvakt
+    cases list')' in a summary of skipped cases)."""
+    return pattern[:-2] + r"(?:\.|(?=\)|$))" if pattern.endswith(r"\.") else pattern
+
+
+_COMPILED = tuple((re.compile(_stop_optional(pattern)), new) for pattern, new in _SENTENCES)
 _FLAG_PREFIX = re.compile(r"^--[a-z][a-z-]*: ")
 _ANY_COMMAND = re.compile(r"\s*'postvakt [^']*'")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
