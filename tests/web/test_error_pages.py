@@ -112,6 +112,22 @@ def test_an_error_that_reaches_the_page_speaks_the_pages_words(app: FastAPI) -> 
     assert "postvakt cases" not in text
 
 
+def test_a_failure_is_a_page_with_the_security_headers(app: FastAPI) -> None:
+    def fails() -> None:
+        raise RuntimeError("a fault deep down")
+
+    app.add_api_route("/prov/fel", fails)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        sign_in(client, "anna@testby.se")
+        response = client.get("/prov/fel")
+    assert response.status_code == 500
+    assert _main(response.text).startswith("Något gick fel Ett oväntat fel inträffade.")
+    assert "Till startsidan" in response.text and "Logga in" not in _main(response.text)
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+
+
 def test_a_refused_correction_is_told_without_the_command_line(
     client: TestClient, cases: Cases
 ) -> None:

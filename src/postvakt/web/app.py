@@ -127,7 +127,7 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")  # pages hold citizen data
         return response
 
-    error_pages.install(app)
+    error_pages.install(app, _HEADERS)
     # An action on a case someone else changed since its page was loaded: the page again.
     app.add_exception_handler(case_page.Changed, case_page.changed_page)
 

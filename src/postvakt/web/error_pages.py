@@ -9,6 +9,7 @@ the command line's words.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request, Response
@@ -124,8 +125,9 @@ def _invalid(exc: RequestValidationError) -> tuple[int, str]:
     )
 
 
-def install(app: FastAPI) -> None:
-    """Register the error handlers on ``app``."""
+def install(app: FastAPI, security_headers: Mapping[str, str]) -> None:
+    """Register the error handlers on ``app``.  A failure's page is made outside the
+    middleware that sets ``security_headers`` on every other answer: it sets them itself."""
 
     @app.exception_handler(NotSignedIn)
     async def to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
@@ -163,7 +165,9 @@ def install(app: FastAPI) -> None:
                 else 400
             )
             text = NOT_FOUND if code == 404 else web_words(str(exc))
-            return error_response(request, code, text, user=_user(request))
+            response = error_response(request, code, text, user=_user(request))
+            response.headers.update({**security_headers, "Cache-Control": "no-store"})
+            return response
         # Never a traceback or an English page: the type and the path (ids only) are logged,
         # the traceback at DEBUG (its text may quote what the database was given).
         log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
@@ -172,10 +176,12 @@ def install(app: FastAPI) -> None:
             detail = f"{web_words(str(exc))} Försök igen om en stund."
         else:
             detail = UNEXPECTED
-        return error_response(
+        response = error_response(
             request,
             503 if isinstance(exc, DatabaseError) else 500,
             detail,
             title="Något gick fel",
             user=None,  # the database may be what failed: ask it nothing more
         )
+        response.headers.update({**security_headers, "Cache-Control": "no-store"})
+        return response
