@@ -204,7 +204,7 @@ def test_no_command_line_words_reach_a_page() -> None:
         (
             "nisse@testby.se finns inte i konfigurationen som person, ägare, chef, registrator "
             "eller administratör och får inte rätta ärenden. Ange din egen adress med --by.",
-            "Nisse@testby.se finns inte i konfigurationen som person, ägare, chef, registrator "
+            "nisse@testby.se finns inte i konfigurationen som person, ägare, chef, registrator "
             "eller administratör och får inte rätta ärenden.",
         ),
         (

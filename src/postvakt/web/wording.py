@@ -120,4 +120,6 @@ def web_words(message: str) -> str:
     if "'postvakt " in text:  # advice nobody mapped yet: leave out the sentences that give it
         kept = [s for s in _SENTENCE_END.split(text) if "'postvakt " not in s]
         text = " ".join(kept) if kept else _ANY_COMMAND.sub("", text)
-    return text[:1].upper() + text[1:] if text else text
+    if text == message or "@" in text.split(" ", 1)[0]:
+        return text  # the author's first letter; an address stays as it is written
+    return text[:1].upper() + text[1:]
