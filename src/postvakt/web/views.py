@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from postvakt.clock import STOCKHOLM
+from postvakt.templates.casework import swedish_date
 
 if TYPE_CHECKING:
     from postvakt.config import Config
@@ -61,20 +62,6 @@ CHANNEL_SV = {
     "web": "webb",
 }
 _MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
-_MONTH_NAMES = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 _WEEKDAYS = ("mån", "tis", "ons", "tors", "fre", "lör", "sön")
 
 
@@ -93,7 +80,7 @@ def long_day(value: date | datetime | None) -> str:
         return "–"
     if isinstance(value, datetime):
         value = value.astimezone(STOCKHOLM).date()
-    return f"{value.day} {_MONTH_NAMES[value.month - 1]} {value.year}"
+    return swedish_date(value)
 
 
 def who_of(config: Config) -> Callable[[str | None], Markup]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -35,6 +34,7 @@ from postvakt.registry.case_query import (
 )
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Case, CaseAccess
+from postvakt.web.case_links import DEFAULT_SORT, case_list_url, list_params
 from postvakt.web.deps import context, render, signed_in
 from postvakt.web.pages import case_bulk
 from postvakt.web.roles import User, can_see_mailbox
@@ -60,7 +60,6 @@ SORTS = {
 }
 """The list's sort keys (``sortera``) and the columns of
 :data:`postvakt.registry.case_query.SORT_KEYS` they sort by."""
-DEFAULT_SORT = "-inkom"
 
 _KINDS = {"complaint": "complaint", "opinion": "opinion", "klagomal": "complaint",
           "klagomål": "complaint", "synpunkt": "opinion"}  # fmt: skip
@@ -96,31 +95,9 @@ def wanted_from(params: dict[str, str]) -> CaseFilter:
     )
 
 
-def _params(wanted: CaseFilter) -> list[tuple[str, str]]:
-    pairs = [
-        ("enhet", wanted.unit),
-        ("typ", wanted.kind),
-        ("status", "" if wanted.status == "open" else wanted.status),
-        ("forsenat", "1" if wanted.overdue else ""),
-        ("brevlada", wanted.mailbox),
-        ("handlaggare", wanted.handler),
-        ("omrade", wanted.area),
-        ("fran", wanted.since.isoformat() if wanted.since else ""),
-        ("till", wanted.until.isoformat() if wanted.until else ""),
-        ("q", wanted.q),
-    ]
-    return [(k, v) for k, v in pairs if v]
-
-
 def list_url(wanted: CaseFilter, sort: str = "", page: int = 1) -> str:
-    """'/arenden?enhet=Bygglov&forsenat=1&sortera=svar&sida=2' — parameters left at "any",
-    the default sort and the first page are left out."""
-    params = _params(wanted)
-    if sort and sort != DEFAULT_SORT:
-        params.append(("sortera", sort))
-    if page > 1:
-        params.append(("sida", str(page)))
-    return "/arenden" + ("?" + urlencode(params) if params else "")
+    """The list's address for ``wanted``, sorted by ``sort``, at ``page``."""
+    return case_list_url(wanted, sort=sort, page=page)
 
 
 @dataclass(frozen=True)
@@ -233,7 +210,7 @@ def _list(request: Request, user: User) -> Response:
         previous_url=list_url(wanted, sort, page - 1) if page > 1 else None,
         next_url=list_url(wanted, sort, page + 1) if page < pages else None,
         here=here,
-        filtered=bool(_params(wanted)),
+        filtered=bool(list_params(wanted)),
     )
 
 
