@@ -385,4 +385,7 @@ def test_a_person_corrects_the_area_and_the_case_goes_to_the_unit_that_has_it(
     refused = capsys.readouterr().err
     assert "får inte" in refused or "behörighet" in refused, refused
     assert main(["--config", str(ws.config_path), "cases", "show", "KS 2026/1"]) == 0
-    assert "Område:       skola" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "Område:       skola" in shown
+    assert "Ny handläggare: forskolechef@testby.se: forskolechef@testby.se ändrade" in shown
+    assert "assigned" not in shown  # the events in Swedish, as on the case page

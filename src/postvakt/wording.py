@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-__all__ = ["count"]
+__all__ = ["EVENT_SV", "count"]
 
 
 def count(n: int, one: str, many: str) -> str:
     """``n`` with the noun in the right number: ``count(1, "sak", "saker")`` is '1 sak',
     ``count(2, "sak", "saker")`` '2 saker' (and 0 takes the plural: '0 saker')."""
     return f"{n} {one if n == 1 else many}"
+
+
+EVENT_SV = {
+    "registered": "Registrerat",
+    "drafted": "Brev skapat",
+    "acknowledged": "Mottagningsbekräftelse skickad",
+    "answered": "Besvarat",
+    "forwarded": "Överlämnat",
+    "escalated": "Ny prövning tilldelad",
+    "reopened": "Ny prövning begärd",
+    "waiting": "Väntar på medborgaren",
+    "closed": "Avslutat",
+    "note": "Anteckning",
+    "delegated": "Till ersättare under frånvaro",
+    "returned": "Tillbaka hos handläggaren",
+    "confirmed": "Bedömningen bekräftad",
+    "reclassified": "Typ ändrad",
+    "withdrawn": "Makulerat",
+    "merged": "Sammanfört",
+    "assigned": "Ny handläggare",
+    "care": "Vård och omsorg",
+    "callback": "Medborgaren uppringd",
+    "feedback": "Återkoppling från mottagaren",
+}
+"""Every :class:`~postvakt.registry.models.EventKind` in Swedish (a test checks that none is
+missing); the case page words single events more exactly (:mod:`postvakt.web.events`)."""

@@ -22,6 +22,7 @@ from postvakt.cli.common import (
     parse_date,
     table,
 )
+from postvakt.wording import EVENT_SV
 
 _CHANNEL_SV = {"telefon": "phone", "besök": "visit", "besok": "visit", "brev": "letter",
                "webb": "web"}  # fmt: skip
@@ -441,7 +442,8 @@ def _case_text(case: Any) -> str:
     for event in case.events:
         doc = f" [{event.document}]" if event.document else ""
         lines.append(
-            f"    {local_date(event.at)}  {event.kind.value:<12} {event.actor}: {event.detail}{doc}"
+            f"    {local_date(event.at)}  {EVENT_SV.get(event.kind.value, 'Händelse')}: "
+            f"{event.actor}: {event.detail}{doc}"
         )
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from postvakt.clock import STOCKHOLM
 from postvakt.templates.casework import swedish_date
+from postvakt.wording import EVENT_SV
 
 if TYPE_CHECKING:
     from postvakt.config import Config
@@ -29,30 +30,6 @@ STATUS_SV = {
     "closed": "Avslutat",
     "withdrawn": "Makulerat",
 }
-EVENT_SV = {
-    "registered": "Registrerat",
-    "drafted": "Brev skapat",
-    "acknowledged": "Mottagningsbekräftelse skickad",
-    "answered": "Besvarat",
-    "forwarded": "Överlämnat",
-    "escalated": "Ny prövning tilldelad",
-    "reopened": "Ny prövning begärd",
-    "waiting": "Väntar på medborgaren",
-    "closed": "Avslutat",
-    "note": "Anteckning",
-    "delegated": "Till ersättare under frånvaro",
-    "returned": "Tillbaka hos handläggaren",
-    "confirmed": "Bedömningen bekräftad",
-    "reclassified": "Typ ändrad",
-    "withdrawn": "Makulerat",
-    "merged": "Sammanfört",
-    "assigned": "Ny handläggare",
-    "care": "Vård och omsorg",
-    "callback": "Medborgaren uppringd",
-    "feedback": "Återkoppling från mottagaren",
-}
-"""Every :class:`~postvakt.registry.models.EventKind` in Swedish (a test checks that none is
-missing); the case page words single events more exactly (:mod:`postvakt.web.events`)."""
 CHANNEL_SV = {
     "email": "e-post",
     "phone": "telefon",
