@@ -18,15 +18,13 @@ from typing import Literal
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.models import Case, CaseEvent, CaseKind, CaseStatus, EventKind
 from postvakt.rules.calendar import WorkingCalendar
+from postvakt.templates.casework import swedish_date
+from postvakt.wording import count
 
 __all__ = ["DeadlineState", "case_deadlines", "state_words"]
 
 State = Literal["kept", "on_time", "today", "late", "paused"]
 
-_MONTHS = (
-    "januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
-    "oktober", "november", "december",
-)  # fmt: skip
 _ACK_KEPT_BY = (EventKind.ACKNOWLEDGED, EventKind.ANSWERED, EventKind.FORWARDED, EventKind.CLOSED)
 _ANSWER_KEPT_BY = (EventKind.ANSWERED, EventKind.FORWARDED, EventKind.CLOSED)
 _RUNNING = (CaseStatus.REGISTERED, CaseStatus.ACKNOWLEDGED, CaseStatus.REOPENED)
@@ -53,11 +51,11 @@ class DeadlineState:
 
 
 def _day(value: date) -> str:
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return swedish_date(value)
 
 
 def _working_days(n: int) -> str:
-    return f"{n} arbetsdag" + ("" if n == 1 else "ar")
+    return count(n, "arbetsdag", "arbetsdagar")
 
 
 def state_words(item: DeadlineState) -> str:
