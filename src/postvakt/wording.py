@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["EVENT_SV", "count"]
+__all__ = ["EVENT_SV", "MONTHS_SV", "count"]
+
+MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+             "september", "oktober", "november", "december")  # fmt: skip
+"""The months' names, as Swedish writes them in running text ('3 december 2026')."""
 
 
 def count(n: int, one: str, many: str) -> str:

@@ -30,26 +30,14 @@ from postvakt.registry.case_query import (
     count_cases_by,
 )
 from postvakt.registry.report import AnnualReport, Group, Row
+from postvakt.wording import MONTHS_SV
 
 __all__ = ["AGES", "MONTHS", "Link", "age_filter", "recent_charts", "yearly_charts"]
 
 Link = Callable[[CaseFilter], str]
 """The address of the case list for a filter (the web panel's); None: no links (Word)."""
 
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+MONTHS = MONTHS_SV
 
 AGES: tuple[tuple[int, int | None, str], ...] = (
     (0, 7, "0–7 dagar"),

@@ -21,11 +21,11 @@ from postvakt.templates.language import (
     mail_text,
     title,
 )
+from postvakt.wording import MONTHS_SV
 
 __all__ = ["PROMISES", "CaseLetters", "RenderedLetter", "care_subject", "promised", "swedish_date"]
 
-_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-           "september", "oktober", "november", "december")  # fmt: skip
+_MONTHS = MONTHS_SV
 
 
 def swedish_date(day: date) -> str:
