@@ -279,8 +279,9 @@ def test_cases_show_prints_the_case_and_its_events(registered: Registered) -> No
     assert "Karin Ek <karin.ek@example.net>" in out
     assert "Händelser:" in out
     events = out.split("Händelser:", 1)[1]
-    assert "registered" in events
-    assert "drafted" in events
+    assert "Registrerat: postvakt: Registrerat automatiskt" in events
+    assert "Brev skapat: postvakt:" in events
+    assert "registered" not in events and "drafted" not in events  # in Swedish
     assert "Mottagningsbekräftelse KS 2026-1.docx" in events
 
 
