@@ -58,6 +58,7 @@ def test_an_overdue_case_makes_its_mailbox_red(
     assert "23 november 2026" in row
     soon = page.split('id="snart-forsenat"')[1].split("</table>")[0]
     assert cases.kontakt_ref in soon and "försenat" in soon
+    assert "tidsgräns inom 1 arbetsdag</h2>" in page  # the noun in the right number
 
 
 def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> None:

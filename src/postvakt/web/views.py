@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from postvakt.clock import STOCKHOLM
 from postvakt.templates.casework import swedish_date
-from postvakt.wording import EVENT_SV
+from postvakt.wording import EVENT_SV, count
 
 if TYPE_CHECKING:
     from postvakt.config import Config
@@ -105,6 +105,7 @@ def size(value: int) -> str:
 def filters() -> dict[str, object]:
     return {
         "day": day,
+        "count": count,
         "long_day": long_day,
         "stamp": stamp,
         "iso": iso,

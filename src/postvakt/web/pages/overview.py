@@ -197,4 +197,5 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
         working_day=working_day,
         check_time=config.rules.daily_open_time,
         near=near,
+        reply_time=str(ctx.policy.reply),
     )
