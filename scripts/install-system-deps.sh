@@ -14,6 +14,8 @@ command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 # The dashboard's browser tests drive Debian's Chromium with Playwright (tests/web/).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The systemd units in deploy/ are checked with systemd-analyze verify (tests/test_deploy.py).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
