@@ -59,6 +59,7 @@ def test_an_overdue_case_makes_its_mailbox_red(
     soon = page.split('id="snart-forsenat"')[1].split("</table>")[0]
     assert cases.kontakt_ref in soon and "försenat" in soon
     assert "tidsgräns inom 1 arbetsdag</h2>" in page  # the noun in the right number
+    assert "Visa det försenade ärendet (1)" in page and "Visa alla 1" not in page
 
 
 def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> None:
