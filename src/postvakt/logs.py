@@ -29,12 +29,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pythonjsonlogger.json import JsonFormatter
+
 from postvakt.privacy import ADDRESS_MASK, EMAIL_ADDRESS, mask_personnummer
 
 if TYPE_CHECKING:
     from postvakt.config import Config
 
-__all__ = ["RedactingFilter", "address_labels", "configure_logging", "describe", "redact"]
+__all__ = [
+    "JsonLines",
+    "RedactingFilter",
+    "address_labels",
+    "configure_logging",
+    "describe",
+    "redact",
+]
 
 _SECRET = re.compile(r"(?i)\b(password|passwd|lösenord|token|secret)(\s*[=:]\s*)(\S+)")
 # An Authorization header's value is a scheme and a credential: mask the rest of the line.
@@ -193,17 +202,55 @@ def address_labels(config: Config) -> dict[str, str]:
     return labels
 
 
+class JsonLines(JsonFormatter):
+    """One JSON object per record: ``time``, ``level``, ``logger``, ``message`` and, when
+    there is one, ``exc_info`` — the text :class:`RedactingFilter` left, nothing else.
+
+    A library's ``extra`` fields are left out (the filter masks only the message and the
+    traceback), and the traceback is the filter's masked one, never formatted anew here.
+    """
+
+    FIELDS = frozenset({"time", "level", "logger", "message", "exc_info", "stack_info"})
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc_info = record.exc_info
+        record.exc_info = None  # the filter's masked text is in exc_text
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info = exc_info
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        for key in [k for k in log_data if k not in self.FIELDS]:
+            del log_data[key]
+
+
 def configure_logging(level: str = "INFO", *, config: Config | None = None) -> logging.Handler:
     """Send every log record through one redacting handler on stderr.
 
-    Postvakt's loggers log from ``level``; libraries from WARNING.  Calling it again replaces
-    the handler (other handlers on the root logger, such as a test's, are left alone).
+    Postvakt's loggers log from ``level``; libraries from WARNING.  Lines are text, or JSON
+    objects (:class:`JsonLines`) when the config says ``service.log_format = "json"``.
+    Calling it again replaces the handler (other handlers on the root logger, such as a
+    test's, are left alone).
     """
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Stderr)]:
         root.removeHandler(old)
     handler = _Stderr()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if config is not None and config.service.log_format == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(address_labels(config) if config is not None else None))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)

@@ -18,7 +18,7 @@ from postvakt.cli.common import (
     config_path,
     open_service,
 )
-from postvakt.errors import ConfigError, InvalidInputError, PostvaktError
+from postvakt.errors import ConfigError, ConfigProblem, InvalidInputError, PostvaktError
 from postvakt.wording import count
 
 
@@ -110,8 +110,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        _serve_metrics(service)
         service.run_forever()
     return EXIT_OK
+
+
+def _serve_metrics(service: Any) -> None:
+    """Start the metrics server of ``service.metrics_port``, if set (a daemon thread)."""
+    settings = service.config.service
+    if settings.metrics_port is None:
+        return
+    from postvakt.metrics import registry_for, serve_metrics
+
+    registry = registry_for(service.config, service.sessions, service.clock)
+    try:
+        serve_metrics(registry, settings.metrics_port, settings.metrics_host)
+    except OSError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "service.metrics_port",
+                    f"mätvärdena kan inte visas på {settings.metrics_host}:"
+                    f"{settings.metrics_port} ({exc.strerror}); välj en ledig port",
+                )
+            ]
+        ) from exc
+    print(f"Mätvärden: http://{settings.metrics_host}:{settings.metrics_port}/metrics", flush=True)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from postvakt.config.fields import EmailAddress, EnvName, Strict
+from postvakt.config.fields import EmailAddress, EnvName, HostName, Strict
 from postvakt.rules.policy import PRESETS, parse_duration
 
 __all__ = [
@@ -448,3 +448,18 @@ class ServiceConfig(Strict):
         "whose holder died once this has passed.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'text': one readable line per record; 'json': one JSON object per line "
+        "(for a log collector), masked the same way.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve Prometheus metrics from 'postvakt run' on this port (/metrics); "
+        "off when not set.",
+    )
+    metrics_host: HostName = Field(
+        "127.0.0.1", description="Address the metrics port listens on; loopback by default."
+    )

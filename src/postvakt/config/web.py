@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, field_validator, model_validator
 
 from postvakt.config.fields import EmailAddress, EnvName, HostName, Strict, WebAddress
@@ -76,6 +78,24 @@ class WebConfig(Strict):
         (), description="Addresses with the admin role: every page and every unit."
     )
     oidc: OidcConfig | None = None
+    metrics_from: tuple[str, ...] = Field(
+        ("127.0.0.1", "::1"),
+        description="Client addresses or networks (10.0.0.0/8) that may read /metrics; "
+        "an empty list turns /metrics off. /healthz and /readyz answer everyone.",
+    )
+
+    @field_validator("metrics_from")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} är ingen IP-adress eller nätverk; ange t.ex. 127.0.0.1 eller "
+                    "10.0.0.0/8"
+                ) from None
+        return value
 
     @property
     def loopback(self) -> bool:

@@ -30,6 +30,7 @@ Guarantees, and how they are kept:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -64,6 +65,7 @@ from postvakt.mailbox.base import (
     reply_subject,
 )
 from postvakt.mailbox.message import IncomingMessage
+from postvakt.metrics import observe_pass
 from postvakt.registry.cases import (
     NumberFinder,
     case_parties,
@@ -487,6 +489,7 @@ class Intake:
         A server error ends the pass for this mailbox and is reported with what was done.
         """
         report = PassReport()
+        started = time.perf_counter()
         with self.sessions() as session:
             with database_errors():
                 mailbox = session.scalars(
@@ -506,12 +509,14 @@ class Intake:
                                 session, connector, mailbox_id, folder, role, report, turn
                             )
                     report.merge(deliver_drafts(self, connector, session=session, turn=turn))
+                    turn.passed = True
                 except ConnectorError as exc:
                     # What was committed stays committed; the next pass resumes from the state.
                     log.error("mailbox %s: %s", connector.address, exc)
                     report.errors.append(str(exc))
                 except LeaseLost as exc:
                     report.skipped.append(str(exc))
+        observe_pass(mailbox_id, report, time.perf_counter() - started)
         return report
 
     def _run_folder(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from postvakt.errors import DatabaseError
 from postvakt.registry.db import database_errors
 from postvakt.registry.leases import Held, Lease, acquire, release, renew
+from postvakt.registry.passes import note_pass
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -48,6 +49,9 @@ class Turn:
 
     def __init__(self, intake: Intake, session: Session, lease: Lease, address: str):
         self._intake, self._session, self.lease, self.address = intake, session, lease, address
+        self.passed = False
+        """Set when the pass ended without an error: noted as the mailbox's last good pass
+        (:mod:`postvakt.registry.passes`) as the lease is given back."""
 
     def keep(self, *, check: bool = False) -> None:
         """Renew the lease when half its time has passed (or now, with ``check``).
@@ -90,13 +94,16 @@ def mailbox_turn(
         log.info("mailbox %s is held by %s until %s; skipped", address, got.holder, got.expires_at)
         yield got
         return
+    turn = Turn(intake, session, got, address)
     try:
-        yield Turn(intake, session, got, address)
+        yield turn
     finally:
         if session.in_transaction():
             session.rollback()
         try:
             with database_errors(), session.begin():
+                if turn.passed:
+                    note_pass(session, mailbox_id, intake.holder, intake.now())
                 release(session, got)
         except DatabaseError as exc:
             log.warning("the lease on %s was not released (it runs out): %s", address, exc)

@@ -78,6 +78,7 @@ def create_app(
         compilation,
         corrections,
         login,
+        ops,
         overview,
         registrar,
         tasks,
@@ -133,6 +134,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (
+        ops,
         login,
         oidc,
         tasks,
