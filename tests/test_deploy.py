@@ -346,3 +346,19 @@ def test_dovecot_starts_with_the_settings_and_doveconf_shows_them() -> None:
     # the fixture's own listener survives the merge of the two "service imap-login" blocks
     assert f"port = {server.imap_port}" in shown.stdout
     assert "Warning" not in log and "lower than required" not in log, log
+
+
+def test_readme_explains_operations_before_the_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Drift och skalning\n")
+    end = readme.index("\n## ", start + 1)
+    assert readme[end:].startswith("\n## Kommandon\n")
+    section = readme[start:end]
+    made_by_the_site = {"deploy/.env"}
+    for path in set(re.findall(r"deploy/[\w./@-]+\w", section)) - made_by_the_site:
+        assert (ROOT / path).exists(), path
+    for key in _dovecot_settings():
+        assert key.rsplit("/", 1)[-1] in section, key
+    # what is measured and what is still being built, in the section's own words
+    assert "1 024" in section and "448–883" in section
+    assert "`postvakt worker`" in section and "finns ännu inte" in section
