@@ -260,5 +260,8 @@ NOT_PAGES = {
     "/sammanstallning/{year}.xlsx": "a spreadsheet download",
     "/sammanstallning/{year}.docx": "a .docx download",
     "/sammanstallning/{year}/{unit}.docx": "a .docx download",
+    "/healthz": "a probe for the service manager: plain text",
+    "/readyz": "a probe for the load balancer: plain text",
+    "/metrics": "Prometheus's text format",
 }
 """GET routes that are no page (downloads, redirects), each with why."""

@@ -24,6 +24,7 @@ from postvakt.errors import PostvaktError
 from postvakt.metrics import CONTENT_TYPE, exposition, registry_for
 from postvakt.registry.passes import last_pass
 from postvakt.web.context import WebContext
+from postvakt.wording import count
 
 __all__ = ["readiness", "ready_within", "router"]
 
@@ -57,7 +58,8 @@ def readiness(sessions: sessionmaker[Session], now: datetime, within: timedelta)
     if now - last > within:
         minutes = int((now - last).total_seconds() // 60)
         return (
-            f"ingen brevlåda har lästs utan fel på {minutes} minuter; kontrollera att "
+            f"ingen brevlåda har lästs utan fel på {count(minutes, 'minut', 'minuter')}; "
+            "kontrollera att "
             "'postvakt run' är igång och når e-postservern (se loggen)"
         )
     return None
