@@ -24,7 +24,7 @@ from postvakt.diary.public360 import Public360Diary
 SETTINGS = os.environ.get("POSTVAKT_LIVE_P360", "")
 
 pytestmark = pytest.mark.skipif(
-    not SETTINGS,
+    not os.environ.get("POSTVAKT_LIVE_P360"),
     reason="POSTVAKT_LIVE_P360 names no settings file: no live Public 360 to test against",
 )
 
