@@ -250,41 +250,24 @@ def yearly_charts(report: AnnualReport, whole: str, *, link: Link | None = None)
                 f"Klagomål och synpunkter per enhet {year}",
                 "Enhet",
                 tuple(u.unit for u in units),
-                (
+                tuple(
                     Series(
-                        "Klagomål",
-                        tuple(float(u.complaints) for u in units),
+                        name,
+                        tuple(float(getattr(u, field)) for u in units),
                         _links(
                             link,
                             [
                                 CaseFilter(
-                                    unit=u.unit,
-                                    kind="complaint",
-                                    status="all",
-                                    since=first,
-                                    until=last,
+                                    unit=u.unit, kind=kind, status="all", since=first, until=last
                                 )
                                 for u in units
                             ],
                         ),
-                    ),
-                    Series(
-                        "Synpunkter",
-                        tuple(float(u.opinions) for u in units),
-                        _links(
-                            link,
-                            [
-                                CaseFilter(
-                                    unit=u.unit,
-                                    kind="opinion",
-                                    status="all",
-                                    since=first,
-                                    until=last,
-                                )
-                                for u in units
-                            ],
-                        ),
-                    ),
+                    )
+                    for name, kind, field in (
+                        ("Klagomål", "complaint", "complaints"),
+                        ("Synpunkter", "opinion", "opinions"),
+                    )
                 ),
                 horizontal=True,
                 note=CARE_APART,
