@@ -7,7 +7,8 @@ Two kinds:
   ``postvakt run`` serves them on ``service.metrics_port``; the web panel's ``/metrics``
   shows its own process's (it reads no mail, so they stay at zero there).
 - **Read from the database at each scrape** (:class:`DatabaseCollector`): overdue cases,
-  queue depths, diary documents the diary refused, each mailbox's last good pass.  Any
+  queue depths, diary documents the diary refused, each mailbox's last good pass, the
+  seconds since it and the failed passes since (``mailbox_passes``).  Any
   process sharing the database shows the same figures.
 
 No address appears in a metric: mailboxes are labelled by their database id
@@ -133,7 +134,7 @@ class DatabaseCollector(Collector):
         from postvakt.registry.case_query import CaseFilter, CaseScope, count_cases
         from postvakt.registry.documents import DeliveryStatus, DiaryEntry
         from postvakt.registry.models import Draft, DraftStatus, FailedMessage, Mailbox
-        from postvakt.registry.passes import last_passes
+        from postvakt.registry.passes import pass_rows
 
         def count(session: Session, model: type, *where: object) -> int:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -163,7 +164,10 @@ class DatabaseCollector(Collector):
                 DiaryEntry.attempts > 0,
             )
             mailboxes = dict(session.execute(select(Mailbox.address, Mailbox.id)).all())
-            passes = last_passes(session)
+            passes = {
+                mailbox_id: (row.last_success_at, row.failures_in_row)
+                for mailbox_id, row in pass_rows(session).items()
+            }
 
         families: list[object] = []
         gauge = GaugeMetricFamily(
@@ -199,16 +203,30 @@ class DatabaseCollector(Collector):
             "When the mailbox's last pass without an error ended (Unix time).",
             labels=["mailbox_id"],
         )
+        since = GaugeMetricFamily(
+            "postvakt_mailbox_seconds_since_last_good_pass",
+            "Seconds since the mailbox's last pass without an error (absent: never had one).",
+            labels=["mailbox_id"],
+        )
+        failures = GaugeMetricFamily(
+            "postvakt_mailbox_failures_in_row",
+            "Passes over the mailbox that failed since its last good one (0: the last was good).",
+            labels=["mailbox_id"],
+        )
         for index, mailbox in enumerate(self.config.mailboxes):
             mailbox_id = mailboxes.get(mailbox.address)
             if mailbox_id is None:
                 continue
-            info.add_metric(
-                [str(mailbox_id)], {"config_key": f"mailboxes[{index}]", "kind": mailbox.kind}
-            )
-            if mailbox_id in passes:
-                last.add_metric([str(mailbox_id)], passes[mailbox_id].timestamp())
-        families += [info, last]
+            label = str(mailbox_id)
+            info.add_metric([label], {"config_key": f"mailboxes[{index}]", "kind": mailbox.kind})
+            if mailbox_id not in passes:
+                continue
+            good, failed = passes[mailbox_id]
+            failures.add_metric([label], failed)
+            if good is not None:
+                last.add_metric([label], good.timestamp())
+                since.add_metric([label], max(0.0, (now - good).total_seconds()))
+        families += [info, last, since, failures]
         return families
 
 

@@ -514,6 +514,7 @@ class Intake:
                     # What was committed stays committed; the next pass resumes from the state.
                     log.error("mailbox %s: %s", connector.address, exc)
                     report.errors.append(str(exc))
+                    turn.failed(exc)  # kept as the mailbox's last error (postvakt status)
                 except LeaseLost as exc:
                     report.skipped.append(str(exc))
         observe_pass(mailbox_id, report, time.perf_counter() - started)

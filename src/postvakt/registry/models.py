@@ -601,12 +601,14 @@ class FailedMessage(Base):
 # Tables in modules of their own (this one is long enough): importing them here puts them in
 # Base.metadata wherever the models are loaded.  callbacks: the callback requests
 # (återuppringningar); compilations: the yearly compilations sent; documents: the diary
-# outbox; starts: each mailbox's start (when it was first watched); web_models: the
-# dashboard's accounts, sessions, sign-in attempts and access log; learning_models: the
-# corrections kept as examples and the classifier's retrainings.
+# outbox; pass_models: each mailbox's passes (postvakt status); starts: each mailbox's start
+# (when it was first watched); web_models: the dashboard's accounts, sessions, sign-in
+# attempts and access log; learning_models: the corrections kept as examples and the
+# classifier's retrainings.
 from postvakt.registry import callbacks as _callbacks  # noqa: E402,F401
 from postvakt.registry import compilations as _compilations  # noqa: E402,F401
 from postvakt.registry import documents as _documents  # noqa: E402,F401
+from postvakt.registry import pass_models as _pass_models  # noqa: E402,F401
 from postvakt.registry import starts as _starts  # noqa: E402,F401
 from postvakt.registry.learning_models import (  # noqa: E402 - the classifier's, re-exported
     ClassifierModel,
