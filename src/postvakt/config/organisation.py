@@ -447,6 +447,13 @@ class ServiceConfig(Strict):
         "renews every half of it while it works); another process may take over a mailbox "
         "whose holder died once this has passed.",
     )
+    batch_size: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Messages committed together in one transaction (group commit); a "
+        "message that fails rolls back alone. 1 commits every message on its own.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field(
         "text",

@@ -6,13 +6,16 @@ is apart from acting: ``screen`` and ``classify`` only look; ``register`` and ``
 
 Guarantees, and how they are kept:
 
-- **One transaction per message.**  All steps run inside it, together with the message's
-  record and the connector's new sync state.  The sync state is stored in the same commit
-  as the message, never before it.
-- **Nothing lost.**  A step that raises rolls the transaction back; the raw bytes and the
-  traceback go to the failed store (``postvakt failed retry`` replays them).  A crash
-  (anything that is not an ``Exception``) rolls back and leaves the sync state where it was,
-  so the message is read again on the next pass.
+- **One transaction per batch, a savepoint per message** (group commit,
+  :mod:`.batch`; ``[service] batch_size`` messages, :meth:`Intake.process` one).  All steps
+  run inside it, together with the messages' records and the connector's new sync state.
+  The sync state is stored in the same commit as the messages, never before them, and
+  never past a message that is not in that commit.
+- **Nothing lost.**  A step that raises rolls its message's savepoint back; the raw bytes
+  and the traceback go to the failed store (``postvakt failed retry`` replays them) and the
+  rest of the batch commits.  A crash (anything that is not an ``Exception``) rolls the
+  whole batch back and leaves the sync state where it was, so its messages are read again
+  on the next pass.
 - **Nothing twice.**  ``messages`` is unique on (mailbox, folder, key), so a message already
   seen is skipped; ``cases`` is unique on Message-ID, so the same e-mail in two mailboxes is
   registered once.  A race with another process on a unique key, or a deadlock, is run
@@ -30,10 +33,10 @@ Guarantees, and how they are kept:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -51,6 +54,7 @@ from postvakt.classifier import (
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
 from postvakt.errors import ConnectorError, DatabaseError
+from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.report import MessageOutcome, PassReport
@@ -58,7 +62,6 @@ from postvakt.intake.start import Backfill, note_first_watch
 from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
-    Checkpoint,
     Connector,
     FetchedMessage,
     FolderRole,
@@ -74,8 +77,6 @@ from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.drafts import add_draft
 from postvakt.registry.leases import new_holder
 from postvakt.registry.messages import (
-    known_keys,
-    load_state,
     message_record,
     save_state,
 )
@@ -136,12 +137,16 @@ class Intake:
         renderer: LetterRenderer | None = None,
         calendar: WorkingCalendar | None = None,
         policy: Policy | None = None,
+        batch_size: int | None = None,
     ):
         self.config = config
         self.sessions = sessions
         self.clock = clock
         self.steps = steps
         self.sent_steps = sent_steps
+        self.batch_size = batch_size or config.service.batch_size
+        """Messages per transaction in a pass (:mod:`postvakt.intake.batch`)."""
+        self._classifier_lock = threading.Lock()
         self._classify = classify
         self._own_classifier = classify is None
         """The classifier is the organisation's model in use (loaded here), not one given."""
@@ -200,11 +205,15 @@ class Intake:
     def classify(self) -> Classify:
         """The classifier, loaded when the first message needs it (read-only commands never
         pay for it)."""
-        if self._classify is None:
-            # Never reads the database; loaded by ``process`` before a message's transaction.
-            load = self._model_source or (lambda: load_classifier(self.config))
-            self._classify = load()
-        return self._classify
+        found = self._classify
+        if found is None:
+            with self._classifier_lock:  # passes over several mailboxes at once load it once
+                found = self._classify
+                if found is None:
+                    # Never reads the database; loaded before a message's transaction.
+                    load = self._model_source or (lambda: load_classifier(self.config))
+                    found = self._classify = load()
+        return found
 
     def reload_classifier(self, source: Callable[[], Classifier] | None = None) -> None:
         """Another model was taken into use (a retraining): the next message loads it, with
@@ -505,8 +514,8 @@ class Intake:
                     note_first_watch(self, session, mailbox_id)
                     for role in ("inbox", "sent"):
                         for folder in connector.folders(role):
-                            self._run_folder(
-                                session, connector, mailbox_id, folder, role, report, turn
+                            run_folder(
+                                self, session, connector, mailbox_id, folder, role, report, turn
                             )
                     report.merge(deliver_drafts(self, connector, session=session, turn=turn))
                     turn.passed = True
@@ -520,39 +529,6 @@ class Intake:
         observe_pass(mailbox_id, report, time.perf_counter() - started)
         return report
 
-    def _run_folder(
-        self,
-        session: Session,
-        connector: Connector,
-        mailbox_id: int,
-        folder: str,
-        role: FolderRole,
-        report: PassReport,
-        turn: Turn | None = None,
-    ) -> None:
-        with database_errors():
-            state = load_state(session, mailbox_id, folder)
-            session.rollback()
-        known = _KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
-        for item in connector.fetch_new(folder, state, known.__contains__):
-            if turn is not None:
-                turn.keep()  # renewed while the pass goes on; stops here if it was lost
-            if isinstance(item, Checkpoint):
-                self._checkpoint(session, mailbox_id, item.folder, item.state)
-                continue
-            if item.key in known:
-                if item.state is not None:
-                    self._checkpoint(session, mailbox_id, item.folder, item.state)
-                continue
-            report.outcomes.append(self.process(session, mailbox_id, item, role))
-            known.add(item.key)
-
-    def _checkpoint(
-        self, session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any]
-    ) -> None:
-        with database_errors(), session.begin():
-            save_state(session, mailbox_id, folder, state, self.now())
-
     def deliver_drafts(self, connector: Connector, *, session: Session | None = None) -> PassReport:
         """Place every pending draft of this mailbox in its Drafts folder (after commit)."""
         return deliver_drafts(self, connector, session=session)
@@ -560,31 +536,6 @@ class Intake:
     def retry_failed(self, ids: list[int] | None = None) -> PassReport:
         """Replay failed messages from their stored bytes."""
         return retry_failed(self, ids)
-
-
-class _KnownKeys:
-    """The keys already processed in a folder, read from the database on first use.
-
-    A pass over a mailbox with nothing new never needs them, so an idle pass costs no
-    query for them however large the mailbox.
-    """
-
-    def __init__(self, session: Session, mailbox_id: int, folder: str):
-        self._session, self._mailbox_id, self._folder = session, mailbox_id, folder
-        self._keys: set[str] | None = None
-
-    def _load(self) -> set[str]:
-        if self._keys is None:
-            with database_errors():
-                self._keys = known_keys(self._session, self._mailbox_id, self._folder)
-                self._session.rollback()
-        return self._keys
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._load()
-
-    def add(self, key: str) -> None:
-        self._load().add(key)
 
 
 def load_classifier(config: Config, sessions: sessionmaker[Session] | None = None) -> Classifier:

@@ -32,7 +32,7 @@ from postvakt.registry.models import (
 if TYPE_CHECKING:
     from postvakt.intake import Intake
 
-__all__ = ["record_failed", "resolve_failure", "retry_failed"]
+__all__ = ["record_failed", "resolve_failure", "retry_failed", "store_failed"]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -45,6 +45,26 @@ def record_failed(
     exc: Exception,
     role: FolderRole = "inbox",
 ) -> MessageOutcome:
+    """Keep a message whose steps raised in the failed store, in a transaction of its own,
+    with the folder's sync state moved past it."""
+    with database_errors(), session.begin():
+        outcome = store_failed(intake, session, mailbox_id, fetched, exc, role, state=True)
+    session.expunge_all()
+    return outcome
+
+
+def store_failed(
+    intake: Intake,
+    session: Session,
+    mailbox_id: int,
+    fetched: FetchedMessage,
+    exc: Exception,
+    role: FolderRole = "inbox",
+    *,
+    state: bool,
+) -> MessageOutcome:
+    """:func:`record_failed` in the caller's transaction (a batch's); ``state``: save the
+    message's sync state too (a batch saves its own once, at its end)."""
     # The exception's text can quote the message (a driver's error its row, a library's a
     # header): above DEBUG only ids and what kind of error; the whole of it is in the store.
     log.error(
@@ -56,32 +76,27 @@ def record_failed(
     )
     log.debug("message %s failed", fetched.key, exc_info=exc)
     now = intake.now()
-    with database_errors(), session.begin():
-        mailbox = session.get_one(Mailbox, mailbox_id)
-        failed = record_failure(session, mailbox_id, fetched, exc, now, role)
-        row = message_record(session, mailbox_id, fetched.folder, fetched.key)
-        if row is None:
-            row = MessageRecord(
-                mailbox_id=mailbox_id, folder=fetched.folder, message_key=fetched.key
-            )
-            session.add(row)
-        row.processed_at, row.disposition, row.received_at = (
-            now,
-            Disposition.FAILED,
-            fetched.received_at,
-        )
-        if fetched.state is not None:
-            save_state(session, mailbox_id, fetched.folder, fetched.state, now)
-        session.flush()
-        outcome = MessageOutcome(
-            mailbox.address,
-            fetched.folder,
-            fetched.key,
-            Disposition.FAILED,
-            reason=f"sparat som misslyckat nr {failed.id}: {failed.error[:120]}",
-        )
-    session.expunge_all()
-    return outcome
+    mailbox = session.get_one(Mailbox, mailbox_id)
+    failed = record_failure(session, mailbox_id, fetched, exc, now, role)
+    row = message_record(session, mailbox_id, fetched.folder, fetched.key)
+    if row is None:
+        row = MessageRecord(mailbox_id=mailbox_id, folder=fetched.folder, message_key=fetched.key)
+        session.add(row)
+    row.processed_at, row.disposition, row.received_at = (
+        now,
+        Disposition.FAILED,
+        fetched.received_at,
+    )
+    if state and fetched.state is not None:
+        save_state(session, mailbox_id, fetched.folder, fetched.state, now)
+    session.flush()
+    return MessageOutcome(
+        mailbox.address,
+        fetched.folder,
+        fetched.key,
+        Disposition.FAILED,
+        reason=f"sparat som misslyckat nr {failed.id}: {failed.error[:120]}",
+    )
 
 
 def resolve_failure(

@@ -1,0 +1,215 @@
+"""Group commit: a folder's new messages in batches, one transaction per batch.
+
+A batch is up to ``[service] batch_size`` messages read one after the other from a folder.
+Its guarantees are the intake's (:mod:`postvakt.intake`), per batch instead of per message:
+
+- **One transaction per batch**, with a SAVEPOINT per message: a message whose steps raise
+  rolls back alone and goes to the failed store (in the same transaction), the others
+  commit.  The folder's sync state is saved once, in the batch's transaction, as it stands
+  after the batch's last message; never past a message that is not committed.
+- **A conflict falls back to one message at a time.**  When the whole transaction is lost —
+  a unique key another process took meanwhile, a deadlock, a serialization failure — the
+  batch is run again through :meth:`Intake.process <postvakt.intake.Intake.process>`, one
+  transaction per message, with its retries and its check for a message another process
+  recorded meanwhile.
+- **A crash loses the batch, nothing else.**  The process dying mid-batch (kill -9, or any
+  ``BaseException``) rolls back the batch's transaction: the sync state still stands before
+  its first message, so the next pass reads all of it again — nothing lost, doubled or
+  skipped.
+- **What was read before a server error is kept.**  When the connector fails mid-folder the
+  messages already read are committed before the error ends the pass.
+
+Batches are local to one call: several threads may run passes over different mailboxes
+with one :class:`~postvakt.intake.Intake`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from postvakt.errors import ConnectorError, DatabaseError
+from postvakt.intake.failures import store_failed
+from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.intake.steps import Work
+from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
+from postvakt.registry.db import database_errors, is_conflict
+from postvakt.registry.messages import known_keys, load_state, save_state
+from postvakt.registry.models import Mailbox
+
+if TYPE_CHECKING:
+    from postvakt.intake import Intake
+    from postvakt.intake.turns import Turn
+
+__all__ = ["KnownKeys", "run_batch", "run_folder"]
+
+log = logging.getLogger("postvakt.intake")
+
+
+class KnownKeys:
+    """The keys already processed in a folder, read from the database on first use.
+
+    A pass over a mailbox with nothing new never needs them, so an idle pass costs no
+    query for them however large the mailbox.
+    """
+
+    def __init__(self, session: Session, mailbox_id: int, folder: str):
+        self._session, self._mailbox_id, self._folder = session, mailbox_id, folder
+        self._keys: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        if self._keys is None:
+            with database_errors():
+                self._keys = known_keys(self._session, self._mailbox_id, self._folder)
+                self._session.rollback()
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def add(self, key: str) -> None:
+        self._load().add(key)
+
+
+def run_folder(
+    intake: Intake,
+    session: Session,
+    connector: Connector,
+    mailbox_id: int,
+    folder: str,
+    role: FolderRole,
+    report: PassReport,
+    turn: Turn | None = None,
+) -> None:
+    """Everything new in one folder, in batches of ``intake.batch_size``."""
+    with database_errors():
+        state = load_state(session, mailbox_id, folder)
+        session.rollback()
+    known = KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
+    batch: list[FetchedMessage] = []
+    taken: set[str] = set()
+    after: Mapping[str, Any] | None = None
+    """The folder's state after the last item taken (a message, a known one, a checkpoint)."""
+
+    def commit() -> None:
+        nonlocal after
+        if batch:
+            run_batch(intake, session, mailbox_id, folder, batch, role, report, state=after)
+        elif after is not None:
+            checkpoint(intake, session, mailbox_id, folder, after)
+        for fetched in batch:
+            known.add(fetched.key)
+        batch.clear()
+        taken.clear()
+        after = None
+
+    try:
+        for item in connector.fetch_new(folder, state, known.__contains__):
+            if turn is not None:
+                turn.keep()  # renewed while the pass goes on; stops here if it was lost
+            if isinstance(item, Checkpoint):
+                if item.folder != folder:
+                    commit()
+                    checkpoint(intake, session, mailbox_id, item.folder, item.state)
+                    continue
+                after = item.state
+            elif item.key in known or item.key in taken:
+                if item.state is not None:
+                    after = item.state
+            else:
+                batch.append(item)
+                taken.add(item.key)
+                if item.state is not None:
+                    after = item.state
+            if not batch or len(batch) >= intake.batch_size:
+                commit()
+    except ConnectorError:
+        commit()  # what was read before the server failed is kept
+        raise
+    commit()
+
+
+def checkpoint(
+    intake: Intake, session: Session, mailbox_id: int, folder: str, state: Mapping[str, Any]
+) -> None:
+    with database_errors(), session.begin():
+        save_state(session, mailbox_id, folder, state, intake.now())
+
+
+def run_batch(
+    intake: Intake,
+    session: Session,
+    mailbox_id: int,
+    folder: str,
+    batch: list[FetchedMessage],
+    role: FolderRole,
+    report: PassReport,
+    *,
+    state: Mapping[str, Any] | None,
+) -> None:
+    """Run ``batch`` (messages of ``folder``, in order) in one transaction; save ``state``
+    (the folder's state after the batch) in it.  See the module's docstring."""
+    if len(batch) > 1:
+        try:
+            report.outcomes.extend(_group(intake, session, mailbox_id, folder, batch, role, state))
+            return
+        except (DatabaseError, OperationalError, IntegrityError) as exc:
+            conflict = isinstance(exc, IntegrityError) or is_conflict(exc)
+            if not conflict:
+                raise  # the database itself is unusable: stop the pass, lose nothing
+            session.expunge_all()
+            log.info(
+                "a batch of %d messages in mailbox %d met a concurrent change; "
+                "running it one message at a time",
+                len(batch),
+                mailbox_id,
+            )
+    for fetched in batch:
+        report.outcomes.append(intake.process(session, mailbox_id, fetched, role))
+    if state is not None and state != batch[-1].state:
+        checkpoint(intake, session, mailbox_id, folder, state)
+
+
+def _group(
+    intake: Intake,
+    session: Session,
+    mailbox_id: int,
+    folder: str,
+    batch: list[FetchedMessage],
+    role: FolderRole,
+    state: Mapping[str, Any] | None,
+) -> list[MessageOutcome]:
+    steps = intake.steps if role == "inbox" else intake.sent_steps
+    if role == "inbox":
+        intake.classify  # noqa: B018 — the model loads before the transaction, never in it
+    outcomes: list[MessageOutcome] = []
+    with database_errors(), session.begin():
+        mailbox = session.get_one(Mailbox, mailbox_id)  # once for the batch
+        for fetched in batch:
+            try:
+                with session.begin_nested():
+                    work = Work(
+                        session=session,
+                        mailbox=mailbox,
+                        fetched=fetched,
+                        now=intake.now(),
+                        role=role,
+                    )
+                    disposition = intake._run_steps(work, steps)
+                    intake._record(work, disposition, replay=False)
+                outcomes.append(intake._outcome(work, disposition))
+            except (DatabaseError, OperationalError, IntegrityError):
+                raise  # the whole transaction is in doubt: the caller runs the batch again
+            except Exception as exc:  # a bug in a step: this message alone, to the failed store
+                with session.begin_nested():
+                    outcomes.append(
+                        store_failed(intake, session, mailbox_id, fetched, exc, role, state=False)
+                    )
+        if state is not None:
+            save_state(session, mailbox_id, folder, state, intake.now())
+    session.expunge_all()
+    return outcomes
