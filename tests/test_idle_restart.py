@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from postvakt.clock import Clock
 from postvakt.config import ImapSettings, load_config
 from postvakt.errors import UnavailableError
+from postvakt.idle_hub import IdleHub
 from postvakt.mailbox.imap import ImapConnector
 from postvakt.registry.models import Case
 from postvakt.retry import Backoff, RetryPolicy
 from postvakt.service import Service
-from postvakt.watch import QUICK_RETURNS, IdleWatch
+from postvakt.watch import QUICK_RETURNS
 from tests.support.dovecot import MASTER_ENV, DovecotServer, write_config
 from tests.support.workspace import citizen_mail
 
@@ -108,6 +109,8 @@ def test_the_watcher_rests_while_dovecot_is_down_and_reads_new_mail_when_it_is_b
         connector_factory=lambda *_: imap_connector(server, user, clock),
         reconnect=SHORT,
     ).open()
+    assert service.intake is not None
+    assert service.intake.classify is not None  # loaded now: the first pass must not train it
     caplog.set_level(logging.DEBUG, logger="postvakt")
     runner = threading.Thread(target=service.run_forever, name="run-forever")
     runner.start()
@@ -224,25 +227,25 @@ class _Stubborn:
 
 
 def _run_watch(connector: _Stubborn, seconds: float) -> tuple[float, list[int], bool]:
+    """The connector watched by the service's hub (a blocking connector: on its small pool)."""
     stop = threading.Event()
     passes: list[int] = []
-    watch = IdleWatch(
-        "kontakt@testby.se",
-        connector,
-        folder=lambda: "INBOX",
-        run_pass=lambda: passes.append(1),
+    hub = IdleHub(
+        lambda _address: passes.append(1),
         stop=stop,
         policy=RetryPolicy(base=0.1, cap=0.2),
+        logins_per_second=1000,
     )
-    thread = threading.Thread(target=watch.run, name="watch")
-    thread.start()
+    hub.add("kontakt@testby.se", connector, folder=lambda: "INBOX")
+    hub.start()
+    assert hub._thread is not None
     try:
         share = cpu_share(seconds)
-        alive = thread.is_alive()
+        alive = hub._thread.is_alive()
     finally:
         stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+        hub.close(timeout=10)
+    assert not hub._thread.is_alive()
     return share, passes, alive
 
 

@@ -15,6 +15,7 @@ the programmer (a bug: the traceback goes to the failed store).  Outcomes of pro
     │   │                             chained (``raise … from exc``) to the library's error
     │   ├── AuthenticationError       login refused: check user name and password variable
     │   ├── UnavailableError          cannot reach the server, or it dropped us: retried
+    │   │   └── ConnectionLimitError  the server takes no more connections: raise its limit
     │   ├── ProtocolError             the server said something we did not expect
     │   ├── ThrottledError            the server asks us to slow down (carries retry_after)
     │   └── MailboxNotFoundError      the folder or mailbox does not exist
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ConfigProblem",
+    "ConnectionLimitError",
     "ConnectorError",
     "DatabaseError",
     "DatabaseLockedError",
@@ -116,6 +118,12 @@ class AuthenticationError(ConnectorError):
 
 class UnavailableError(ConnectorError):
     """The server could not be reached or dropped the connection; worth retrying later."""
+
+
+class ConnectionLimitError(UnavailableError):
+    """The server has no room for another connection (Dovecot's ``mail_max_userip_connections``,
+    ``process_limit``, ``client_limit``); the message names the setting to raise.  Retried
+    like any unavailable server, never taken for a wrong password."""
 
 
 class ProtocolError(ConnectorError):

@@ -31,6 +31,7 @@ from postvakt.delegation.apply import Delegation
 from postvakt.diary.delivery import Deliverer
 from postvakt.diary.outbox import install as install_diary_outbox
 from postvakt.errors import ConfigError, ConnectorError, DatabaseError, PostvaktError
+from postvakt.idle_hub import IdleHub
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
 from postvakt.mailbox.base import Connector, SupportsIdle
@@ -40,7 +41,6 @@ from postvakt.registry.setup import sync_organisation
 from postvakt.retry import RetryPolicy
 from postvakt.rules.jobs import RuleJobs
 from postvakt.rules.notify import Mailer, Notifier
-from postvakt.watch import IDLE_POLL, IdleWatch
 
 __all__ = ["Service"]
 
@@ -70,6 +70,8 @@ class Service:
         self.clock = clock or system_clock()
         self._connector_factory = connector_factory
         self._stop = threading.Event()
+        self.idle_hub: IdleHub | None = None
+        """The IDLE watch while :meth:`run_forever` runs."""
         self._locks: dict[str, threading.Lock] = {}
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
@@ -265,19 +267,24 @@ class Service:
     def intake_folders(self, address: str) -> list[str]:
         return self.connectors[address].folders("inbox")
 
-    def _watch(self, address: str) -> None:
-        """Wait for new mail with IDLE and read the mailbox at once when it comes; after a
-        failure back off with ``self.reconnect`` (see :class:`~postvakt.watch.IdleWatch`)."""
-        connector = self.connectors[address]
-        assert isinstance(connector, SupportsIdle)
-        IdleWatch(
-            address,
-            connector,
-            folder=lambda: self.intake_folders(address)[0],
-            run_pass=lambda: self._watched_pass(address),
+    def _watch(self, addresses: list[str]) -> IdleHub:
+        """The IDLE watch of ``addresses``: one loop for all of them (not started), which
+        reads a mailbox at once when news comes, paces its logins by
+        ``service.logins_per_second`` and backs off with ``self.reconnect`` after a failure
+        (see :mod:`postvakt.idle_hub`)."""
+        hub = IdleHub(
+            self._watched_pass,
             stop=self._stop,
             policy=self.reconnect,
-        ).run()
+            logins_per_second=self.config.service.logins_per_second,
+        )
+        for address in addresses:
+            hub.add(
+                address,
+                self.connectors[address],
+                folder=lambda address=address: self.intake_folders(address)[0],
+            )
+        return hub
 
     def _watched_pass(self, address: str) -> None:
         """A pass started by the watcher; an error in it is logged and the watch goes on."""
@@ -333,23 +340,17 @@ class Service:
                 max_instances=1,
             )
         scheduler.start()
-        watchers = [
-            threading.Thread(
-                target=self._watch, args=(address,), name=f"idle-{address}", daemon=True
-            )
-            for address in self.idle_mailboxes()
-        ]
-        for watcher in watchers:
-            watcher.start()
+        watched = self.idle_mailboxes()
+        self.idle_hub = self._watch(watched)
+        self.idle_hub.start()
         log.info(
-            "Postvakt watches %d mailboxes (%d with IDLE)", len(self.connectors), len(watchers)
+            "Postvakt watches %d mailboxes (%d with IDLE)", len(self.connectors), len(watched)
         )
         try:
             self._stop.wait()
         finally:
             scheduler.shutdown(wait=True)  # lets a running pass finish its message
-            for watcher in watchers:
-                watcher.join(timeout=IDLE_POLL + 5)
+            self.idle_hub.close()  # so do the watch's passes
             log.info("Postvakt stopped")
 
     def deliver_diary(self, *, daily: bool = False) -> list[str]:

@@ -470,3 +470,10 @@ class ServiceConfig(Strict):
     metrics_host: HostName = Field(
         "127.0.0.1", description="Address the metrics port listens on; loopback by default."
     )
+    logins_per_second: float = Field(
+        20.0,
+        gt=0,
+        le=1000,
+        description="How many IDLE connections are opened per second at most, at start and "
+        "after failures, spread at random, so logins never storm the mail server.",
+    )

@@ -42,6 +42,7 @@ __all__ = [
     "SupportsCountBefore",
     "SupportsDraftRemoval",
     "SupportsIdle",
+    "SupportsIdleSocket",
     "SupportsOpenedEvidence",
     "SupportsOutOfOffice",
     "build_draft_mime",
@@ -192,6 +193,31 @@ class SupportsIdle(Protocol):
 
         Uses a connection of its own, so passes are not held up."""
         ...
+
+
+@runtime_checkable
+class SupportsIdleSocket(Protocol):
+    """IDLE that one event loop can watch for many mailboxes, with no thread per mailbox.
+
+    ``idle_open`` and ``idle_renew`` block for their round trips (the loop runs them on a
+    small pool); ``idle_read`` never waits (the loop calls it when the descriptor is
+    readable).  Each raises :class:`~postvakt.errors.ConnectorError` on failure, after
+    which the IDLE connection is closed and ``idle_open`` starts afresh."""
+
+    def idle_open(self, folder: str) -> int:
+        """Open the IDLE connection on ``folder``; the file descriptor to select on."""
+        ...
+
+    def idle_read(self) -> bool | None:
+        """True: new mail; False: other news; None: readable but nothing read (ask
+        ``idle_renew``, which fails on a connection the server has closed)."""
+        ...
+
+    def idle_renew(self) -> bool:
+        """End the IDLE and start it again; True when new mail was reported meanwhile."""
+        ...
+
+    def idle_close(self) -> None: ...
 
 
 @runtime_checkable

@@ -35,7 +35,7 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from postvakt.errors import ConnectorError, MailboxNotFoundError, ProtocolError, UnavailableError
+from postvakt.errors import ConnectorError, MailboxNotFoundError, ProtocolError
 from postvakt.mailbox.base import (
     Checkpoint,
     DraftReply,
@@ -51,11 +51,9 @@ from postvakt.mailbox.identity import is_hashed, location_key
 from postvakt.mailbox.imap_connection import (
     ImapConnection,
     as_text,
-    drop_nothing,
-    shut_down,
-    socket_readable,
 )
 from postvakt.mailbox.imap_counting import ImapCounting
+from postvakt.mailbox.imap_idle import ImapIdle
 from postvakt.mailbox.imap_private import ImapPrivateMoves
 from postvakt.mailbox.sieve import SieveVacation
 
@@ -67,7 +65,6 @@ SENT_NAMES = ("Sent", "Skickat", "Sent Items", "Skickade objekt", "Sent Messages
 DRAFTS_NAMES = ("Drafts", "Utkast", "INBOX.Drafts")
 BODY_CHUNK = 100  # messages per FETCH of whole bodies: bounds memory
 DRAFT_SEARCH_GROUP = 40  # Message-IDs per SEARCH for drafts already in Drafts
-IDLE_RENEW = 25 * 60  # seconds; RFC 2177 asks for a new IDLE at least every 29 minutes
 _MID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _OWN_FIELDS = b"BODY[HEADER.FIELDS (MESSAGE-ID X-POSTVAKT-DRAFT)]"
 DELETED = b"\\Deleted"
@@ -75,7 +72,7 @@ _KEY = re.compile(r"(\d{1,10}):(\d{1,10})")
 _MID = re.compile(rb"<([^<>\s]+)>")
 
 
-class ImapConnector(ImapPrivateMoves, ImapCounting, ImapConnection):
+class ImapConnector(ImapIdle, ImapPrivateMoves, ImapCounting, ImapConnection):
     """One IMAP mailbox, read in place.  Not thread-safe: one pass at a time per connector."""
 
     clearing_restores_own_reply = True
@@ -425,62 +422,6 @@ class ImapConnector(ImapPrivateMoves, ImapCounting, ImapConnection):
         if path is None:
             return None
         return read_last_login(path, self.settings.username)
-
-    # -- waiting for new mail -------------------------------------------------------
-
-    def wait_for_new(self, folder: str, timeout: float) -> bool:
-        """Wait up to ``timeout`` s for new mail with IDLE, on a connection of its own.
-
-        The IDLE command stays open between calls (so waiting costs no round trips) and is
-        renewed after 25 minutes, before the 29 the RFC allows (RFC 2177).
-
-        A connection the server has closed raises :class:`UnavailableError` at once, and the
-        next call opens a new one.  A server that stops says ``* BYE`` and closes; after that
-        imapclient's ``idle_check`` would return nothing at once, call after call, because
-        it takes the end of the stream for "no news" — so a wait that read nothing from a
-        socket that is still readable ends the IDLE to see which it was: a live server
-        answers DONE, a gone one does not.  Opening is not held back by the pass
-        connection's back-off: the caller paces these attempts (the service's watcher).
-        """
-        if self._idle_client is None:
-            client = self._open(gated=False)
-            try:
-                with self._errors(f"öppna {folder} för IDLE", drop=drop_nothing):
-                    client.select_folder(folder, readonly=True)
-            except ConnectorError:
-                shut_down(client)
-                raise
-            self._idle_client, self._idle_since = client, None
-        client = self._idle_client
-        try:
-            with self._errors("vänta på ny post (IDLE)", drop=self._drop_idle):
-                now = self._monotonic()
-                if self._idle_since is not None and now - self._idle_since > IDLE_RENEW:
-                    client.idle_done()
-                    self._idle_since = None
-                if self._idle_since is None:
-                    client.idle()
-                    self._idle_since = now
-                    self.commands += 1
-                responses = client.idle_check(timeout=timeout)
-                if not responses and socket_readable(client):
-                    responses = client.idle_done()[1]
-                    self._idle_since = None
-                if any(r[:1] == (b"BYE",) for r in responses):
-                    raise UnavailableError(
-                        f"{self.settings.host}:{self.port} avslutade förbindelsen under IDLE "
-                        f"({as_text(b' '.join(r for r in responses[-1] if isinstance(r, bytes)))}). "
-                        "Postvakt försöker igen.",
-                        mailbox=self.address,
-                    )
-                new = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
-                if new and self._idle_since is not None:
-                    client.idle_done()
-                    self._idle_since = None
-        except ConnectorError:
-            self._drop_idle()  # whatever went wrong, the next call starts on a fresh connection
-            raise
-        return new
 
     # -- delegation hooks: ACL (RFC 4314) ------------------------------------------------
 

@@ -15,11 +15,13 @@ back-off in :mod:`postvakt.retry` and resumes from the saved state.  Every ``ima
 
 from __future__ import annotations
 
+import errno
 import logging
 import select
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import Literal
 
 from imapclient import IMAPClient
 from imapclient.exceptions import (
@@ -38,6 +40,12 @@ from postvakt.errors import (
     MailboxNotFoundError,
     ProtocolError,
     UnavailableError,
+)
+from postvakt.mailbox.imap_limits import (
+    OUT_OF_FILES,
+    login_refused_for_limit,
+    server_full,
+    while_connecting,
 )
 from postvakt.retry import Backoff, RetryPolicy
 
@@ -119,7 +127,7 @@ class ImapConnection:
         client: IMAPClient | None = None
         try:
             # a failed open leaves the other connection alone (another thread may use it)
-            with self._errors("ansluta", drop=drop_nothing):
+            with self._errors("ansluta", drop=drop_nothing, stage="greeting"):
                 client = IMAPClient(
                     self.settings.host,
                     port=self.port,
@@ -127,8 +135,9 @@ class ImapConnection:
                     ssl_context=self._ssl_context() if self.settings.security == "tls" else None,
                     timeout=timeout,
                 )
-                client.normalise_times = False  # keep INTERNALDATE's zone
-                self.logins += 1
+            client.normalise_times = False  # keep INTERNALDATE's zone
+            self.logins += 1
+            with self._errors("logga in", drop=drop_nothing, stage="login"):
                 if self.settings.security == "starttls":
                     client.starttls(self._ssl_context())
                 if (self.login_name + self._password).isascii():
@@ -173,16 +182,29 @@ class ImapConnection:
         shut_down(client)
 
     @contextmanager
-    def _errors(self, action: str, drop: Callable[[], None] | None = None) -> Iterator[None]:
+    def _errors(
+        self,
+        action: str,
+        drop: Callable[[], None] | None = None,
+        *,
+        stage: Literal["greeting", "login"] | None = None,
+    ) -> Iterator[None]:
         """Map imapclient, socket and ssl errors to Postvakt's, with what to check.
 
-        A broken connection is dropped with ``drop`` (default: the pass connection)."""
+        A broken connection is dropped with ``drop`` (default: the pass connection).
+        ``stage`` says the connection is being opened (waiting for the server's greeting, or
+        logging in): a server that hangs up or stays silent then has no room for another
+        connection, which is reported as such (:class:`ConnectionLimitError`), never as a
+        wrong password; so is a login the server refuses with ``[LIMIT]``."""
         where = f"{self.settings.host}:{self.port}"
         lost = drop or self._drop
         try:
             yield
         except LoginError as exc:
             lost()
+            refused = login_refused_for_limit(where, self.login_name, str(exc), self.address)
+            if refused is not None:
+                raise refused from exc
             raise AuthenticationError(
                 f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
                 "och lösenordet i miljövariabeln som password_env anger.",
@@ -205,6 +227,12 @@ class ImapConnection:
         except (IMAPClientAbortError, OSError, EOFError) as exc:
             # Connection refused/reset, timeouts, TLS errors, or the server hung up.
             lost()
+            if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+                raise UnavailableError(OUT_OF_FILES, mailbox=self.address, code="EMFILE") from exc
+            if stage is not None and not while_connecting(exc):
+                full = server_full(where, stage, exc, self.settings.timeout_seconds, self.address)
+                if full is not None:
+                    raise full from exc
             raise UnavailableError(
                 f"förbindelsen med {where} bröts eller kunde inte öppnas när Postvakt skulle {action} "
                 f"({type(exc).__name__}: {exc}). Postvakt försöker igen.",
