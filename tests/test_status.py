@@ -330,3 +330,18 @@ def test_metrics_show_seconds_since_the_good_pass_and_failures_in_a_row(
     assert samples[("postvakt_mailbox_failures_in_row", "2")] == 1
     assert ("postvakt_mailbox_seconds_since_last_good_pass", "2") not in samples
     assert "@" not in text
+
+
+def test_a_database_that_does_not_answer_is_said_in_swedish(
+    tmp_path: Path, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.ports import free_port
+
+    closed = f"postgresql+psycopg://postvakt@127.0.0.1:{free_port()}/postvakt"
+    space = make_workspace(tmp_path / "ws", closed)
+    code = main(["--config", str(space.config_path), "status"], clock=clock)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert captured.err.startswith("Fel: ") and "databas" in captured.err.lower()
+    assert "Traceback" not in captured.err
