@@ -41,6 +41,7 @@ from postvakt.registry.setup import sync_organisation
 from postvakt.retry import RetryPolicy
 from postvakt.rules.jobs import RuleJobs
 from postvakt.rules.notify import Mailer, Notifier
+from postvakt.sweep import Sweep, raise_open_files_limit
 
 __all__ = ["Service"]
 
@@ -85,6 +86,7 @@ class Service:
         self.corrections: Corrections | None = None
         self.delegation: Delegation | None = None
         self.connectors: dict[str, Connector] = {}
+        self._sweep: Sweep | None = None
         self._model_in_use: object = _UNKNOWN
         """The ``classifier_models`` row whose model the intake uses (None: the corpus's)."""
 
@@ -106,6 +108,7 @@ class Service:
             sync_organisation(session, self.config)
         self.intake = Intake(self.config, self.sessions, clock=self.clock)
         if need_connectors:
+            raise_open_files_limit()  # a socket per mailbox: 1,000 pass the usual 1,024
             for mailbox in self.config.mailboxes:
                 connector = self._connector_factory(mailbox, self.config, self.environ)
                 if hasattr(connector, "clock"):  # day boundaries follow the service's clock
@@ -208,6 +211,7 @@ class Service:
             except ConnectorError as exc:  # closing must not hide why we stop
                 log.warning("closing %s: %s", connector.address, exc)
         self.connectors.clear()
+        self._sweep = None
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
@@ -224,7 +228,7 @@ class Service:
         """One pass over one mailbox; a server error is reported, not raised."""
         assert self.intake is not None, "call open() first"
         report = PassReport()
-        with self._locks.setdefault(address, threading.Lock()):
+        with self._lock_of(address):
             try:
                 report.merge(self.intake.run_mailbox(self.connectors[address]))
             except ConnectorError as exc:
@@ -232,17 +236,24 @@ class Service:
                 report.errors.append(str(exc))
         return report
 
+    def _lock_of(self, address: str) -> threading.Lock:
+        """The lock that keeps one pass at a time on a mailbox's connector."""
+        return self._locks.setdefault(address, threading.Lock())
+
     def run_once(self) -> PassReport:
-        """One pass over every mailbox.  A mailbox whose server fails does not stop the others."""
+        """One pass over every mailbox.  A mailbox whose server fails does not stop the others.
+
+        The mailboxes are swept (:class:`~postvakt.sweep.Sweep`): one query for all their
+        states, a cheap look at each (one STATUS per IMAP folder), a full pass only where
+        something is new, at most ``service.pool_size`` mailboxes at once per server.
+        """
         report = PassReport()
         self.follow_model()
         if self.delegation is not None and self.connectors:
             applied = self.delegation.apply()  # absences start and end before mail is read
             report.errors += applied.errors
-        for address in list(self.connectors):
-            if self._stop.is_set():
-                break
-            report.merge(self.run_mailbox(address))
+        if self.connectors and not self._stop.is_set():
+            report.merge(self._sweeper().run())
         if self.diary is not None:  # every document of a case to the diary (or the registrar)
             report.registrar_notices += self.deliver_diary()
         if self.care is not None:  # care cases to the deviation function, heads told
@@ -250,6 +261,20 @@ class Service:
         if self.notifier is not None:  # e.g. a reviewer told of a reopened case
             report.errors += self.notifier.flush(self.clock()).errors
         return report
+
+    def _sweeper(self) -> Sweep:
+        if self._sweep is None:
+            assert self.intake is not None and self.sessions is not None, "call open() first"
+            self._sweep = Sweep(
+                self.config,
+                self.sessions,
+                self.intake,
+                self.connectors,
+                run_mailbox=self.run_mailbox,
+                lock_of=self._lock_of,
+                stop=self._stop,
+            )
+        return self._sweep
 
     def idle_mailboxes(self) -> list[str]:
         """Mailboxes watched with IDLE: those whose connector can, and whose config asks

@@ -447,6 +447,14 @@ class ServiceConfig(Strict):
         "renews every half of it while it works); another process may take over a mailbox "
         "whose holder died once this has passed.",
     )
+    pool_size: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Mailboxes read at the same time per mail server (IMAP host and port, EWS "
+        "endpoint, Graph tenant; all Maildirs count as one): at most this many connections "
+        "to one server log in or work at once.",
+    )
     batch_size: int = Field(
         100,
         ge=1,

@@ -45,7 +45,9 @@ __all__ = [
     "SupportsIdleSocket",
     "SupportsOpenedEvidence",
     "SupportsOutOfOffice",
+    "SupportsProbe",
     "build_draft_mime",
+    "may_have_news",
     "own_draft_id",
     "reply_subject",
 ]
@@ -149,6 +151,28 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release connections.  The connector may be used again afterwards (it reconnects)."""
         ...
+
+
+@runtime_checkable
+class SupportsProbe(Protocol):
+    def probe(self, folder: str, state: Mapping[str, Any] | None) -> bool:
+        """Whether :meth:`Connector.fetch_new` on ``folder`` from ``state`` may yield anything
+        (a message or a new sync state); False only when it certainly would not.
+
+        One cheap look (IMAP: one STATUS; Maildir: the folder listing's modification times),
+        read-only like ``fetch_new``.  Lets a pass over many mailboxes skip the ones where
+        nothing happened without reading them or touching the database.  Raises
+        :class:`~postvakt.errors.ConnectorError` like ``fetch_new``.
+        """
+        ...
+
+
+def may_have_news(connector: Connector, folder: str, state: Mapping[str, Any] | None) -> bool:
+    """:meth:`SupportsProbe.probe` where the connector has it; True (read the folder) where it
+    has not: the safe default for EWS, Graph and any connector without a cheap probe."""
+    if isinstance(connector, SupportsProbe):
+        return connector.probe(folder, state)
+    return True
 
 
 @runtime_checkable

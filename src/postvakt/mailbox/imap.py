@@ -126,6 +126,26 @@ class ImapConnector(ImapIdle, ImapPrivateMoves, ImapCounting, ImapConnection):
             self.commands += 1
             return {k: int(v) for k, v in client.folder_status(folder, what).items()}
 
+    def probe(self, folder: str, state: Mapping[str, Any] | None) -> bool:
+        """Whether :meth:`fetch_new` from ``state`` may find anything in ``folder``: one STATUS
+        (on the connection kept open between passes) compared with the stored state.
+
+        True when there is no state yet, UIDVALIDITY changed, UIDNEXT moved past the last UID
+        processed while the folder holds messages, or (with CONDSTORE) the day changed, whose
+        first pass keeps the day's baseline for the opened-today check.  A changed
+        HIGHESTMODSEQ alone (someone read or flagged mail) is not news: nothing reads that
+        value back but the day's baseline.
+        """
+        if not state:
+            return True
+        status = self._status(self._connection(), folder)
+        if state.get("uidvalidity") != status[b"UIDVALIDITY"]:
+            return True
+        if status.get(b"MESSAGES", 1) != 0 and state.get("last_uid", 0) < status[b"UIDNEXT"] - 1:
+            return True
+        today = self.clock().date().isoformat()
+        return b"HIGHESTMODSEQ" in status and state.get("day") != today
+
     def _examine(self, client: IMAPClient, folder: str) -> dict[bytes, Any]:
         with self._errors(f"öppna {folder} för läsning"):
             self.commands += 1
@@ -169,7 +189,10 @@ class ImapConnector(ImapIdle, ImapPrivateMoves, ImapCounting, ImapConnection):
             last = new_state["last_uid"]
             uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         if not uids:
-            yield Checkpoint(folder, new_state)
+            # What lay past the last UID was expunged or moved before it was read: nothing
+            # below UIDNEXT is left to read (a later message gets a UID from UIDNEXT on), so
+            # the state moves up to it and the next pass's STATUS finds nothing new.
+            yield Checkpoint(folder, {**new_state, "last_uid": max(last, uidnext - 1)})
             return
         # Without a sync state (lost, or first sync after an upgrade) the records say which
         # UIDs were processed already; their bodies are not fetched again.

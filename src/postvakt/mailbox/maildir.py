@@ -20,6 +20,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,27 @@ INBOX = "INBOX"
 SENT_FALLBACKS = (".Sent", ".Skickat", ".Sent Items", ".Skickade objekt")
 
 
+_TRUSTED_AFTER_NS = 2_000_000_000
+"""A folder's modification time is trusted to show every change once it is this old (ns):
+file systems stamp with a coarse clock, so a file added in the same tick as a look leaves
+the time as it was."""
+
+
+@dataclass(frozen=True)
+class _Listing:
+    times: tuple[int, int] | None
+    """new/'s and cur/'s modification times before the listing; None: too recent to trust."""
+    fingerprint: bytes
+    """A digest of the unique names found."""
+
+
+def _fingerprint(found: Mapping[str, Path]) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(found):
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.digest()
+
+
 def _unique_name(filename: str) -> str:
     return filename.split(":2,", 1)[0].split("!2,", 1)[0]
 
@@ -66,6 +88,8 @@ class MaildirConnector(MaildirPrivateMoves):
         self.clock = clock or system_clock()
         self.drafts_folder = drafts_folder
         self.sent_folder = sent_folder
+        self._seen: dict[str, _Listing] = {}
+        """Each folder as the last whole ``fetch_new`` found it (for :meth:`probe`)."""
 
     def __repr__(self) -> str:
         return f"MaildirConnector({self.address!r}, {str(self.path)!r})"
@@ -99,20 +123,8 @@ class MaildirConnector(MaildirPrivateMoves):
         self, folder: str, state: Mapping[str, Any] | None, is_known: IsKnown
     ) -> Iterator[FetchedMessage | Checkpoint]:
         where = self._check(folder)
-        # A mail client may rename files while we look (new/ -> cur/, flag changes in cur/):
-        # list both folders first, keyed by unique name, and look a file up again when its
-        # name has changed by the time we stat or read it.
-        found: dict[str, Path] = {}
-        for sub in ("new", "cur"):
-            try:
-                scan = list(os.scandir(where / sub))
-            except OSError as exc:
-                raise UnavailableError(
-                    f"kan inte läsa {where / sub}: {exc.strerror}", mailbox=self.address
-                ) from exc
-            for entry in scan:
-                if not entry.name.startswith("."):
-                    found.setdefault(_unique_name(entry.name), Path(entry.path))
+        before = self._times(where)  # taken before the listing: a change after it shows
+        found = self._list(where)
         entries: list[tuple[float, str, Path]] = []
         for key, path in found.items():
             if is_known(key):
@@ -128,6 +140,59 @@ class MaildirConnector(MaildirPrivateMoves):
             yield FetchedMessage(
                 folder=folder, key=key, raw=raw, received_at=datetime.fromtimestamp(mtime, UTC)
             )
+        # Only a listing read to its end is remembered: a pass stopped half-way reads again.
+        self._seen[folder] = _Listing(before, _fingerprint(found))
+
+    def _list(self, where: Path) -> dict[str, Path]:
+        """new/ and cur/ keyed by unique name.
+
+        A mail client may rename files while we look (new/ -> cur/, flag changes in cur/):
+        both folders are listed first, and a file is looked up again when its name has
+        changed by the time it is read."""
+        found: dict[str, Path] = {}
+        for sub in ("new", "cur"):
+            try:
+                scan = list(os.scandir(where / sub))
+            except OSError as exc:
+                raise UnavailableError(
+                    f"kan inte läsa {where / sub}: {exc.strerror}", mailbox=self.address
+                ) from exc
+            for entry in scan:
+                if not entry.name.startswith("."):
+                    found.setdefault(_unique_name(entry.name), Path(entry.path))
+        return found
+
+    def _times(self, where: Path) -> tuple[int, int] | None:
+        """new/'s and cur/'s modification times (ns), or None when they are too recent to
+        trust: a file added in the same clock tick as the look leaves the time unchanged."""
+        try:
+            times = ((where / "new").stat().st_mtime_ns, (where / "cur").stat().st_mtime_ns)
+        except OSError as exc:
+            raise UnavailableError(
+                f"kan inte läsa {where}: {exc.strerror}", mailbox=self.address
+            ) from exc
+        if time.time_ns() - max(times) < _TRUSTED_AFTER_NS:
+            return None
+        return times
+
+    def probe(self, folder: str, state: Mapping[str, Any] | None) -> bool:
+        """Whether :meth:`fetch_new` may find anything that the last whole one did not.
+
+        First the modification times of new/ and cur/ (two stats); when they moved (mail
+        came, was deleted, or a client renamed a file for its flags), the unique names
+        listed and compared with the last pass's.  A first look in this process is True.
+        """
+        seen = self._seen.get(folder)
+        if seen is None:
+            return True
+        where = self._check(folder)
+        before = self._times(where)
+        if before is not None and before == seen.times:
+            return False
+        if _fingerprint(self._list(where)) != seen.fingerprint:
+            return True
+        self._seen[folder] = _Listing(before, seen.fingerprint)  # only flags changed
+        return False
 
     @staticmethod
     def _locate(where: Path, key: str) -> Path | None:
