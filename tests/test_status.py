@@ -93,6 +93,7 @@ def test_status_after_a_pass_then_stale(
     assert code == 1
     assert "INTE LÄST" in line_of(out, "kontakt@testby.se")
     assert "aldrig" in line_of(out, "kontakt@testby.se")
+    assert "2 brevlådor: 0 ok, 0 med fel, 0 gamla, 2 inte lästa" in out
 
     space.deliver(citizen_mail(COMPLAINT))
     run_once(space, clock)
@@ -146,6 +147,7 @@ def test_status_after_a_pass_then_stale(
     code, out = status(space, stale, capsys)
     assert code == 1
     assert "GAMMAL" in line_of(out, "kontakt@testby.se") and "4 min" in out
+    assert "2 brevlådor: 0 ok, 0 med fel, 2 gamla, 0 inte lästa" in out
     assert "kontrollera att 'postvakt run'" in out
 
 
@@ -162,6 +164,11 @@ def test_a_failing_maildir_shows_its_error_and_exit_1(
     assert "FEL (2 i rad)" in line_of(out, "anna@testby.se")
     assert " ok " in line_of(out, "kontakt@testby.se")
     assert "Senaste fel:" in out and "är ingen Maildir" in out
+    assert "2 brevlådor: 1 ok, 1 med fel, 0 gamla, 0 inte lästa" in out
+    code, out = status(space, clock, capsys, "--problems")  # only what needs a look
+    assert code == 1
+    assert "FEL (2 i rad)" in line_of(out, "anna@testby.se")
+    assert not any(line.startswith("kontakt@testby.se") for line in out.splitlines())
     code, raw = status(space, clock, capsys, "--json")
     found = json.loads(raw)
     assert found["ok"] is False

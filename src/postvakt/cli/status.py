@@ -14,8 +14,9 @@ from typing import Any
 
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, iso, local_date, open_service, table
 from postvakt.registry.status import MailboxStatus, Status, read_status
+from postvakt.wording import count
 
-__all__ = ["add_parsers", "cmd_status", "lag_words", "status_json"]
+__all__ = ["add_parsers", "cmd_status", "lag_words", "render", "status_json", "summary"]
 
 MAX_PROCESSES = 20
 """Processes shown when there are no workers (the most recently seen)."""
@@ -29,6 +30,11 @@ def add_parsers(sub: Any) -> None:
         "(slutkod 1 om en brevlåda har fel eller inte lästs på länge)",
     )
     status.add_argument("--json", action="store_true", help="skriv ut som JSON")
+    status.add_argument(
+        "--problems",
+        action="store_true",
+        help="visa bara brevlådor med fel eller som inte lästs på länge (slutkoden gäller alla)",
+    )
     status.set_defaults(handler=cmd_status)
 
 
@@ -136,10 +142,22 @@ def _lease_words(row: MailboxStatus, now: datetime) -> str:
     return f"{row.lease_holder} (till {local_date(row.lease_expires_at)})"
 
 
-def render(status: Status) -> str:
-    """The status as Swedish text: the mailboxes' table, their errors, workers, queues."""
+def summary(status: Status) -> str:
+    """One line: how many mailboxes, how many ok, failing, stale or never read."""
+    failing = sum(1 for m in status.mailboxes if m.failed)
+    never = sum(1 for m in status.mailboxes if not m.failed and m.last_success_at is None)
+    stale = sum(1 for m in status.mailboxes if not m.failed and m.stale) - never
+    ok = len(status.mailboxes) - failing - stale - never
+    parts = [f"{ok} ok", f"{failing} med fel", f"{stale} gamla", f"{never} inte lästa"]
+    return f"{count(len(status.mailboxes), 'brevlåda', 'brevlådor')}: " + ", ".join(parts)
+
+
+def render(status: Status, *, problems_only: bool = False) -> str:
+    """The status as Swedish text: a summary, the mailboxes' table (only those not ok with
+    ``problems_only``), their errors, workers, queues."""
     now = status.now
-    lines = [f"Status {local_date(now)}", ""]
+    lines = [f"Status {local_date(now)}", summary(status), ""]
+    shown = [m for m in status.mailboxes if not (problems_only and m.ok)]
     rows = [
         [
             m.address,
@@ -149,7 +167,7 @@ def render(status: Status) -> str:
             "" if m.last_messages is None else str(m.last_messages),
             _lease_words(m, now),
         ]
-        for m in status.mailboxes
+        for m in shown
     ]
     lines.append(
         table(
@@ -157,7 +175,7 @@ def render(status: Status) -> str:
             ["Brevlåda", "Läge", "Senast läst utan fel", "Sedan", "Nya senast", "Läses av"],
         )
     )
-    errors = [m for m in status.mailboxes if m.last_error]
+    errors = [m for m in shown if m.last_error]
     if errors:
         lines += ["", "Senaste fel:"]
         for m in errors:
@@ -233,5 +251,5 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status_json(status), ensure_ascii=False, indent=2))
     else:
-        print(render(status))
+        print(render(status, problems_only=args.problems))
     return EXIT_OK if status.ok else EXIT_FAILURE
