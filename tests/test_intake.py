@@ -474,6 +474,42 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(
         assert intake.run_mailbox(connector).outcomes == []  # nothing read twice
 
 
+def test_a_batch_knows_copies_of_its_own_messages_and_of_earlier_ones(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch looks up its Message-IDs at once; a copy later in the same batch, and one of
+    a message of an earlier pass, are still duplicates of what those became."""
+    ws = make_workspace(tmp_path / "ws")
+    first = citizen_mail(COMPLAINT, message_id="<copy-a@example.net>")
+    second = citizen_mail(OPINION, message_id="<copy-b@example.net>")
+    question = citizen_mail(QUESTION, message_id="<copy-q@example.net>")
+    connector = MemoryConnector("kontakt@testby.se")
+    for raw in (first, question, second, first, question):
+        connector.add(raw)
+    caplog.set_level("INFO", logger="postvakt.intake")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        report = intake.run_mailbox(connector)
+        assert [(o.disposition, o.case) for o in report.outcomes] == [
+            (Disposition.CASE, "KS 2026/1"),
+            (Disposition.NOT_CASE, None),
+            (Disposition.CASE, "KS 2026/2"),
+            (Disposition.DUPLICATE, "KS 2026/1"),
+            (Disposition.DUPLICATE, None),
+        ]
+        assert "one message at a time" not in caplog.text  # found in the batch, no conflict
+        connector.add(second)  # read again at another place (a copy, a move)
+        connector.add(citizen_mail(QUESTION, message_id="<copy-c@example.net>"))
+        report = intake.run_mailbox(connector)
+        assert [(o.disposition, o.case) for o in report.outcomes] == [
+            (Disposition.DUPLICATE, "KS 2026/2"),
+            (Disposition.NOT_CASE, None),
+        ]
+        assert counts(service)["cases"] == 2
+    assert len(connector.drafts) == 2
+
+
 def test_a_batch_that_meets_another_process_runs_again_one_by_one(
     tmp_path: Path, postgres_url: str, clock: Clock
 ) -> None:

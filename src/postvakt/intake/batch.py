@@ -27,19 +27,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.failures import store_failed
 from postvakt.intake.report import MessageOutcome, PassReport
-from postvakt.intake.steps import Work
+from postvakt.intake.steps import IN_BATCH, KNOWN_CASES, KNOWN_RECORDS, Step, Work, parse
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
-from postvakt.registry.models import Mailbox
+from postvakt.registry.models import Case, Mailbox, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -189,17 +191,29 @@ def _group(
     outcomes: list[MessageOutcome] = []
     with database_errors(), session.begin():
         mailbox = session.get_one(Mailbox, mailbox_id)  # once for the batch
-        for fetched in batch:
+        shared: dict[Any, Any] = {}
+        works = [
+            Work(
+                session=session,
+                mailbox=mailbox,
+                fetched=fetched,
+                now=intake.now(),
+                role=role,
+                shared=shared,
+            )
+            for fetched in batch
+        ]
+        rest = _parse_ahead(intake, session, mailbox_id, works, steps)
+        for work in works:
+            fetched = work.fetched
             try:
                 with session.begin_nested():
-                    work = Work(
-                        session=session,
-                        mailbox=mailbox,
-                        fetched=fetched,
-                        now=intake.now(),
-                        role=role,
-                    )
-                    disposition = intake._run_steps(work, steps)
+                    if work.message is None:  # not parsed ahead: every step, parse too
+                        work = replace(work, now=intake.now())
+                        disposition = intake._run_steps(work, steps)
+                    else:
+                        work.now = intake.now()
+                        disposition = intake._run_steps(work, rest)
                     intake._record(work, disposition, replay=False)
                 outcomes.append(intake._outcome(work, disposition))
             except (DatabaseError, OperationalError, IntegrityError):
@@ -209,7 +223,49 @@ def _group(
                     outcomes.append(
                         store_failed(intake, session, mailbox_id, fetched, exc, role, state=False)
                     )
+            if work.message is not None:
+                shared[IN_BATCH].add(work.message.message_id)
         if state is not None:
             save_state(session, mailbox_id, folder, state, intake.now())
     session.expunge_all()
     return outcomes
+
+
+def _parse_ahead(
+    intake: Intake,
+    session: Session,
+    mailbox_id: int,
+    works: list[Work],
+    steps: tuple[tuple[str, Step], ...],
+) -> tuple[tuple[str, Step], ...]:
+    """Parse the batch's messages before their steps run, and look up at once which of their
+    Message-IDs the mailbox's records and the cases know (:func:`.steps.may_be_known`);
+    the steps still to run after the parse.
+
+    Only when the steps begin with :func:`.steps.parse` (it reads nothing and writes nothing
+    but the work); a message whose parse raises is left unparsed, so that its steps, parse
+    first, run in its savepoint and it fails there.
+    """
+    works_shared = works[0].shared
+    works_shared[IN_BATCH] = set()
+    if not steps or steps[0][1] is not parse:
+        return steps
+    for work in works:
+        try:
+            parse(intake, work)
+        except Exception:  # raised again in its savepoint, where it is recorded as failed
+            work.message = None
+            work.review_reasons.clear()
+    ids = sorted({w.message.message_id for w in works if w.message is not None})
+    if ids:
+        works_shared[KNOWN_RECORDS] = set(
+            session.scalars(
+                select(MessageRecord.message_id).where(
+                    MessageRecord.mailbox_id == mailbox_id, MessageRecord.message_id.in_(ids)
+                )
+            )
+        )
+        works_shared[KNOWN_CASES] = set(
+            session.scalars(select(Case.message_id).where(Case.message_id.in_(ids)))
+        )
+    return steps[1:]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -119,6 +119,9 @@ class Work:
     letter: bool = True
     """Whether the case gets its acknowledgment (not when it was answered before it was
     registered)."""
+    shared: dict[Any, Any] = field(default_factory=dict)
+    """What the messages of one batch (one transaction) look up once for all of them:
+    who covers a person on a day."""
 
     @property
     def msg(self) -> IncomingMessage:
@@ -149,6 +152,26 @@ def parse(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+KNOWN_RECORDS = "message ids with records"
+KNOWN_CASES = "message ids with cases"
+"""``Work.shared`` keys: of the batch's Message-IDs, those the mailbox's records and the
+cases held when the batch began (:mod:`postvakt.intake.batch` looks them up at once)."""
+IN_BATCH = "message ids in batch"
+"""``Work.shared`` key: the Message-IDs of the batch's messages run so far (they may have
+written records and cases the look-ahead could not see)."""
+
+
+def may_be_known(work: Work, known: str) -> bool:
+    """Whether a record (``KNOWN_RECORDS``) or a case (``KNOWN_CASES``) may have the message's
+    Message-ID: False only when the batch's look-ahead found none with it and no message of
+    the batch before this one had it, so the lookup can be skipped."""
+    ahead = work.shared.get(known)
+    if ahead is None:
+        return True
+    message_id = work.msg.message_id
+    return message_id in ahead or message_id in work.shared.get(IN_BATCH, ())
+
+
 def seen_before(intake: Intake, work: Work) -> Disposition | None:
     """The same message was read before in this mailbox, at another place: a copy in another
     watched folder, a move between them, the folder read again after its UIDVALIDITY changed.
@@ -156,6 +179,8 @@ def seen_before(intake: Intake, work: Work) -> Disposition | None:
     The same is Message-ID *and* content; it is recorded as a duplicate of what it became
     then (with that case, if any), so nobody is asked to answer it twice.
     """
+    if not may_be_known(work, KNOWN_RECORDS):
+        return None
     earlier = earlier_record(
         work.session,
         work.mailbox.id,
@@ -175,6 +200,8 @@ def already_registered(intake: Intake, work: Work) -> Disposition | None:
 
     The same is Message-ID *and* content: a reused Message-ID on a new message is not enough.
     """
+    if not may_be_known(work, KNOWN_CASES):
+        return None
     existing = case_by_identity(work.session, work.msg.message_id, work.content_hash)
     if existing is None:
         return None
@@ -446,7 +473,11 @@ def follow_the_substitute(intake: Intake, work: Work) -> Disposition | None:
     if not case.handler:
         return None
     handler = case.handler
-    work.covered_by = intake.cover(handler, work.now.astimezone(intake.tz).date(), work.session)
+    day = work.now.astimezone(intake.tz).date()
+    key = ("cover", handler, day)
+    if key not in work.shared:  # the absences do not change within the batch's transaction
+        work.shared[key] = intake.cover(handler, day, work.session)
+    work.covered_by = work.shared[key]
     if not case.private and work.covered_by != handler:
         hand_over(work.session, case, work.covered_by, regular=handler, now=work.now)
     return None
