@@ -92,7 +92,7 @@ def test_unit_runs_hardened_as_postvakt_with_its_state_and_secrets(name: str) ->
     assert "1,024 open files" in before
 
 
-@pytest.mark.parametrize("command", ["run", "web"])
+@pytest.mark.parametrize("command", ["run", "web", "worker"])
 def test_the_units_commands_exist(command: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "postvakt", command, "--help"],
@@ -104,9 +104,9 @@ def test_the_units_commands_exist(command: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_the_worker_unit_says_that_the_command_is_to_come() -> None:
+def test_the_worker_unit_needs_postgresql_and_excludes_run() -> None:
     text = (UNITS / "postvakt-worker@.service").read_text()
-    assert "arrives with the PostgreSQL task queue" in text
+    assert "arrives with" not in text and "Workers need PostgreSQL" in text
     assert "Conflicts=postvakt-run.service" in text
 
 
@@ -184,7 +184,7 @@ def test_compose_runs_postgresql_with_a_volume_and_a_healthcheck() -> None:
         ).exists()
     assert services["run"]["command"] == ["run"]
     assert services["web"]["command"] == ["web"]
-    # the workers wait for `postvakt worker`: only with --profile workers, so `up` works today
+    # the workers replace run: only with --profile workers, so a plain `up` starts run
     assert "profiles" not in services["run"] and "profiles" not in services["web"]
     for name in ("worker-1", "worker-2"):
         assert services[name]["command"] == ["worker"]
@@ -361,4 +361,5 @@ def test_readme_explains_operations_before_the_commands() -> None:
         assert key.rsplit("/", 1)[-1] in section, key
     # what is measured and what is still being built, in the section's own words
     assert "1 024" in section and "448–883" in section
-    assert "`postvakt worker`" in section and "finns ännu inte" in section
+    assert "`postvakt worker`" in section and "finns ännu inte" not in section
+    assert "--concurrency" in section and "SIGTERM" in section

@@ -26,7 +26,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from postvakt import __version__
-from postvakt.cli import absence, backfill, callbacks, cases, diary, model, reports, serve, status
+from postvakt.cli import (
+    absence,
+    backfill,
+    callbacks,
+    cases,
+    diary,
+    model,
+    reports,
+    serve,
+    status,
+    worker,
+)
 from postvakt.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Parser
 from postvakt.cli.crash import report_crash
 from postvakt.errors import ConfigError, PostvaktError, RequestError
@@ -36,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-GROUPS = (serve, backfill, cases, diary, callbacks, reports, absence, model, status)
+GROUPS = (serve, backfill, cases, diary, callbacks, reports, absence, model, status, worker)
 """In the order the commands are listed in ``postvakt --help``."""
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "is_current",
     "migrate",
     "open_database",
+    "schema_lock",
     "session_factory",
 ]
 
@@ -171,6 +172,11 @@ def _schema_lock(connection: Connection) -> Iterator[None]:
             connection.rollback()
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
         connection.commit()
+
+
+schema_lock = _schema_lock
+"""The schema lock for other schema set-up that must not race the migrations (the worker
+queue's tables, :func:`postvakt.workers.apply_queue_schema`)."""
 
 
 def migrate(engine: Engine) -> None:

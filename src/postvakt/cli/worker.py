@@ -1,0 +1,35 @@
+"""``postvakt worker``: one of many processes sharing the work through PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from postvakt.cli.args import integer
+from postvakt.cli.common import EXIT_OK, config_path, open_service
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's commands to the top-level sub-parsers."""
+    worker = sub.add_parser(
+        "worker",
+        help="arbeta i kön i PostgreSQL tillsammans med andra 'postvakt worker' (flera maskiner)",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=integer(1, 64),
+        default=4,
+        metavar="N",
+        help="så många jobb åt gången i den här processen (standard: 4)",
+    )
+    worker.set_defaults(handler=cmd_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from postvakt.config import load_config
+    from postvakt.workers import refuse_sqlite, run_worker
+
+    refuse_sqlite(load_config(config_path(args)))  # before a SQLite file would be created
+    with open_service(args) as service:
+        run_worker(service, concurrency=args.concurrency)
+    return EXIT_OK

@@ -1,0 +1,226 @@
+"""The workers' tasks, registered on a procrastinate app for one worker process's service.
+
+Sync tasks (passes, drafts, the rules) run in a thread of their own, ``--concurrency`` at a
+time; the periodic bookkeeping (tick, stalled, cleanup) runs on the worker's event loop.
+Jobs name mailboxes by id, never by address: procrastinate logs a job's arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as queue_errors
+from procrastinate.jobs import Status
+from sqlalchemy import select
+
+from postvakt.errors import PostvaktError
+from postvakt.intake import PassReport
+from postvakt.registry.db import database_errors
+from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox
+from postvakt.service import Service
+from postvakt.workers.app import every, periodic_local
+
+__all__ = ["CLEANUP_HOURS", "STALLED_SECONDS", "Runtime", "mailbox_lock", "register"]
+
+log = logging.getLogger("postvakt.workers")
+
+STALLED_SECONDS = 30
+"""A worker with no heartbeat for this long is gone: its running jobs go back in the queue.
+(Workers beat every 10 s.)"""
+
+CLEANUP_HOURS = 1
+"""Finished jobs are kept this long (``postvakt status`` and people looking at the queue
+see them), then deleted: a pass a minute over 1,000 mailboxes is 1.4 million jobs a day."""
+
+
+def mailbox_lock(mailbox_id: int) -> str:
+    """The lock and queueing lock of a mailbox's passes: one at a time, one waiting."""
+    return f"mailbox:{mailbox_id}"
+
+
+class Runtime:
+    """What the tasks of one worker process work with: its opened :class:`Service`."""
+
+    def __init__(self, service: Service):
+        assert service.sessions is not None and service.intake is not None, "open() first"
+        self.service = service
+        self._addresses: dict[int, str] = {}
+
+    def address(self, mailbox_id: int) -> str | None:
+        """The address of mailbox ``mailbox_id`` if this worker's config has it."""
+        if mailbox_id not in self._addresses:
+            self._load()
+        return self._addresses.get(mailbox_id)
+
+    def _load(self) -> None:
+        assert self.service.sessions is not None
+        with self.service.sessions() as session, database_errors():
+            rows = session.execute(select(Mailbox.id, Mailbox.address)).all()
+        self._addresses = {i: a for i, a in rows if a in self.service.connectors}
+
+    def mailboxes(self) -> tuple[list[int], list[int]]:
+        """(every active mailbox this worker can read, those with drafts still to place)."""
+        assert self.service.sessions is not None
+        with self.service.sessions() as session, database_errors():
+            rows = session.execute(
+                select(Mailbox.id, Mailbox.address).where(Mailbox.active.is_(True))
+            ).all()
+            pending = set(
+                session.scalars(
+                    select(Draft.mailbox_id)
+                    .where(Draft.status.in_((DraftStatus.PENDING, DraftStatus.REMOVE)))
+                    .distinct()
+                )
+            )
+        ids = sorted(i for i, a in rows if a in self.service.connectors)
+        self._addresses.update({i: a for i, a in rows if a in self.service.connectors})
+        return ids, [i for i in ids if i in pending]
+
+    def before_passes(self) -> None:
+        """What ``run_once`` does before it reads mail: the model in use, absences begun
+        or ended."""
+        service = self.service
+        service.follow_model()
+        if service.delegation is not None and service.connectors:
+            applied = service.delegation.apply()
+            for error in applied.errors:
+                log.error("absences: %s", error)
+
+    def run_rule(self, job: str, slot: str) -> None:
+        """One rule job of :meth:`Service.schedule`.  Its periodic task fires every day:
+        the jobs themselves skip days that are not working days, and the registrar's daily
+        notice keeps to Monday–Friday as under ``postvakt run``."""
+        service = self.service
+        if job == "registrar" and service.clock().weekday() >= 5:
+            return
+        service._run_job(job, slot)
+
+
+def _summary(report: PassReport) -> dict[str, int]:
+    return {
+        "messages": len(report.outcomes),
+        "cases": report.count(Disposition.CASE),
+        "failed": report.count(Disposition.FAILED),
+        "drafts": len(report.drafts_saved),
+        "skipped": len(report.skipped),
+        "errors": len(report.errors),
+    }
+
+
+async def defer_once(task: Any, *, lock: str | None, queueing_lock: str, **kwargs: Any) -> bool:
+    """Defer a job unless one with ``queueing_lock`` is already waiting; True if deferred."""
+    try:
+        await task.configure(lock=lock, queueing_lock=queueing_lock).defer_async(**kwargs)
+    except queue_errors.AlreadyEnqueued:
+        return False
+    return True
+
+
+def register(app: procrastinate.App, runtime: Runtime) -> None:
+    """Register every task and periodic task on ``app``, working with ``runtime``."""
+    service = runtime.service
+
+    @app.task(name="postvakt.pass")
+    def pass_mailbox(mailbox_id: int) -> dict[str, int]:
+        address = runtime.address(mailbox_id)
+        if address is None:
+            log.warning("mailbox %d is not in this worker's config; its pass is left", mailbox_id)
+            return {}
+        service.follow_model()
+        return _summary(service.run_mailbox(address))
+
+    @app.task(name="postvakt.drafts")
+    def drafts(mailbox_id: int) -> dict[str, int]:
+        address = runtime.address(mailbox_id)
+        assert service.intake is not None
+        if address is None:
+            return {}
+        report = service.intake.deliver_drafts(service.connectors[address])
+        return {"drafts": len(report.drafts_saved), "errors": len(report.errors)}
+
+    @app.task(name="postvakt.notify", lock="notify")
+    def notify() -> dict[str, int]:
+        assert service.notifier is not None
+        return {"errors": len(service.notifier.flush(service.clock()).errors)}
+
+    @app.task(name="postvakt.diary", lock="diary")
+    def diary() -> dict[str, int]:
+        return {"incoming_sent": len(service.deliver_diary())}
+
+    @app.task(name="postvakt.care", lock="care")
+    def care() -> dict[str, int]:
+        assert service.care is not None
+        return {"routed": len(service.care.route_pending())}
+
+    @app.task(name="postvakt.rule")
+    def rule(timestamp: int, job: str, slot: str) -> None:
+        runtime.run_rule(job, slot)
+
+    @app.task(name="postvakt.tick")
+    async def tick(timestamp: int) -> dict[str, int]:
+        try:
+            await asyncio.to_thread(runtime.before_passes)
+        except PostvaktError as exc:  # the passes still go on
+            log.error("before the passes: %s", exc)
+        boxes, pending = await asyncio.to_thread(runtime.mailboxes)
+        queued = 0
+        for mailbox_id in boxes:
+            lock = mailbox_lock(mailbox_id)
+            queued += await defer_once(
+                pass_mailbox, lock=lock, queueing_lock=lock, mailbox_id=mailbox_id
+            )
+        for mailbox_id in pending:  # after the mailbox's pass (same lock), if it left any
+            await defer_once(
+                drafts,
+                lock=mailbox_lock(mailbox_id),
+                queueing_lock=f"drafts:{mailbox_id}",
+                mailbox_id=mailbox_id,
+            )
+        for after in (diary, care, notify):
+            await defer_once(after, lock=after.lock, queueing_lock=after.lock)
+        return {"mailboxes": len(boxes), "queued": queued}
+
+    @app.task(name="postvakt.stalled", pass_context=True)
+    async def stalled(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
+        manager = context.app.job_manager
+        retried = replaced = 0
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+            try:
+                await manager.retry_job(job)
+                retried += 1
+            except queue_errors.UniqueViolation:
+                # The same work is already waiting (its queueing lock): that job does it.
+                await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+                replaced += 1
+        if retried or replaced:
+            log.warning(
+                "jobs of a stopped worker: %d back in the queue, %d left to a waiting one",
+                retried,
+                replaced,
+            )
+        return {"retried": retried, "replaced": replaced}
+
+    @app.task(name="postvakt.cleanup", pass_context=True)
+    async def cleanup(context: procrastinate.JobContext, timestamp: int) -> None:
+        await context.app.job_manager.delete_old_jobs(nb_hours=CLEANUP_HOURS)
+
+    seconds = service.config.service.poll_interval_seconds
+    app.periodic(cron=every(seconds), periodic_id="tick", lock="tick", queueing_lock="tick")(tick)
+    app.periodic(
+        cron=every(STALLED_SECONDS), periodic_id="stalled", lock="stalled", queueing_lock="stalled"
+    )(stalled)
+    app.periodic(cron="17 * * * *", periodic_id="cleanup", queueing_lock="cleanup")(cleanup)
+    for job, slot, at in service.schedule():
+        key = f"{job}@{slot}"
+        periodic_local(
+            app,
+            rule,
+            cron=f"{at.minute} {at.hour} * * *",
+            periodic_id=key,
+            lock=f"rule:{key}",
+            queueing_lock=f"rule:{key}",
+            task_kwargs={"job": job, "slot": slot},
+        )
