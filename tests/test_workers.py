@@ -334,6 +334,52 @@ def test_worker_refuses_sqlite_in_swedish(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.postgres
+def test_a_pass_that_loses_the_database_logs_one_line(
+    tmp_path: Path, postgres_server, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database gone in the middle: the job ends with one line in the log (no
+    traceback from the queue), and the next tick tries again."""
+    from postvakt.registry.models import Mailbox
+    from postvakt.workers import build_app, conninfo
+    from postvakt.workers.tasks import Runtime, register
+
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(postgres_server.admin_url, isolation_level="AUTOCOMMIT")
+    with _service(tmp_path, postgres_url) as service:
+        assert service.engine is not None and service.sessions is not None
+        app = build_app(conninfo(service.engine))
+        runtime = Runtime(service)
+        register(app, runtime)
+        with service.sessions() as session:
+            box = session.scalars(
+                select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+            ).one()
+        assert runtime.address(box) == "kontakt@testby.se"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+            caplog.clear()
+            result = app.tasks["postvakt.pass"](mailbox_id=box)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            admin.dispose()
+    assert result == {"errors": 1}
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].name == "postvakt.workers", errors
+    assert f"the pass over mailbox {box}: Databasen" in errors[0].getMessage()
+    assert errors[0].exc_info is None
+    assert "kontakt@testby.se" not in errors[0].getMessage()
+
+
+@pytest.mark.postgres
 def test_the_queue_schema_is_created_once_by_workers_starting_together(
     postgres_url: str,
 ) -> None:

@@ -8,7 +8,9 @@ Jobs name mailboxes by id, never by address: procrastinate logs a job's argument
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import procrastinate
@@ -110,6 +112,27 @@ def _summary(report: PassReport) -> dict[str, int]:
     }
 
 
+def _reported(
+    what: str,
+) -> Callable[[Callable[..., dict[str, int]]], Callable[..., dict[str, int]]]:
+    """A task that meets a Postvakt error (the database away, say) logs one line and ends:
+    the next tick tries again.  (procrastinate would log the error with its traceback.)"""
+
+    def wrap(func: Callable[..., dict[str, int]]) -> Callable[..., dict[str, int]]:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> dict[str, int]:
+            try:
+                return func(*args, **kwargs)
+            except PostvaktError as exc:
+                ids = " ".join(str(v) for v in kwargs.values())
+                log.error("%s %s: %s", what, ids, exc)
+                return {"errors": 1}
+
+        return run
+
+    return wrap
+
+
 async def defer_once(task: Any, *, lock: str | None, queueing_lock: str, **kwargs: Any) -> bool:
     """Defer a job unless one with ``queueing_lock`` is already waiting; True if deferred."""
     try:
@@ -124,6 +147,7 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
     service = runtime.service
 
     @app.task(name="postvakt.pass")
+    @_reported("the pass over mailbox")
     def pass_mailbox(mailbox_id: int) -> dict[str, int]:
         address = runtime.address(mailbox_id)
         if address is None:
@@ -133,6 +157,7 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         return _summary(service.run_mailbox(address))
 
     @app.task(name="postvakt.drafts")
+    @_reported("the drafts of mailbox")
     def drafts(mailbox_id: int) -> dict[str, int]:
         address = runtime.address(mailbox_id)
         assert service.intake is not None
@@ -142,15 +167,18 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         return {"drafts": len(report.drafts_saved), "errors": len(report.errors)}
 
     @app.task(name="postvakt.notify", lock="notify")
+    @_reported("the notifications")
     def notify() -> dict[str, int]:
         assert service.notifier is not None
         return {"errors": len(service.notifier.flush(service.clock()).errors)}
 
     @app.task(name="postvakt.diary", lock="diary")
+    @_reported("the diary outbox")
     def diary() -> dict[str, int]:
         return {"incoming_sent": len(service.deliver_diary())}
 
     @app.task(name="postvakt.care", lock="care")
+    @_reported("the care routing")
     def care() -> dict[str, int]:
         assert service.care is not None
         return {"routed": len(service.care.route_pending())}
