@@ -139,8 +139,13 @@ def test_status_after_a_pass_then_stale(
     assert "2 min" in line_of(out, "kontakt@testby.se")
     assert "other-host:4242:beef (till 2026-11-23 10:07)" in line_of(out, "anna@testby.se")
     code, raw = status(space, later, capsys, "--json")
-    lease = json.loads(raw)["mailboxes"][1]["lease"]
+    found = json.loads(raw)
+    lease = found["mailboxes"][1]["lease"]
     assert lease["holder"] == "other-host:4242:beef" and lease["expires_in_seconds"] == 300
+    processes = {p["holder"]: p for p in found["processes"]}
+    assert processes["other-host:4242:beef"]["leases"] == 1  # the newest first
+    assert found["processes"][0]["holder"] == "other-host:4242:beef"
+    assert processes[found["mailboxes"][0]["last_holder"]]["leases"] == 0
 
     # Four minutes without a good pass is more than three poll intervals (60 s): stale.
     stale = fixed_clock(clock() + timedelta(minutes=4))

@@ -183,26 +183,21 @@ def read_status(session: Session, config: Config, now: datetime) -> Status:
 
     if _has_procrastinate(session):
         status.workers, status.queues.jobs = _workers(session)
-    seen: dict[str, ProcessSeen] = {}
+    last_seen: dict[str, datetime] = {}
+    holding: dict[str, int] = {}
     for found in passes.values():
         if found.holder:
-            seen[found.holder] = ProcessSeen(
-                found.holder,
-                max(found.last_pass_at, seen[found.holder].last_seen)
-                if found.holder in seen
-                else found.last_pass_at,
-                0,
-            )
+            at = found.last_pass_at
+            last_seen[found.holder] = max(at, last_seen.get(found.holder, at))
     for lease in leases.values():
         if lease.expires_at <= now:
             continue  # run out: its holder is gone or done
-        before = seen.get(lease.holder)
-        seen[lease.holder] = ProcessSeen(
-            lease.holder,
-            max(lease.acquired_at, before.last_seen) if before else lease.acquired_at,
-            (before.leases if before else 0) + 1,
+        holding[lease.holder] = holding.get(lease.holder, 0) + 1
+        last_seen[lease.holder] = max(
+            lease.acquired_at, last_seen.get(lease.holder, lease.acquired_at)
         )
-    status.processes = sorted(seen.values(), key=lambda p: p.last_seen, reverse=True)
+    seen = [ProcessSeen(h, at, holding.get(h, 0)) for h, at in last_seen.items()]
+    status.processes = sorted(seen, key=lambda p: p.last_seen, reverse=True)
 
     queues = status.queues
     queues.drafts_pending = _count(
