@@ -4,9 +4,10 @@ commit; and taking Postvakt's own drafts of withdrawn cases out of it again."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError
@@ -133,37 +134,76 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
                 log.warning("%d drafts for %s not saved yet: %s", len(ids), connector.address, exc)
                 break
             now = intake.now()
+            placed = {
+                draft_id: (reference, location)
+                for (draft_id, reference, _reply), location in zip(batch, locations, strict=True)
+                if location is not None  # else it could not be built: marked by _save_batch
+            }
             with database_errors(), session.begin():
-                for (draft_id, reference, _reply), location in zip(batch, locations, strict=True):
-                    if location is None:
-                        continue  # could not be built: marked failed by _save_batch
-                    placed = dict(
-                        saved_at=now,
-                        location=location,
-                        attempts=Draft.attempts + 1,
-                        last_error=None,
-                    )
-                    saved = session.execute(
-                        update(Draft)
-                        .where(Draft.id == draft_id, Draft.status == DraftStatus.PENDING)
-                        .values(status=DraftStatus.SAVED, **placed)
-                    )
-                    if saved.rowcount:
-                        report.drafts_saved.append((reference, location))
-                        continue
-                    # Its case was withdrawn while the draft was on its way (never placed, as
-                    # far as the withdrawal could see): it is in Drafts now, so out it goes.
-                    session.execute(
-                        update(Draft)
-                        .where(Draft.id == draft_id, Draft.status == DraftStatus.REMOVED)
-                        .values(status=DraftStatus.REMOVE, **placed)
-                    )
+                for reference, location in _mark_placed(session, placed, now):
+                    report.drafts_saved.append((reference, location))
             if len(batch) < DRAFT_BATCH:
                 break
         _remove(intake, connector, session, turn, report)
     except LeaseLost as exc:
         report.skipped.append(str(exc))
     return report
+
+
+_DRAFTS = Draft.__table__
+_PLACED = (
+    update(_DRAFTS)
+    .where(_DRAFTS.c.id == bindparam("draft_id"), _DRAFTS.c.status == bindparam("was"))
+    .values(
+        status=bindparam("becomes", type_=_DRAFTS.c.status.type),
+        saved_at=bindparam("at", type_=_DRAFTS.c.saved_at.type),
+        location=bindparam("where"),
+        attempts=_DRAFTS.c.attempts + 1,
+        last_error=None,
+    )
+)
+
+
+def _mark_placed(
+    session: Session, placed: dict[int, tuple[str, str]], now: datetime
+) -> list[tuple[str, str]]:
+    """Note the drafts of ``placed`` (id -> (case reference, location)) as saved, three
+    statements for the batch; the (reference, location) of those saved.
+
+    A draft still pending becomes SAVED.  One whose case was withdrawn while it was on its way
+    (REMOVED, never placed as far as the withdrawal could see) is in Drafts now, so it
+    becomes REMOVE: out it goes in this same pass.  Each statement changes a row only in the
+    state it names, as one UPDATE per draft would.
+    """
+    if not placed:
+        return []
+    for was, becomes in (
+        (DraftStatus.PENDING, DraftStatus.SAVED),
+        (DraftStatus.REMOVED, DraftStatus.REMOVE),
+    ):
+        session.execute(
+            _PLACED.execution_options(synchronize_session=False),
+            [
+                {
+                    "draft_id": draft_id,
+                    "was": was,
+                    "becomes": becomes,
+                    "at": now,
+                    "where": location,
+                }
+                for draft_id, (_reference, location) in placed.items()
+            ],
+        )
+    saved = set(
+        session.scalars(
+            select(Draft.id).where(
+                Draft.id.in_(list(placed)),
+                Draft.status
+                == DraftStatus.SAVED,  # pending when read: saved by us, under the lease
+            )
+        )
+    )
+    return [placed[draft_id] for draft_id in placed if draft_id in saved]
 
 
 NOT_IN_DRAFTS = (

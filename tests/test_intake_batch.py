@@ -1,0 +1,258 @@
+"""Group commit (:mod:`postvakt.intake.batch`): a batch of messages per transaction, a
+savepoint per message; a crash loses the batch and nothing else; a conflict runs it again one
+message at a time; the letters it drafts are the same as rendered fresh."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from postvakt.clock import Clock
+from postvakt.config import load_config
+from postvakt.intake import STEPS, Intake, Work
+from postvakt.registry.models import (
+    Case,
+    Disposition,
+    Draft,
+    FailedMessage,
+    Mailbox,
+    MessageRecord,
+    SyncState,
+)
+from postvakt.service import Service
+from tests.support.memory_connector import MemoryConnector
+from tests.support.workspace import citizen_mail, make_workspace
+from tests.test_intake import COMPLAINT, OPINION, QUESTION, Crash, _steps_with, counts
+
+
+@pytest.mark.parametrize(
+    "position", [1, 2, 10, len(STEPS)], ids=lambda n: f"after-{STEPS[n - 1][0]}"
+)
+def test_a_crash_mid_batch_loses_the_batch_and_the_next_pass_reads_it_again(
+    position: int, db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Group commit: the process dies at the 4th of 6 messages of a batch.  Its transaction
+    is lost whole (the sync state stays before the batch), and the next pass reads all six
+    again: each ends as one record, every case once, numbered without gaps."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(6):
+        connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<b{n}@example.net>"))
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+
+        def crash(intake: Intake, work: Work) -> None:
+            if work.msg.message_id == "b3@example.net":
+                raise Crash
+
+        crashing = Intake(
+            service.config,
+            service.sessions,
+            clock=clock,
+            steps=_steps_with(position, crash),
+            batch_size=10,
+        )
+        with pytest.raises(Crash):
+            crashing.run_mailbox(connector)
+        with service.sessions() as session:
+            assert session.scalars(select(SyncState).where(SyncState.folder == "INBOX")).all() == []
+            assert session.scalar(select(func.count()).select_from(MessageRecord)) == 0
+            assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+        healthy = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        report = healthy.run_mailbox(connector)
+        assert [o.key for o in report.outcomes] == [f"1:{n}" for n in range(1, 7)]
+        assert [o.disposition for o in report.outcomes] == [Disposition.CASE] * 6
+        with service.sessions() as session:
+            inbox = select(SyncState).where(SyncState.folder == "INBOX")
+            assert session.scalars(inbox).one().state == {"last_uid": 6}
+            keys = session.scalars(select(MessageRecord.message_key)).all()
+            assert sorted(keys) == [f"1:{n}" for n in range(1, 7)]
+            references = sorted(session.scalars(select(Case.reference)))
+            assert references == sorted(f"KS 2026/{n}" for n in range(1, 7))
+        assert len(connector.drafts) == 6
+
+
+def test_a_failing_message_in_a_batch_rolls_back_alone(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Group commit: one message of a batch whose step raises is kept in the failed store;
+    the others of the batch commit, and the sync state moves past all of them."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(5):
+        subject = "Klagomål BOOM" if n == 2 else f"Klagomål {n}"
+        connector.add(citizen_mail(COMPLAINT, subject=subject, message_id=f"<f{n}@example.net>"))
+
+    def explode(intake: Intake, work: Work) -> None:
+        if "BOOM" in work.msg.subject:
+            work.session.flush()  # what it wrote before it raised is rolled back too
+            raise ValueError("a bug in a step")
+
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(
+            service.config,
+            service.sessions,
+            clock=clock,
+            steps=_steps_with(12, explode),  # after register: the case is rolled back too
+            batch_size=50,
+        )
+        report = intake.run_mailbox(connector)
+        assert [o.disposition for o in report.outcomes] == [
+            Disposition.CASE,
+            Disposition.CASE,
+            Disposition.FAILED,
+            Disposition.CASE,
+            Disposition.CASE,
+        ]
+        with service.sessions() as session:
+            failed = session.scalars(select(FailedMessage)).one()
+            assert failed.message_key == "1:3" and "ValueError" in failed.traceback
+            records = dict(
+                session.execute(select(MessageRecord.message_key, MessageRecord.disposition)).all()
+            )
+            assert records == {
+                "1:1": Disposition.CASE,
+                "1:2": Disposition.CASE,
+                "1:3": Disposition.FAILED,
+                "1:4": Disposition.CASE,
+                "1:5": Disposition.CASE,
+            }
+            assert sorted(session.scalars(select(Case.message_id))) == [
+                f"f{n}@example.net" for n in (0, 1, 3, 4)
+            ]
+            inbox = select(SyncState).where(SyncState.folder == "INBOX")
+            assert session.scalars(inbox).one().state == {"last_uid": 5}
+        assert len(connector.drafts) == 4
+        assert intake.run_mailbox(connector).outcomes == []  # nothing read twice
+
+
+def test_a_batch_knows_copies_of_its_own_messages_and_of_earlier_ones(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch looks up its Message-IDs at once; a copy later in the same batch, and one of
+    a message of an earlier pass, are still duplicates of what those became."""
+    ws = make_workspace(tmp_path / "ws")
+    first = citizen_mail(COMPLAINT, message_id="<copy-a@example.net>")
+    second = citizen_mail(OPINION, message_id="<copy-b@example.net>")
+    question = citizen_mail(QUESTION, message_id="<copy-q@example.net>")
+    connector = MemoryConnector("kontakt@testby.se")
+    for raw in (first, question, second, first, question):
+        connector.add(raw)
+    caplog.set_level("INFO", logger="postvakt.intake")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        report = intake.run_mailbox(connector)
+        assert [(o.disposition, o.case) for o in report.outcomes] == [
+            (Disposition.CASE, "KS 2026/1"),
+            (Disposition.NOT_CASE, None),
+            (Disposition.CASE, "KS 2026/2"),
+            (Disposition.DUPLICATE, "KS 2026/1"),
+            (Disposition.DUPLICATE, None),
+        ]
+        assert "one message at a time" not in caplog.text  # found in the batch, no conflict
+        connector.add(second)  # read again at another place (a copy, a move)
+        connector.add(citizen_mail(QUESTION, message_id="<copy-c@example.net>"))
+        report = intake.run_mailbox(connector)
+        assert [(o.disposition, o.case) for o in report.outcomes] == [
+            (Disposition.DUPLICATE, "KS 2026/2"),
+            (Disposition.NOT_CASE, None),
+        ]
+        assert counts(service)["cases"] == 2
+    assert len(connector.drafts) == 2
+
+
+def test_a_batch_that_meets_another_process_runs_again_one_by_one(
+    tmp_path: Path, postgres_url: str, clock: Clock
+) -> None:
+    """Another process registers the first message of our batch between our check and our
+    insert: the batch's transaction is lost on the unique key, and the batch is run again
+    one message at a time — the raced one a duplicate, the others cases, nothing failed."""
+    workspace = make_workspace(tmp_path / "ws", postgres_url)
+    raced = citizen_mail(COMPLAINT, message_id="<race@example.net>")
+    other = MemoryConnector("anna@testby.se")
+    other.add(raced)
+    ours = MemoryConnector("kontakt@testby.se")
+    ours.add(raced)
+    for n in range(3):
+        ours.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<r{n}@example.net>"))
+    config = load_config(workspace.config_path)
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        sessions = service.sessions
+        done: list[bool] = []
+
+        def other_process_wins(intake: Intake, work: Work) -> None:
+            if not done:
+                done.append(True)
+                Intake(config, sessions, clock=clock).run_mailbox(other)
+
+        racing = Intake(
+            config, sessions, clock=clock, steps=_steps_with(3, other_process_wins), batch_size=10
+        )
+        report = racing.run_mailbox(ours)
+        assert [o.disposition for o in report.outcomes] == [
+            Disposition.DUPLICATE,
+            Disposition.CASE,
+            Disposition.CASE,
+            Disposition.CASE,
+        ]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Case)) == 4
+            assert session.scalar(select(func.count()).select_from(FailedMessage)) == 0
+            inbox = (
+                select(SyncState.state)
+                .join(Mailbox, Mailbox.id == SyncState.mailbox_id)
+                .where(SyncState.folder == "INBOX", Mailbox.address == "kontakt@testby.se")
+            )
+            assert session.scalars(inbox).one() == {"last_uid": 4}
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_a_letter_from_the_prepared_template_is_the_letter_rendered_fresh(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The intake renders each template once per process and fills it for every letter: the
+    acknowledgment drafted for the last message of a batch is, part for part and byte for
+    byte, the letter a renderer made fresh for the same case gives."""
+    from postvakt.templates import LetterRenderer
+    from postvakt.templates.casework import CaseLetters
+
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(4):
+        connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<l{n}@example.net>"))
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None and service.intake is not None
+        intake = service.intake
+        assert intake.batch_size > 1
+        report = intake.run_mailbox(connector)
+        assert [o.disposition for o in report.outcomes] == [Disposition.CASE] * 4
+        with service.sessions() as session:
+            case = session.scalars(select(Case).where(Case.reference == "KS 2026/4")).one()
+            draft = session.scalars(select(Draft).where(Draft.case_id == case.id)).one()
+            received = case.received_at.astimezone(intake.tz).date()
+            promised = intake.policy.promised_date(case.kind.value, received, intake.calendar)
+            values = {  # as the intake's make_acknowledgment gives them
+                **intake.letters.citizen(case),
+                "recipient_name": "Karin Ek",
+                "answer_due": promised or case.answer_due or case.reply_due,
+                "summary": case.summary,
+            }
+            cached = intake.letters.render("acknowledgment", case, clock(), **values)
+            fresh = CaseLetters(service.config, LetterRenderer(service.config.templates_folder))
+            again = fresh.render("acknowledgment", case, clock(), **values)
+    assert cached.text == again.text and cached.filename == again.filename
+    assert _parts(cached.data) == _parts(again.data)
+    assert _parts(draft.attachment) == _parts(again.data)  # what the batch drafted
+    assert "KS 2026/4" in _parts(again.data)["word/document.xml"].decode()
