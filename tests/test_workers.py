@@ -35,7 +35,7 @@ from postvakt.registry.models import Draft, JobClaim, MailboxLease, MessageRecor
 from postvakt.rules.calendar import WorkingCalendar
 from tests.support.dovecot import MASTER_ENV, DovecotServer
 from tests.support.workspace import make_workspace
-from tests.test_two_processes import Installation, counts, make_installation
+from tests.test_two_processes import Installation, counts, make_installation, messages_for
 
 LIMITS = """
 default_client_limit = 5000
@@ -269,6 +269,66 @@ def test_three_workers_one_killed_mid_pass_leave_every_message_once(
     assert workers_left == 1  # the killed one; the two stopped ones took themselves out
 
 
+@pytest.mark.postgres
+def test_sigterm_lets_the_running_pass_finish(tmp_path: Path, postgres_url: str) -> None:
+    """SIGTERM in the middle of a pass: the worker takes no new job but finishes the pass
+    it is in (every message read, the lease given back, the job succeeded), then exits 0."""
+    workspace = make_workspace(tmp_path / "ws", postgres_url)
+    delivered = messages_for(0, 120, [])
+    for n, raw in enumerate(delivered):
+        workspace.deliver(raw, name=f"k{n:03d}")
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        config.write("\n[service]\nbatch_size = 5\n")  # commits show as the pass goes on
+    load_classifier(load_config(workspace.config_path))  # trained before the worker starts
+    env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postvakt", "--config", str(workspace.config_path), "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    engine = create_engine(postgres_url)
+    try:
+
+        def mid_pass() -> bool:
+            assert proc.poll() is None, "the worker stopped before the test could stop it"
+            with engine.connect() as conn:
+                recorded = conn.scalar(select(func.count()).select_from(MessageRecord))
+            return 5 <= recorded < len(delivered) - 20
+
+        wait_for(mid_pass, 120, "the pass under way")
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=120)
+        with engine.connect() as conn:
+            recorded = conn.scalar(select(func.count()).select_from(MessageRecord))
+            leases = conn.scalar(select(func.count()).select_from(MailboxLease))
+            passes = (
+                conn.execute(
+                    text(
+                        "SELECT status FROM procrastinate_jobs WHERE task_name = 'postvakt.pass' "
+                        "AND args->>'mailbox_id' = (SELECT id::text FROM mailboxes WHERE "
+                        "address = 'kontakt@testby.se')"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            workers = conn.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        engine.dispose()
+    text_err = err.decode(errors="replace")
+    assert proc.returncode == 0, text_err
+    assert "Traceback" not in text_err
+    assert recorded == len(delivered)  # the pass went on to the end
+    assert leases == 0 and workers == 0
+    assert passes == ["succeeded"], passes
+
+
+# ------------------------------------------------------------------------ smaller ones
 # ------------------------------------------------------------------------ smaller ones
 
 
