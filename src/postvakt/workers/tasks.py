@@ -214,6 +214,9 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
     @app.task(name="postvakt.stalled", pass_context=True)
     async def stalled(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
         manager = context.app.job_manager
+        # The gone workers out of procrastinate_workers (postvakt status lists the live
+        # ones); their running jobs keep status 'doing' with no worker, found just below.
+        await manager.prune_stalled_workers(STALLED_SECONDS)
         retried = replaced = 0
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
             try:
