@@ -256,3 +256,87 @@ def test_a_letter_from_the_prepared_template_is_the_letter_rendered_fresh(
     assert _parts(cached.data) == _parts(again.data)
     assert _parts(draft.attachment) == _parts(again.data)  # what the batch drafted
     assert "KS 2026/4" in _parts(again.data)["word/document.xml"].decode()
+
+
+def test_a_run_killed_mid_batch_loses_nothing_and_doubles_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    """kill -9 of a real ``postvakt run --once`` while it works a batch: what it committed are
+    whole batches (the records a multiple of the batch size), and the next run reads the
+    lost batch again — every message exactly one record, every case one draft, none failed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.test_two_processes import messages_for
+
+    workspace = make_workspace(tmp_path / "ws", db_url)
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        config.write("\n[service]\nbatch_size = 10\n")
+    delivered = messages_for(0, 120, [])
+    for n, raw in enumerate(delivered):
+        workspace.deliver(raw, name=f"k{n:03d}")
+    env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
+    command = [sys.executable, "-m", "postvakt", "--config", str(workspace.config_path)]
+    proc = subprocess.Popen(
+        [*command, "run", "--once"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = create_engine(db_url)
+    try:
+        deadline = time.monotonic() + 120
+        recorded = 0
+        while recorded < 10:  # the first batch committed, the next ones not yet
+            assert proc.poll() is None, "the pass ended before it could be killed"
+            assert time.monotonic() < deadline, "no batch committed within 120 s"
+            time.sleep(0.02)
+            try:
+                with engine.connect() as conn:
+                    recorded = conn.scalar(select(func.count()).select_from(MessageRecord))
+            except DBAPIError:  # the tables are not there yet
+                continue
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with engine.connect() as conn:
+            before = conn.scalar(select(func.count()).select_from(MessageRecord))
+            cases_before = conn.scalar(select(func.count()).select_from(Case))
+        assert before % 10 == 0 and 10 <= before < len(delivered), before
+        assert cases_before <= before
+
+        result = subprocess.run(
+            [*command, "run", "--once"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        with engine.connect() as conn:
+            keys = conn.scalars(select(MessageRecord.message_key)).all()
+            failed = conn.scalar(select(func.count()).select_from(FailedMessage))
+            cases = conn.scalar(select(func.count()).select_from(Case))
+            case_records = conn.scalar(
+                select(func.count())
+                .select_from(MessageRecord)
+                .where(MessageRecord.disposition == Disposition.CASE)
+            )
+            drafts = conn.scalar(select(func.count()).select_from(Draft))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        engine.dispose()
+    assert sorted(keys) == [f"k{n:03d}" for n in range(len(delivered))]  # once each
+    assert failed == 0
+    assert cases == case_records == drafts > 0
+    assert len(workspace.drafts("kontakt")) == cases
