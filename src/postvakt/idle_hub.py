@@ -181,16 +181,11 @@ class IdleHub:
     def _loop(self) -> None:
         try:
             while not (self._closing or self._stop.is_set()):
-                while self._calls:
-                    self._guarded(self._calls.popleft())
-                now = self._now()
-                self._fire(now)
-                self._dispatch(now)
-                for key, _mask in self._selector.select(self._sleep(self._now())):
-                    if key.data is None:
-                        self._drain_wake()
-                    else:
-                        self._guarded(lambda entry=key.data: self._readable(entry))
+                try:
+                    self._turn()
+                except Exception:  # a bug must not end the watch of every mailbox
+                    log.exception("the IDLE loop hit an unexpected error; it goes on in 1 s")
+                    self._stop.wait(1.0)
         finally:
             for entry in self._entries:
                 if entry.phase == "idling":
@@ -199,6 +194,19 @@ class IdleHub:
             self._selector.close()
             self._wake_r.close()
             self._wake_w.close()
+
+    def _turn(self) -> None:
+        """One turn of the loop: results from the pools, timers, logins, readable sockets."""
+        while self._calls:
+            self._guarded(self._calls.popleft())
+        now = self._now()
+        self._fire(now)
+        self._dispatch(now)
+        for key, _mask in self._selector.select(self._sleep(self._now())):
+            if key.data is None:
+                self._drain_wake()
+            else:
+                self._guarded(lambda entry=key.data: self._readable(entry))
 
     def _guarded(self, call: Callable[[], None]) -> None:
         try:

@@ -34,7 +34,7 @@ from postvakt.errors import ConfigError, ConnectorError, DatabaseError, Postvakt
 from postvakt.idle_hub import IdleHub
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
-from postvakt.mailbox.base import Connector, SupportsIdle
+from postvakt.mailbox.base import Connector, SupportsIdle, SupportsIdleSocket
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
@@ -285,7 +285,7 @@ class Service:
             wanted = getattr(mailbox.settings, "idle", None) if mailbox else None
             if wanted is None:
                 wanted = mailbox is not None and mailbox.kind == "function"
-            if wanted and isinstance(connector, SupportsIdle):
+            if wanted and isinstance(connector, SupportsIdle | SupportsIdleSocket):
                 chosen.append(address)
         return chosen
 
@@ -368,9 +368,7 @@ class Service:
         watched = self.idle_mailboxes()
         self.idle_hub = self._watch(watched)
         self.idle_hub.start()
-        log.info(
-            "Postvakt watches %d mailboxes (%d with IDLE)", len(self.connectors), len(watched)
-        )
+        log.info("Postvakt watches %d mailboxes (%d with IDLE)", len(self.connectors), len(watched))
         try:
             self._stop.wait()
         finally:
