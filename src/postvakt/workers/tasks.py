@@ -124,8 +124,8 @@ def _reported(
             try:
                 return func(*args, **kwargs)
             except PostvaktError as exc:
-                ids = " ".join(str(v) for v in kwargs.values())
-                log.error("%s %s: %s", what, ids, exc)
+                ids = "".join(f" {v}" for v in kwargs.values())  # mailbox ids only
+                log.error("%s%s: %s", what, ids, exc)
                 return {"errors": 1}
 
         return run
