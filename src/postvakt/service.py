@@ -41,7 +41,7 @@ from postvakt.registry.setup import sync_organisation
 from postvakt.retry import RetryPolicy
 from postvakt.rules.jobs import RuleJobs
 from postvakt.rules.notify import Mailer, Notifier
-from postvakt.sweep import Sweep, raise_open_files_limit
+from postvakt.sweep import Sweep, limit_malloc_arenas, raise_open_files_limit
 
 __all__ = ["Service"]
 
@@ -109,6 +109,7 @@ class Service:
         self.intake = Intake(self.config, self.sessions, clock=self.clock)
         if need_connectors:
             raise_open_files_limit()  # a socket per mailbox: 1,000 pass the usual 1,024
+            limit_malloc_arenas()  # before the pools' threads each take an arena of their own
             for mailbox in self.config.mailboxes:
                 connector = self._connector_factory(mailbox, self.config, self.environ)
                 if hasattr(connector, "clock"):  # day boundaries follow the service's clock

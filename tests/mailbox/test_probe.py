@@ -7,6 +7,7 @@ for real (Dovecot, a Maildir on disk) and compare the look with what the read th
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from postvakt.clock import STOCKHOLM
 from postvakt.mailbox.base import FetchedMessage, may_have_news
 from postvakt.mailbox.imap import ImapConnector
+from postvakt.mailbox.imap_lean import READ_BUFFER
 from postvakt.mailbox.maildir import MaildirConnector, deliver
 from tests.mailbox.test_imap import connector as imap_connector
 from tests.support.dovecot import DovecotServer
@@ -144,3 +146,25 @@ def test_connectors_without_a_look_are_always_read() -> None:
         address = "x@testby.se"
 
     assert may_have_news(Plain(), "INBOX", {"anything": 1}) is True  # type: ignore[arg-type]
+
+
+def test_a_kept_connection_holds_a_small_read_buffer_and_still_reads_large_mail(
+    dovecot: DovecotServer,
+) -> None:
+    user = dovecot.add_user()
+    big = citizen_mail("Hej!\n\n" + "Långt brev om snöröjningen. " * 4000, subject="Långt")
+    dovecot.append(user, "INBOX", big)
+    imap = imap_connector(dovecot, user)
+    try:
+        (message,) = [
+            m
+            for m in imap.fetch_new("INBOX", None, lambda _k: False)
+            if isinstance(m, FetchedMessage)
+        ]
+        reader = imap._connection()._imap.file
+        # A BufferedReader's size counts its buffer: imaplib's default is 8 KiB.
+        assert sys.getsizeof(reader) < READ_BUFFER + 1024
+        assert len(message.raw) > 100_000
+        assert message.raw.replace(b"\r\n", b"\n") == big.replace(b"\r\n", b"\n")
+    finally:
+        imap.close()

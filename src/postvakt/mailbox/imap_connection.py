@@ -41,6 +41,7 @@ from postvakt.errors import (
     ProtocolError,
     UnavailableError,
 )
+from postvakt.mailbox.imap_lean import LeanIMAPClient
 from postvakt.mailbox.imap_limits import (
     OUT_OF_FILES,
     login_refused_for_limit,
@@ -128,7 +129,7 @@ class ImapConnection:
         try:
             # a failed open leaves the other connection alone (another thread may use it)
             with self._errors("ansluta", drop=drop_nothing, stage="greeting"):
-                client = IMAPClient(
+                client = LeanIMAPClient(  # 2 KiB read buffer: one connection per mailbox
                     self.settings.host,
                     port=self.port,
                     ssl=self.settings.security == "tls",
