@@ -244,7 +244,7 @@ def test_a_crash_between_steps_loses_nothing_and_doubles_nothing(
             service.sessions,
             clock=clock,
             steps=_steps_with(position, crash),
-            batch_size=1,  # one transaction per message (a batch: the test below)
+            batch_size=1,  # one transaction per message (a batch: tests/test_intake_batch.py)
         )
         with pytest.raises(Crash):
             crashing.run_mailbox(connector)

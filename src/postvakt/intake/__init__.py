@@ -255,7 +255,11 @@ class Intake:
         msg: IncomingMessage,
         contact: Contact,
         now: datetime,
+        *,
+        previous: int | None = None,
     ) -> Draft:
+        """The case's acknowledgment letter, rendered and queued as a draft (the outbox).
+        ``previous``: acknowledgments the case had before (counted when not given)."""
         assert contact.reply_to is not None
         received = case.received_at.astimezone(self.tz).date()
         # Where the acknowledgement counts as the answer (Örebro) it says when the final
@@ -293,6 +297,7 @@ class Intake:
             data=letter.data,
             actor=ACTOR,
             now=now,
+            previous=previous,
         )
 
     # -- one message ------------------------------------------------------------------

@@ -498,7 +498,13 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
         and not kept_from_delegate
     ):
         work.draft = intake.make_acknowledgment(
-            work.session, case, work.mailbox, work.msg, contact, work.now
+            work.session,
+            case,
+            work.mailbox,
+            work.msg,
+            contact,
+            work.now,
+            previous=0,  # registered by this message's steps: it has no draft yet
         )
     return None
 

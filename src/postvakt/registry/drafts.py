@@ -49,9 +49,12 @@ def add_draft(
     data: bytes,
     actor: str,
     now: datetime,
+    previous: int | None = None,
 ) -> Draft:
     """Queue a reply draft with a letter; its Message-ID is fixed by the case, the kind of
-    letter and how many of that kind came before, so placing it twice places it once.
+    letter and how many of that kind came before (``previous``; counted when not given — the
+    intake knows a case it registered in the same transaction has none), so placing it twice
+    places it once.
 
     An address that cannot be written in a header (a UTF-8 local part, garbage) gives a
     draft without a recipient (``to_address`` ""), and the case is marked for a person to
@@ -61,11 +64,12 @@ def add_draft(
         mark_address_check(case, to_address)
         to_address = ""
     to_name = one_line(to_name)[:500] or None
-    previous = session.scalar(
-        select(func.count())
-        .select_from(Draft)
-        .where(Draft.case_id == case.id, Draft.message_id.like(f"postvakt.{kind}.%"))
-    )
+    if previous is None:
+        previous = session.scalar(
+            select(func.count())
+            .select_from(Draft)
+            .where(Draft.case_id == case.id, Draft.message_id.like(f"postvakt.{kind}.%"))
+        )
     token = hashlib.sha256(f"{case.label}|{kind}|{previous}".encode()).hexdigest()[:16]
     draft = Draft(
         case=case,
