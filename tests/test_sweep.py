@@ -27,6 +27,7 @@ from postvakt.mailbox.imap import ImapConnector
 from postvakt.registry.models import Case, Disposition, MessageRecord
 from postvakt.registry.passes import last_passes
 from postvakt.service import Service
+from postvakt.sweep import SQLITE_WRITERS
 from tests.support.dovecot import MASTER_ENV, DovecotServer
 from tests.support.ports import free_port
 from tests.support.workspace import citizen_mail
@@ -420,3 +421,21 @@ def test_the_service_raises_its_open_files_limit_to_the_hard_limit(
         assert "@" not in caplog.text
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_full_passes_at_once_are_bounded_by_the_database_sqlite_to_its_one_writer(
+    tmp_path: Path, dovecot: DovecotServer, db_url: str, sites: list[Site]
+) -> None:
+    users = [dovecot.add_user() for _ in range(24)]
+    for n, user in enumerate(users):
+        dovecot.append(user, "INBOX", question(user, 2 * n))
+        dovecot.append(user, "INBOX", question(user, 2 * n + 1))
+    site = build_site(tmp_path, dovecot, db_url, users, pool_size=12)
+    sites.append(site)
+
+    first = site.service.run_once()
+
+    assert first.errors == [] and len(first.outcomes) == 48
+    writers = SQLITE_WRITERS if db_url.startswith("sqlite") else 12
+    assert 1 <= site.tally.most["read"] <= writers
+    assert site.tally.most["login"] <= 12

@@ -202,6 +202,8 @@ class Service:
             self.config.database_url,
             busy_timeout=self.config.database.busy_timeout_seconds,
             password=password,
+            # the sweep's full passes at once (see postvakt.sweep), IDLE's and this thread
+            pool_size=self.config.service.pool_size + 4,
         )
         self.sessions = session_factory(self.engine)
 

@@ -96,6 +96,10 @@ def raise_open_files_limit() -> tuple[int, int] | None:
     return soft, target
 
 
+SQLITE_WRITERS = 4
+"""Full passes at once on SQLite: it has one writer, so more only wait for its lock (and
+for ``database.busy_timeout_seconds``); the looks, which write nothing, are not bounded by it."""
+
 MALLOC_ARENAS = 2
 """glibc's memory arenas for the whole process (``M_ARENA_MAX``)."""
 
@@ -152,6 +156,12 @@ class Sweep:
         self.connectors = connectors
         self._run_mailbox, self._lock_of, self._stop = run_mailbox, lock_of, stop
         self.pool_size = config.service.pool_size
+        bind = sessions.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._full_passes = threading.BoundedSemaphore(
+            min(self.pool_size, SQLITE_WRITERS) if sqlite else self.pool_size
+        )
+        """Full passes at once over all servers: they are what uses the database."""
         self.read_next: set[str] = set()
         """Mailboxes read in full on the next pass: their last pass (or look) in this process
         had an error or was skipped."""
@@ -247,7 +257,8 @@ class Sweep:
     def _full(self, address: str) -> _Visit:
         started = time.perf_counter()
         try:
-            report = self._run_mailbox(address)
+            with self._full_passes:
+                report = self._run_mailbox(address)
         except BaseException:
             with self._guard:
                 self.read_next.add(address)

@@ -79,9 +79,12 @@ def _create_private(path: Path) -> None:
 
 
 def create_db_engine(
-    url: str, *, busy_timeout: float = 30.0, password: str | None = None
+    url: str, *, busy_timeout: float = 30.0, password: str | None = None, pool_size: int = 5
 ) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE.
+
+    ``pool_size`` connections are kept for threads working at once (opened when needed;
+    10 more may open for a moment), e.g. the passes of ``service.pool_size`` mailboxes."""
     parsed = make_url(url)
     if password and parsed.password is None:
         parsed = parsed.set(password=password)
@@ -102,6 +105,7 @@ def create_db_engine(
                 "check_same_thread": False,
             },
             hide_parameters=True,
+            pool_size=pool_size,
         )
 
         @event.listens_for(engine, "connect")
@@ -118,7 +122,7 @@ def create_db_engine(
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size)
 
 
 SCHEMA_LOCK = int.from_bytes(b"postvakt", "big")
@@ -270,9 +274,13 @@ def _wal(cursor: Any, busy_timeout: float) -> None:
             time.sleep(0.05)
 
 
-def open_database(url: str, *, busy_timeout: float = 30.0, password: str | None = None) -> Engine:
+def open_database(
+    url: str, *, busy_timeout: float = 30.0, password: str | None = None, pool_size: int = 5
+) -> Engine:
     """Create the engine and run migrations (refusing a schema newer than this Postvakt)."""
-    engine = create_db_engine(url, busy_timeout=busy_timeout, password=password)
+    engine = create_db_engine(
+        url, busy_timeout=busy_timeout, password=password, pool_size=pool_size
+    )
     try:
         migrate(engine)
     except BaseException:
