@@ -21,7 +21,9 @@ Printed, all measured in this one run on this machine:
 - **threads** of the process (and the hub's own), **connections** (the process's TCP
   sockets), **RSS** (VmRSS; VmHWM the peak) — against the old watch's thread per mailbox.
 
-    .venv/bin/python benchmarks/imap_idle_hub.py [N] [ROUNDS] [LOGINS_PER_SECOND]
+    .venv/bin/python benchmarks/imap_idle_hub.py [N] [ROUNDS] [LOGINS_PER_SECOND] [--service]
+
+With ``--service`` the whole ``postvakt run`` is measured instead (see :func:`whole_service`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,11 +47,15 @@ sys.path.insert(0, str(ROOT))
 from tests.support.dovecot import DovecotServer  # noqa: E402
 from tests.support.workspace import citizen_mail  # noqa: E402
 
-from postvakt.config import ImapSettings  # noqa: E402
+from postvakt.clock import STOCKHOLM, fixed_clock  # noqa: E402
+from postvakt.config import ImapSettings, load_config  # noqa: E402
 from postvakt.idle_hub import IdleHub  # noqa: E402
 from postvakt.mailbox.imap import ImapConnector  # noqa: E402
+from postvakt.registry.models import Case  # noqa: E402
+from postvakt.service import Service  # noqa: E402
 
 MASTER_ENV = "PV_BENCH_MASTER"
+COMPLAINT = "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen ({n}). Ingen har plogat.\n"
 BODY = "Hej!\n\nNär har ni öppet på biblioteket? ({n})\n"
 
 
@@ -208,9 +217,109 @@ def main(count: int, rounds: int, rate: float) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def whole_service(count: int, rounds: int, rate: float) -> None:
+    """``--service``: the whole ``postvakt run`` (SQLite) with N function mailboxes watched
+    with IDLE: threads, connections and memory once every IDLE stands and the passes at start
+    are done, and delivery → case for ``rounds`` mailboxes one at a time."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    server = DovecotServer.start(extra_config=dovecot_config(count))
+    try:
+        users = [server.add_user() for _ in range(count)]
+        time.sleep(1.1)
+        with tempfile.TemporaryDirectory() as folder:
+            lines = [
+                '[organisation]\nname = "Benchby kommun"\ndiary_prefix = "KS"\n',
+                f'[database]\nurl = "sqlite:///{folder}/pv.db"\n',
+                f"[service]\npoll_interval_seconds = 3600\nlogins_per_second = {rate}\n",
+                '[[units]]\nname = "Kontaktcenter"\nhead = "chef@benchby.se"\n',
+                '[[people]]\nname = "Anna Berg"\naddress = "anna@benchby.se"\n'
+                'unit = "Kontaktcenter"\n',
+            ]
+            for user in users:
+                lines.append(
+                    f'[[mailboxes]]\naddress = "{server.address(user)}"\nkind = "function"\n'
+                    f'unit = "Kontaktcenter"\nowners = ["anna@benchby.se"]\nconnector = "imap"\n'
+                    f"[mailboxes.imap]\n"
+                    f'host = "{server.host}"\nport = {server.imap_port}\nsecurity = "none"\n'
+                    f'username = "{user}"\nmaster_user = "{server.master_user}"\n'
+                    f'password_env = "{MASTER_ENV}"\n'
+                )
+            path = Path(folder) / "postvakt.toml"
+            path.write_text("\n".join(lines), encoding="utf-8")
+            base_threads, base_sockets = threading.active_count(), tcp_sockets()
+            service = Service(
+                load_config(path),
+                clock=fixed_clock(datetime(2026, 12, 1, 9, 0, tzinfo=STOCKHOLM)),
+                environ={MASTER_ENV: server.master_password},
+            ).open()
+            assert service.intake is not None and service.intake.classify is not None
+            runner = threading.Thread(target=service.run_forever)
+            runner.start()
+            try:
+                measured = settle_and_wake(service, server, users, rounds)
+            finally:
+                service.stop()
+                runner.join(timeout=120)
+                service.close()
+        settled, threads, sockets, rss, peak, wakes = measured
+        threads -= base_threads
+        sockets -= base_sockets + 2  # the hub's wake-up pair
+        print(f"postvakt run, {count} function mailboxes with IDLE (SQLite, logins {rate:g}/s)")
+        print(f"start until every IDLE stands and its first pass is done: {settled:.1f} s")
+        print(f"threads added:                 {threads} (old watch: a thread per mailbox)")
+        print(f"connections (TCP sockets):     {sockets} (IDLE, and the pass connections kept)")
+        print(f"resident memory:               {rss:.0f} MB (peak {peak:.0f} MB)")
+        print(
+            f"delivery → case:               {statistics.median(wakes) * 1000:.0f} ms median, "
+            f"{max(wakes) * 1000:.0f} ms worst (of {len(wakes)})"
+        )
+        print(f"load:                          {os.getloadavg()[0]:.2f} (1-minute average)")
+    finally:
+        server.stop()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def settle_and_wake(
+    service: Service, server: DovecotServer, users: list[str], rounds: int
+) -> tuple[float, int, int, float, float, list[float]]:
+    """Seconds until every IDLE stands and its first pass is done; threads, sockets, RSS and
+    peak then; delivery → case for ``rounds`` mailboxes."""
+    count = len(users)
+    began = time.perf_counter()
+    while service.idle_hub is None or service.idle_hub.standing() < count:
+        time.sleep(0.1)
+    hub = service.idle_hub
+    while hub.runner.busy() or hub.runner.started < count:
+        time.sleep(0.1)
+    settled = time.perf_counter() - began
+    time.sleep(2.0)
+    threads = threading.active_count()
+    sockets = tcp_sockets()
+    rss, peak = status("VmRSS"), status("VmHWM")
+    wakes = []
+    for n, user in enumerate(users[:: max(1, count // rounds)][:rounds]):
+        before = cases(service)
+        since = time.perf_counter()
+        server.deliver(user, citizen_mail(COMPLAINT.format(n=n), to=server.address(user)))
+        while cases(service) == before:
+            if time.perf_counter() - since > 120:
+                raise SystemExit("no case within 120 s")
+            time.sleep(0.01)
+        wakes.append(time.perf_counter() - since)
+    return settled, threads, sockets, rss, peak, wakes
+
+
+def cases(service: Service) -> int:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Case)) or 0
+
+
 if __name__ == "__main__":
-    main(
-        int(sys.argv[1]) if len(sys.argv) > 1 else 1000,
-        int(sys.argv[2]) if len(sys.argv) > 2 else 10,
-        float(sys.argv[3]) if len(sys.argv) > 3 else 20.0,
+    args = [a for a in sys.argv[1:] if a != "--service"]
+    (whole_service if "--service" in sys.argv else main)(
+        int(args[0]) if len(args) > 0 else 1000,
+        int(args[1]) if len(args) > 1 else 10,
+        float(args[2]) if len(args) > 2 else 20.0,
     )

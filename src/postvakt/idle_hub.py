@@ -224,6 +224,12 @@ class IdleHub:
             wake = now
         return max(0.0, wake - now)
 
+    def _submit(self, pool: ThreadPoolExecutor, job: Callable[[], None]) -> None:
+        try:
+            pool.submit(job)
+        except RuntimeError:  # the pool is shut down: the process is ending
+            self._closing = True
+
     def _post(self, call: Callable[[], None]) -> None:
         """Run ``call`` on the loop's thread (from a pool thread)."""
         self._calls.append(call)
@@ -298,7 +304,7 @@ class IdleHub:
                 return
             self._post(lambda: self._opened(entry, fd, failure))
 
-        self._ops.submit(job)
+        self._submit(self._ops, job)
 
     def _opened(self, entry: _Entry, fd: int | None, failure: tuple[str, bool] | None) -> None:
         self._busy_ops -= 1
@@ -378,7 +384,7 @@ class IdleHub:
                 return
             self._post(lambda: self._renewed(entry, news, failure))
 
-        self._ops.submit(job)
+        self._submit(self._ops, job)
 
     def _renewed(self, entry: _Entry, news: bool, failure: tuple[str, bool] | None) -> None:
         self._busy_ops -= 1
@@ -429,7 +435,7 @@ class IdleHub:
             delay = watch.step()  # guards itself: a failure comes back as a back-off
             self._post(lambda: self._stepped(entry, delay))
 
-        self._waiters.submit(job)
+        self._submit(self._waiters, job)
 
     def _stepped(self, entry: _Entry, delay: float) -> None:
         self._busy_waiters -= 1
