@@ -228,6 +228,35 @@ def test_the_logins_of_a_hundred_mailboxes_are_spread_at_start_and_after_a_resta
     assert set(passes.values()) == {2}
 
 
+class RenewingImap(ImapConnector):
+    """The real IMAP connector, counting its IDLE renewals (DONE, IDLE)."""
+
+    renewals = 0
+
+    def idle_renew(self) -> bool:
+        self.renewals += 1
+        return super().idle_renew()
+
+
+def test_the_idle_is_renewed_on_time_and_still_hears_new_mail(roomy: DovecotServer) -> None:
+    user = roomy.add_user()
+    imap = RenewingImap(roomy.address(user), imap_settings(roomy, user), roomy.master_password)
+    passes: list[str] = []
+    # renewed every 0.5 s here; in production every 25 minutes (RFC 2177 allows 29)
+    hub = IdleHub(passes.append, policy=SHORT, renew=0.5, stand=0.2)
+    hub.add(roomy.address(user), imap, folder=lambda: "INBOX")
+    hub.start()
+    try:
+        wait_until(lambda: imap.renewals >= 3, 30, "three renewals")
+        assert hub.standing() == 1
+        wait_until(lambda: passes and not hub.runner.busy(), 30, "the pass at start")
+        roomy.deliver(user, citizen_mail(COMPLAINT, to=roomy.address(user)))
+        wait_until(lambda: len(passes) == 2, 30, "a pass for the new mail")
+    finally:
+        hub.close()
+    assert imap.logins == 1, "renewing needs no new login"
+
+
 # ------------------------------------------------------------------ a server out of room
 
 
