@@ -123,7 +123,8 @@ Cover = Callable[[str, date, Session], str]
 
 
 class Intake:
-    """Runs :data:`STEPS` over messages from a connector, one transaction each."""
+    """Runs :data:`STEPS` over messages from a connector, a batch per transaction
+    (:mod:`.batch`); :meth:`process` runs one message in a transaction of its own."""
 
     def __init__(
         self,
