@@ -167,6 +167,8 @@ class Sweep:
         had an error or was skipped."""
         self._guard = threading.Lock()
         self._abort = threading.Event()
+        self._servers = {m.address.lower(): server_of(m) for m in config.mailboxes}
+        """Each mailbox's server, looked up once (``config.mailbox`` walks the list)."""
 
     def run(self) -> PassReport:
         """One pass over every mailbox (see the module's docstring).  A server's failure is
@@ -177,8 +179,9 @@ class Sweep:
         with database_errors(), self.sessions() as session:
             known = sweep_states(session)
         groups: dict[str, list[str]] = {}
-        for address in self.connectors:
-            groups.setdefault(server_of(self.config.mailbox(address)), []).append(address)
+        order = {address: index for index, address in enumerate(self.connectors)}
+        for address in order:
+            groups.setdefault(self._servers.get(address.lower(), LOCAL), []).append(address)
         pools = [
             ThreadPoolExecutor(
                 1 if server == LOCAL else min(self.pool_size, len(addresses)), f"pass-{index}"
@@ -202,6 +205,7 @@ class Sweep:
         finally:
             for pool in pools:
                 pool.shutdown(wait=True)
+        visits.sort(key=lambda v: order[v.address])  # the report in the config's order
         for visit in visits:
             report.merge(visit.report)
         self._note(visits)
