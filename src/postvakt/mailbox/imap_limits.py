@@ -29,9 +29,9 @@ from postvakt.errors import ConnectionLimitError
 __all__ = ["OUT_OF_FILES", "login_refused_for_limit", "server_full", "while_connecting"]
 
 OUT_OF_FILES = (
-    "Postvakt har slut på fildeskriptorer och kan inte öppna fler förbindelser (för många "
+    "Postvakt har slut på fildeskriptorer och kan inte öppna fler anslutningar (för många "
     "öppna filer, EMFILE). Höj gränsen för processen: LimitNOFILE= i systemd-enheten, eller "
-    "ulimit -n innan postvakt startas (varje brevlåda behöver en eller två förbindelser)."
+    "ulimit -n innan postvakt startas (varje brevlåda behöver en eller två anslutningar)."
 )
 _LIMIT = re.compile(r"\[LIMIT\]|maximum number of connections|too many connections", re.I)
 _HUNG_UP = re.compile(r"socket error|EOF|BYE", re.I)
@@ -51,8 +51,8 @@ def login_refused_for_limit(
         return ConnectionLimitError(
             f"servern {where} tar inte emot fler anslutningar för {login} ({_clean(text)}). "
             "Höj mail_max_userip_connections i Dovecots protocol imap-avsnitt (Postvakt "
-            "använder två förbindelser per brevlåda som bevakas med IDLE, annars en), eller "
-            "stäng andra förbindelser för samma användare.",
+            "använder två anslutningar per brevlåda som bevakas med IDLE, annars en), eller "
+            "stäng andra anslutningar för samma användare.",
             mailbox=mailbox,
             code="mail_max_userip_connections",
         )
