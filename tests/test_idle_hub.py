@@ -434,3 +434,37 @@ def test_a_socket_that_is_always_readable_with_nothing_backs_off_instead_of_spin
     assert connector.reads <= connector.opens * QUICK_RETURNS
     assert len(messages(caplog, "could not start", logging.WARNING)) == 1
     assert messages(caplog, ": watching") == []
+
+
+class _OnlyBlocks:
+    """A connector that can only block in ``wait_for_new`` (no socket to select on)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.news = False
+
+    def wait_for_new(self, folder: str, timeout: float) -> bool:
+        self.calls += 1
+        if self.news:
+            self.news = False
+            return True
+        time.sleep(timeout)
+        return False
+
+
+def test_connectors_that_can_only_block_take_turns_on_a_small_pool() -> None:
+    connectors = [_OnlyBlocks() for _ in range(20)]
+    passes: list[str] = []
+    hub = IdleHub(passes.append, logins_per_second=1000)
+    for number, connector in enumerate(connectors):
+        hub.add(f"m{number}@testby.se", connector, folder=lambda: "INBOX")
+    hub.start()
+    try:
+        wait_until(lambda: all(c.calls >= 2 for c in connectors), 60, "every mailbox waited on")
+        waiting_threads = sum(1 for t in threading.enumerate() if t.name.startswith("idle-wait"))
+        connectors[7].news = True
+        wait_until(lambda: passes.count("m7@testby.se") == 2, 60, "the news heard")
+    finally:
+        hub.close()
+    assert waiting_threads <= 2, "20 blocking mailboxes, 2 threads"
+    assert sorted(set(passes)) == sorted(f"m{n}@testby.se" for n in range(20))

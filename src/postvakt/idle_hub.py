@@ -158,6 +158,9 @@ class IdleHub:
         self._to_open.append(entry)
 
     def start(self) -> None:
+        blocking = [e.watch for e in self._entries if isinstance(e.watch, IdleWatch)]
+        for watch in blocking:  # round robin on the waiters: each mailbox's turn comes soon
+            watch.timeout = min(IDLE_POLL, max(0.2, IDLE_POLL * self._waiters_max / len(blocking)))
         self._thread = threading.Thread(target=self._loop, name="idle-hub", daemon=True)
         self._thread.start()
 
