@@ -12,9 +12,9 @@ from postvakt.clock import STOCKHOLM
 
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013", "0014",
+    "0012", "0013", "0014", "0015",
 )  # fmt: skip
-HEAD = "0015"
+HEAD = "0016"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -175,6 +175,13 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
         ],
     },
     "0014": {"absences": [("emergency", B), ("approvals", J), ("approved_at", DT)]},
+    "0015": {
+        "cases": [("language", S)],
+        "compilations_sent": [
+            ("id", INT), ("year", INT), ("unit", S), ("sent_to", S), ("sent_by", S),
+            ("sent_at", DT), ("cases", INT), ("files", J),
+        ],
+    },
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -184,6 +191,7 @@ ORDER = (
     "notifications", "job_claims", "daily_checks", "absences", "web_users",
     "web_sessions", "login_attempts", "case_access", "mailbox_leases", "corrections",
     "classifier_models", "diary_documents", "diary_attachments", "mailbox_starts", "callbacks",
+    "compilations_sent",
 )  # fmt: skip
 """Parents before children."""
 
@@ -562,5 +570,13 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
              "name": "Karin Ek", "phone": "070-111 22 33", "about": "Snöröjningen – å ä ö",
              "requested_at": AUTUMN_FIRST, "requested_by": "chef@testby.se",
              "due": date(2026, 10, 27), "done_at": None, "done_by": None, "note": None},
+        ]  # fmt: skip
+    if at("0015"):
+        for case in data["cases"]:
+            case["language"] = "en" if case["id"] == 2 else "sv"
+        data["compilations_sent"] = [
+            {"id": 1, "year": 2025, "unit": None, "sent_to": "kansli@testby.se",
+             "sent_by": "registrator@testby.se", "sent_at": AUTUMN_FIRST, "cases": 4,
+             "files": ["Sammanställning 2025.docx", "Sammanställning 2025.xlsx"]},
         ]  # fmt: skip
     return data
