@@ -10,6 +10,8 @@ One module per command group, each holding its sub-parser and its handlers:
 - :mod:`~postvakt.cli.reports`: ``report``, ``failed``, ``messages``
 - :mod:`~postvakt.cli.absence`: ``absence``
 - :mod:`~postvakt.cli.model`: ``classify``, ``classifier``, ``calendar``, ``rules``
+- :mod:`~postvakt.cli.worker`: ``worker`` (procrastinate on PostgreSQL)
+- :mod:`~postvakt.cli.status`: ``status``
 
 Exit codes: 0 ok, 2 usage or config error (the user must change what they asked or wrote),
 1 runtime failure; every error prints what to do.  An exception nobody expected is a bug: the
