@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,6 +62,9 @@ class CompiledTemplate:
                 if info.filename != _MAIN and info.filename not in self._parts:
                     prefix.writestr(info.filename, contents[info.filename])
         self._prefix = buffer.getvalue()
+        self._ids = threading.Lock()
+        """``fix_docpr_ids`` counts drawing ids on the shared DocxTemplate: one letter at a
+        time, or two mailboxes' letters in the sweep's threads could share an id."""
 
     def variables(self, env: jinja2.Environment) -> set[str]:
         """The template's undeclared variables (what it expects in the context)."""
@@ -79,8 +83,9 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any]) -> bytes:
         body = self._finish(self._body.render(context))
         tree = self._tpl.fix_tables(body)
-        self._tpl.docx_ids_index = 1000
-        self._tpl.fix_docpr_ids(tree)
+        with self._ids:
+            self._tpl.docx_ids_index = 1000
+            self._tpl.fix_docpr_ids(tree)
         body = etree.tostring(tree, encoding="unicode")
         document = _BODY.sub(lambda _m: body, self._document, count=1)
         buffer = io.BytesIO(self._prefix)
