@@ -439,3 +439,37 @@ def test_full_passes_at_once_are_bounded_by_the_database_sqlite_to_its_one_write
     writers = SQLITE_WRITERS if db_url.startswith("sqlite") else 12
     assert 1 <= site.tally.most["read"] <= writers
     assert site.tally.most["login"] <= 12
+
+
+def test_one_mailbox_swept_alone_is_looked_at_and_read_only_when_something_is_new(
+    tmp_path: Path, dovecot: DovecotServer, db_url: str, sites: list[Site]
+) -> None:
+    """``Service.sweep_mailbox``: what a worker's pass task does with one mailbox."""
+    users = [dovecot.add_user() for _ in range(3)]
+    dovecot.append(users[1], "INBOX", question(users[1], 1))
+    site = build_site(tmp_path, dovecot, db_url, users, pool_size=4)
+    sites.append(site)
+    address = site.address(1)
+
+    first = site.service.sweep_mailbox(address)
+    assert [o.mailbox for o in first.outcomes] == [address] and first.errors == []
+    assert site.tally.addresses("read") == {address}, "only the mailbox asked for"
+
+    site.clock[0] += timedelta(minutes=1)
+    site.record_statements()
+    quiet = site.service.sweep_mailbox(address)
+    assert quiet.outcomes == [] and quiet.errors == []
+    assert lease_writes(site.statements) == [], "a quiet mailbox is not taken"
+    sessions = site.service.sessions
+    assert sessions is not None
+    with sessions() as session:
+        noted = last_passes(session)
+    assert len(noted) == 1
+    assert list(noted.values()) == [site.clock[0]], "the quiet look is noted as a good pass"
+
+    dovecot.append(users[1], "INBOX", question(users[1], 2))
+    site.clock[0] += timedelta(minutes=1)
+    again = site.service.sweep_mailbox(address)
+    assert len(again.outcomes) == 1 and again.errors == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MessageRecord)) == 2

@@ -265,6 +265,11 @@ class Service:
             report.errors += self.notifier.flush(self.clock()).errors
         return report
 
+    def sweep_mailbox(self, address: str) -> PassReport:
+        """One mailbox as :meth:`run_once` treats it: a cheap look, a full pass only when
+        something may be new (:meth:`postvakt.sweep.Sweep.run_one`)."""
+        return self._sweeper().run_one(address)
+
     def _sweeper(self) -> Sweep:
         if self._sweep is None:
             assert self.intake is not None and self.sessions is not None, "call open() first"

@@ -213,6 +213,16 @@ class Sweep:
             raise raised[0]
         return report
 
+    def run_one(self, address: str) -> PassReport:
+        """One mailbox as the sweep treats it: a look, a full pass only where needed, the
+        good pass or the failed look noted.  For ``postvakt worker``'s pass task: a worker
+        queues every mailbox each interval, and a quiet one costs one query and one STATUS."""
+        with database_errors(), self.sessions() as session:
+            known = sweep_states(session, address).get(address)
+        visit = self._visit(address, known)
+        self._note([visit])
+        return visit.report
+
     def _visit(self, address: str, known: MailboxSweepState | None) -> _Visit:
         if self._stop.is_set() or self._abort.is_set():
             return _Visit(address, "stopped")

@@ -37,15 +37,15 @@ class MailboxSweepState:
     lease_expires_at: datetime | None = None
 
 
-def sweep_states(session: Session) -> dict[str, MailboxSweepState]:
-    """Every mailbox's sweep state, by address, from one statement."""
+def sweep_states(session: Session, address: str | None = None) -> dict[str, MailboxSweepState]:
+    """Every mailbox's sweep state (or only ``address``'s), by address, from one statement."""
     waiting = (
         select(Draft.mailbox_id)
         .where(Draft.status.in_(WAITING_DRAFTS))
         .group_by(Draft.mailbox_id)
         .subquery()
     )
-    rows = session.execute(
+    query = (
         select(
             Mailbox.id,
             Mailbox.address,
@@ -59,6 +59,9 @@ def sweep_states(session: Session) -> dict[str, MailboxSweepState]:
         .outerjoin(MailboxLease, MailboxLease.mailbox_id == Mailbox.id)
         .outerjoin(waiting, waiting.c.mailbox_id == Mailbox.id)
     )
+    if address is not None:
+        query = query.where(Mailbox.address == address)
+    rows = session.execute(query)
     found: dict[str, MailboxSweepState] = {}
     for mailbox_id, address, folder, state, holder, expires, drafts in rows:
         entry = found.get(address)

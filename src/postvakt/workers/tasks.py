@@ -154,7 +154,8 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
             log.warning("mailbox %d is not in this worker's config; its pass is left", mailbox_id)
             return {}
         service.follow_model()
-        return _summary(service.run_mailbox(address))
+        # a look first: a quiet mailbox costs one STATUS per folder, no lease (Sweep.run_one)
+        return _summary(service.sweep_mailbox(address))
 
     @app.task(name="postvakt.drafts")
     @_reported("the drafts of mailbox")
