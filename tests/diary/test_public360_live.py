@@ -23,10 +23,8 @@ from postvakt.diary.public360 import Public360Diary
 
 SETTINGS = os.environ.get("POSTVAKT_LIVE_P360", "")
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("POSTVAKT_LIVE_P360"),
-    reason="POSTVAKT_LIVE_P360 names no settings file: no live Public 360 to test against",
-)
+WHY = "POSTVAKT_LIVE_P360 names no settings file: no live Public 360 to test against"
+pytestmark = pytest.mark.skipif(not os.environ.get("POSTVAKT_LIVE_P360"), reason=WHY)
 
 
 def test_a_case_a_document_and_a_file_in_a_real_public_360() -> None:
