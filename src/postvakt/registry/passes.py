@@ -72,6 +72,21 @@ def _upsert(session: Session, rows: list[dict[str, Any]], update: dict[str, Any]
     )
 
 
+def _good_row(
+    mailbox_id: int, holder: str, now: datetime, duration_ms: int | None, messages: int | None
+) -> dict[str, Any]:
+    """The row of a good pass: its failures in a row back to 0."""
+    return {
+        "mailbox_id": mailbox_id,
+        "last_pass_at": now,
+        "last_success_at": now,
+        "failures_in_row": 0,
+        "last_duration_ms": duration_ms,
+        "last_messages": messages,
+        "holder": holder,
+    }
+
+
 def note_pass(
     session: Session,
     mailbox_id: int,
@@ -83,33 +98,14 @@ def note_pass(
 ) -> None:
     """Note that ``holder`` ended a good pass over the mailbox at ``now`` (in the caller's
     transaction): its failures in a row go back to 0; the last error stays, with its time."""
-    row = {
-        "mailbox_id": mailbox_id,
-        "last_pass_at": now,
-        "last_success_at": now,
-        "failures_in_row": 0,
-        "last_duration_ms": duration_ms,
-        "last_messages": messages,
-        "holder": holder,
-    }
+    row = _good_row(mailbox_id, holder, now, duration_ms, messages)
     _upsert(session, [row], {k: v for k, v in row.items() if k != "mailbox_id"})
 
 
 def note_passes(session: Session, mailbox_ids: Iterable[int], holder: str, now: datetime) -> None:
     """Note a good pass at ``now`` for each of ``mailbox_ids`` at once (one statement): the
     mailboxes a sweep found nothing new in (probed only: no duration, no messages)."""
-    rows = [
-        {
-            "mailbox_id": mailbox_id,
-            "last_pass_at": now,
-            "last_success_at": now,
-            "failures_in_row": 0,
-            "last_duration_ms": None,
-            "last_messages": 0,
-            "holder": holder,
-        }
-        for mailbox_id in dict.fromkeys(mailbox_ids)
-    ]
+    rows = [_good_row(i, holder, now, None, 0) for i in dict.fromkeys(mailbox_ids)]
     if not rows:
         return
     update = {

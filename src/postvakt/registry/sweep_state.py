@@ -63,12 +63,12 @@ def sweep_states(session: Session, address: str | None = None) -> dict[str, Mail
         query = query.where(Mailbox.address == address)
     rows = session.execute(query)
     found: dict[str, MailboxSweepState] = {}
-    for mailbox_id, address, folder, state, holder, expires, drafts in rows:
-        entry = found.get(address)
+    for mailbox_id, mailbox_address, folder, state, holder, expires, drafts in rows:
+        entry = found.get(mailbox_address)
         if entry is None:
-            entry = found[address] = MailboxSweepState(
+            entry = found[mailbox_address] = MailboxSweepState(
                 mailbox_id,
-                address,
+                mailbox_address,
                 drafts_waiting=drafts is not None,
                 lease_holder=holder,
                 lease_expires_at=expires,
