@@ -16,6 +16,7 @@ from postvakt.config import load_config
 from postvakt.intake import STEPS, Intake, Work
 from postvakt.registry.models import (
     Case,
+    DiarySequence,
     Disposition,
     Draft,
     FailedMessage,
@@ -126,6 +127,12 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(
             assert sorted(session.scalars(select(Case.message_id))) == [
                 f"f{n}@example.net" for n in (0, 1, 3, 4)
             ]
+            # The number the failed message took was given back: no gap, none twice.
+            numbers = session.execute(select(Case.message_id, Case.reference)).all()
+            assert sorted(numbers) == [
+                (f"f{n}@example.net", f"KS 2026/{i}") for i, n in enumerate((0, 1, 3, 4), 1)
+            ]
+            assert session.scalars(select(DiarySequence.last_seq)).one() == 4
             inbox = select(SyncState).where(SyncState.folder == "INBOX")
             assert session.scalars(inbox).one().state == {"last_uid": 5}
         assert len(connector.drafts) == 4

@@ -328,6 +328,7 @@ class Intake:
         self._run_steps(work, BY_HAND_STEPS)
         case = work.case
         assert case is not None
+        work.session.flush()  # the caller shows the case's id (its page) straight away
         # The machine's own judgment stays on the case beside the person's correction.
         case.classifier_label = record.label
         case.classifier_confidence = record.confidence
@@ -376,7 +377,7 @@ class Intake:
         row.reasons += [r for r in work.review_reasons if r not in row.reasons]
         row.defects = list(msg.defects)
         row.reply_due = work.reply_due
-        row.case_id = work.case.id if work.case else None
+        row.case = work.case  # the case may still be pending (no id): set at the flush
         if work.verdict is not None:  # the review queue shows a non-case that was close
             probs = dict(work.verdict.probabilities)
             row.case_probability = round(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,15 @@ from sqlalchemy.orm import Session
 from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.failures import store_failed
 from postvakt.intake.report import MessageOutcome, PassReport
-from postvakt.intake.steps import IN_BATCH, KNOWN_CASES, KNOWN_RECORDS, Step, Work, parse
+from postvakt.intake.steps import (
+    IN_BATCH,
+    KNOWN_CASES,
+    KNOWN_RECORDS,
+    LOCKED_SEQUENCES,
+    Step,
+    Work,
+    parse,
+)
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
@@ -157,7 +166,14 @@ def run_batch(
     (the folder's state after the batch) in it.  See the module's docstring."""
     if len(batch) > 1:
         try:
-            report.outcomes.extend(_group(intake, session, mailbox_id, folder, batch, role, state))
+            try:
+                outcomes = _group(intake, session, mailbox_id, folder, batch, role, state)
+            except _StepFailed:  # rolled back whole: again, each message in a savepoint
+                session.expunge_all()
+                outcomes = _group(
+                    intake, session, mailbox_id, folder, batch, role, state, savepoints=True
+                )
+            report.outcomes.extend(outcomes)
             return
         except (DatabaseError, OperationalError, IntegrityError) as exc:
             conflict = isinstance(exc, IntegrityError) or is_conflict(exc)
@@ -184,7 +200,13 @@ def _group(
     batch: list[FetchedMessage],
     role: FolderRole,
     state: Mapping[str, Any] | None,
+    *,
+    savepoints: bool = False,
 ) -> list[MessageOutcome]:
+    """The batch in one transaction.  Without ``savepoints`` (the first try) the messages'
+    rows are written together at the end, and a message whose steps raise rolls the whole
+    batch back (:class:`_StepFailed`); with them, each message runs in a savepoint of its
+    own and one that raises goes alone to the failed store."""
     steps = intake.steps if role == "inbox" else intake.sent_steps
     if role == "inbox":
         intake.classify  # noqa: B018 — the model loads before the transaction, never in it
@@ -207,7 +229,7 @@ def _group(
         for work in works:
             fetched = work.fetched
             try:
-                with session.begin_nested():
+                with session.begin_nested() if savepoints else nullcontext():
                     if work.message is None:  # not parsed ahead: every step, parse too
                         work = replace(work, now=intake.now())
                         disposition = intake._run_steps(work, steps)
@@ -219,6 +241,11 @@ def _group(
             except (DatabaseError, OperationalError, IntegrityError):
                 raise  # the whole transaction is in doubt: the caller runs the batch again
             except Exception as exc:  # a bug in a step: this message alone, to the failed store
+                if not savepoints:
+                    raise _StepFailed from exc
+                # Its savepoint's rollback may have released a sequence lock (PostgreSQL)
+                # and reverted the row: the next number locks and reads it again.
+                shared[LOCKED_SEQUENCES].clear()
                 with session.begin_nested():
                     outcomes.append(
                         store_failed(intake, session, mailbox_id, fetched, exc, role, state=False)
@@ -229,6 +256,11 @@ def _group(
             save_state(session, mailbox_id, folder, state, intake.now())
     session.expunge_all()
     return outcomes
+
+
+class _StepFailed(Exception):
+    """A message's steps raised in a batch run without savepoints: the batch is run again
+    with them."""
 
 
 def _parse_ahead(
@@ -248,6 +280,7 @@ def _parse_ahead(
     """
     works_shared = works[0].shared
     works_shared[IN_BATCH] = set()
+    works_shared[LOCKED_SEQUENCES] = {}
     if not steps or steps[0][1] is not parse:
         return steps
     for work in works:

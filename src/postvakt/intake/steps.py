@@ -161,6 +161,12 @@ IN_BATCH = "message ids in batch"
 written records and cases the look-ahead could not see)."""
 
 
+LOCKED_SEQUENCES = "locked diary sequences"
+"""``Work.shared`` key: the diary sequence rows the transaction holds locked
+(:func:`~postvakt.registry.numbering.allocate_number`); emptied by the batch whenever a
+message's savepoint rolls back."""
+
+
 def may_be_known(work: Work, known: str) -> bool:
     """Whether a record (``KNOWN_RECORDS``) or a case (``KNOWN_CASES``) may have the message's
     Message-ID: False only when the batch's look-ahead found none with it and no message of
@@ -433,6 +439,8 @@ def register(intake: Intake, work: Work) -> Disposition | None:
             original=work.fetched.raw,
         ),
         numbering=intake.numbering,
+        locked=work.shared.setdefault(LOCKED_SEQUENCES, {}),
+        flush=False,  # inserted with what the next steps set on it, not updated after
         actor=work.registered_by or ACTOR,
         detail=(
             f"Registrerat av {work.registered_by} från ett meddelande i {work.mailbox.address}"

@@ -22,10 +22,13 @@ from postvakt.registry.models import (
     CaseStatus,
     Draft,
     EventKind,
+    Mailbox,
     MessageRecord,
+    Unit,
 )
 from postvakt.registry.numbering import (
     REFERENCE_SEQUENCE,
+    LockedSequences,
     Numbering,
     allocate_collective_entry,
     allocate_number,
@@ -98,11 +101,21 @@ class NewCase:
 
 
 def register_case(
-    session: Session, new: NewCase, *, numbering: Numbering, actor: str, detail: str
+    session: Session,
+    new: NewCase,
+    *,
+    numbering: Numbering,
+    actor: str,
+    detail: str,
+    locked: LockedSequences | None = None,
+    flush: bool = True,
 ) -> Case:
     """Give ``new`` its number (see :class:`~postvakt.registry.numbering.Numbering`) and store it.
 
-    The number's year is the year of registration, never of arrival.
+    The number's year is the year of registration, never of arrival.  ``locked``: see
+    :func:`~postvakt.registry.numbering.allocate_number`.  ``flush=False`` leaves the case
+    pending in the session (it has no id yet), so that what the caller sets on it next goes
+    in the same INSERT instead of an UPDATE after it.
     """
     year = new.registered_at.astimezone(STOCKHOLM).year
     prefix = numbering.prefix
@@ -113,6 +126,7 @@ def register_case(
             prefix=prefix,
             year=year,
             sequence_key=REFERENCE_SEQUENCE,
+            locked=locked,
         )
         diary_number = numbering.collective_number if new.anonymous else None
     elif new.anonymous:
@@ -121,7 +135,9 @@ def register_case(
         )
         diary_number = number.number
     else:
-        number = allocate_number(session, fmt=numbering.diary_format, prefix=prefix, year=year)
+        number = allocate_number(
+            session, fmt=numbering.diary_format, prefix=prefix, year=year, locked=locked
+        )
         diary_number = number.number
     case = Case(
         diary_number=diary_number,
@@ -158,7 +174,15 @@ def register_case(
         original=new.original,
     )
     session.add(case)
-    session.flush()
+    if flush:
+        session.flush()
+    else:
+        # A pending object loads no relationship from its ids: give it the objects they
+        # name (from the session's identity map when loaded), as a flushed case would show.
+        if new.mailbox_id is not None:
+            case.mailbox = session.get(Mailbox, new.mailbox_id)
+        if new.unit_id is not None:
+            case.unit = session.get(Unit, new.unit_id)
     add_event(session, case, EventKind.REGISTERED, actor=actor, at=new.registered_at, detail=detail)
     return case
 

@@ -70,11 +70,13 @@ def add_draft(
             .select_from(Draft)
             .where(Draft.case_id == case.id, Draft.message_id.like(f"postvakt.{kind}.%"))
         )
-    token = hashlib.sha256(f"{case.label}|{kind}|{previous}".encode()).hexdigest()[:16]
+    # The case's reference is unique and known before the case is flushed (a case the
+    # intake registers in this transaction has no id yet: no flush is needed for it).
+    token = hashlib.sha256(f"{case.reference}|{kind}|{previous}".encode()).hexdigest()[:24]
     draft = Draft(
         case=case,
         mailbox_id=mailbox_id,
-        message_id=f"postvakt.{kind}.{case.id}.{token}@{mailbox_address.rpartition('@')[2]}",
+        message_id=f"postvakt.{kind}.{token}@{mailbox_address.rpartition('@')[2]}",
         to_name=to_name,
         to_address=to_address,
         subject=subject,

@@ -30,6 +30,7 @@ from postvakt.registry.models import CollectiveNumber, DiarySequence
 __all__ = [
     "REFERENCE_SEQUENCE",
     "DiaryNumber",
+    "LockedSequences",
     "Numbering",
     "allocate_collective_entry",
     "allocate_number",
@@ -101,14 +102,36 @@ def _locked_sequence(session: Session, prefix: str, year: int) -> DiarySequence:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
+LockedSequences = dict[tuple[str, int], DiarySequence]
+"""Sequence rows the caller's transaction holds locked, by (key, year): see
+:func:`allocate_number`."""
+
+
 def allocate_number(
-    session: Session, *, fmt: str, prefix: str, year: int, sequence_key: str | None = None
+    session: Session,
+    *,
+    fmt: str,
+    prefix: str,
+    year: int,
+    sequence_key: str | None = None,
+    locked: LockedSequences | None = None,
 ) -> DiaryNumber:
     """Take the next diary number of ``year``.  Call inside the registering transaction.
-    ``sequence_key`` names the series when it is not the prefix's (Postvakt references)."""
-    sequence = _locked_sequence(session, sequence_key or prefix, year)
+    ``sequence_key`` names the series when it is not the prefix's (Postvakt references).
+
+    ``locked``: the sequence rows this transaction already holds, so that a batch of
+    registrations in one transaction locks and reads its row once.  The caller owns it and
+    must empty it whenever a savepoint that may have taken a lock rolls back (on PostgreSQL
+    that releases the lock, and the row's value is reread).  The increment is flushed with
+    the case it numbers.
+    """
+    key = (sequence_key or prefix, year)
+    sequence = locked.get(key) if locked is not None else None
+    if sequence is None:
+        sequence = _locked_sequence(session, key[0], year)
+        if locked is not None:
+            locked[key] = sequence
     sequence.last_seq += 1
-    session.flush()
     seq = sequence.last_seq
     return DiaryNumber(format_number(fmt, prefix, year, seq), year, seq)
 
