@@ -323,6 +323,8 @@ _PARAM_CHUNK = 54  # percent-encoded characters per RFC 2231 section
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _ESCAPES = re.compile(r'[\\"]')
+# One character of a percent-encoded UTF-8 string: a byte, then its continuation bytes.
+_QUOTED_CHAR = re.compile(r"(?:%[0-9A-F]{2}|[^%])(?:%[89AB][0-9A-F])*")
 
 
 def _fold(name: str, value: str) -> str:
@@ -411,13 +413,12 @@ def _subject_header(subject: str) -> str:
     return "Subject: " + "\n ".join(_encoded_words(text, _EW_FIRST_SUBJECT)) + "\n"
 
 
-def _base64_lines(data: bytes) -> str:
+def _base64_lines(data: bytes) -> bytes:
     """``data`` in base64, 76 characters a line, each line ending in LF."""
-    encoded = b2a_base64(data, newline=False).decode("ascii")
-    if not encoded:
-        return ""
+    encoded = b2a_base64(data, newline=False)
     lines = [encoded[i : i + _B64_LINE] for i in range(0, len(encoded), _B64_LINE)]
-    return "\n".join(lines) + "\n"
+    lines.append(b"")  # the last line's LF (none at all for no data)
+    return b"\n".join(lines)
 
 
 def _disposition(filename: str) -> str:
@@ -429,12 +430,11 @@ def _disposition(filename: str) -> str:
         return f"Content-Disposition: attachment;\n filename*=utf-8''{value}\n"
     sections: list[str] = []
     current = ""
-    for char in filename:
-        encoded = quote(char, safe="")
-        if len(current) + len(encoded) > _PARAM_CHUNK:
+    for char in _QUOTED_CHAR.findall(value):
+        if len(current) + len(char) > _PARAM_CHUNK:
             sections.append(current)
             current = ""
-        current += encoded
+        current += char
     sections.append(current)
     params = [f"filename*0*=utf-8''{sections[0]}"]
     params += [f"filename*{n}*={section}" for n, section in enumerate(sections[1:], 1)]
@@ -480,24 +480,26 @@ def build_draft_mime(draft: DraftReply) -> bytes:
     text_type = 'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: base64\n'
     text = _base64_lines(draft.text.encode("utf-8"))
     if not draft.attachments:
-        return "".join([*head, text_type, "\n", text]).encode("ascii")
+        head += [text_type, "\n"]
+        return "".join(head).encode("ascii") + text
     # No line of a base64 part can start with '-', so no part can hold a delimiter line; the
     # random part keeps the boundary apart from those of a message this one is quoted in.
     boundary = "=_" + secrets.token_hex(12)
-    parts = [*head, f'Content-Type: multipart/mixed; boundary="{boundary}"\n', "\n"]
-    parts += [f"--{boundary}\n", text_type, "\n", text]
+    head += [f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n']
+    head += [f"--{boundary}\n", text_type, "\n"]
+    parts = ["".join(head).encode("ascii"), text]
     for attachment in draft.attachments:
         _maintype, _, subtype = attachment.content_type.partition("/")
-        parts += [
-            f"\n--{boundary}\n",
-            _fold("Content-Type", f"application/{subtype}"),
-            "Content-Transfer-Encoding: base64\n",
-            _disposition(attachment.filename),
-            "\n",
-            _base64_lines(attachment.data),
-        ]
-    parts.append(f"\n--{boundary}--\n")
-    return "".join(parts).encode("ascii")
+        part_head = (
+            f"\n--{boundary}\n"
+            + _fold("Content-Type", f"application/{subtype}")
+            + "Content-Transfer-Encoding: base64\n"
+            + _disposition(attachment.filename)
+            + "\n"
+        )
+        parts += [part_head.encode("ascii"), _base64_lines(attachment.data)]
+    parts.append(f"\n--{boundary}--\n".encode("ascii"))
+    return b"".join(parts)
 
 
 def own_draft_id(head: bytes, wanted: Collection[str]) -> str | None:
