@@ -375,6 +375,16 @@ def test_an_unwritable_own_message_id_is_an_address_error() -> None:
     assert header_address("inte ett id") is None
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/pdf\nX-Injected: 1", "application/pdfå", "pdf", "application/"]
+)
+def test_a_content_type_that_is_not_one_is_refused(content_type: str) -> None:
+    draft = replace(REALISTIC, attachments=(DraftAttachment("a.pdf", content_type, b"x"),))
+
+    with pytest.raises(ValueError, match="content type"):
+        build_draft_mime(draft)
+
+
 def test_the_boundary_differs_between_drafts_and_never_meets_a_part() -> None:
     first, second = build_draft_mime(REALISTIC), build_draft_mime(REALISTIC)
     boundaries = [parse(raw).get_boundary() or "" for raw in (first, second)]

@@ -323,6 +323,8 @@ _PARAM_CHUNK = 54  # percent-encoded characters per RFC 2231 section
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _ESCAPES = re.compile(r'[\\"]')
+# A MIME subtype (RFC 6838 restricted-name): nothing that could end the header or add a field.
+_SUBTYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 # One character of a percent-encoded UTF-8 string: a byte, then its continuation bytes.
 _QUOTED_CHAR = re.compile(r"(?:%[0-9A-F]{2}|[^%])(?:%[89AB][0-9A-F])*")
 
@@ -455,7 +457,8 @@ def build_draft_mime(draft: DraftReply) -> bytes:
     The text is a ``text/plain`` UTF-8 part; with attachments the message is
     ``multipart/mixed`` (the text first), each attachment ``application/<subtype of its
     content type>`` with its file name in RFC 2231 form.  Every part is base64, lines end
-    in LF.
+    in LF.  Raises :class:`ValueError` for a content type without a valid subtype (a
+    programmer's error).
     """
     own_id = header_message_id(draft.message_id)
     if own_id is None:
@@ -490,6 +493,10 @@ def build_draft_mime(draft: DraftReply) -> bytes:
     parts = ["".join(head).encode("ascii"), text]
     for attachment in draft.attachments:
         _maintype, _, subtype = attachment.content_type.partition("/")
+        if not _SUBTYPE.fullmatch(subtype):
+            raise ValueError(
+                f"the attachment's content type {attachment.content_type!r} is not one"
+            )
         part_head = (
             f"\n--{boundary}\n"
             + _fold("Content-Type", f"application/{subtype}")
