@@ -1,21 +1,23 @@
 """A Word template prepared once and rendered many times.
 
 docxtpl reloads the .docx, patches its XML for Jinja and writes the whole package again for
-every letter, some 45 ms a letter.  Here that work is done once per template: docxtpl's own
+every letter (some 7 ms for the acknowledgment, ``benchmarks/letter_render.py``).  Here that work is done once per template: docxtpl's own
 ``patch_xml`` turns the body (and any part with tags: headers, footers, properties) into a
 Jinja template, compiled once, and every part without tags is compressed once into a zip
 prefix.  A letter then costs a Jinja render, docxtpl's post-processing of the result, and
-appending the rendered parts and the zip directory to the prefix.
+appending the rendered parts (deflated at level 1) and the zip directory to the prefix.
 
-The body comes out byte for byte as docxtpl writes it (``DocxTemplate.render`` + ``save``):
-docxtpl parses the rendered body with lxml (``fix_tables``, ``fix_docpr_ids``) and writes it
-back, which turns Jinja's escaping into lxml's (``&#34;`` becomes ``"``) and ``<w:t></w:t>``
-into ``<w:t/>``.  That round trip is skipped when it cannot change anything: the rendered body
-is well-formed (checked with expat), has no drawing to renumber, its tables are those of the
-template (no Jinja statement inside a table, the same count of tables, rows and cells) and
-those already agree with their grids, and the only non-canonical forms left are the few this
-module rewrites itself.  Anything else (a table grown by a loop, a picture, a value with a
-carriage return, a value that is not a plain string or number) takes docxtpl's own path.
+word/document.xml comes out byte for byte as docxtpl writes it (``DocxTemplate.render`` +
+``save``), and so do headers and footers with tags: docxtpl parses the rendered body with
+lxml (``fix_tables``, ``fix_docpr_ids``) and writes it back, which turns Jinja's escaping into
+lxml's (``&#34;`` becomes ``"``) and ``<w:t></w:t>`` into ``<w:t/>``.  That round trip is
+skipped when it cannot change anything: every value is a plain string, number or date (so
+Jinja writes it escaped, never markup), the template has no ``|safe``, macro or include, the
+rendered body is well-formed (checked with expat), has no drawing to renumber, no Jinja
+statement sits inside a table (values only fill cells, so every table is one of the
+template's, which ``fix_tables`` leaves as they are) and the only non-canonical forms left are
+the two this module rewrites itself (quotes, empty elements).  Anything else (a row loop, a
+picture, a value with a carriage return, a list of values) takes docxtpl's own path.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ _TABLE_EDGE = re.compile(r"<w:tbl[ >]|</w:tbl>")
 _IN_TAG = re.compile(r"<[^<>]*\{[{%]")  # a tag written by Jinja (a value in an attribute)
 # Jinja that can write markup, not just escaped values: such a template takes docxtpl's path.
 _UNESCAPED = re.compile(
-    r"\|\s*safe\b|\{%-?\s*(?:autoescape|macro|call|include|import|from|extends|block|filter)\b"
+    r"\|\s*(?:safe|urlize|xmlattr)\b"
+    r"|\{%-?\s*(?:autoescape|macro|call|include|import|from|extends|block|filter)\b"
 )
 # An element whose content starts with a Jinja tag may render empty, ``<X ...></X>``.
 _JINJA_CONTENT = re.compile(r"<([^\s<>/!?]+)[^<>]*(?<!/)>\{[{%]")
