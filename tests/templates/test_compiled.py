@@ -8,6 +8,7 @@ import io
 import random
 import re
 import struct
+import subprocess
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +127,27 @@ def test_every_shipped_template_writes_what_docxtpl_writes(
     assert "<w:body>" in text  # the body's namespaces declared once, on the root, as docxtpl
     if values is TRICKY and "recipient_name" in context:
         assert "Åsa &lt;Öberg&gt; &amp; Co" in text
+
+
+def test_a_template_saved_by_libreoffice_writes_what_docxtpl_writes(tmp_path: Path) -> None:
+    """An organisation's own template from another word processor: its XML declaration and
+    namespaces differ from python-docx's; the letter still has docxtpl's document.xml."""
+    source = tmp_path / "brev.docx"
+    source.write_bytes((SHIPPED / "mottagningsbekraftelse.docx").read_bytes())
+    subprocess.run(
+        ["libreoffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(tmp_path / "lo"), str(source)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    path = tmp_path / "lo" / "brev.docx"
+    assert b'<?xml version="1.0"' in members(path.read_bytes())["word/document.xml"][:40]
+    compiled = CompiledTemplate(path, the_env())
+    for values in (PLAIN, TRICKY, CARRIAGE):
+        context = {name: values[name] for name in compiled.variables(the_env())}
+        data = assert_as_docxtpl(path, context)
+        assert members(data)["word/document.xml"].startswith(b"<?xml version='1.0'")
+    body = compiled._finish(compiled._body.render(PLAIN))
+    assert compiled._canonical(body) is not None  # and it takes the short path
 
 
 def png(width: int, height: int) -> bytes:
