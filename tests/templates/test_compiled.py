@@ -150,6 +150,15 @@ def test_a_template_saved_by_libreoffice_writes_what_docxtpl_writes(tmp_path: Pa
     assert compiled._canonical(body) is not None  # and it takes the short path
 
 
+def test_a_value_with_a_lone_surrogate_renders_as_docxtpl_renders_it() -> None:
+    """A string decoded with surrogateescape cannot be UTF-8: lxml's lenient parse drops it
+    (and, as docxtpl, what follows in the body); the letter is still written, not an error."""
+    path = SHIPPED / "mottagningsbekraftelse.docx"
+    values = {**PLAIN, "heading": "Sn\udcf6r\udce4jning"}
+    document = members(assert_as_docxtpl(path, values))["word/document.xml"].decode()
+    assert "\udcf6" not in document and ">Sn<" in document
+
+
 def png(width: int, height: int) -> bytes:
     """A real PNG (one colour), made with zlib: python-docx reads its size from it."""
 

@@ -196,7 +196,7 @@ class CompiledTemplate:
                 return None
         try:
             expat.ParserCreate().Parse(body, True)  # prefixes are bound: all declared on <w:body>
-        except expat.ExpatError:
+        except (expat.ExpatError, UnicodeEncodeError):  # a lone surrogate: lxml drops it
             return None
         for name in self._may_be_empty:
             body = _close_empty(body, name)
