@@ -263,6 +263,23 @@ def test_a_cell_left_out_by_a_condition_narrows_the_grid_as_docxtpl_does(tmp_pat
         assert ('<w:gridCol w:w="8640"/>' in body) == complaint
 
 
+def test_runs_emptied_by_a_comment_or_whitespace_control_as_docxtpl(tmp_path: Path) -> None:
+    """Jinja can leave an element empty that does not start with a tag: lxml then writes
+    ``<w:t/>``, and so must the short path."""
+    document = Document()
+    document.add_paragraph("{# en anteckning till den som skriver mallen #}")
+    document.add_paragraph("Telefon: ").add_run(" {{- handler_phone }}")
+    document.add_paragraph("Hej {{ recipient_name }}!")
+    path = tmp_path / "tomma.docx"
+    document.save(str(path))
+    compiled = CompiledTemplate(path, the_env())
+    for values in (PLAIN, TRICKY):
+        data = assert_as_docxtpl(path, values)
+        body = compiled._finish(compiled._body.render(values))
+        assert compiled._canonical(body) is not None
+    assert '<w:t xml:space="preserve"/>' in members(data)["word/document.xml"].decode()
+
+
 def test_letters_rendered_in_threads_each_number_their_pictures_from_1001(tmp_path: Path) -> None:
     path = letter_with_table_and_picture(tmp_path)
     compiled = CompiledTemplate(path, the_env())

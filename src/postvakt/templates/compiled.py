@@ -54,10 +54,11 @@ _IN_TAG = re.compile(r"<[^<>]*\{[{%]")  # a tag written by Jinja (a value in an 
 # Jinja that can write markup, not just escaped values: such a template takes docxtpl's path.
 _UNESCAPED = re.compile(
     r"\|\s*(?:safe|urlize|xmlattr)\b"
-    r"|\{%-?\s*(?:autoescape|macro|call|include|import|from|extends|block|filter)\b"
+    r"|\{%[-+]?\s*(?:autoescape|macro|call|include|import|from|extends|block|filter)\b"
 )
-# An element whose content starts with a Jinja tag may render empty, ``<X ...></X>``.
-_JINJA_CONTENT = re.compile(r"<([^\s<>/!?]+)[^<>]*(?<!/)>\{[{%]")
+# An element whose content starts with a Jinja tag or comment (after blanks a "-" may strip)
+# may render empty, ``<X ...></X>``; one that starts with anything else never does.
+_JINJA_CONTENT = re.compile(r"<([^\s<>/!?]+)[^<>]*(?<!/)>\s*\{[{%#]")
 _PLAIN = (str, int, bool, float, decimal.Decimal, type(None))
 _PLAIN += (datetime.date, datetime.datetime, datetime.time)
 _HEADER_FOOTER = (DocxTemplate.HEADER_URI, DocxTemplate.FOOTER_URI)
