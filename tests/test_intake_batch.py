@@ -175,6 +175,64 @@ def test_a_batch_knows_copies_of_its_own_messages_and_of_earlier_ones(
     assert len(connector.drafts) == 2
 
 
+def test_a_reply_joins_its_case_in_the_same_batch_and_in_a_later_one(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """The batch looks up the thread ids of all its messages at once; a reply to a message
+    earlier in the same batch, one to a case of an earlier pass, and one to the case's own
+    draft still join their cases, and a reply to a message nobody knows is judged alone."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = MemoryConnector("kontakt@testby.se")
+    connector.add(citizen_mail(COMPLAINT, message_id="<t-old@example.net>"))
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=50)
+        assert [o.case for o in intake.run_mailbox(connector).outcomes] == ["KS 2026/1"]
+        with service.sessions() as session:
+            old_draft = session.scalars(select(Draft.message_id)).one()
+        reply = "Jag vill tillägga att det fortfarande inte är plogat."
+        connector.add(citizen_mail(OPINION, message_id="<t-new@example.net>"))
+        connector.add(
+            citizen_mail(
+                reply,
+                subject="SV: Klagomål",
+                message_id="<t-r1@example.net>",
+                headers={"In-Reply-To": "<t-new@example.net>"},
+            )
+        )
+        connector.add(
+            citizen_mail(
+                reply,
+                subject="SV: Klagomål",
+                message_id="<t-r2@example.net>",
+                headers={"References": "<unknown@example.net> <t-old@example.net>"},
+            )
+        )
+        connector.add(
+            citizen_mail(
+                reply,
+                subject="SV: Ditt ärende",
+                message_id="<t-r3@example.net>",
+                headers={"In-Reply-To": f"<{old_draft}>"},
+            )
+        )
+        connector.add(
+            citizen_mail(
+                COMPLAINT,
+                message_id="<t-lone@example.net>",
+                headers={"In-Reply-To": "<nobody@example.net>"},
+            )
+        )
+        report = intake.run_mailbox(connector)
+        assert [(o.disposition, o.case) for o in report.outcomes] == [
+            (Disposition.CASE, "KS 2026/2"),
+            (Disposition.FOLLOWUP, "KS 2026/2"),
+            (Disposition.FOLLOWUP, "KS 2026/1"),
+            (Disposition.FOLLOWUP, "KS 2026/1"),
+            (Disposition.CASE, "KS 2026/3"),
+        ]
+
+
 def test_a_batch_that_meets_another_process_runs_again_one_by_one(
     tmp_path: Path, postgres_url: str, clock: Clock
 ) -> None:

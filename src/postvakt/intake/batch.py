@@ -39,9 +39,11 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.failures import store_failed
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.steps import (
+    BATCH_DRAFTS,
     IN_BATCH,
     KNOWN_CASES,
     KNOWN_RECORDS,
+    KNOWN_THREAD,
     LOCKED_SEQUENCES,
     Step,
     Work,
@@ -50,7 +52,7 @@ from postvakt.intake.steps import (
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
-from postvakt.registry.models import Case, Mailbox, MessageRecord
+from postvakt.registry.models import Case, Draft, Mailbox, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -252,10 +254,31 @@ def _group(
                     )
             if work.message is not None:
                 shared[IN_BATCH].add(work.message.message_id)
+            if work.draft is not None:
+                shared[BATCH_DRAFTS].add(work.draft.message_id)
         if state is not None:
             save_state(session, mailbox_id, folder, state, intake.now())
     session.expunge_all()
     return outcomes
+
+
+MAX_THREAD_LOOKAHEAD = 5000
+"""At most this many thread ids (In-Reply-To, References) are looked up for a whole batch."""
+
+
+def _known_thread_ids(session: Session, ids: list[str]) -> set[str]:
+    """Of ``ids``, those by which :func:`~postvakt.registry.cases.case_for_thread` could
+    find a case: a case's Message-ID, a case's message record's, a case's draft's."""
+    found = set(session.scalars(select(Case.message_id).where(Case.message_id.in_(ids))))
+    for model in (MessageRecord, Draft):
+        found.update(
+            session.scalars(
+                select(model.message_id).where(
+                    model.message_id.in_(ids), model.case_id.is_not(None)
+                )
+            )
+        )
+    return found
 
 
 class _StepFailed(Exception):
@@ -280,6 +303,7 @@ def _parse_ahead(
     """
     works_shared = works[0].shared
     works_shared[IN_BATCH] = set()
+    works_shared[BATCH_DRAFTS] = set()
     works_shared[LOCKED_SEQUENCES] = {}
     if not steps or steps[0][1] is not parse:
         return steps
@@ -301,4 +325,7 @@ def _parse_ahead(
         works_shared[KNOWN_CASES] = set(
             session.scalars(select(Case.message_id).where(Case.message_id.in_(ids)))
         )
+    thread = sorted({t for w in works if w.message is not None for t in w.message.thread_ids})
+    if len(thread) <= MAX_THREAD_LOOKAHEAD:  # more: each message looks its own up
+        works_shared[KNOWN_THREAD] = _known_thread_ids(session, thread) if thread else set()
     return steps[1:]

@@ -161,6 +161,12 @@ IN_BATCH = "message ids in batch"
 written records and cases the look-ahead could not see)."""
 
 
+KNOWN_THREAD = "thread ids with cases"
+"""``Work.shared`` key: of the Message-IDs the batch's messages refer to (In-Reply-To,
+References), those a case, a case's message record or a case's draft held when the batch
+began."""
+BATCH_DRAFTS = "draft ids in batch"
+"""``Work.shared`` key: the Message-IDs of the drafts the batch's messages run so far made."""
 LOCKED_SEQUENCES = "locked diary sequences"
 """``Work.shared`` key: the diary sequence rows the transaction holds locked
 (:func:`~postvakt.registry.numbering.allocate_number`); emptied by the batch whenever a
@@ -176,6 +182,18 @@ def may_be_known(work: Work, known: str) -> bool:
         return True
     message_id = work.msg.message_id
     return message_id in ahead or message_id in work.shared.get(IN_BATCH, ())
+
+
+def thread_may_be_known(work: Work) -> bool:
+    """Whether a case may be found by the message's thread ids: False only when the batch's
+    look-ahead found none of them and no message or draft of the batch before this one has
+    one of them, so the lookups can be skipped."""
+    ahead = work.shared.get(KNOWN_THREAD)
+    if ahead is None:
+        return True
+    in_batch = work.shared.get(IN_BATCH, ())
+    drafts = work.shared.get(BATCH_DRAFTS, ())
+    return any(t in ahead or t in in_batch or t in drafts for t in work.msg.thread_ids)
 
 
 def seen_before(intake: Intake, work: Work) -> Disposition | None:
@@ -314,7 +332,8 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     review by the nearest superior manager, with the notice of new review drafted.
     """
     msg = work.msg
-    case = case_for_thread(work.session, msg.thread_ids, msg.subject, intake.numbers)
+    thread = msg.thread_ids if thread_may_be_known(work) else ()
+    case = case_for_thread(work.session, thread, msg.subject, intake.numbers)
     if case is None:
         return None
     if not intake.may_join(case, msg):
