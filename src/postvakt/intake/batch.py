@@ -3,10 +3,17 @@
 A batch is up to ``[service] batch_size`` messages read one after the other from a folder.
 Its guarantees are the intake's (:mod:`postvakt.intake`), per batch instead of per message:
 
-- **One transaction per batch**, with a SAVEPOINT per message: a message whose steps raise
-  rolls back alone and goes to the failed store (in the same transaction), the others
-  commit.  The folder's sync state is saved once, in the batch's transaction, as it stands
-  after the batch's last message; never past a message that is not committed.
+- **One transaction per batch.**  It is first run whole: the messages' rows are written
+  together when the batch ends (SQLAlchemy inserts the rows of a table in few statements).
+  When a message's steps raise, that transaction is rolled back and the batch runs again
+  with a SAVEPOINT per message: the message rolls back alone and goes to the failed store
+  (in the same transaction), the others commit.  The folder's sync state is saved once, in
+  the batch's transaction, as it stands after the batch's last message; never past a
+  message that is not committed.
+- **Looked up once per batch**: which of the batch's Message-IDs the records and cases
+  know, which of its thread ids (In-Reply-To, References) a case knows, the diary
+  sequence (locked once, kept locked to the commit).  A message that may meet a row an
+  earlier message of the same batch wrote still looks it up itself.
 - **A conflict falls back to one message at a time.**  When the whole transaction is lost —
   a unique key another process took meanwhile, a deadlock, a serialization failure — the
   batch is run again through :meth:`Intake.process <postvakt.intake.Intake.process>`, one
