@@ -339,6 +339,10 @@ def test_two_processes_on_sqlite_share_the_work(tmp_path: Path, dovecot: Dovecot
 
 def test_the_lease_of_a_killed_run_is_taken_over(db_url: str, tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws", db_url)
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        # Batches of 10 so that the kill lands mid-pass: the default 100 commit most of
+        # the 120 messages at once, and a fast pass may end before the test sees a record.
+        config.write("\n[service]\nbatch_size = 10\n")
     delivered = messages_for(0, 120, [])
     for n, raw in enumerate(delivered):
         workspace.deliver(raw, name=f"k{n:03d}")
