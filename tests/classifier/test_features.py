@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
+from postvakt.classifier.corpus import Example
 from postvakt.classifier.features import (
     char_terms,
     extract,
@@ -13,6 +16,8 @@ from postvakt.classifier.features import (
     mask,
     word_terms,
 )
+from postvakt.classifier.letter_hints import letter_hints
+from postvakt.classifier.model import Classifier
 from postvakt.classifier.text import citizen_text
 from tests.classifier.mail import message
 
@@ -130,3 +135,20 @@ def test_extract_records_where_terms_came_from():
     doc = extract(citizen_text(message("Ingen har plogat vår gata.")), explain=True)
     assert doc.surface["neg:plog"] == "ingen … plogat"
     assert doc.surface["plog vår"] == "plogat vår"
+
+
+def test_the_verdict_carries_the_letter_hints_a_fresh_reading_gives(
+    classifier: Classifier, corpus: list[Example]
+) -> None:
+    """The intake takes the letters' language and praise from the classifier's own reading
+    of the words (no second reading): for every message of the corpus they are what reading
+    the citizen's text afresh gives, English and praise among them."""
+    seen = Counter()
+    for example in corpus:
+        verdict = classifier.classify(example.message)
+        assert verdict.letter is not None
+        citizen, hints = verdict.letter
+        assert citizen == citizen_text(example.message, classifier.own_domains)
+        assert hints == letter_hints(citizen), example.id
+        seen[hints.language, hints.praise] += 1
+    assert seen["en", False] and seen["sv", True] and seen["sv", False]

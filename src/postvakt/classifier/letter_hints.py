@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from postvakt.classifier.features import extract, word_list
+from postvakt.classifier.features import Doc, extract, word_list
 from postvakt.classifier.text import CitizenText
 
 __all__ = ["LetterHints", "letter_hints"]
@@ -41,7 +41,7 @@ class LetterHints:
     """Thanks and praise with no shortcoming, proposal or question in it."""
 
 
-def letter_hints(citizen: CitizenText) -> LetterHints:
+def letter_hints(citizen: CitizenText, doc: Doc | None = None) -> LetterHints:
     """The language of ``citizen``'s words and whether they are praise.
 
     Praise: the words (or the web form's case type) thank, or they praise twice, and hold no
@@ -49,7 +49,8 @@ def letter_hints(citizen: CitizenText) -> LetterHints:
     question.  When in doubt it is an opinion: its letter promises nothing to put right
     either.
     """
-    doc = extract(citizen, chars=False)
+    if doc is None:  # ``doc``: ``citizen``'s terms when the caller has them already
+        doc = extract(citizen, chars=False)
     cues = Counter(t for t in doc.words if t in ("+beröm", "!brist", "+förslag"))
     form = (citizen.form_type or "").strip().lower()
     # A web form's "Beröm" counts as thanks, not as proof: people pick the wrong type.

@@ -321,6 +321,7 @@ class Classifier:
         return self.classify(msg)
 
     def classify(self, msg: IncomingMessage) -> Verdict:
+        from postvakt.classifier.letter_hints import letter_hints
         from postvakt.classifier.reasons import explain
 
         citizen = citizen_text(msg, self.own_domains)
@@ -388,6 +389,7 @@ class Classifier:
             ),
             individual_care=individual_care,
             care_probability=round(care, 3),
+            letter=(citizen, letter_hints(citizen, doc)),
         )
 
     def probabilities(self, citizen: CitizenText) -> np.ndarray:

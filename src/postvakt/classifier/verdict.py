@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["LABEL_SV", "Label", "Verdict"]
@@ -49,6 +49,11 @@ class Verdict:
     deviation module and goes to the deviation function (``[organisation] care_deviation``)."""
     care_probability: float = 0.0
     """How sure the care detector is (0..1); 0 for rule-made verdicts."""
+    letter: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
+    """The citizen's text the model read and its letter hints
+    (:class:`~postvakt.classifier.text.CitizenText`,
+    :class:`~postvakt.classifier.letter_hints.LetterHints`), so that the intake need not read
+    the same words again; None for rule-made verdicts."""
 
     @property
     def is_case(self) -> bool:

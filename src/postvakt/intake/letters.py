@@ -27,7 +27,11 @@ def letter_language(intake: Intake, work: Work) -> Disposition | None:
     case = work.case
     assert case is not None and work.verdict is not None
     msg = intake.citizen_message(work.msg, work.verdict)
-    hints = letter_hints(citizen_text(msg, intake.config.organisation.domains))
+    citizen = citizen_text(msg, intake.config.organisation.domains)
+    read = work.verdict.letter
+    # The classifier read the same words (the same text, when its domains are the
+    # organisation's and the message is not a forward): its hints, not a second reading.
+    hints = read[1] if read is not None and read[0] == citizen else letter_hints(citizen)
     case.language = "en" if hints.language == "en" else None
     flags = list(case.classifier_flags or [])
     if case.kind is CaseKind.OPINION and hints.praise and "praise" not in flags:
