@@ -192,30 +192,17 @@ def test_a_reply_joins_its_case_in_the_same_batch_and_in_a_later_one(
             old_draft = session.scalars(select(Draft.message_id)).one()
         reply = "Jag vill tillägga att det fortfarande inte är plogat."
         connector.add(citizen_mail(OPINION, message_id="<t-new@example.net>"))
-        connector.add(
-            citizen_mail(
-                reply,
-                subject="SV: Klagomål",
-                message_id="<t-r1@example.net>",
-                headers={"In-Reply-To": "<t-new@example.net>"},
-            )
+        replies = (  # to the message just before; to the earlier pass's case; to its draft
+            ("t-r1", "SV: Klagomål", {"In-Reply-To": "<t-new@example.net>"}),
+            ("t-r2", "SV: Klagomål", {"References": "<unknown@example.net> <t-old@example.net>"}),
+            ("t-r3", "SV: Ditt ärende", {"In-Reply-To": f"<{old_draft}>"}),
         )
-        connector.add(
-            citizen_mail(
-                reply,
-                subject="SV: Klagomål",
-                message_id="<t-r2@example.net>",
-                headers={"References": "<unknown@example.net> <t-old@example.net>"},
+        for name, subject, headers in replies:
+            connector.add(
+                citizen_mail(
+                    reply, subject=subject, message_id=f"<{name}@example.net>", headers=headers
+                )
             )
-        )
-        connector.add(
-            citizen_mail(
-                reply,
-                subject="SV: Ditt ärende",
-                message_id="<t-r3@example.net>",
-                headers={"In-Reply-To": f"<{old_draft}>"},
-            )
-        )
         connector.add(
             citizen_mail(
                 COMPLAINT,
