@@ -44,18 +44,16 @@ from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.failures import store_failed
-from postvakt.intake.report import MessageOutcome, PassReport
-from postvakt.intake.steps import (
+from postvakt.intake.lookahead import (
     BATCH_DRAFTS,
     IN_BATCH,
     KNOWN_CASES,
     KNOWN_RECORDS,
     KNOWN_THREAD,
     LOCKED_SEQUENCES,
-    Step,
-    Work,
-    parse,
 )
+from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.intake.steps import Step, Work, parse
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
@@ -301,7 +299,7 @@ def _parse_ahead(
     steps: tuple[tuple[str, Step], ...],
 ) -> tuple[tuple[str, Step], ...]:
     """Parse the batch's messages before their steps run, and look up at once which of their
-    Message-IDs the mailbox's records and the cases know (:func:`.steps.may_be_known`);
+    Message-IDs the mailbox's records and the cases know (:func:`.lookahead.may_be_known`);
     the steps still to run after the parse.
 
     Only when the steps begin with :func:`.steps.parse` (it reads nothing and writes nothing
