@@ -55,9 +55,10 @@ from postvakt.intake.lookahead import (
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.steps import Step, Work, parse
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
+from postvakt.registry.cases import thread_ids_with_cases
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
-from postvakt.registry.models import Case, Draft, Mailbox, MessageRecord
+from postvakt.registry.models import Case, Mailbox, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -271,21 +272,6 @@ MAX_THREAD_LOOKAHEAD = 5000
 """At most this many thread ids (In-Reply-To, References) are looked up for a whole batch."""
 
 
-def _known_thread_ids(session: Session, ids: list[str]) -> set[str]:
-    """Of ``ids``, those by which :func:`~postvakt.registry.cases.case_for_thread` could
-    find a case: a case's Message-ID, a case's message record's, a case's draft's."""
-    found = set(session.scalars(select(Case.message_id).where(Case.message_id.in_(ids))))
-    for model in (MessageRecord, Draft):
-        found.update(
-            session.scalars(
-                select(model.message_id).where(
-                    model.message_id.in_(ids), model.case_id.is_not(None)
-                )
-            )
-        )
-    return found
-
-
 class _StepFailed(Exception):
     """A message's steps raised in a batch run without savepoints: the batch is run again
     with them."""
@@ -332,5 +318,5 @@ def _parse_ahead(
         )
     thread = sorted({t for w in works if w.message is not None for t in w.message.thread_ids})
     if len(thread) <= MAX_THREAD_LOOKAHEAD:  # more: each message looks its own up
-        works_shared[KNOWN_THREAD] = _known_thread_ids(session, thread) if thread else set()
+        works_shared[KNOWN_THREAD] = thread_ids_with_cases(session, thread) if thread else set()
     return steps[1:]

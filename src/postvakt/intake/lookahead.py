@@ -31,8 +31,6 @@ cases held when the batch began (:mod:`postvakt.intake.batch` looks them up at o
 IN_BATCH = "message ids in batch"
 """``Work.shared`` key: the Message-IDs of the batch's messages run so far (they may have
 written records and cases the look-ahead could not see)."""
-
-
 KNOWN_THREAD = "thread ids with cases"
 """``Work.shared`` key: of the Message-IDs the batch's messages refer to (In-Reply-To,
 References), those a case, a case's message record or a case's draft held when the batch

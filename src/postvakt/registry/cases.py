@@ -47,6 +47,7 @@ __all__ = [
     "list_cases",
     "make_heading",
     "register_case",
+    "thread_ids_with_cases",
 ]
 
 HEADING_PREFIX = "Synpunkter och klagomål – "
@@ -340,6 +341,22 @@ def case_for_thread(
         if case_id is not None:
             return session.get(Case, case_id)
     return numbers.find(session, subject)
+
+
+def thread_ids_with_cases(session: Session, ids: Sequence[str]) -> set[str]:
+    """Of ``ids``, those by which :func:`case_for_thread` could find a case: a case's
+    Message-ID, a case's message record's, a case's draft's (a batch looks up all its
+    messages' thread ids at once with it)."""
+    found = set(session.scalars(select(Case.message_id).where(Case.message_id.in_(ids))))
+    for model in (MessageRecord, Draft):
+        found.update(
+            session.scalars(
+                select(model.message_id).where(
+                    model.message_id.in_(ids), model.case_id.is_not(None)
+                )
+            )
+        )
+    return found
 
 
 _ADDRESS = re.compile(r"[^\s<>(),;:\"']{1,64}@[A-Za-z0-9.-]{1,253}")
