@@ -110,6 +110,7 @@ class Service:
         if need_connectors:
             raise_open_files_limit()  # a socket per mailbox: 1,000 pass the usual 1,024
             limit_malloc_arenas()  # before the pools' threads each take an arena of their own
+            self.intake.calendar.warm(self.clock().date())  # at start, not in the first pass
             for mailbox in self.config.mailboxes:
                 connector = self._connector_factory(mailbox, self.config, self.environ)
                 if hasattr(connector, "clock"):  # day boundaries follow the service's clock

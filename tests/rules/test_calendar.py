@@ -537,6 +537,17 @@ def test_due_is_remembered_per_calendar() -> None:
     assert closed.due(D(2026, 12, 22), 5, "days") == D(2026, 12, 29)
 
 
+def test_warm_reads_this_year_and_the_next_before_any_question() -> None:
+    cal = WorkingCalendar()
+    cal.warm(D(2026, 12, 3))
+    assert {2026, 2027} <= set(cal._holidays.years)
+    assert 2028 not in cal._holidays.years  # only the two a first pass can ask about
+    # Warming changes no answer: the same days as a cold calendar's.
+    assert cal.add_working_days(D(2026, 12, 22), 5) == WorkingCalendar().add_working_days(
+        D(2026, 12, 22), 5
+    )
+
+
 # --- working days, holidays and names --------------------------------------------------------
 
 

@@ -40,6 +40,16 @@ class WorkingCalendar:
         # as a "holiday" would drown the real ones in `non_working_days`.
         return holidays.Sweden(categories=(PUBLIC, DE_FACTO), include_sundays=False, language="sv")
 
+    def warm(self, today: date) -> None:
+        """Read the holidays of ``today``'s year and the next now, not in a first pass.
+
+        The ``holidays`` package imports its country modules and computes a year's days on
+        first use: about 0.15 s, once per process, which a service pays at start (as it loads
+        its model) rather than inside the first message's transaction.
+        """
+        for year in (today.year, today.year + 1):
+            self.is_working_day(date(year, 1, 1))
+
     def holiday_name(self, day: date) -> str | None:
         """The Swedish name of the public holiday or eve on ``day``, or the closure day, or None."""
         name = self._holidays.get(day)
