@@ -57,6 +57,7 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
+from postvakt.intake.placer import DraftPlacer
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.start import Backfill, note_first_watch
 from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
@@ -517,13 +518,26 @@ class Intake:
                 if not isinstance(turn, Turn):
                     report.skipped.append(held_message(connector.address, turn, self.now()))
                     return report
+                # Drafts of committed batches go on a second connection while this reads on.
+                placer = DraftPlacer(self, session, connector, turn, mailbox_id)
                 try:
                     note_first_watch(self, session, mailbox_id)
-                    for role in ("inbox", "sent"):
-                        for folder in connector.folders(role):
-                            run_folder(
-                                self, session, connector, mailbox_id, folder, role, report, turn
-                            )
+                    try:
+                        for role in ("inbox", "sent"):
+                            for folder in connector.folders(role):
+                                run_folder(
+                                    self,
+                                    session,
+                                    connector,
+                                    mailbox_id,
+                                    folder,
+                                    role,
+                                    report,
+                                    turn,
+                                    after_batch=placer.nudge,
+                                )
+                    finally:  # before this thread places drafts, and before the lease goes
+                        report.merge(placer.stop())
                     report.merge(deliver_drafts(self, connector, session=session, turn=turn))
                     turn.passed = True
                 except ConnectorError as exc:

@@ -33,7 +33,7 @@ with one :class:`~postvakt.intake.Intake`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -103,8 +103,11 @@ def run_folder(
     role: FolderRole,
     report: PassReport,
     turn: Turn | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> None:
-    """Everything new in one folder, in batches of ``intake.batch_size``."""
+    """Everything new in one folder, in batches of ``intake.batch_size``; ``after_batch`` is
+    called when a message comes after a full batch committed (its drafts can be placed while
+    the next batch runs, :mod:`postvakt.intake.placer`)."""
     with database_errors():
         state = load_state(session, mailbox_id, folder)
         session.rollback()
@@ -113,11 +116,14 @@ def run_folder(
     taken: set[str] = set()
     after: Mapping[str, Any] | None = None
     """The folder's state after the last item taken (a message, a known one, a checkpoint)."""
+    full = False
+    """The last batch committed was full: a message after it calls ``after_batch``."""
 
     def commit() -> None:
-        nonlocal after
+        nonlocal after, full
         if batch:
             run_batch(intake, session, mailbox_id, folder, batch, role, report, state=after)
+            full = len(batch) >= intake.batch_size
         elif after is not None:
             checkpoint(intake, session, mailbox_id, folder, after)
         for fetched in batch:
@@ -140,6 +146,9 @@ def run_folder(
                 if item.state is not None:
                     after = item.state
             else:
+                if full and after_batch is not None:
+                    after_batch()
+                full = False
                 batch.append(item)
                 taken.add(item.key)
                 if item.state is not None:

@@ -38,6 +38,7 @@ __all__ = [
     "NOT_IN_DRAFTS",
     "deliver_drafts",
     "draft_reply",
+    "mark_placed",
     "retry_failed_drafts",
 ]
 
@@ -140,7 +141,7 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
                 if location is not None  # else it could not be built: marked by _save_batch
             }
             with database_errors(), session.begin():
-                for reference, location in _mark_placed(session, placed, now):
+                for reference, location in mark_placed(session, placed, now):
                     report.drafts_saved.append((reference, location))
             if len(batch) < DRAFT_BATCH:
                 break
@@ -164,7 +165,7 @@ _PLACED = (
 )
 
 
-def _mark_placed(
+def mark_placed(
     session: Session, placed: dict[int, tuple[str, str]], now: datetime
 ) -> list[tuple[str, str]]:
     """Note the drafts of ``placed`` (id -> (case reference, location)) as saved, three

@@ -38,6 +38,7 @@ __all__ = [
     "OpenedEvidence",
     "OutOfOffice",
     "SupportsAccessGrants",
+    "SupportsCompanion",
     "SupportsCountBefore",
     "SupportsDraftRemoval",
     "SupportsIdle",
@@ -172,6 +173,15 @@ def may_have_news(connector: Connector, folder: str, state: Mapping[str, Any] | 
     if isinstance(connector, SupportsProbe):
         return connector.probe(folder, state)
     return True
+
+
+@runtime_checkable
+class SupportsCompanion(Protocol):
+    def companion(self) -> Connector:
+        """Another connector to the same mailbox with a connection of its own, usable from
+        another thread while this one is in use; closed by the caller.  Lets a pass place
+        its drafts while it reads on (the drafts' round trips overlap the reading)."""
+        ...
 
 
 @runtime_checkable

@@ -21,7 +21,7 @@ import select
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Literal
+from typing import Literal, Self
 
 from imapclient import IMAPClient
 from imapclient.exceptions import (
@@ -255,6 +255,18 @@ class ImapConnection:
                 f"{where} svarade med fel när Postvakt skulle {action}: {text}",
                 mailbox=self.address,
             ) from exc
+
+    def companion(self) -> Self:
+        """A second connector to the same account with a connection of its own: a pass
+        places drafts on it while this one reads on (:mod:`postvakt.intake.placer`).
+
+        It knows the folders this one found (no second LIST) and opens its connection on
+        first use; the caller closes it.  Its own back-off: a companion refused a login
+        (the server's connection limit, say) does not hold up this connector's pass.
+        """
+        other = type(self)(self.address, self.settings, self._password, clock=self.clock)
+        other._special = dict(self._special)
+        return other
 
     def close(self) -> None:
         self._drop()

@@ -1,0 +1,181 @@
+"""Placing a pass's drafts while it reads on.
+
+A pass over a folder with more new mail than one batch commits a batch, then reads and
+registers the next.  Meanwhile the drafts of the committed batches can go to the mailbox's
+Drafts folder: on a second connection to the mailbox (the connector's
+:meth:`~postvakt.mailbox.base.SupportsCompanion.companion`), from a thread of its own, so the
+server's work of appending overlaps Postvakt's work on the next batch instead of following
+all of it.
+
+The pass's own thread does all the database work, between its batches: after a batch
+commits it reads the drafts committed since the last hand-over and hands them to the placer;
+when the pass has read everything it stops the placer, notes what the placer placed (one
+transaction), and places what is left itself as before (:func:`~postvakt.intake.drafts.
+deliver_drafts`, which also removes the drafts of withdrawn cases).  So the placer never
+waits for the database, and on SQLite never for the write lock the pass's batches hold.
+
+Nothing of the drafts' guarantees (:mod:`postvakt.intake.drafts`) changes:
+
+- **Only under the pass's lease.**  The placer appends only while at least half of the
+  lease's time is left (the pass renews it as it reads); else it stops.
+- **Never two placers at once.**  The pass stops the placer, and waits for the append under
+  way, before it places drafts itself; so the check for a draft already in Drafts and its
+  APPEND stay one thread's.
+- **A crash doubles nothing.**  A draft appended but not yet noted stays pending; whoever
+  places it next finds it in Drafts by its Message-ID and does not append it again.
+- **A failure costs nothing.**  A server error, a refused login (the server's connection
+  limit, say) or a draft that cannot be built stops the placer, or skips that batch,
+  quietly: those drafts stay pending, and the pass places them at its end with its usual
+  error handling and reports.
+
+A pass of one batch or less starts no placer: no thread, no second connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from postvakt.errors import ConnectorError
+from postvakt.intake.drafts import draft_reply, mark_placed
+from postvakt.intake.report import PassReport
+from postvakt.intake.turns import Turn
+from postvakt.mailbox.base import Connector, DraftReply, SupportsCompanion
+from postvakt.registry.db import database_errors
+from postvakt.registry.models import Case, Draft, DraftStatus, Mailbox
+
+if TYPE_CHECKING:
+    from postvakt.intake import Intake
+
+__all__ = ["DraftPlacer"]
+
+log = logging.getLogger("postvakt.intake")
+
+_Batch = list[tuple[int, str, DraftReply]]
+"""Drafts handed over: (draft id, case reference, the draft as the connector takes it)."""
+
+
+class DraftPlacer:
+    """The drafts of one pass's committed batches, appended from a thread while it reads on.
+
+    :meth:`nudge` after a batch commits, from the pass's thread (the first starts the
+    placer); :meth:`stop` before the pass places drafts itself.  A connector without a
+    companion gets no placer: its nudges do nothing.
+    """
+
+    def __init__(
+        self, intake: Intake, session: Session, connector: Connector, turn: Turn, mailbox_id: int
+    ):
+        self._intake, self._session, self._connector = intake, session, connector
+        self._turn, self._mailbox_id = turn, mailbox_id
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._handed = 0
+        """The highest draft id handed over so far: later ones are the next hand-over's."""
+        self._placed: dict[int, tuple[str, str]] = {}
+        """Draft id -> (case reference, where it went): appended, not yet noted."""
+        self.handed_over = 0
+        """Drafts handed to the placer."""
+        self.stopped_by: str | None = None
+        """Why the placer stopped early, or None."""
+
+    def nudge(self) -> None:
+        """A batch committed: hand its drafts (every one pending since the last hand-over)
+        to the placer.  In the pass's thread, between its transactions."""
+        if not isinstance(self._connector, SupportsCompanion) or self.stopped_by:
+            return
+        session = self._session
+        with database_errors(), session.begin():
+            rows = session.execute(
+                select(Draft, Case.reference, Mailbox.name)
+                .join(Mailbox, Draft.mailbox_id == Mailbox.id)
+                .outerjoin(Case, Draft.case_id == Case.id)
+                .where(
+                    Draft.mailbox_id == self._mailbox_id,
+                    Draft.status == DraftStatus.PENDING,
+                    Draft.id > self._handed,
+                )
+                .order_by(Draft.id)
+            ).all()
+            batch = [
+                (d.id, ref or "", draft_reply(self._intake, self._connector, d, name))
+                for d, ref, name in rows
+            ]
+        session.expunge_all()
+        if not batch:
+            return
+        self._handed = batch[-1][0]
+        self.handed_over += len(batch)
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"postvakt-drafts-{self._mailbox_id}", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(batch)
+
+    def stop(self) -> PassReport:
+        """Wait for the appends under way, then note the drafts placed (one transaction).
+        What is not noted stays pending for the pass to place."""
+        report = PassReport()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._placed:
+            placed, self._placed = self._placed, {}
+            with database_errors(), self._session.begin():
+                report.drafts_saved += mark_placed(self._session, placed, self._intake.now())
+        return report
+
+    def _run(self) -> None:
+        try:
+            self._append_handed()
+        except Exception as exc:  # a bug: the pass places these drafts itself and reports
+            self.stopped_by = type(exc).__name__
+            log.warning(
+                "draft placer of mailbox %d failed (%s); the pass places the rest",
+                self._mailbox_id,
+                self.stopped_by,
+            )
+            log.debug("draft placer of mailbox %d failed", self._mailbox_id, exc_info=True)
+
+    def _append_handed(self) -> None:
+        assert isinstance(self._connector, SupportsCompanion)
+        companion = self._connector.companion()
+        lease = self._turn.lease
+        margin = timedelta(seconds=lease.seconds / 2)
+        try:
+            while (batch := self._queue.get()) is not None:
+                if self.stopped_by:
+                    continue  # drained: the pass places these itself
+                if lease.expires_at - self._intake.now() < margin:
+                    self.stopped_by = "lease"  # the pass renews it, or finds it was lost
+                    continue
+                try:
+                    locations = companion.save_drafts([reply for _id, _ref, reply in batch])
+                except ConnectorError as exc:
+                    self.stopped_by = type(exc).__name__
+                    continue
+                except Exception as exc:  # a draft that cannot be built: the pass marks it
+                    log.info(
+                        "a draft of mailbox %d cannot be built (%s); the pass places its batch",
+                        self._mailbox_id,
+                        type(exc).__name__,
+                    )
+                    continue
+                for (draft_id, reference, _reply), location in zip(batch, locations, strict=True):
+                    self._placed[draft_id] = (reference, location)
+        finally:
+            companion.close()
+            if self.stopped_by:
+                log.info(
+                    "draft placer of mailbox %d stopped (%s); the pass places the rest",
+                    self._mailbox_id,
+                    self.stopped_by,
+                )

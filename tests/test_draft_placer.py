@@ -1,0 +1,309 @@
+"""The draft placer (:mod:`postvakt.intake.placer`): a pass of several batches appends the
+drafts of its committed batches on a second connection while it reads on; every draft ends
+in Drafts exactly once, whatever the placer meets (a refused connection, a short lease, a
+crash between its append and the note of it)."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from postvakt.clock import Clock
+from postvakt.config import load_config
+from postvakt.errors import UnavailableError
+from postvakt.intake import Intake
+from postvakt.intake.batch import run_folder
+from postvakt.intake.drafts import deliver_drafts
+from postvakt.intake.placer import DraftPlacer
+from postvakt.intake.report import PassReport
+from postvakt.intake.turns import Turn, mailbox_turn
+from postvakt.mailbox.base import DraftReply
+from postvakt.mailbox.imap import ImapConnector
+from postvakt.mailbox.imap_lean import LeanIMAPClient
+from postvakt.registry.models import Case, Draft, DraftStatus, Mailbox
+from postvakt.service import Service
+from tests.support.dovecot import MASTER_ENV, DovecotServer, write_config
+from tests.support.memory_connector import MemoryConnector
+from tests.support.workspace import citizen_mail, make_workspace
+from tests.test_intake import COMPLAINT
+
+
+@dataclass
+class CompanionConnector(MemoryConnector):
+    """A :class:`MemoryConnector` with companions that share its Drafts and note their
+    appends; ``refuse_companions`` makes a companion's appends fail as a full server would."""
+
+    companions: list[CompanionConnector] = field(default_factory=list)
+    appended: list[str] = field(default_factory=list)
+    refuse: bool = False
+    refuse_companions: bool = False
+
+    def companion(self) -> CompanionConnector:
+        other = CompanionConnector(self.address, messages=self.messages, drafts=self.drafts)
+        other.refuse = self.refuse_companions
+        self.companions.append(other)
+        return other
+
+    def save_drafts(self, drafts: Any) -> list[str]:
+        if self.refuse:
+            raise UnavailableError("servern tar inte emot fler anslutningar", mailbox=self.address)
+        self.appended += [d.message_id for d in drafts if d.message_id not in self.drafts]
+        return super().save_drafts(drafts)
+
+
+def _fill(connector: MemoryConnector, count: int) -> None:
+    for n in range(count):
+        connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<p{n}@example.net>"))
+
+
+def _drafts(service: Service) -> list[Draft]:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        return list(session.scalars(select(Draft).order_by(Draft.id)))
+
+
+def test_the_drafts_of_committed_batches_go_on_the_companion_while_the_pass_reads_on(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = CompanionConnector("kontakt@testby.se")
+    _fill(connector, 25)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        report = intake.run_mailbox(connector)
+        drafts = _drafts(service)
+    assert len(drafts) == 25 and {d.status for d in drafts} == {DraftStatus.SAVED}
+    # The two full batches' drafts went on the companion; the last (5) the pass placed.
+    assert len(connector.companions) == 1
+    assert len(connector.companions[0].appended) == 20
+    assert len(connector.appended) == 5
+    appended = connector.companions[0].appended + connector.appended
+    assert Counter(appended) == Counter(d.message_id for d in drafts)  # each once
+    assert sorted(connector.drafts) == sorted(d.message_id for d in drafts)
+    assert len(report.drafts_saved) == 25 and not report.errors
+    assert all(d.location for d in drafts)
+
+
+def test_a_pass_of_one_batch_starts_no_placer(db_url: str, tmp_path: Path, clock: Clock) -> None:
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = CompanionConnector("kontakt@testby.se")
+    _fill(connector, 10)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        Intake(service.config, service.sessions, clock=clock, batch_size=10).run_mailbox(connector)
+        assert len(_drafts(service)) == 10
+    assert connector.companions == [] and len(connector.appended) == 10
+
+
+def test_a_companion_the_server_refuses_leaves_its_drafts_to_the_pass(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """A refused companion (the server's connection limit) costs nothing: no error in the
+    report, every draft placed once, by the pass."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = CompanionConnector("kontakt@testby.se")
+    _fill(connector, 25)
+    connector.refuse_companions = True
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        report = intake.run_mailbox(connector)
+        drafts = _drafts(service)
+    assert len(connector.companions) == 1 and connector.companions[0].appended == []
+    assert {d.status for d in drafts} == {DraftStatus.SAVED} and len(drafts) == 25
+    assert Counter(connector.appended) == Counter(d.message_id for d in drafts)
+    assert not report.errors and len(report.drafts_saved) == 25
+
+
+def test_the_placer_appends_only_while_half_the_lease_is_left(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = CompanionConnector("kontakt@testby.se")
+    _fill(connector, 12)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=100)
+        intake.run_mailbox(connector)  # one batch: twelve pending drafts, no placer
+        with service.sessions() as session:
+            session.execute(Draft.__table__.update().values(status=DraftStatus.PENDING))
+            session.commit()
+            mailbox_id = session.scalars(
+                select(Mailbox.id).where(Mailbox.address == connector.address)
+            ).one()
+        connector.drafts.clear()
+        with (
+            service.sessions() as session,
+            mailbox_turn(intake, session, mailbox_id, connector.address) as turn,
+        ):
+            assert isinstance(turn, Turn)
+            turn.lease.expires_at = intake.now() + timedelta(seconds=turn.lease.seconds / 2 - 1)
+            placer = DraftPlacer(intake, session, connector, turn, mailbox_id)
+            placer.nudge()
+            report = placer.stop()
+            assert placer.handed_over == 12 and placer.stopped_by == "lease"
+            assert report.drafts_saved == [] and connector.drafts == {}
+            turn.lease.expires_at = intake.now() + timedelta(seconds=turn.lease.seconds)
+            placer = DraftPlacer(intake, session, connector, turn, mailbox_id)
+            placer.nudge()
+            assert len(placer.stop().drafts_saved) == 12 and placer.stopped_by is None
+    assert len(connector.drafts) == 12
+
+
+# -- on Dovecot ---------------------------------------------------------------------------
+
+
+def _drafts_in_dovecot(server: DovecotServer, user: str) -> Counter[str]:
+    client = server.imap_as_master(user)
+    try:
+        client.select_folder("Drafts", readonly=True)
+        uids = client.search(["ALL"])
+        heads = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+    finally:
+        client.logout()
+    ids: Counter[str] = Counter()
+    for item in heads.values():
+        head = email.message_from_bytes(
+            item[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"], policy=policy.default
+        )
+        ids[str(head["Message-ID"]).strip("<> ")] += 1
+    return ids
+
+
+@pytest.fixture
+def mailbox(dovecot: DovecotServer, tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path]]:
+    user = dovecot.add_user()
+    path = write_config(tmp_path, dovecot, user)
+    text = path.read_text(encoding="utf-8").replace(
+        'url = "sqlite:///postvakt.db"', f'url = "{db_url}"'
+    )
+    path.write_text(text + "\n[service]\nbatch_size = 20\n", encoding="utf-8")
+    yield user, path
+
+
+def test_on_dovecot_every_draft_is_in_drafts_once_and_the_placer_placed_most(
+    dovecot: DovecotServer, mailbox: tuple[str, Path], clock: Clock
+) -> None:
+    user, path = mailbox
+    for n in range(70):
+        dovecot.deliver(user, citizen_mail(f"{COMPLAINT}\n{n}", to=dovecot.address(user)))
+    environ = {MASTER_ENV: dovecot.master_password}
+    with Service(load_config(path), clock=clock, environ=environ).open() as service:
+        connector = service.connectors[dovecot.address(user)]
+        assert isinstance(connector, ImapConnector)
+        companions: list[ImapConnector] = []
+        handed: list[int] = []
+        original = connector.companion
+
+        def noting() -> ImapConnector:
+            other = original()
+            save = other.save_drafts
+
+            def counting(drafts: Sequence[DraftReply]) -> list[str]:
+                handed.append(len(drafts))
+                return save(drafts)
+
+            other.save_drafts = counting  # type: ignore[method-assign]
+            companions.append(other)
+            return other
+
+        connector.companion = noting  # type: ignore[method-assign]
+        report = service.run_mailbox(dovecot.address(user))
+        drafts = _drafts(service)
+        assert service.sessions is not None
+        with service.sessions() as session:
+            cases = session.scalar(select(func.count()).select_from(Case))
+    assert cases == 70 and len(drafts) == 70 and not report.errors
+    assert {d.status for d in drafts} == {DraftStatus.SAVED}
+    assert _drafts_in_dovecot(dovecot, user) == Counter({d.message_id: 1 for d in drafts})
+    assert len(companions) == 1 and companions[0].logins == 1  # one second connection
+    # Three full batches of 20 were handed to the placer; the last 10 the pass placed.
+    assert handed == [20, 20, 20]
+    assert all(d.location and d.location.startswith("Drafts/") for d in drafts)
+
+
+def test_on_dovecot_drafts_appended_but_not_noted_are_not_appended_again(
+    dovecot: DovecotServer, mailbox: tuple[str, Path], clock: Clock
+) -> None:
+    """The process dies between the placer's append and the note of it: the drafts are
+    still pending; the next placing finds them in Drafts and appends nothing twice."""
+    user, path = mailbox
+    for n in range(15):
+        dovecot.deliver(user, citizen_mail(f"{COMPLAINT}\n{n}", to=dovecot.address(user)))
+    environ = {MASTER_ENV: dovecot.master_password}
+    with Service(load_config(path), clock=clock, environ=environ).open() as service:
+        assert service.sessions is not None and service.intake is not None
+        intake = service.intake
+        connector = service.connectors[dovecot.address(user)]
+        with service.sessions() as session:
+            mailbox_id = session.scalars(
+                select(Mailbox.id).where(Mailbox.address == connector.address)
+            ).one()
+        # The folder read without placing drafts: fifteen committed, pending drafts.
+        with (
+            service.sessions() as session,
+            mailbox_turn(intake, session, mailbox_id, connector.address) as turn,
+        ):
+            run_folder(intake, session, connector, mailbox_id, "INBOX", "inbox", PassReport())
+            placer = DraftPlacer(intake, session, connector, turn, mailbox_id)
+            placer.nudge()
+            assert placer._thread is not None
+            placer._queue.put(None)  # the placer appends, then "the process dies":
+            placer._thread.join()  # nothing is noted
+            placer._thread = None
+            assert len(placer._placed) == 15
+        assert {d.status for d in _drafts(service)} == {DraftStatus.PENDING}
+        assert sum(_drafts_in_dovecot(dovecot, user).values()) == 15
+        report = deliver_drafts(intake, connector)
+        drafts = _drafts(service)
+    assert len(report.drafts_saved) == 15 and not report.errors
+    assert {d.status for d in drafts} == {DraftStatus.SAVED}
+    assert _drafts_in_dovecot(dovecot, user) == Counter({d.message_id: 1 for d in drafts})
+
+
+def test_a_multiappend_goes_out_in_one_write_where_the_server_takes_literal_plus(
+    dovecot: DovecotServer,
+) -> None:
+    """Every write lets another thread take the interpreter: a MULTIAPPEND of ten drafts
+    is one write (imapclient's own way is one per word and literal), and arrives whole."""
+    user = dovecot.add_user()
+    client = LeanIMAPClient("127.0.0.1", port=dovecot.imap_port, ssl=False)
+    client.login(f"{user}*{dovecot.master_user}", dovecot.master_password)
+    assert client.has_capability("LITERAL+")
+    writes: list[int] = []
+    sock: socket.socket = client._imap.sock
+    real = sock.sendall
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sock, name)
+
+        def sendall(self, data: bytes) -> None:
+            writes.append(len(data))
+            real(data)
+
+    client._imap.sock = Counting()
+    bodies = [
+        f"From: a@example.net\r\nSubject: utkast {n}\r\n\r\nåäö {n}\r\n".encode() for n in range(10)
+    ]
+    try:
+        client.multiappend("Drafts", [{"msg": body, "flags": (b"\\Draft",)} for body in bodies])
+        client._imap.sock = sock
+        client.select_folder("Drafts", readonly=True)
+        stored = client.fetch(client.search(["ALL"]), [b"BODY.PEEK[]"])
+    finally:
+        client._imap.sock = sock
+        client.logout()
+    assert len(writes) == 1
+    assert sorted(item[b"BODY[]"] for item in stored.values()) == sorted(bodies)
