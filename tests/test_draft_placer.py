@@ -72,22 +72,36 @@ def _drafts(service: Service) -> list[Draft]:
         return list(session.scalars(select(Draft).order_by(Draft.id)))
 
 
+@pytest.mark.parametrize(
+    ("helpers", "by_companion", "by_pass"),
+    # Without the helper process a full batch runs at once: the drafts of the first two
+    # batches of 10 go on the companion as the next batch begins; the last 5 the pass places.
+    # With it, a batch runs when the next is full (the helper parses that one meanwhile): the
+    # first batch's drafts go on the companion as the third begins; the second and the third
+    # run at the folder's end, and the pass places their 15.
+    [(0, 20, 5), (1, 10, 15)],
+    ids=["alone", "with-helper"],
+)
 def test_the_drafts_of_committed_batches_go_on_the_companion_while_the_pass_reads_on(
-    db_url: str, tmp_path: Path, clock: Clock
+    helpers: int, by_companion: int, by_pass: int, db_url: str, tmp_path: Path, clock: Clock
 ) -> None:
     ws = make_workspace(tmp_path / "ws", db_url)
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + f"\n[service]\nprepare_processes = {helpers}\n")
     connector = CompanionConnector("kontakt@testby.se")
     _fill(connector, 25)
     with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
         assert service.sessions is not None
         intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
-        report = intake.run_mailbox(connector)
+        try:
+            report = intake.run_mailbox(connector)
+        finally:
+            intake.close()
         drafts = _drafts(service)
     assert len(drafts) == 25 and {d.status for d in drafts} == {DraftStatus.SAVED}
-    # The two full batches' drafts went on the companion; the last (5) the pass placed.
     assert len(connector.companions) == 1
-    assert len(connector.companions[0].appended) == 20
-    assert len(connector.appended) == 5
+    assert len(connector.companions[0].appended) == by_companion
+    assert len(connector.appended) == by_pass
     appended = connector.companions[0].appended + connector.appended
     assert Counter(appended) == Counter(d.message_id for d in drafts)  # each once
     assert sorted(connector.drafts) == sorted(d.message_id for d in drafts)
@@ -228,8 +242,9 @@ def test_on_dovecot_every_draft_is_in_drafts_once_and_the_placer_placed_most(
     assert {d.status for d in drafts} == {DraftStatus.SAVED}
     assert _drafts_in_dovecot(dovecot, user) == Counter({d.message_id: 1 for d in drafts})
     assert len(companions) == 1 and companions[0].logins == 1  # one second connection
-    # Three full batches of 20 were handed to the placer; the last 10 the pass placed.
-    assert handed == [20, 20, 20]
+    # Batches of 20, each run when the next is full: the drafts of the first two went to the
+    # placer as the batch after them began; the last two batches (20 + 10) the pass placed.
+    assert handed == [20, 20]
     assert all(d.location and d.location.startswith("Drafts/") for d in drafts)
 
 

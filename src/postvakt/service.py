@@ -216,6 +216,8 @@ class Service:
                 log.warning("closing %s: %s", connector.address, exc)
         self.connectors.clear()
         self._sweep = None
+        if self.intake is not None:
+            self.intake.close()  # its helper process, if it started one
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None

@@ -462,6 +462,14 @@ class ServiceConfig(Strict):
         description="Messages committed together in one transaction (group commit); a "
         "message that fails rolls back alone. 1 commits every message on its own.",
     )
+    prepare_processes: int = Field(
+        1,
+        ge=0,
+        le=8,
+        description="Helper processes that parse and classify the next batch while this "
+        "process writes the one before (a pass with more than one batch); each holds a copy "
+        "of the model. 0: everything in this process.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field(
         "text",

@@ -58,6 +58,7 @@ from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.placer import DraftPlacer
+from postvakt.intake.prepare import Preparer
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.start import Backfill, note_first_watch
 from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
@@ -151,6 +152,7 @@ class Intake:
         self._classifier_lock = threading.Lock()
         self._classify = classify
         self._own_classifier = classify is None
+        self._preparer: Preparer | None = None
         """The classifier is the organisation's model in use (loaded here), not one given."""
         self._model_source: Callable[[], Classifier] | None = None
         """Loads the model in use without the database (set by the service); else the
@@ -216,6 +218,31 @@ class Intake:
                     load = self._model_source or (lambda: load_classifier(self.config))
                     found = self._classify = load()
         return found
+
+    @property
+    def preparer(self) -> Preparer | None:
+        """The helper process that parses and classifies batches ahead, for the model in use
+        (:mod:`.prepare`); None when ``[service] prepare_processes`` is 0 or the classifier is
+        not the organisation's model (one given to this intake)."""
+        processes = self.config.service.prepare_processes
+        if not self._own_classifier or processes == 0:
+            return None
+        model = self.classify
+        stale = None
+        with self._classifier_lock:
+            if self._preparer is None or self._preparer.model is not model:
+                stale, self._preparer = self._preparer, Preparer(model, processes)
+            preparer = self._preparer
+        if stale is not None:
+            stale.close()  # its model is no longer in use
+        return preparer
+
+    def close(self) -> None:
+        """Stop the helper process, if one was started."""
+        with self._classifier_lock:
+            preparer, self._preparer = self._preparer, None
+        if preparer is not None:
+            preparer.close()
 
     def reload_classifier(self, source: Callable[[], Classifier] | None = None) -> None:
         """Another model was taken into use (a retraining): the next message loads it, with

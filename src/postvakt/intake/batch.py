@@ -33,7 +33,7 @@ with one :class:`~postvakt.intake.Intake`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,7 @@ from postvakt.registry.models import Case, Mailbox, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
+    from postvakt.intake.prepare import Prepared
     from postvakt.intake.turns import Turn
 
 __all__ = ["KnownKeys", "run_batch", "run_folder"]
@@ -107,30 +108,68 @@ def run_folder(
 ) -> None:
     """Everything new in one folder, in batches of ``intake.batch_size``; ``after_batch`` is
     called when a message comes after a full batch committed (its drafts can be placed while
-    the next batch runs, :mod:`postvakt.intake.placer`)."""
+    the next batch runs, :mod:`postvakt.intake.placer`).
+
+    With the intake's helper process (:mod:`postvakt.intake.prepare`), a full batch is
+    handed to it to be parsed and classified, and runs when the next batch is full or the
+    folder ends: the helper works on one batch while this process writes the one before.
+    Batches still commit one after the other, in order, each with the state after its own
+    last message; nothing is saved past a message not yet committed.
+    """
     with database_errors():
         state = load_state(session, mailbox_id, folder)
         session.rollback()
     known = KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
+    preparer = intake.preparer if role == "inbox" else None
     batch: list[FetchedMessage] = []
     taken: set[str] = set()
     after: Mapping[str, Any] | None = None
     """The folder's state after the last item taken (a message, a known one, a checkpoint)."""
     full = False
     """The last batch committed was full: a message after it calls ``after_batch``."""
+    sealed: tuple[list[FetchedMessage], Mapping[str, Any] | None, Any] | None = None
+    """A full batch handed to the helper, with its state after and the helper's answer to
+    come: it runs before anything after it is committed."""
+
+    def run(messages: list[FetchedMessage], state: Mapping[str, Any] | None, ahead: Any) -> None:
+        nonlocal full
+        prepared = preparer.results(ahead) if preparer is not None else None
+        if prepared is not None and (
+            len(prepared) != len(messages) or preparer.model is not intake.classify
+        ):
+            prepared = None  # another model taken into use meanwhile: the steps classify
+        run_batch(
+            intake, session, mailbox_id, folder, messages, role, report, state=state,
+            prepared=prepared,
+        )  # fmt: skip
+        full = len(messages) >= intake.batch_size
+        for fetched in messages:
+            known.add(fetched.key)
 
     def commit() -> None:
-        nonlocal after, full
+        """Everything taken so far, in order: the sealed batch, then this one."""
+        nonlocal after, sealed
+        if sealed is not None:
+            previous, sealed = sealed, None
+            run(*previous)
         if batch:
-            run_batch(intake, session, mailbox_id, folder, batch, role, report, state=after)
-            full = len(batch) >= intake.batch_size
+            run(list(batch), after, None)
         elif after is not None:
             checkpoint(intake, session, mailbox_id, folder, after)
-        for fetched in batch:
-            known.add(fetched.key)
         batch.clear()
         taken.clear()
         after = None
+
+    def seal() -> None:
+        """A full batch: hand it to the helper, then run the batch sealed before it."""
+        nonlocal after, sealed
+        assert preparer is not None
+        ahead = preparer.submit([fetched.raw for fetched in batch])
+        previous, sealed = sealed, (list(batch), after, ahead)
+        batch.clear()  # its keys stay in ``taken``: not known until it has run
+        after = None
+        if previous is not None:
+            run(*previous)
 
     try:
         for item in connector.fetch_new(folder, state, known.__contains__):
@@ -153,7 +192,9 @@ def run_folder(
                 taken.add(item.key)
                 if item.state is not None:
                     after = item.state
-            if not batch or len(batch) >= intake.batch_size:
+            if len(batch) >= intake.batch_size and preparer is not None:
+                seal()
+            elif not batch or len(batch) >= intake.batch_size:
                 commit()
     except ConnectorError:
         commit()  # what was read before the server failed is kept
@@ -178,18 +219,24 @@ def run_batch(
     report: PassReport,
     *,
     state: Mapping[str, Any] | None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> None:
     """Run ``batch`` (messages of ``folder``, in order) in one transaction; save ``state``
-    (the folder's state after the batch) in it.  See the module's docstring."""
+    (the folder's state after the batch) in it.  See the module's docstring.  ``prepared``:
+    the batch's messages parsed and classified ahead (:mod:`postvakt.intake.prepare`), in
+    its order."""
     if len(batch) > 1:
         try:
             try:
-                outcomes = _group(intake, session, mailbox_id, folder, batch, role, state)
+                outcomes = _group(
+                    intake, session, mailbox_id, folder, batch, role, state, prepared=prepared
+                )
             except _StepFailed:  # rolled back whole: again, each message in a savepoint
                 session.expunge_all()
                 outcomes = _group(
-                    intake, session, mailbox_id, folder, batch, role, state, savepoints=True
-                )
+                    intake, session, mailbox_id, folder, batch, role, state,
+                    savepoints=True, prepared=prepared,
+                )  # fmt: skip
             report.outcomes.extend(outcomes)
             return
         except (DatabaseError, OperationalError, IntegrityError) as exc:
@@ -219,6 +266,7 @@ def _group(
     state: Mapping[str, Any] | None,
     *,
     savepoints: bool = False,
+    prepared: Sequence[Prepared] | None = None,
 ) -> list[MessageOutcome]:
     """The batch in one transaction.  Without ``savepoints`` (the first try) the messages'
     rows are written together at the end, and a message whose steps raise rolls the whole
@@ -239,8 +287,9 @@ def _group(
                 now=intake.now(),
                 role=role,
                 shared=shared,
+                prepared=prepared[index] if prepared is not None else None,
             )
-            for fetched in batch
+            for index, fetched in enumerate(batch)
         ]
         rest = _parse_ahead(intake, session, mailbox_id, works, steps)
         for work in works:

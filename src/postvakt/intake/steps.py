@@ -75,6 +75,7 @@ from postvakt.templates import LETTERS
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
+    from postvakt.intake.prepare import Prepared
 
 __all__ = ["ACTOR", "BY_HAND_STEPS", "SENT_STEPS", "STEPS", "Step", "Work"]
 
@@ -129,6 +130,9 @@ class Work:
     shared: dict[Any, Any] = field(default_factory=dict)
     """What the messages of one batch (one transaction) look up once for all of them:
     who covers a person on a day."""
+    prepared: Prepared | None = None
+    """The message parsed and classified ahead by the intake's helper process, with the
+    organisation's model in use (:mod:`postvakt.intake.prepare`); None: the steps do it."""
 
     @property
     def msg(self) -> IncomingMessage:
@@ -149,10 +153,14 @@ def parse(intake: Intake, work: Work) -> Disposition | None:
     (:func:`~postvakt.classifier.limits.cap_text`): one huge message must not hold up the
     intake.  A cut message says so on its record (a defect) and on its case (a reason).
     """
-    work.message, cut = cap_text(parse_message(work.fetched.raw))
+    prepared = work.prepared
+    if prepared is not None:  # parsed ahead, from the same bytes (:mod:`.prepare`)
+        work.message, cut, work.content_hash = prepared.message, prepared.cut, prepared.content_hash
+    else:
+        work.message, cut = cap_text(parse_message(work.fetched.raw))
+        work.content_hash = content_hash(work.fetched.raw)
     if cut:
         work.review_reasons.append(TEXT_CUT_REASON)
-    work.content_hash = content_hash(work.fetched.raw)
     work.received_at = (work.fetched.received_at or work.message.date or work.now).astimezone(
         intake.tz
     )
@@ -350,7 +358,11 @@ def needs_a_person(intake: Intake, work: Work) -> Disposition | None:
 def classify(intake: Intake, work: Work) -> Disposition | None:
     """Complaint, opinion or other; 'other' stops here.  An uncertain verdict (the review
     band) is a case for a person to confirm, never silently dropped."""
-    work.verdict = intake.classify(work.msg)
+    prepared = work.prepared
+    if prepared is not None and prepared.message is work.message:  # classified ahead
+        work.verdict = prepared.verdict
+    else:
+        work.verdict = intake.classify(work.msg)
     return None if work.verdict.is_case else Disposition.NOT_CASE
 
 

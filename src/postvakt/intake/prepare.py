@@ -1,0 +1,168 @@
+"""Parsing and classifying the next batch in a process of its own.
+
+Parsing a message and classifying it read nothing but the message's bytes and the model, and
+take about a third of a pass's work.  In a pass of several batches
+(:mod:`postvakt.intake.batch`), the next batch is handed to a helper process as soon as it is
+read; the pass's own process meanwhile registers, letters and records the batch before it.
+On a machine with two cores or more the two run at once.
+
+- The helper (``[service] prepare_processes``, default 1; 0 turns it off) is started when a
+  pass first has a second batch, or at start by :meth:`Preparer.warm` (``postvakt run``,
+  ``postvakt worker``).  It holds a copy of the organisation's model; when another model is
+  taken into use the helper is replaced.
+- What it returns is what the intake's own ``parse`` and ``classify`` steps would have made
+  of the same bytes (:func:`prepare_one`, the same functions); the steps take it instead of
+  doing the work again.  Only the organisation's model is used there: an intake given a
+  classifier of its own (tests, ``classifier evaluate``) does everything itself.
+- **Nothing depends on the helper.**  A helper that dies, cannot start, or fails on a batch
+  leaves that batch to the pass's own process, which parses and classifies it as before; a
+  batch larger than :data:`MAX_HANDED_BYTES` is never handed over.  The database is never
+  touched there, and what is written, when, and in which transaction, does not change.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from postvakt.classifier.limits import cap_text
+from postvakt.classifier.verdict import Verdict
+from postvakt.mailbox.identity import content_hash
+from postvakt.mailbox.message import IncomingMessage, parse_message
+
+__all__ = ["MAX_HANDED_BYTES", "Prepared", "Preparer", "prepare_one"]
+
+log = logging.getLogger("postvakt.intake")
+
+MAX_HANDED_BYTES = 32 * 1024 * 1024
+"""A batch whose messages are larger together than this is parsed in the pass's process:
+handing it over would copy it twice more."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One message parsed and classified ahead (what the parse and classify steps make)."""
+
+    message: IncomingMessage
+    cut: bool
+    """The text was cut at the steps' limit (:func:`~postvakt.classifier.limits.cap_text`)."""
+    content_hash: str
+    verdict: Verdict
+
+
+def prepare_one(raw: bytes, classify: object) -> Prepared:
+    """Parse, cap and classify ``raw`` as the intake's steps do."""
+    message, cut = cap_text(parse_message(raw))
+    verdict = classify(message)  # type: ignore[operator]
+    return Prepared(message=message, cut=cut, content_hash=content_hash(raw), verdict=verdict)
+
+
+_MODEL: object | None = None
+"""The helper process's copy of the model."""
+
+
+PARENT_CHECK_SECONDS = 1.0
+"""How often a helper looks whether the process that started it is still alive."""
+
+
+def _start_helper(model: object, parent: int) -> None:
+    global _MODEL
+    _MODEL = model
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the pass's to handle
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this helper when its parent is gone (killed with SIGKILL, say): the queue it
+    waits on never closes then, and it would wait for ever with its copy of the model."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _prepare_batch(raws: Sequence[bytes]) -> list[Prepared]:
+    assert _MODEL is not None
+    return [prepare_one(raw, _MODEL) for raw in raws]
+
+
+class Preparer:
+    """The helper process of one intake, for one model."""
+
+    def __init__(self, model: object, processes: int = 1):
+        self.model = model
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self.broken = False
+        """The helper failed: no more batches are handed over (the pass does the work)."""
+
+    def warm(self) -> None:
+        """Start the helper now and wait until it holds the model, so that the first batch
+        does not wait for it (at a service's start)."""
+        self.results(self.submit([]))
+
+    def _started(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            if self._pool is None and not self.broken:
+                try:
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=self._processes,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_start_helper,
+                        initargs=(self.model, os.getpid()),
+                    )
+                except Exception as exc:  # no processes to be had: the pass does the work
+                    self._give_up(exc)
+            return self._pool
+
+    def submit(self, raws: Sequence[bytes]) -> Future[list[Prepared]] | None:
+        """Hand a batch over; None when it is the pass's to do (too large, no helper)."""
+        if sum(map(len, raws)) > MAX_HANDED_BYTES:
+            return None
+        pool = self._started()
+        if pool is None:
+            return None
+        try:
+            return pool.submit(_prepare_batch, list(raws))
+        except Exception as exc:
+            self._give_up(exc)
+            return None
+
+    def results(self, future: Future[list[Prepared]] | None) -> list[Prepared] | None:
+        """The batch prepared, or None when the pass must do it itself."""
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception as exc:  # a helper that died, or a bug there: the pass does it
+            self._give_up(exc)
+            return None
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self.broken:
+            log.warning(
+                "the helper process that parses and classifies ahead failed (%s); "
+                "this process does that work from now on",
+                type(exc).__name__,
+            )
+        self.broken = True
+
+    def pids(self) -> list[int]:
+        """The helper processes' ids (for ``benchmarks/``: their CPU time is not this
+        process's)."""
+        with self._lock:
+            pool = self._pool
+        return list(getattr(pool, "_processes", None) or {}) if pool is not None else []
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

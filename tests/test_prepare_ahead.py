@@ -1,0 +1,274 @@
+"""The helper process that parses and classifies the next batch (:mod:`postvakt.intake.prepare`):
+a pass with it ends exactly as a pass without it; a helper that dies or cannot start costs
+nothing; a crash mid-pass still loses only the batch it was in; another model in use
+replaces the helper."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from postvakt.clock import Clock
+from postvakt.config import load_config
+from postvakt.intake import Intake, Work
+from postvakt.intake.prepare import Preparer, prepare_one
+from postvakt.intake.steps import classify, parse
+from postvakt.mailbox.base import FetchedMessage
+from postvakt.registry.models import Case, Draft, MessageRecord, SyncState
+from postvakt.service import Service
+from tests.support.memory_connector import MemoryConnector
+from tests.support.workspace import citizen_mail, make_workspace
+from tests.test_intake import COMPLAINT, OPINION, QUESTION, Crash, _steps_with
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def _mixed(connector: MemoryConnector, count: int) -> None:
+    """Real .eml files of the test data, then complaints, opinions, questions and
+    auto-replies, ``count`` in all."""
+    files = sorted(EML.glob("*.eml"))
+    for path in files[:count]:
+        connector.add(path.read_bytes())
+    texts = (COMPLAINT, OPINION, QUESTION)
+    for n in range(count - min(count, len(files))):
+        headers = {"Auto-Submitted": "auto-replied"} if n % 9 == 4 else None
+        connector.add(
+            citizen_mail(
+                f"{texts[n % 3]}\n{n}",
+                subject=("Klagomål", "Förslag", "Fråga")[n % 3] + f" {n}",
+                message_id=f"<m{n}@example.net>",
+                headers=headers,
+            )
+        )
+
+
+def _outcome_table(service: Service) -> list[tuple[object, ...]]:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        records = session.execute(
+            select(
+                MessageRecord.message_key,
+                MessageRecord.disposition,
+                MessageRecord.label,
+                MessageRecord.confidence,
+                MessageRecord.reasons,
+                MessageRecord.defects,
+                MessageRecord.content_hash,
+                MessageRecord.reply_due,
+            ).order_by(MessageRecord.id)
+        ).all()
+        cases = session.execute(
+            select(
+                Case.reference,
+                Case.kind,
+                Case.needs_review,
+                Case.heading,
+                Case.summary,
+                Case.language,
+                Case.classifier_confidence,
+            ).order_by(Case.id)
+        ).all()
+        drafts = session.scalars(select(Draft.subject).order_by(Draft.id)).all()
+    return [*map(tuple, records), *map(tuple, cases), *drafts]
+
+
+def _with_helpers(ws_path: Path, processes: int) -> Path:
+    text = ws_path.read_text(encoding="utf-8")
+    ws_path.write_text(
+        text + f"\n[service]\nprepare_processes = {processes}\nbatch_size = 20\n",
+        encoding="utf-8",
+    )
+    return ws_path
+
+
+def test_a_pass_with_the_helper_ends_as_one_without_it(tmp_path: Path, clock: Clock) -> None:
+    tables = []
+    for processes in (1, 0):
+        ws = make_workspace(tmp_path / f"ws{processes}")
+        connector = MemoryConnector("kontakt@testby.se")
+        _mixed(connector, 110)
+        config = load_config(_with_helpers(ws.config_path, processes))
+        with Service(config, clock=clock).open(need_connectors=False) as service:
+            assert service.intake is not None
+            report = service.intake.run_mailbox(connector)
+            preparer = service.intake._preparer
+            assert (preparer is not None) == (processes == 1)
+            if preparer is not None:
+                assert not preparer.broken and preparer.pids()  # it did run
+            assert len(report.outcomes) == 110 and not report.errors
+            tables.append(_outcome_table(service))
+    with_helper, without = tables
+    assert with_helper == without
+    assert sum(1 for row in with_helper if isinstance(row, tuple) and len(row) == 7) > 30
+
+
+def test_what_the_helper_returns_is_what_the_steps_make(tmp_path: Path, clock: Clock) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        intake = service.intake
+        raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))]
+        preparer = Preparer(intake.classify)
+        try:
+            ahead = preparer.results(preparer.submit(raws))
+        finally:
+            preparer.close()
+        assert ahead is not None and len(ahead) == len(raws)
+        for raw, prepared in zip(raws, ahead, strict=True):
+            work = Work(
+                session=None,  # type: ignore[arg-type]  # parse and classify read no database
+                mailbox=None,  # type: ignore[arg-type]
+                fetched=FetchedMessage(folder="INBOX", key="1:1", raw=raw, received_at=None),
+                now=intake.now(),
+            )
+            parse(intake, work)
+            classify(intake, work)
+            assert prepared.message == work.message
+            assert prepared.verdict == work.verdict
+            assert prepared == prepare_one(raw, intake.classify)
+
+
+def test_a_helper_that_dies_leaves_its_batches_to_the_pass(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    _mixed(connector, 90)
+    config = load_config(_with_helpers(ws.config_path, 1))
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None and service.sessions is not None
+        intake = service.intake
+        preparer = intake.preparer
+        assert preparer is not None
+        preparer.warm()
+        for pid in preparer.pids():
+            os.kill(pid, signal.SIGKILL)
+        caplog.set_level(logging.WARNING, logger="postvakt")
+        report = intake.run_mailbox(connector)
+        assert preparer.broken
+        assert len(report.outcomes) == 90 and not report.errors
+        with service.sessions() as session:
+            keys = session.scalars(select(MessageRecord.message_key)).all()
+    assert sorted(keys) == sorted(f"1:{n}" for n in range(1, 91))
+    warnings = [r.getMessage() for r in caplog.records if "helper process" in r.getMessage()]
+    assert len(warnings) == 1 and "BrokenProcessPool" in warnings[0]
+
+
+def test_a_crash_in_a_batch_behind_a_sealed_one_loses_only_what_was_not_committed(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """45 messages in batches of 20: the first batch commits while the second is with the
+    helper; the process dies in the second.  The state stands after the first batch; the
+    next pass reads the other 25 again, and every message ends as one record."""
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(45):
+        connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<c{n}@example.net>"))
+    config = load_config(_with_helpers(ws.config_path, 1))
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+
+        def crash(intake: Intake, work: Work) -> None:
+            if work.msg.message_id == "c27@example.net":
+                raise Crash
+
+        crashing = Intake(
+            service.config, service.sessions, clock=clock, steps=_steps_with(12, crash)
+        )
+        try:
+            with pytest.raises(Crash):
+                crashing.run_mailbox(connector)
+            assert crashing._preparer is not None and crashing._preparer.pids()
+        finally:
+            crashing.close()
+        with service.sessions() as session:
+            inbox = select(SyncState).where(SyncState.folder == "INBOX")
+            assert session.scalars(inbox).one().state == {"last_uid": 20}
+            assert len(session.scalars(select(MessageRecord.id)).all()) == 20
+        assert service.intake is not None
+        report = service.intake.run_mailbox(connector)
+        assert [o.key for o in report.outcomes] == [f"1:{n}" for n in range(21, 46)]
+        with service.sessions() as session:
+            keys = session.scalars(select(MessageRecord.message_key)).all()
+            references = session.scalars(select(Case.reference)).all()
+    assert sorted(keys) == sorted(f"1:{n}" for n in range(1, 46))
+    assert sorted(references) == sorted(f"KS 2026/{n}" for n in range(1, 46))
+
+
+def test_another_model_in_use_replaces_the_helper(tmp_path: Path, clock: Clock) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        intake = service.intake
+        assert intake is not None
+        first = intake.preparer
+        assert first is not None and first.model is intake.classify
+        assert intake.preparer is first  # the same model: the same helper
+        first.warm()
+        assert first.pids()
+        model = intake.classify
+        intake.reload_classifier(lambda: _copy(model))  # a retraining took another into use
+        second = intake.preparer
+        assert second is not None and second is not first
+        assert second.model is intake.classify and second.model is not model
+        assert first.pids() == []  # the old helper was stopped
+        intake.close()
+        assert second.pids() == []
+
+
+def _copy(model: object) -> object:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def test_a_classifier_given_to_the_intake_gets_no_helper(tmp_path: Path, clock: Clock) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None and service.sessions is not None
+        own = Intake(
+            service.config, service.sessions, clock=clock, classify=service.intake.classify
+        )
+        assert own.preparer is None
+        off = load_config(_with_helpers(ws.config_path, 0))
+        assert Intake(off, service.sessions, clock=clock).preparer is None
+
+
+def test_a_helper_ends_when_its_process_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the process leaves no helper behind holding its copy of the model."""
+    script = (
+        "import sys, time\n"
+        "from postvakt.intake.prepare import Preparer\n"
+        "preparer = Preparer({'a model': 1})\n"
+        "preparer.warm()\n"
+        "print(preparer.pids()[0], flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        helper = int(parent.stdout.readline())
+        assert _alive(helper)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(helper) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(helper)
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; its parent (init) reaps it
