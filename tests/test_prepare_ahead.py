@@ -272,3 +272,21 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has ended; its parent (init) reaps it
+
+
+def test_a_folder_of_less_than_a_batch_asks_for_no_helper(tmp_path: Path, clock: Clock) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    _mixed(connector, 19)
+    with Service(load_config(_with_helpers(ws.config_path, 1)), clock=clock).open(
+        need_connectors=False
+    ) as service:
+        assert service.intake is not None
+        report = service.intake.run_mailbox(connector)  # batch_size 20: one batch, not full
+        assert len(report.outcomes) == 19
+        assert service.intake._preparer is None
+        connector.add(citizen_mail(COMPLAINT, message_id="<one-more@example.net>"))
+        for n in range(20):
+            connector.add(citizen_mail(f"{OPINION}\n{n}", message_id=f"<o{n}@example.net>"))
+        service.intake.run_mailbox(connector)  # 21: a full batch and one more
+        assert service.intake._preparer is not None and service.intake._preparer.pids()

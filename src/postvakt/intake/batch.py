@@ -62,7 +62,7 @@ from postvakt.registry.models import Case, Mailbox, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
-    from postvakt.intake.prepare import Prepared
+    from postvakt.intake.prepare import Prepared, Preparer
     from postvakt.intake.turns import Turn
 
 __all__ = ["KnownKeys", "run_batch", "run_folder"]
@@ -120,7 +120,10 @@ def run_folder(
         state = load_state(session, mailbox_id, folder)
         session.rollback()
     known = KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
-    preparer = intake.preparer if role == "inbox" else None
+    preparer: Preparer | None = None
+    """The intake's helper process, asked for when the first batch is full (a folder with
+    less has no use for it, and loads no model for it)."""
+    ask_helper = role == "inbox"
     batch: list[FetchedMessage] = []
     taken: set[str] = set()
     after: Mapping[str, Any] | None = None
@@ -192,6 +195,8 @@ def run_folder(
                 taken.add(item.key)
                 if item.state is not None:
                     after = item.state
+            if len(batch) >= intake.batch_size and ask_helper:
+                preparer, ask_helper = intake.preparer, False
             if len(batch) >= intake.batch_size and preparer is not None:
                 seal()
             elif not batch or len(batch) >= intake.batch_size:
