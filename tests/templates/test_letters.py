@@ -302,3 +302,19 @@ def test_the_compiled_renderer_matches_docxtpl_itself() -> None:
     fast = LetterRenderer().render("acknowledgment", context)
     assert text(fast) == text(out.getvalue())
     assert "Ärende: Synpunkter och klagomål – rad ett\nrad två" in text(fast)
+
+
+@pytest.mark.parametrize("look_again", [0.0, 3600.0], ids=["looked-at-again", "within-a-pass"])
+def test_an_own_template_added_later_is_used_once_the_files_are_looked_at_again(
+    tmp_path: Path, look_again: float
+):
+    """A pass of thousands of letters looks at the template files once per ``look_again``
+    seconds, not once per letter; after that a new own template is taken into use."""
+    folder = tmp_path / "mallar"
+    folder.mkdir()
+    renderer = LetterRenderer(folder, look_again=look_again)
+    first = paragraphs(renderer.render("acknowledgment", context()))
+    assert "Vi har tagit emot ditt klagomål" in first
+    custom_template(folder, "{{ organisation }} – egen mall")
+    second = paragraphs(renderer.render("acknowledgment", context()))
+    assert second == (["Örebro kommun – egen mall"] if look_again == 0 else first)

@@ -11,6 +11,7 @@ document.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,13 +183,21 @@ LETTERS: dict[str, Letter] = {
 }
 
 
+LOOK_AGAIN = 1.0
+"""Seconds a letter's template file is taken as unchanged before it is looked at again."""
+
+
 class LetterRenderer:
     """Renders letters, preferring the organisation's own templates in ``folder``."""
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, *, look_again: float = LOOK_AGAIN):
         self.folder = folder
+        self.look_again = look_again
         self._env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self._compiled: dict[Path, tuple[tuple[int, int], CompiledTemplate]] = {}
+        self._looked: dict[tuple[str, str], tuple[float, Path, CompiledTemplate | None]] = {}
+        """(letter, language) -> when its file was last looked at, which file, its template:
+        a pass of thousands of letters looks at the files once per :data:`LOOK_AGAIN`."""
 
     def path(self, letter: Letter, language: str = "sv") -> Path:
         """The organisation's own template if there is one, else the shipped one; English
@@ -199,6 +208,19 @@ class LetterRenderer:
             if own.exists():
                 return own
         return SHIPPED / sub / letter.filename
+
+    def _current(self, letter: Letter, language: str) -> tuple[Path, CompiledTemplate]:
+        """The letter's template file and its compiled form; the files are looked at again
+        (a new own template, a changed one) when ``look_again`` seconds have passed."""
+        key = (letter.name, language)
+        now = time.monotonic()
+        seen = self._looked.get(key)
+        if seen is not None and seen[2] is not None and now - seen[0] < self.look_again:
+            return seen[1], seen[2]
+        path = self.path(letter, language)
+        compiled = self._template(letter, path)
+        self._looked[key] = (now, path, compiled)
+        return path, compiled
 
     def check(self, name: str, language: str = "sv") -> Path:
         """Load the letter's template and verify its variables; return its path."""
@@ -254,8 +276,7 @@ class LetterRenderer:
             raise TemplateError(
                 f"{letter.title}: värden saknas för {', '.join(missing)} (programfel i Postvakt)."
             )
-        path = self.path(letter, language)
-        compiled = self._template(letter, path)
+        path, compiled = self._current(letter, language)
         values = {key: "" if value is None else value for key, value in context.items()}
         try:
             return compiled.render(values)
