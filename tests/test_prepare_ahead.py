@@ -19,7 +19,7 @@ from sqlalchemy import select
 from postvakt.clock import Clock
 from postvakt.config import load_config
 from postvakt.intake import Intake, Work
-from postvakt.intake.prepare import Preparer, prepare_one
+from postvakt.intake.prepare import PART, Preparer, prepare_one
 from postvakt.intake.steps import classify, parse
 from postvakt.mailbox.base import FetchedMessage
 from postvakt.registry.models import Case, Draft, MessageRecord, SyncState
@@ -290,3 +290,29 @@ def test_a_folder_of_less_than_a_batch_asks_for_no_helper(tmp_path: Path, clock:
             connector.add(citizen_mail(f"{OPINION}\n{n}", message_id=f"<o{n}@example.net>"))
         service.intake.run_mailbox(connector)  # 21: a full batch and one more
         assert service.intake._preparer is not None and service.intake._preparer.pids()
+
+
+def test_parts_the_helper_has_not_begun_are_taken_back_by_the_pass(
+    tmp_path: Path, clock: Clock
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        model = service.intake.classify
+        raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))] * 3
+        assert len(raws) > 3 * PART
+        preparer = Preparer(model)
+        try:
+            preparer.warm()
+            pool = preparer._started()
+            assert pool is not None
+            busy = pool.submit(time.sleep, 3)  # the helper is behind
+            handed = preparer.submit(raws)
+            ahead = preparer.results(handed)
+        finally:
+            preparer.close()
+    assert busy.done()
+    # What the helper had already taken (at most two parts) was waited for; the pass did
+    # the others itself.
+    assert preparer.parts_taken_back >= len(handed.parts) - 2 >= 4
+    assert ahead == [prepare_one(raw, model) for raw in raws]

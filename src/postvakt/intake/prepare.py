@@ -10,6 +10,10 @@ On a machine with two cores or more the two run at once.
   pass first has a second batch, or at start by :meth:`Preparer.warm` (``postvakt run``,
   ``postvakt worker``).  It holds a copy of the organisation's model; when another model is
   taken into use the helper is replaced.
+- A batch goes over in parts of :data:`PART` messages.  When the pass needs a batch and
+  the helper has not begun one of its parts (large messages take the helper longer than the
+  pass), the pass takes that part back and does it itself: the two share the work without
+  a setting to tune.
 - What it returns is what the intake's own ``parse`` and ``classify`` steps would have made
   of the same bytes (:func:`prepare_one`, the same functions); the steps take it instead of
   doing the work again.  Only the organisation's model is used there: an intake given a
@@ -30,14 +34,14 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from postvakt.classifier.limits import cap_text
 from postvakt.classifier.verdict import Verdict
 from postvakt.mailbox.identity import content_hash
 from postvakt.mailbox.message import IncomingMessage, parse_message
 
-__all__ = ["MAX_HANDED_BYTES", "Prepared", "Preparer", "prepare_one"]
+__all__ = ["MAX_HANDED_BYTES", "PART", "Handed", "Prepared", "Preparer", "prepare_one"]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -92,6 +96,19 @@ def _prepare_batch(raws: Sequence[bytes]) -> list[Prepared]:
     return [prepare_one(raw, _MODEL) for raw in raws]
 
 
+PART = 25
+"""Messages handed over together: the helper answers a part at a time, and a part it has not
+begun when the pass needs it is done by the pass (the two share the work by themselves)."""
+
+
+@dataclass
+class Handed:
+    """A batch handed to the helper: its messages, and per part its slice and the answer."""
+
+    raws: list[bytes]
+    parts: list[tuple[int, int, Future[list[Prepared]]]] = field(default_factory=list)
+
+
 class Preparer:
     """The helper process of one intake, for one model."""
 
@@ -102,11 +119,18 @@ class Preparer:
         self._lock = threading.Lock()
         self.broken = False
         """The helper failed: no more batches are handed over (the pass does the work)."""
+        self.parts_taken_back = 0
+        """Parts of batches the pass prepared itself because the helper had not begun them."""
 
     def warm(self) -> None:
         """Start the helper now and wait until it holds the model, so that the first batch
         does not wait for it (at a service's start)."""
-        self.results(self.submit([]))
+        pool = self._started()
+        if pool is not None:
+            try:
+                pool.submit(_prepare_batch, []).result()
+            except Exception as exc:
+                self._give_up(exc)
 
     def _started(self) -> ProcessPoolExecutor | None:
         with self._lock:
@@ -122,28 +146,53 @@ class Preparer:
                     self._give_up(exc)
             return self._pool
 
-    def submit(self, raws: Sequence[bytes]) -> Future[list[Prepared]] | None:
-        """Hand a batch over; None when it is the pass's to do (too large, no helper)."""
-        if sum(map(len, raws)) > MAX_HANDED_BYTES:
+    def submit(self, raws: Sequence[bytes]) -> Handed | None:
+        """Hand a batch over, in parts of :data:`PART`; None when it is the pass's to do
+        (too large, no helper)."""
+        if not raws or sum(map(len, raws)) > MAX_HANDED_BYTES:
             return None
         pool = self._started()
         if pool is None:
             return None
+        handed = Handed(list(raws))
         try:
-            return pool.submit(_prepare_batch, list(raws))
+            for start in range(0, len(raws), PART):
+                end = min(start + PART, len(raws))
+                handed.parts.append((start, end, pool.submit(_prepare_batch, raws[start:end])))
         except Exception as exc:
             self._give_up(exc)
+            for _start, _end, future in handed.parts:
+                future.cancel()
             return None
+        return handed
 
-    def results(self, future: Future[list[Prepared]] | None) -> list[Prepared] | None:
-        """The batch prepared, or None when the pass must do it itself."""
-        if future is None:
+    def results(self, handed: Handed | None) -> list[Prepared] | None:
+        """The batch prepared, or None when the pass must do it itself.
+
+        A part the helper has not begun yet (it is behind: large messages) is taken back and
+        prepared here, with the same model and functions, instead of waiting for it.
+        """
+        if handed is None:
             return None
-        try:
-            return future.result()
-        except Exception as exc:  # a helper that died, or a bug there: the pass does it
-            self._give_up(exc)
-            return None
+        # Every part not begun is taken back at once (the helper goes on with what it has),
+        # then done here while the helper finishes its own.
+        back = [part for part in handed.parts if part[2].cancel()]
+        self.parts_taken_back += len(back)
+        done = {
+            start: [prepare_one(raw, self.model) for raw in handed.raws[start:end]]
+            for start, end, _future in back
+        }
+        prepared: list[Prepared] = []
+        for start, _end, future in handed.parts:
+            if start in done:
+                prepared += done[start]
+                continue
+            try:
+                prepared += future.result()
+            except Exception as exc:  # a helper that died, or a bug there: the pass does it
+                self._give_up(exc)
+                return None
+        return prepared
 
     def _give_up(self, exc: BaseException) -> None:
         if not self.broken:
