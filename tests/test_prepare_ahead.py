@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from postvakt.classifier import find_contact, screen
 from postvakt.clock import Clock
 from postvakt.config import load_config
 from postvakt.intake import Intake, Work
@@ -116,7 +117,7 @@ def test_what_the_helper_returns_is_what_the_steps_make(tmp_path: Path, clock: C
         assert service.intake is not None
         intake = service.intake
         raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))]
-        preparer = Preparer(intake.classify)
+        preparer = Preparer(intake.classify, own_addresses=intake.own_addresses)
         try:
             ahead = preparer.results(preparer.submit(raws))
         finally:
@@ -133,7 +134,9 @@ def test_what_the_helper_returns_is_what_the_steps_make(tmp_path: Path, clock: C
             classify(intake, work)
             assert prepared.message == work.message
             assert prepared.verdict == work.verdict
-            assert prepared == prepare_one(raw, intake.classify)
+            assert prepared.screening == screen(work.msg)
+            assert prepared.contact == find_contact(work.msg, intake.own_addresses)
+            assert prepared == prepare_one(raw, intake.classify, intake.own_addresses)
 
 
 def test_a_helper_that_dies_leaves_its_batches_to_the_pass(
@@ -301,7 +304,7 @@ def test_parts_the_helper_has_not_begun_are_taken_back_by_the_pass(
         model = service.intake.classify
         raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))] * 3
         assert len(raws) > 3 * PART
-        preparer = Preparer(model)
+        preparer = Preparer(model, own_addresses=frozenset({"kontakt@testby.se"}))
         try:
             preparer.warm()
             pool = preparer._started()
@@ -315,4 +318,4 @@ def test_parts_the_helper_has_not_begun_are_taken_back_by_the_pass(
     # What the helper had already taken (at most two parts) was waited for; the pass did
     # the others itself.
     assert preparer.parts_taken_back >= len(handed.parts) - 2 >= 4
-    assert ahead == [prepare_one(raw, model) for raw in raws]
+    assert ahead == [prepare_one(raw, model, frozenset({"kontakt@testby.se"})) for raw in raws]

@@ -231,7 +231,10 @@ class Intake:
         stale = None
         with self._classifier_lock:
             if self._preparer is None or self._preparer.model is not model:
-                stale, self._preparer = self._preparer, Preparer(model, processes)
+                stale, self._preparer = (
+                    self._preparer,
+                    Preparer(model, processes, self.own_addresses),
+                )
             preparer = self._preparer
         if stale is not None:
             stale.close()  # its model is no longer in use

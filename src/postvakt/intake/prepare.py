@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from postvakt.classifier import Contact, Screening, find_contact, screen
 from postvakt.classifier.limits import cap_text
 from postvakt.classifier.verdict import Verdict
 from postvakt.mailbox.identity import content_hash
@@ -59,26 +60,41 @@ class Prepared:
     """The text was cut at the steps' limit (:func:`~postvakt.classifier.limits.cap_text`)."""
     content_hash: str
     verdict: Verdict
+    screening: Screening | None
+    """What the screening step finds in the message (:func:`~postvakt.classifier.screen`)."""
+    contact: Contact
+    """How its sender can be reached (:func:`~postvakt.classifier.find_contact` with the
+    intake's own addresses)."""
 
 
-def prepare_one(raw: bytes, classify: object) -> Prepared:
-    """Parse, cap and classify ``raw`` as the intake's steps do."""
+def prepare_one(raw: bytes, classify: object, own_addresses: frozenset[str]) -> Prepared:
+    """Parse, cap, screen and classify ``raw``, and find its contact details, as the intake's
+    steps do."""
     message, cut = cap_text(parse_message(raw))
     verdict = classify(message)  # type: ignore[operator]
-    return Prepared(message=message, cut=cut, content_hash=content_hash(raw), verdict=verdict)
+    return Prepared(
+        message=message,
+        cut=cut,
+        content_hash=content_hash(raw),
+        verdict=verdict,
+        screening=screen(message),
+        contact=find_contact(message, own_addresses),
+    )
 
 
 _MODEL: object | None = None
 """The helper process's copy of the model."""
+_OWN: frozenset[str] = frozenset()
+"""The intake's own addresses, in the helper process."""
 
 
 PARENT_CHECK_SECONDS = 1.0
 """How often a helper looks whether the process that started it is still alive."""
 
 
-def _start_helper(model: object, parent: int) -> None:
-    global _MODEL
-    _MODEL = model
+def _start_helper(model: object, own_addresses: frozenset[str], parent: int) -> None:
+    global _MODEL, _OWN
+    _MODEL, _OWN = model, own_addresses
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the pass's to handle
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
@@ -93,7 +109,7 @@ def _exit_with(parent: int) -> None:
 
 def _prepare_batch(raws: Sequence[bytes]) -> list[Prepared]:
     assert _MODEL is not None
-    return [prepare_one(raw, _MODEL) for raw in raws]
+    return [prepare_one(raw, _MODEL, _OWN) for raw in raws]
 
 
 PART = 25
@@ -112,8 +128,11 @@ class Handed:
 class Preparer:
     """The helper process of one intake, for one model."""
 
-    def __init__(self, model: object, processes: int = 1):
+    def __init__(
+        self, model: object, processes: int = 1, own_addresses: frozenset[str] = frozenset()
+    ):
         self.model = model
+        self.own_addresses = own_addresses
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -140,7 +159,7 @@ class Preparer:
                         max_workers=self._processes,
                         mp_context=multiprocessing.get_context("spawn"),
                         initializer=_start_helper,
-                        initargs=(self.model, os.getpid()),
+                        initargs=(self.model, self.own_addresses, os.getpid()),
                     )
                 except Exception as exc:  # no processes to be had: the pass does the work
                     self._give_up(exc)
@@ -179,7 +198,9 @@ class Preparer:
         back = [part for part in handed.parts if part[2].cancel()]
         self.parts_taken_back += len(back)
         done = {
-            start: [prepare_one(raw, self.model) for raw in handed.raws[start:end]]
+            start: [
+                prepare_one(raw, self.model, self.own_addresses) for raw in handed.raws[start:end]
+            ]
             for start, end, _future in back
         }
         prepared: list[Prepared] = []

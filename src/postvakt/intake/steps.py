@@ -214,7 +214,11 @@ def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
     sender = work.msg.sender
     if sender and sender.address in intake.config.organisation.web_form_senders:
         return None
-    work.screening = screen(work.msg)
+    prepared = work.prepared
+    if prepared is not None and prepared.message is work.message:  # screened ahead
+        work.screening = prepared.screening
+    else:
+        work.screening = screen(work.msg)
     return Disposition.SCREENED if work.screening else None
 
 
@@ -389,7 +393,11 @@ def register(intake: Intake, work: Work) -> Disposition | None:
     """
     assert work.verdict is not None and work.received_at is not None
     msg = intake.citizen_message(work.msg, work.verdict)
-    work.contact = contact = find_contact(msg, intake.own_addresses)
+    prepared = work.prepared
+    if prepared is not None and prepared.message is msg:  # found ahead, with the same addresses
+        work.contact = contact = prepared.contact
+    else:
+        work.contact = contact = find_contact(msg, intake.own_addresses)
     kind = CaseKind.COMPLAINT if work.verdict.label is Label.COMPLAINT else CaseKind.OPINION
     received = work.received_at.date()
     policy = intake.policy
