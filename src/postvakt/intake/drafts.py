@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError
@@ -39,6 +39,7 @@ __all__ = [
     "deliver_drafts",
     "draft_reply",
     "mark_placed",
+    "read_pending",
     "retry_failed_drafts",
 ]
 
@@ -101,21 +102,13 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
     try:
         while True:
             with database_errors(), session.begin():
-                rows = session.execute(
-                    select(Draft, Case.reference, Mailbox.name)
-                    .join(Mailbox, Draft.mailbox_id == Mailbox.id)
-                    .outerjoin(Case, Draft.case_id == Case.id)
-                    .where(
-                        Mailbox.address == connector.address,
-                        Draft.status == DraftStatus.PENDING,
-                    )
-                    .order_by(Draft.id)
-                    .limit(DRAFT_BATCH)
-                ).all()
-                batch = [
-                    (d.id, ref or "", draft_reply(intake, connector, d, name))
-                    for d, ref, name in rows
-                ]
+                batch = read_pending(
+                    intake,
+                    connector,
+                    session,
+                    Mailbox.address == connector.address,
+                    limit=DRAFT_BATCH,
+                )
             session.expunge_all()
             if not batch:
                 break
@@ -149,6 +142,27 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
     except LeaseLost as exc:
         report.skipped.append(str(exc))
     return report
+
+
+def read_pending(
+    intake: Intake,
+    connector: Connector,
+    session: Session,
+    *where: ColumnElement[bool],
+    limit: int | None = None,
+) -> list[tuple[int, str, DraftReply]]:
+    """The pending drafts that match ``where``, oldest first, as (draft id, case reference,
+    the draft as the connector takes it).  In the caller's transaction: building a draft may
+    mark its case for an address check (:func:`draft_reply`)."""
+    query = (
+        select(Draft, Case.reference, Mailbox.name)
+        .join(Mailbox, Draft.mailbox_id == Mailbox.id)
+        .outerjoin(Case, Draft.case_id == Case.id)
+        .where(Draft.status == DraftStatus.PENDING, *where)
+        .order_by(Draft.id)
+    )
+    rows = session.execute(query if limit is None else query.limit(limit)).all()
+    return [(d.id, ref or "", draft_reply(intake, connector, d, name)) for d, ref, name in rows]
 
 
 _DRAFTS = Draft.__table__

@@ -39,16 +39,15 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError
-from postvakt.intake.drafts import draft_reply, mark_placed
+from postvakt.intake.drafts import mark_placed, read_pending
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import Turn
 from postvakt.mailbox.base import Connector, DraftReply, SupportsCompanion
 from postvakt.registry.db import database_errors
-from postvakt.registry.models import Case, Draft, DraftStatus, Mailbox
+from postvakt.registry.models import Draft
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -92,21 +91,13 @@ class DraftPlacer:
             return
         session = self._session
         with database_errors(), session.begin():
-            rows = session.execute(
-                select(Draft, Case.reference, Mailbox.name)
-                .join(Mailbox, Draft.mailbox_id == Mailbox.id)
-                .outerjoin(Case, Draft.case_id == Case.id)
-                .where(
-                    Draft.mailbox_id == self._mailbox_id,
-                    Draft.status == DraftStatus.PENDING,
-                    Draft.id > self._handed,
-                )
-                .order_by(Draft.id)
-            ).all()
-            batch = [
-                (d.id, ref or "", draft_reply(self._intake, self._connector, d, name))
-                for d, ref, name in rows
-            ]
+            batch = read_pending(
+                self._intake,
+                self._connector,
+                session,
+                Draft.mailbox_id == self._mailbox_id,
+                Draft.id > self._handed,
+            )
         session.expunge_all()
         if not batch:
             return
