@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from postvakt.classifier import Verdict
 from postvakt.clock import Clock
 from postvakt.config import load_config
-from postvakt.intake import STEPS, Intake, Work
+from postvakt.intake import STEPS, Intake, Work, load_classifier
+from postvakt.mailbox.message import IncomingMessage
 from postvakt.registry.models import (
     Case,
     DiarySequence,
@@ -27,6 +30,7 @@ from postvakt.registry.models import (
 from postvakt.service import Service
 from tests.support.memory_connector import MemoryConnector
 from tests.support.workspace import citizen_mail, make_workspace
+from tests.test_care import CARE_COMPLAINT, CareDetected
 from tests.test_intake import COMPLAINT, OPINION, QUESTION, Crash, _steps_with, counts
 
 
@@ -392,3 +396,71 @@ def test_a_run_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert failed == 0
     assert cases == case_records == drafts > 0
     assert len(workspace.drafts("kontakt")) == cases
+
+
+class CareOfTheElderly(CareDetected):
+    """The care detector for the care complaint's words only: some cases are care, some not."""
+
+    def classify(self, msg: IncomingMessage) -> Verdict:
+        verdict = super().classify(msg)
+        if "hemtjänst" in msg.body_text:
+            return verdict
+        return replace(verdict, individual_care=False, care_probability=0.0)
+
+
+def _statements_of_a_pass(
+    service: Service, intake: Intake, connector: MemoryConnector
+) -> list[str]:
+    """The SQL statements (one per round trip) a pass sends to the database."""
+    assert service.sessions is not None
+    engine = service.sessions.kw["bind"]
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = intake.run_mailbox(connector)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert not report.errors
+    return sent
+
+
+def test_a_batch_sends_its_statements_per_batch_not_per_message(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """A batch of 60 messages — complaints, opinions, care complaints, questions — sends no
+    more statements than one of 6: its cases go in one INSERT however alike their columns
+    (a care case sets more of them), nothing is flushed early (a case updated after its
+    INSERT), and no lookup is made per message."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    bodies = (COMPLAINT, OPINION, CARE_COMPLAINT, QUESTION, COMPLAINT, OPINION)
+    sent = {}
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=100)
+        intake.reload_classifier(lambda: CareOfTheElderly(load_classifier(service.config)))
+        connector = MemoryConnector("kontakt@testby.se")
+        for size in (6, 60):
+            for n in range(size):
+                body = f"{bodies[n % len(bodies)]}\n{size}-{n}"
+                connector.add(citizen_mail(body, message_id=f"<s{size}-{n}@example.net>"))
+            sent[size] = _statements_of_a_pass(service, intake, connector)
+        with service.sessions() as session:
+            cases = session.scalars(select(Case)).all()
+            assert len(cases) == 55  # 5 of every 6 are cases
+            assert {case.individual_care for case in cases} == {True, False}
+    assert not [s for s in sent[60] if s.startswith("UPDATE cases ")]  # inserted whole
+
+    def lookups(statements: list[str]) -> list[str]:
+        return [s[:100] for s in statements if not s.startswith("INSERT ")]
+
+    assert len(lookups(sent[60])) <= len(lookups(sent[6])), "\n".join(lookups(sent[60]))
+    inserts = [s for s in sent[60] if s.startswith("INSERT INTO cases ")]
+    if db_url.startswith("postgresql"):  # each table's rows in one INSERT
+        assert len(inserts) == 1, [s[:100] for s in inserts]
+        assert len(sent[60]) <= len(sent[6]), "\n".join(s[:100] for s in sent[60])
+    else:  # SQLAlchemy inserts a row at a time on SQLite (its RETURNING has no order)
+        assert len(inserts) == 50

@@ -52,6 +52,8 @@ LETTER_KINDS = {
 """Letter names (templates, draft kinds) to document kinds."""
 
 _KEY = "postvakt.diary"
+_ABSENT = "postvakt.diary.absent"
+"""``Session.info`` key, while a flush's documents are queued: keys known not to be queued."""
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -92,9 +94,10 @@ class DiaryOutbox:
         pending = _pending_keys(session)
         if key in pending:
             return None
-        existing = session.scalars(select(DiaryEntry).where(DiaryEntry.key == key)).first()
-        if existing is not None:
-            return None
+        if key not in session.info.get(_ABSENT, ()):  # else looked up for the whole flush
+            existing = session.scalars(select(DiaryEntry).where(DiaryEntry.key == key)).first()
+            if existing is not None:
+                return None
         entry = DiaryEntry(
             case=case,
             key=key,
@@ -285,13 +288,22 @@ def _queue_after_flush(session: Session, _context: Any) -> None:
     outbox = outbox_of(session)
     if not waiting or outbox is None:
         return
-    for what, case, item in waiting:
-        if what == "incoming":
-            outbox.incoming(session, case, item.at)
-        elif what == "closure":
-            outbox.closure(session, case, item)
-        else:
-            outbox.callback(session, case, item)
+    incoming = [f"case-{case.id}/incoming" for what, case, _ in waiting if what == "incoming"]
+    if len(incoming) > 1 and outbox.enabled:
+        # The new cases of a batch: which of their keys are queued, in one query, not
+        # one per case.
+        queued = set(session.scalars(select(DiaryEntry.key).where(DiaryEntry.key.in_(incoming))))
+        session.info[_ABSENT] = set(incoming) - queued
+    try:
+        for what, case, item in waiting:
+            if what == "incoming":
+                outbox.incoming(session, case, item.at)
+            elif what == "closure":
+                outbox.closure(session, case, item)
+            else:
+                outbox.callback(session, case, item)
+    finally:
+        session.info.pop(_ABSENT, None)
 
 
 @event.listens_for(Session, "after_commit")

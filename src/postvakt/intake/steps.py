@@ -486,7 +486,8 @@ def follow_the_substitute(intake: Intake, work: Work) -> Disposition | None:
     day = work.now.astimezone(intake.tz).date()
     key = ("cover", handler, day)
     if key not in work.shared:  # the absences do not change within the batch's transaction
-        work.shared[key] = intake.cover(handler, day, work.session)
+        with work.session.no_autoflush:  # nor does anything pending touch them: flush later
+            work.shared[key] = intake.cover(handler, day, work.session)
     work.covered_by = work.shared[key]
     if not case.private and work.covered_by != handler:
         hand_over(work.session, case, work.covered_by, regular=handler, now=work.now)
