@@ -38,9 +38,9 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.failures import store_failed
@@ -282,7 +282,11 @@ def _group(
         intake.classify  # noqa: B018 — the model loads before the transaction, never in it
     outcomes: list[MessageOutcome] = []
     with database_errors(), session.begin():
-        mailbox = session.get_one(Mailbox, mailbox_id)  # once for the batch
+        # Once for the batch, with what its steps read of it (the owners: the handler; the
+        # unit: each case's), in one query instead of three.
+        mailbox = session.get_one(
+            Mailbox, mailbox_id, options=[joinedload(Mailbox.owners), joinedload(Mailbox.unit)]
+        )
         shared: dict[Any, Any] = {}
         works = [
             Work(
@@ -368,17 +372,16 @@ def _parse_ahead(
             work.message = None
             work.review_reasons.clear()
     ids = sorted({w.message.message_id for w in works if w.message is not None})
-    if ids:
-        works_shared[KNOWN_RECORDS] = set(
-            session.scalars(
-                select(MessageRecord.message_id).where(
-                    MessageRecord.mailbox_id == mailbox_id, MessageRecord.message_id.in_(ids)
-                )
-            )
+    if ids:  # the records' and the cases' in one query (one round trip)
+        records = select(MessageRecord.message_id, literal(KNOWN_RECORDS).label("kind")).where(
+            MessageRecord.mailbox_id == mailbox_id, MessageRecord.message_id.in_(ids)
         )
-        works_shared[KNOWN_CASES] = set(
-            session.scalars(select(Case.message_id).where(Case.message_id.in_(ids)))
+        cases = select(Case.message_id, literal(KNOWN_CASES).label("kind")).where(
+            Case.message_id.in_(ids)
         )
+        works_shared[KNOWN_RECORDS], works_shared[KNOWN_CASES] = set(), set()
+        for message_id, kind in session.execute(union_all(records, cases)):
+            works_shared[kind].add(message_id)
     thread = sorted({t for w in works if w.message is not None for t in w.message.thread_ids})
     if len(thread) <= MAX_THREAD_LOOKAHEAD:  # more: each message looks its own up
         works_shared[KNOWN_THREAD] = thread_ids_with_cases(session, thread) if thread else set()
