@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
+from postvakt.registry.serial_ids import assign_serial_ids
 
 __all__ = [
     "create_db_engine",
@@ -301,7 +302,12 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions on ``engine``; on PostgreSQL a flush's new rows get their ids at once
+    (:mod:`postvakt.registry.serial_ids`)."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name == "postgresql":
+        event.listen(factory, "before_flush", assign_serial_ids)
+    return factory
 
 
 @contextmanager
