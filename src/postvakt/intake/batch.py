@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal, select, union_all
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 
 from postvakt.errors import ConnectorError, DatabaseError
@@ -329,6 +329,13 @@ def _group(
                 shared[IN_BATCH].add(work.message.message_id)
             if work.draft is not None:
                 shared[BATCH_DRAFTS].add(work.draft.message_id)
+        if not savepoints:
+            try:  # the messages' rows, written together: a row refused is one message's
+                session.flush()
+            except (IntegrityError, OperationalError):
+                raise  # a conflict (or the database unusable): the caller decides
+            except DBAPIError as exc:  # refused (a trigger, a check): each in its savepoint
+                raise _StepFailed from exc
         if state is not None:
             save_state(session, mailbox_id, folder, state, intake.now())
     session.expunge_all()
