@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from postvakt.classifier import find_contact, screen
 from postvakt.clock import Clock
 from postvakt.config import load_config
 from postvakt.intake import Intake, Work
-from postvakt.intake.prepare import PART, Preparer, prepare_one
+from postvakt.intake.prepare import PART, Handed, Preparer, prepare_one
 from postvakt.intake.steps import classify, parse
 from postvakt.mailbox.base import FetchedMessage
 from postvakt.registry.models import Case, Draft, MessageRecord, SyncState
@@ -163,6 +164,64 @@ def test_a_helper_that_dies_leaves_its_batches_to_the_pass(
     assert sorted(keys) == sorted(f"1:{n}" for n in range(1, 91))
     warnings = [r.getMessage() for r in caplog.records if "helper process" in r.getMessage()]
     assert len(warnings) == 1 and "BrokenProcessPool" in warnings[0]
+
+
+def test_a_stopped_helper_holds_the_pass_only_as_long_as_its_patience(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A helper that never answers (stopped here; stuck on something, in life) is ended
+    after ``patience`` seconds and the pass does the work: it does not wait for ever."""
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    _mixed(connector, 70)
+    config = load_config(_with_helpers(ws.config_path, 1))
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None and service.sessions is not None
+        preparer = service.intake.preparer
+        assert preparer is not None
+        preparer.warm()
+        preparer.patience = 1.0
+        (pid,) = preparer.pids()
+        os.kill(pid, signal.SIGSTOP)
+        caplog.set_level(logging.WARNING, logger="postvakt")
+        began = time.monotonic()
+        report = service.intake.run_mailbox(connector)
+        waited = time.monotonic() - began
+        assert len(report.outcomes) == 70 and not report.errors
+        assert preparer.broken
+        with service.sessions() as session:
+            keys = session.scalars(select(MessageRecord.message_key)).all()
+    assert sorted(keys) == sorted(f"1:{n}" for n in range(1, 71))
+    assert waited < 30  # one patience and the pass's own work, not for ever
+    with pytest.raises(ProcessLookupError):  # ended, and the service closed without waiting
+        os.kill(pid, 0)
+    warnings = [r.getMessage() for r in caplog.records if "helper process" in r.getMessage()]
+    assert len(warnings) == 1 and "TimeoutError" in warnings[0]
+
+
+def test_a_part_left_unanswered_by_a_dead_helper_is_not_waited_for(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """CPython 3.11's process pool, when its process dies while a part was taken back, can
+    leave the other parts unanswered for ever (gh-107219).  Such a part: running, never
+    answered, its helper killed. The pass sees the helper gone and does the batch."""
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        preparer = Preparer(service.intake.classify)
+        try:
+            preparer.warm()
+            (pid,) = preparer.pids()
+            orphan: Future[list] = Future()
+            orphan.set_running_or_notify_cancel()  # begun: cannot be taken back
+            os.kill(pid, signal.SIGKILL)
+            began = time.monotonic()
+            ahead = preparer.results(Handed([b"x"], [(0, 1, orphan)]))
+            waited = time.monotonic() - began
+        finally:
+            preparer.close()
+    assert ahead is None and preparer.broken
+    assert waited < 10 and not orphan.done()
 
 
 def test_a_crash_in_a_batch_behind_a_sealed_one_loses_only_what_was_not_committed(

@@ -20,7 +20,11 @@ On a machine with two cores or more the two run at once.
   classifier of its own (tests, ``classifier evaluate``) does everything itself.
 - **Nothing depends on the helper.**  A helper that dies, cannot start, or fails on a batch
   leaves that batch to the pass's own process, which parses and classifies it as before; a
-  batch larger than :data:`MAX_HANDED_BYTES` is never handed over.  The database is never
+  batch larger than :data:`MAX_HANDED_BYTES` is never handed over.  The pass never waits
+  for the helper without a bound: it looks every :data:`WAIT_STEP_SECONDS` whether the
+  helper still lives (when it is killed while a part is taken back, Python 3.11's pool
+  leaves the other parts unanswered for ever: CPython gh-107219), and a part not answered
+  within ``patience`` seconds (a helper stopped, or stuck) ends the helper.  The database is never
   touched there, and what is written, when, and in which transaction, does not change.
 """
 
@@ -34,6 +38,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from postvakt.classifier import Contact, Screening, find_contact, screen
@@ -88,6 +93,14 @@ _OWN: frozenset[str] = frozenset()
 """The intake's own addresses, in the helper process."""
 
 
+WAIT_STEP_SECONDS = 0.5
+"""How often the pass, waiting for a part, looks whether the helper still lives."""
+
+PATIENCE_SECONDS = 120.0
+"""How long the pass waits for one part (:data:`PART` messages) before it ends the helper
+and does the work itself; a part of the largest batch handed over takes a few seconds."""
+
+
 PARENT_CHECK_SECONDS = 1.0
 """How often a helper looks whether the process that started it is still alive."""
 
@@ -129,9 +142,15 @@ class Preparer:
     """The helper process of one intake, for one model."""
 
     def __init__(
-        self, model: object, processes: int = 1, own_addresses: frozenset[str] = frozenset()
+        self,
+        model: object,
+        processes: int = 1,
+        own_addresses: frozenset[str] = frozenset(),
+        *,
+        patience: float = PATIENCE_SECONDS,
     ):
         self.model = model
+        self.patience = patience
         self.own_addresses = own_addresses
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
@@ -209,11 +228,39 @@ class Preparer:
                 prepared += done[start]
                 continue
             try:
-                prepared += future.result()
+                prepared += self._answer(future)
             except Exception as exc:  # a helper that died, or a bug there: the pass does it
                 self._give_up(exc)
                 return None
         return prepared
+
+    def _answer(self, future: Future[list[Prepared]]) -> list[Prepared]:
+        """The part's answer; raises when the helper is gone or takes longer than
+        ``patience`` (then it is ended: it may be stuck on something)."""
+        waited = 0.0
+        while True:
+            try:
+                return future.result(timeout=WAIT_STEP_SECONDS)
+            except TimeoutError:
+                waited += WAIT_STEP_SECONDS
+            if not self._alive():
+                raise BrokenProcessPool("the helper process ended without an answer")
+            if waited >= self.patience:
+                self._end_helpers()
+                raise TimeoutError(f"no answer from the helper process in {self.patience:g} s")
+
+    def _helpers(self) -> list[multiprocessing.Process]:
+        with self._lock:
+            pool = self._pool
+        return list((getattr(pool, "_processes", None) or {}).values()) if pool else []
+
+    def _alive(self) -> bool:
+        processes = self._helpers()
+        return bool(processes) and all(process.is_alive() for process in processes)
+
+    def _end_helpers(self) -> None:
+        for process in self._helpers():
+            process.kill()
 
     def _give_up(self, exc: BaseException) -> None:
         if not self.broken:
@@ -227,11 +274,11 @@ class Preparer:
     def pids(self) -> list[int]:
         """The helper processes' ids (for ``benchmarks/``: their CPU time is not this
         process's)."""
-        with self._lock:
-            pool = self._pool
-        return list(getattr(pool, "_processes", None) or {}) if pool is not None else []
+        return [process.pid for process in self._helpers() if process.pid is not None]
 
     def close(self) -> None:
+        if self.broken:  # it may be stuck: shutting down would wait for it
+            self._end_helpers()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
