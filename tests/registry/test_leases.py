@@ -3,6 +3,7 @@ over from a process that is gone; and the intake leaving a held mailbox to its h
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -178,8 +179,9 @@ def records(service: Service) -> dict[str, Disposition]:
 
 
 def test_a_mailbox_another_process_holds_is_skipped_then_taken_when_its_lease_runs_out(
-    workspace_on: Workspace, now: datetime
+    workspace_on: Workspace, now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="postvakt")
     clock: Clock = MovableClock(now)
     workspace_on.deliver(citizen_mail(COMPLAINT, message_id="<k1@example.net>"), name="k1")
     workspace_on.deliver(
@@ -194,6 +196,9 @@ def test_a_mailbox_another_process_holds_is_skipped_then_taken_when_its_lease_ru
         (skipped,) = report.skipped
         assert skipped.startswith("kontakt@testby.se: läses just nu av en annan Postvakt-process")
         assert OTHER_HOST in skipped and "högst 120 s" in skipped
+        # The log names the mailbox by its number, never by its address (above DEBUG).
+        (held,) = [r for r in caplog.records if "is held by" in r.getMessage()]
+        assert "testby.se" not in held.getMessage() and "mailbox " in held.getMessage()
         assert records(service) == {"a1": Disposition.CASE}  # the other mailbox was read
         assert len(workspace_on.drafts("kontakt")) == 0 and len(workspace_on.drafts("anna")) == 1
 
@@ -236,7 +241,7 @@ def test_drafts_of_a_held_mailbox_wait_for_their_holder(
 
 
 def test_a_turn_renews_its_lease_as_work_goes_on_and_stops_when_it_is_lost(
-    workspace_on: Workspace, now: datetime
+    workspace_on: Workspace, now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:
     from postvakt.intake.turns import LeaseLost, Turn, mailbox_turn
 
@@ -263,6 +268,8 @@ def test_a_turn_renews_its_lease_as_work_goes_on_and_stops_when_it_is_lost(
                     row.holder = OTHER_HOST  # taken over (as after a long stall)
                 with pytest.raises(LeaseLost, match="en annan Postvakt-process tog över"):
                     turn.keep(check=True)
+                (lost,) = [r for r in caplog.records if "ran out" in r.getMessage()]
+                assert lost.getMessage().startswith(f"the lease on mailbox {box} ran out")
             with service.sessions() as other:  # not released: it is no longer this one's
                 assert other.get_one(MailboxLease, box).holder == OTHER_HOST
 

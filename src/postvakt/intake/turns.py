@@ -98,9 +98,9 @@ class Turn:
             kept = renew(self._session, self.lease, now=now)
         if not kept:
             log.warning(
-                "the lease on %s ran out and another process took the mailbox; stopping here "
-                "(raise service.lease_seconds if the passes are slow)",
-                self.address,
+                "the lease on mailbox %d ran out and another process took the mailbox; "
+                "stopping here (raise service.lease_seconds if the passes are slow)",
+                self.lease.mailbox_id,
             )
             raise LeaseLost(
                 f"{self.address}: en annan Postvakt-process tog över brevlådan när den här "
@@ -128,7 +128,9 @@ def mailbox_turn(
         first_message_id = session.scalar(select(func.max(MessageRecord.id))) or 0
     session.expunge_all()
     if isinstance(got, Held):
-        log.info("mailbox %s is held by %s until %s; skipped", address, got.holder, got.expires_at)
+        log.info(
+            "mailbox %d is held by %s until %s; skipped", mailbox_id, got.holder, got.expires_at
+        )
         yield got
         return
     turn = Turn(intake, session, got, address)
@@ -154,4 +156,10 @@ def mailbox_turn(
                 turn._finish(session, mailbox_id, intake.holder, intake.now())
                 release(session, got)
         except DatabaseError as exc:
-            log.warning("the lease on %s was not released (it runs out): %s", address, exc)
+            # The error's text may name the mailbox: its kind only above DEBUG.
+            log.warning(
+                "the lease on mailbox %d was not released (it runs out): %s",
+                mailbox_id,
+                type(exc).__name__,
+            )
+            log.debug("the lease on %s was not released", address, exc_info=True)
