@@ -510,100 +510,13 @@ class Absence(Base):
     """When the last approval came: from then on the emergency delegation is in force."""
 
 
-class MailboxLease(Base):
-    """One process works a mailbox at a time: it holds the lease until ``expires_at``.
-
-    The holder renews the lease while it works; a process that dies stops renewing, and
-    another may take the mailbox once the lease has run out.
-    """
-
-    __tablename__ = "mailbox_leases"
-
-    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    acquired_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-
-
-class Notification(Base):
-    """One thing told to one person once: a reminder, a breach, an alert.
-
-    Unique on (recipient, kind, ref, day): whatever restarts or runs twice, it is sent once.
-    ``status`` is 'sending' from the moment it is claimed until the mail server took it.
-    """
-
-    __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("recipient", "kind", "ref", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recipient: Mapped[str] = mapped_column(String(320))
-    kind: Mapped[str] = mapped_column(String(30))
-    ref: Mapped[str] = mapped_column(String(500))
-    """What it is about: a case number, a message key, a mailbox address."""
-    day: Mapped[date]
-    """The deadline or the day the check concerns."""
-    text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="sending")
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-
-
-class JobClaim(Base):
-    """A scheduled job's run for one day, claimed by one instance (unique)."""
-
-    __tablename__ = "job_claims"
-    __table_args__ = (UniqueConstraint("job", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    job: Mapped[str] = mapped_column(String(60))
-    day: Mapped[date]
-    claimed_by: Mapped[str] = mapped_column(String(200))
-    claimed_at: Mapped[datetime]
-
-
-class DailyCheck(Base):
-    """Whether a mailbox was opened on a working day, and the evidence."""
-
-    __tablename__ = "daily_checks"
-    __table_args__ = (UniqueConstraint("mailbox_id", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
-    day: Mapped[date]
-    opened: Mapped[bool] = mapped_column(Boolean)
-    evidence: Mapped[str] = mapped_column(Text)
-    checked_at: Mapped[datetime]
-
-    mailbox: Mapped[Mailbox] = relationship()
-
-
-class FailedMessage(Base):
-    __tablename__ = "failed_messages"
-    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "message_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
-    folder: Mapped[str] = mapped_column(String(500))
-    role: Mapped[str] = mapped_column(String(10), default="inbox")
-    """'inbox' or 'sent': which steps replay it."""
-    message_key: Mapped[str] = mapped_column(String(500))
-    received_at: Mapped[datetime | None]
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
-    error: Mapped[str] = mapped_column(Text)
-    traceback: Mapped[str] = mapped_column(Text)
-    failed_at: Mapped[datetime]
-    attempts: Mapped[int] = mapped_column(Integer, default=1)
-    resolved_at: Mapped[datetime | None]
-
-    mailbox: Mapped[Mailbox] = relationship()
-
-
 # Tables in modules of their own (this one is long enough): importing them here puts them in
 # Base.metadata wherever the models are loaded.  callbacks: the callback requests
 # (återuppringningar); compilations: the yearly compilations sent; documents: the diary
 # outbox; pass_models: each mailbox's passes (postvakt status); starts: each mailbox's start
-# (when it was first watched); web_models: the dashboard's accounts, sessions, sign-in
-# attempts and access log; learning_models: the corrections kept as examples and the
+# (when it was first watched); service_models: the service's own bookkeeping (leases,
+# notifications, job claims, daily checks, failed messages); web_models: the dashboard's
+# accounts, sessions, sign-in attempts and access log; learning_models: the corrections kept as examples and the
 # classifier's retrainings.
 from postvakt.registry import callbacks as _callbacks  # noqa: E402,F401
 from postvakt.registry import compilations as _compilations  # noqa: E402,F401
@@ -613,6 +526,13 @@ from postvakt.registry import starts as _starts  # noqa: E402,F401
 from postvakt.registry.learning_models import (  # noqa: E402 - the classifier's, re-exported
     ClassifierModel,
     Correction,
+)
+from postvakt.registry.service_models import (  # noqa: E402 - the service's, re-exported
+    DailyCheck,
+    FailedMessage,
+    JobClaim,
+    MailboxLease,
+    Notification,
 )
 from postvakt.registry.web_models import (  # noqa: E402 - the dashboard's tables, re-exported
     CaseAccess,
