@@ -378,3 +378,44 @@ def test_parts_the_helper_has_not_begun_are_taken_back_by_the_pass(
     # the others itself.
     assert preparer.parts_taken_back >= len(handed.parts) - 2 >= 4
     assert ahead == [prepare_one(raw, model, frozenset({"kontakt@testby.se"})) for raw in raws]
+
+
+def test_a_helper_with_nothing_to_do_ends_and_the_next_batch_starts_another(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Its copy of the model is memory a watching service does not need: after ``idle``
+    seconds with nothing handed over the helper ends, never while a batch handed over waits
+    to be taken; the next batch starts a new one and is prepared as before."""
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        model = service.intake.classify
+        raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))][:PART]
+        expected = [prepare_one(raw, model, frozenset()) for raw in raws]
+        preparer = Preparer(model, idle=1.0)
+        try:
+            handed = preparer.submit(raws)
+            (first,) = preparer.pids()
+            time.sleep(2.5)  # more than ``idle``, but a batch waits to be taken
+            assert preparer.pids() == [first]
+            assert preparer.results(handed) == expected
+            deadline = time.monotonic() + 20
+            while preparer.pids() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert preparer.pids() == []
+            while _exists(first) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _exists(first)  # ended and reaped
+            again = preparer.results(preparer.submit(raws))
+            (second,) = preparer.pids()
+        finally:
+            preparer.close()
+    assert again == expected and second != first and not preparer.broken
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -9,7 +9,9 @@ On a machine with two cores or more the two run at once.
 - The helper (``[service] prepare_processes``, default 1; 0 turns it off) is started when a
   pass first has a second batch, or at start by :meth:`Preparer.warm` (``postvakt run``,
   ``postvakt worker``).  It holds a copy of the organisation's model; when another model is
-  taken into use the helper is replaced.
+  taken into use the helper is replaced.  A helper with nothing handed over for
+  :data:`IDLE_SECONDS` ends (a watching service needs no second copy of the model), never
+  while a batch handed over waits to be taken; the next full batch starts another.
 - A batch goes over in parts of :data:`PART` messages.  When the pass needs a batch and
   the helper has not begun one of its parts (large messages take the helper longer than the
   pass), the pass takes that part back and does it itself: the two share the work without
@@ -101,6 +103,11 @@ PATIENCE_SECONDS = 120.0
 and does the work itself; a part of the largest batch handed over takes a few seconds."""
 
 
+IDLE_SECONDS = 300.0
+"""A helper with nothing handed over for this long ends (its copy of the model is memory a
+watching service does not need); the next full batch starts another."""
+
+
 PARENT_CHECK_SECONDS = 1.0
 """How often a helper looks whether the process that started it is still alive."""
 
@@ -148,13 +155,19 @@ class Preparer:
         own_addresses: frozenset[str] = frozenset(),
         *,
         patience: float = PATIENCE_SECONDS,
+        idle: float = IDLE_SECONDS,
     ):
         self.model = model
         self.patience = patience
+        self.idle = idle
         self.own_addresses = own_addresses
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._used = time.monotonic()
+        self._outstanding = 0
+        """Batches handed over whose results the pass has not taken yet: no rest meanwhile."""
+        self._watcher: threading.Thread | None = None
         self.broken = False
         """The helper failed: no more batches are handed over (the pass does the work)."""
         self.parts_taken_back = 0
@@ -163,45 +176,87 @@ class Preparer:
     def warm(self) -> None:
         """Start the helper now and wait until it holds the model, so that the first batch
         does not wait for it (at a service's start)."""
-        pool = self._started()
-        if pool is not None:
+        with self._lock:
+            pool = self._start()
+            if pool is None:
+                return
             try:
-                pool.submit(_prepare_batch, []).result()
+                started = pool.submit(_prepare_batch, [])
             except Exception as exc:
                 self._give_up(exc)
+                return
+            self._used = time.monotonic()
+        try:
+            started.result()
+        except Exception as exc:
+            self._give_up(exc)
 
     def _started(self) -> ProcessPoolExecutor | None:
         with self._lock:
-            if self._pool is None and not self.broken:
-                try:
-                    self._pool = ProcessPoolExecutor(
-                        max_workers=self._processes,
-                        mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_start_helper,
-                        initargs=(self.model, self.own_addresses, os.getpid()),
-                    )
-                except Exception as exc:  # no processes to be had: the pass does the work
-                    self._give_up(exc)
-            return self._pool
+            return self._start()
+
+    def _start(self) -> ProcessPoolExecutor | None:
+        """The pool, started if need be (with ``self._lock`` held)."""
+        if self._pool is None and not self.broken:
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_helper,
+                    initargs=(self.model, self.own_addresses, os.getpid()),
+                )
+            except Exception as exc:  # no processes to be had: the pass does the work
+                self._give_up(exc)
+                return None
+            if self.idle > 0 and self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._rest_when_idle, name="postvakt-helper-idle", daemon=True
+                )
+                self._watcher.start()
+        return self._pool
+
+    def _rest_when_idle(self) -> None:
+        """End the helper once nothing has been handed over for :attr:`idle` seconds (and
+        every batch handed over has been taken)."""
+        while True:
+            with self._lock:
+                pool = self._pool
+                if pool is None or self._watcher is not threading.current_thread():
+                    return  # closed, or replaced
+                quiet = time.monotonic() - self._used
+                if self._outstanding == 0 and quiet >= self.idle:
+                    self._pool, self._watcher = None, None
+                else:
+                    pool = None
+                    wait = self.idle - quiet if self._outstanding == 0 else self.idle
+            if pool is not None:
+                pool.shutdown(wait=True)  # nothing is handed over: it ends at once
+                log.debug("the helper process had nothing to do for %g s; it ended", self.idle)
+                return
+            time.sleep(max(wait, 0.05))
 
     def submit(self, raws: Sequence[bytes]) -> Handed | None:
         """Hand a batch over, in parts of :data:`PART`; None when it is the pass's to do
         (too large, no helper)."""
         if not raws or sum(map(len, raws)) > MAX_HANDED_BYTES:
             return None
-        pool = self._started()
-        if pool is None:
-            return None
-        handed = Handed(list(raws))
-        try:
-            for start in range(0, len(raws), PART):
-                end = min(start + PART, len(raws))
-                handed.parts.append((start, end, pool.submit(_prepare_batch, raws[start:end])))
-        except Exception as exc:
-            self._give_up(exc)
-            for _start, _end, future in handed.parts:
-                future.cancel()
-            return None
+        with self._lock:  # handed over whole before the helper may rest
+            pool = self._start()
+            if pool is None:
+                return None
+            handed = Handed(list(raws))
+            try:
+                for start in range(0, len(raws), PART):
+                    end = min(start + PART, len(raws))
+                    part = pool.submit(_prepare_batch, raws[start:end])
+                    handed.parts.append((start, end, part))
+            except Exception as exc:
+                self._give_up(exc)
+                for _start, _end, future in handed.parts:
+                    future.cancel()
+                return None
+            self._outstanding += 1
+            self._used = time.monotonic()
         return handed
 
     def results(self, handed: Handed | None) -> list[Prepared] | None:
@@ -212,6 +267,14 @@ class Preparer:
         """
         if handed is None:
             return None
+        try:
+            return self._collect(handed)
+        finally:
+            with self._lock:
+                self._outstanding -= 1
+                self._used = time.monotonic()
+
+    def _collect(self, handed: Handed) -> list[Prepared] | None:
         # Every part not begun is taken back at once (the helper goes on with what it has),
         # then done here while the helper finishes its own.
         back = [part for part in handed.parts if part[2].cancel()]
