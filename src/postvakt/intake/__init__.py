@@ -60,8 +60,9 @@ from postvakt.intake.failures import record_failed, resolve_failure, retry_faile
 from postvakt.intake.placer import DraftPlacer
 from postvakt.intake.prepare import Preparer
 from postvakt.intake.report import MessageOutcome, PassReport
+from postvakt.intake.sent_steps import SENT_STEPS
 from postvakt.intake.start import Backfill, note_first_watch
-from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, SENT_STEPS, STEPS, Step, Work
+from postvakt.intake.steps import ACTOR, BY_HAND_STEPS, STEPS, Step, Work
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.base import (
     Connector,

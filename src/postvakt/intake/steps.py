@@ -1,4 +1,5 @@
-"""The steps of one message's way, in order in :data:`STEPS` (and :data:`SENT_STEPS`).
+"""The steps of one message's way, in order in :data:`STEPS` (those of the mailbox's own
+Sent folder are in :mod:`.sent_steps`).
 
 Each is a small function with one job that either returns None (go on) or the message's
 final :class:`Disposition` (stop here).  Deciding is apart from acting: ``screen`` and
@@ -29,7 +30,6 @@ from postvakt.classifier import (
 from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
-from postvakt.diary.outbox import outbox_of, sent_documents, sent_letter_kind
 from postvakt.errors import InvalidInputError
 from postvakt.intake.letters import letter_language
 from postvakt.intake.lookahead import (
@@ -70,14 +70,12 @@ from postvakt.registry.models import (
     Mailbox,
 )
 from postvakt.registry.numbering import format_number
-from postvakt.registry.replies import promised_in, record_reply
-from postvakt.templates import LETTERS
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
     from postvakt.intake.prepare import Prepared
 
-__all__ = ["ACTOR", "BY_HAND_STEPS", "SENT_STEPS", "STEPS", "Step", "Work"]
+__all__ = ["ACTOR", "BY_HAND_STEPS", "STEPS", "Step", "Work"]
 
 log = logging.getLogger("postvakt.intake")
 
@@ -520,56 +518,6 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
-def automatic_reply(intake: Intake, work: Work) -> Disposition | None:
-    """An automatic reply sent from the mailbox (out-of-office) never counts as an answer."""
-    work.screening = screen(work.msg)
-    return Disposition.SENT if work.screening else None
-
-
-def answered(intake: Intake, work: Work) -> Disposition | None:
-    """Mark the citizen messages this sent mail answers, and the case events that follow."""
-    msg = work.msg
-    ack_title = LETTERS["acknowledgment"].title
-    acknowledgment = any(a.filename.startswith(ack_title) for a in msg.attachments)
-    policy, calendar = intake.policy, intake.calendar
-    # Örebro: an acknowledgement that says when the answer comes is the answer the five
-    # working days ask for; the date its letter names (a person may have changed it) is the
-    # new deadline, else the one Postvakt proposed.
-    stated = promised_in(work.fetched.raw, msg.body_text) if acknowledgment else None
-
-    def promise(case: Case) -> date | None:
-        received = case.received_at.astimezone(intake.tz).date()
-        return stated or policy.promised_date(case.kind.value, received, calendar)
-
-    answered_records = record_reply(
-        work.session,
-        mailbox_id=work.mailbox.id,
-        thread_ids=msg.thread_ids,
-        to_addresses=[a.address for a in (*msg.to, *msg.cc)],
-        subject=msg.subject,
-        at=msg.date or work.received_at or work.now,  # when the person sent it
-        by=msg.sender.address if msg.sender else None,
-        acknowledgment=acknowledgment,
-        promise=promise if policy.ack_counts_as_answer else None,
-    )
-    outbox = outbox_of(work.session)
-    cases = {r.case.id: r.case for r in answered_records if r.case is not None}
-    if outbox is not None and cases:
-        kind = sent_letter_kind(a.filename for a in msg.attachments)
-        files = sent_documents(work.fetched.raw, msg.subject)
-        for case in cases.values():
-            outbox.letter_sent(
-                work.session,
-                case,
-                kind=kind,
-                at=msg.date or work.received_at or work.now,
-                identity=msg.message_id or work.content_hash or str(work.fetched.key),
-                by=msg.sender.address if msg.sender else None,
-                attachments=files,
-            )
-    return Disposition.SENT
-
-
 BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # the bytes as they are in the mailbox (or the withdrawn case's original)
     ("reply_deadline", reply_deadline),  # deadlines count from the message's arrival
@@ -585,15 +533,6 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
     ("draft", draft_acknowledgment),
 )
 """A recorded message a person registers by hand (``cases register``, the review queue)."""
-
-
-SENT_STEPS: tuple[tuple[str, Step], ...] = (
-    ("parse", parse),  # the same parser as incoming mail
-    ("seen_before", seen_before),  # the same sent mail read before (a copy, a UIDVALIDITY reset)
-    ("automatic_reply", automatic_reply),  # out-of-office replies answer nobody
-    ("answered", answered),  # In-Reply-To/References, else same person and subject
-)
-"""The steps for the mailbox's own Sent folder."""
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
