@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
@@ -24,7 +25,7 @@ from postvakt.intake import Intake, Work
 from postvakt.intake.prepare import PART, Handed, Preparer, prepare_one
 from postvakt.intake.steps import classify, parse
 from postvakt.mailbox.base import FetchedMessage
-from postvakt.registry.models import Case, Draft, MessageRecord, SyncState
+from postvakt.registry.models import Case, Draft, FailedMessage, MessageRecord, SyncState
 from postvakt.service import Service
 from tests.support.memory_connector import MemoryConnector
 from tests.support.workspace import citizen_mail, make_workspace
@@ -399,3 +400,129 @@ def _exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class Flaky:
+    """The organisation's model, raising on a message that says BOOM (a classifier bug)."""
+
+    def __init__(self, model: object):
+        self.model = model
+
+    def __call__(self, message):
+        if "BOOM" in message.body_text:
+            raise ValueError("a bug in the classifier")
+        return self.model(message)  # type: ignore[operator]
+
+
+def test_a_message_whose_preparing_raises_is_left_to_the_steps_not_its_batch(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """In the helper or taken back by the pass, a message the classifier fails on is None
+    in the results (the steps do it, and it goes to the failed store alone); the helper is
+    not given up and the others come prepared."""
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        model = Flaky(service.intake.classify)
+        raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))] * 3
+        boom = [3, len(raws) - 2]  # in the first part (the helper's) and in the last
+        for n in boom:
+            raws[n] = citizen_mail(f"{COMPLAINT}\nBOOM", message_id=f"<boom{n}@example.net>")
+        preparer = Preparer(model)
+        try:
+            preparer.warm()
+            pool = preparer._started()
+            assert pool is not None
+            pool.submit(time.sleep, 2)  # behind: the last parts are taken back
+            ahead = preparer.results(preparer.submit(raws))
+        finally:
+            preparer.close()
+    assert ahead is not None and not preparer.broken and preparer.parts_taken_back >= 1
+    assert [n for n, prepared in enumerate(ahead) if prepared is None] == boom
+    assert ahead[0] == prepare_one(raws[0], model, frozenset())
+
+
+def test_a_pass_with_a_message_the_classifier_fails_on_records_every_other(
+    tmp_path: Path, clock: Clock
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    _mixed(connector, 29)
+    connector.add(citizen_mail(f"{COMPLAINT}\nBOOM", message_id="<boom@example.net>"))
+    _mixed(connector, 40)  # the message is in the second batch: the helper's
+    config = load_config(_with_helpers(ws.config_path, 1))
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None and service.sessions is not None
+        intake = service.intake
+        intake._classify = Flaky(intake.classify)
+        report = intake.run_mailbox(connector)
+        assert intake._preparer is not None and not intake._preparer.broken
+        with service.sessions() as session:
+            recorded = session.scalars(select(MessageRecord.message_key)).all()
+            failed = session.scalars(select(FailedMessage.message_key)).all()
+    assert len(report.outcomes) == 70 and not report.errors
+    assert failed == ["1:30"] and sorted(recorded) == sorted(f"1:{n}" for n in range(1, 71))
+
+
+def test_a_batch_handed_over_and_never_run_keeps_the_helper_from_no_rest(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The pass dies in the first batch while the second is with the helper: that batch is
+    released (its parts cancelled), so the helper may still rest."""
+    ws = make_workspace(tmp_path / "ws")
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(45):
+        connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<c{n}@example.net>"))
+    config = load_config(_with_helpers(ws.config_path, 1))
+    with Service(config, clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+
+        def crash(intake: Intake, work: Work) -> None:
+            if work.msg.message_id == "c7@example.net":
+                raise Crash
+
+        crashing = Intake(
+            service.config, service.sessions, clock=clock, steps=_steps_with(12, crash)
+        )
+        try:
+            with pytest.raises(Crash):
+                crashing.run_mailbox(connector)
+            preparer = crashing._preparer
+            assert preparer is not None and preparer.pids()
+            assert preparer._outstanding == 0
+        finally:
+            crashing.close()
+
+
+def test_closing_waits_for_a_stuck_helper_no_longer_than_its_patience(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Closed (the service stops, another model replaces it) while the helper is stuck on a
+    part and a pass waits for it: the pass gives the part up, the close ends the helper
+    within ``patience``, and a closed preparer starts no helper again."""
+    ws = make_workspace(tmp_path / "ws")
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.intake is not None
+        raws = [path.read_bytes() for path in sorted(EML.glob("*.eml"))][:PART]
+        preparer = Preparer(service.intake.classify, patience=2.0)
+        preparer.warm()
+        (pid,) = preparer.pids()
+        os.kill(pid, signal.SIGSTOP)  # stuck before it could answer
+        handed = preparer.submit(raws)
+        assert handed is not None
+        deadline = time.monotonic() + 10
+        while not handed.parts[0][2].running() and time.monotonic() < deadline:
+            time.sleep(0.01)  # with the helper: not to be taken back
+        waiting: list[object] = []
+        pass_thread = threading.Thread(
+            target=lambda: waiting.append(preparer.results(handed)), daemon=True
+        )
+        pass_thread.start()
+        time.sleep(0.2)
+        began = time.monotonic()
+        preparer.close()
+        closing = time.monotonic() - began
+        pass_thread.join(10)
+        assert not pass_thread.is_alive() and waiting == [None]
+        assert closing < 10 and not _exists(pid)
+        assert preparer.submit(raws) is None and preparer.pids() == []

@@ -204,6 +204,10 @@ def run_folder(
     except ConnectorError:
         commit()  # what was read before the server failed is kept
         raise
+    except BaseException:
+        if sealed is not None and preparer is not None:
+            preparer.release(sealed[2])  # not to be run: it keeps the helper from its rest
+        raise
     commit()
 
 
@@ -224,12 +228,12 @@ def run_batch(
     report: PassReport,
     *,
     state: Mapping[str, Any] | None,
-    prepared: Sequence[Prepared] | None = None,
+    prepared: Sequence[Prepared | None] | None = None,
 ) -> None:
     """Run ``batch`` (messages of ``folder``, in order) in one transaction; save ``state``
     (the folder's state after the batch) in it.  See the module's docstring.  ``prepared``:
     the batch's messages parsed and classified ahead (:mod:`postvakt.intake.prepare`), in
-    its order."""
+    its order (None for a message whose preparing raised: its steps do it)."""
     if len(batch) > 1:
         try:
             try:
@@ -271,7 +275,7 @@ def _group(
     state: Mapping[str, Any] | None,
     *,
     savepoints: bool = False,
-    prepared: Sequence[Prepared] | None = None,
+    prepared: Sequence[Prepared | None] | None = None,
 ) -> list[MessageOutcome]:
     """The batch in one transaction.  Without ``savepoints`` (the first try) the messages'
     rows are written together at the end, and a message whose steps raise rolls the whole

@@ -7,8 +7,8 @@ read; the pass's own process meanwhile registers, letters and records the batch 
 On a machine with two cores or more the two run at once.
 
 - The helper (``[service] prepare_processes``, default 1; 0 turns it off) is started when a
-  pass first has a second batch, or at start by :meth:`Preparer.warm` (``postvakt run``,
-  ``postvakt worker``).  It holds a copy of the organisation's model; when another model is
+  folder's first batch is full (:meth:`Preparer.warm` starts it at once: the benchmarks do,
+  before their clock).  It holds a copy of the organisation's model; when another model is
   taken into use the helper is replaced.  A helper with nothing handed over for
   :data:`IDLE_SECONDS` ends (a watching service needs no second copy of the model), never
   while a batch handed over waits to be taken; the next full batch starts another.
@@ -22,12 +22,14 @@ On a machine with two cores or more the two run at once.
   classifier of its own (tests, ``classifier evaluate``) does everything itself.
 - **Nothing depends on the helper.**  A helper that dies, cannot start, or fails on a batch
   leaves that batch to the pass's own process, which parses and classifies it as before; a
-  batch larger than :data:`MAX_HANDED_BYTES` is never handed over.  The pass never waits
+  message whose parsing or classifying raises (there or in the pass) is left to the steps,
+  which send it to the failed store as without the helper; a batch larger than
+  :data:`MAX_HANDED_BYTES` is never handed over.  The pass never waits
   for the helper without a bound: it looks every :data:`WAIT_STEP_SECONDS` whether the
   helper still lives (when it is killed while a part is taken back, Python 3.11's pool
   leaves the other parts unanswered for ever: CPython gh-107219), and a part not answered
-  within ``patience`` seconds (a helper stopped, or stuck) ends the helper.  The database is never
-  touched there, and what is written, when, and in which transaction, does not change.
+  within ``patience`` seconds (a helper stopped, or stuck) ends the helper; closing waits
+  for it no longer than that either.  The database is never touched there, and what is written, when, and in which transaction, does not change.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from postvakt.classifier import Contact, Screening, find_contact, screen
 from postvakt.classifier.limits import cap_text
@@ -52,6 +55,8 @@ from postvakt.mailbox.message import IncomingMessage, parse_message
 __all__ = ["MAX_HANDED_BYTES", "PART", "Handed", "Prepared", "Preparer", "prepare_one"]
 
 log = logging.getLogger("postvakt.intake")
+
+T = TypeVar("T")
 
 MAX_HANDED_BYTES = 32 * 1024 * 1024
 """A batch whose messages are larger together than this is parsed in the pass's process:
@@ -127,9 +132,18 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _prepare_batch(raws: Sequence[bytes]) -> list[Prepared]:
+def _prepare_batch(raws: Sequence[bytes]) -> list[Prepared | None]:
     assert _MODEL is not None
-    return [prepare_one(raw, _MODEL, _OWN) for raw in raws]
+    return [_prepare_or_none(raw, _MODEL, _OWN) for raw in raws]
+
+
+def _prepare_or_none(raw: bytes, model: object, own: frozenset[str]) -> Prepared | None:
+    """:func:`prepare_one`, or None when it raises: the message is the steps' to run, and
+    a message that fails there goes to the failed store alone (never its whole batch)."""
+    try:
+        return prepare_one(raw, model, own)
+    except Exception:
+        return None
 
 
 PART = 25
@@ -142,7 +156,11 @@ class Handed:
     """A batch handed to the helper: its messages, and per part its slice and the answer."""
 
     raws: list[bytes]
-    parts: list[tuple[int, int, Future[list[Prepared]]]] = field(default_factory=list)
+    parts: list[tuple[int, int, Future[list[Prepared | None]]]] = field(default_factory=list)
+    helpers: list[multiprocessing.Process] = field(default_factory=list)
+    """The processes of the pool it went to (the pool may be closed meanwhile)."""
+    taken: bool = False
+    """Its results were taken, or it was released: it counts no more as outstanding."""
 
 
 class Preparer:
@@ -168,6 +186,7 @@ class Preparer:
         self._outstanding = 0
         """Batches handed over whose results the pass has not taken yet: no rest meanwhile."""
         self._watcher: threading.Thread | None = None
+        self._closed = False
         self.broken = False
         """The helper failed: no more batches are handed over (the pass does the work)."""
         self.parts_taken_back = 0
@@ -186,8 +205,9 @@ class Preparer:
                 self._give_up(exc)
                 return
             self._used = time.monotonic()
+            helpers = _processes_of(pool)
         try:
-            started.result()
+            self._answer(started, helpers)
         except Exception as exc:
             self._give_up(exc)
 
@@ -196,8 +216,11 @@ class Preparer:
             return self._start()
 
     def _start(self) -> ProcessPoolExecutor | None:
-        """The pool, started if need be (with ``self._lock`` held)."""
-        if self._pool is None and not self.broken:
+        """The pool, started if need be (with ``self._lock`` held); None once the helper
+        failed or this preparer was closed."""
+        if self.broken or self._closed:
+            return None
+        if self._pool is None:
             try:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self._processes,
@@ -255,12 +278,30 @@ class Preparer:
                 for _start, _end, future in handed.parts:
                     future.cancel()
                 return None
+            handed.helpers = _processes_of(pool)
             self._outstanding += 1
             self._used = time.monotonic()
         return handed
 
-    def results(self, handed: Handed | None) -> list[Prepared] | None:
-        """The batch prepared, or None when the pass must do it itself.
+    def release(self, handed: Handed | None) -> None:
+        """A batch handed over that the pass will not take (it stopped on an error): its
+        parts not begun are cancelled and it no longer keeps the helper from its rest."""
+        if handed is None:
+            return
+        for _start, _end, future in handed.parts:
+            future.cancel()
+        self._taken(handed)
+
+    def _taken(self, handed: Handed) -> None:
+        with self._lock:
+            if not handed.taken:
+                handed.taken = True
+                self._outstanding -= 1
+            self._used = time.monotonic()
+
+    def results(self, handed: Handed | None) -> list[Prepared | None] | None:
+        """The batch prepared (None for a message the steps must do: its preparing raised),
+        or None when the pass must do the whole batch itself.
 
         A part the helper has not begun yet (it is behind: large messages) is taken back and
         prepared here, with the same model and functions, instead of waiting for it.
@@ -270,60 +311,51 @@ class Preparer:
         try:
             return self._collect(handed)
         finally:
-            with self._lock:
-                self._outstanding -= 1
-                self._used = time.monotonic()
+            self._taken(handed)
 
-    def _collect(self, handed: Handed) -> list[Prepared] | None:
+    def _collect(self, handed: Handed) -> list[Prepared | None] | None:
         # Every part not begun is taken back at once (the helper goes on with what it has),
         # then done here while the helper finishes its own.
         back = [part for part in handed.parts if part[2].cancel()]
         self.parts_taken_back += len(back)
         done = {
             start: [
-                prepare_one(raw, self.model, self.own_addresses) for raw in handed.raws[start:end]
+                _prepare_or_none(raw, self.model, self.own_addresses)
+                for raw in handed.raws[start:end]
             ]
             for start, end, _future in back
         }
-        prepared: list[Prepared] = []
+        prepared: list[Prepared | None] = []
         for start, _end, future in handed.parts:
             if start in done:
                 prepared += done[start]
                 continue
             try:
-                prepared += self._answer(future)
+                prepared += self._answer(future, handed.helpers)
             except Exception as exc:  # a helper that died, or a bug there: the pass does it
                 self._give_up(exc)
                 return None
         return prepared
 
-    def _answer(self, future: Future[list[Prepared]]) -> list[Prepared]:
-        """The part's answer; raises when the helper is gone or takes longer than
-        ``patience`` (then it is ended: it may be stuck on something)."""
+    def _answer(self, future: Future[T], helpers: list[multiprocessing.Process]) -> T:
+        """The answer of ``future``, sent to ``helpers``; raises when they are gone or take
+        longer than ``patience`` (then they are ended: they may be stuck on something)."""
         waited = 0.0
         while True:
             try:
                 return future.result(timeout=WAIT_STEP_SECONDS)
             except TimeoutError:
                 waited += WAIT_STEP_SECONDS
-            if not self._alive():
+            if not helpers or not all(process.is_alive() for process in helpers):
                 raise BrokenProcessPool("the helper process ended without an answer")
             if waited >= self.patience:
-                self._end_helpers()
+                _end(helpers)
                 raise TimeoutError(f"no answer from the helper process in {self.patience:g} s")
 
     def _helpers(self) -> list[multiprocessing.Process]:
         with self._lock:
             pool = self._pool
-        return list((getattr(pool, "_processes", None) or {}).values()) if pool else []
-
-    def _alive(self) -> bool:
-        processes = self._helpers()
-        return bool(processes) and all(process.is_alive() for process in processes)
-
-    def _end_helpers(self) -> None:
-        for process in self._helpers():
-            process.kill()
+        return _processes_of(pool) if pool is not None else []
 
     def _give_up(self, exc: BaseException) -> None:
         if not self.broken:
@@ -340,9 +372,28 @@ class Preparer:
         return [process.pid for process in self._helpers() if process.pid is not None]
 
     def close(self) -> None:
-        if self.broken:  # it may be stuck: shutting down would wait for it
-            self._end_helpers()
+        """End the helper: what it is on may finish within ``patience`` (another thread's
+        pass may wait for it), then it is killed.  No helper starts here again."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is None:
+            return
+        helpers = _processes_of(pool)
+        if self.broken:  # it may be stuck: waiting would be for nothing
+            _end(helpers)
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + self.patience
+        for process in helpers:
+            process.join(max(deadline - time.monotonic(), 0))
+        _end(helpers)
+
+
+def _processes_of(pool: ProcessPoolExecutor) -> list[multiprocessing.Process]:
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _end(helpers: list[multiprocessing.Process]) -> None:
+    for process in helpers:
+        if process.is_alive():
+            process.kill()
+            process.join(5)
