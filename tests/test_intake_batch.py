@@ -179,6 +179,60 @@ def test_a_batch_knows_copies_of_its_own_messages_and_of_earlier_ones(
     assert len(connector.drafts) == 2
 
 
+def test_a_diary_document_the_database_refuses_fails_its_message_alone(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """The new cases' diary documents are added by the first flush's hook and written by a
+    second: a refusal there (a trigger's error; on PostgreSQL not a conflict) fails that
+    message alone, as a refused case row does, instead of stopping every pass."""
+    from sqlalchemy import text
+
+    ws = make_workspace(tmp_path / "ws", db_url)
+    connector = MemoryConnector("kontakt@testby.se")
+    for n in range(5):
+        subject = "Klagomål BOOM" if n == 2 else f"Klagomål {n}"
+        connector.add(citizen_mail(COMPLAINT, subject=subject, message_id=f"<d{n}@example.net>"))
+    refused = "(SELECT subject FROM cases WHERE id = NEW.case_id) LIKE '%BOOM%'"
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None and service.engine is not None
+        with service.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text(
+                        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF "
+                        f"{refused} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; "
+                        "END $$ LANGUAGE plpgsql"
+                    )
+                )
+                connection.execute(
+                    text(
+                        "CREATE TRIGGER refuse BEFORE INSERT ON diary_documents "
+                        "FOR EACH ROW EXECUTE FUNCTION refuse()"
+                    )
+                )
+            else:
+                connection.execute(
+                    text(
+                        f"CREATE TRIGGER refuse BEFORE INSERT ON diary_documents WHEN {refused} "
+                        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                    )
+                )
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=50)
+        report = intake.run_mailbox(connector)
+        assert [o.disposition for o in report.outcomes] == [
+            Disposition.CASE,
+            Disposition.CASE,
+            Disposition.FAILED,
+            Disposition.CASE,
+            Disposition.CASE,
+        ]
+        with service.sessions() as session:
+            assert session.scalars(select(FailedMessage.message_key)).all() == ["1:3"]
+            numbers = sorted(session.scalars(select(Case.reference)))
+            assert numbers == [f"KS 2026/{i}" for i in range(1, 5)]  # no gap, none twice
+        assert intake.run_mailbox(connector).outcomes == []  # the pass went on past it
+
+
 def test_a_reply_joins_its_case_in_the_same_batch_and_in_a_later_one(
     db_url: str, tmp_path: Path, clock: Clock
 ) -> None:

@@ -335,7 +335,13 @@ def _group(
                 shared[BATCH_DRAFTS].add(work.draft.message_id)
         if not savepoints:
             try:  # the messages' rows, written together: a row refused is one message's
-                session.flush()
+                # Until nothing is pending: the first flush's hooks add rows of their own
+                # (the new cases' diary documents), and a refusal of one of those is a
+                # message's too, not the pass's.
+                for _ in range(FLUSH_ROUNDS):
+                    session.flush()
+                    if not (session.new or session.dirty or session.deleted):
+                        break
             except (IntegrityError, OperationalError):
                 raise  # a conflict (or the database unusable): the caller decides
             except DBAPIError as exc:  # refused (a trigger, a check): each in its savepoint
@@ -345,6 +351,10 @@ def _group(
     session.expunge_all()
     return outcomes
 
+
+FLUSH_ROUNDS = 4
+"""At most this many flushes write a batch's rows and what their flushes add (the diary
+outbox adds its documents after the first); anything left goes with the commit."""
 
 MAX_THREAD_LOOKAHEAD = 5000
 """At most this many thread ids (In-Reply-To, References) are looked up for a whole batch."""
