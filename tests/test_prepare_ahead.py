@@ -6,13 +6,14 @@ replaces the helper."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -526,3 +527,41 @@ def test_closing_waits_for_a_stuck_helper_no_longer_than_its_patience(
         assert not pass_thread.is_alive() and waiting == [None]
         assert closing < 10 and not _exists(pid)
         assert preparer.submit(raws) is None and preparer.pids() == []
+
+
+def test_the_pools_manager_thread_meeting_cpython_gh_107219_is_told_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A part taken back (cancelled while queued), then the helper killed: Python 3.11's pool
+    raises InvalidStateError in its manager thread.  That goes to the log at DEBUG; any
+    other thread's error still reaches the hook there was before."""
+    from postvakt.intake import prepare
+
+    seen: list[type[BaseException]] = []
+    earlier = threading.excepthook
+    threading.excepthook = lambda args: seen.append(args.exc_type)
+    try:
+        prepare._install_quiet_pool_bug()
+        caplog.set_level(logging.DEBUG, logger="postvakt")
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            parts = [pool.submit(time.sleep, 30) for _ in range(4)]  # two queued, two waiting
+            deadline = time.monotonic() + 20
+            while not parts[1].running() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert parts[3].cancel()
+            (process,) = list(pool._processes.values())  # type: ignore[attr-defined]
+            process.kill()
+            while not parts[0].done() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        other = threading.Thread(target=lambda: 1 / 0)
+        other.start()
+        other.join()
+    finally:
+        threading.excepthook = earlier
+    assert seen == [ZeroDivisionError]  # the pool's error did not reach it; this one did
+    if sys.version_info < (3, 12):  # fixed in later Pythons: nothing to tell there
+        assert any("gh-107219" in r.getMessage() for r in caplog.records)

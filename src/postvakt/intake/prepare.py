@@ -41,8 +41,8 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool, _ExecutorManagerThread
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -111,6 +111,26 @@ and does the work itself; a part of the largest batch handed over takes a few se
 IDLE_SECONDS = 300.0
 """A helper with nothing handed over for this long ends (its copy of the model is memory a
 watching service does not need); the next full batch starts another."""
+
+
+def _quiet_pool_bug(args: threading.ExceptHookArgs) -> None:
+    """CPython gh-107219 (3.11): when the helper dies while a part was taken back, the pool's
+    manager thread raises InvalidStateError and ends.  The pass never waits on that pool
+    (:meth:`Preparer._answer`), so it is told in the log at DEBUG, not as a traceback on
+    standard error; every other thread's error goes to the hook there was before."""
+    if args.exc_type is InvalidStateError and isinstance(args.thread, _ExecutorManagerThread):
+        log.debug("the helper pool's manager thread ended on CPython gh-107219")
+        return
+    _earlier_hook(args)
+
+
+_earlier_hook = threading.excepthook
+
+
+def _install_quiet_pool_bug() -> None:
+    global _earlier_hook
+    if threading.excepthook is not _quiet_pool_bug:
+        _earlier_hook, threading.excepthook = threading.excepthook, _quiet_pool_bug
 
 
 PARENT_CHECK_SECONDS = 1.0
@@ -221,6 +241,7 @@ class Preparer:
         if self.broken or self._closed:
             return None
         if self._pool is None:
+            _install_quiet_pool_bug()
             try:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self._processes,
