@@ -353,7 +353,7 @@ def test_a_letter_from_the_prepared_template_is_the_letter_rendered_fresh(
             draft = session.scalars(select(Draft).where(Draft.case_id == case.id)).one()
             received = case.received_at.astimezone(intake.tz).date()
             promised = intake.policy.promised_date(case.kind.value, received, intake.calendar)
-            values = {  # as the intake's make_acknowledgment gives them
+            values = {  # as the intake's acknowledgment_draft gives them
                 **intake.letters.citizen(case),
                 "recipient_name": "Karin Ek",
                 "answer_due": promised or case.answer_due or case.reply_due,

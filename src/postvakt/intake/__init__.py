@@ -45,7 +45,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.classifier import (
     Classifier,
-    Contact,
     Label,
     Verdict,
     find_contact,
@@ -68,7 +67,6 @@ from postvakt.mailbox.base import (
     Connector,
     FetchedMessage,
     FolderRole,
-    reply_subject,
 )
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.metrics import observe_pass
@@ -77,7 +75,6 @@ from postvakt.registry.cases import (
     case_parties,
 )
 from postvakt.registry.db import database_errors, is_conflict
-from postvakt.registry.drafts import add_draft
 from postvakt.registry.leases import new_holder
 from postvakt.registry.messages import (
     message_record,
@@ -86,7 +83,6 @@ from postvakt.registry.messages import (
 from postvakt.registry.models import (
     Case,
     Disposition,
-    Draft,
     Mailbox,
     MessageRecord,
 )
@@ -94,7 +90,7 @@ from postvakt.registry.numbering import Numbering
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
 from postvakt.templates import LetterRenderer
-from postvakt.templates.casework import CaseLetters, care_subject, swedish_date
+from postvakt.templates.casework import CaseLetters, swedish_date
 
 __all__ = [
     "ACTOR",
@@ -279,59 +275,6 @@ class Intake:
         if mailbox.kind == "personal":
             return mailbox.address
         return mailbox.owners[0].address if mailbox.owners else None
-
-    def make_acknowledgment(
-        self,
-        session: Session,
-        case: Case,
-        mailbox: Mailbox,
-        msg: IncomingMessage,
-        contact: Contact,
-        now: datetime,
-        *,
-        previous: int | None = None,
-    ) -> Draft:
-        """The case's acknowledgment letter, rendered and queued as a draft (the outbox).
-        ``previous``: acknowledgments the case had before (counted when not given)."""
-        assert contact.reply_to is not None
-        received = case.received_at.astimezone(self.tz).date()
-        # Where the acknowledgement counts as the answer (Örebro) it says when the final
-        # answer comes: the promised date, not the five working days it itself fulfils.
-        promised = self.policy.promised_date(case.kind.value, received, self.calendar)
-        due = promised or case.answer_due or case.reply_due
-        recipient = contact.name or contact.reply_to.name or contact.reply_to.address
-        values = {
-            **self.letters.citizen(case),
-            "recipient_name": recipient,
-            "answer_due": due,  # never a date already passed: see CaseLetters.render
-            "summary": case.summary,
-        }
-        subject = reply_subject(case.subject or msg.subject)
-        name = "acknowledgment"
-        if case.individual_care:
-            # Someone's own care: a neutral letter and subject that repeat nothing of what
-            # the citizen wrote (OSL 26 kap.); a person reads and sends it.
-            name, subject = "acknowledgment_care", care_subject(case)
-        letter = self.letters.render(name, case, now, **values)
-        return add_draft(
-            session,
-            case,
-            kind="ack",
-            title=letter.title,
-            mailbox_id=mailbox.id,
-            mailbox_address=mailbox.address,
-            to_address=contact.reply_to.address,
-            to_name=recipient if recipient != contact.reply_to.address else None,
-            subject=subject,
-            in_reply_to=msg.message_id,
-            references=[*msg.references, msg.message_id],
-            body_text=letter.text,
-            filename=letter.filename,
-            data=letter.data,
-            actor=ACTOR,
-            now=now,
-            previous=previous,
-        )
 
     # -- one message ------------------------------------------------------------------
 

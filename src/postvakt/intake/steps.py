@@ -31,7 +31,7 @@ from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.errors import InvalidInputError
-from postvakt.intake.letters import letter_language
+from postvakt.intake.letters import acknowledgment_draft, letter_language
 from postvakt.intake.lookahead import (
     KNOWN_CASES,
     KNOWN_RECORDS,
@@ -506,7 +506,8 @@ def draft_acknowledgment(intake: Intake, work: Work) -> Disposition | None:
         and contact.reply_to is not None
         and not kept_from_delegate
     ):
-        work.draft = intake.make_acknowledgment(
+        work.draft = acknowledgment_draft(
+            intake,
             work.session,
             case,
             work.mailbox,
