@@ -82,6 +82,10 @@ def test_a_crash_mid_batch_loses_the_batch_and_the_next_pass_reads_it_again(
         assert len(connector.drafts) == 6
 
 
+THIRD_FAILED = [Disposition.CASE] * 2 + [Disposition.FAILED] + [Disposition.CASE] * 2
+"""Five messages of which the third fails alone."""
+
+
 def test_a_failing_message_in_a_batch_rolls_back_alone(
     db_url: str, tmp_path: Path, clock: Clock
 ) -> None:
@@ -108,13 +112,7 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(
             batch_size=50,
         )
         report = intake.run_mailbox(connector)
-        assert [o.disposition for o in report.outcomes] == [
-            Disposition.CASE,
-            Disposition.CASE,
-            Disposition.FAILED,
-            Disposition.CASE,
-            Disposition.CASE,
-        ]
+        assert [o.disposition for o in report.outcomes] == THIRD_FAILED
         with service.sessions() as session:
             failed = session.scalars(select(FailedMessage)).one()
             assert failed.message_key == "1:3" and "ValueError" in failed.traceback
@@ -219,13 +217,7 @@ def test_a_diary_document_the_database_refuses_fails_its_message_alone(
                 )
         intake = Intake(service.config, service.sessions, clock=clock, batch_size=50)
         report = intake.run_mailbox(connector)
-        assert [o.disposition for o in report.outcomes] == [
-            Disposition.CASE,
-            Disposition.CASE,
-            Disposition.FAILED,
-            Disposition.CASE,
-            Disposition.CASE,
-        ]
+        assert [o.disposition for o in report.outcomes] == THIRD_FAILED
         with service.sessions() as session:
             assert session.scalars(select(FailedMessage.message_key)).all() == ["1:3"]
             numbers = sorted(session.scalars(select(Case.reference)))

@@ -8,7 +8,6 @@ processes exit 0 without a traceback.
 
 from __future__ import annotations
 
-import email
 import os
 import signal
 import subprocess
@@ -18,7 +17,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
 from pathlib import Path
 
 import pytest
@@ -221,19 +219,11 @@ def counts(db_url: str, install: Installation, dovecot: DovecotServer) -> Counts
             )
     finally:
         engine.dispose()
-    in_folders: list[str] = []
-    for user in install.users:
-        client = dovecot.imap(user)
-        try:
-            client.select_folder("Drafts", readonly=True)
-            uids = client.search(["ALL"])
-            heads = client.fetch(uids, [b"BODY.PEEK[HEADER]"]) if uids else {}
-        finally:
-            client.logout()
-        for item in heads.values():
-            head = email.message_from_bytes(item[b"BODY[HEADER]"], policy=policy.default)
-            in_folders.append(str(head["Message-ID"]).strip("<>"))
-    seen = Counter(in_folders)
+    seen = Counter(
+        str(head["Message-ID"]).strip("<>")
+        for user in install.users
+        for head in dovecot.headers_in(user)
+    )
     return Counts(
         records=len(keys),
         duplicate_records=len(keys) - len(set(keys)),
@@ -242,7 +232,7 @@ def counts(db_url: str, install: Installation, dovecot: DovecotServer) -> Counts
         cases=cases,
         case_records=case_records,
         drafts_saved=len(draft_ids),
-        drafts_in_folders=len(in_folders),
+        drafts_in_folders=sum(seen.values()),
         doubled_drafts=sum(n - 1 for n in seen.values() if n > 1),
         missing_drafts=len(draft_ids - set(seen)),
     )

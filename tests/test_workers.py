@@ -11,7 +11,6 @@ once by workers starting together, and the rules' times are Swedish time.
 from __future__ import annotations
 
 import asyncio
-import email
 import os
 import signal
 import subprocess
@@ -21,7 +20,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from email import policy
 from pathlib import Path
 
 import pytest
@@ -114,15 +112,7 @@ def drafts_per_reply(install: Installation, dovecot: DovecotServer) -> Counter[t
     """(user, In-Reply-To) of every draft in the users' Drafts folders, counted."""
     found: Counter[tuple[str, str]] = Counter()
     for user in install.users:
-        client = dovecot.imap(user)
-        try:
-            client.select_folder("Drafts", readonly=True)
-            uids = client.search(["ALL"])
-            heads = client.fetch(uids, [b"BODY.PEEK[HEADER]"]) if uids else {}
-        finally:
-            client.logout()
-        for item in heads.values():
-            head = email.message_from_bytes(item[b"BODY[HEADER]"], policy=policy.default)
+        for head in dovecot.headers_in(user):
             found[(user, str(head["In-Reply-To"]))] += 1
     return found
 

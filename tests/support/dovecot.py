@@ -25,6 +25,7 @@ processes of open connections running, still serving their clients.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import grp
 import os
 import pwd
@@ -40,6 +41,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import NamedTuple
@@ -507,6 +509,22 @@ class DovecotServer:
         client = IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=10)
         client.login(f"{user}*{self.master_user}", self.master_password)
         return client
+
+    def headers_in(self, user: str, folder: str = "Drafts") -> list[EmailMessage]:
+        """The header of every message in ``user``'s ``folder`` (read through the master
+        user, so it counts as no login of the user's)."""
+        client = self.imap_as_master(user)
+        try:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            fetched = client.fetch(uids, [b"BODY.PEEK[HEADER]"]) if uids else {}
+        finally:
+            client.logout()
+        parser = BytesParser(policy=email.policy.default)
+        return [
+            parser.parsebytes(item[b"BODY[HEADER]"], headersonly=True)  # type: ignore[misc]
+            for _uid, item in sorted(fetched.items())
+        ]
 
     @contextlib.contextmanager
     def _setup_session(self, user: str) -> Iterator[IMAPClient]:
