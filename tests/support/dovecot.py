@@ -8,7 +8,7 @@ as root it runs as ``nobody`` on a directory that user owns (not under pytest's
 Each user has a passwd-file of its own (``users.d/<name>``), picked up the moment it exists,
 so each test takes fresh users (``add_user``). Addresses are ``<name>@example.test``.
 
-Changed from FACTS.md's template (each marked "(fixture ...)" in CONFIG_TEMPLATE):
+Changed from that minimal configuration (each marked "(fixture ...)" in CONFIG_TEMPLATE):
 
 - passdb and userdb read ``users.d/%n`` instead of one shared ``users`` file: Dovecot stats a
   passwd-file at most once a second, so a user appended within that second stays unknown
@@ -52,7 +52,7 @@ from tests.support.ports import free_port
 
 DOMAIN = "example.test"
 
-# FACTS.md's template with the changes listed above, each marked "(fixture ...)".
+# The minimal test configuration with the changes listed above, each marked "(fixture ...)".
 # ``{d}`` is the server's directory; ``%%u`` is Dovecot's own escape.
 CONFIG_TEMPLATE = """\
 # --- process / paths (rootless: everything runs as {user}) ---
