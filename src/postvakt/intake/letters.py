@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from postvakt.classifier import Contact
 from postvakt.classifier.letter_hints import letter_hints
 from postvakt.classifier.text import citizen_text
+from postvakt.intake.routing import ACTOR
 from postvakt.mailbox.base import reply_subject
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.registry.drafts import add_draft
@@ -61,8 +62,6 @@ def acknowledgment_draft(
 ) -> Draft:
     """The case's acknowledgment letter, rendered and queued as a draft (the outbox).
     ``previous``: acknowledgments the case had before (counted when not given)."""
-    from postvakt.intake.steps import ACTOR  # the steps use this module
-
     assert contact.reply_to is not None
     received = case.received_at.astimezone(intake.tz).date()
     # Where the acknowledgement counts as the answer (Örebro) it says when the final

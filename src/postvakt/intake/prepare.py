@@ -213,8 +213,8 @@ class Preparer:
         """Parts of batches the pass prepared itself because the helper had not begun them."""
 
     def warm(self) -> None:
-        """Start the helper now and wait until it holds the model, so that the first batch
-        does not wait for it (at a service's start)."""
+        """Start the helper now and wait (within ``patience``) until it holds the model, so
+        that the first batch does not wait for it (the benchmarks, before their clock)."""
         with self._lock:
             pool = self._start()
             if pool is None:
