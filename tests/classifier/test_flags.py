@@ -88,6 +88,26 @@ def test_reply_in_a_case_thread_that_is_not_satisfied(classifier: Classifier):
     assert any("ny prövning" in r for r in verdict.reasons)
 
 
+def test_an_unsatisfied_reply_the_model_takes_for_an_opinion_is_a_complaint_to_review(
+    classifier: Classifier,
+):
+    import json
+
+    reply = message(
+        "Jag är inte nöjd med svaret. Men tack ändå, det var en bra idé med fler bänkar.\n\n"
+        "> Hej Anna, vi har tagit emot din fråga.",
+        subject="SV: Din fråga om parken",
+        headers={"In-Reply-To": "<park-1@exempel.se>"},
+    )
+    verdict = classifier.classify(reply)
+    assert verdict.label.value == "complaint" and verdict.followup_not_satisfied
+    assert verdict.needs_review is True  # the model said opinion: a person confirms
+    # Plain Python values: the verdict goes to JSON and to the database as it is.
+    for flag in ("needs_review", "anonymous", "followup_not_satisfied", "personal_data"):
+        assert type(getattr(verdict, flag)) is bool, flag
+    assert json.loads(json.dumps(verdict.as_dict()))["needs_review"] is True
+
+
 def test_satisfied_reply_is_no_follow_up(classifier: Classifier):
     reply = message(
         "Tack för svaret, då förstår jag! Jag skickar in blanketten i morgon.\n\nÅsa",

@@ -368,7 +368,7 @@ class Classifier:
             personal_data=personal,
         )
         care = self.model.care_probability(wvec, cvec)
-        individual_care = label is not Label.OTHER and care >= CARE_THRESHOLD
+        individual_care = label is not Label.OTHER and bool(care >= CARE_THRESHOLD)
         if individual_care:
             reasons = (
                 *reasons,
@@ -379,10 +379,12 @@ class Classifier:
             label=label,
             confidence=round(float(probs[LABELS.index(label)]), 3),
             reasons=reasons,
-            needs_review=needs_review,
-            anonymous=anonymous,
-            followup_not_satisfied=followup,
-            personal_data=personal,
+            # Plain bools: a numpy bool (from comparing numpy floats) is neither JSON nor a
+            # value psycopg can send.
+            needs_review=bool(needs_review),
+            anonymous=bool(anonymous),
+            followup_not_satisfied=bool(followup),
+            personal_data=bool(personal),
             forwarded=citizen.forwarded,
             probabilities=tuple(
                 (lab, round(float(p), 3)) for lab, p in zip(LABELS, probs, strict=True)
