@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
-from postvakt.registry.serial_ids import assign_serial_ids
+from postvakt.registry.serial_ids import assign_serial_ids, assign_sqlite_ids
 
 __all__ = [
     "create_db_engine",
@@ -302,11 +302,13 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine``; on PostgreSQL a flush's new rows get their ids at once
+    """Sessions on ``engine``; a flush's new rows get their ids at once
     (:mod:`postvakt.registry.serial_ids`)."""
     factory = sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name == "postgresql":
         event.listen(factory, "before_flush", assign_serial_ids)
+    elif engine.dialect.name == "sqlite":
+        event.listen(factory, "before_flush", assign_sqlite_ids)
     return factory
 
 
