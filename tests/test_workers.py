@@ -318,6 +318,68 @@ def test_sigterm_lets_the_running_pass_finish(tmp_path: Path, postgres_url: str)
     assert passes == ["succeeded"], passes
 
 
+@pytest.mark.postgres
+def test_a_worker_serves_its_own_counters_and_the_job_queue(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The worker reads the mail, so its process counts the messages and passes: it serves
+    them on ``--metrics-port`` with the database's figures, the worker queue among them."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support.ports import free_port
+
+    workspace = make_workspace(tmp_path / "ws", postgres_url)
+    delivered = messages_for(0, 6, [])
+    for n, raw in enumerate(delivered):
+        workspace.deliver(raw, name=f"m{n:03d}")
+    load_classifier(load_config(workspace.config_path))  # trained before the worker starts
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
+    command = ["worker", "--metrics-port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postvakt", "--config", str(workspace.config_path), *command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    engine = create_engine(postgres_url)
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    try:
+
+        def counted() -> bool:
+            assert proc.poll() is None, "the worker stopped"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    scraped = r.read().decode()
+            except OSError:
+                return False  # not listening yet
+            samples.clear()
+            samples.update(
+                ((s.name, tuple(sorted(s.labels.items()))), s.value)
+                for family in text_string_to_metric_families(scraped)
+                for s in family.samples
+            )
+            assert "@" not in scraped  # no address in what a monitoring system keeps
+            return sum(
+                v for (name, _labels), v in samples.items() if name == "postvakt_messages_total"
+            ) == len(delivered)
+
+        wait_for(counted, 120, "the worker's pass counted on its metrics port")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=120)
+        engine.dispose()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    assert samples[("postvakt_messages_total", (("outcome", "case"),))] >= 1
+    durations = [v for (n, _l), v in samples.items() if n == "postvakt_pass_duration_seconds_count"]
+    assert sum(durations) >= 1
+    assert ("postvakt_queue_depth", (("queue", "jobs"),)) in samples
+    assert ("postvakt_jobs_running", ()) in samples
+
+
 # ------------------------------------------------------------------------ smaller ones
 # ------------------------------------------------------------------------ smaller ones
 

@@ -135,6 +135,7 @@ class DatabaseCollector(Collector):
         from postvakt.registry.documents import DeliveryStatus, DiaryEntry
         from postvakt.registry.models import Draft, DraftStatus, FailedMessage, Mailbox
         from postvakt.registry.passes import pass_rows
+        from postvakt.registry.status import job_counts
 
         def count(session: Session, model: type, *where: object) -> int:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -156,6 +157,9 @@ class DatabaseCollector(Collector):
                     session, FailedMessage, FailedMessage.resolved_at.is_(None)
                 ),
             }
+            jobs = job_counts(session)
+            if jobs is not None:  # the worker queue (postvakt worker), where there is one
+                queues["jobs"] = sum(n["todo"] for n in jobs.values())
             diary_failed = count(session, DiaryEntry, DiaryEntry.status == DeliveryStatus.FAILED)
             diary_retrying = count(
                 session,
@@ -177,12 +181,19 @@ class DatabaseCollector(Collector):
         families.append(gauge)
         gauge = GaugeMetricFamily(
             "postvakt_queue_depth",
-            "Work waiting: drafts to place, diary documents to deliver, failed messages to retry.",
+            "Work waiting: drafts to place, diary documents to deliver, failed messages to retry,"
+            " jobs in the worker queue (postvakt worker) not yet taken.",
             labels=["queue"],
         )
         for queue, depth in queues.items():
             gauge.add_metric([queue], depth)
         families.append(gauge)
+        if jobs is not None:
+            gauge = GaugeMetricFamily(
+                "postvakt_jobs_running", "Jobs of the worker queue a worker is doing now."
+            )
+            gauge.add_metric([], sum(n["doing"] for n in jobs.values()))
+            families.append(gauge)
         gauge = GaugeMetricFamily(
             "postvakt_diary_outbox_failed",
             "Diary documents the diary refused; a person looks, then 'postvakt diary retry'.",

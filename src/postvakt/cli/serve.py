@@ -110,32 +110,35 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        _serve_metrics(service)
+        serve_metrics_of(service)
         service.run_forever()
     return EXIT_OK
 
 
-def _serve_metrics(service: Any) -> None:
-    """Start the metrics server of ``service.metrics_port``, if set (a daemon thread)."""
+def serve_metrics_of(service: Any, port: int | None = None) -> None:
+    """Start the metrics server on ``port`` (default ``service.metrics_port``), if one is
+    set: a daemon thread serving this process's counters and the database's figures."""
     settings = service.config.service
-    if settings.metrics_port is None:
+    port = settings.metrics_port if port is None else port
+    if port is None:
         return
     from postvakt.metrics import registry_for, serve_metrics
 
     registry = registry_for(service.config, service.sessions, service.clock)
     try:
-        serve_metrics(registry, settings.metrics_port, settings.metrics_host)
+        serve_metrics(registry, port, settings.metrics_host)
     except OSError as exc:
         raise ConfigError(
             [
                 ConfigProblem(
                     "service.metrics_port",
-                    f"mätvärdena kan inte visas på {settings.metrics_host}:"
-                    f"{settings.metrics_port} ({exc.strerror}); välj en ledig port",
+                    f"mätvärdena kan inte visas på {settings.metrics_host}:{port} "
+                    f"({exc.strerror}); välj en ledig port (för 'postvakt worker': "
+                    "--metrics-port, en per arbetare på samma maskin)",
                 )
             ]
         ) from exc
-    print(f"Mätvärden: http://{settings.metrics_host}:{settings.metrics_port}/metrics", flush=True)
+    print(f"Mätvärden: http://{settings.metrics_host}:{port}/metrics", flush=True)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from postvakt.cli.args import integer
 from postvakt.cli.common import EXIT_OK, config_path, open_service
+from postvakt.cli.serve import serve_metrics_of
 
 
 def add_parsers(sub: Any) -> None:
@@ -22,6 +23,13 @@ def add_parsers(sub: Any) -> None:
         metavar="N",
         help="så många jobb åt gången i den här processen (standard: 4)",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=integer(1, 65535),
+        metavar="PORT",
+        help="visa den här arbetarens mätvärden (Prometheus) på PORT i stället för "
+        "service.metrics_port; en egen port för varje arbetare på samma maskin",
+    )
     worker.set_defaults(handler=cmd_worker)
 
 
@@ -31,5 +39,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     refuse_sqlite(load_config(config_path(args)))  # before a SQLite file would be created
     with open_service(args) as service:
+        # This process reads the mail: its counters (messages by outcome, pass durations)
+        # are counted here and nowhere else.
+        serve_metrics_of(service, args.metrics_port)
         run_worker(service, concurrency=args.concurrency)
     return EXIT_OK

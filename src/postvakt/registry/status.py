@@ -133,7 +133,23 @@ def _has_procrastinate(session: Session) -> bool:
     return found is not None
 
 
-def _workers(session: Session) -> tuple[list[WorkerStatus], dict[str, dict[str, int]]]:
+def job_counts(session: Session) -> dict[str, dict[str, int]] | None:
+    """The worker queue's jobs waiting (``todo``) and running (``doing``), per queue; None
+    where no ``postvakt worker`` has set up its tables (SQLite, or ``run`` alone)."""
+    if not _has_procrastinate(session):
+        return None
+    jobs: dict[str, dict[str, int]] = {}
+    for queue, status, n in session.execute(
+        text(
+            "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status ORDER BY queue_name"
+        )
+    ):
+        jobs.setdefault(queue, {"todo": 0, "doing": 0})[status] = int(n)
+    return jobs
+
+
+def _workers(session: Session) -> list[WorkerStatus]:
     workers = [
         WorkerStatus(int(wid), beat, float(age), int(doing))
         for wid, beat, age, doing in session.execute(
@@ -146,15 +162,7 @@ def _workers(session: Session) -> tuple[list[WorkerStatus], dict[str, dict[str, 
             )
         )
     ]
-    jobs: dict[str, dict[str, int]] = {}
-    for queue, status, n in session.execute(
-        text(
-            "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
-            "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status ORDER BY queue_name"
-        )
-    ):
-        jobs.setdefault(queue, {"todo": 0, "doing": 0})[status] = int(n)
-    return workers, jobs
+    return workers
 
 
 def read_status(session: Session, config: Config, now: datetime) -> Status:
@@ -181,8 +189,9 @@ def read_status(session: Session, config: Config, now: datetime) -> Status:
             row.lease_holder, row.lease_expires_at = lease.holder, lease.expires_at
         status.mailboxes.append(row)
 
-    if _has_procrastinate(session):
-        status.workers, status.queues.jobs = _workers(session)
+    jobs = job_counts(session)
+    if jobs is not None:
+        status.workers, status.queues.jobs = _workers(session), jobs
     last_seen: dict[str, datetime] = {}
     holding: dict[str, int] = {}
     for found in passes.values():
