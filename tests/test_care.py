@@ -27,7 +27,7 @@ from postvakt.cli import main
 from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.intake import load_classifier
-from postvakt.mailbox.message import IncomingMessage
+from postvakt.mailbox.message import IncomingMessage, parse_message
 from postvakt.registry.models import Case, EventKind, Notification
 from postvakt.service import Service
 from tests.support.ports import free_port
@@ -299,19 +299,39 @@ def test_the_routing_waits_while_the_mail_server_is_down_and_goes_once_it_is_up(
     assert sum("skickades till avvikelsefunktionen" in e for e in care_events(case)) == 1
 
 
-def test_outside_working_time_the_card_goes_at_once_and_the_head_is_told_next_morning(
+def test_outside_working_time_the_card_and_the_heads_notice_go_at_once(
     smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
+    """A care complaint on a Saturday: the head must consider a lex Sarah or lex Maria
+    report the same day, not on Monday; other notices still wait for working time."""
     ws = care_workspace(tmp_path / "ws", None, smtp_server.config())
-    ws.deliver(citizen_mail(SNOW, sender=RELATIVE))
+    ws.deliver(citizen_mail(SNOW, sender=RELATIVE, subject="Pappa föll i badrummet"))
     with service_at(ws, at(2026, 11, 28, 11), detector=True) as service:  # a Saturday
         assert service.run_once().care_routed == ["KS 2026/1"]
-        assert "(units.head) får besked när arbetstiden börjar" in care_events(case_of(service))[1]
-    assert len(smtp_server.to(DEVIATION)) == 1 and smtp_server.to(HEAD) == []
-    with service_at(ws, at(2026, 11, 30, 8), detector=True) as service:  # Monday morning
-        service.run_once()
+        assert "(units.head) får besked genast" in care_events(case_of(service))[1]
+        queued = service.notifier._queued()
+    assert len(smtp_server.to(DEVIATION)) == 1
     (notice,) = smtp_server.to(HEAD)
     assert "KS 2026/1" in notice.text and "lex Sarah" in notice.text
+    # The label only: the subject may name a person's health, and a substitute may read it.
+    assert "Pappa" not in notice.text and "föll" not in notice.text
+    assert all(item.kind != "care" for item in queued)
+    with service_at(ws, at(2026, 11, 30, 8), detector=True) as service:  # Monday morning
+        service.run_once()
+    assert len(smtp_server.to(HEAD)) == 1  # told once
+
+
+def test_a_pass_the_watcher_starts_routes_its_care_cases_at_once(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """IDLE saw the mail come in: its pass sends the card and tells the head, without
+    waiting for the next poll of every mailbox."""
+    ws = care_workspace(tmp_path / "ws", None, smtp_server.config())
+    ws.deliver(citizen_mail(SNOW, sender=RELATIVE))
+    with service_at(ws, TUESDAY, detector=True) as service:
+        service._watched_pass("kontakt@testby.se")  # what the IDLE watcher calls
+        assert case_of(service).care_routed_at is not None
+    assert len(smtp_server.to(DEVIATION)) == 1 and len(smtp_server.to(HEAD)) == 1
 
 
 def test_without_a_deviation_address_the_head_is_still_told(
@@ -330,6 +350,40 @@ def test_without_a_deviation_address_the_head_is_still_told(
 
 
 # ------------------------------------------------------------------------- by hand
+
+
+INSULIN = (
+    "Hemtjänsten glömde ge min man hans insulin i går kväll. Han fick åka in till akuten. "
+    "Hur kan det hända?\n\nKarin Ek\n"
+)
+
+
+def test_a_care_message_registered_by_hand_is_flagged_and_routed(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """A message the model took for "annat" and a person registers as a complaint keeps the
+    care detector's answer: routed to the deviation function, the head told."""
+    ws = care_workspace(tmp_path / "ws", None, smtp_server.config())
+    mail = citizen_mail(INSULIN, sender=RELATIVE, subject="Insulin", message_id="<ins@example.net>")
+    ws.deliver(mail)
+    with service_at(ws, TUESDAY) as service:
+        service.run_once()
+        assert service.intake is not None
+        verdict = service.intake.classify(parse_message(mail))
+    assert verdict.label.value == "other" and verdict.care_probability >= 0.5  # the premise
+    args = ["cases", "register", "--message-id", "<ins@example.net>", "--kind", "klagomal"]
+    assert (
+        main(
+            ["--config", str(ws.config_path), *args, "--by", "anna@testby.se"],
+            clock=fixed_clock(TUESDAY),
+        )
+        == 0
+    )
+    with service_at(ws, TUESDAY) as service:
+        service.run_once()
+        case = case_of(service)
+    assert case.individual_care is True and case.care_route is None and case.care_routed_at
+    assert len(smtp_server.to(DEVIATION)) == 1 and len(smtp_server.to(HEAD)) == 1
 
 
 def test_setting_and_clearing_the_mark_by_hand_reroutes_the_case(

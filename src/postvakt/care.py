@@ -500,8 +500,10 @@ class CareRouting:
         if self.notifier is None:
             return
         marked = case.care_flagged_at or now
+        # The label only, not the heading: the heading holds the citizen's subject, which
+        # may name a person's health (OSL 26 kap.), and the notice may go to a substitute.
         line = (
-            f"{case.label} {case.heading}: rör enskilds vård och omsorg. Ärendekortet och "
+            f"{case.label}: rör enskilds vård och omsorg. Ärendekortet och "
             "originalmeddelandet går till avvikelsefunktionen; registrera ärendet i "
             f"verksamhetssystemets avvikelsemodul. {LEX_REMINDER}"
         )
@@ -512,7 +514,8 @@ class CareRouting:
             now,
         )
         if added:
-            when = "i dag" if self.notifier.in_working_time(now) else "när arbetstiden börjar"
+            # Care notices go at once, also outside working time (rules.notify.URGENT_KINDS).
+            when = "i dag" if self.notifier.in_working_time(now) else "genast, utanför arbetstid"
             add_event(
                 session,
                 case,

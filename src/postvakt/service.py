@@ -325,10 +325,20 @@ class Service:
     def _watched_pass(self, address: str) -> None:
         """A pass started by the watcher; an error in it is logged and the watch goes on."""
         try:
-            self._guarded_pass(lambda: self.run_mailbox(address))
+            self._guarded_pass(lambda: self._watched_run(address))
         except Exception as exc:  # the scheduler's passes are guarded by APScheduler
             log.error("pass over %s stopped: %s", address, type(exc).__name__)
             log.debug("pass over %s stopped", address, exc_info=True)
+
+    def _watched_run(self, address: str) -> PassReport:
+        """The watcher's pass, and the care cases it registered routed at once: the head must
+        consider a lex Sarah or lex Maria report without delay, not at the next poll."""
+        report = self.run_mailbox(address)
+        if self.care is not None and report.count(Disposition.CASE):
+            report.care_routed += self.care.route_pending()
+            if self.notifier is not None:
+                report.errors += self.notifier.flush(self.clock()).errors
+        return report
 
     def _guarded_pass(self, run: Callable[[], PassReport]) -> None:
         try:

@@ -318,3 +318,42 @@ def test_an_own_template_added_later_is_used_once_the_files_are_looked_at_again(
     custom_template(folder, "{{ organisation }} – egen mall")
     second = paragraphs(renderer.render("acknowledgment", context()))
     assert second == (["Örebro kommun – egen mall"] if look_again == 0 else first)
+
+
+@pytest.mark.parametrize(("language", "subject"), [(None, "Ditt ärende"), ("en", "Your case")])
+def test_a_care_letters_subject_is_in_the_letters_language_and_quotes_nothing(
+    language: str | None, subject: str
+):
+    from postvakt.registry.models import Case
+    from postvakt.templates.casework import care_subject
+
+    case = Case(reference="KS 2026/7", number="KS 2026/7", language=language)
+    case.heading = "Pappa föll i badrummet"  # the citizen's words: never in the subject
+    assert care_subject(case) == f"{subject} KS 2026/7"
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("sv", "registrerat det med diarienummer KS 2026/7, och du får svar senast den 1 december"),
+        ("en", "KS 2026/7, and you will receive an answer by 1 December at the latest"),
+    ],
+)
+def test_the_carrier_mail_puts_a_comma_before_the_promise(language: str, sentence: str):
+    from postvakt.registry.models import Case, CaseKind
+    from postvakt.templates.language import mail_text
+
+    case = Case(reference="KS 2026/7", number="KS 2026/7", kind=CaseKind.COMPLAINT)
+    case.sender_name = "Karin Ek"
+    due = "1 december" if language == "sv" else "1 December"
+    context = {"answer_due": due, "unit": "Kontaktcenter", "organisation": "Testby kommun"}
+    text = mail_text(
+        "acknowledgment",
+        case,
+        context,
+        language=language,
+        title="Mottagningsbekräftelse",
+        neuter=False,
+        promises=True,
+    )
+    assert sentence in text.replace("\n", " ")

@@ -108,6 +108,13 @@ def test_the_handler_marks_a_case_from_its_page_and_the_head_clears_it(
         ]
         assert "Snön" in drafts[0].subject  # the ordinary one named the matter
 
+    # A form without its choice (a stale page, a hand-made request) changes nothing.
+    for data in ({"csrf": csrf}, {"csrf": csrf, "omsorg": "kanske"}):
+        blank = client.post(f"/arenden/{cases.kontakt}/omsorg", data=data)
+        assert blank.status_code == 400
+    with ctx_of(app).sessions() as session:
+        assert session.get(Case, cases.kontakt).individual_care is True
+
     # Pressed again (a second tab): nothing is sent twice.
     again = client.post(f"/arenden/{cases.kontakt}/omsorg", data={"csrf": csrf, "omsorg": "ja"})
     assert "redan markerat" in _status(again.text)

@@ -66,7 +66,7 @@ from postvakt.classifier.training import (
     fit,
     fit_sklearn,
 )
-from postvakt.classifier.verdict import Label, Verdict
+from postvakt.classifier.verdict import CARE_THRESHOLD, Label, Verdict
 from postvakt.mailbox.message import IncomingMessage
 
 __all__ = [
@@ -98,8 +98,6 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
-CARE_THRESHOLD = 0.5
-"""A case whose care probability is at least this is flagged ``individual_care``."""
 
 
 # --------------------------------------------------------------------------- the cache

@@ -6,6 +6,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+CARE_THRESHOLD = 0.5
+"""A case whose care probability is at least this is flagged ``individual_care``."""
+
 __all__ = ["LABEL_SV", "Label", "Verdict"]
 
 

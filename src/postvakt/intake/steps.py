@@ -28,6 +28,7 @@ from postvakt.classifier import (
     screen,
 )
 from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
+from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.errors import InvalidInputError
@@ -373,12 +374,18 @@ def decided_by_a_person(intake: Intake, work: Work) -> Disposition | None:
     (forwarded by staff, anonymous, personal data), but its label is the person's."""
     assert work.decided is not None and work.registered_by is not None
     verdict = intake.classify(work.msg)
+    # The care detector's answer holds for the person's label too: the model gave none for
+    # a message it took for "annat" (the very ones registered by hand).
+    care = verdict.individual_care or (
+        work.decided is not Label.OTHER and verdict.care_probability >= CARE_THRESHOLD
+    )
     work.verdict = replace(
         verdict,
         label=work.decided,
         confidence=1.0,
         reasons=(f"registrerat av {work.registered_by}", *verdict.reasons[:2]),
         needs_review=False,
+        individual_care=care,
     )
     return None
 

@@ -189,6 +189,12 @@ class Mailer:
             ) from exc
 
 
+URGENT_KINDS = frozenset({"care"})
+"""Notices that go at once, also outside working time: a care complaint's notice to the unit
+head, who must consider a lex Sarah or lex Maria report without delay (the same day, not
+after a weekend)."""
+
+
 class Notifier:
     """Claims, sends and records digests."""
 
@@ -250,15 +256,17 @@ class Notifier:
     def send(self, planned: Sequence[Planned], now: datetime) -> SendReport:
         """Send what is planned, with whatever waited in the queue, as one digest per person.
 
-        Outside working time nothing is sent: the items are queued, and the next run in
-        working time sends them.  A digest the mail server refuses goes back to the queue.
+        Outside working time only the urgent kinds (:data:`URGENT_KINDS`) are sent: the other
+        items are queued, and the next run in working time sends them.  A digest the mail
+        server refuses goes back to the queue.
         """
         report = SendReport()
         planned = self.linked(self.covered(planned, now.date()))
-        if not self.in_working_time(now):
-            report.queued = self._queue(planned, now)
-            return report
         waiting = self._queued()
+        if not self.in_working_time(now):
+            report.queued = self._queue([p for p in planned if p.kind not in URGENT_KINDS], now)
+            planned = [p for p in planned if p.kind in URGENT_KINDS]
+            waiting = [p for p in waiting if p.kind in URGENT_KINDS]
         if not planned and not waiting:
             return report
         if self.mailer is None:

@@ -70,7 +70,10 @@ def promised(due: date | str | None, today: date) -> str:
 
 
 def care_subject(case: Case) -> str:
-    """The subject of a letter in a case about someone's own care: none of the citizen's words."""
+    """The subject of a letter in a case about someone's own care: none of the citizen's words,
+    in the language the letter is in."""
+    if case.language == "en":
+        return f"Your case {case.label}"
     return f"Ditt ärende {case.label}"
 
 

@@ -10,7 +10,7 @@ checked here server-side — refused with 403 — and again by the routing.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from postvakt.web.deps import context, signed_in
@@ -30,6 +30,8 @@ def care(
     user: User = Depends(signed_in),  # noqa: B008
     omsorg: str = Form(""),
 ) -> Response:
+    if omsorg not in ("ja", "nej"):  # a form without its choice changes nothing
+        raise HTTPException(status_code=400, detail="Välj ja eller nej för vård och omsorg.")
     reference = _correctable(request, user, case_id)
     routing = context(request).service.care
     assert routing is not None
