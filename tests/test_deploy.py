@@ -184,11 +184,12 @@ def test_compose_runs_postgresql_with_a_volume_and_a_healthcheck() -> None:
         ).exists()
     assert services["run"]["command"] == ["run"]
     assert services["web"]["command"] == ["web"]
-    # the workers replace run: only with --profile workers, so a plain `up` starts run
-    assert "profiles" not in services["run"] and "profiles" not in services["web"]
+    # a plain `up` starts two workers and the web; run (one process) only with --profile
+    # single, so that run and the workers never read the same mailboxes side by side
+    assert services["run"]["profiles"] == ["single"] and "profiles" not in services["web"]
     for name in ("worker-1", "worker-2"):
         assert services[name]["command"] == ["worker"]
-        assert services[name]["profiles"] == ["workers"]
+        assert "profiles" not in services[name]
 
 
 def test_compose_holds_no_secret() -> None:

@@ -548,3 +548,29 @@ def test_rule_times_are_swedish_time_over_summer_time() -> None:
         cron.set_current(start_time=start)
         fired = datetime.fromtimestamp(cron.get_next(ret_type=float), STOCKHOLM)
         assert (fired.date(), fired.hour, fired.minute) == (day, 8, 30)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "interval", "cron"),
+    [
+        (5, 5, "* * * * * */5"),
+        (45, 30, "* * * * * */30"),  # */45 would fire at :00 and :45: gaps of 45 and 15 s
+        (59, 30, "* * * * * */30"),
+        (60, 60, "*/1 * * * *"),
+        (90, 60, "*/1 * * * *"),
+        (150, 120, "*/2 * * * *"),
+        (420, 360, "*/6 * * * *"),  # */7 minutes would leave a gap of 4 at the hour
+        (3600, 3600, "0 * * * *"),
+    ],
+)
+def test_the_workers_poll_no_less_often_than_asked_and_evenly(
+    seconds: int, interval: int, cron: str
+) -> None:
+    from postvakt.workers.app import even_interval, every
+
+    assert (even_interval(seconds), every(seconds)) == (interval, cron)
+    if interval < 60:  # the firing seconds of a minute are evenly spaced
+        fires = [s for s in range(60) if s % interval == 0]
+        assert {b - a for a, b in zip(fires, [*fires[1:], 60], strict=True)} == {interval}
+    else:
+        assert 3600 % interval == 0

@@ -522,6 +522,10 @@ def test_a_wrong_password_is_an_authentication_error_without_the_password(
     with pytest.raises(AuthenticationError) as info:
         imap.folders("sent")
     assert "nekades" in str(info.value) and "fel-lösen-123" not in str(info.value)
+    # Nor the login name, beyond the mailbox the error names (which the logs mask): a
+    # login need not look like an address, and may be a person's name.
+    told = str(info.value).removeprefix(f"{dovecot.address(imap_user.name)}: ")
+    assert imap_user.name not in told, told
     # Right after a failure the connector waits before it tries the server again.
     with pytest.raises(UnavailableError, match="nästa försök"):
         imap.folders("sent")

@@ -203,7 +203,7 @@ class EwsClient:
         except ews_errors.UnauthorizedError as exc:
             self._drop()
             raise AuthenticationError(
-                f"inloggningen som {self.settings.username} nekades av {where}. Kontrollera "
+                f"inloggningen nekades av {where}. Kontrollera "
                 "användarnamnet, auth och lösenordet i miljövariabeln som password_env anger.",
                 mailbox=self.address,
                 code="Unauthorized",

@@ -203,11 +203,11 @@ class ImapConnection:
             yield
         except LoginError as exc:
             lost()
-            refused = login_refused_for_limit(where, self.login_name, str(exc), self.address)
+            refused = login_refused_for_limit(where, str(exc), self.address)
             if refused is not None:
                 raise refused from exc
             raise AuthenticationError(
-                f"inloggningen som {self.login_name} nekades av {where}. Kontrollera användarnamnet "
+                f"inloggningen nekades av {where}. Kontrollera användarnamnet "
                 "och lösenordet i miljövariabeln som password_env anger.",
                 mailbox=self.address,
             ) from exc

@@ -43,14 +43,15 @@ _RAISE_PROCESSES = (
 )
 
 
-def login_refused_for_limit(
-    where: str, login: str, text: str, mailbox: str
-) -> ConnectionLimitError | None:
-    """The error for a refused login that was a connection limit, or None (a real refusal)."""
+def login_refused_for_limit(where: str, text: str, mailbox: str) -> ConnectionLimitError | None:
+    """The error for a refused login that was a connection limit, or None (a real refusal).
+
+    The login name is not in the text: it is logged, and a login may be a person's name."""
     if _LIMIT.search(text):
         return ConnectionLimitError(
-            f"servern {where} tar inte emot fler anslutningar för {login} ({_clean(text)}). "
-            "Höj mail_max_userip_connections i Dovecots protocol imap-avsnitt (Postvakt "
+            f"servern {where} tar inte emot fler anslutningar för den här inloggningen "
+            f"({_clean(text)}). "
+            "Höj mail_max_userip_connections i avsnittet protocol imap i Dovecot (Postvakt "
             "använder två anslutningar per brevlåda som bevakas med IDLE, annars en), eller "
             "stäng andra anslutningar för samma användare.",
             mailbox=mailbox,

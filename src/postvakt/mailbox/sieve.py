@@ -143,7 +143,7 @@ class SieveVacation:
                 ) from exc
             if not ok:
                 raise AuthenticationError(
-                    f"ManageSieve på {where} nekade inloggningen som {self._login}. Kontrollera "
+                    f"ManageSieve på {where} nekade inloggningen. Kontrollera "
                     "användarnamn och lösenord.",
                     mailbox=self.mailbox,
                 )

@@ -16,7 +16,14 @@ from sqlalchemy import Engine, text
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.db import database_errors, schema_lock
 
-__all__ = ["apply_queue_schema", "build_app", "conninfo", "every", "periodic_local"]
+__all__ = [
+    "apply_queue_schema",
+    "build_app",
+    "conninfo",
+    "even_interval",
+    "every",
+    "periodic_local",
+]
 
 log = logging.getLogger("postvakt.workers")
 
@@ -68,12 +75,26 @@ def build_app(info: str, *, pool_size: int = 4) -> procrastinate.App:
     return procrastinate.App(connector=connector, periodic_defaults={"max_delay": MAX_DELAY})
 
 
-def every(seconds: int) -> str:
-    """A cron expression firing every ``seconds`` (5–3600; rounded to what cron can say)."""
+_EVEN_SECONDS = (5, 6, 10, 12, 15, 20, 30)
+_EVEN_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+
+
+def even_interval(seconds: int) -> int:
+    """``seconds`` rounded down to an interval cron repeats evenly: one that divides a minute
+    (5–30 s) or an hour (1–60 min).  ``*/45`` in cron's seconds would fire at :00 and :45,
+    gaps of 45 and 15 s; so 45 s becomes 30, 90 s one minute, 150 s two minutes."""
     if seconds < 60:
-        return f"* * * * * */{seconds}"  # procrastinate's sixth column: seconds
-    minutes = max(1, round(seconds / 60))
-    return "0 * * * *" if minutes >= 60 else f"*/{minutes} * * * *"
+        return max(s for s in _EVEN_SECONDS if s <= max(seconds, _EVEN_SECONDS[0]))
+    return 60 * max(m for m in _EVEN_MINUTES if m * 60 <= min(seconds, 3600))
+
+
+def every(seconds: int) -> str:
+    """A cron expression firing every :func:`even_interval` (``seconds``) seconds."""
+    interval = even_interval(seconds)
+    if interval < 60:
+        return f"* * * * * */{interval}"  # procrastinate's sixth column: seconds
+    minutes = interval // 60
+    return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"
 
 
 class _LocalPeriodic(PeriodicTask):  # type: ignore[type-arg]

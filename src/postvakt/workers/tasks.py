@@ -23,7 +23,7 @@ from postvakt.intake import PassReport
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox
 from postvakt.service import Service
-from postvakt.workers.app import every, periodic_local
+from postvakt.workers.app import even_interval, every, periodic_local
 
 __all__ = ["CLEANUP_HOURS", "STALLED_SECONDS", "Runtime", "mailbox_lock", "register"]
 
@@ -240,6 +240,13 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         await context.app.job_manager.delete_old_jobs(nb_hours=CLEANUP_HOURS)
 
     seconds = service.config.service.poll_interval_seconds
+    if even_interval(seconds) != seconds:
+        log.warning(
+            "poll_interval_seconds = %d: the workers read the mailboxes every %d s, the nearest "
+            "shorter interval that repeats evenly in a minute or an hour",
+            seconds,
+            even_interval(seconds),
+        )
     app.periodic(cron=every(seconds), periodic_id="tick", lock="tick", queueing_lock="tick")(tick)
     app.periodic(
         cron=every(STALLED_SECONDS), periodic_id="stalled", lock="stalled", queueing_lock="stalled"

@@ -52,15 +52,15 @@ def readiness(sessions: sessionmaker[Session], now: datetime, within: timedelta)
         return "databasen svarar inte; kontrollera att databasservern är igång och nåbar"
     if last is None:
         return (
-            "ingen brevlåda har lästs klart ännu; kontrollera att 'postvakt run' är igång "
-            "och når e-postservern"
+            "ingen brevlåda har lästs klart ännu; kontrollera att 'postvakt run' (eller "
+            "'postvakt worker') är igång och når e-postservern"
         )
     if now - last > within:
         minutes = int((now - last).total_seconds() // 60)
         return (
             f"ingen brevlåda har lästs utan fel på {count(minutes, 'minut', 'minuter')}; "
-            "kontrollera att "
-            "'postvakt run' är igång och når e-postservern (se loggen)"
+            "kontrollera att 'postvakt run' (eller 'postvakt worker') är igång och når "
+            "e-postservern (se loggen)"
         )
     return None
 
