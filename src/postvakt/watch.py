@@ -94,6 +94,7 @@ class WatchState:
         wait = self.backoff.failed()
         self.quick = 0
         level = logging.ERROR if unexpected else logging.WARNING
+        why = why.removeprefix(f"{self.address}: ").rstrip(".")  # the line names the mailbox
         if self.proven:
             self.proven = False
             self._down_since = self._now()
