@@ -28,7 +28,7 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.intake import load_classifier
 from postvakt.mailbox.message import IncomingMessage, parse_message
-from postvakt.registry.models import Case, EventKind, Notification
+from postvakt.registry.models import Case, Disposition, EventKind, MessageRecord, Notification
 from postvakt.service import Service
 from tests.support.ports import free_port
 from tests.support.smtp import Received, SmtpServer
@@ -371,6 +371,18 @@ def test_a_care_message_registered_by_hand_is_flagged_and_routed(
         assert service.intake is not None
         verdict = service.intake.classify(parse_message(mail))
     assert verdict.label.value == "other" and verdict.care_probability >= 0.5  # the premise
+    # No case, but not dropped: Postvakt puts it before a person in Granska.
+    with service_at(ws, TUESDAY) as service:
+        assert service.sessions is not None
+        with service.sessions() as session:
+            record = session.scalars(
+                select(MessageRecord).where(MessageRecord.message_id == "ins@example.net")
+            ).one()
+        assert service.corrections is not None
+        queued = service.corrections.queue("anna@testby.se")
+    assert record.disposition is Disposition.NOT_CASE and record.flagged_by == "postvakt"
+    assert any("kan röra enskilds vård och omsorg" in r for r in record.reasons)
+    assert [q.id for q in queued if q.kind == "message"] == [record.id]
     args = ["cases", "register", "--message-id", "<ins@example.net>", "--kind", "klagomal"]
     assert (
         main(

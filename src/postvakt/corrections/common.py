@@ -69,8 +69,6 @@ KIND_ARGS = {"klagomal": "complaint", "synpunkt": "opinion", "annat": "other"}
 KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
 NOT_A_CASE = "inte klagomål eller synpunkt"
 """The reason a case changed to 'annat' is withdrawn with (the routine's words)."""
-REVIEWABLE_NON_CASES = (Disposition.NOT_CASE,)
-"""Messages that were not made cases but may be shown in the review queue."""
 
 
 @dataclass(frozen=True)

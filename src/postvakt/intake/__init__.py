@@ -50,6 +50,7 @@ from postvakt.classifier import (
     find_contact,
     forwards_citizen,
 )
+from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
 from postvakt.errors import ConnectorError, DatabaseError
@@ -358,6 +359,20 @@ class Intake:
             row.case_probability = round(
                 probs.get(Label.COMPLAINT, 0.0) + probs.get(Label.OPINION, 0.0), 3
             )
+            if (
+                disposition is Disposition.NOT_CASE
+                and work.role == "inbox"
+                and work.verdict.care_probability >= CARE_THRESHOLD
+                and row.flagged_by is None
+            ):
+                # Maybe about a person's own care, and no case: however sure the model was,
+                # a person looks (Granska) — a missed care complaint is a missed lex Sarah.
+                row.flagged_by, row.flagged_at = ACTOR, work.now
+                care = round(work.verdict.care_probability * 100)
+                row.reasons = [
+                    *row.reasons,
+                    f"kan röra enskilds vård och omsorg ({care} %): se efter om det är ett klagomål",
+                ]
         if work.role == "inbox":
             citizen = self.citizen_message(msg, work.verdict) if work.verdict else msg
             row.excerpt = citizen.body_text[:EXCERPT_CHARS]
