@@ -50,14 +50,20 @@ Group = tuple[Any, str, list[Any]]
 """A table, the primary key's attribute, the new objects wanting an id (in insert order)."""
 
 
-def _wanting(session: Session) -> list[Group]:
-    """The tables of the flush with at least ``MIN_ROWS`` new objects without an id."""
+def _wanting(session: Session, given: dict[str, int] | None = None) -> list[Group]:
+    """The tables of the flush with at least ``MIN_ROWS`` new objects without an id; the
+    highest id set by hand on a new object of each table goes in ``given``."""
     wanting: dict[str, Group] = {}
     for state in sorted((inspect(o) for o in session.new), key=lambda s: s.insert_order):
         key = _serial_key(state.mapper)
-        if key is None or state.dict.get(key) is not None:
+        if key is None:
             continue
         table = state.mapper.local_table
+        value = state.dict.get(key)
+        if value is not None:
+            if given is not None:
+                given[table.name] = max(value, given.get(table.name, value))
+            continue
         wanting.setdefault(table.name, (table, key, []))[2].append(state.obj())
     return [group for group in wanting.values() if len(group[2]) >= MIN_ROWS]
 
@@ -93,7 +99,8 @@ def assign_sqlite_ids(session: Session, _context: Any, _instances: Any) -> None:
     """SQLite ``before_flush``: give the new objects of every table with at least
     ``MIN_ROWS`` of them the ids SQLite would give, counting on from the table's highest,
     found for every table in one query (safe under ``BEGIN IMMEDIATE``, see above)."""
-    groups = _wanting(session)
+    given: dict[str, int] = {}
+    groups = _wanting(session, given)
     if not groups:
         return
     parts = [
@@ -105,11 +112,6 @@ def assign_sqlite_ids(session: Session, _context: Any, _instances: Any) -> None:
     }
     for index, (table, key, objects) in enumerate(groups):
         # An id someone set by hand on a new row of the same table is taken too.
-        given = [
-            value
-            for o in session.new
-            if inspect(o).mapper.local_table is table and (value := getattr(o, key)) is not None
-        ]
-        top = max([tops.get(index) or 0, *given])
+        top = max(tops.get(index) or 0, given.get(table.name, 0))
         for offset, obj in enumerate(objects, start=1):
             setattr(obj, key, top + offset)
