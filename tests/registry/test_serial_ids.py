@@ -111,3 +111,17 @@ def test_processes_writing_at_once_never_share_an_id(
         assert session.scalar(select(func.count()).select_from(Case)) == len(ids)
         pairs = session.execute(select(CaseEvent.case_id, Case.id).join(Case)).all()
         assert len(pairs) == len(ids) and all(a == b for a, b in pairs)
+
+
+def test_an_engine_without_begin_immediate_lets_sqlite_give_the_ids(tmp_path) -> None:
+    """Counting on from the highest id needs the write lock from the transaction's start:
+    on an engine made without it (not by create_db_engine) the database gives the ids."""
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    open_database(url).dispose()
+    plain = create_engine(url)
+    sent = _statements(plain)
+    assert _batch(session_factory(plain), 1, 3) == [1, 2, 3]
+    inserts = [s for s in sent if s.startswith("INSERT INTO cases")]
+    assert inserts and all("RETURNING" in s for s in inserts)  # ids from SQLite itself

@@ -79,6 +79,11 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+def _begin_immediate(connection: Any) -> None:
+    """SQLite: every transaction takes the write lock at its start (one writer at a time)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_db_engine(
     url: str, *, busy_timeout: float = 30.0, password: str | None = None, pool_size: int = 5
 ) -> Engine:
@@ -118,10 +123,7 @@ def create_db_engine(
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size)
 
@@ -307,7 +309,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name == "postgresql":
         event.listen(factory, "before_flush", assign_serial_ids)
-    elif engine.dialect.name == "sqlite":
+    elif engine.dialect.name == "sqlite" and event.contains(engine, "begin", _begin_immediate):
+        # Counting on from the highest id is safe only with the write lock held from the
+        # transaction's start: an engine made elsewhere lets SQLite give the ids.
         event.listen(factory, "before_flush", assign_sqlite_ids)
     return factory
 
