@@ -29,6 +29,7 @@ from postvakt.config import load_config
 from postvakt.intake import load_classifier
 from postvakt.mailbox.message import IncomingMessage, parse_message
 from postvakt.registry.models import Case, Disposition, EventKind, MessageRecord, Notification
+from postvakt.rules.notify import Planned
 from postvakt.service import Service
 from tests.support.ports import free_port
 from tests.support.smtp import Received, SmtpServer
@@ -306,19 +307,25 @@ def test_outside_working_time_the_card_and_the_heads_notice_go_at_once(
     report the same day, not on Monday; other notices still wait for working time."""
     ws = care_workspace(tmp_path / "ws", None, smtp_server.config())
     ws.deliver(citizen_mail(SNOW, sender=RELATIVE, subject="Pappa föll i badrummet"))
-    with service_at(ws, at(2026, 11, 28, 11), detector=True) as service:  # a Saturday
+    saturday = at(2026, 11, 28, 11)
+    with service_at(ws, saturday, detector=True) as service:
         assert service.run_once().care_routed == ["KS 2026/1"]
         assert "(units.head) får besked genast" in care_events(case_of(service))[1]
-        queued = service.notifier._queued()
+        # Another notice for the same head on the Saturday waits for Monday.
+        assert service.notifier is not None
+        other = Planned(HEAD, "reminder", "KS 2026/9", saturday.date(), "KS 2026/9: påminnelse")
+        assert service.notifier.send([other], saturday).queued == 1
+        assert [(q.kind, q.ref) for q in service.notifier._queued()] == [("reminder", "KS 2026/9")]
     assert len(smtp_server.to(DEVIATION)) == 1
     (notice,) = smtp_server.to(HEAD)
     assert "KS 2026/1" in notice.text and "lex Sarah" in notice.text
+    assert "KS 2026/9" not in notice.text
     # The label only: the subject may name a person's health, and a substitute may read it.
     assert "Pappa" not in notice.text and "föll" not in notice.text
-    assert all(item.kind != "care" for item in queued)
     with service_at(ws, at(2026, 11, 30, 8), detector=True) as service:  # Monday morning
         service.run_once()
-    assert len(smtp_server.to(HEAD)) == 1  # told once
+    _care, monday = smtp_server.to(HEAD)
+    assert "KS 2026/9" in monday.text and "KS 2026/1" not in monday.text  # told once
 
 
 def test_a_pass_the_watcher_starts_routes_its_care_cases_at_once(
@@ -434,6 +441,8 @@ def test_setting_and_clearing_the_mark_by_hand_reroutes_the_case(
     assert len(smtp_server.to(HEAD)) == 1 and "lex Maria" in smtp_server.to(HEAD)[0].text
     registrar = smtp_server.to("registrator@testby.se")
     assert len(registrar) == 2 and "inte i diariet" in registrar[-1].text
+    # Its own kind: the head's notice goes at once, the registrar's waits for working time.
+    assert "Ärenden som nu rör enskilds vård och omsorg" in registrar[-1].text
     # The ordinary acknowledgment, not sent yet, named the matter: the neutral one replaces it.
     (draft,) = ws.drafts()
     message = email.message_from_bytes(draft.read_bytes(), policy=policy.default)

@@ -364,7 +364,9 @@ class CareRouting:
             else f"{case.label}: rör inte enskilds vård och omsorg; för in ärendet i "
             "diariet som andra klagomål och synpunkter."
         )
-        kind = "care" if care else "care_cleared"
+        # Not "care": the head's notice goes at once (URGENT_KINDS), the registrar's waits
+        # for working time like its counterpart.
+        kind = "care_marked" if care else "care_cleared"
         today = now.astimezone(STOCKHOLM).date()
         told = Planned(registrar, kind, case.reference, today, line, page=f"/arenden/{case.id}")
         self.notifier.queue(session, [told], now)

@@ -254,6 +254,7 @@ def test_impersonation_reaches_the_mailbox_with_the_role_and_not_without(
         drain(denied, "inbox", None, set())
     assert caught.value.code == "ErrorImpersonateUserDenied"
     assert caught.value.mailbox == mailbox
+    assert "svc-no-role" not in str(caught.value)  # logged: the setting, not the login
 
 
 def test_delegate_access_without_full_access_is_refused(fake: EwsFake, clock: Clock) -> None:

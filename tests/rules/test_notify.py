@@ -231,3 +231,46 @@ def test_two_instances_on_one_database_run_a_job_once(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.postgres
+def test_two_flushes_at_once_send_a_queued_notice_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The IDLE watcher's pass and the scheduler's (or two workers) flush together, both
+    having read the notice as queued: one claims it, the other leaves it."""
+    from datetime import time
+
+    from postvakt.registry.db import open_database, session_factory
+    from postvakt.rules.calendar import WorkingCalendar
+    from postvakt.rules.notify import Notifier, Planned
+
+    sent: list[str] = []
+
+    class Mailer:
+        def send(self, to: str, subject: str, body: str) -> None:
+            sent.append(to)
+
+    sessions = session_factory(open_database(postgres_url))
+    night = at(2026, 11, 28, 23)  # a Saturday night: a care notice goes at once
+    notifier = Notifier(sessions, Mailer(), WorkingCalendar(), (time(8), time(17)))  # type: ignore[arg-type]
+    with sessions.begin() as session:
+        item = Planned("chef@testby.se", "care", "KS 2026/1", night.date(), "KS 2026/1: vård")
+        assert notifier.queue(session, [item], night) == 1
+    both_read = threading.Barrier(2, timeout=10)
+    read = Notifier._rows
+
+    def rows_then_wait(self: Notifier, session, recipient: str):  # type: ignore[no-untyped-def]
+        found = read(self, session, recipient)
+        both_read.wait()  # neither updates before both have read "queued"
+        return found
+
+    monkeypatch.setattr(Notifier, "_rows", rows_then_wait)
+    threads = [threading.Thread(target=notifier.flush, args=(night,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sent == ["chef@testby.se"]
+    with sessions() as session:
+        assert session.scalars(select(Notification.status)).all() == ["sent"]

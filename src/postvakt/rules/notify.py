@@ -69,6 +69,7 @@ SECTIONS = {
     "returned": "Ärenden som har kommit tillbaka till dig efter din frånvaro",
     "close_mailbox": "Brevlådor att stänga",
     "care": "Klagomål och synpunkter som rör enskilds vård och omsorg",
+    "care_marked": "Ärenden som nu rör enskilds vård och omsorg",
     "care_cleared": "Ärenden som inte längre rör enskilds vård och omsorg",
 }
 OTHER_SECTION = "Övrigt"
@@ -180,7 +181,7 @@ class Mailer:
                 client.send_message(message)
         except smtplib.SMTPAuthenticationError as exc:
             raise AuthenticationError(
-                f"SMTP-servern {where} nekade inloggningen som {self.smtp.username}; kontrollera "
+                f"SMTP-servern {where} nekade inloggningen; kontrollera "
                 "smtp.username och lösenordet i miljövariabeln smtp.password_env anger."
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
@@ -368,7 +369,16 @@ class Notifier:
                         if row is None:
                             session.add(self._row(item, "sending", now))
                         elif row.status == "queued":
-                            row.status = "sending"
+                            # Only while it is still queued: two processes (or the IDLE
+                            # watcher's pass and the scheduler's) may both have read it so.
+                            taken = session.execute(
+                                update(Notification)
+                                .where(Notification.id == row.id, Notification.status == "queued")
+                                .values(status="sending")
+                                .execution_options(synchronize_session=False)
+                            )
+                            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                                continue  # the other one took it: it sends
                         else:
                             continue  # sent, or being sent by another instance
                         mine.append(item)
@@ -395,7 +405,7 @@ def _subject(items: Sequence[Planned]) -> str:
     kinds = {i.kind for i in items}
     if "breach" in kinds or "coverage_gap" in kinds or "not_opened" in kinds:
         return f"Postvakt: {counted(len(items), 'sak', 'saker')} behöver åtgärdas i dag"
-    if kinds <= {"care", "care_cleared"}:
+    if kinds <= {"care", "care_marked", "care_cleared"}:
         cases = f"{len(items)} ärenden" if len(items) > 1 else "ett ärende"
         return f"Postvakt: {cases} som rör enskilds vård och omsorg"
     if kinds == {"compilation"}:
