@@ -335,9 +335,7 @@ class Service:
         consider a lex Sarah or lex Maria report without delay, not at the next poll."""
         report = self.run_mailbox(address)
         if self.care is not None and report.count(Disposition.CASE):
-            report.care_routed += self.care.route_pending()
-            if self.notifier is not None:
-                report.errors += self.notifier.flush(self.clock()).errors
+            report.care_routed += self.care.route_pending()  # the heads' notices flushed too
         return report
 
     def _guarded_pass(self, run: Callable[[], PassReport]) -> None:
