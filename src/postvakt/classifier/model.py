@@ -66,7 +66,7 @@ from postvakt.classifier.training import (
     fit,
     fit_sklearn,
 )
-from postvakt.classifier.verdict import CARE_THRESHOLD, Label, Verdict
+from postvakt.classifier.verdict import Label, Verdict, is_care_case
 from postvakt.mailbox.message import IncomingMessage
 
 __all__ = [
@@ -366,7 +366,7 @@ class Classifier:
             personal_data=personal,
         )
         care = self.model.care_probability(wvec, cvec)
-        individual_care = label is not Label.OTHER and bool(care >= CARE_THRESHOLD)
+        individual_care = is_care_case(label, care)
         if individual_care:
             reasons = (
                 *reasons,

@@ -9,7 +9,7 @@ from typing import Any
 CARE_THRESHOLD = 0.5
 """A case whose care probability is at least this is flagged ``individual_care``."""
 
-__all__ = ["LABEL_SV", "Label", "Verdict"]
+__all__ = ["CARE_THRESHOLD", "LABEL_SV", "Label", "Verdict", "is_care_case"]
 
 
 class Label(enum.StrEnum):
@@ -90,3 +90,9 @@ class Verdict:
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }
+
+
+def is_care_case(label: Label, care_probability: float) -> bool:
+    """Whether a message given ``label`` is flagged ``individual_care``: a case (complaint or
+    opinion) the care detector puts at :data:`CARE_THRESHOLD` or above."""
+    return label is not Label.OTHER and bool(care_probability >= CARE_THRESHOLD)

@@ -24,12 +24,13 @@ On a machine with two cores or more the two run at once.
   leaves that batch to the pass's own process, which parses and classifies it as before; a
   message whose parsing or classifying raises (there or in the pass) is left to the steps,
   which send it to the failed store as without the helper; a batch larger than
-  :data:`MAX_HANDED_BYTES` is never handed over.  The pass never waits
-  for the helper without a bound: it looks every :data:`WAIT_STEP_SECONDS` whether the
-  helper still lives (when it is killed while a part is taken back, Python 3.11's pool
-  leaves the other parts unanswered for ever: CPython gh-107219), and a part not answered
-  within ``patience`` seconds (a helper stopped, or stuck) ends the helper; closing waits
-  for it no longer than that either.  The database is never touched there, and what is written, when, and in which transaction, does not change.
+  :data:`MAX_HANDED_BYTES` is never handed over.  The pass never waits for the helper
+  without a bound: it looks every :data:`WAIT_STEP_SECONDS` whether the helper still lives
+  (when it is killed while a part is taken back, Python 3.11's pool leaves the other parts
+  unanswered for ever: CPython gh-107219), and a part not answered within ``patience``
+  seconds (a helper stopped, or stuck) ends the helper; closing waits for it no longer than
+  that either.  The database is never touched there, and what is written, when, and in
+  which transaction, does not change.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from postvakt.classifier import (
     screen,
 )
 from postvakt.classifier.limits import TEXT_CUT_REASON, cap_text
-from postvakt.classifier.verdict import CARE_THRESHOLD
+from postvakt.classifier.verdict import is_care_case
 from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.errors import InvalidInputError
@@ -376,9 +376,7 @@ def decided_by_a_person(intake: Intake, work: Work) -> Disposition | None:
     verdict = intake.classify(work.msg)
     # The care detector's answer holds for the person's label too: the model gave none for
     # a message it took for "annat" (the very ones registered by hand).
-    care = verdict.individual_care or (
-        work.decided is not Label.OTHER and verdict.care_probability >= CARE_THRESHOLD
-    )
+    care = verdict.individual_care or is_care_case(work.decided, verdict.care_probability)
     work.verdict = replace(
         verdict,
         label=work.decided,

@@ -150,7 +150,7 @@ def job_counts(session: Session) -> dict[str, dict[str, int]] | None:
 
 
 def _workers(session: Session) -> list[WorkerStatus]:
-    workers = [
+    return [
         WorkerStatus(int(wid), beat, float(age), int(doing))
         for wid, beat, age, doing in session.execute(
             text(
@@ -162,7 +162,6 @@ def _workers(session: Session) -> list[WorkerStatus]:
             )
         )
     ]
-    return workers
 
 
 def read_status(session: Session, config: Config, now: datetime) -> Status:

@@ -263,11 +263,12 @@ class Notifier:
         """
         report = SendReport()
         planned = self.linked(self.covered(planned, now.date()))
-        waiting = self._queued()
-        if not self.in_working_time(now):
+        if self.in_working_time(now):
+            waiting = self._queued()
+        else:
             report.queued = self._queue([p for p in planned if p.kind not in URGENT_KINDS], now)
             planned = [p for p in planned if p.kind in URGENT_KINDS]
-            waiting = [p for p in waiting if p.kind in URGENT_KINDS]
+            waiting = self._queued(URGENT_KINDS)
         if not planned and not waiting:
             return report
         if self.mailer is None:
@@ -334,15 +335,15 @@ class Notifier:
                     continue  # another instance queued them a moment ago
         return added
 
-    def _queued(self) -> list[Planned]:
+    def _queued(self, kinds: frozenset[str] | None = None) -> list[Planned]:
+        """What waits in the queue, oldest first; only ``kinds`` when given."""
+        query = select(Notification).where(Notification.status == "queued")
+        if kinds is not None:
+            query = query.where(Notification.kind.in_(sorted(kinds)))
         with self.sessions() as session, database_errors():
             return [
                 Planned(n.recipient, n.kind, n.ref, n.day, n.text)
-                for n in session.scalars(
-                    select(Notification)
-                    .where(Notification.status == "queued")
-                    .order_by(Notification.id)
-                )
+                for n in session.scalars(query.order_by(Notification.id))
             ]
 
     @staticmethod

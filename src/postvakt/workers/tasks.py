@@ -240,12 +240,12 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         await context.app.job_manager.delete_old_jobs(nb_hours=CLEANUP_HOURS)
 
     seconds = service.config.service.poll_interval_seconds
-    if even_interval(seconds) != seconds:
+    if (interval := even_interval(seconds)) != seconds:
         log.warning(
             "poll_interval_seconds = %d: the workers read the mailboxes every %d s, the nearest "
             "shorter interval that repeats evenly in a minute or an hour",
             seconds,
-            even_interval(seconds),
+            interval,
         )
     app.periodic(cron=every(seconds), periodic_id="tick", lock="tick", queueing_lock="tick")(tick)
     app.periodic(
