@@ -100,6 +100,22 @@ def test_a_confident_error_is_the_wrong_side_at_ninety_percent():
     assert screened.confident_error  # a complaint put aside as machine mail: no review sees it
 
 
+def test_a_sure_error_sent_to_review_is_not_a_confident_error():
+    # 97 % "complaint" for a question, but the web form said "Fråga": a person decides.
+    reviewed = Outcome("r", X, C, C, 0.97, 0.97, True, False)
+    assert reviewed.sure_error
+    assert not reviewed.confident_error
+    decided = Outcome("d", X, C, C, 0.97, 0.97, False, False)
+    assert decided.sure_error and decided.confident_error
+    figures = figures_for("k", ["a"], [reviewed, decided])
+    assert [o.id for o in figures.confident_errors] == ["d"]
+    assert [o.id for o in figures.sure_errors] == ["r", "d"]
+    shown = figures.as_dict()
+    assert shown["confident_errors"] == 1
+    assert shown["sure_errors_including_review"] == 2
+    assert shown["sure_error_ids_sent_to_review"] == ["r"]
+
+
 def test_figures_for_one_source_by_hand():
     found = [
         _o(C, C, 0.95, category="complaint-question"),
@@ -256,3 +272,37 @@ def test_saying_you_want_to_complain_is_never_dropped_as_annat(classifier):
         "Hur går jag tillväga om jag vill lämna ett klagomål? Finns det en blankett?",
     ):
         assert classifier.classify(message(asking)).label is X, asking
+
+
+def test_a_web_form_type_against_the_model_sends_the_message_to_a_person(classifier):
+    from tests.classifier.mail import message
+
+    def form(kind: str, text: str):
+        body = f"Ärendetyp: {kind}\nNamn:\nE-post:\nTelefon:\nMeddelande: {text}\n"
+        return classifier.classify(message(body, subject="Nytt ärende från e-tjänsten"))
+
+    complaint = (
+        "Hemtjänsten har inte kommit på tre dagar fast mamma ska ha hjälp varje morgon. "
+        "Ingen svarar när jag ringer. Det är oacceptabelt, jag vill att ni rättar till det."
+    )
+    agreed = form("Klagomål", complaint)
+    assert agreed.label is C
+    assert not agreed.needs_review
+    assert not any("ärendetyp" in r and "talar emot" in r for r in agreed.reasons)
+    # The citizen picked "Fråga" for the same complaint: the model's label stays (it is
+    # registered, not dropped), and a person confirms it.
+    disputed = form("Fråga", complaint)
+    assert disputed.label is C
+    assert disputed.needs_review
+    assert any("”Fråga” talar emot" in r for r in disputed.reasons), disputed.reasons
+    # A plain question sent as "Klagomål": registered for review rather than dropped.
+    question = "Vilka tider har återvinningscentralen öppet på lördagar?"
+    assert form("Övrigt", question).label is X
+    asked = form("Klagomål", question)
+    assert asked.label in (C, OP)
+    assert asked.needs_review
+    # English forms: "Type:" is the case type too.
+    english = classifier.classify(
+        message(f"Type: Question\nName:\nEmail:\nPhone:\nMessage: {complaint}\n", subject="Form")
+    )
+    assert english.needs_review

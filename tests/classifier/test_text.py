@@ -94,3 +94,35 @@ def test_citizen_forwarding_their_own_mail_is_read_whole():
     assert not text.forwarded
     assert "inte fått något svar" in text.body
     assert "Soptunnan har inte tömts" in text.body
+
+
+@pytest.mark.parametrize(
+    ("kind", "side"),
+    [
+        ("Klagomål", True),
+        ("Synpunkt", True),
+        ("Beröm", True),
+        ("Complaint", True),
+        ("Fråga", False),
+        ("Felanmälan", False),
+        ("Ansökan om trygghetslarm", False),
+        ("Bokning", False),
+        ("Question", False),
+        ("Övrigt", None),
+        ("Fråga eller synpunkt", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_side_a_web_form_type_puts_a_message_on(kind, side):
+    from postvakt.classifier.webform import form_side
+
+    assert form_side(kind) is side
+
+
+def test_an_english_form_type_is_read():
+    from postvakt.classifier.webform import form_fields
+
+    fields = form_fields("Type: Synpunkt\nService: hemtjänst\nName:\nMessage: Plant trees.\n")
+    assert fields["ärendetyp"] == "Synpunkt"
+    assert fields["meddelande"] == "Plant trees."

@@ -67,6 +67,7 @@ from postvakt.classifier.training import (
     fit_sklearn,
 )
 from postvakt.classifier.verdict import Label, Verdict, is_care_case
+from postvakt.classifier.webform import form_side
 from postvakt.mailbox.message import IncomingMessage
 
 __all__ = [
@@ -346,6 +347,15 @@ class Classifier:
         followup = bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
         if unsatisfied and label is not Label.COMPLAINT:
             label, needs_review = Label.COMPLAINT, needs_review or probs[0] < high
+        # The citizen chose the form's case type: where it says the other side of case/annat
+        # than the model, a person decides (a confident model is no reason to overrule it,
+        # nor the type a reason to overrule the model: citizens pick a wrong type too).
+        declared = form_side(citizen.form_type)
+        form_disagrees = declared is not None and declared != (label is not Label.OTHER)
+        if form_disagrees:
+            needs_review = True
+            if label is Label.OTHER:
+                label = Label.COMPLAINT if probs[0] >= probs[1] else Label.OPINION
         anonymous = is_anonymous(citizen.message, self.own_addresses)
         inner = citizen.message
         personal = personal_data(f"{msg.subject}\n{msg.body_text}") or (
@@ -365,6 +375,12 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if form_disagrees:
+            reasons = (
+                *reasons,
+                f"webbformulärets ärendetyp ”{citizen.form_type}” talar emot bedömningen: "
+                "en person avgör.",
+            )
         care = self.model.care_probability(wvec, cvec)
         individual_care = is_care_case(label, care)
         if individual_care:

@@ -75,8 +75,19 @@ class Outcome:
 
     @property
     def confident_error(self) -> bool:
+        """A :attr:`sure_error` that no person sees: the intake decided it without review.
+
+        This is the error the target forbids — a confident miss never reaches review.  A
+        message the intake sends to review (the review band, or a rule such as the web
+        form's case type disagreeing) is a proposal a person confirms, not a decision.
+        """
+        return self.sure_error and not self.review
+
+    @property
+    def sure_error(self) -> bool:
         """Put on the wrong side of case/annat, and sure of it: the decision's side had at
-        least :data:`CONFIDENT` probability, or a rule (screening) decided it."""
+        least :data:`CONFIDENT` probability, or a rule (screening) decided it — whether or
+        not the message then went to review."""
         is_case = self.truth is not Label.OTHER
         given_case = self.given is not Label.OTHER
         if is_case == given_case:
@@ -160,6 +171,9 @@ class SourceFigures:
     """As the intake decides (the review band included)."""
     model_only: EvaluationReport
     confident_errors: tuple[Outcome, ...]
+    """Sure errors the intake decided without review: the target."""
+    sure_errors: tuple[Outcome, ...]
+    """Every sure error, reviewed or not (what the probabilities alone would decide)."""
     ece: float
     categories: dict[str, tuple[int, int]]
     """Category -> (right as the intake decides, messages)."""
@@ -190,6 +204,8 @@ class SourceFigures:
             "model_only_complaint_recall": self.model_only.scores[Label.COMPLAINT].recall,
             "confident_errors": len(self.confident_errors),
             "confident_error_ids": [o.id for o in self.confident_errors],
+            "sure_errors_including_review": len(self.sure_errors),
+            "sure_error_ids_sent_to_review": [o.id for o in self.sure_errors if o.review],
             "expected_calibration_error": self.ece,
             "review": self.decided.review,
             "meets_targets": self.meets_targets,
@@ -233,6 +249,7 @@ def figures_for(
         decided=decided,
         model_only=model_only,
         confident_errors=tuple(o for o in found if o.confident_error),
+        sure_errors=tuple(o for o in found if o.sure_error),
         ece=ece,
         categories={k: (v[0], v[1]) for k, v in sorted(categories.items())},
         care={
@@ -273,12 +290,14 @@ class LeaveOneSourceOut:
             "fel, kalibreringsfel ≤ 0,05).",
             "",
             f"{'källa':<14}{'antal':>6}{'makro-F1':>10}{'täckn. klag.':>13}"
-            f"{'säkra fel':>11}{'kalib.fel':>10}{'granskas':>10}{'vård tr/pr':>12}",
+            f"{'säkra fel':>11}{'varav gransk.':>14}{'kalib.fel':>10}{'granskas':>10}"
+            f"{'vård tr/pr':>12}",
         ]
         for s in self.sources:
             lines.append(
                 f"{s.source:<14}{s.decided.n:>6}{_num(s.decided.macro_f1):>10}"
                 f"{_num(s.complaint_recall):>13}{len(s.confident_errors):>11}"
+                f"{len(s.sure_errors) - len(s.confident_errors):>14}"
                 f"{_num(s.ece):>10}{s.decided.review:>10}"
                 f"{_num(s.care['recall']):>6}/{_num(s.care['precision'])}"
             )
@@ -287,7 +306,9 @@ class LeaveOneSourceOut:
             "",
             f"Medel makro-F1 {_num(mean)}; kalibreringsfel över alla källor {_num(self.pooled_ece)}.",
             "Säkra fel = meddelanden som hamnat på fel sida om ärende/annat med minst 90 % "
-            "sannolikhet (eller sållats bort som maskinpost fast de är ärenden).",
+            "sannolikhet (eller sållats bort som maskinpost fast de är ärenden) och avgjorts "
+            "utan granskning; ”varav gransk.” = lika säkra fel som ändå skickats till en "
+            "person (t.ex. för att webbformulärets ärendetyp talar emot), räknas inte.",
         ]
         errors = [o for s in self.sources for o in s.confident_errors]
         if errors:

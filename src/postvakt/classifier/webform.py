@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["form_fields", "form_value"]
+__all__ = ["form_fields", "form_side", "form_value"]
 
 _CANONICAL = {
     "namn": "namn",
@@ -29,6 +29,9 @@ _CANONICAL = {
     "message": "meddelande",
     "beskrivning": "meddelande",
     "ärendetyp": "ärendetyp",
+    "type": "ärendetyp",
+    "kategori": "ärendetyp",
+    "category": "ärendetyp",
     "verksamhet": "verksamhet",
 }
 _FIELD = re.compile(
@@ -58,6 +61,30 @@ def form_fields(text: str) -> dict[str, str]:
             break
         fields[key] = value
     return fields
+
+
+_CASE_TYPE = re.compile(
+    r"klagom|synpunkt|complain|opinion|feedback|beröm|tyck till|förslag|suggest|compliment|missnöj"
+)
+_OTHER_TYPE = re.compile(
+    r"fråga|question|enquiry|inquiry|felanmäl|fault|ansök|applica|bokning|booking|beställ|"
+    r"order|begäran|request|intresseanmäl|anmälan om"
+)
+
+
+def form_side(form_type: str | None) -> bool | None:
+    """Which side of *case* (complaint or opinion) vs *annat* the citizen put the message on
+    by the form's case type: True for 'Klagomål', 'Synpunkt', 'Beröm' …; False for 'Fråga',
+    'Felanmälan', 'Ansökan …', 'Bokning' …; None for 'Övrigt', an unknown type, one naming
+    both sides, or no form.
+    """
+    if not form_type:
+        return None
+    low = form_type.lower()
+    case, other = bool(_CASE_TYPE.search(low)), bool(_OTHER_TYPE.search(low))
+    if case == other:
+        return None
+    return case
 
 
 def form_value(text: str, names: Sequence[str]) -> tuple[str, str] | None:
