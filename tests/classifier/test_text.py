@@ -102,14 +102,25 @@ def test_citizen_forwarding_their_own_mail_is_read_whole():
         ("Klagomål", True),
         ("Synpunkt", True),
         ("Beröm", True),
+        ("Lämna synpunkt", True),
         ("Complaint", True),
         ("Fråga", False),
-        ("Felanmälan", False),
+        ("Frågor om faktura", False),
+        ("Felanmälan gata", False),
         ("Ansökan om trygghetslarm", False),
         ("Bokning", False),
-        ("Question", False),
+        ("General enquiry", False),
         ("Övrigt", None),
-        ("Fråga eller synpunkt", None),
+        ("Fråga/Synpunkt", None),
+        # Not a complaint or opinion to the municipality, or a whole e-service's name:
+        ("Klagomål på buller", None),
+        ("Synpunkter på detaljplan", None),
+        ("Synpunkter och klagomål", None),
+        ("Medborgarförslag", None),
+        # English words are words: no "order" in "Border", no "fault" in "Default".
+        ("Border", None),
+        ("Default", None),
+        ("Questionnaire", None),
         ("", None),
         (None, None),
     ],
@@ -120,9 +131,12 @@ def test_the_side_a_web_form_type_puts_a_message_on(kind, side):
     assert form_side(kind) is side
 
 
-def test_an_english_form_type_is_read():
-    from postvakt.classifier.webform import form_fields
-
-    fields = form_fields("Type: Synpunkt\nService: hemtjänst\nName:\nMessage: Plant trees.\n")
-    assert fields["ärendetyp"] == "Synpunkt"
-    assert fields["meddelande"] == "Plant trees."
+def test_the_case_type_field_wins_over_a_category():
+    msg = message(
+        "Kategori: Gator och vägar\nÄrendetyp: Klagomål\nNamn:\nMeddelande: Ingen plogar.\n"
+    )
+    assert citizen_text(msg).form_type == "Klagomål"
+    area_only = message("Kategori: Gator och vägar\nNamn:\nMeddelande: Ingen plogar.\n")
+    assert citizen_text(area_only).form_type is None  # an area, not a case type
+    english = message("Type: Question\nName:\nMessage: When do you open?\n")
+    assert citizen_text(english).form_type == "Question"

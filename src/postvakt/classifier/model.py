@@ -66,9 +66,10 @@ from postvakt.classifier.training import (
     fit,
     fit_sklearn,
 )
-from postvakt.classifier.verdict import Label, Verdict, is_care_case
+from postvakt.classifier.verdict import LABEL_SV, Label, Verdict, is_care_case
 from postvakt.classifier.webform import form_side
 from postvakt.mailbox.message import IncomingMessage
+from postvakt.privacy import mask_personnummer
 
 __all__ = [
     "DEFAULT_REVIEW_BAND",
@@ -347,15 +348,17 @@ class Classifier:
         followup = bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
         if unsatisfied and label is not Label.COMPLAINT:
             label, needs_review = Label.COMPLAINT, needs_review or probs[0] < high
+        uncertain = needs_review  # what the reasons call uncertain: not the form's dispute
         # The citizen chose the form's case type: where it says the other side of case/annat
-        # than the model, a person decides (a confident model is no reason to overrule it,
-        # nor the type a reason to overrule the model: citizens pick a wrong type too).
+        # than the decision, a person decides (a confident model is no reason to overrule
+        # the citizen, nor the type a reason to overrule the model: citizens pick a wrong
+        # type too).  A case is registered for review; an "annat" stays no case and is shown
+        # in Granska (the intake flags it): a number, a letter and a care routing only after
+        # a person has said it is a case.
         declared = form_side(citizen.form_type)
-        form_disagrees = declared is not None and declared != (label is not Label.OTHER)
-        if form_disagrees:
+        disputed = declared is not None and declared != (label is not Label.OTHER)
+        if disputed and label is not Label.OTHER:
             needs_review = True
-            if label is Label.OTHER:
-                label = Label.COMPLAINT if probs[0] >= probs[1] else Label.OPINION
         anonymous = is_anonymous(citizen.message, self.own_addresses)
         inner = citizen.message
         personal = personal_data(f"{msg.subject}\n{msg.body_text}") or (
@@ -369,18 +372,14 @@ class Classifier:
             probs=probs,
             wvec=wvec,
             cvec=cvec,
-            needs_review=needs_review,
+            needs_review=uncertain,
             followup_phrase=unsatisfied if followup else None,
             followup=followup,
             anonymous=anonymous,
             personal_data=personal,
         )
-        if form_disagrees:
-            reasons = (
-                *reasons,
-                f"webbformulärets ärendetyp ”{citizen.form_type}” talar emot bedömningen: "
-                "en person avgör.",
-            )
+        if disputed:
+            reasons = (_form_reason(citizen.form_type or "", label, probs), *reasons)
         care = self.model.care_probability(wvec, cvec)
         individual_care = is_care_case(label, care)
         if individual_care:
@@ -405,11 +404,28 @@ class Classifier:
             ),
             individual_care=individual_care,
             care_probability=round(care, 3),
+            disputed_by_form=disputed,
             letter=(citizen, letter_hints(citizen, doc)),
         )
 
     def probabilities(self, citizen: CitizenText) -> np.ndarray:
         return self.model.probabilities(extract(citizen))
+
+
+def _form_reason(form_type: str, label: Label, probs: np.ndarray) -> str:
+    """Why a person decides: the citizen's case type against the decision, both named."""
+    kind = mask_personnummer(" ".join(form_type.split()))
+    kind = kind if len(kind) <= 60 else kind[:59] + "…"
+    sure = round(float(probs[LABELS.index(label)]) * 100)
+    if label is Label.OTHER:
+        return (
+            f"modellen bedömer meddelandet som annat ({sure} %), men webbformulärets ärendetyp "
+            f"är ”{kind}”: en person ser efter om det är ett ärende"
+        )
+    return (
+        f"webbformulärets ärendetyp är ”{kind}”, men modellen bedömer meddelandet som "
+        f"{LABEL_SV[label]} ({sure} %): en person avgör"
+    )
 
 
 _DEFAULT: dict[str, Classifier] = {}

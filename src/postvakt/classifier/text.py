@@ -20,7 +20,7 @@ from postvakt.classifier.forwarded import (
     in_domains,
     inline_forwards,
 )
-from postvakt.classifier.webform import form_fields
+from postvakt.classifier.webform import form_fields, form_side
 from postvakt.mailbox.message import IncomingMessage
 
 __all__ = ["CitizenText", "citizen_text", "is_reply", "new_text", "without_signature"]
@@ -160,7 +160,10 @@ def _form(body: str) -> tuple[str, str | None, bool]:
     message = fields.get("meddelande")
     if message is None:
         return without_signature(body), None, False
-    return without_signature(message), (fields.get("ärendetyp") or None), True
+    kind = fields.get("ärendetyp") or None
+    if kind is None and form_side(fields.get("typ")) is not None:
+        kind = fields["typ"]  # 'Type: Question', not 'Kategori: Gator och vägar'
+    return without_signature(message), kind, True
 
 
 def citizen_text(msg: IncomingMessage, own_domains: Iterable[str] = ()) -> CitizenText:

@@ -72,6 +72,10 @@ class Settings:
     """``sigmoid`` (one per label), ``temperature``, or ``none``."""
     care_c: float = 4.0
     """Inverse regularisation strength of the care head."""
+    own_weight: float = 4.0
+    """The weight of an organisation's own message (a person's correction, or its labelled
+    folder) against a corpus message: a handful of corrections must still move a model
+    trained on thousands of corpus messages."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -130,13 +134,20 @@ def _source_folds(groups: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]] 
     return [(np.flatnonzero(index != i), np.flatnonzero(index == i)) for i in range(len(names))]
 
 
-def _calibrated(estimator: Any, x: Any, y: np.ndarray, folds: Any, method: str) -> Any:
+def _calibrated(
+    estimator: Any,
+    x: Any,
+    y: np.ndarray,
+    folds: Any,
+    method: str,
+    weights: np.ndarray | None = None,
+) -> Any:
     """``CalibratedClassifierCV`` with one final estimator and calibrators fitted on the
     out-of-fold predictions; the fitted (estimator, calibrators)."""
     from sklearn.calibration import CalibratedClassifierCV
 
     calibrated = CalibratedClassifierCV(estimator, method=method, cv=folds, ensemble=False)
-    calibrated.fit(x, y)
+    calibrated.fit(x, y, sample_weight=weights)
     (inner,) = calibrated.calibrated_classifiers_
     return inner.estimator, inner.calibrators
 
@@ -175,6 +186,7 @@ def fit_sklearn(examples: Sequence[Example], settings: Settings = DEFAULT_SETTIN
         C=settings.c, class_weight=weights, max_iter=settings.max_iter, solver="newton-cg"
     )
     groups = groups_of(examples)
+    sample_weight = np.array([1.0 if e.source else settings.own_weight for e in examples])
     folds = _source_folds(groups)
     calibration = None
     if (
@@ -183,7 +195,7 @@ def fit_sklearn(examples: Sequence[Example], settings: Settings = DEFAULT_SETTIN
         and folds is not None
         and _usable(folds, y)
     ):
-        model, calibrators = _calibrated(model, x, y, folds, settings.calibration)
+        model, calibrators = _calibrated(model, x, y, folds, settings.calibration, sample_weight)
         if settings.calibration == "temperature":
             ab = np.array([[float(calibrators[0].beta_), 0.0]])
         else:
@@ -192,7 +204,7 @@ def fit_sklearn(examples: Sequence[Example], settings: Settings = DEFAULT_SETTIN
                 ab[cls] = (calibrator.a_, calibrator.b_)
         calibration = Calibration(settings.calibration, ab)
     else:
-        model.fit(x, y)
+        model.fit(x, y, sample_weight=sample_weight)
     care, care_ab = _fit_care(examples, x, groups, settings)
     return Fitted(words, chars, model, settings, present, calibration, care, care_ab)
 

@@ -30,10 +30,15 @@ class Verdict:
     reasons: tuple[str, ...]
     """In words a registrar understands: the phrases and rules that weighed most."""
     needs_review: bool = False
-    """The confidence fell in the review band: register, but a person must confirm the label.
+    """A case a person must confirm: the confidence fell in the review band, or a rule (the
+    citizen writes they want to complain; the web form's case type says annat) disagrees.
 
     An uncertain message that would otherwise be ``other`` gets the likelier case label, so
     it is registered for review instead of silently dropped."""
+    disputed_by_form: bool = False
+    """The web form's case type says the other side of case/annat than the model did.  A case
+    so disputed ``needs_review``; an ``other`` so disputed stays no case, and the intake shows
+    it in Granska for a person to register or dismiss."""
     anonymous: bool = False
     """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
     phone number, e-mail or postal address in the text."""

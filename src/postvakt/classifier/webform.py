@@ -29,9 +29,12 @@ _CANONICAL = {
     "message": "meddelande",
     "beskrivning": "meddelande",
     "ärendetyp": "ärendetyp",
-    "type": "ärendetyp",
-    "kategori": "ärendetyp",
-    "category": "ärendetyp",
+    # Fields some forms use for the case type — and others for the service area: read as
+    # the case type only when their value is one (see citizen_text).
+    "typ": "typ",
+    "type": "typ",
+    "kategori": "typ",
+    "category": "typ",
     "verksamhet": "verksamhet",
 }
 _FIELD = re.compile(
@@ -63,28 +66,52 @@ def form_fields(text: str) -> dict[str, str]:
     return fields
 
 
-_CASE_TYPE = re.compile(
-    r"klagom|synpunkt|complain|opinion|feedback|beröm|tyck till|förslag|suggest|compliment|missnöj"
+_CASE_TYPES = frozenset(
+    {
+        "klagomål",
+        "klagomal",
+        "synpunkt",
+        "synpunkter",
+        "beröm",
+        "förslag",
+        "tyck till",
+        "lämna synpunkt",
+        "lämna synpunkter",
+        "lämna klagomål",
+        "lämna beröm",
+        "positiv återkoppling",
+        "complaint",
+        "complaints",
+        "compliment",
+        "compliments",
+        "praise",
+        "suggestion",
+        "suggestions",
+    }
 )
+"""Case types that name a complaint or an opinion, whole: "Klagomål på buller" (a report
+about a neighbour), "Synpunkter på detaljplan" (a consultation) and "Synpunkter och klagomål"
+(often the whole e-service's name) are not among them."""
 _OTHER_TYPE = re.compile(
-    r"fråga|question|enquiry|inquiry|felanmäl|fault|ansök|applica|bokning|booking|beställ|"
-    r"order|begäran|request|intresseanmäl|anmälan om"
+    r"\b(?:fråga|frågor|question|questions|enquiry|inquiry|felanmälan|felanmälningar|ansökan|"
+    r"application|bokning|booking|beställning|order|begäran|request|intresseanmälan)\b"
 )
 
 
 def form_side(form_type: str | None) -> bool | None:
     """Which side of *case* (complaint or opinion) vs *annat* the citizen put the message on
-    by the form's case type: True for 'Klagomål', 'Synpunkt', 'Beröm' …; False for 'Fråga',
-    'Felanmälan', 'Ansökan …', 'Bokning' …; None for 'Övrigt', an unknown type, one naming
-    both sides, or no form.
+    by the form's case type: True for 'Klagomål', 'Synpunkt', 'Beröm' … (the whole value);
+    False for a type naming 'Fråga', 'Felanmälan', 'Ansökan …', 'Bokning' …; None for
+    'Övrigt', an unknown type, one naming both sides, or no form.
     """
     if not form_type:
         return None
-    low = form_type.lower()
-    case, other = bool(_CASE_TYPE.search(low)), bool(_OTHER_TYPE.search(low))
-    if case == other:
-        return None
-    return case
+    low = " ".join(re.sub(r"[^\w\s]", " ", form_type.lower()).split())
+    if low in _CASE_TYPES:
+        return True
+    if _OTHER_TYPE.search(low) and not any(word in _CASE_TYPES for word in low.split()):
+        return False
+    return None
 
 
 def form_value(text: str, names: Sequence[str]) -> tuple[str, str] | None:

@@ -362,17 +362,22 @@ class Intake:
             if (
                 disposition is Disposition.NOT_CASE
                 and work.role == "inbox"
-                and work.verdict.care_probability >= CARE_THRESHOLD
                 and row.flagged_by is None
+                and (
+                    work.verdict.disputed_by_form or work.verdict.care_probability >= CARE_THRESHOLD
+                )
             ):
-                # Maybe about a person's own care, and no case: however sure the model was,
-                # a person looks (Granska) — a missed care complaint is a missed lex Sarah.
+                # A person looks (Granska) however sure the model was: the citizen's web form
+                # said complaint or opinion (the verdict's first reason says so), or it may be
+                # about a person's own care — a missed care complaint is a missed lex Sarah.
                 row.flagged_by, row.flagged_at = ACTOR, work.now
-                care = round(work.verdict.care_probability * 100)
-                row.reasons = [
-                    *row.reasons,
-                    f"kan röra enskilds vård och omsorg ({care} %): se efter om det är ett klagomål",
-                ]
+                if work.verdict.care_probability >= CARE_THRESHOLD:
+                    care = round(work.verdict.care_probability * 100)
+                    row.reasons = [
+                        *row.reasons,
+                        f"kan röra enskilds vård och omsorg ({care} %): "
+                        "se efter om det är ett klagomål",
+                    ]
         if work.role == "inbox":
             citizen = self.citizen_message(msg, work.verdict) if work.verdict else msg
             row.excerpt = citizen.body_text[:EXCERPT_CHARS]

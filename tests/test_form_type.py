@@ -1,0 +1,58 @@
+"""A web form's case type against the model's verdict: a person decides, and nothing is
+registered, numbered or routed before they have."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from postvakt.clock import STOCKHOLM, fixed_clock
+from postvakt.config import load_config
+from postvakt.registry.models import Case, Disposition, MessageRecord
+from postvakt.service import Service
+from tests.support.workspace import citizen_mail, make_workspace
+
+TUESDAY = datetime(2026, 12, 8, 9, 0, tzinfo=STOCKHOLM)
+
+
+def _form(kind: str, text: str, message_id: str) -> bytes:
+    body = (
+        f"Ärendetyp: {kind}\nNamn: Karin Ek\nE-post: karin.ek@example.net\nTelefon:\n"
+        f"Meddelande: {text}\n"
+    )
+    return citizen_mail(
+        body,
+        sender="E-tjänsten <noreply@e-tjanst.example>",
+        subject="Nytt ärende från e-tjänsten",
+        message_id=message_id,
+    )
+
+
+def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_path: Path):
+    ws = make_workspace(tmp_path / "ws")
+    question = "Vilka tider har återvinningscentralen öppet på lördagar?"
+    ws.deliver(_form("Klagomål", question, "<q1@example.net>"))
+    ws.deliver(_form("Övrigt", question, "<q2@example.net>"))
+    with Service(load_config(ws.config_path), clock=fixed_clock(TUESDAY)).open() as service:
+        service.run_once()
+        assert service.sessions is not None and service.corrections is not None
+        with service.sessions() as session:
+            records = {
+                r.message_id: r
+                for r in session.scalars(select(MessageRecord)).all()
+                if r.message_id in ("q1@example.net", "q2@example.net")
+            }
+            cases = session.scalar(select(func.count()).select_from(Case))
+        queued = service.corrections.queue("anna@testby.se")
+    disputed, plain = records["q1@example.net"], records["q2@example.net"]
+    # Neither is a case: no number taken, no letter drafted.
+    assert cases == 0
+    assert disputed.disposition is Disposition.NOT_CASE
+    assert plain.disposition is Disposition.NOT_CASE
+    # The one whose form said "Klagomål" is before a person in Granska, saying why.
+    assert disputed.flagged_by == "postvakt" and plain.flagged_by is None
+    assert disputed.reasons[0].startswith("modellen bedömer meddelandet som annat")
+    assert "”Klagomål”" in disputed.reasons[0]
+    assert [q.id for q in queued if q.kind == "message"] == [disputed.id]
