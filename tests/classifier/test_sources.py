@@ -311,6 +311,7 @@ def test_a_web_form_type_against_the_model_sends_the_message_to_a_person(classif
     asked = form("Klagomål", question)
     assert asked.label is X and asked.disputed_by_form and not asked.needs_review
     assert asked.reasons[0].startswith("modellen bedömer meddelandet som annat")
+    assert asked.as_dict()["disputed_by_form"] is True  # postvakt classify --json
     assert "”Klagomål”" in asked.reasons[0]
     # English forms: "Type:" is the case type too; a service area under "Kategori" is not.
     assert form("Question", complaint, "Type").disputed_by_form

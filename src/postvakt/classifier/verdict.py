@@ -92,6 +92,7 @@ class Verdict:
             "forwarded": self.forwarded,
             "individual_care": self.individual_care,
             "care_probability": self.care_probability,
+            "disputed_by_form": self.disputed_by_form,
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }
