@@ -34,7 +34,7 @@ import numpy as np
 from postvakt.classifier.corpus import Example
 from postvakt.classifier.evaluate import EvaluationReport, report
 from postvakt.classifier.screening import screen
-from postvakt.classifier.verdict import CARE_THRESHOLD, LABEL_SV, Label
+from postvakt.classifier.verdict import LABEL_SV, Label
 
 __all__ = [
     "CONFIDENT",
@@ -124,11 +124,6 @@ def outcomes(classifier: Any, examples: Iterable[Example]) -> list[Outcome]:
             continue
         verdict = classifier.classify(example.message)
         probs = dict(verdict.probabilities)
-        # As the intake does: an annat the form disputes, or maybe about care, is flagged in
-        # Granska — a person sees it as surely as a case to confirm.
-        flagged = verdict.label is Label.OTHER and (
-            verdict.disputed_by_form or verdict.care_probability >= CARE_THRESHOLD
-        )
         model = max(probs, key=lambda label: probs[label])
         found.append(
             Outcome(
@@ -138,7 +133,8 @@ def outcomes(classifier: Any, examples: Iterable[Example]) -> list[Outcome]:
                 model,
                 probs[model],
                 probs[Label.COMPLAINT] + probs[Label.OPINION],
-                verdict.needs_review or flagged,
+                # An annat shown in Granska is seen as surely as a case to confirm.
+                verdict.needs_review or verdict.shown_though_annat,
                 False,
                 example.category,
                 example.individual_care,

@@ -79,6 +79,15 @@ class Verdict:
         )
         return tuple(name for name in names if getattr(self, name))
 
+    @property
+    def shown_though_annat(self) -> bool:
+        """An ``other`` a person is still shown (Granska), however sure the model was: the web
+        form's case type disputes it, or it may be about a person's own care (a missed care
+        complaint is a missed lex Sarah)."""
+        return self.label is Label.OTHER and (
+            self.disputed_by_form or self.care_probability >= CARE_THRESHOLD
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``postvakt classify --json``)."""
         return {

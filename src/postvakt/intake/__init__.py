@@ -363,13 +363,10 @@ class Intake:
                 disposition is Disposition.NOT_CASE
                 and work.role == "inbox"
                 and row.flagged_by is None
-                and (
-                    work.verdict.disputed_by_form or work.verdict.care_probability >= CARE_THRESHOLD
-                )
+                and work.verdict.shown_though_annat
             ):
-                # A person looks (Granska) however sure the model was: the citizen's web form
-                # said complaint or opinion (the verdict's first reason says so), or it may be
-                # about a person's own care — a missed care complaint is a missed lex Sarah.
+                # A person looks (Granska). The form's dispute is the verdict's first reason;
+                # a possible care matter gets its own line here.
                 row.flagged_by, row.flagged_at = ACTOR, work.now
                 if work.verdict.care_probability >= CARE_THRESHOLD:
                     care = round(work.verdict.care_probability * 100)

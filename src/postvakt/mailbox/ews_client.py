@@ -189,7 +189,7 @@ class EwsClient:
         ) as exc:
             self._drop()
             raise AuthenticationError(
-                "Exchange nekade tjänstekontot (username) åtkomst till brevlådan "
+                "Exchange nekade tjänstekontot (inställningen username) åtkomst till brevlådan "
                 f"({type(exc).__name__}) när Postvakt skulle {action}. Kontrollera att kontot har "
                 + (
                     "rollen ApplicationImpersonation"
