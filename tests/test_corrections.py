@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from postvakt.cli import main
+from postvakt.cli.corrections import reason_cell
 from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.registry.models import (
@@ -493,3 +494,12 @@ def test_a_withdrawn_cases_message_can_be_registered_again(
     )
     (outcome,) = service.run_once().outcomes
     assert outcome.disposition is Disposition.DUPLICATE and outcome.case == "KS 2026/3"
+
+
+def test_the_review_table_says_how_many_reasons_it_leaves_out() -> None:
+    assert reason_cell([]) == ""
+    assert reason_cell(["kort skäl"]) == "kort skäl"
+    cell = reason_cell(["formuläret säger Klagomål", "osäker (55 %)", "nämner vård"])
+    assert cell == "formuläret säger Klagomål (+2)"
+    long = reason_cell(["x" * 100, "y"], width=30)
+    assert len(long) == 30 and long.endswith("… (+1)")

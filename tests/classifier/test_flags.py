@@ -52,6 +52,7 @@ def test_own_address_is_no_way_to_reach_the_sender():
         "Ert svar räcker inte. Jag vill att närmaste chef tittar på det.",
         "Det här beskedet är inte acceptabelt.",
         "Jag vill att ärendet prövas igen.",
+        "Vi ber er att pröva ansökan på nytt och att förklara hur detta kunde ske.",
         "Det har fortfarande inte plogats.",
         "Inget har hänt sedan ni svarade.",
         "I am not satisfied with your answer.",
@@ -69,6 +70,7 @@ def test_not_satisfied_phrases(text: str):
         "Tack för svaret, då förstår jag!",
         "Jag är nöjd med svaret, tack för hjälpen.",
         "Here are the photos I promised.",
+        "Kan ni pröva ansökan om bygglov före semestern?",
     ],
 )
 def test_satisfied_replies(text: str):

@@ -54,7 +54,9 @@ _NOT_SATISFIED = re.compile(
             r"håller inte|är inte (tillräckligt|godtagbart|acceptabelt|rimligt|okej|ok|"
             r"tillfredsställande)|är otillräckligt|är inget svar|svarar inte på)",
             r"\b(ni|du) har (inte|ej|aldrig) svarat på (min|mina|det|frågan|det jag)",
-            r"\b(ny prövning|pröva[rs]? (ärendet |det )?(igen|på nytt|om)|omprövning|ompröva|"
+            r"\b(ny prövning|pröva[rs]? (ärendet |det )?(igen|på nytt|om)|"
+            r"pröva[rs]? (min |mitt |vår |vårt |er |ert )?(ansökan|beslutet|saken|frågan|"
+            r"begäran|ansökningen) (igen|på nytt)|omprövning|ompröva|"
             r"överordnad chef|närmaste chef|närmast överordnad|din chef|er chef|högre chef|"
             r"högre upp|ta (det|ärendet) vidare|(vill|kräver att få) (tala|prata) med (en )?chef)",
             r"\b(fortfarande|ändå|trots (ert|ditt) (svar|löfte))\b[^.!?\n]{0,40}"

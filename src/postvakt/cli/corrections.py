@@ -144,6 +144,17 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def reason_cell(reasons: list[str], width: int = 60) -> str:
+    """The first reason, cut to the column, and how many more there are."""
+    if not reasons:
+        return ""
+    more = f" (+{len(reasons) - 1})" if len(reasons) > 1 else ""
+    first = reasons[0]
+    if len(first) + len(more) > width:
+        first = first[: width - len(more) - 1] + "…"
+    return first + more
+
+
 def _review(items: list[Any], *, as_json: bool) -> int:
     if as_json:
         print(
@@ -183,7 +194,7 @@ def _review(items: list[Any], *, as_json: bool) -> int:
             iso(i.due) or "-",
             i.mailbox or "",
             (i.subject or "")[:40],
-            "; ".join(i.reasons[:1])[:60],
+            reason_cell(list(i.reasons)),
         )
         for i in items
     ]
@@ -198,4 +209,6 @@ def _review(items: list[Any], *, as_json: bool) -> int:
         "'cases register --message-id ID --kind klagomal|synpunkt --by …' eller "
         "'cases dismiss --record NR --by …'."
     )
+    if any(len(i.reasons) > 1 for i in items):
+        print("(+N): fler skäl; alla visas med 'cases show NUMMER' eller '--json'.")
     return EXIT_OK
