@@ -319,3 +319,18 @@ def test_a_web_form_type_against_the_model_sends_the_message_to_a_person(classif
     # A personnummer typed into the type field is not repeated in the reason.
     odd = form("Fråga 450312-1234", complaint)
     assert odd.disputed_by_form and "450312-1234" not in odd.reasons[0]
+
+
+def test_a_form_reason_for_an_uncertain_annat_made_a_case_names_both_probabilities():
+    import numpy as np
+
+    from postvakt.classifier.model import _form_reason
+
+    probs = np.array([0.40, 0.05, 0.55])  # complaint, opinion, other: the band made it a case
+    reason = _form_reason("Fråga", C, probs, model_label=X)
+    assert reason.startswith("webbformulärets ärendetyp är ”Fråga”, och modellen är osäker")
+    assert "annat 55 %" in reason and "klagomål 40 %" in reason
+    assert "registrerat som klagomål" in reason
+    # The model's own label: one probability, as before.
+    sure = _form_reason("Fråga", C, np.array([0.95, 0.03, 0.02]), model_label=C)
+    assert sure.endswith("klagomål (95 %): en person avgör")

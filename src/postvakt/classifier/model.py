@@ -379,7 +379,10 @@ class Classifier:
             personal_data=personal,
         )
         if disputed:
-            reasons = (_form_reason(citizen.form_type or "", label, probs), *reasons)
+            reasons = (
+                _form_reason(citizen.form_type or "", label, probs, model_label),
+                *reasons,
+            )
         care = self.model.care_probability(wvec, cvec)
         individual_care = is_care_case(label, care)
         if individual_care:
@@ -412,11 +415,22 @@ class Classifier:
         return self.model.probabilities(extract(citizen))
 
 
-def _form_reason(form_type: str, label: Label, probs: np.ndarray) -> str:
-    """Why a person decides: the citizen's case type against the decision, both named."""
+def _form_reason(
+    form_type: str, label: Label, probs: np.ndarray, model_label: Label | None = None
+) -> str:
+    """Why a person decides: the citizen's case type against the decision, both named.
+    ``model_label``: the model's own top label, when the decision is another (an uncertain
+    annat registered as a case for review): then both probabilities are named."""
     kind = mask_personnummer(" ".join(form_type.split()))
     kind = kind if len(kind) <= 60 else kind[:59] + "…"
     sure = round(float(probs[LABELS.index(label)]) * 100)
+    if model_label is not None and model_label is not label:
+        top = round(float(probs[LABELS.index(model_label)]) * 100)
+        return (
+            f"webbformulärets ärendetyp är ”{kind}”, och modellen är osäker "
+            f"({LABEL_SV[model_label]} {top} %, {LABEL_SV[label]} {sure} %): "
+            f"registrerat som {LABEL_SV[label]} så att en person avgör"
+        )
     if label is Label.OTHER:
         return (
             f"modellen bedömer meddelandet som annat ({sure} %), men webbformulärets ärendetyp "
