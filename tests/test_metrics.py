@@ -72,8 +72,14 @@ def test_a_pass_is_counted_without_an_address_and_makes_postvakt_ready(
             workspace.deliver(citizen_mail(body, sender=sender, subject=subject))
         with Service(config, clock=clock).open() as service:
             report = service.run_once()
+            first = _samples(client.get("/metrics").text)
+            quiet = service.run_once()  # nothing new: a look at each mailbox, no full pass
+            looked = _samples(client.get("/metrics").text)
         cases = report.count(Disposition.CASE)
-        assert cases == len(COMPLAINTS)
+        assert cases == len(COMPLAINTS) and not quiet.outcomes
+        passes = [k for k in looked if k[0] == "postvakt_pass_duration_seconds_count"]
+        assert len(passes) == 2  # both mailboxes: a look is a pass in the metrics too
+        assert all(looked[k] == first[k] + 1 for k in passes), (first, looked)
 
         after = client.get("/metrics").text
         assert _cases_counted(after) - _cases_counted(before.text) == cases
