@@ -56,3 +56,29 @@ def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_p
     assert disputed.reasons[0].startswith("modellen bedömer meddelandet som annat")
     assert "”Klagomål”" in disputed.reasons[0]
     assert [q.id for q in queued if q.kind == "message"] == [disputed.id]
+
+
+def test_a_question_titled_complaint_is_shown_in_granska_not_registered(tmp_path: Path):
+    ws = make_workspace(tmp_path / "ws")
+    asking = "Hur lämnar jag ett klagomål på skolan? Finns det en blankett?"
+    ws.deliver(citizen_mail(asking, subject="Klagomål – hur gör man?", message_id="<t1@x.net>"))
+    ws.deliver(citizen_mail(asking, subject="Fråga om blankett", message_id="<t2@x.net>"))
+    with Service(load_config(ws.config_path), clock=fixed_clock(TUESDAY)).open() as service:
+        service.run_once()
+        assert service.sessions is not None and service.corrections is not None
+        with service.sessions() as session:
+            records = {
+                r.message_id: r
+                for r in session.scalars(select(MessageRecord)).all()
+                if r.message_id in ("t1@x.net", "t2@x.net")
+            }
+            cases = session.scalar(select(func.count()).select_from(Case))
+        queued = service.corrections.queue("anna@testby.se")
+    titled, plain = records["t1@x.net"], records["t2@x.net"]
+    # The model is sure it is a question: no diary number for the word in the subject ...
+    assert cases == 0
+    assert titled.disposition is Disposition.NOT_CASE and plain.disposition is Disposition.NOT_CASE
+    # ... but a person sees it, with the reason first.
+    assert titled.flagged_by == "postvakt" and plain.flagged_by is None
+    assert titled.reasons[0].startswith("ämnesraden ”Klagomål – hur gör man?”")
+    assert [q.id for q in queued if q.kind == "message"] == [titled.id]

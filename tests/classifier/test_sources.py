@@ -136,9 +136,9 @@ def test_figures_for_one_source_by_hand():
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With eleven
 # sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on every
 # source) are met for calibration on every source, for macro F1 on ten (bygden reaches
-# 0.918), for complaint recall on seven (mallar 0.90, omskrivning 0.95, kanaler and kvarter
-# 0.96), and for confident errors on three; a change that falls below the floors is a
-# regression.  The two newest authors (kusten, bruket) wrote to the same brief as bygden and
+# 0.918), for complaint recall on seven (mallar 0.909, kanaler 0.963, kvarter 0.965,
+# omskrivning 0.969), and for confident errors on three; a change that falls below the
+# floors is a regression.  The two newest authors (kusten, bruket) wrote to the same brief as bygden and
 # stadsdel: with them in training the first-time fault reports those two call "annat" are
 # learnt better (bygden 0.897 -> 0.918, stadsdel 0.905 -> 0.932), while mallar, whose
 # generator calls some first-time faults complaints, fell from 0.914 to 0.901 in recall.
@@ -283,6 +283,47 @@ def test_saying_you_want_to_complain_is_never_dropped_as_annat(classifier):
         "Hur går jag tillväga om jag vill lämna ett klagomål? Finns det en blankett?",
     ):
         assert classifier.classify(message(asking)).label is X, asking
+
+
+def test_a_subject_that_says_complaint_is_never_dropped_as_annat(classifier):
+    from postvakt.classifier.model import subject_says_complaint
+    from postvakt.classifier.text import citizen_text
+    from tests.classifier.mail import message
+
+    # The model takes a short report for "annat", but not surely; the citizen's own title
+    # says it is a complaint: registered for a person to decide, with the reason first.
+    text = "Gatlampan utanför Storgatan 5 lyser inte. /Björn"
+    plain = classifier.classify(message(text, subject="Gatlampan"))
+    assert plain.label is X and not plain.titled_complaint
+    titled = classifier.classify(message(text, subject="Klagomål – gatlampan"))
+    assert titled.label is C and titled.needs_review and titled.titled_complaint, titled
+    assert titled.reasons[0].startswith("ämnesraden ”Klagomål – gatlampan” säger klagomål")
+    assert titled.reasons[0].endswith("registrerat som klagomål så att en person avgör")
+    # A question the model is sure of stays annat whatever its title: no diary number for
+    # one word; a person sees it in Granska (the intake flags it) and dismisses it.
+    asking = "Hur lämnar jag ett klagomål på skolan? Finns det en blankett?"
+    how = classifier.classify(message(asking, subject="Klagomål – hur gör man?"))
+    assert how.label is X and how.titled_complaint and how.shown_though_annat, how
+    assert how.reasons[0].endswith("en person ser efter om det är ett ärende")
+    assert how.as_dict()["titled_complaint"] is True
+    # What opens the subject counts: "Complaint", "Formellt klagomål", not a word inside it.
+    for subject, says in (
+        ("Complaint about the bus stop", True),
+        ("Formellt klagomål på handläggningen", True),
+        ("Fwd: Klagomål", True),
+        ("Fråga om klagomål", False),
+        ("Synpunkter och klagomål – webbformulär", False),
+        ("Klagomålshantering – nyhetsbrev", False),
+    ):
+        citizen = citizen_text(message("Se nedan.", subject=subject))
+        assert subject_says_complaint(citizen) is says, subject
+    # A reply's subject is the earlier message's: it says nothing of this one.
+    reply = message(
+        "Tack, då vet jag.\n\n> Hej, vi har tagit emot ditt klagomål.",
+        subject="SV: Klagomål om snöröjningen",
+        headers={"In-Reply-To": "<k-1@exempel.se>"},
+    )
+    assert not subject_says_complaint(citizen_text(reply))
 
 
 def test_a_web_form_type_against_the_model_sends_the_message_to_a_person(classifier):

@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import threading
 import time
@@ -100,6 +101,21 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
+_COMPLAINT_SUBJECT = re.compile(
+    r"^\W*(?:(?:vb|fw|fwd|tr|wg|vs)\s*:\s*)*(?:formell[at]?\s+|formal\s+)?"
+    r"(?:klagomål|klagomal|klagan|complaint)\b",
+    re.IGNORECASE,
+)
+"""A subject the citizen opens with "Klagomål" / "Complaint" ("Klagomål på hemtjänsten")."""
+SURE_ANNAT = 0.9
+"""An annat at least this sure stays no case whatever its subject says (it is shown in
+Granska); the same line as a confident error's."""
+
+
+def subject_says_complaint(citizen: CitizenText) -> bool:
+    """The citizen's own subject line opens with the word complaint (a reply's subject is
+    the earlier message's, so it does not count)."""
+    return not citizen.reply and bool(_COMPLAINT_SUBJECT.match(citizen.subject or ""))
 
 
 # --------------------------------------------------------------------------- the cache
@@ -340,6 +356,12 @@ class Classifier:
             # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
             # corpus's questions about how to complain pull such words towards "annat".
             label, needs_review = Label.COMPLAINT, True
+        titled = label is Label.OTHER and subject_says_complaint(citizen)
+        if titled and confidence < SURE_ANNAT:
+            # Nor is a message whose writer titled it "Klagomål …" while the model is unsure:
+            # registered for a person to decide.  A sure annat so titled ("Klagomål – hur gör
+            # man?") stays no case and is shown in Granska: no diary number for one word.
+            label, needs_review = Label.COMPLAINT, True
         unsatisfied = None
         if citizen.reply or earlier_answer(citizen.body):
             unsatisfied = not_satisfied(citizen.body)
@@ -378,6 +400,20 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if titled:
+            subject = mask_personnummer(" ".join((citizen.subject or "").split()))
+            subject = subject if len(subject) <= 60 else subject[:59] + "…"
+            annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
+            then = (
+                "registrerat som klagomål så att en person avgör"
+                if label is Label.COMPLAINT
+                else "en person ser efter om det är ett ärende"
+            )
+            reasons = (
+                f"ämnesraden ”{subject}” säger klagomål, men modellen bedömer meddelandet "
+                f"som annat ({annat} %): {then}",
+                *reasons,
+            )
         if disputed:
             reasons = (
                 _form_reason(citizen.form_type or "", label, probs, model_label),
@@ -408,6 +444,7 @@ class Classifier:
             individual_care=individual_care,
             care_probability=round(care, 3),
             disputed_by_form=disputed,
+            titled_complaint=titled,
             letter=(citizen, letter_hints(citizen, doc)),
         )
 

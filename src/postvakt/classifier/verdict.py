@@ -39,6 +39,11 @@ class Verdict:
     """The web form's case type says the other side of case/annat than the model did.  A case
     so disputed ``needs_review``; an ``other`` so disputed stays no case, and the intake shows
     it in Granska for a person to register or dismiss."""
+    titled_complaint: bool = False
+    """The citizen's own subject opens with "Klagomål" / "Complaint" but the model read
+    annat.  Unsure (annat under 90 %) it is registered as a complaint that ``needs_review``;
+    sure, it stays no case (no diary number on the strength of one word) and the intake shows
+    it in Granska."""
     anonymous: bool = False
     """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
     phone number, e-mail or postal address in the text."""
@@ -82,10 +87,12 @@ class Verdict:
     @property
     def shown_though_annat(self) -> bool:
         """An ``other`` a person is still shown (Granska), however sure the model was: the web
-        form's case type disputes it, or it may be about a person's own care (a missed care
-        complaint is a missed lex Sarah)."""
+        form's case type or the citizen's subject disputes it, or it may be about a person's
+        own care (a missed care complaint is a missed lex Sarah)."""
         return self.label is Label.OTHER and (
-            self.disputed_by_form or self.care_probability >= CARE_THRESHOLD
+            self.disputed_by_form
+            or self.titled_complaint
+            or self.care_probability >= CARE_THRESHOLD
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +109,7 @@ class Verdict:
             "individual_care": self.individual_care,
             "care_probability": self.care_probability,
             "disputed_by_form": self.disputed_by_form,
+            "titled_complaint": self.titled_complaint,
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }
