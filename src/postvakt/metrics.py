@@ -3,7 +3,8 @@
 Two kinds:
 
 - **Counted in this process** (:data:`REGISTRY`): messages by outcome, pass durations and
-  passes ended by a server error, updated by :func:`observe_pass` at the end of each pass.
+  passes ended by a server error, updated by :func:`observe_pass` at the end of each pass;
+  the looks at mailboxes with nothing new, by :func:`observe_look`.
   ``postvakt run`` serves them on ``service.metrics_port``; the web panel's ``/metrics``
   shows its own process's (it reads no mail, so they stay at zero there).
 - **Read from the database at each scrape** (:class:`DatabaseCollector`): overdue cases,
@@ -50,6 +51,7 @@ __all__ = [
     "REGISTRY",
     "DatabaseCollector",
     "exposition",
+    "observe_look",
     "observe_pass",
     "registry_for",
     "serve_metrics",
@@ -76,10 +78,18 @@ for _outcome in Disposition:  # every outcome shows from the start, at 0
 
 PASS_SECONDS = Histogram(
     "postvakt_pass_duration_seconds",
-    "How long one pass over one mailbox took (reading, registering, placing drafts; "
-    "for a mailbox with nothing new, the look: one STATUS or two stats).",
+    "How long one full pass over one mailbox took (reading, registering, placing drafts).",
     ["mailbox_id"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+    registry=REGISTRY,
+)
+
+LOOK_SECONDS = Histogram(
+    "postvakt_look_duration_seconds",
+    "How long the look at a mailbox took that found nothing new (one STATUS per folder on "
+    "IMAP, two stats on a Maildir): the pass it saved.",
+    ["mailbox_id"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
 
@@ -98,6 +108,15 @@ def observe_pass(mailbox_id: int, report: PassReport, seconds: float) -> None:
     label = str(mailbox_id)
     PASS_SECONDS.labels(mailbox_id=label).observe(seconds)
     if report.errors:
+        PASS_ERRORS.labels(mailbox_id=label).inc()
+
+
+def observe_look(mailbox_id: int, seconds: float, *, failed: bool = False) -> None:
+    """Count one look at a mailbox (:mod:`postvakt.sweep`): nothing new, or its server failed
+    (a pass ended by an error of its mail server)."""
+    label = str(mailbox_id)
+    LOOK_SECONDS.labels(mailbox_id=label).observe(seconds)
+    if failed:
         PASS_ERRORS.labels(mailbox_id=label).inc()
 
 

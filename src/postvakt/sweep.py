@@ -48,7 +48,7 @@ from postvakt.config import (
 from postvakt.errors import ConnectorError
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox.base import Connector, may_have_news
-from postvakt.metrics import observe_pass
+from postvakt.metrics import observe_look
 from postvakt.registry.db import database_errors
 from postvakt.registry.leases import holder_is_gone
 from postvakt.registry.passes import clean_error, note_failure, note_passes
@@ -247,16 +247,14 @@ class Sweep:
                 self.read_next.add(address)
             visit = _Visit(address, "failed", mailbox_id=known.mailbox_id, error=str(exc))
             visit.report.errors.append(str(exc))
-            observe_pass(known.mailbox_id, visit.report, time.perf_counter() - started)
+            observe_look(known.mailbox_id, time.perf_counter() - started, failed=True)
             return visit
         finally:
             lock.release()
         if news:
             return self._full(address)
-        visit = _Visit(address, "quiet", mailbox_id=known.mailbox_id)
-        # A look is a pass over the mailbox too (the metrics' pass duration and errors).
-        observe_pass(known.mailbox_id, visit.report, time.perf_counter() - started)
-        return visit
+        observe_look(known.mailbox_id, time.perf_counter() - started)
+        return _Visit(address, "quiet", mailbox_id=known.mailbox_id)
 
     def _needs_full_pass(self, address: str, known: MailboxSweepState | None) -> bool:
         with self._guard:

@@ -86,6 +86,8 @@ def classify_files(
                     "forwarded": False,
                     "individual_care": False,
                     "care_probability": 0.0,
+                    "disputed_by_form": False,
+                    "titled_complaint": False,
                     "probabilities": {},
                     "reasons": [screening.reason],
                     "screened": screening.rule,

@@ -214,7 +214,7 @@ def evaluate_examples(classifier: Any, examples: Sequence[Example], title: str) 
         else:
             verdict = classifier.classify(example.message)
             given.append(verdict.label)
-            review += verdict.needs_review
+            review += verdict.needs_review or verdict.shown_though_annat
         for name, truth in (
             ("anonymous", example.anonymous),
             ("followup", example.followup),

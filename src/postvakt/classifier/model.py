@@ -56,7 +56,7 @@ from postvakt.classifier.corpus import (
 from postvakt.classifier.features import FEATURES_VERSION, extract
 from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
 from postvakt.classifier.linear import LinearModel
-from postvakt.classifier.text import CitizenText, citizen_text
+from postvakt.classifier.text import CitizenText, citizen_text, quotes_earlier
 from postvakt.classifier.training import (
     DEFAULT_SETTINGS,
     LABELS,
@@ -102,20 +102,37 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
 _COMPLAINT_SUBJECT = re.compile(
-    r"^\W*(?:(?:vb|fw|fwd|tr|wg|vs)\s*:\s*)*(?:formell[at]?\s+|formal\s+)?"
-    r"(?:klagomål|klagomal|klagan|complaint)\b",
+    r"^\W*(?:\[[^\]]{0,30}\]\W*)*(?:formell[at]?\s+|formal\s+)?"
+    r"(?:klagomål|klagomal|klagan|complaint)\b"
+    r"(?!\s*(?:och|eller|&|/|\+|and|or)\s)"
+    r"(?!\s+(?:department|form|handling|procedure|process|policy|team|office)\b)",
     re.IGNORECASE,
 )
-"""A subject the citizen opens with "Klagomål" / "Complaint" ("Klagomål på hemtjänsten")."""
-SURE_ANNAT = 0.9
-"""An annat at least this sure stays no case whatever its subject says (it is shown in
-Granska); the same line as a confident error's."""
+"""A subject the citizen opens with "Klagomål" / "Complaint" ("Klagomål på hemtjänsten"),
+after any tag a mail gateway adds ("[EXTERN]"); not an e-service's name ("Klagomål och
+synpunkter") nor a department's ("Complaint department")."""
+_EARLIER_SUBJECT = re.compile(
+    r"^\W*(?:\[[^\]]{0,30}\]\W*)*"
+    r"(?:sv|re|svar|aw|antw|odp|ref|ynt|vb|fw|fwd|tr|wg|vs|vl|rv|r|i)\s*(?:\[\d+\])?\s*:",
+    re.IGNORECASE,
+)
+"""A prefix (SV:, Re:, VB:, Fwd: …): the subject is an earlier message's, not this one's."""
 
 
 def subject_says_complaint(citizen: CitizenText) -> bool:
-    """The citizen's own subject line opens with the word complaint (a reply's subject is
-    the earlier message's, so it does not count)."""
-    return not citizen.reply and bool(_COMPLAINT_SUBJECT.match(citizen.subject or ""))
+    """The citizen's own subject line opens with the word complaint.  Not a reply's or a
+    forward's subject (the earlier message's), nor a web form's (the form system's)."""
+    own = citizen.message.subject or ""
+    if citizen.reply or citizen.from_form or _EARLIER_SUBJECT.match(own):
+        return False
+    if quotes_earlier(citizen.message.body_text or ""):
+        return False  # a reply without threading headers or "SV:"
+    return bool(_COMPLAINT_SUBJECT.match(own))
+
+
+SURE_ANNAT = 0.9
+"""An annat at least this sure stays no case whatever its subject says (it is shown in
+Granska); the same line as a confident error's."""
 
 
 # --------------------------------------------------------------------------- the cache
@@ -349,7 +366,8 @@ class Classifier:
         confidence = float(probs[best])
         low, high = self.review_band
         needs_review = low <= confidence < high
-        if needs_review and label is Label.OTHER:
+        banded = needs_review and label is Label.OTHER
+        if banded:
             # Uncertain: register for a person to confirm rather than drop silently.
             label = Label.COMPLAINT if probs[0] >= probs[1] else Label.OPINION
         elif label is Label.OTHER and WANTS_TO_COMPLAIN in doc.words:
@@ -416,7 +434,7 @@ class Classifier:
             )
         if disputed:
             reasons = (
-                _form_reason(citizen.form_type or "", label, probs, model_label),
+                _form_reason(citizen.form_type or "", label, probs, model_label, banded=banded),
                 *reasons,
             )
         care = self.model.care_probability(wvec, cvec)
@@ -453,20 +471,32 @@ class Classifier:
 
 
 def _form_reason(
-    form_type: str, label: Label, probs: np.ndarray, model_label: Label | None = None
+    form_type: str,
+    label: Label,
+    probs: np.ndarray,
+    model_label: Label | None = None,
+    *,
+    banded: bool = False,
 ) -> str:
     """Why a person decides: the citizen's case type against the decision, both named.
-    ``model_label``: the model's own top label, when the decision is another (an uncertain
-    annat registered as a case for review): then both probabilities are named."""
+    ``model_label``: the model's own top label; when the decision is another, the reason
+    says why: the review band made an uncertain annat a case (``banded``: both
+    probabilities), or a rule did (the model's verdict, and the rules among the reasons)."""
     kind = mask_personnummer(" ".join(form_type.split()))
     kind = kind if len(kind) <= 60 else kind[:59] + "…"
     sure = round(float(probs[LABELS.index(label)]) * 100)
     if model_label is not None and model_label is not label:
         top = round(float(probs[LABELS.index(model_label)]) * 100)
+        if banded:
+            return (
+                f"webbformulärets ärendetyp är ”{kind}”, och modellen är osäker "
+                f"({LABEL_SV[model_label]} {top} %, {LABEL_SV[label]} {sure} %): "
+                f"registrerat som {LABEL_SV[label]} så att en person avgör"
+            )
         return (
-            f"webbformulärets ärendetyp är ”{kind}”, och modellen är osäker "
-            f"({LABEL_SV[model_label]} {top} %, {LABEL_SV[label]} {sure} %): "
-            f"registrerat som {LABEL_SV[label]} så att en person avgör"
+            f"webbformulärets ärendetyp är ”{kind}”, men meddelandet registreras som "
+            f"{LABEL_SV[label]} enligt skälen nedan (modellen: {LABEL_SV[model_label]} "
+            f"{top} %): en person avgör"
         )
     if label is Label.OTHER:
         return (

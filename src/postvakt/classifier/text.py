@@ -86,6 +86,8 @@ class CitizenText:
     """The message answers an earlier one (threading headers or an SV:/Re: subject)."""
     message: IncomingMessage
     """The message the words come from: the forwarded one, or the message itself."""
+    from_form: bool = False
+    """The words are a web form's message field (its subject is the form system's)."""
 
     @property
     def text(self) -> str:
@@ -109,6 +111,13 @@ def new_text(body: str) -> str:
         if match and match.start() > 0:
             cut = match.start()
     return _QUOTED_LINE.sub("", body[:cut]).strip()
+
+
+def quotes_earlier(body: str) -> bool:
+    """The text quotes an earlier message (an attribution line, a quote block, '>' lines)."""
+    if any(p.search(body) for p in (_ATTRIBUTION, _QUOTE_MARKERS, _OUTLOOK_BLOCK)):
+        return True
+    return bool(_QUOTED_LINE.search(body))
 
 
 def without_signature(text: str) -> str:
@@ -171,7 +180,7 @@ def citizen_text(msg: IncomingMessage, own_domains: Iterable[str] = ()) -> Citiz
     domains = tuple(own_domains)
     inner = forwards_citizen(msg, domains)
     if inner is not None and _sent_by_staff(msg, domains):
-        body, form_type, _ = _form(_own_part(inner))
+        body, form_type, inner_form = _form(_own_part(inner))
         return CitizenText(
             subject=_strip_prefixes(inner.subject or msg.subject),
             body=body[:MAX_CHARS],
@@ -179,6 +188,7 @@ def citizen_text(msg: IncomingMessage, own_domains: Iterable[str] = ()) -> Citiz
             forwarded=True,
             reply=is_reply(inner),
             message=inner,
+            from_form=inner_form,
         )
     own = _own_part(msg)
     body, form_type, from_form = _form(own)
@@ -193,6 +203,7 @@ def citizen_text(msg: IncomingMessage, own_domains: Iterable[str] = ()) -> Citiz
         forwarded=False,
         reply=is_reply(msg),
         message=msg,
+        from_form=from_form,
     )
 
 

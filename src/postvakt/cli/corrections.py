@@ -210,5 +210,8 @@ def _review(items: list[Any], *, as_json: bool) -> int:
         "'cases dismiss --record NR --by …'."
     )
     if any(len(i.reasons) > 1 for i in items):
-        print("(+N): fler skäl; alla visas med 'cases show NUMMER' eller '--json'.")
+        print(
+            "(+N): fler skäl. Alla skäl: för ett ärende 'cases show NUMMER', för ett "
+            "meddelande 'cases review --json'."
+        )
     return EXIT_OK

@@ -365,8 +365,8 @@ class Intake:
                 and row.flagged_by is None
                 and work.verdict.shown_though_annat
             ):
-                # A person looks (Granska). The form's dispute is the verdict's first reason;
-                # a possible care matter gets its own line here.
+                # A person looks (Granska). The form's or the subject's dispute is the
+                # verdict's first reason; a possible care matter gets its own line here.
                 row.flagged_by, row.flagged_at = ACTOR, work.now
                 if work.verdict.care_probability >= CARE_THRESHOLD:
                     care = round(work.verdict.care_probability * 100)
