@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -30,11 +31,12 @@ def _form(kind: str, text: str, message_id: str) -> bytes:
     )
 
 
-def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_path: Path):
+def _run(tmp_path: Path, mails: list[bytes], ids: tuple[str, str]) -> tuple[Any, ...]:
+    """Deliver ``mails``, run one pass: the two records by Message-ID, the number of cases,
+    and the message ids in Granska."""
     ws = make_workspace(tmp_path / "ws")
-    question = "Vilka tider har återvinningscentralen öppet på lördagar?"
-    ws.deliver(_form("Klagomål", question, "<q1@example.net>"))
-    ws.deliver(_form("Övrigt", question, "<q2@example.net>"))
+    for mail in mails:
+        ws.deliver(mail)
     with Service(load_config(ws.config_path), clock=fixed_clock(TUESDAY)).open() as service:
         service.run_once()
         assert service.sessions is not None and service.corrections is not None
@@ -42,11 +44,21 @@ def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_p
             records = {
                 r.message_id: r
                 for r in session.scalars(select(MessageRecord)).all()
-                if r.message_id in ("q1@example.net", "q2@example.net")
+                if r.message_id in ids
             }
             cases = session.scalar(select(func.count()).select_from(Case))
         queued = service.corrections.queue("anna@testby.se")
-    disputed, plain = records["q1@example.net"], records["q2@example.net"]
+    shown = [q.id for q in queued if q.kind == "message"]
+    return records[ids[0]], records[ids[1]], cases, shown
+
+
+def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_path: Path):
+    question = "Vilka tider har återvinningscentralen öppet på lördagar?"
+    mails = [
+        _form("Klagomål", question, "<q1@example.net>"),
+        _form("Övrigt", question, "<q2@example.net>"),
+    ]
+    disputed, plain, cases, shown = _run(tmp_path, mails, ("q1@example.net", "q2@example.net"))
     # Neither is a case: no number taken, no letter drafted.
     assert cases == 0
     assert disputed.disposition is Disposition.NOT_CASE
@@ -55,30 +67,20 @@ def test_a_question_sent_as_a_complaint_is_shown_in_granska_not_registered(tmp_p
     assert disputed.flagged_by == "postvakt" and plain.flagged_by is None
     assert disputed.reasons[0].startswith("modellen bedömer meddelandet som annat")
     assert "”Klagomål”" in disputed.reasons[0]
-    assert [q.id for q in queued if q.kind == "message"] == [disputed.id]
+    assert shown == [disputed.id]
 
 
 def test_a_question_titled_complaint_is_shown_in_granska_not_registered(tmp_path: Path):
-    ws = make_workspace(tmp_path / "ws")
     asking = "Hur lämnar jag ett klagomål på skolan? Finns det en blankett?"
-    ws.deliver(citizen_mail(asking, subject="Klagomål – hur gör man?", message_id="<t1@x.net>"))
-    ws.deliver(citizen_mail(asking, subject="Fråga om blankett", message_id="<t2@x.net>"))
-    with Service(load_config(ws.config_path), clock=fixed_clock(TUESDAY)).open() as service:
-        service.run_once()
-        assert service.sessions is not None and service.corrections is not None
-        with service.sessions() as session:
-            records = {
-                r.message_id: r
-                for r in session.scalars(select(MessageRecord)).all()
-                if r.message_id in ("t1@x.net", "t2@x.net")
-            }
-            cases = session.scalar(select(func.count()).select_from(Case))
-        queued = service.corrections.queue("anna@testby.se")
-    titled, plain = records["t1@x.net"], records["t2@x.net"]
+    mails = [
+        citizen_mail(asking, subject="Klagomål – hur gör man?", message_id="<t1@x.net>"),
+        citizen_mail(asking, subject="Fråga om blankett", message_id="<t2@x.net>"),
+    ]
+    titled, plain, cases, shown = _run(tmp_path, mails, ("t1@x.net", "t2@x.net"))
     # The model is sure it is a question: no diary number for the word in the subject ...
     assert cases == 0
     assert titled.disposition is Disposition.NOT_CASE and plain.disposition is Disposition.NOT_CASE
     # ... but a person sees it, with the reason first.
     assert titled.flagged_by == "postvakt" and plain.flagged_by is None
     assert titled.reasons[0].startswith("ämnesraden ”Klagomål – hur gör man?”")
-    assert [q.id for q in queued if q.kind == "message"] == [titled.id]
+    assert shown == [titled.id]
