@@ -22,7 +22,7 @@ from postvakt.classifier.correction_report import CorrectionReport
 from postvakt.classifier.evaluate import CorpusEvaluation, EvaluationReport
 from postvakt.classifier.model import Classifier, default_classifier, train
 from postvakt.classifier.screening import Screening, internal, screen
-from postvakt.classifier.verdict import LABEL_SV, Label
+from postvakt.classifier.verdict import Label, Verdict
 from postvakt.config import Config
 from postvakt.errors import NotFoundError
 from postvakt.mailbox.message import IncomingMessage, parse_message
@@ -73,26 +73,9 @@ def classify_files(
         msg = parse_message(raw)
         screening = _screen(msg, config)
         if screening is not None:
-            results.append(
-                {
-                    "file": str(name),
-                    "label": "other",
-                    "label_sv": LABEL_SV[Label.OTHER],
-                    "confidence": 1.0,
-                    "needs_review": False,
-                    "anonymous": False,
-                    "followup_not_satisfied": False,
-                    "personal_data": False,
-                    "forwarded": False,
-                    "individual_care": False,
-                    "care_probability": 0.0,
-                    "disputed_by_form": False,
-                    "titled_complaint": False,
-                    "probabilities": {},
-                    "reasons": [screening.reason],
-                    "screened": screening.rule,
-                }
-            )
+            # A rule-made verdict: every field of a classified file, none set.
+            screened = Verdict(label=Label.OTHER, confidence=1.0, reasons=(screening.reason,))
+            results.append({"file": str(name), **screened.as_dict(), "screened": screening.rule})
             continue
         verdict = (classifier or default_classifier()).classify(msg)
         results.append({"file": str(name), **verdict.as_dict(), "screened": None})

@@ -56,7 +56,7 @@ from postvakt.classifier.corpus import (
 from postvakt.classifier.features import FEATURES_VERSION, extract
 from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
 from postvakt.classifier.linear import LinearModel
-from postvakt.classifier.text import CitizenText, citizen_text, quotes_earlier
+from postvakt.classifier.text import CitizenText, citizen_text
 from postvakt.classifier.training import (
     DEFAULT_SETTINGS,
     LABELS,
@@ -111,23 +111,13 @@ _COMPLAINT_SUBJECT = re.compile(
 """A subject the citizen opens with "Klagomål" / "Complaint" ("Klagomål på hemtjänsten"),
 after any tag a mail gateway adds ("[EXTERN]"); not an e-service's name ("Klagomål och
 synpunkter") nor a department's ("Complaint department")."""
-_EARLIER_SUBJECT = re.compile(
-    r"^\W*(?:\[[^\]]{0,30}\]\W*)*"
-    r"(?:sv|re|svar|aw|antw|odp|ref|ynt|vb|fw|fwd|tr|wg|vs|vl|rv|r|i)\s*(?:\[\d+\])?\s*:",
-    re.IGNORECASE,
-)
-"""A prefix (SV:, Re:, VB:, Fwd: …): the subject is an earlier message's, not this one's."""
 
 
 def subject_says_complaint(citizen: CitizenText) -> bool:
-    """The citizen's own subject line opens with the word complaint.  Not a reply's or a
-    forward's subject (the earlier message's), nor a web form's (the form system's)."""
-    own = citizen.message.subject or ""
-    if citizen.reply or citizen.from_form or _EARLIER_SUBJECT.match(own):
-        return False
-    if quotes_earlier(citizen.message.body_text or ""):
-        return False  # a reply without threading headers or "SV:"
-    return bool(_COMPLAINT_SUBJECT.match(own))
+    """The citizen's own subject line (:attr:`CitizenText.own_subject`) opens with the word
+    complaint."""
+    opens = _COMPLAINT_SUBJECT.match(citizen.message.subject or "")
+    return opens is not None and citizen.own_subject is not None  # the body's look last
 
 
 SURE_ANNAT = 0.9
@@ -419,8 +409,7 @@ class Classifier:
             personal_data=personal,
         )
         if titled:
-            subject = mask_personnummer(" ".join((citizen.subject or "").split()))
-            subject = subject if len(subject) <= 60 else subject[:59] + "…"
+            subject = _quoted(citizen.subject or "")
             annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
             then = (
                 "registrerat som klagomål så att en person avgör"
@@ -470,6 +459,13 @@ class Classifier:
         return self.model.probabilities(extract(citizen))
 
 
+def _quoted(words: str, width: int = 60) -> str:
+    """A citizen's words (a subject, a form's case type) as a reason repeats them: on one
+    line, a personnummer masked, cut to ``width``."""
+    text = mask_personnummer(" ".join(words.split()))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _form_reason(
     form_type: str,
     label: Label,
@@ -482,8 +478,7 @@ def _form_reason(
     ``model_label``: the model's own top label; when the decision is another, the reason
     says why: the review band made an uncertain annat a case (``banded``: both
     probabilities), or a rule did (the model's verdict, and the rules among the reasons)."""
-    kind = mask_personnummer(" ".join(form_type.split()))
-    kind = kind if len(kind) <= 60 else kind[:59] + "…"
+    kind = _quoted(form_type)
     sure = round(float(probs[LABELS.index(label)]) * 100)
     if model_label is not None and model_label is not label:
         top = round(float(probs[LABELS.index(model_label)]) * 100)

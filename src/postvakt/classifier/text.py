@@ -90,6 +90,16 @@ class CitizenText:
     """The words are a web form's message field (its subject is the form system's)."""
 
     @property
+    def own_subject(self) -> str | None:
+        """The subject the citizen wrote for this message; None when it is an earlier
+        message's (a reply's or a forward's, or one above a quoted answer: a reply without
+        threading headers or "SV:") or a web form's (the form system's)."""
+        own = self.message.subject or ""
+        if not own or self.reply or self.from_form or _EARLIER_SUBJECT.match(own):
+            return None
+        return None if _quotes_earlier(self.message.body_text or "") else own
+
+    @property
     def text(self) -> str:
         """Subject and body; a reply's subject is the earlier message's, so it is left out."""
         if not self.subject or (self.reply and REPLY_SUBJECT.match(self.subject)):
@@ -113,7 +123,7 @@ def new_text(body: str) -> str:
     return _QUOTED_LINE.sub("", body[:cut]).strip()
 
 
-def quotes_earlier(body: str) -> bool:
+def _quotes_earlier(body: str) -> bool:
     """The text quotes an earlier message (an attribution line, a quote block, '>' lines)."""
     if any(p.search(body) for p in (_ATTRIBUTION, _QUOTE_MARKERS, _OUTLOOK_BLOCK)):
         return True
@@ -220,6 +230,14 @@ def _own_part(msg: IncomingMessage) -> str:
 
 
 _PREFIXES = re.compile(r"^\s*((vb|fw|fwd|sv|re|vs|tr|aw|wg)\s*:\s*)+", re.IGNORECASE)
+_EARLIER_SUBJECT = re.compile(
+    r"^\W*(?:\[[^\]]{0,30}\]\W*)*"
+    r"(?:sv|re|svar|aw|antw|odp|ref|ynt|vb|fw|fwd|tr|wg|vs|vl|rv|r|i)\s*(?:\[\d+\])?\s*:",
+    re.IGNORECASE,
+)
+"""A prefix (SV:, Re:, VB:, Fwd: …), also after a gateway's tag ("[EXTERN] SV:"): the subject
+is an earlier message's.  Wider than :data:`_PREFIXES`, which shapes the words the model
+was trained on and so stays as it is."""
 
 
 def _strip_prefixes(subject: str) -> str:
