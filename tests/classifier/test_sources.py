@@ -238,6 +238,22 @@ def test_the_care_head_flags_a_relatives_complaint_and_not_questions_or_policy(
         assert verdict.as_dict()["individual_care"] is False
 
 
+def test_a_case_is_flagged_for_care_from_the_threshold_a_missed_one_sets():
+    from postvakt.classifier.verdict import CARE_MISS_COST, CARE_THRESHOLD, Verdict, is_care_case
+
+    # Flag when p * cost of a miss > (1 - p) * cost of a needless flag: p > 1 / (1 + cost).
+    assert CARE_THRESHOLD == pytest.approx(1 / (1 + CARE_MISS_COST)) and CARE_THRESHOLD < 0.5
+    just_over, just_under = CARE_THRESHOLD + 0.01, CARE_THRESHOLD - 0.01
+    assert is_care_case(Label.COMPLAINT, just_over) and is_care_case(Label.OPINION, just_over)
+    assert not is_care_case(Label.COMPLAINT, just_under)
+    assert not is_care_case(Label.OTHER, 0.99)  # no case, no routing: shown in Granska instead
+    annat = Verdict(label=Label.OTHER, confidence=0.97, reasons=(), care_probability=just_over)
+    assert annat.shown_though_annat
+    assert not Verdict(
+        label=Label.OTHER, confidence=0.97, reasons=(), care_probability=just_under
+    ).shown_though_annat
+
+
 def test_classifier_evaluate_json_reports_each_source_held_out(
     corpus: list[Example], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):

@@ -6,8 +6,15 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-CARE_THRESHOLD = 0.5
-"""A case whose care probability is at least this is flagged ``individual_care``."""
+CARE_MISS_COST = 3.0
+"""How much worse a missed care complaint is than one routed needlessly.  A missed one is a
+lex Sarah or lex Maria report nobody considered and a deviation never registered; a needless
+one costs the deviation function a look and a person a click to clear the flag."""
+
+CARE_THRESHOLD = 1.0 / (1.0 + CARE_MISS_COST)
+"""A case whose care probability is at least this (a quarter) is flagged ``individual_care``:
+with calibrated probabilities, flagging at ``p`` is worth it when ``p · cost of a miss``
+exceeds ``(1 - p) · cost of a needless flag``.  Not fitted to any source's results."""
 
 __all__ = ["CARE_THRESHOLD", "LABEL_SV", "Label", "Verdict", "is_care_case"]
 
