@@ -514,6 +514,9 @@ def test_a_batch_sends_its_statements_per_batch_not_per_message(
     assert len(inserts) == 1, [s[:100] for s in inserts]
     assert "RETURNING" not in inserts[0] and inserts[0].startswith("INSERT INTO cases (id,")
     assert inserts[0].count("VALUES (") == 1 and "), (" not in inserts[0], inserts[0][-200:]
+    # The records in one statement too, written without ORM objects once the cases have ids.
+    records = [s for s in sent[60] if s.startswith("INSERT INTO messages ")]
+    assert len(records) == 1 and "RETURNING" not in records[0], [s[:100] for s in records]
     assert len(sent[60]) <= len(sent[6]), "\n".join(s[:100] for s in sent[60])
     if db_url.startswith("postgresql"):
         # The whole pass — its lease, the batch, its drafts placed — in at most 31: the

@@ -50,7 +50,6 @@ from postvakt.classifier import (
     find_contact,
     forwards_citizen,
 )
-from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.clock import Clock
 from postvakt.config import Config, PersonConfig
 from postvakt.errors import ConnectorError, DatabaseError
@@ -59,6 +58,7 @@ from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
 from postvakt.intake.placer import DraftPlacer
 from postvakt.intake.prepare import Preparer
+from postvakt.intake.records import record
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.sent_steps import SENT_STEPS
 from postvakt.intake.start import Backfill, note_first_watch
@@ -112,8 +112,6 @@ log = logging.getLogger("postvakt.intake")
 
 CONFLICT_ATTEMPTS = 3
 """Tries of one message when another process's transaction conflicts with it."""
-EXCERPT_CHARS = 2000
-"""How much of the citizen's text a message's record keeps for the review queue."""
 
 Classify = Callable[[IncomingMessage], Verdict]
 NotSatisfied = Callable[..., None]
@@ -322,63 +320,8 @@ class Intake:
                 return outcome
         return Disposition.CASE
 
-    def _record(self, work: Work, disposition: Disposition, replay: bool) -> MessageRecord:
-        msg = work.msg
-        # A message fresh from its folder has no record yet; only a replay updates one.
-        row = (
-            message_record(work.session, work.mailbox.id, work.fetched.folder, work.fetched.key)
-            if replay
-            else None
-        )
-        if row is None:
-            row = MessageRecord(
-                mailbox_id=work.mailbox.id, folder=work.fetched.folder, message_key=work.fetched.key
-            )
-            work.session.add(row)
-        row.message_id = msg.message_id
-        row.content_hash = work.content_hash
-        row.sender_address = msg.sender.address if msg.sender else None
-        row.sender_name = msg.sender.name if msg.sender else None
-        row.subject = msg.subject
-        row.received_at = work.received_at
-        row.processed_at = work.now
-        row.disposition = disposition
-        row.label = work.verdict.label.value if work.verdict else None
-        row.confidence = work.verdict.confidence if work.verdict else None
-        row.reasons = list(
-            work.verdict.reasons
-            if work.verdict
-            else ([work.screening.reason] if work.screening else [])
-        ) or ([work.reason] if work.reason else [])
-        row.reasons += [r for r in work.review_reasons if r not in row.reasons]
-        row.defects = list(msg.defects)
-        row.reply_due = work.reply_due
-        row.case = work.case  # the case may still be pending (no id): set at the flush
-        if work.verdict is not None:  # the review queue shows a non-case that was close
-            probs = dict(work.verdict.probabilities)
-            row.case_probability = round(
-                probs.get(Label.COMPLAINT, 0.0) + probs.get(Label.OPINION, 0.0), 3
-            )
-            if (
-                disposition is Disposition.NOT_CASE
-                and work.role == "inbox"
-                and row.flagged_by is None
-                and work.verdict.shown_though_annat
-            ):
-                # A person looks (Granska). The form's or the subject's dispute is the
-                # verdict's first reason; a possible care matter gets its own line here.
-                row.flagged_by, row.flagged_at = ACTOR, work.now
-                if work.verdict.care_probability >= CARE_THRESHOLD:
-                    care = round(work.verdict.care_probability * 100)
-                    row.reasons = [
-                        *row.reasons,
-                        f"kan röra enskilds vård och omsorg ({care} %): "
-                        "se efter om det är ett klagomål",
-                    ]
-        if work.role == "inbox":
-            citizen = self.citizen_message(msg, work.verdict) if work.verdict else msg
-            row.excerpt = citizen.body_text[:EXCERPT_CHARS]
-        return row
+    def _record(self, work: Work, disposition: Disposition, replay: bool) -> None:
+        record(self, work, disposition, replay)
 
     def process(
         self,

@@ -52,6 +52,7 @@ from postvakt.intake.lookahead import (
     KNOWN_THREAD,
     LOCKED_SEQUENCES,
 )
+from postvakt.intake.records import PENDING_RECORDS, may_meet_pending, write_pending
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.steps import Step, Work, parse
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
@@ -291,7 +292,7 @@ def _group(
         mailbox = session.get_one(
             Mailbox, mailbox_id, options=[joinedload(Mailbox.owners), joinedload(Mailbox.unit)]
         )
-        shared: dict[Any, Any] = {}
+        shared: dict[Any, Any] = {} if savepoints else {PENDING_RECORDS: []}
         works = [
             Work(
                 session=session,
@@ -309,6 +310,8 @@ def _group(
             fetched = work.fetched
             try:
                 with session.begin_nested() if savepoints else nullcontext():
+                    if may_meet_pending(work):  # its lookups must see the batch's records
+                        write_pending(session, shared)
                     if work.message is None:  # not parsed ahead: every step, parse too
                         work = replace(work, now=intake.now())
                         disposition = intake._run_steps(work, steps)
@@ -342,6 +345,7 @@ def _group(
                     session.flush()
                     if not (session.new or session.dirty or session.deleted):
                         break
+                write_pending(session, shared)  # the records, now that their cases have ids
             except (IntegrityError, OperationalError):
                 raise  # a conflict (or the database unusable): the caller decides
             except DBAPIError as exc:  # refused (a trigger, a check): each in its savepoint

@@ -1,0 +1,151 @@
+"""A message's record (what became of it), written as an ORM row or, in a batch, with the
+batch's other records in one INSERT.
+
+A batch run whole (:mod:`postvakt.intake.batch`, its first try) keeps its messages' records
+as column values in ``Work.shared`` under :data:`PENDING_RECORDS` and writes them with one
+executemany after the batch's flush, when the cases they name have their ids: no ORM object,
+no unit of work, per record.  Nothing reads them before that except a later message of the
+same batch that may meet one (the same Message-ID, or a reply to one): the batch writes the
+pending records before such a message's steps (:func:`may_meet_pending`), so its lookups see
+them as they would see flushed rows.  A message run alone, a batch run again with a savepoint
+per message, and a replay write an ORM row as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from postvakt.classifier import Label
+from postvakt.classifier.verdict import CARE_THRESHOLD
+from postvakt.intake.lookahead import IN_BATCH
+from postvakt.registry.messages import message_record
+from postvakt.registry.models import Case, Disposition, MessageRecord
+
+if TYPE_CHECKING:
+    from postvakt.intake import Intake
+    from postvakt.intake.steps import Work
+
+__all__ = ["EXCERPT_CHARS", "PENDING_RECORDS", "may_meet_pending", "record", "write_pending"]
+
+EXCERPT_CHARS = 2000
+"""How much of the citizen's text a message's record keeps for the review queue."""
+PENDING_RECORDS = "records to insert"
+"""``Work.shared`` key: the batch's records not written yet, (column values, case) each."""
+
+ACTOR = "postvakt"
+
+Pending = list[tuple[dict[str, Any], Case | None]]
+
+
+def _values(
+    intake: Intake, work: Work, disposition: Disposition, flagged_by: str | None
+) -> dict[str, Any]:
+    """The record's columns for ``work`` (all but its place and its case); ``flagged_by``:
+    the record's flag so far (a replayed record may have one)."""
+    msg = work.msg
+    verdict = work.verdict
+    reasons = list(
+        verdict.reasons if verdict else ([work.screening.reason] if work.screening else [])
+    ) or ([work.reason] if work.reason else [])
+    reasons += [r for r in work.review_reasons if r not in reasons]
+    values: dict[str, Any] = {
+        "message_id": msg.message_id,
+        "content_hash": work.content_hash,
+        "sender_address": msg.sender.address if msg.sender else None,
+        "sender_name": msg.sender.name if msg.sender else None,
+        "subject": msg.subject,
+        "received_at": work.received_at,
+        "processed_at": work.now,
+        "disposition": disposition,
+        "label": verdict.label.value if verdict else None,
+        "confidence": verdict.confidence if verdict else None,
+        "reasons": reasons,
+        "defects": list(msg.defects),
+        "reply_due": work.reply_due,
+        "case_probability": None,
+    }
+    if verdict is not None:  # the review queue shows a non-case that was close
+        probs = dict(verdict.probabilities)
+        values["case_probability"] = round(
+            probs.get(Label.COMPLAINT, 0.0) + probs.get(Label.OPINION, 0.0), 3
+        )
+        if (
+            disposition is Disposition.NOT_CASE
+            and work.role == "inbox"
+            and flagged_by is None
+            and verdict.shown_though_annat
+        ):
+            # A person looks (Granska). The form's or the subject's dispute is the verdict's
+            # first reason; a possible care matter gets its own line here.
+            values["flagged_by"], values["flagged_at"] = ACTOR, work.now
+            if verdict.care_probability >= CARE_THRESHOLD:
+                care = round(verdict.care_probability * 100)
+                values["reasons"] = [
+                    *reasons,
+                    f"kan röra enskilds vård och omsorg ({care} %): "
+                    "se efter om det är ett klagomål",
+                ]
+    if work.role == "inbox":
+        citizen = intake.citizen_message(msg, verdict) if verdict else msg
+        values["excerpt"] = citizen.body_text[:EXCERPT_CHARS]
+    return values
+
+
+def record(intake: Intake, work: Work, disposition: Disposition, replay: bool) -> None:
+    """Record what became of ``work``'s message: pending with its batch's when the batch
+    keeps them (see the module), else an ORM row (a replay updates the one it has)."""
+    pending: Pending | None = None if replay else work.shared.get(PENDING_RECORDS)
+    fetched = work.fetched
+    if pending is not None:
+        values = _values(intake, work, disposition, None)
+        values.setdefault("flagged_by", None)
+        values.setdefault("flagged_at", None)
+        values.setdefault("excerpt", None)
+        values.update(mailbox_id=work.mailbox.id, folder=fetched.folder, message_key=fetched.key)
+        pending.append((values, work.case))
+        return
+    # A message fresh from its folder has no record yet; only a replay updates one.
+    row = (
+        message_record(work.session, work.mailbox.id, fetched.folder, fetched.key)
+        if replay
+        else None
+    )
+    if row is None:
+        row = MessageRecord(
+            mailbox_id=work.mailbox.id, folder=fetched.folder, message_key=fetched.key
+        )
+        work.session.add(row)
+    for key, value in _values(intake, work, disposition, row.flagged_by).items():
+        setattr(row, key, value)
+    row.case = work.case  # the case may still be pending (no id): set at the flush
+
+
+def may_meet_pending(work: Work) -> bool:
+    """Whether ``work``'s steps may look for a record still pending in its batch: its
+    Message-ID or one it refers to is an earlier message's of the batch (or it is not
+    parsed yet, so nobody knows)."""
+    if not work.shared.get(PENDING_RECORDS):
+        return False
+    if work.message is None:
+        return True
+    in_batch = work.shared.get(IN_BATCH, ())
+    msg = work.message
+    return msg.message_id in in_batch or any(t in in_batch for t in msg.thread_ids)
+
+
+def write_pending(session: Session, shared: dict[Any, Any]) -> None:
+    """Insert the batch's pending records, in one statement, after a flush has given the
+    cases they name their ids."""
+    pending: Pending | None = shared.get(PENDING_RECORDS)
+    if not pending:
+        return
+    session.flush()
+    rows = []
+    for values, case in pending:
+        values["case_id"] = case.id if case is not None else None
+        rows.append(values)
+    pending.clear()
+    session.execute(insert(MessageRecord.__table__), rows)
