@@ -22,6 +22,7 @@ from postvakt.registry.models import (
     DiarySequence,
     Disposition,
     Draft,
+    EventKind,
     FailedMessage,
     Mailbox,
     MessageRecord,
@@ -501,6 +502,10 @@ def test_a_batch_sends_its_statements_per_batch_not_per_message(
             # ids in the order the cases were registered (on PostgreSQL drawn at once)
             by_id = [case.seq for case in sorted(cases, key=lambda case: case.id)]
             assert by_id == sorted(by_id)
+            for case in cases:  # each case's events in the order they happened
+                kinds = [e.kind for e in sorted(case.events, key=lambda e: e.id)]
+                assert kinds[0] is EventKind.REGISTERED and kinds[-1] is EventKind.DRAFTED, kinds
+                assert (EventKind.CARE in kinds) == case.individual_care, kinds
     assert not [s for s in sent[60] if s.startswith("UPDATE cases ")]  # inserted whole
 
     def lookups(statements: list[str]) -> list[str]:
@@ -514,9 +519,11 @@ def test_a_batch_sends_its_statements_per_batch_not_per_message(
     assert len(inserts) == 1, [s[:100] for s in inserts]
     assert "RETURNING" not in inserts[0] and inserts[0].startswith("INSERT INTO cases (id,")
     assert inserts[0].count("VALUES (") == 1 and "), (" not in inserts[0], inserts[0][-200:]
-    # The records in one statement too, written without ORM objects once the cases have ids.
-    records = [s for s in sent[60] if s.startswith("INSERT INTO messages ")]
-    assert len(records) == 1 and "RETURNING" not in records[0], [s[:100] for s in records]
+    # The records and the new cases' events in one statement each too, written without ORM
+    # objects once the cases have ids.
+    for table in ("messages", "case_events"):
+        rows = [s for s in sent[60] if s.startswith(f"INSERT INTO {table} ")]
+        assert len(rows) == 1 and "RETURNING" not in rows[0], [s[:100] for s in rows]
     assert len(sent[60]) <= len(sent[6]), "\n".join(s[:100] for s in sent[60])
     if db_url.startswith("postgresql"):
         # The whole pass — its lease, the batch, its drafts placed — in at most 31: the

@@ -140,6 +140,32 @@ def test_every_document_of_a_case_goes_to_the_registrar_once(
     assert {s["status"] for s in shown} == {"sent"} and len(shown) == 5
 
 
+def test_the_cases_of_one_batch_each_reach_the_registrar_once(
+    db_url: str, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    """A pass that registers several cases in one batch writes their events without ORM
+    objects (no flush hook sees them): each case's incoming document is queued all the same,
+    once, with the registration's time."""
+    ws = workspace_with(tmp_path, db_url, smtp_server.config())
+    for n, street in enumerate(("Björkvägen", "Ekvägen", "Lindvägen")):
+        body = COMPLAINT.replace("Björkvägen", street)
+        ws.deliver(
+            citizen_mail(body, message_id=f"<batch-{n}@example.net>"), when=at(2026, 11, 16, 7)
+        )
+    with service_at(ws, at(2026, 11, 16, 9)) as service:
+        report = service.run_once()
+        assert [o.case for o in report.outcomes] == ["KS 2026/1", "KS 2026/2", "KS 2026/3"]
+        service.run_once()  # nothing new: nothing queued or sent twice
+        with service.sessions() as session:
+            cases = {c.id: c.reference for c in session.scalars(select(Case))}
+        incoming = [e for e in entries(service) if e.key.endswith("/incoming")]
+        assert sorted(e.key for e in incoming) == sorted(f"case-{i}/incoming" for i in cases)
+    subjects = [m.message["Subject"] for m in smtp_server.to(REGISTRAR)]
+    for reference in ("KS 2026/1", "KS 2026/2", "KS 2026/3"):
+        sent = [s for s in subjects if s.startswith(f"{reference} – Inkommande")]
+        assert len(sent) == 1, subjects
+
+
 def test_a_registrar_smtp_that_is_down_delays_but_loses_nothing(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

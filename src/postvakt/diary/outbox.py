@@ -18,6 +18,7 @@ import email.policy
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -284,7 +285,28 @@ def _documents_of_new_events(session: Session, _context: Any, _instances: Any) -
 
 @event.listens_for(Session, "after_flush_postexec")
 def _queue_after_flush(session: Session, _context: Any) -> None:
-    waiting = session.info.pop("postvakt.diary.after", None)
+    queue_documents(session, session.info.pop("postvakt.diary.after", None) or [])
+
+
+def queue_registered(session: Session, registered: list[tuple[Case, Any]]) -> None:
+    """Queue the incoming documents of new cases whose registration events were written
+    without the ORM (a batch's, :mod:`postvakt.intake.records`): (case, event values) each,
+    the cases flushed."""
+    outbox = outbox_of(session)
+    if outbox is None or not outbox.enabled:
+        return
+    queue_documents(session, [("incoming", case, _At(values["at"])) for case, values in registered])
+
+
+@dataclass(frozen=True)
+class _At:
+    """What queueing an incoming document reads of its event."""
+
+    at: datetime
+
+
+def queue_documents(session: Session, waiting: list[tuple[str, Case, Any]]) -> None:
+    """Queue the documents of (what, case, event) after a flush gave the cases their ids."""
     outbox = outbox_of(session)
     if not waiting or outbox is None:
         return

@@ -52,7 +52,7 @@ from postvakt.intake.lookahead import (
     KNOWN_THREAD,
     LOCKED_SEQUENCES,
 )
-from postvakt.intake.records import PENDING_RECORDS, may_meet_pending, write_pending
+from postvakt.intake.records import keeping_rows, may_meet_pending, write_pending
 from postvakt.intake.report import MessageOutcome, PassReport
 from postvakt.intake.steps import Step, Work, parse
 from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderRole
@@ -286,13 +286,17 @@ def _group(
     if role == "inbox":
         intake.classify  # noqa: B018 — the model loads before the transaction, never in it
     outcomes: list[MessageOutcome] = []
-    with database_errors(), session.begin():
+    shared: dict[Any, Any] = {}
+    with (
+        database_errors(),
+        session.begin(),
+        nullcontext() if savepoints else keeping_rows(session, shared),
+    ):
         # Once for the batch, with what its steps read of it (the owners: the handler; the
         # unit: each case's), in one query instead of three.
         mailbox = session.get_one(
             Mailbox, mailbox_id, options=[joinedload(Mailbox.owners), joinedload(Mailbox.unit)]
         )
-        shared: dict[Any, Any] = {} if savepoints else {PENDING_RECORDS: []}
         works = [
             Work(
                 session=session,
@@ -343,9 +347,9 @@ def _group(
                 # message's too, not the pass's.
                 for _ in range(FLUSH_ROUNDS):
                     session.flush()
+                    write_pending(session, shared)  # now that their cases have ids
                     if not (session.new or session.dirty or session.deleted):
                         break
-                write_pending(session, shared)  # the records, now that their cases have ids
             except (IntegrityError, OperationalError):
                 raise  # a conflict (or the database unusable): the caller decides
             except DBAPIError as exc:  # refused (a trigger, a check): each in its savepoint

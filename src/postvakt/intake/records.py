@@ -1,18 +1,23 @@
 """A message's record (what became of it), written as an ORM row or, in a batch, with the
-batch's other records in one INSERT.
+batch's other records in one INSERT; the same for the events of the batch's new cases.
 
 A batch run whole (:mod:`postvakt.intake.batch`, its first try) keeps its messages' records
-as column values in ``Work.shared`` under :data:`PENDING_RECORDS` and writes them with one
-executemany after the batch's flush, when the cases they name have their ids: no ORM object,
-no unit of work, per record.  Nothing reads them before that except a later message of the
-same batch that may meet one (the same Message-ID, or a reply to one): the batch writes the
-pending records before such a message's steps (:func:`may_meet_pending`), so its lookups see
-them as they would see flushed rows.  A message run alone, a batch run again with a savepoint
-per message, and a replay write an ORM row as before.
+as column values in ``Work.shared`` under :data:`PENDING_RECORDS`, and its new cases' events
+in a :class:`~postvakt.registry.cases.PendingEvents` (:func:`keeping_rows`).  It writes them
+with one executemany each after the batch's flush, when the cases they name have their ids:
+no ORM object, no unit of work, per row.  The new cases' incoming diary documents, which a
+flush hook queues for a registration event made as an ORM object, are queued then
+(:func:`~postvakt.diary.outbox.queue_registered`).  Nothing reads the rows before that except
+a later message of the same batch that may meet one (the same Message-ID, or a reply to
+one): the batch writes what it keeps before such a message's steps (:func:`may_meet_pending`),
+so its lookups see the rows as they would see flushed ones.  A message run alone, a batch run
+again with a savepoint per message, and a replay write ORM rows as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
@@ -20,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from postvakt.classifier import Label
 from postvakt.classifier.verdict import CARE_THRESHOLD
+from postvakt.diary.outbox import queue_registered
 from postvakt.intake.lookahead import IN_BATCH
+from postvakt.registry.cases import PENDING_EVENTS, PendingEvents
 from postvakt.registry.messages import message_record
 from postvakt.registry.models import Case, Disposition, MessageRecord
 
@@ -28,7 +35,14 @@ if TYPE_CHECKING:
     from postvakt.intake import Intake
     from postvakt.intake.steps import Work
 
-__all__ = ["EXCERPT_CHARS", "PENDING_RECORDS", "may_meet_pending", "record", "write_pending"]
+__all__ = [
+    "EXCERPT_CHARS",
+    "PENDING_RECORDS",
+    "keeping_rows",
+    "may_meet_pending",
+    "record",
+    "write_pending",
+]
 
 EXCERPT_CHARS = 2000
 """How much of the citizen's text a message's record keeps for the review queue."""
@@ -127,7 +141,8 @@ def may_meet_pending(work: Work) -> bool:
     """Whether ``work``'s steps may look for a record still pending in its batch: its
     Message-ID or one it refers to is an earlier message's of the batch (or it is not
     parsed yet, so nobody knows)."""
-    if not work.shared.get(PENDING_RECORDS):
+    events = work.session.info.get(PENDING_EVENTS)
+    if not work.shared.get(PENDING_RECORDS) and not (events and events.rows):
         return False
     if work.message is None:
         return True
@@ -137,8 +152,11 @@ def may_meet_pending(work: Work) -> bool:
 
 
 def write_pending(session: Session, shared: dict[Any, Any]) -> None:
-    """Insert the batch's pending records, in one statement, after a flush has given the
-    cases they name their ids."""
+    """Insert the batch's pending records and its new cases' events, a statement each,
+    after a flush has given the cases their ids; queue the new cases' diary documents."""
+    events = session.info.get(PENDING_EVENTS)
+    if isinstance(events, PendingEvents):
+        queue_registered(session, events.write(session))
     pending: Pending | None = shared.get(PENDING_RECORDS)
     if not pending:
         return
@@ -149,3 +167,16 @@ def write_pending(session: Session, shared: dict[Any, Any]) -> None:
         rows.append(values)
     pending.clear()
     session.execute(insert(MessageRecord.__table__), rows)
+
+
+@contextmanager
+def keeping_rows(session: Session, shared: dict[Any, Any]) -> Iterator[None]:
+    """While the batch runs whole, its records and its new cases' events are kept to be
+    written together (:func:`write_pending`)."""
+    shared[PENDING_RECORDS] = []
+    session.info[PENDING_EVENTS] = PendingEvents()
+    try:
+        yield
+        write_pending(session, shared)  # anything kept after the batch's last flush
+    finally:
+        session.info.pop(PENDING_EVENTS, None)
