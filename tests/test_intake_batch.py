@@ -519,9 +519,9 @@ def test_a_batch_sends_its_statements_per_batch_not_per_message(
     assert len(inserts) == 1, [s[:100] for s in inserts]
     assert "RETURNING" not in inserts[0] and inserts[0].startswith("INSERT INTO cases (id,")
     assert inserts[0].count("VALUES (") == 1 and "), (" not in inserts[0], inserts[0][-200:]
-    # The records and the new cases' events in one statement each too, written without ORM
+    # The records and the new cases' events and drafts in one statement each too, without ORM
     # objects once the cases have ids.
-    for table in ("messages", "case_events"):
+    for table in ("messages", "case_events", "drafts"):
         rows = [s for s in sent[60] if s.startswith(f"INSERT INTO {table} ")]
         assert len(rows) == 1 and "RETURNING" not in rows[0], [s[:100] for s in rows]
     assert len(sent[60]) <= len(sent[6]), "\n".join(s[:100] for s in sent[60])

@@ -288,7 +288,7 @@ def _queue_after_flush(session: Session, _context: Any) -> None:
     queue_documents(session, session.info.pop("postvakt.diary.after", None) or [])
 
 
-def queue_registered(session: Session, registered: list[tuple[Case, Any]]) -> None:
+def queue_registered(session: Session, registered: list[tuple[Case, dict[str, Any]]]) -> None:
     """Queue the incoming documents of new cases whose registration events were written
     without the ORM (a batch's, :mod:`postvakt.intake.records`): (case, event values) each,
     the cases flushed."""

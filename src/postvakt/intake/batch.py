@@ -339,7 +339,7 @@ def _group(
             if work.message is not None:
                 shared[IN_BATCH].add(work.message.message_id)
             if work.draft is not None:
-                shared[BATCH_DRAFTS].add(work.draft.message_id)
+                shared[BATCH_DRAFTS].add(work.draft)
         if not savepoints:
             try:  # the messages' rows, written together: a row refused is one message's
                 # Until nothing is pending: the first flush's hooks add rows of their own

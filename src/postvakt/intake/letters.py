@@ -21,7 +21,7 @@ from postvakt.intake.routing import ACTOR
 from postvakt.mailbox.base import reply_subject
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.registry.drafts import add_draft
-from postvakt.registry.models import Case, CaseKind, Disposition, Draft, Mailbox
+from postvakt.registry.models import Case, CaseKind, Disposition, Mailbox
 from postvakt.templates.casework import care_subject
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ def acknowledgment_draft(
     now: datetime,
     *,
     previous: int | None = None,
-) -> Draft:
-    """The case's acknowledgment letter, rendered and queued as a draft (the outbox).
+) -> str:
+    """The case's acknowledgment letter, rendered and queued as a draft (the outbox); the
+    draft's Message-ID.
     ``previous``: acknowledgments the case had before (counted when not given)."""
     assert contact.reply_to is not None
     received = case.received_at.astimezone(intake.tz).date()

@@ -1,9 +1,9 @@
 """A message's record (what became of it), written as an ORM row or, in a batch, with the
-batch's other records in one INSERT; the same for the events of the batch's new cases.
+batch's other records in one INSERT; the same for the events and drafts of its new cases.
 
 A batch run whole (:mod:`postvakt.intake.batch`, its first try) keeps its messages' records
 as column values in ``Work.shared`` under :data:`PENDING_RECORDS`, and its new cases' events
-in a :class:`~postvakt.registry.cases.PendingEvents` (:func:`keeping_rows`).  It writes them
+and drafts in a :class:`~postvakt.registry.batch_rows.BatchRows` (:func:`keeping_rows`).  It writes them
 with one executemany each after the batch's flush, when the cases they name have their ids:
 no ORM object, no unit of work, per row.  The new cases' incoming diary documents, which a
 flush hook queues for a registration event made as an ORM object, are queued then
@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from postvakt.classifier import Label
 from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.diary.outbox import queue_registered
-from postvakt.intake.lookahead import IN_BATCH
-from postvakt.registry.cases import PENDING_EVENTS, PendingEvents
+from postvakt.intake.lookahead import BATCH_DRAFTS, IN_BATCH
+from postvakt.registry.batch_rows import batch_rows, keeping
 from postvakt.registry.messages import message_record
-from postvakt.registry.models import Case, Disposition, MessageRecord
+from postvakt.registry.models import Case, CaseEvent, Disposition, EventKind, MessageRecord
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -141,22 +141,24 @@ def may_meet_pending(work: Work) -> bool:
     """Whether ``work``'s steps may look for a record still pending in its batch: its
     Message-ID or one it refers to is an earlier message's of the batch (or it is not
     parsed yet, so nobody knows)."""
-    events = work.session.info.get(PENDING_EVENTS)
-    if not work.shared.get(PENDING_RECORDS) and not (events and events.rows):
+    if not work.shared.get(PENDING_RECORDS) and not batch_rows(work.session):
         return False
     if work.message is None:
         return True
     in_batch = work.shared.get(IN_BATCH, ())
+    drafts = work.shared.get(BATCH_DRAFTS, ())
     msg = work.message
-    return msg.message_id in in_batch or any(t in in_batch for t in msg.thread_ids)
+    return msg.message_id in in_batch or any(t in in_batch or t in drafts for t in msg.thread_ids)
 
 
 def write_pending(session: Session, shared: dict[Any, Any]) -> None:
-    """Insert the batch's pending records and its new cases' events, a statement each,
-    after a flush has given the cases their ids; queue the new cases' diary documents."""
-    events = session.info.get(PENDING_EVENTS)
-    if isinstance(events, PendingEvents):
-        queue_registered(session, events.write(session))
+    """Insert the batch's pending records and its new cases' events and drafts, a statement
+    per table, after a flush has given the cases their ids; queue the new cases' diary
+    documents."""
+    kept = batch_rows(session)
+    if kept:
+        events = kept.write(session).get(CaseEvent, [])
+        queue_registered(session, [(c, v) for c, v in events if v["kind"] is EventKind.REGISTERED])
     pending: Pending | None = shared.get(PENDING_RECORDS)
     if not pending:
         return
@@ -171,12 +173,9 @@ def write_pending(session: Session, shared: dict[Any, Any]) -> None:
 
 @contextmanager
 def keeping_rows(session: Session, shared: dict[Any, Any]) -> Iterator[None]:
-    """While the batch runs whole, its records and its new cases' events are kept to be
-    written together (:func:`write_pending`)."""
+    """While the batch runs whole, its records and its new cases' events and drafts are kept
+    to be written together (:func:`write_pending`)."""
     shared[PENDING_RECORDS] = []
-    session.info[PENDING_EVENTS] = PendingEvents()
-    try:
+    with keeping(session):
         yield
         write_pending(session, shared)  # anything kept after the batch's last flush
-    finally:
-        session.info.pop(PENDING_EVENTS, None)

@@ -66,7 +66,6 @@ from postvakt.registry.models import (
     CaseKind,
     CaseStatus,
     Disposition,
-    Draft,
     EventKind,
     Mailbox,
 )
@@ -118,7 +117,8 @@ class Work:
     received_at: datetime | None = None
     reply_due: date | None = None
     case: Case | None = None
-    draft: Draft | None = None
+    draft: str | None = None
+    """The Message-ID of the acknowledgment drafted for the message, if one was."""
     covered_by: str | None = None
     """Who covers the case's handler today (the handler themself when present)."""
     backfill: Backfill | None = None

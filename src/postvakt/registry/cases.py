@@ -9,12 +9,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case as sa_case
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postvakt.clock import STOCKHOLM
 from postvakt.errors import NotFoundError
 from postvakt.privacy import mask_personnummer
+from postvakt.registry.batch_rows import batch_rows
 from postvakt.registry.models import (
     Case,
     CaseEvent,
@@ -37,10 +38,8 @@ from postvakt.registry.numbering import (
 
 __all__ = [
     "HEADING_PREFIX",
-    "PENDING_EVENTS",
     "NewCase",
     "NumberFinder",
-    "PendingEvents",
     "add_event",
     "case_by_identity",
     "case_by_number",
@@ -200,11 +199,6 @@ def register_case(
     return case
 
 
-PENDING_EVENTS = "postvakt.pending_events"
-"""``Session.info`` key, set by a batch run whole (:mod:`postvakt.intake.records`): a list
-that keeps the events of the batch's new cases as (case, column values), written in one
-INSERT when the cases have ids."""
-
 WATCHED_EVENTS = frozenset(
     {
         EventKind.ANSWERED,
@@ -219,35 +213,6 @@ WATCHED_EVENTS = frozenset(
 always written as ORM objects.  A registration's incoming document is queued by the batch."""
 
 
-class PendingEvents:
-    """The events of a batch's new cases, kept to be written in one INSERT (see
-    :data:`PENDING_EVENTS`).  A case keeps its events here from its first to the batch's
-    end, so they are written in the order they happened."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[Case, dict[str, Any]]] = []
-        self._cases: set[int] = set()
-
-    def keeps(self, case: Case) -> bool:
-        return case.id is None or id(case) in self._cases
-
-    def add(self, case: Case, **values: Any) -> None:
-        self._cases.add(id(case))
-        self.rows.append((case, values))
-
-    def write(self, session: Session) -> list[tuple[Case, dict[str, Any]]]:
-        """Insert the events kept (after a flush gives their cases ids); the registrations
-        among them, whose incoming documents the diary outbox queues."""
-        if not self.rows:
-            return []
-        session.flush()
-        kept, self.rows = self.rows, []
-        session.execute(
-            insert(CaseEvent.__table__), [dict(values, case_id=case.id) for case, values in kept]
-        )
-        return [(case, values) for case, values in kept if values["kind"] is EventKind.REGISTERED]
-
-
 def add_event(
     session: Session,
     case: Case,
@@ -258,11 +223,11 @@ def add_event(
     detail: str = "",
     document: str | None = None,
 ) -> CaseEvent | None:
-    """Add an event to ``case``; None when it is kept with its batch's (see
-    :data:`PENDING_EVENTS`): a case not yet flushed, in a batch that keeps them."""
-    pending = session.info.get(PENDING_EVENTS)
-    if pending is not None and kind not in WATCHED_EVENTS and pending.keeps(case):
-        pending.add(case, kind=kind, actor=actor, at=at, detail=detail, document=document)
+    """Add an event to ``case``; None when it is kept with its batch's rows
+    (:class:`~postvakt.registry.batch_rows.BatchRows`)."""
+    kept = batch_rows(session)
+    if kept is not None and kind not in WATCHED_EVENTS and kept.keeps(case):
+        kept.add(CaseEvent, case, kind=kind, actor=actor, at=at, detail=detail, document=document)
         return None
     event = CaseEvent(case=case, kind=kind, actor=actor, at=at, detail=detail, document=document)
     session.add(event)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.mailbox.addresses import header_address, one_line
+from postvakt.registry.batch_rows import batch_rows
 from postvakt.registry.cases import add_event
 from postvakt.registry.models import Case, Draft, DraftStatus, EventKind
 
@@ -50,8 +51,8 @@ def add_draft(
     actor: str,
     now: datetime,
     previous: int | None = None,
-) -> Draft:
-    """Queue a reply draft with a letter; its Message-ID is fixed by the case, the kind of
+) -> str:
+    """Queue a reply draft with a letter (its Message-ID returned); its Message-ID is fixed by the case, the kind of
     letter and how many of that kind came before (``previous``; counted when not given — the
     intake knows a case it registered in the same transaction has none), so placing it twice
     places it once.
@@ -73,22 +74,26 @@ def add_draft(
     # The case's reference is unique and known before the case is flushed (a case the
     # intake registers in this transaction has no id yet: no flush is needed for it).
     token = hashlib.sha256(f"{case.reference}|{kind}|{previous}".encode()).hexdigest()[:24]
-    draft = Draft(
-        case=case,
-        mailbox_id=mailbox_id,
-        message_id=f"postvakt.{kind}.{token}@{mailbox_address.rpartition('@')[2]}",
-        to_name=to_name,
-        to_address=to_address,
-        subject=subject,
-        in_reply_to=in_reply_to,
-        references=references,
-        body_text=body_text,
-        attachment_name=filename,
-        attachment=data,
-        status=DraftStatus.PENDING,
-        created_at=now,
-    )
-    session.add(draft)
+    message_id = f"postvakt.{kind}.{token}@{mailbox_address.rpartition('@')[2]}"
+    values = {
+        "mailbox_id": mailbox_id,
+        "message_id": message_id,
+        "to_name": to_name,
+        "to_address": to_address,
+        "subject": subject,
+        "in_reply_to": in_reply_to,
+        "references": references,
+        "body_text": body_text,
+        "attachment_name": filename,
+        "attachment": data,
+        "status": DraftStatus.PENDING,
+        "created_at": now,
+    }
+    kept = batch_rows(session)
+    if kept is not None and kept.keeps(case):  # written with the batch's (see batch_rows)
+        kept.add(Draft, case, **values, saved_at=None, location=None, attempts=0, last_error=None)
+    else:
+        session.add(Draft(case=case, **values))
     add_event(
         session,
         case,
@@ -99,7 +104,7 @@ def add_draft(
         + (f"till {to_address}" if to_address else "utan mottagare: adressen måste kontrolleras"),
         document=filename,
     )
-    return draft
+    return message_id
 
 
 def failed_drafts(session: Session) -> list[Draft]:

@@ -1,0 +1,72 @@
+"""Rows of a batch's new cases kept to be written in one INSERT per table.
+
+A batch of the intake run whole (:mod:`postvakt.intake.records`) registers tens of cases; each
+has events and a draft.  As ORM objects, each such row costs its construction, its place in
+the unit of work and its bookkeeping after the flush: more than writing it.  While a batch
+keeps them (:func:`keeping`), :func:`~postvakt.registry.cases.add_event` and
+:func:`~postvakt.registry.drafts.add_draft` put the rows of a case not yet flushed here as
+column values; :meth:`BatchRows.write` inserts them, one executemany per table, after a flush
+has given their cases ids.  A case keeps its rows here from its first to the batch's end, so
+its events are written in the order they happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+__all__ = ["BatchRows", "batch_rows", "keeping"]
+
+_KEY = "postvakt.batch_rows"
+
+
+class BatchRows:
+    """The kept rows, per mapped class, each (case, column values without ``case_id``)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type, list[tuple[Any, dict[str, Any]]]] = {}
+        self._cases: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return any(self.rows.values())
+
+    def keeps(self, case: Any) -> bool:
+        """Whether ``case``'s new rows are kept: it is not flushed yet, or has rows kept."""
+        return case.id is None or id(case) in self._cases
+
+    def add(self, mapped: type, case: Any, **values: Any) -> None:
+        self._cases.add(id(case))
+        self.rows.setdefault(mapped, []).append((case, values))
+
+    def write(self, session: Session) -> dict[type, list[tuple[Any, dict[str, Any]]]]:
+        """Insert the rows kept (after a flush gives their cases ids); what was written."""
+        if not self:
+            return {}
+        session.flush()
+        kept, self.rows = self.rows, {}
+        for mapped, rows in kept.items():
+            session.execute(
+                insert(mapped.__table__),  # type: ignore[attr-defined]
+                [dict(values, case_id=case.id) for case, values in rows],
+            )
+        return kept
+
+
+def batch_rows(session: Session) -> BatchRows | None:
+    """The rows ``session``'s batch keeps, if it keeps them."""
+    found = session.info.get(_KEY)
+    return found if isinstance(found, BatchRows) else None
+
+
+@contextmanager
+def keeping(session: Session) -> Iterator[BatchRows]:
+    """Keep the new cases' rows while the block runs (the caller writes them)."""
+    rows = session.info[_KEY] = BatchRows()
+    try:
+        yield rows
+    finally:
+        session.info.pop(_KEY, None)
