@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
 from postvakt.errors import InvalidTransitionError, PermissionDeniedError, PostvaktError
@@ -138,9 +139,12 @@ def flag_from_verdict(session: Session, case: Case, probability: float, now: dat
         actor=ACTOR,
         now=now,
         detail=(
-            "Postvakts klassificerare bedömer att ärendet rör enskilds vård och omsorg "
-            f"(sannolikhet {_comma(probability)}): det registreras i verksamhetssystemets "
-            "avvikelsemodul och går till avvikelsefunktionen."
+            "Postvakts klassificerare bedömer att ärendet "
+            + ("rör" if probability >= 0.5 else "kan röra")
+            + f" enskilds vård och omsorg (sannolikhet {_comma(probability)}; markeras från "
+            f"{_comma(CARE_THRESHOLD)}, eftersom ett missat ärende väger tyngre än ett i onödan): "
+            "det registreras i verksamhetssystemets avvikelsemodul och går till "
+            "avvikelsefunktionen. Rör det inte någons egen vård och omsorg, ta bort markeringen."
         ),
     )
 

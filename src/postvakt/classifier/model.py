@@ -431,8 +431,10 @@ class Classifier:
         if individual_care:
             reasons = (
                 *reasons,
-                f"rör troligen enskilds vård och omsorg ({round(care * 100)} %): "
-                "hör hemma i verksamhetssystemets avvikelsemodul.",
+                # Flagged from a quarter (a miss costs more than a needless routing): below
+                # even odds it says "may", not "probably".
+                f"{'rör troligen' if care >= 0.5 else 'kan röra'} enskilds vård och omsorg "
+                f"({round(care * 100)} %): hör hemma i verksamhetssystemets avvikelsemodul.",
             )
         return Verdict(
             label=label,

@@ -3,7 +3,9 @@
 :class:`DiaryOutbox` is installed on the session factory (``install``): a listener sees each
 new case event as the session flushes it, and a registration (``REGISTERED``) queues the
 incoming document, a closure (``CLOSED``) the closure — whichever path made the event: the
-intake, the command line, the web, a correction.  Letters are queued where they are known to
+intake, the command line, the web, a correction.  A batch of the intake writes its new cases'
+events without ORM objects (:mod:`postvakt.registry.batch_rows`), which no flush sees: it
+queues their incoming documents itself (:func:`queue_registered`).  Letters are queued where they are known to
 have gone to the citizen: seen in the Sent folder (:meth:`DiaryOutbox.letter_sent`), or saved
 for printing and posting.  A callback note is queued by ``postvakt cases callback``.
 

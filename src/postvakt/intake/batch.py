@@ -4,7 +4,8 @@ A batch is up to ``[service] batch_size`` messages read one after the other from
 Its guarantees are the intake's (:mod:`postvakt.intake`), per batch instead of per message:
 
 - **One transaction per batch.**  It is first run whole: the messages' rows are written
-  together when the batch ends (SQLAlchemy inserts the rows of a table in few statements).
+  together when the batch ends (the cases through SQLAlchemy in few statements; the records,
+  the events and the drafts in one INSERT per table, :mod:`postvakt.intake.records`).
   When a message's steps raise, that transaction is rolled back and the batch runs again
   with a SAVEPOINT per message: the message rolls back alone and goes to the failed store
   (in the same transaction), the others commit.  The folder's sync state is saved once, in
@@ -342,9 +343,9 @@ def _group(
                 shared[BATCH_DRAFTS].add(work.draft)
         if not savepoints:
             try:  # the messages' rows, written together: a row refused is one message's
-                # Until nothing is pending: the first flush's hooks add rows of their own
-                # (the new cases' diary documents), and a refusal of one of those is a
-                # message's too, not the pass's.
+                # Until nothing is pending: the first flush and the rows written after it add
+                # rows of their own (the new cases' diary documents), and a refusal of one of
+                # those is a message's too, not the pass's.
                 for _ in range(FLUSH_ROUNDS):
                     session.flush()
                     write_pending(session, shared)  # now that their cases have ids

@@ -27,6 +27,7 @@ from postvakt.classifier import Label
 from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.diary.outbox import queue_registered
 from postvakt.intake.lookahead import BATCH_DRAFTS, IN_BATCH
+from postvakt.intake.steps import ACTOR
 from postvakt.registry.batch_rows import batch_rows, keeping
 from postvakt.registry.messages import message_record
 from postvakt.registry.models import Case, CaseEvent, Disposition, EventKind, MessageRecord
@@ -48,8 +49,6 @@ EXCERPT_CHARS = 2000
 """How much of the citizen's text a message's record keeps for the review queue."""
 PENDING_RECORDS = "records to insert"
 """``Work.shared`` key: the batch's records not written yet, (column values, case) each."""
-
-ACTOR = "postvakt"
 
 Pending = list[tuple[dict[str, Any], Case | None]]
 
@@ -157,8 +156,7 @@ def write_pending(session: Session, shared: dict[Any, Any]) -> None:
     documents."""
     kept = batch_rows(session)
     if kept:
-        events = kept.write(session).get(CaseEvent, [])
-        queue_registered(session, [(c, v) for c, v in events if v["kind"] is EventKind.REGISTERED])
+        kept.write(session)  # queues the new cases' diary documents (_queue_incoming)
     pending: Pending | None = shared.get(PENDING_RECORDS)
     if not pending:
         return
@@ -171,11 +169,18 @@ def write_pending(session: Session, shared: dict[Any, Any]) -> None:
     session.execute(insert(MessageRecord.__table__), rows)
 
 
+def _queue_incoming(session: Session, written: dict[type, list[tuple[Case, Any]]]) -> None:
+    """The incoming diary documents of the new cases whose registrations were written: the
+    diary outbox's flush hook queues them only for registration events made as objects."""
+    events = written.get(CaseEvent, [])
+    queue_registered(session, [(c, v) for c, v in events if v["kind"] is EventKind.REGISTERED])
+
+
 @contextmanager
 def keeping_rows(session: Session, shared: dict[Any, Any]) -> Iterator[None]:
     """While the batch runs whole, its records and its new cases' events and drafts are kept
     to be written together (:func:`write_pending`)."""
     shared[PENDING_RECORDS] = []
-    with keeping(session):
+    with keeping(session, _queue_incoming):
         yield
         write_pending(session, shared)  # anything kept after the batch's last flush

@@ -12,7 +12,7 @@ its events are written in the order they happened.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,29 +23,35 @@ __all__ = ["BatchRows", "batch_rows", "keeping"]
 
 _KEY = "postvakt.batch_rows"
 
+Written = Callable[[Session, dict[type, list[tuple[Any, dict[str, Any]]]]], None]
+"""Told, after a write, the rows it inserted: per mapped class, (case, column values)."""
+
 
 class BatchRows:
     """The kept rows, per mapped class, each (case, column values without ``case_id``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, written: Written | None = None) -> None:
         self.rows: dict[type, list[tuple[Any, dict[str, Any]]]] = {}
-        self._cases: set[int] = set()
+        self._cases: set[Any] = set()
+        """The cases with rows kept (ORM objects hash by identity; kept alive here)."""
+        self._written = written
 
     def __bool__(self) -> bool:
         return any(self.rows.values())
 
     def keeps(self, case: Any) -> bool:
         """Whether ``case``'s new rows are kept: it is not flushed yet, or has rows kept."""
-        return case.id is None or id(case) in self._cases
+        return case.id is None or case in self._cases
 
     def add(self, mapped: type, case: Any, **values: Any) -> None:
-        self._cases.add(id(case))
+        self._cases.add(case)
         self.rows.setdefault(mapped, []).append((case, values))
 
-    def write(self, session: Session) -> dict[type, list[tuple[Any, dict[str, Any]]]]:
-        """Insert the rows kept (after a flush gives their cases ids); what was written."""
+    def write(self, session: Session) -> None:
+        """Insert the rows kept (after a flush gives their cases ids), then tell the keeper
+        what was written (the intake queues the new cases' diary documents)."""
         if not self:
-            return {}
+            return
         session.flush()
         kept, self.rows = self.rows, {}
         for mapped, rows in kept.items():
@@ -53,7 +59,8 @@ class BatchRows:
                 insert(mapped.__table__),  # type: ignore[attr-defined]
                 [dict(values, case_id=case.id) for case, values in rows],
             )
-        return kept
+        if self._written is not None:
+            self._written(session, kept)
 
 
 def batch_rows(session: Session) -> BatchRows | None:
@@ -63,9 +70,10 @@ def batch_rows(session: Session) -> BatchRows | None:
 
 
 @contextmanager
-def keeping(session: Session) -> Iterator[BatchRows]:
-    """Keep the new cases' rows while the block runs (the caller writes them)."""
-    rows = session.info[_KEY] = BatchRows()
+def keeping(session: Session, written: Written | None = None) -> Iterator[BatchRows]:
+    """Keep the new cases' rows while the block runs (the caller writes them); ``written``
+    is called with what each write inserted."""
+    rows = session.info[_KEY] = BatchRows(written)
     try:
         yield rows
     finally:

@@ -226,9 +226,13 @@ def add_event(
     """Add an event to ``case``; None when it is kept with its batch's rows
     (:class:`~postvakt.registry.batch_rows.BatchRows`)."""
     kept = batch_rows(session)
-    if kept is not None and kind not in WATCHED_EVENTS and kept.keeps(case):
-        kept.add(CaseEvent, case, kind=kind, actor=actor, at=at, detail=detail, document=document)
-        return None
+    if kept is not None and kept.keeps(case):
+        if kind not in WATCHED_EVENTS:
+            kept.add(
+                CaseEvent, case, kind=kind, actor=actor, at=at, detail=detail, document=document
+            )
+            return None
+        kept.write(session)  # the case's earlier events first: they keep their order
     event = CaseEvent(case=case, kind=kind, actor=actor, at=at, detail=detail, document=document)
     session.add(event)
     return event

@@ -1,0 +1,107 @@
+"""What the intake writes on a new case: a batch's kept rows (registry/batch_rows.py), written
+in one INSERT per table once the cases have ids, told to the keeper, and never out of order
+with an event made as an object; and the care mark's event, worded by the probability."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from postvakt.clock import STOCKHOLM
+from postvakt.registry.batch_rows import batch_rows, keeping
+from postvakt.registry.cases import NewCase, add_event, register_case
+from postvakt.registry.db import open_database, session_factory
+from postvakt.registry.models import Case, CaseEvent, CaseKind, EventKind
+from postvakt.registry.numbering import Numbering
+
+WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
+
+
+def _register(session: Any, n: int) -> Case:
+    return register_case(
+        session,
+        NewCase(
+            kind=CaseKind.COMPLAINT,
+            summary=f"Snöröjning {n}",
+            heading=f"Synpunkter och klagomål – Snöröjning {n}",
+            received_at=WHEN,
+            registered_at=WHEN,
+            anonymous=False,
+            message_id=f"<kept-{n}@test>",
+        ),
+        numbering=Numbering(prefix="KS", diary_format="{prefix} {year}/{seq}"),
+        actor="postvakt",
+        detail="Registrerat automatiskt",
+        flush=False,
+    )
+
+
+def test_kept_events_are_written_together_in_order_and_told(db_url: str) -> None:
+    sessions = session_factory(open_database(db_url))
+    told: list[dict[type, list[tuple[Any, dict[str, Any]]]]] = []
+    with sessions.begin() as session:
+        with keeping(session, lambda _s, written: told.append(written)) as kept:
+            first, second = _register(session, 1), _register(session, 2)
+            assert batch_rows(session) is kept and kept  # the registrations are kept
+            assert not [o for o in session.new if isinstance(o, CaseEvent)]
+            later = WHEN + timedelta(minutes=1)
+            add_event(session, first, EventKind.CARE, actor="postvakt", at=later)
+            # A kind a flush hook acts on is an object: the case's kept events go first.
+            add_event(session, second, EventKind.FORWARDED, actor="anna", at=later)
+            assert len(told) == 1 and not kept
+            assert {v["kind"] for _c, v in told[0][CaseEvent]} == {
+                EventKind.REGISTERED,
+                EventKind.CARE,
+            }
+            session.flush()
+        assert batch_rows(session) is None  # kept only inside the block
+    with sessions() as session:
+        by_case = {
+            case.reference: [e.kind for e in sorted(case.events, key=lambda e: e.id)]
+            for case in session.scalars(select(Case))
+        }
+    assert by_case == {
+        "KS 2026/1": [EventKind.REGISTERED, EventKind.CARE],
+        "KS 2026/2": [EventKind.REGISTERED, EventKind.FORWARDED],
+    }
+
+
+def test_an_event_of_a_flushed_case_without_kept_rows_is_an_object(db_url: str) -> None:
+    sessions = session_factory(open_database(db_url))
+    with sessions.begin() as session:
+        case = _register(session, 1)
+        session.flush()  # registered before the batch began keeping
+        existing = session.scalars(select(CaseEvent)).all()
+        with keeping(session) as kept:
+            add_event(session, case, EventKind.CARE, actor="postvakt", at=WHEN)
+            assert not kept and [o for o in session.new if isinstance(o, CaseEvent)]
+        assert len(existing) == 1
+
+
+def test_the_care_mark_says_may_below_even_odds_and_does_above(db_url: str) -> None:
+    """Flagged from a quarter (a miss weighs more than a needless routing): the event says
+    the case *may* concern someone's own care below 50 %, that it does above."""
+    from postvakt.care import flag_from_verdict
+
+    sessions = session_factory(open_database(db_url))
+    with sessions.begin() as session:
+        unsure, sure = _register(session, 1), _register(session, 2)
+        session.flush()
+        assert flag_from_verdict(session, unsure, 0.3, WHEN)
+        assert flag_from_verdict(session, sure, 0.8, WHEN)
+        session.flush()
+        details = {
+            e.case.reference: e.detail
+            for e in session.scalars(select(CaseEvent).where(CaseEvent.kind == EventKind.CARE))
+        }
+    assert details["KS 2026/1"].startswith(
+        "Postvakts klassificerare bedömer att ärendet kan röra enskilds vård och omsorg "
+        "(sannolikhet 0,30; markeras från 0,25"
+    )
+    assert details["KS 2026/2"].startswith(
+        "Postvakts klassificerare bedömer att ärendet rör enskilds vård och omsorg "
+        "(sannolikhet 0,80;"
+    )
+    assert details["KS 2026/1"].endswith("ta bort markeringen.")
