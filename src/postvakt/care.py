@@ -131,8 +131,15 @@ def clear(session: Session, case: Case, *, actor: str, now: datetime, detail: st
     return True
 
 
-def flag_from_verdict(session: Session, case: Case, probability: float, now: datetime) -> bool:
-    """The intake's mark: the classifier's care detector said so, with ``probability``."""
+def flag_from_verdict(
+    session: Session,
+    case: Case,
+    probability: float,
+    now: datetime,
+    threshold: float = CARE_THRESHOLD,
+) -> bool:
+    """The intake's mark: the classifier's care detector said so, with ``probability`` (at
+    least ``threshold``, the organisation's)."""
     return flag(
         session,
         case,
@@ -142,7 +149,7 @@ def flag_from_verdict(session: Session, case: Case, probability: float, now: dat
             "Postvakts klassificerare bedömer att ärendet "
             + ("rör" if probability >= 0.5 else "kan röra")
             + f" enskilds vård och omsorg (sannolikhet {_comma(probability)}; markeras från "
-            f"{_comma(CARE_THRESHOLD)}, eftersom ett missat ärende väger tyngre än ett i onödan): "
+            f"{_comma(threshold)}, eftersom ett missat ärende väger tyngre än ett i onödan): "
             "det registreras i verksamhetssystemets avvikelsemodul och går till "
             "avvikelsefunktionen. Rör det inte någons egen vård och omsorg, ta bort markeringen."
         ),

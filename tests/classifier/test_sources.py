@@ -254,6 +254,37 @@ def test_a_case_is_flagged_for_care_from_the_threshold_a_missed_one_sets():
     ).shown_though_annat
 
 
+def test_an_organisation_sets_its_own_care_threshold(classifier, tmp_path) -> None:
+    """``[classifier] care_threshold`` (default the cost-set CARE_THRESHOLD) moves the flag,
+    the Granska line and the wording; the same message, the same probability."""
+    from postvakt.classifier.model import Classifier
+    from postvakt.classifier.verdict import CARE_THRESHOLD
+    from postvakt.config.organisation import ClassifierConfig
+    from tests.classifier.mail import message
+
+    assert ClassifierConfig().care_threshold == CARE_THRESHOLD  # one default, two places
+    # A message the care head is unsure of (about 30 % with the shipped corpus).
+    texts = ["Jag vill klaga på att maten på äldreboendet alltid är kall.", *CARE]
+    found = [
+        (m, v)
+        for m in (message(t, subject="Synpunkt") for t in texts)
+        if 0.1 < (v := classifier.classify(m)).care_probability < 0.9 and v.is_case
+    ]
+    assert found, "no message the care head is unsure of"
+    msg, verdict = found[0]
+    p = verdict.care_probability
+    above = Classifier(classifier.model, care_threshold=p + 0.05).classify(msg)
+    below = Classifier(classifier.model, care_threshold=p - 0.05).classify(msg)
+    assert above.care_probability == below.care_probability == p
+    assert not above.individual_care and above.care_threshold == p + 0.05
+    assert below.individual_care and below.is_case
+    said = next(r for r in below.reasons if "vård och omsorg" in r)
+    assert said.startswith("kan röra" if p < 0.5 else "rör troligen"), said
+    assert not any("vård och omsorg" in r for r in above.reasons)
+    with pytest.raises(ValueError, match="vårdgränsen"):
+        Classifier(classifier.model, care_threshold=1.0)
+
+
 def test_classifier_evaluate_json_reports_each_source_held_out(
     corpus: list[Example], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):

@@ -67,7 +67,7 @@ from postvakt.classifier.training import (
     fit,
     fit_sklearn,
 )
-from postvakt.classifier.verdict import LABEL_SV, Label, Verdict, is_care_case
+from postvakt.classifier.verdict import CARE_THRESHOLD, LABEL_SV, Label, Verdict, is_care_case
 from postvakt.classifier.webform import form_side
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import mask_personnummer
@@ -308,14 +308,19 @@ class Classifier:
         review_band: tuple[float, float] = DEFAULT_REVIEW_BAND,
         own_domains: Sequence[str] = (),
         own_addresses: Sequence[str] = (),
+        care_threshold: float = CARE_THRESHOLD,
     ):
         low, high = review_band
         if not 0.0 <= low <= high <= 1.0:
             raise ValueError(
                 f"granskningsintervallet {review_band} måste ligga inom 0–1, lägst först"
             )
+        if not 0.0 < care_threshold < 1.0:
+            raise ValueError(f"vårdgränsen {care_threshold} måste ligga mellan 0 och 1")
         self.model = model
         self.review_band = (float(low), float(high))
+        self.care_threshold = float(care_threshold)
+        """From what care probability a case is flagged ``individual_care``."""
         self.own_domains = tuple(own_domains)
         self.own_addresses = tuple(own_addresses)
 
@@ -329,6 +334,7 @@ class Classifier:
         own_domains: Sequence[str] = (),
         own_addresses: Sequence[str] = (),
         corrections: Sequence[LabelledText] = (),
+        care_threshold: float = CARE_THRESHOLD,
     ) -> Classifier:
         """The model for the corpus (with ``extra_dir`` and ``corrections``), from the cache
         or trained now."""
@@ -338,6 +344,7 @@ class Classifier:
             review_band=DEFAULT_REVIEW_BAND if review_band is None else review_band,
             own_domains=own_domains,
             own_addresses=own_addresses,
+            care_threshold=care_threshold,
         )
 
     def __call__(self, msg: IncomingMessage) -> Verdict:
@@ -427,12 +434,12 @@ class Classifier:
                 *reasons,
             )
         care = self.model.care_probability(wvec, cvec)
-        individual_care = is_care_case(label, care)
+        individual_care = is_care_case(label, care, self.care_threshold)
         if individual_care:
             reasons = (
                 *reasons,
-                # Flagged from a quarter (a miss costs more than a needless routing): below
-                # even odds it says "may", not "probably".
+                # Flagged from a quarter by default (a miss costs more than a needless
+                # routing): below even odds it says "may", not "probably".
                 f"{'rör troligen' if care >= 0.5 else 'kan röra'} enskilds vård och omsorg "
                 f"({round(care * 100)} %): hör hemma i verksamhetssystemets avvikelsemodul.",
             )
@@ -452,6 +459,7 @@ class Classifier:
             ),
             individual_care=individual_care,
             care_probability=round(care, 3),
+            care_threshold=self.care_threshold,
             disputed_by_form=disputed,
             titled_complaint=titled,
             letter=(citizen, letter_hints(citizen, doc)),

@@ -177,6 +177,7 @@ def _classifier(config: Config, model: LinearModel) -> Classifier:
     return Classifier(
         model,
         review_band=config.classifier.review_band,
+        care_threshold=config.classifier.care_threshold,
         own_domains=config.organisation.domains,
         own_addresses=[m.address for m in config.mailboxes],
     )

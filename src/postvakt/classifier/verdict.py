@@ -69,6 +69,8 @@ class Verdict:
     deviation module and goes to the deviation function (``[organisation] care_deviation``)."""
     care_probability: float = 0.0
     """How sure the care detector is (0..1); 0 for rule-made verdicts."""
+    care_threshold: float = CARE_THRESHOLD
+    """From what care probability a case is flagged (``[classifier] care_threshold``)."""
     letter: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
     """The citizen's text the model read and its letter hints
     (:class:`~postvakt.classifier.text.CitizenText`,
@@ -99,7 +101,7 @@ class Verdict:
         return self.label is Label.OTHER and (
             self.disputed_by_form
             or self.titled_complaint
-            or self.care_probability >= CARE_THRESHOLD
+            or self.care_probability >= self.care_threshold
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,7 +124,8 @@ class Verdict:
         }
 
 
-def is_care_case(label: Label, care_probability: float) -> bool:
+def is_care_case(label: Label, care_probability: float, threshold: float = CARE_THRESHOLD) -> bool:
     """Whether a message given ``label`` is flagged ``individual_care``: a case (complaint or
-    opinion) the care detector puts at :data:`CARE_THRESHOLD` or above."""
-    return label is not Label.OTHER and bool(care_probability >= CARE_THRESHOLD)
+    opinion) the care detector puts at ``threshold`` (:data:`CARE_THRESHOLD` unless the
+    organisation set its own) or above."""
+    return label is not Label.OTHER and bool(care_probability >= threshold)

@@ -326,6 +326,16 @@ class ClassifierConfig(Strict):
         "(Granska, 'cases review') when the model gave it at least this probability of being a "
         "complaint or an opinion. 1.0 shows none (only those a person flagged).",
     )
+    care_threshold: float = Field(
+        0.25,  # postvakt.classifier.verdict.CARE_THRESHOLD (not imported: config comes first)
+        gt=0.0,
+        lt=1.0,
+        description="A complaint or opinion whose probability of concerning someone's own care "
+        "(elderly care, home care, LSS, medication, a fall) is at least this is flagged and goes "
+        "to the deviation function. The default, 0.25, counts a missed care complaint (a lex "
+        "Sarah or lex Maria report nobody considered) as three needless routings; raise it for "
+        "fewer needless routings and more misses. The care head's probabilities are calibrated.",
+    )
     corpus: Path | None = Field(
         None,
         description="The organisation's own labelled messages: a folder of .eml files with "

@@ -24,7 +24,6 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from postvakt.classifier import Label
-from postvakt.classifier.verdict import CARE_THRESHOLD
 from postvakt.diary.outbox import queue_registered
 from postvakt.intake.lookahead import BATCH_DRAFTS, IN_BATCH
 from postvakt.intake.steps import ACTOR
@@ -94,7 +93,7 @@ def _values(
             # A person looks (Granska). The form's or the subject's dispute is the verdict's
             # first reason; a possible care matter gets its own line here.
             values["flagged_by"], values["flagged_at"] = ACTOR, work.now
-            if verdict.care_probability >= CARE_THRESHOLD:
+            if verdict.care_probability >= verdict.care_threshold:
                 care = round(verdict.care_probability * 100)
                 values["reasons"] = [
                     *reasons,

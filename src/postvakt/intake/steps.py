@@ -377,7 +377,9 @@ def decided_by_a_person(intake: Intake, work: Work) -> Disposition | None:
     verdict = intake.classify(work.msg)
     # The care detector's answer holds for the person's label too: the model gave none for
     # a message it took for "annat" (the very ones registered by hand).
-    care = verdict.individual_care or is_care_case(work.decided, verdict.care_probability)
+    care = verdict.individual_care or is_care_case(
+        work.decided, verdict.care_probability, verdict.care_threshold
+    )
     work.verdict = replace(
         verdict,
         label=work.decided,
@@ -464,7 +466,10 @@ def individual_care(intake: Intake, work: Work) -> Disposition | None:
     is the neutral one."""
     assert work.case is not None and work.verdict is not None
     if work.verdict.individual_care:
-        flag_from_verdict(work.session, work.case, work.verdict.care_probability, work.now)
+        verdict = work.verdict
+        flag_from_verdict(
+            work.session, work.case, verdict.care_probability, work.now, verdict.care_threshold
+        )
     return None
 
 
