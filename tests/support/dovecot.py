@@ -50,6 +50,9 @@ from imapclient import IMAPClient
 
 from tests.support.ports import free_port
 
+PORT_ATTEMPTS = 3
+"""Starts on new ports when one was taken meanwhile."""
+
 DOMAIN = "example.test"
 
 # The minimal test configuration with the changes listed above, each marked "(fixture ...)".
@@ -315,22 +318,31 @@ class DovecotServer:
         ``extra_config`` is appended to the config (benchmarks raise connection limits).
         """
         _dovecot_binary()
-        directory = Path(tempfile.mkdtemp(prefix="postvakt-dovecot-"))
-        ports: set[int] = set()
-        while len(ports) < 3:
-            ports.add(free_port())
-        imap_port, lmtp_port, sieve_port = sorted(ports)
-        server = cls(directory, imap_port, lmtp_port, sieve_port)
-        try:
-            server._write_files()
-            if extra_config:
-                with (directory / "dovecot.conf").open("a") as conf:
-                    conf.write("\n" + extra_config)
-            server._launch()
-        except BaseException:
-            server.stop()
-            raise
-        return server
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            directory = Path(tempfile.mkdtemp(prefix="postvakt-dovecot-"))
+            ports: set[int] = set()
+            while len(ports) < 3:
+                ports.add(free_port())
+            imap_port, lmtp_port, sieve_port = sorted(ports)
+            server = cls(directory, imap_port, lmtp_port, sieve_port)
+            try:
+                server._write_files()
+                if extra_config:
+                    with (directory / "dovecot.conf").open("a") as conf:
+                        conf.write("\n" + extra_config)
+                server._launch()
+            except RuntimeError as exc:
+                server.stop()
+                # A free port can be taken between our look and Dovecot's listen (an outgoing
+                # connection of another test gets it): new ports, a new server.
+                if "Address already in use" in str(exc) and attempt < PORT_ATTEMPTS:
+                    continue
+                raise
+            except BaseException:
+                server.stop()
+                raise
+            return server
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _write_files(self) -> None:
         d = self.directory
