@@ -287,17 +287,17 @@ def _group(
     if role == "inbox":
         intake.classify  # noqa: B018 — the model loads before the transaction, never in it
     outcomes: list[MessageOutcome] = []
-    shared: dict[Any, Any] = {}
     with (
         database_errors(),
         session.begin(),
-        nullcontext() if savepoints else keeping_rows(session, shared),
+        nullcontext() if savepoints else keeping_rows(session),
     ):
         # Once for the batch, with what its steps read of it (the owners: the handler; the
         # unit: each case's), in one query instead of three.
         mailbox = session.get_one(
             Mailbox, mailbox_id, options=[joinedload(Mailbox.owners), joinedload(Mailbox.unit)]
         )
+        shared: dict[Any, Any] = {}
         works = [
             Work(
                 session=session,
@@ -316,7 +316,7 @@ def _group(
             try:
                 with session.begin_nested() if savepoints else nullcontext():
                     if may_meet_pending(work):  # its lookups must see the batch's records
-                        write_pending(session, shared)
+                        write_pending(session)
                     if work.message is None:  # not parsed ahead: every step, parse too
                         work = replace(work, now=intake.now())
                         disposition = intake._run_steps(work, steps)
@@ -348,7 +348,7 @@ def _group(
                 # those is a message's too, not the pass's.
                 for _ in range(FLUSH_ROUNDS):
                     session.flush()
-                    write_pending(session, shared)  # now that their cases have ids
+                    write_pending(session)  # now that their cases have ids
                     if not (session.new or session.dirty or session.deleted):
                         break
             except (IntegrityError, OperationalError):

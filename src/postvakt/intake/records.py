@@ -1,17 +1,17 @@
 """A message's record (what became of it), written as an ORM row or, in a batch, with the
 batch's other records in one INSERT; the same for the events and drafts of its new cases.
 
-A batch run whole (:mod:`postvakt.intake.batch`, its first try) keeps its messages' records
-as column values in ``Work.shared`` under :data:`PENDING_RECORDS`, and its new cases' events
-and drafts in a :class:`~postvakt.registry.batch_rows.BatchRows` (:func:`keeping_rows`).  It writes them
-with one executemany each after the batch's flush, when the cases they name have their ids:
-no ORM object, no unit of work, per row.  The new cases' incoming diary documents, which a
-flush hook queues for a registration event made as an ORM object, are queued then
-(:func:`~postvakt.diary.outbox.queue_registered`).  Nothing reads the rows before that except
-a later message of the same batch that may meet one (the same Message-ID, or a reply to
-one): the batch writes what it keeps before such a message's steps (:func:`may_meet_pending`),
-so its lookups see the rows as they would see flushed ones.  A message run alone, a batch run
-again with a savepoint per message, and a replay write ORM rows as before.
+A batch run whole (:mod:`postvakt.intake.batch`, its first try) keeps its messages' records,
+and its new cases' events and drafts, in a :class:`~postvakt.registry.batch_rows.BatchRows`
+(:func:`keeping_rows`).  It writes them with one executemany per table after the batch's
+flush, when the cases they name have their ids: no ORM object, no unit of work, per row.  The
+new cases' incoming diary documents, which a flush hook queues for a registration event made
+as an ORM object, are queued then (:func:`~postvakt.diary.outbox.queue_registered`).  Nothing
+reads the rows before that except a later message of the same batch that may meet one (the
+same Message-ID, or a reply to one): the batch writes what it keeps before such a message's
+steps (:func:`may_meet_pending`), so its lookups see the rows as they would see flushed ones.
+A message run alone, a batch run again with a savepoint per message, and a replay write ORM
+rows as before.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from postvakt.classifier import Label
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXCERPT_CHARS",
-    "PENDING_RECORDS",
     "keeping_rows",
     "may_meet_pending",
     "record",
@@ -46,10 +44,6 @@ __all__ = [
 
 EXCERPT_CHARS = 2000
 """How much of the citizen's text a message's record keeps for the review queue."""
-PENDING_RECORDS = "records to insert"
-"""``Work.shared`` key: the batch's records not written yet, (column values, case) each."""
-
-Pending = list[tuple[dict[str, Any], Case | None]]
 
 
 def _values(
@@ -107,17 +101,17 @@ def _values(
 
 
 def record(intake: Intake, work: Work, disposition: Disposition, replay: bool) -> None:
-    """Record what became of ``work``'s message: pending with its batch's when the batch
+    """Record what became of ``work``'s message: kept with its batch's rows when the batch
     keeps them (see the module), else an ORM row (a replay updates the one it has)."""
-    pending: Pending | None = None if replay else work.shared.get(PENDING_RECORDS)
+    kept = None if replay else batch_rows(work.session)
     fetched = work.fetched
-    if pending is not None:
+    if kept is not None:
         values = _values(intake, work, disposition, None)
         values.setdefault("flagged_by", None)
         values.setdefault("flagged_at", None)
         values.setdefault("excerpt", None)
         values.update(mailbox_id=work.mailbox.id, folder=fetched.folder, message_key=fetched.key)
-        pending.append((values, work.case))
+        kept.add(MessageRecord, work.case, **values)
         return
     # A message fresh from its folder has no record yet; only a replay updates one.
     row = (
@@ -139,7 +133,7 @@ def may_meet_pending(work: Work) -> bool:
     """Whether ``work``'s steps may look for a record still pending in its batch: its
     Message-ID or one it refers to is an earlier message's of the batch (or it is not
     parsed yet, so nobody knows)."""
-    if not work.shared.get(PENDING_RECORDS) and not batch_rows(work.session):
+    if not batch_rows(work.session):
         return False
     if work.message is None:
         return True
@@ -149,23 +143,13 @@ def may_meet_pending(work: Work) -> bool:
     return msg.message_id in in_batch or any(t in in_batch or t in drafts for t in msg.thread_ids)
 
 
-def write_pending(session: Session, shared: dict[Any, Any]) -> None:
-    """Insert the batch's pending records and its new cases' events and drafts, a statement
-    per table, after a flush has given the cases their ids; queue the new cases' diary
-    documents."""
+def write_pending(session: Session) -> None:
+    """Insert the batch's kept records and its new cases' events and drafts, a statement per
+    table, after a flush has given the cases their ids; queue the new cases' diary documents
+    (:func:`_queue_incoming`)."""
     kept = batch_rows(session)
     if kept:
-        kept.write(session)  # queues the new cases' diary documents (_queue_incoming)
-    pending: Pending | None = shared.get(PENDING_RECORDS)
-    if not pending:
-        return
-    session.flush()
-    rows = []
-    for values, case in pending:
-        values["case_id"] = case.id if case is not None else None
-        rows.append(values)
-    pending.clear()
-    session.execute(insert(MessageRecord.__table__), rows)
+        kept.write(session)
 
 
 def _queue_incoming(session: Session, written: dict[type, list[tuple[Case, Any]]]) -> None:
@@ -176,10 +160,9 @@ def _queue_incoming(session: Session, written: dict[type, list[tuple[Case, Any]]
 
 
 @contextmanager
-def keeping_rows(session: Session, shared: dict[Any, Any]) -> Iterator[None]:
+def keeping_rows(session: Session) -> Iterator[None]:
     """While the batch runs whole, its records and its new cases' events and drafts are kept
     to be written together (:func:`write_pending`)."""
-    shared[PENDING_RECORDS] = []
     with keeping(session, _queue_incoming):
         yield
-        write_pending(session, shared)  # anything kept after the batch's last flush
+        write_pending(session)  # anything kept after the batch's last flush

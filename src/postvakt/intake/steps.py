@@ -128,8 +128,7 @@ class Work:
     registered)."""
     shared: dict[Any, Any] = field(default_factory=dict)
     """What the messages of one batch (one transaction) share: what is looked up once for
-    all of them (who covers a person on a day, :mod:`postvakt.intake.lookahead`), and the
-    records kept to be written together (:mod:`postvakt.intake.records`)."""
+    all of them (who covers a person on a day, :mod:`postvakt.intake.lookahead`)."""
     prepared: Prepared | None = None
     """The message parsed and classified ahead by the intake's helper process, with the
     organisation's model in use (:mod:`postvakt.intake.prepare`); None: the steps do it."""

@@ -1,13 +1,15 @@
 """Rows of a batch's new cases kept to be written in one INSERT per table.
 
-A batch of the intake run whole (:mod:`postvakt.intake.records`) registers tens of cases; each
-has events and a draft.  As ORM objects, each such row costs its construction, its place in
-the unit of work and its bookkeeping after the flush: more than writing it.  While a batch
-keeps them (:func:`keeping`), :func:`~postvakt.registry.cases.add_event` and
-:func:`~postvakt.registry.drafts.add_draft` put the rows of a case not yet flushed here as
-column values; :meth:`BatchRows.write` inserts them, one executemany per table, after a flush
-has given their cases ids.  A case keeps its rows here from its first to the batch's end, so
-its events are written in the order they happened.
+A batch of the intake run whole (:mod:`postvakt.intake.records`) records tens of messages and
+registers most of them as cases; each case has events and a draft.  As ORM objects, each such
+row costs its construction, its place in the unit of work and its bookkeeping after the
+flush: more than writing it.  While a batch keeps them (:func:`keeping`), the intake puts its
+messages' records here (:meth:`BatchRows.add`, whatever their case), and
+:func:`~postvakt.registry.cases.add_event` and :func:`~postvakt.registry.drafts.add_draft`
+the rows of a case not yet flushed (:meth:`BatchRows.add_to`), as column values;
+:meth:`BatchRows.write` inserts them, one executemany per table, after a flush has given
+their cases ids.  A case keeps its events and drafts here from its first to the batch's
+end, so its events are written in the order they happened.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ Written = Callable[[Session, dict[type, list[tuple[Any, dict[str, Any]]]]], None
 
 
 class BatchRows:
-    """The kept rows, per mapped class, each (case, column values without ``case_id``)."""
+    """The kept rows, per mapped class, each (case or None, column values without
+    ``case_id``)."""
 
     def __init__(self, written: Written | None = None) -> None:
         self.rows: dict[type, list[tuple[Any, dict[str, Any]]]] = {}
@@ -40,12 +43,18 @@ class BatchRows:
         return any(self.rows.values())
 
     def keeps(self, case: Any) -> bool:
-        """Whether ``case``'s new rows are kept: it is not flushed yet, or has rows kept."""
+        """Whether ``case``'s new events and drafts are kept: it is not flushed yet, or has
+        some kept."""
         return case.id is None or case in self._cases
 
-    def add(self, mapped: type, case: Any, **values: Any) -> None:
-        self._cases.add(case)
+    def add(self, mapped: type, case: Any | None, **values: Any) -> None:
+        """Keep a row that names ``case`` (or none), without keeping the case's others."""
         self.rows.setdefault(mapped, []).append((case, values))
+
+    def add_to(self, mapped: type, case: Any, **values: Any) -> None:
+        """Keep a row of ``case``'s own, and from now on the case's others (:meth:`keeps`)."""
+        self._cases.add(case)
+        self.add(mapped, case, **values)
 
     def write(self, session: Session) -> None:
         """Insert the rows kept (after a flush gives their cases ids), then tell the keeper
@@ -57,7 +66,10 @@ class BatchRows:
         for mapped, rows in kept.items():
             session.execute(
                 insert(mapped.__table__),  # type: ignore[attr-defined]
-                [dict(values, case_id=case.id) for case, values in rows],
+                [
+                    dict(values, case_id=case.id if case is not None else None)
+                    for case, values in rows
+                ],
             )
         if self._written is not None:
             self._written(session, kept)

@@ -228,7 +228,7 @@ def add_event(
     kept = batch_rows(session)
     if kept is not None and kept.keeps(case):
         if kind not in WATCHED_EVENTS:
-            kept.add(
+            kept.add_to(
                 CaseEvent, case, kind=kind, actor=actor, at=at, detail=detail, document=document
             )
             return None

@@ -52,8 +52,8 @@ def add_draft(
     now: datetime,
     previous: int | None = None,
 ) -> str:
-    """Queue a reply draft with a letter (its Message-ID returned); its Message-ID is fixed by the case, the kind of
-    letter and how many of that kind came before (``previous``; counted when not given — the
+    """Queue a reply draft with a letter; its Message-ID (returned) is fixed by the case, the
+    kind of letter and how many of that kind came before (``previous``; counted when not given — the
     intake knows a case it registered in the same transaction has none), so placing it twice
     places it once.
 
@@ -91,7 +91,9 @@ def add_draft(
     }
     kept = batch_rows(session)
     if kept is not None and kept.keeps(case):  # written with the batch's (see batch_rows)
-        kept.add(Draft, case, **values, saved_at=None, location=None, attempts=0, last_error=None)
+        kept.add_to(
+            Draft, case, **values, saved_at=None, location=None, attempts=0, last_error=None
+        )
     else:
         session.add(Draft(case=case, **values))
     add_event(
