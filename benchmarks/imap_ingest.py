@@ -334,6 +334,7 @@ def run_kind(
     postgres: PostgresServer | None,
     profile: bool,
     batch_size: int = 100,
+    sqlite: bool = True,
 ) -> None:
     address = server.address("placeholder")
     batch = make(count, address)
@@ -351,8 +352,9 @@ def run_kind(
         line("bare fetch", count, bare, None)
         floor_s = floor(server, users[0], config)
         line("floor", count, floor_s, floor_s, "fetch + parse + screen + classify")
-        elapsed, cpu, detail = postvakt_pass(server, users[0], config, profile)
-        line("SQLite", count, (elapsed, cpu), floor_s, detail)
+        if sqlite:
+            elapsed, cpu, detail = postvakt_pass(server, users[0], config, profile)
+            line("SQLite", count, (elapsed, cpu), floor_s, detail)
         if postgres is not None:
             url = postgres.create_database()
             try:
@@ -369,6 +371,7 @@ def main() -> None:
     parser.add_argument("count", nargs="?", type=int, default=2000)
     parser.add_argument("--kind", choices=("small", "realistic"), action="append")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL's pass only")
     parser.add_argument("--profile", action="store_true", help="cProfile each Postvakt pass")
     parser.add_argument("--batch-size", type=int, default=100, help="[service] batch_size")
     args = parser.parse_args()
@@ -380,7 +383,16 @@ def main() -> None:
     postgres = None if args.no_postgres else PostgresServer.start()
     try:
         for kind in args.kind or ("small", "realistic"):
-            run_kind(kind, kinds[kind], args.count, server, postgres, args.profile, args.batch_size)
+            run_kind(
+                kind,
+                kinds[kind],
+                args.count,
+                server,
+                postgres,
+                args.profile,
+                args.batch_size,
+                sqlite=not args.no_sqlite,
+            )
     finally:
         server.stop()
         if postgres is not None:

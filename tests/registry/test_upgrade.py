@@ -78,10 +78,14 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+ONE_PER_MAILBOX = ("mailbox_leases", "mailbox_starts", "mailbox_passes")
+"""Tables keyed by their mailbox, with no id of their own."""
+
+
 def _key(table: str, row: dict[str, Any]) -> tuple[Any, ...]:
     if table == "mailbox_owners":
         return (row["mailbox_id"], row["address"])
-    if table in ("mailbox_leases", "mailbox_starts"):
+    if table in ONE_PER_MAILBOX:
         return (row["mailbox_id"],)
     return (row["id"],)
 
@@ -108,7 +112,7 @@ def fill(engine: Engine, revision: str) -> dict[str, list[dict[str, Any]]]:
                 )
         if dialect == "postgresql":  # explicit ids: move the sequences past them
             for name in tables(revision):
-                if name not in ("mailbox_owners", "mailbox_leases", "mailbox_starts"):
+                if name != "mailbox_owners" and name not in ONE_PER_MAILBOX:
                     connection.execute(
                         sa.text(
                             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - names from ORDER

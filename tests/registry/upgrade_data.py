@@ -12,9 +12,9 @@ from postvakt.clock import STOCKHOLM
 
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013", "0014", "0015",
+    "0012", "0013", "0014", "0015", "0016",
 )  # fmt: skip
-HEAD = "0016"
+HEAD = "0017"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -182,6 +182,13 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
             ("sent_at", DT), ("cases", INT), ("files", J),
         ],
     },
+    "0016": {
+        "mailbox_passes": [
+            ("mailbox_id", INT), ("last_pass_at", DT), ("last_success_at", DT), ("last_error", T),
+            ("last_error_at", DT), ("failures_in_row", INT), ("last_duration_ms", INT),
+            ("last_messages", INT), ("holder", S),
+        ],
+    },
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -191,7 +198,7 @@ ORDER = (
     "notifications", "job_claims", "daily_checks", "absences", "web_users",
     "web_sessions", "login_attempts", "case_access", "mailbox_leases", "corrections",
     "classifier_models", "diary_documents", "diary_attachments", "mailbox_starts", "callbacks",
-    "compilations_sent",
+    "compilations_sent", "mailbox_passes",
 )  # fmt: skip
 """Parents before children."""
 
@@ -578,5 +585,12 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
             {"id": 1, "year": 2025, "unit": None, "sent_to": "kansli@testby.se",
              "sent_by": "registrator@testby.se", "sent_at": AUTUMN_FIRST, "cases": 4,
              "files": ["Sammanställning 2025.docx", "Sammanställning 2025.xlsx"]},
+        ]  # fmt: skip
+    if at("0016"):
+        data["mailbox_passes"] = [
+            {"mailbox_id": 1, "last_pass_at": AUTUMN_FIRST, "last_success_at": AUTUMN_FIRST,
+             "last_error": "IMAP-servern svarade inte – å ä ö", "last_error_at": SPRING,
+             "failures_in_row": 0, "last_duration_ms": 840, "last_messages": 3,
+             "holder": "värd-1:4242"},
         ]  # fmt: skip
     return data
