@@ -53,6 +53,7 @@ from postvakt.classifier.corpus import (
     split,
     texts_digest,
 )
+from postvakt.classifier.fault_report import fault_report
 from postvakt.classifier.features import FEATURES_VERSION, extract
 from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
 from postvakt.classifier.linear import LinearModel
@@ -385,7 +386,13 @@ class Classifier:
         followup = bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
         if unsatisfied and label is not Label.COMPLAINT:
             label, needs_review = Label.COMPLAINT, needs_review or probs[0] < high
-        uncertain = needs_review  # what the reasons call uncertain: not the form's dispute
+        # A first fault report (a defect, no fault found with the handling): the corpus's
+        # authors split on such messages, so a person confirms the case the model made.
+        fault = None
+        if label is not Label.OTHER and not needs_review and not followup and not titled:
+            fault = fault_report(f"{citizen.subject}\n{citizen.body}")
+            needs_review = fault is not None
+        uncertain = needs_review and fault is None  # what the reasons call uncertain
         # The citizen chose the form's case type: where it says the other side of case/annat
         # than the decision, a person decides (a confident model is no reason to overrule
         # the citizen, nor the type a reason to overrule the model: citizens pick a wrong
@@ -415,6 +422,13 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if fault is not None:
+            reasons = (
+                f"läser som en första felanmälan (”{fault}”) utan missnöje med hur "
+                "kommunen har skött saken: en person avgör om det är ett "
+                f"{LABEL_SV[label]} eller en felanmälan (annat)",
+                *reasons,
+            )
         if titled:
             subject = _quoted(citizen.subject or "")
             annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)

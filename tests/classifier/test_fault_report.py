@@ -1,0 +1,103 @@
+"""A first fault report (a defect named, no fault found with the handling) is not decided by
+the model alone: the corpus's authors split on such messages."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from postvakt.classifier.corpus import Example
+from postvakt.classifier.fault_report import fault_report
+from postvakt.classifier.model import Classifier
+from postvakt.classifier.text import citizen_text
+from postvakt.classifier.verdict import Label
+from tests.classifier.mail import message
+
+FIRST_REPORTS = [
+    (
+        "Gatlyktan utanför förskolan har slutat lysa i kväll. Ville bara meddela så ni vet.",
+        "slutat lysa",
+    ),
+    ("Skylten vid återvinningen har blåst ner i stormen och ligger över containern.", "blåst ner"),
+    (
+        "Hi, the pedestrian light on Bruksgatan isn't working, the button does nothing.",
+        "isn't working",
+    ),
+    ("Det ligger en död säl på stranden vid badplatsen. Många barn där i dag.", "död säl"),
+    ("En bänk i parken är trasig, en planka har spruckit. Någon kan slå sig.", "trasig"),
+]
+
+COMPLAINTS_ABOUT_THE_HANDLING = [
+    "Gatlyktan har varit trasig i tre veckor och ingen har gjort något.",
+    "Lampan i gångtunneln är trasig igen, jag har redan anmält det två gånger.",
+    "The street light is still broken. I reported it in October.",
+    "Bänken är sönder sedan i somras. Oacceptabelt!",
+    "Jag vill klaga: lekplatsens gunga är trasig och ni svarar inte.",
+    "The lift at the library has been out of order for a month.",
+]
+
+
+@pytest.mark.parametrize(("text", "defect"), FIRST_REPORTS)
+def test_a_first_fault_report_names_its_defect(text: str, defect: str) -> None:
+    assert fault_report(text) == defect
+
+
+@pytest.mark.parametrize("text", COMPLAINTS_ABOUT_THE_HANDLING)
+def test_a_defect_with_fault_found_in_the_handling_is_no_first_report(text: str) -> None:
+    assert fault_report(text) is None
+
+
+def test_no_defect_no_first_report() -> None:
+    assert fault_report("Vilka öppettider har biblioteket under julen?") is None
+    assert fault_report("Bemötandet i receptionen var otrevligt.") is None
+
+
+def test_a_case_made_of_a_first_fault_report_is_confirmed_by_a_person(
+    classifier: Classifier,
+) -> None:
+    verdict = classifier.classify(
+        message(
+            "Hej, gungan på lekplatsen vid Ekbacken är trasig, kedjan har gått av på ena "
+            "sidan. Barnen kan skada sig. /Maria",
+            subject="Trasig gunga",
+        )
+    )
+    assert verdict.is_case  # the model's label stands: a person confirms or dismisses it
+    assert verdict.needs_review
+    assert verdict.reasons[0].startswith("läser som en första felanmälan (”")
+    assert "en person avgör" in verdict.reasons[0]
+    assert not any(r.startswith("osäker") for r in verdict.reasons)
+
+
+def test_a_complaint_about_a_defect_left_unrepaired_is_decided_as_before(
+    classifier: Classifier,
+) -> None:
+    verdict = classifier.classify(
+        message(
+            "Gatlyktan utanför förskolan har varit trasig i tre veckor. Jag har redan anmält "
+            "det två gånger och ingen har gjort något. Barnen går hem i mörker.",
+            subject="Trasig gatlykta – igen",
+        )
+    )
+    assert verdict.label is Label.COMPLAINT
+    assert not verdict.needs_review
+    assert not any("felanmälan" in r for r in verdict.reasons)
+
+
+def test_the_corpus_authors_split_on_first_fault_reports(corpus: list[Example]) -> None:
+    """The rule's premise, measured on the whole corpus: among the messages it matches,
+    neither complaint nor annat is a clear majority, and more than one author wrote each.
+    If new sources tilt this, the rule should be weighed again."""
+    labels: Counter[Label] = Counter()
+    sources: dict[Label, set[str]] = {}
+    for example in corpus:
+        text = citizen_text(example.message)
+        if fault_report(f"{text.subject}\n{text.body}"):
+            labels[example.label] += 1
+            sources.setdefault(example.label, set()).add(example.source)
+    matched = sum(labels.values())
+    assert matched >= 50
+    assert labels[Label.COMPLAINT] / matched < 0.6
+    assert labels[Label.OTHER] / matched < 0.6
+    assert len(sources[Label.COMPLAINT]) >= 3 and len(sources[Label.OTHER]) >= 3
