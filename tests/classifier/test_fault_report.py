@@ -85,19 +85,22 @@ def test_a_complaint_about_a_defect_left_unrepaired_is_decided_as_before(
     assert not any("felanmälan" in r for r in verdict.reasons)
 
 
-def test_the_corpus_authors_split_on_first_fault_reports(corpus: list[Example]) -> None:
-    """The rule's premise, measured on the whole corpus: among the messages it matches,
-    neither complaint nor annat is a clear majority, and more than one author wrote each.
-    If new sources tilt this, the rule should be weighed again."""
+def test_what_the_rule_finds_in_the_corpus_is_mostly_annat(corpus: list[Example]) -> None:
+    """Measured on the whole corpus, whose authors labelled a first fault report annat: most
+    of what the rule matches is annat, from many authors, and few are complaints (a
+    complaint about something else that names a defect in passing).  The model, learning
+    from sources that put the line in different places, still calls many of these
+    complaints on a source it has not seen: a person decides them."""
     labels: Counter[Label] = Counter()
-    sources: dict[Label, set[str]] = {}
+    sources: set[str] = set()
     for example in corpus:
         text = citizen_text(example.message)
         if fault_report(f"{text.subject}\n{text.body}"):
             labels[example.label] += 1
-            sources.setdefault(example.label, set()).add(example.source)
+            if example.label is Label.OTHER:
+                sources.add(example.source)
     matched = sum(labels.values())
-    assert matched >= 50
-    assert labels[Label.COMPLAINT] / matched < 0.6
-    assert labels[Label.OTHER] / matched < 0.6
-    assert len(sources[Label.COMPLAINT]) >= 3 and len(sources[Label.OTHER]) >= 3
+    assert matched >= 40
+    assert labels[Label.OTHER] / matched >= 0.6
+    assert labels[Label.COMPLAINT] / matched <= 0.25
+    assert len(sources) >= 6
