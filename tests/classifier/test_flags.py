@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
+from postvakt.classifier.flags import (
+    earlier_answer,
+    is_anonymous,
+    not_satisfied,
+    personal_data,
+    withdraws_complaint,
+)
 from postvakt.classifier.model import Classifier
+from postvakt.classifier.verdict import Label
 from postvakt.privacy import PERSONNUMMER
 from tests.classifier.mail import demo, eml, message
 
@@ -191,3 +198,55 @@ def test_personnummer_in_a_forwarded_citizens_signature(classifier: Classifier):
     )
     assert verdict.forwarded
     assert verdict.personal_data
+
+
+# --------------------------------------------------------------------------- withdrawals
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "Hej igen, jag vill ta tillbaka klagomålet jag skickade i måndags.",
+            "ta tillbaka klagomålet",
+        ),
+        (
+            "Föreningen återkallar härmed klagomålet, dnr KS 2026/41.",
+            "återkallar härmed klagomålet",
+        ),
+        (
+            "Hi, please withdraw my complaint, I sent it to the wrong municipality.",
+            "withdraw my complaint",
+        ),
+    ],
+)
+def test_a_withdrawn_complaint_is_found(text: str, words: str) -> None:
+    assert withdraws_complaint(text) == words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jag tänker inte ta tillbaka mitt klagomål förrän någon har svarat.",
+        "I will not withdraw my complaint.",
+        "Can you withdraw the debt collection? I paid on time.",
+        "Jag vill lämna ett klagomål på snöröjningen.",
+    ],
+)
+def test_no_withdrawal_where_none_is_made(text: str) -> None:
+    assert withdraws_complaint(text) is None
+
+
+def test_a_withdrawal_is_no_new_case_but_a_person_sees_it(classifier: Classifier) -> None:
+    verdict = classifier.classify(
+        message(
+            "Hej igen, jag vill ta tillbaka klagomålet jag skickade i måndags om skolmaten. "
+            "Det var ett missförstånd. Förlåt för besväret! Pernilla",
+            subject="Angående mitt klagomål om skolmaten",
+        )
+    )
+    assert verdict.label is Label.OTHER and verdict.withdraws_complaint
+    assert verdict.shown_though_annat  # Granska: noted on the case it concerns
+    assert not verdict.followup_not_satisfied and not verdict.titled_complaint
+    assert verdict.reasons[0].startswith("skriver att ett klagomål tas tillbaka (”")
+    assert verdict.as_dict()["withdraws_complaint"] is True

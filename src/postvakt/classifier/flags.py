@@ -20,7 +20,13 @@ from postvakt.classifier.contact import find_contact, is_no_reply
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import has_personnummer
 
-__all__ = ["earlier_answer", "is_anonymous", "not_satisfied", "personal_data"]
+__all__ = [
+    "earlier_answer",
+    "is_anonymous",
+    "not_satisfied",
+    "personal_data",
+    "withdraws_complaint",
+]
 
 # An identity number written with a label but in a shape the strict pattern leaves alone
 # ("pnr 450312 1234", "personnummer: 19450312 1234").
@@ -119,3 +125,27 @@ def earlier_answer(text: str) -> bool:
     if not any(hint in low for hint in _EARLIER_HINTS):
         return False  # the common case, without running the pattern
     return bool(_EARLIER_ANSWER.search(text))
+
+
+_WITHDRAWS = re.compile(
+    r"\b(?:(?:ta|tar|dra|drar|tog|drog)\s+tillbaka|återkalla\w*|återta\w*|"
+    r"withdraw\w*|retract\w*|cancel\w*)\s+(?:\w+\s+){0,3}?(?:klagomål\w*|complaint)",
+    re.IGNORECASE,
+)
+
+
+def withdraws_complaint(text: str) -> str | None:
+    """The words with which the writer withdraws a complaint made before ("jag vill ta
+    tillbaka mitt klagomål", "please withdraw my complaint"), or None.  Such a message is
+    about a case already made, not a new complaint."""
+    for match in _WITHDRAWS.finditer(text):
+        before = text[max(0, match.start() - 30) : match.start()]
+        if not _NEGATED.search(before):  # "jag tänker inte ta tillbaka mitt klagomål"
+            return match.group()
+    return None
+
+
+_NEGATED = re.compile(
+    r"\b(?:inte|ej|aldrig|icke|not|never|won't|will not|don't|do not)\b(?:\s+\w+){0,3}\s*$",
+    re.IGNORECASE,
+)

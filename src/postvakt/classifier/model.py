@@ -55,7 +55,13 @@ from postvakt.classifier.corpus import (
 )
 from postvakt.classifier.fault_report import fault_report
 from postvakt.classifier.features import FEATURES_VERSION, extract
-from postvakt.classifier.flags import earlier_answer, is_anonymous, not_satisfied, personal_data
+from postvakt.classifier.flags import (
+    earlier_answer,
+    is_anonymous,
+    not_satisfied,
+    personal_data,
+    withdraws_complaint,
+)
 from postvakt.classifier.linear import LinearModel
 from postvakt.classifier.text import CitizenText, citizen_text
 from postvakt.classifier.training import (
@@ -372,7 +378,12 @@ class Classifier:
             # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
             # corpus's questions about how to complain pull such words towards "annat".
             label, needs_review = Label.COMPLAINT, True
-        titled = label is Label.OTHER and subject_says_complaint(citizen)
+        # "Jag vill ta tillbaka mitt klagomål": about a case already made, not a new one.
+        # No number, no letter; a person sees it in Granska and notes it on its case.
+        withdraws = withdraws_complaint(f"{citizen.subject}\n{citizen.body}")
+        if withdraws is not None:
+            label, needs_review = Label.OTHER, False
+        titled = label is Label.OTHER and withdraws is None and subject_says_complaint(citizen)
         if titled and confidence < SURE_ANNAT:
             # Nor is a message whose writer titled it "Klagomål …" while the model is unsure:
             # registered for a person to decide.  A sure annat so titled ("Klagomål – hur gör
@@ -383,8 +394,10 @@ class Classifier:
             unsatisfied = not_satisfied(citizen.body)
         # A complaint in a reply is a follow-up; an uncertain message made a case only for
         # review is not (yet) one.
-        followup = bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
-        if unsatisfied and label is not Label.COMPLAINT:
+        followup = withdraws is None and (
+            bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
+        )
+        if unsatisfied and label is not Label.COMPLAINT and withdraws is None:
             label, needs_review = Label.COMPLAINT, needs_review or probs[0] < high
         # A first fault report (a defect, no fault found with the handling): the corpus's
         # authors split on such messages, so a person confirms the case the model made.
@@ -422,6 +435,12 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if withdraws is not None:
+            reasons = (
+                f"skriver att ett klagomål tas tillbaka (”{_quoted(withdraws)}”): inget nytt "
+                "ärende; en person ser efter vilket ärende det gäller och noterar det där",
+                *reasons,
+            )
         if fault is not None:
             reasons = (
                 f"läser som en första felanmälan (”{fault}”) utan missnöje med hur "
@@ -476,6 +495,7 @@ class Classifier:
             care_threshold=self.care_threshold,
             disputed_by_form=disputed,
             titled_complaint=titled,
+            withdraws_complaint=withdraws is not None,
             letter=(citizen, letter_hints(citizen, doc)),
         )
 

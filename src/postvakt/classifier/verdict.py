@@ -51,6 +51,9 @@ class Verdict:
     annat.  Unsure (annat under 90 %) it is registered as a complaint that ``needs_review``;
     sure, it stays no case (no diary number on the strength of one word) and the intake shows
     it in Granska."""
+    withdraws_complaint: bool = False
+    """The writer withdraws a complaint made before: not a new case (no number, no letter),
+    but shown in Granska so that a person notes it on the case it concerns."""
     anonymous: bool = False
     """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
     phone number, e-mail or postal address in the text."""
@@ -96,11 +99,13 @@ class Verdict:
     @property
     def shown_though_annat(self) -> bool:
         """An ``other`` a person is still shown (Granska), however sure the model was: the web
-        form's case type or the citizen's subject disputes it, or it may be about a person's
-        own care (a missed care complaint is a missed lex Sarah)."""
+        form's case type or the citizen's subject disputes it, the writer withdraws a
+        complaint (a person notes it on its case), or it may be about a person's own care (a
+        missed care complaint is a missed lex Sarah)."""
         return self.label is Label.OTHER and (
             self.disputed_by_form
             or self.titled_complaint
+            or self.withdraws_complaint
             or self.care_probability >= self.care_threshold
         )
 
@@ -119,6 +124,7 @@ class Verdict:
             "care_probability": self.care_probability,
             "disputed_by_form": self.disputed_by_form,
             "titled_complaint": self.titled_complaint,
+            "withdraws_complaint": self.withdraws_complaint,
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }
