@@ -140,3 +140,31 @@ def test_the_party_a_case_was_forwarded_to_may_write_in_it(workspace: Workspace)
     with service_at(workspace, at(18)) as service:
         (outcome,) = service.run_once().outcomes
         assert outcome.disposition is Disposition.FOLLOWUP and outcome.case == "KS 2026/1"
+
+
+def test_the_citizen_withdrawing_the_complaint_in_its_thread_puts_the_case_before_a_person(
+    workspace: Workspace,
+) -> None:
+    """A withdrawal that comes as a reply joins its case (no new case, no number) and marks
+    the case for review with a note saying why: a person decides whether it is closed."""
+    registered(workspace)
+    workspace.deliver(
+        citizen_mail(
+            "Hej igen! Jag vill ta tillbaka mitt klagomål, grannen har plogat åt oss nu. "
+            "Förlåt för besväret. Karin",
+            sender=KARIN,
+            subject="SV: Snöröjningen",
+            headers={"In-Reply-To": "<case@example.net>"},
+        ),
+        when=at(17, 9),
+    )
+    with service_at(workspace, at(17)) as service:
+        (outcome,) = service.run_once().outcomes
+        assert outcome.disposition is Disposition.FOLLOWUP and outcome.case == "KS 2026/1"
+        found = cases(service)
+    assert set(found) == {"KS 2026/1"}
+    case = found["KS 2026/1"]
+    assert case.needs_review
+    assert any("klagomålet tas tillbaka" in r for r in case.review_reasons)
+    assert any("klagomålet tas tillbaka" in (e.detail or "") for e in case.events)
+    assert case.status is not CaseStatus.CLOSED  # a person closes it, not the machine

@@ -35,6 +35,9 @@ COMPLAINTS_ABOUT_THE_HANDLING = [
     "Bänken är sönder sedan i somras. Oacceptabelt!",
     "Jag vill klaga: lekplatsens gunga är trasig och ni svarar inte.",
     "The lift at the library has been out of order for a month.",
+    "The lift has been out of order for three weeks.",
+    "Lampan i tunneln är trasig för andra gången i vinter.",
+    "Skylten är trasig sedan 14 mars.",
 ]
 
 
@@ -104,3 +107,25 @@ def test_what_the_rule_finds_in_the_corpus_is_mostly_annat(corpus: list[Example]
     assert labels[Label.OTHER] / matched >= 0.6
     assert labels[Label.COMPLAINT] / matched <= 0.25
     assert len(sources) >= 6
+
+
+def test_an_opinion_about_a_defect_is_worded_as_one(classifier: Classifier) -> None:
+    verdict = classifier.classify(
+        message(
+            "Bänken vid dammen är trasig. Jag föreslår att ni byter ut den mot en med "
+            "ryggstöd, det vore fint för oss äldre.",
+            subject="Bänken",
+        )
+    )
+    assert verdict.label is Label.OPINION and verdict.needs_review
+    assert "avgör om det är en synpunkt eller en felanmälan (annat)" in verdict.reasons[0]
+
+
+def test_a_possible_care_matter_is_never_called_a_fault_report(classifier: Classifier) -> None:
+    """A broken safety alarm is a fault and may be a lex Sarah matter: the reason must not
+    invite a person to dismiss it as a fault report."""
+    text = "Mammas trygghetslarm fungerar inte, hon har hemtjänst. Kan någon komma och titta?"
+    assert fault_report(text) == "fungerar inte"
+    verdict = classifier.classify(message(text, subject="Trygghetslarmet"))
+    assert verdict.care_probability >= verdict.care_threshold
+    assert not any("felanmälan" in r for r in verdict.reasons)

@@ -135,26 +135,30 @@ def test_figures_for_one_source_by_hand():
 
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With eleven
 # sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on every
-# source) are met for calibration on every source, for macro F1 on ten (bygden reaches
-# 0.918), for complaint recall on seven (mallar 0.909, kanaler 0.963, kvarter 0.965,
-# omskrivning 0.969), and for confident errors on three; a change that falls below the
-# floors is a regression.  The two newest authors (kusten, bruket) wrote to the same brief as bygden and
-# stadsdel: with them in training the first-time fault reports those two call "annat" are
-# learnt better (bygden 0.897 -> 0.918, stadsdel 0.905 -> 0.932), while mallar, whose
-# generator calls some first-time faults complaints, fell from 0.914 to 0.901 in recall.
+# source) are met for calibration and for macro F1 on every source (bygden at 0.920, by one
+# message), for complaint recall on seven (mallar 0.909, kanaler 0.963, kvarter 0.965,
+# omskrivning 0.969), and for confident errors on four (bruket, kanaler, omskrivning,
+# postlada); a change that falls below the floors is a regression.  The ceilings are each
+# source's confident errors as measured plus three: a first fault report made a case goes to
+# review (bruket 3 -> 0, kusten 3 -> 2, stadsdel 6 -> 5, vardag 6 -> 4), and a withdrawn
+# complaint is no new case (stadsdel 5 -> 3).  The two newest authors (kusten, bruket) wrote
+# to the same brief as bygden and stadsdel: with them in training the first-time fault reports
+# those two call "annat" are learnt better (bygden 0.897 -> 0.918, stadsdel 0.905 -> 0.932),
+# while mallar, whose generator calls some first-time faults complaints, fell from 0.914 to
+# 0.901 in recall.
 F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.90, 0.89, 0.06
 CONFIDENT_ERRORS_CEILING = {
-    "bruket": 6,
+    "bruket": 3,
     "bygden": 5,
     "handskrivet": 6,
     "kanaler": 3,
-    "kusten": 6,
+    "kusten": 5,
     "kvarter": 4,
     "mallar": 16,
     "omskrivning": 3,
     "postlada": 3,
-    "stadsdel": 9,
-    "vardag": 9,
+    "stadsdel": 6,
+    "vardag": 7,
 }
 
 

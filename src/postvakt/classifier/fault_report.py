@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from postvakt.classifier.features import _DURATION, _REPEAT, _SINCE_MONTH
+
 __all__ = ["fault_report"]
 
 _START = r"(?<![\wåäöÅÄÖ])"
@@ -45,7 +47,7 @@ _GRIEVANCE = re.compile(
     _START + r"(?:"
     # it has gone on: time since, or for how long
     r"(?:sen|sedan) (?:jul|påsk|midsommar|nyår|i (?:somras|våras|varas|höstas|vintras)|"
-    rf"(?:slutet av |början av |mitten av )?(?:{_MONTHS})|förra (?:veckan|månaden|året)|"
+    rf"(?:slutet av |början av |mitten av |den )?(?:\d{{1,2}}:?e? )?(?:{_MONTHS})|förra (?:veckan|månaden|året)|"
     r"(?:ett par |några |\d+ )?(?:veckor|månader|månad|år))|"
     r"(?:flera|två|tre|fyra|fem|sex|många|ett par|några) (?:veckor|månader|år)|"
     r"(?:i )?(?:en|ett) (?:hel )?(?:månad|år)|hur länge|"
@@ -79,7 +81,12 @@ _GRIEVANCE = re.compile(
 def fault_report(text: str) -> str | None:
     """The defect ``text`` names when it reads as a first fault report (a defect, no sign
     of dissatisfaction with the handling), or None."""
+    text = " ".join(text.split())
     defect = _DEFECT.search(text)
     if defect is None or _GRIEVANCE.search(text):
+        return None
+    low = text.lower()
+    # The model's own cues for "it has gone on" and "said before" (its reasons name them).
+    if _DURATION.search(low) or _REPEAT.search(low) or _SINCE_MONTH.search(low):
         return None
     return defect.group()

@@ -127,9 +127,26 @@ def earlier_answer(text: str) -> bool:
     return bool(_EARLIER_ANSWER.search(text))
 
 
+_SV_WITHDRAW = (
+    r"(?:ta|tar|dra|drar|tagit|dragit|tog|drog)\s+(?:\w+\s+){0,2}?tillbaka|"
+    r"återkalla\w*|återta\w*"
+)
+_WITHDRAWN = r"(?:\w+\s+){0,3}?(?:klagomål\w*|anmälan|complaint)"
 _WITHDRAWS = re.compile(
-    r"\b(?:(?:ta|tar|dra|drar|tog|drog)\s+tillbaka|återkalla\w*|återta\w*|"
-    r"withdraw\w*|retract\w*|cancel\w*)\s+(?:\w+\s+){0,3}?(?:klagomål\w*|complaint)",
+    # The writer withdraws it: "jag vill ta tillbaka mitt klagomål", "vi drar härmed tillbaka
+    # klagomålet", "föreningen återkallar härmed klagomålet", "härmed drar jag tillbaka …",
+    # "I would like to withdraw my complaint", "please withdraw my complaint" — not "ni
+    # försöker få mig att ta tillbaka …" nor "kommunen återkallade tillståndet".
+    rf"\b(?:(?:jag|vi|föreningen|bolaget|företaget)\s+(?:\w+\s+){{0,3}}?(?:{_SV_WITHDRAW})"
+    rf"|(?:härmed|därför|nu|så)\s+(?:tar|drar|återkallar|återtar)\s+(?:jag|vi)"
+    rf"(?:\s+(?:\w+\s+){{0,1}}?tillbaka)?"
+    r"|(?:i|we)\s+(?:\w+\s+){0,3}?(?:withdraw|retract)\w*"
+    r"|please\s+(?:withdraw|retract|cancel)\w*)"
+    rf"\s+{_WITHDRAWN}",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(
+    r"\b(?:inte|ej|aldrig|icke|ingen avsikt|vägrar|not|never|won't|n't|no intention|refuse)\b",
     re.IGNORECASE,
 )
 
@@ -137,15 +154,11 @@ _WITHDRAWS = re.compile(
 def withdraws_complaint(text: str) -> str | None:
     """The words with which the writer withdraws a complaint made before ("jag vill ta
     tillbaka mitt klagomål", "please withdraw my complaint"), or None.  Such a message is
-    about a case already made, not a new complaint."""
+    about a case already made, not a new complaint.  Not when a negation comes with it
+    ("jag tänker inte ta tillbaka …", "I refuse to withdraw …")."""
+    text = " ".join(text.split())
     for match in _WITHDRAWS.finditer(text):
         before = text[max(0, match.start() - 30) : match.start()]
-        if not _NEGATED.search(before):  # "jag tänker inte ta tillbaka mitt klagomål"
+        if not _NEGATED.search(before) and not _NEGATED.search(match.group()):
             return match.group()
     return None
-
-
-_NEGATED = re.compile(
-    r"\b(?:inte|ej|aldrig|icke|not|never|won't|will not|don't|do not)\b(?:\s+\w+){0,3}\s*$",
-    re.IGNORECASE,
-)

@@ -298,6 +298,13 @@ def reply_deadline(intake: Intake, work: Work) -> Disposition | None:
     return None
 
 
+WITHDRAWN_BY_SENDER = (
+    "avsändaren skriver i ärendets tråd att klagomålet tas tillbaka: se efter om ärendet ska "
+    "avslutas, och notera det i svaret"
+)
+"""The note and review reason of a case whose citizen withdraws the complaint in its thread."""
+
+
 def follow_up(intake: Intake, work: Work) -> Disposition | None:
     """The citizen wrote again in a case's thread: the message joins that case.
 
@@ -321,6 +328,15 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     work.case = case
     work.verdict = verdict = intake.classify(msg)
     attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
+    if verdict.withdraws_complaint:
+        # "Jag vill ta tillbaka mitt klagomål" in the case's own thread: a person decides
+        # whether the case is closed, and the case says why it waits for them.
+        reason = WITHDRAWN_BY_SENDER
+        add_event(work.session, case, EventKind.NOTE, actor=ACTOR, at=work.now, detail=reason)
+        case.needs_review = True
+        if reason not in (case.review_reasons or []):
+            case.review_reasons = [*(case.review_reasons or []), reason]
+        return Disposition.FOLLOWUP
     if not verdict.followup_not_satisfied:
         return Disposition.FOLLOWUP
     if case.status in REVIEWABLE and intake.not_satisfied is not None:
