@@ -55,6 +55,7 @@ from postvakt.registry.cases import (
     case_by_number,
     case_for_thread,
     make_heading,
+    mark_for_review,
     normalise_number,
     register_case,
 )
@@ -331,11 +332,10 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     if verdict.withdraws_complaint:
         # "Jag vill ta tillbaka mitt klagomål" in the case's own thread: a person decides
         # whether the case is closed, and the case says why it waits for them.
-        reason = WITHDRAWN_BY_SENDER
-        add_event(work.session, case, EventKind.NOTE, actor=ACTOR, at=work.now, detail=reason)
-        case.needs_review = True
-        if reason not in (case.review_reasons or []):
-            case.review_reasons = [*(case.review_reasons or []), reason]
+        add_event(
+            work.session, case, EventKind.NOTE, actor=ACTOR, at=work.now, detail=WITHDRAWN_BY_SENDER
+        )
+        mark_for_review(case, WITHDRAWN_BY_SENDER)
         return Disposition.FOLLOWUP
     if not verdict.followup_not_satisfied:
         return Disposition.FOLLOWUP

@@ -47,6 +47,7 @@ __all__ = [
     "find_case",
     "list_cases",
     "make_heading",
+    "mark_for_review",
     "register_case",
     "thread_ids_with_cases",
 ]
@@ -55,6 +56,14 @@ HEADING_PREFIX = "Synpunkter och klagomål – "
 """The routine's heading for the case card: 'Synpunkter och klagomål och kortfattad information'."""
 
 _SUBJECT_NOISE = re.compile(r"^\s*((sv|re|vb|fw|fwd|ang|angående|ämne)\s*[:.]\s*)+", re.IGNORECASE)
+
+
+def mark_for_review(case: Case, reason: str) -> None:
+    """Mark ``case`` for a person to look at, with ``reason`` among its review reasons (once)."""
+    case.needs_review = True
+    if reason not in (case.review_reasons or []):
+        # A new list: the JSON column sees assignment, not changes inside the list.
+        case.review_reasons = [*(case.review_reasons or []), reason]
 
 
 def short_summary(subject: str, body: str, limit: int = 70) -> str:

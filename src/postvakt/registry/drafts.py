@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from postvakt.mailbox.addresses import header_address, one_line
 from postvakt.registry.batch_rows import batch_rows
-from postvakt.registry.cases import add_event
+from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.models import Case, Draft, DraftStatus, EventKind
 
 __all__ = ["ADDRESS_CHECK", "add_draft", "failed_drafts", "mark_address_check"]
@@ -26,10 +26,7 @@ def mark_address_check(case: Case, address: str) -> None:
     """Mark ``case`` for a person to check the citizen's address (once per address)."""
     reason = ADDRESS_CHECK.format(address=one_line(address)[:120])
     case.address_check = True
-    case.needs_review = True
-    if reason not in (case.review_reasons or []):
-        # A new list: the JSON column sees assignment, not changes inside the list.
-        case.review_reasons = [*(case.review_reasons or []), reason]
+    mark_for_review(case, reason)
 
 
 def add_draft(
