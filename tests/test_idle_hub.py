@@ -29,7 +29,7 @@ from postvakt.registry.models import Case
 from postvakt.retry import Backoff, RetryPolicy
 from postvakt.service import Service
 from postvakt.watch import QUICK_RETURNS, PassRunner
-from tests.support.cpu import CpuWindow
+from tests.support.cpu import MAX_CPU_SHARE, CpuWindow
 from tests.support.dovecot import CONFIG, MASTER_ENV, DovecotServer, write_config
 from tests.support.workspace import citizen_mail
 
@@ -433,7 +433,8 @@ def test_a_socket_that_is_always_readable_with_nothing_backs_off_instead_of_spin
         share = window.share(1.5)
     finally:
         hub.close()
-    assert share < 0.05, f"{share:.0%} of a CPU ({window.explain()})"
+    # a spin takes a whole core; the counts below check the back-off itself
+    assert share < MAX_CPU_SHARE, f"{share:.0%} of a CPU ({window.explain()})"
     # each round: QUICK_RETURNS reads, then a back-off of 0.075–0.2 s and a new connection
     assert 2 <= connector.opens <= 1.5 / 0.075 + 1
     assert connector.reads <= connector.opens * QUICK_RETURNS

@@ -27,14 +27,13 @@ from postvakt.registry.models import Case
 from postvakt.retry import Backoff, RetryPolicy
 from postvakt.service import Service
 from postvakt.watch import QUICK_RETURNS
-from tests.support.cpu import CpuWindow
+from tests.support.cpu import MAX_CPU_SHARE, CpuWindow
 from tests.support.dovecot import MASTER_ENV, DovecotServer, write_config
 from tests.support.workspace import citizen_mail
 
 COMPLAINT = "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar.\n"
 SHORT = RetryPolicy(base=0.05, cap=0.25)
 """The test's back-off: 50 ms doubling to 250 ms (production: 1 s doubling to 5 minutes)."""
-MAX_CPU_SHARE = 0.05
 
 
 @pytest.fixture
@@ -263,6 +262,9 @@ def test_a_watch_that_fails_before_any_wait_backs_off(caplog: pytest.LogCaptureF
     assert 2 <= connector.calls <= 20
     assert passes == []
     assert len(lines(caplog, "could not start", logging.ERROR)) == 1
+    # the bug's traceback once (at DEBUG), not again at every back-off
+    assert connector.calls >= 2
+    assert len([r for r in caplog.records if r.exc_info]) == 1
 
 
 def test_a_wait_that_returns_at_once_with_nothing_new_backs_off(

@@ -300,7 +300,7 @@ class IdleHub:
             except ConnectorError as exc:
                 failure = (str(exc), False)
             except Exception as exc:  # a bug: backed off like a failure, never a spin
-                log.debug("IDLE on %s failed", entry.address, exc_info=True)
+                log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
                 failure = (f"{type(exc).__name__}: {exc}", True)
             if self._closing:
                 self._close_quietly(entry)
@@ -349,7 +349,7 @@ class IdleHub:
             self._fail(entry, str(exc))
             return
         except Exception as exc:
-            log.debug("IDLE on %s failed", entry.address, exc_info=True)
+            log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
             self._fail(entry, f"{type(exc).__name__}: {exc}", unexpected=True)
             return
         if news is None:  # the end of the stream, or half a line: DONE tells which
@@ -380,7 +380,7 @@ class IdleHub:
             except ConnectorError as exc:
                 failure = (str(exc), False)
             except Exception as exc:
-                log.debug("IDLE on %s failed", entry.address, exc_info=True)
+                log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
                 failure = (f"{type(exc).__name__}: {exc}", True)
             if self._closing:
                 self._close_quietly(entry)
@@ -454,3 +454,10 @@ class IdleHub:
 def _waiting_open(entry: _Entry) -> bool:
     """A blocking watch between two waits with its IDLE open counts as standing."""
     return isinstance(entry.watch, IdleWatch) and entry.watch.open
+
+
+def _first(entry: _Entry) -> bool:
+    """Whether a failure starts a run of failures: its traceback is logged (at DEBUG), the
+    same one again at every back-off is not."""
+    watch = entry.watch
+    return watch is None or watch.backoff.failures == 0

@@ -170,7 +170,8 @@ class IdleWatch(WatchState):
         except ConnectorError as exc:
             return self._fail(str(exc))
         except Exception as exc:  # a bug must neither end the watch nor make it spin
-            log.debug("IDLE on %s failed", self.address, exc_info=True)
+            # the traceback once per run of failures: the same one at every back-off is noise
+            log.debug("IDLE on %s failed", self.address, exc_info=self.backoff.failures == 0)
             return self._fail(f"{type(exc).__name__}: {exc}", unexpected=True)
         if not self.open:
             self.open = True
