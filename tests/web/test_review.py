@@ -1,5 +1,6 @@
 """Granska och rätta on the web: confirm, change kind, withdraw, assign and merge from the
-case page and the review queue, register or set aside a message that was not made a case —
+case page and the review queue, register, attach to its case or set aside a message that was
+not made a case —
 each a CSRF-protected POST, checked server-side, answered with a Swedish message after a
 redirect; on SQLite and PostgreSQL, with mail read by the real intake."""
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from postvakt.config import Config
+from postvakt.corrections.messages import OTHER_SENDER
 from postvakt.registry.models import (
     Case,
     CaseKind,
@@ -322,13 +324,48 @@ def test_a_message_that_is_not_a_case_leaves_the_queue(
         assert (kept.action, kept.label, kept.by) == ("confirm", "other", "anna@testby.se")
 
 
+def test_a_message_that_belongs_to_a_case_is_attached_to_it(
+    app: FastAPI, client: TestClient, mail: Mail
+) -> None:
+    csrf = sign_in(client, "anna@testby.se")
+    assert f'action="/granska/meddelanden/{mail.question}/knyt"' in client.get("/granska").text
+    # no number: told, nothing moves
+    _post(client, f"/granska/meddelanden/{mail.question}/knyt", csrf, to=" ")
+    assert _status(client.get("/granska").text).startswith("Skriv numret på ärendet")
+    # a case of another unit, which anna may not correct: refused
+    response = _post(client, f"/granska/meddelanden/{mail.question}/knyt", csrf, to=mail.bygg_ref)
+    assert response.status_code == 403
+    assert _record(app, mail.question).disposition is Disposition.NOT_CASE
+    # her own mailbox's case
+    _post(client, f"/granska/meddelanden/{mail.question}/knyt", csrf, to=mail.opinion_ref)
+    page = client.get("/granska").text
+    assert _status(page).startswith(
+        f"Meddelande nr {mail.question} hör nu till {mail.opinion_ref}."
+    )
+    assert f'<a href="/arenden/{mail.opinion}">Öppna {mail.opinion_ref}</a>' in page
+    assert f"Meddelande nr {mail.question} " not in _queue(client)
+    record = _record(app, mail.question)
+    assert record.disposition is Disposition.FOLLOWUP and record.case_id == mail.opinion
+    assert record.reviewed_by == "anna@testby.se"
+    # Sara's question on Per's case: not from a party to it, so someone looks again
+    assert OTHER_SENDER in (_case(app, mail.opinion).review_reasons or [])
+    notes = [e.detail for e in _case(app, mail.opinion).events if e.kind is EventKind.NOTE]
+    assert f"Meddelande nr {mail.question} (Öppettider i jul) knöts till ärendet av " in " ".join(
+        notes
+    )
+
+
 def test_messages_of_another_units_mailbox_are_refused(
     app: FastAPI, client: TestClient, mail: Mail
 ) -> None:
     for address in ("bo@testby.se", "dan@testby.se"):
         client.cookies.clear()
         csrf = sign_in(client, address)
-        for path, form in (("registrera", {"kind": "klagomal"}), ("inte-arende", {})):
+        for path, form in (
+            ("registrera", {"kind": "klagomal"}),
+            ("knyt", {"to": mail.opinion_ref}),
+            ("inte-arende", {}),
+        ):
             response = _post(client, f"/granska/meddelanden/{mail.question}/{path}", csrf, **form)
             assert response.status_code == 403, (address, path)
             assert "Du får inte granska meddelanden i den brevlådan." in response.text

@@ -81,6 +81,7 @@ from postvakt.privacy import mask_personnummer
 
 __all__ = [
     "DEFAULT_REVIEW_BAND",
+    "WITHDRAWAL_REASON",
     "Classifier",
     "Fitted",
     "LinearModel",
@@ -108,6 +109,9 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
+WITHDRAWAL_REASON = "skriver att ett klagomål tas tillbaka"
+"""How the reason of a message that withdraws a complaint begins (Granska and
+``cases attach`` recognise it by this)."""
 _COMPLAINT_SUBJECT = re.compile(
     r"^\W*(?:\[[^\]]{0,30}\]\W*)*(?:formell[at]?\s+|formal\s+)?"
     r"(?:klagomål|klagomal|klagan|complaint)\b"
@@ -452,8 +456,8 @@ class Classifier:
         )
         if withdraws is not None:
             reasons = (
-                f"skriver att ett klagomål tas tillbaka (”{_quoted(withdraws)}”): inget nytt "
-                "ärende; en person noterar det i ärendet det gäller",
+                f"{WITHDRAWAL_REASON} (”{_quoted(withdraws)}”): inget nytt "
+                "ärende; en person knyter det till ärendet det gäller (Hör till ett ärende)",
                 *reasons,
             )
         if fault is not None:

@@ -1,4 +1,4 @@
-"""``postvakt cases review|confirm|reclassify|withdraw|register|assign|area|merge|flag|dismiss``:
+"""``postvakt cases review|confirm|reclassify|withdraw|register|attach|assign|area|merge|flag|dismiss``:
 people see what the machine decided and correct it, with ``--by`` checked against rights."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ COMMANDS = (
     "reclassify",
     "withdraw",
     "register",
+    "attach",
     "assign",
     "area",
     "merge",
@@ -71,6 +72,14 @@ def add_case_parsers(cases_sub: Any) -> None:
         "--kind", required=True, choices=KINDS[:2], help="klagomal eller synpunkt"
     )
     register.add_argument("--by", **by)
+    attach = cases_sub.add_parser(
+        "attach",
+        help="meddelandet hör till ett befintligt ärende (t.ex. avsändaren tar tillbaka "
+        "klagomålet): knyt det dit i stället för att göra ett nytt ärende",
+    )
+    attach.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    attach.add_argument("--to", required=True, metavar="DIARIENUMMER", help="ärendet det hör till")
+    attach.add_argument("--by", **by)
     assign = cases_sub.add_parser("assign", help="ge ärendet till en annan handläggare")
     assign.add_argument("number", metavar="DIARIENUMMER")
     assign.add_argument("--to", required=True, type=email, metavar="E-POST", help="ny handläggare")
@@ -129,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
             done = corrections.register(
                 args.message_id, kind=args.kind, by=args.by, record_id=args.record
             )
+        elif command == "attach":
+            done = corrections.attach(args.record, to=args.to, by=args.by)
         elif command == "assign":
             done = corrections.assign(args.number, to=args.to, by=args.by)
         elif command == "area":
@@ -174,6 +185,7 @@ def _review(items: list[Any], *, as_json: bool) -> int:
                         "subject": i.subject,
                         "message_id": i.message_id,
                         "flagged_by": i.flagged_by,
+                        "sender_cases": list(i.sender_cases),
                     }
                     for i in items
                 ],
@@ -206,8 +218,8 @@ def _review(items: list[Any], *, as_json: bool) -> int:
     )
     print(
         "\nÄrenden: 'cases confirm|reclassify|withdraw NUMMER --by …'. Meddelanden: "
-        "'cases register --message-id ID --kind klagomal|synpunkt --by …' eller "
-        "'cases dismiss --record NR --by …'."
+        "'cases register --message-id ID --kind klagomal|synpunkt --by …', "
+        "'cases attach --record NR --to NUMMER --by …' eller 'cases dismiss --record NR --by …'."
     )
     if any(len(i.reasons) > 1 for i in items):
         print(

@@ -1,11 +1,17 @@
-"""Messages that were not made cases: registered by hand, flagged for review, set aside."""
+"""Messages that were not made cases: registered by hand, attached to the case they belong
+to, flagged for review, set aside."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.classifier import Label
+from postvakt.classifier.model import WITHDRAWAL_REASON
+from postvakt.clock import STOCKHOLM
+from postvakt.config import Config
 from postvakt.corrections.common import (
     KIND_SV,
     REVIEWABLE_NON_CASES,
@@ -17,18 +23,69 @@ from postvakt.errors import (
     InvalidInputError,
     InvalidTransitionError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from postvakt.mailbox.base import FetchedMessage
+from postvakt.registry.cases import add_event, case_parties, mark_for_review
 from postvakt.registry.db import database_errors
+from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.models import (
     Case,
     CaseStatus,
     Disposition,
+    EventKind,
     Mailbox,
     MessageRecord,
 )
+from postvakt.roles import can_view_case
+from postvakt.rules.notify import Planned
 
-__all__ = ["MessageCorrections"]
+__all__ = [
+    "AFTER_THE_ANSWER",
+    "BEFORE_THE_WAIT",
+    "OTHER_SENDER",
+    "WITHDRAWN_IN_MESSAGE",
+    "MessageCorrections",
+]
+
+WITHDRAWN_IN_MESSAGE = (
+    "avsändaren skriver att klagomålet tas tillbaka: se efter om ärendet ska avslutas, och "
+    "notera det i svaret"
+)
+"""The note and review reason of a case a withdrawal was attached to by hand."""
+OTHER_SENDER = (
+    "meddelandet är inte från ärendets avsändare eller någon annan part i det: se efter vem "
+    "som skrev och om det behöver ett eget svar"
+)
+BEFORE_THE_WAIT = (
+    "meddelandet skrevs innan ärendet började vänta på avsändaren, så väntan fortsätter: se "
+    "efter om det ändå är svaret"
+)
+AFTER_THE_ANSWER = (
+    "nytt meddelande i ett ärende som redan är besvarat: se efter om det behöver svar"
+)
+
+
+def _own_message(case: Case, record: MessageRecord) -> bool:
+    """Whether ``record`` is the message the case was made of (not a follow-up)."""
+    return record.disposition is not Disposition.FOLLOWUP and (
+        not record.message_id or record.message_id == case.message_id
+    )
+
+
+def _own(config: Config, address: str) -> bool:
+    """A member of staff writes (an own domain): they may write in any case."""
+    return address.rpartition("@")[2] in {d.lower() for d in config.organisation.domains}
+
+
+def _before_the_wait(case: Case, arrived: datetime) -> bool:
+    """Whether a message that ``arrived`` was written before the case last began to wait
+    for its citizen: by the latest such event, else by the day the wait began."""
+    times = [e.at for e in case.events if e.kind is EventKind.WAITING]
+    if times:
+        return arrived < max(times)
+    since = case.waiting_since
+    return since is not None and arrived.astimezone(STOCKHOLM).date() < since
 
 
 class MessageCorrections(CorrectionsBase):
@@ -75,7 +132,9 @@ class MessageCorrections(CorrectionsBase):
         """The message's bytes: from a withdrawn case's original, else read again where it is."""
         if record.case_id is not None:
             case = session.get(Case, record.case_id)
-            if case is not None and case.original:
+            # a withdrawn case's original is this message's only when it is the case's own
+            # (not a follow-up attached to it)
+            if case is not None and case.original and _own_message(case, record):
                 return FetchedMessage(
                     record.folder, record.message_key, case.original, record.received_at
                 )
@@ -120,7 +179,7 @@ class MessageCorrections(CorrectionsBase):
                 # A withdrawn case of this very message gives up its identity to the new one
                 # (cases are unique on Message-ID and content); it keeps its number and events.
                 earlier = session.get_one(Case, record.case_id)
-                if earlier.status is CaseStatus.WITHDRAWN:
+                if earlier.status is CaseStatus.WITHDRAWN and _own_message(earlier, record):
                     earlier.content_hash = None
                     session.flush()
             case = intake.register_by_hand(  # type: ignore[attr-defined]
@@ -143,6 +202,94 @@ class MessageCorrections(CorrectionsBase):
                 case.status.value,
                 f"{case.label}: registrerat som {KIND_SV[label]}{due}.",
             )
+
+    def attach(self, record_id: int, *, to: str, by: str) -> Corrected:
+        """The message belongs to an existing case (a citizen writing again outside its
+        thread, or withdrawing the complaint): it joins that case as a follow-up.
+
+        No new case and no number; the message leaves the review queue and is answered
+        within the case.  A case waiting for its citizen resumes when the citizen wrote
+        after the wait began.  The case is marked for review, with the reason, when the
+        classifier read a withdrawal in the message (whoever handles the case decides
+        whether it is closed, never the machine), when the message is not from the case's
+        citizen or another party to it, and when the case is not open for an answer
+        (answered, closed, handed over, or waiting and the message came before): nothing
+        new in a case goes unseen.  The handler is told when someone else attached it.  No
+        labelled example is kept: belonging to a case says nothing of whether a message
+        complains.
+        """
+        user, now = self.person(by), self.clock()
+        if not to.strip():
+            raise InvalidInputError("ange ärendets nummer, t.ex. KS 2026/17", argument="--to")
+        with self.sessions() as session, database_errors(), session.begin():
+            # locked: two people attaching the same message at once do not both go through
+            record = session.get(MessageRecord, record_id, with_for_update=True)
+            if record is None or record.disposition not in REVIEWABLE_NON_CASES:
+                raise NotFoundError(f"Det finns inget meddelande nr {record_id} att granska.")
+            self._may_register(user, record)
+            case = self._case(session, to)
+            self._may_correct(user, case, "knyta meddelanden till")
+            if not can_view_case(user, case):  # a private case its mailbox's owners may not open
+                raise PermissionDeniedError(
+                    f"{user.address} får inte knyta meddelanden till ärende {case.label}."
+                )
+            self._open(case)
+            subject = (record.subject or "(utan ämne)")[:120]
+            sender = (record.sender_address or "").lower()
+            party = bool(sender) and (sender in case_parties(case) or _own(self.config, sender))
+            arrived = record.received_at or now
+            reasons: list[str] = []
+            if not party:
+                reasons.append(OTHER_SENDER)
+            elif case.status is CaseStatus.WAITING and _before_the_wait(case, arrived):
+                reasons.append(BEFORE_THE_WAIT)
+            elif case.status in (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.FORWARDED):
+                reasons.append(AFTER_THE_ANSWER)
+            if party and not reasons:
+                attach_followup(
+                    session,
+                    case,
+                    at=arrived,
+                    calendar=self.intake.calendar,  # type: ignore[attr-defined]
+                    subject=subject,
+                )
+            withdraws = any(r.startswith(WITHDRAWAL_REASON) for r in record.reasons or [])
+            if withdraws:
+                reasons.insert(0, WITHDRAWN_IN_MESSAGE)
+            add_event(
+                session,
+                case,
+                EventKind.NOTE,
+                actor=by,
+                at=now,
+                detail=f"Meddelande nr {record.id} ({subject}) knöts till ärendet av {by}"
+                + "".join(f"; {r}" for r in reasons)
+                + ".",
+            )
+            for reason in reasons:
+                mark_for_review(case, reason)
+            record.case_id, record.disposition = case.id, Disposition.FOLLOWUP
+            record.reviewed_by, record.reviewed_at = by, now
+            planned = []
+            if case.handler and case.handler.lower() != user.address.lower():
+                planned.append(
+                    Planned(
+                        case.handler,
+                        "followup",
+                        f"{case.reference}#{record.id}",  # one notice per message
+                        now.astimezone(STOCKHOLM).date(),
+                        f"{case.label} {case.heading}: {by} knöt ett nytt meddelande till "
+                        "ärendet" + ("; avsändaren tar tillbaka klagomålet." if withdraws else "."),
+                        private=case.private,
+                        page=f"/arenden/{case.id}",
+                    )
+                )
+            text = f"Meddelande nr {record.id} hör nu till {case.label}." + (
+                " Ärendet står i granskningskön: " + "; ".join(reasons) + "." if reasons else ""
+            )
+            result = Corrected(case.reference, case.status.value, text)
+        self._tell(planned, now)
+        return result
 
     def flag(self, record_id: int, *, by: str) -> None:
         """Ask for a person to look at a message that was not made a case."""

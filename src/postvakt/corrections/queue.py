@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from postvakt.corrections.common import REVIEWABLE_NON_CASES, CorrectionsBase
 from postvakt.registry.db import database_errors
@@ -18,6 +18,7 @@ from postvakt.registry.models import (
     MessageRecord,
 )
 from postvakt.roles import (
+    User,
     can_correct_case,
     can_correct_message,
     can_view_case,
@@ -49,6 +50,13 @@ class QueueItem:
     excerpt: str
     message_id: str | None
     flagged_by: str | None
+    sender_cases: tuple[str, ...] = ()
+    """For a message: the sender's cases that are not withdrawn and that the reviewer may
+    correct, newest first, the ones it may belong to (``cases attach``)."""
+
+
+SENDER_CASES = 5
+"""At most this many of a sender's cases are offered beside a message."""
 
 
 class ReviewQueue(CorrectionsBase):
@@ -101,11 +109,15 @@ class ReviewQueue(CorrectionsBase):
                     ),
                 )
             )
+            shown = []
             for record in records:
                 mailbox = record.mailbox
                 unit = mailbox.unit.name if mailbox.unit else None
-                if not can_correct_message(user, mailbox.address, unit):
-                    continue
+                if can_correct_message(user, mailbox.address, unit):
+                    shown.append(record)
+            theirs = _cases_of(session, user, {r.sender_address for r in shown})
+            for record in shown:
+                mailbox = record.mailbox
                 items.append(
                     QueueItem(
                         kind="message",
@@ -122,6 +134,7 @@ class ReviewQueue(CorrectionsBase):
                         excerpt=record.excerpt or "",
                         message_id=record.message_id,
                         flagged_by=record.flagged_by,
+                        sender_cases=theirs.get((record.sender_address or "").lower(), ()),
                     )
                 )
         items.sort(
@@ -132,6 +145,26 @@ class ReviewQueue(CorrectionsBase):
             )
         )
         return items[:limit] if limit else items
+
+
+def _cases_of(session: Session, user: User, senders: set[str | None]) -> dict[str, tuple[str, ...]]:
+    """lower-cased sender -> the references of their cases ``user`` may correct (not
+    withdrawn), newest first, at most :data:`SENDER_CASES`; one query for the page."""
+    wanted = {s.lower() for s in senders if s}
+    if not wanted:
+        return {}
+    found: dict[str, list[str]] = {}
+    cases = session.scalars(
+        select(Case)
+        .options(selectinload(Case.mailbox), selectinload(Case.unit))
+        .where(func.lower(Case.sender_address).in_(wanted), Case.status != CaseStatus.WITHDRAWN)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+    )
+    for case in cases:
+        refs = found.setdefault((case.sender_address or "").lower(), [])
+        if len(refs) < SENDER_CASES and can_view_case(user, case) and can_correct_case(user, case):
+            refs.append(case.label)
+    return {sender: tuple(refs) for sender, refs in found.items() if refs}
 
 
 def _running(case: Case) -> date | None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from postvakt.config import Config
 from postvakt.errors import ConnectorError
 from postvakt.mailbox.base import Connector, SupportsCountBefore
-from postvakt.registry.cases import add_event
+from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
 from postvakt.registry.messages import message_record
 from postvakt.registry.models import CaseKind, CaseStatus, Disposition, EventKind, Mailbox
@@ -162,8 +162,7 @@ def late_registration(intake: Intake, work: Work) -> Disposition | None:
         f"registrerat {how} efter att tidsgränsen gick ut {swedish_date(passed)}: ingen "
         "påminnelse skickas; se till att avsändaren får svar så snart som möjligt"
     )
-    case.needs_review = True
-    case.review_reasons = [*(case.review_reasons or []), reason]
+    mark_for_review(case, reason)
     add_event(
         work.session,
         case,

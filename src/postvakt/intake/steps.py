@@ -261,8 +261,7 @@ def registrar_reply(intake: Intake, work: Work) -> Disposition | None:
                 work.session, case, number, by=registrar, at=work.now, how="registratorns svar"
             )
     except InvalidInputError as exc:  # a number another case has: a person must look
-        case.needs_review = True
-        case.review_reasons = [*(case.review_reasons or []), f"registratorns svar: {exc}"]
+        mark_for_review(case, f"registratorns svar: {exc}")
     work.case = case
     work.screening = Screening("registrar", f"registratorns svar med diarienummer för {reference}")
     return Disposition.INTERNAL
@@ -358,9 +357,8 @@ def needs_a_person(intake: Intake, work: Work) -> Disposition | None:
     """What the steps before found that a person must look at goes on the case, visibly."""
     case = work.case
     assert case is not None
-    if work.review_reasons:
-        case.needs_review = True
-        case.review_reasons = [*(case.review_reasons or []), *work.review_reasons]
+    for reason in work.review_reasons:
+        mark_for_review(case, reason)
     if work.mentioned is not None:
         add_event(
             work.session,

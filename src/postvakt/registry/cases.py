@@ -345,17 +345,21 @@ def normalise_number(text: str) -> str:
 
 def case_by_number(session: Session, number: str) -> Case | None:
     """The case whose reference, or whose own diary number, is ``number``.  A collective
-    number (shared by anonymous cases) names none of them."""
+    number (shared by anonymous cases) names none of them.  As typed first, then in capitals
+    ('ks 2026/1' is KS 2026/1)."""
     text = normalise_number(number)
-    case = session.scalars(select(Case).where(Case.reference == text)).one_or_none()
-    if case is not None:
-        return case
-    found = list(
-        session.scalars(
-            select(Case).where(Case.diary_number == text, Case.anonymous.is_(False)).limit(2)
+    for typed in dict.fromkeys((text, text.upper())):
+        case = session.scalars(select(Case).where(Case.reference == typed)).one_or_none()
+        if case is not None:
+            return case
+        found = list(
+            session.scalars(
+                select(Case).where(Case.diary_number == typed, Case.anonymous.is_(False)).limit(2)
+            )
         )
-    )
-    return found[0] if len(found) == 1 else None
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def case_for_thread(

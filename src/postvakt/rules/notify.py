@@ -62,6 +62,7 @@ SECTIONS = {
     "compilation": "Årlig sammanställning av synpunkter och klagomål",
     "assigned": "Ärenden du ska pröva på nytt",
     "forwarded": "Ärenden som har lämnats över till dig",
+    "followup": "Nya meddelanden i dina ärenden",
     "feedback": "Ärenden du tog emot som har lämnats vidare",
     "forward_feedback": "Återkoppling på ärenden du har lämnat över",
     "forward_reminder": "Ärenden du har lämnat över som saknar återkoppling",

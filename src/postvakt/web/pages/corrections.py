@@ -1,6 +1,6 @@
 """Granska och rätta: the corrections on a case's page — confirm, change kind, withdraw,
 assign, merge — and the review queue (``/granska``) with the same actions and the register /
-"inte ett ärende" of a message that was not made a case.  All through
+"hör till ett ärende" / "inte ett ärende" of a message that was not made a case.  All through
 :class:`postvakt.corrections.Corrections`, the same operations as ``postvakt cases …``.
 
 Every action is a POST form carrying the session's CSRF token, behind a confirmation that
@@ -364,6 +364,24 @@ def register(
             )
 
     return _run(request, "/granska", run, drafts=DraftStatus.PENDING)
+
+
+@router.post("/granska/meddelanden/{record_id}/knyt")
+def attach(
+    request: Request,
+    record_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    to: str = Form(""),
+) -> Response:
+    """The message belongs to an existing case: it joins it instead of becoming a new one."""
+    _message(request, user, record_id)
+    corrections = context(request).corrections
+    if not to.strip():
+        flash(request, "Skriv numret på ärendet som meddelandet hör till, t.ex. KS 2026/17.", "fel")
+        return RedirectResponse("/granska", status_code=303)
+    return _run(
+        request, "/granska", lambda: corrections.attach(record_id, to=to[:120], by=user.address)
+    )
 
 
 @router.post("/granska/meddelanden/{record_id}/inte-arende")

@@ -1,0 +1,292 @@
+"""A message that belongs to an existing case joins it by hand (``postvakt cases attach``):
+the citizen withdraws a complaint in a new mail, outside the case's thread.  The classifier
+made no new case of it and put it in Granska; a person attaches it, and the case's handler
+decides whether the case is closed.  Through ``postvakt.cli.main`` and the database, on
+SQLite and PostgreSQL, with a real SMTP server for the handler's notice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from postvakt.cli import main
+from postvakt.clock import STOCKHOLM, fixed_clock
+from postvakt.config import load_config
+from postvakt.corrections.messages import BEFORE_THE_WAIT, OTHER_SENDER, WITHDRAWN_IN_MESSAGE
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Correction,
+    Disposition,
+    EventKind,
+    MessageRecord,
+)
+from postvakt.service import Service
+from tests.support.smtp import SmtpServer
+from tests.support.workspace import Workspace, citizen_mail, make_workspace
+
+ARRIVED = datetime(2026, 11, 16, 8, 0, tzinfo=STOCKHOLM)  # a Monday
+WITHDRAWN = datetime(2026, 11, 17, 9, 0, tzinfo=STOCKHOLM)
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=STOCKHOLM)
+COMPLAINT = (
+    "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar och "
+    "bussen kommer inte fram.\n\nKarin Ek\n"
+)
+WITHDRAWAL = (
+    "Hej igen!\n\nNu har plogbilen varit här, så jag vill ta tillbaka mitt klagomål om "
+    "snöröjningen på Björkvägen.\n\nKarin Ek\n"
+)
+THANKS = "Hej Anna!\n\nTack för hjälpen igår, nu har jag skickat in ansökan.\n\nBirgitta\n"
+ADDRESS = "Hej igen!\n\nNi frågade efter adressen: det gäller Björkvägen 12.\n\nKarin Ek\n"
+OTHER_UNIT = """
+[[units]]
+name = "Bygglov"
+head = "bygg.chef@testby.se"
+parent = "Kommunledningen"
+
+[[people]]
+name = "Olle Bygg"
+address = "olle@testby.se"
+unit = "Bygglov"
+"""
+
+
+@pytest.fixture
+def ws(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> Workspace:
+    workspace = make_workspace(tmp_path / "ws", db_url)
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        config.write(OTHER_UNIT + smtp_server.config())
+    return workspace
+
+
+@pytest.fixture
+def service(ws: Workspace) -> Iterator[Service]:
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=ARRIVED), when=ARRIVED)
+    ws.deliver(
+        citizen_mail(
+            WITHDRAWAL,
+            subject="Snöröjningen",  # a new mail, not a reply: nothing ties it to the case
+            message_id="<w1@example.net>",
+            date=WITHDRAWN,
+        ),
+        when=WITHDRAWN,
+    )
+    ws.deliver(
+        citizen_mail(ADDRESS, subject="Adressen", message_id="<a1@example.net>", date=WITHDRAWN),
+        when=WITHDRAWN,
+    )
+    ws.deliver(
+        citizen_mail(
+            THANKS,
+            subject="Tack!",
+            sender="Birgitta Holm <birgitta@example.org>",
+            to="anna@testby.se",
+            message_id="<t1@example.net>",
+            date=ARRIVED,
+        ),
+        "anna",
+        when=ARRIVED,
+    )
+    with Service(load_config(ws.config_path), clock=fixed_clock(WITHDRAWN)).open() as opened:
+        report = opened.run_once()
+        assert report.count(Disposition.CASE) == 1 and report.count(Disposition.NOT_CASE) == 3
+    with Service(load_config(ws.config_path), clock=fixed_clock(NOW)).open() as later:
+        yield later
+
+
+def cli(ws: Workspace, *args: str) -> int:
+    return main(["--config", str(ws.config_path), *args], clock=fixed_clock(NOW))
+
+
+def record(service: Service, message_id: str) -> MessageRecord:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        found = session.scalars(
+            select(MessageRecord).where(MessageRecord.message_id == message_id)
+        ).one()
+        session.expunge(found)
+        return found
+
+
+def the_case(service: Service) -> Case:
+    assert service.sessions is not None
+    with service.sessions() as session:
+        found = session.scalars(select(Case).where(Case.reference == "KS 2026/1")).one()
+        _ = found.events
+        session.expunge_all()
+        return found
+
+
+def review(ws: Workspace, capsys: pytest.CaptureFixture[str], by: str) -> list[dict]:
+    capsys.readouterr()
+    assert cli(ws, "cases", "review", "--by", by, "--json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_withdrawal_in_a_new_mail_is_attached_to_its_case_and_the_handler_decides(
+    ws: Workspace,
+    service: Service,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    withdrawal = record(service, "w1@example.net")
+    assert withdrawal.disposition is Disposition.NOT_CASE and withdrawal.case_id is None
+    # Granska shows it, with the classifier's reason first
+    queued = {r["id"]: r for r in review(ws, capsys, "registrator@testby.se")}
+    assert queued[withdrawal.id]["reasons"][0].startswith("skriver att ett klagomål tas tillbaka")
+    # beside it, the sender's cases it may belong to; none for someone without a case
+    assert queued[withdrawal.id]["sender_cases"] == ["KS 2026/1"]
+    thanks = record(service, "t1@example.net")
+    assert cli(ws, "cases", "flag", "--record", str(thanks.id), "--by", "anna@testby.se") == 0
+    queued = {r["id"]: r for r in review(ws, capsys, "registrator@testby.se")}
+    assert queued[thanks.id]["sender_cases"] == []
+    before = the_case(service)
+    assert before.handler == "anna@testby.se" and not before.needs_review
+
+    assert (
+        cli(
+            ws,
+            "cases",
+            "attach",
+            "--record",
+            str(withdrawal.id),
+            "--to",
+            "ks 2026/1",  # as people type it
+            "--by",
+            "registrator@testby.se",
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"Meddelande nr {withdrawal.id} hör nu till KS 2026/1" in out
+    assert "klagomålet tas tillbaka" in out
+
+    joined = record(service, "w1@example.net")
+    assert joined.disposition is Disposition.FOLLOWUP and joined.case_id == before.id
+    assert joined.reviewed_by == "registrator@testby.se"
+    case = the_case(service)
+    # never closed by the machine: it waits for its handler, who sees why
+    assert case.status is before.status and case.status is not CaseStatus.CLOSED
+    assert case.needs_review and WITHDRAWN_IN_MESSAGE in (case.review_reasons or [])
+    notes = [e.detail for e in case.events if e.kind is EventKind.NOTE]
+    assert any(
+        f"Meddelande nr {withdrawal.id}" in n and "registrator@testby.se" in n for n in notes
+    )
+    assert any(WITHDRAWN_IN_MESSAGE in n for n in notes)
+    # the message left the queue; the case is in it now, with the reason
+    queued = review(ws, capsys, "anna@testby.se")
+    assert [(r["kind"], r["number"]) for r in queued if r["kind"] == "case"] == [
+        ("case", "KS 2026/1")
+    ]
+    assert withdrawal.id not in {r["id"] for r in queued if r["kind"] == "message"}
+    # the handler is told, once, by mail
+    told = smtp_server.to("anna@testby.se")
+    assert len(told) == 1
+    assert "KS 2026/1" in told[0].text and "tar tillbaka klagomålet" in told[0].text
+    # nothing taught: belonging to a case says nothing of whether a message complains
+    assert service.sessions is not None
+    with service.sessions() as session:
+        assert session.scalars(select(Correction)).all() == []
+    # and it cannot be attached twice
+    assert (
+        cli(
+            ws,
+            "cases",
+            "attach",
+            "--record",
+            str(withdrawal.id),
+            "--to",
+            "KS 2026/1",
+            "--by",
+            "registrator@testby.se",
+        )
+        == 2
+    )
+    assert "inget meddelande nr" in capsys.readouterr().err.lower()
+
+
+def attach(ws: Workspace, record_id: int, by: str = "anna@testby.se") -> None:
+    assert (
+        cli(ws, "cases", "attach", "--record", str(record_id), "--to", "KS 2026/1", "--by", by) == 0
+    )
+
+
+def wait_from(service: Service, day: date) -> None:
+    """The case waits for its citizen from ``day``, its answer due on Monday the 23rd."""
+    assert service.sessions is not None
+    with service.sessions.begin() as session:
+        case = session.scalars(select(Case).where(Case.reference == "KS 2026/1")).one()
+        case.status, case.waiting_since = CaseStatus.WAITING, day
+        case.answer_due = date(2026, 11, 23)
+
+
+def test_the_citizens_message_resumes_a_waiting_case_from_when_it_came(
+    ws: Workspace, service: Service, smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wait_from(service, date(2026, 11, 16))
+    address = record(service, "a1@example.net")  # Karin's, Tuesday the 17th
+    attach(ws, address.id)  # by the handler herself
+    resumed = the_case(service)
+    assert resumed.status is CaseStatus.REGISTERED and resumed.waiting_since is None
+    # the five working days left on Monday the 16th run again from the day she wrote
+    # (Tuesday the 17th), not from the day it was attached: Tuesday the 24th
+    assert resumed.answer_due == date(2026, 11, 24)
+    assert not resumed.needs_review  # her own message, in an open case: nothing to look at
+    joined = record(service, "a1@example.net")
+    assert joined.disposition is Disposition.FOLLOWUP and joined.case_id == resumed.id
+    assert "tar tillbaka" not in capsys.readouterr().out
+    assert smtp_server.to("anna@testby.se") == []  # she did it herself: nobody is told
+
+
+def test_a_message_from_before_the_wait_leaves_it_waiting_and_asks_for_a_look(
+    ws: Workspace, service: Service
+) -> None:
+    wait_from(service, date(2026, 11, 18))  # began the day after Karin wrote
+    attach(ws, record(service, "a1@example.net").id)
+    case = the_case(service)
+    assert case.status is CaseStatus.WAITING and case.answer_due == date(2026, 11, 23)
+    assert case.needs_review and case.review_reasons == [BEFORE_THE_WAIT]
+    assert record(service, "a1@example.net").disposition is Disposition.FOLLOWUP
+    assert any(BEFORE_THE_WAIT in e.detail for e in case.events if e.kind is EventKind.NOTE)
+
+
+def test_someone_elses_message_joins_but_resumes_nothing_and_is_looked_at(
+    ws: Workspace, service: Service
+) -> None:
+    wait_from(service, date(2026, 11, 16))
+    attach(ws, record(service, "t1@example.net").id)  # Birgitta's, in Anna's own mailbox
+    case = the_case(service)
+    assert case.status is CaseStatus.WAITING  # not the citizen's answer
+    assert case.needs_review and case.review_reasons == [OTHER_SENDER]
+    assert record(service, "t1@example.net").case_id == case.id
+
+
+def test_attach_refuses_a_stranger_an_unknown_case_and_a_withdrawn_one(
+    ws: Workspace, service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    withdrawal = record(service, "w1@example.net")
+
+    def attach(to: str, by: str) -> str:
+        capsys.readouterr()
+        code = cli(ws, "cases", "attach", "--record", str(withdrawal.id), "--to", to, "--by", by)
+        assert code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("Fel: ") and "Traceback" not in err
+        return err
+
+    assert "får inte registrera meddelanden i kontakt@testby.se" in attach(
+        "KS 2026/1", "olle@testby.se"
+    )
+    assert "KS 2026/99" in attach("KS 2026/99", "anna@testby.se")
+    assert (
+        cli(ws, "cases", "withdraw", "KS 2026/1", "--reason", "dubblett", "--by", "anna@testby.se")
+        == 0
+    )
+    assert "makulerat" in attach("KS 2026/1", "anna@testby.se")
+    # nothing moved
+    assert record(service, "w1@example.net").disposition is Disposition.NOT_CASE
