@@ -128,6 +128,10 @@ def review(ws: Workspace, capsys: pytest.CaptureFixture[str], by: str) -> list[d
     return json.loads(capsys.readouterr().out)
 
 
+def attach(ws: Workspace, record_id: int, by: str = "anna@testby.se", to: str = "KS 2026/1") -> int:
+    return cli(ws, "cases", "attach", "--record", str(record_id), "--to", to, "--by", by)
+
+
 def test_a_withdrawal_in_a_new_mail_is_attached_to_its_case_and_the_handler_decides(
     ws: Workspace,
     service: Service,
@@ -148,20 +152,7 @@ def test_a_withdrawal_in_a_new_mail_is_attached_to_its_case_and_the_handler_deci
     before = the_case(service)
     assert before.handler == "anna@testby.se" and not before.needs_review
 
-    assert (
-        cli(
-            ws,
-            "cases",
-            "attach",
-            "--record",
-            str(withdrawal.id),
-            "--to",
-            "ks 2026/1",  # as people type it
-            "--by",
-            "registrator@testby.se",
-        )
-        == 0
-    )
+    assert attach(ws, withdrawal.id, "registrator@testby.se", to="ks 2026/1") == 0  # as typed
     out = capsys.readouterr().out
     assert f"Meddelande nr {withdrawal.id} hör nu till KS 2026/1" in out
     assert "klagomålet tas tillbaka" in out
@@ -193,27 +184,8 @@ def test_a_withdrawal_in_a_new_mail_is_attached_to_its_case_and_the_handler_deci
     with service.sessions() as session:
         assert session.scalars(select(Correction)).all() == []
     # and it cannot be attached twice
-    assert (
-        cli(
-            ws,
-            "cases",
-            "attach",
-            "--record",
-            str(withdrawal.id),
-            "--to",
-            "KS 2026/1",
-            "--by",
-            "registrator@testby.se",
-        )
-        == 2
-    )
+    assert attach(ws, withdrawal.id, "registrator@testby.se") == 2
     assert "inget meddelande nr" in capsys.readouterr().err.lower()
-
-
-def attach(ws: Workspace, record_id: int, by: str = "anna@testby.se") -> None:
-    assert (
-        cli(ws, "cases", "attach", "--record", str(record_id), "--to", "KS 2026/1", "--by", by) == 0
-    )
 
 
 def wait_from(service: Service, day: date) -> None:
@@ -230,7 +202,7 @@ def test_the_citizens_message_resumes_a_waiting_case_from_when_it_came(
 ) -> None:
     wait_from(service, date(2026, 11, 16))
     address = record(service, "a1@example.net")  # Karin's, Tuesday the 17th
-    attach(ws, address.id)  # by the handler herself
+    assert attach(ws, address.id) == 0  # by the handler herself
     resumed = the_case(service)
     assert resumed.status is CaseStatus.REGISTERED and resumed.waiting_since is None
     # the five working days left on Monday the 16th run again from the day she wrote
@@ -247,7 +219,7 @@ def test_a_message_from_before_the_wait_leaves_it_waiting_and_asks_for_a_look(
     ws: Workspace, service: Service
 ) -> None:
     wait_from(service, date(2026, 11, 18))  # began the day after Karin wrote
-    attach(ws, record(service, "a1@example.net").id)
+    assert attach(ws, record(service, "a1@example.net").id) == 0
     case = the_case(service)
     assert case.status is CaseStatus.WAITING and case.answer_due == date(2026, 11, 23)
     assert case.needs_review and case.review_reasons == [BEFORE_THE_WAIT]
@@ -259,7 +231,9 @@ def test_someone_elses_message_joins_but_resumes_nothing_and_is_looked_at(
     ws: Workspace, service: Service
 ) -> None:
     wait_from(service, date(2026, 11, 16))
-    attach(ws, record(service, "t1@example.net").id)  # Birgitta's, in Anna's own mailbox
+    assert (
+        attach(ws, record(service, "t1@example.net").id) == 0
+    )  # Birgitta's, in Anna's own mailbox
     case = the_case(service)
     assert case.status is CaseStatus.WAITING  # not the citizen's answer
     assert case.needs_review and case.review_reasons == [OTHER_SENDER]
@@ -271,22 +245,21 @@ def test_attach_refuses_a_stranger_an_unknown_case_and_a_withdrawn_one(
 ) -> None:
     withdrawal = record(service, "w1@example.net")
 
-    def attach(to: str, by: str) -> str:
+    def refused(to: str, by: str) -> str:
         capsys.readouterr()
-        code = cli(ws, "cases", "attach", "--record", str(withdrawal.id), "--to", to, "--by", by)
-        assert code == 2
+        assert attach(ws, withdrawal.id, by, to=to) == 2
         err = capsys.readouterr().err
         assert err.startswith("Fel: ") and "Traceback" not in err
         return err
 
-    assert "får inte registrera meddelanden i kontakt@testby.se" in attach(
+    assert "får inte registrera meddelanden i kontakt@testby.se" in refused(
         "KS 2026/1", "olle@testby.se"
     )
-    assert "KS 2026/99" in attach("KS 2026/99", "anna@testby.se")
+    assert "KS 2026/99" in refused("KS 2026/99", "anna@testby.se")
     assert (
         cli(ws, "cases", "withdraw", "KS 2026/1", "--reason", "dubblett", "--by", "anna@testby.se")
         == 0
     )
-    assert "makulerat" in attach("KS 2026/1", "anna@testby.se")
+    assert "makulerat" in refused("KS 2026/1", "anna@testby.se")
     # nothing moved
     assert record(service, "w1@example.net").disposition is Disposition.NOT_CASE
