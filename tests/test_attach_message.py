@@ -263,3 +263,17 @@ def test_attach_refuses_a_stranger_an_unknown_case_and_a_withdrawn_one(
     assert "makulerat" in refused("KS 2026/1", "anna@testby.se")
     # nothing moved
     assert record(service, "w1@example.net").disposition is Disposition.NOT_CASE
+
+
+def test_a_withdrawn_case_gives_its_follow_ups_back_to_the_reply_watch(
+    ws: Workspace, service: Service
+) -> None:
+    assert attach(ws, record(service, "a1@example.net").id) == 0
+    assert (
+        cli(ws, "cases", "withdraw", "KS 2026/1", "--reason", "test", "--by", "anna@testby.se") == 0
+    )
+    for message_id in ("c1@example.net", "a1@example.net"):
+        back = record(service, message_id)
+        # watched again with the reply time of every citizen's message, not queued again
+        assert back.disposition is Disposition.NOT_CASE, message_id
+        assert back.reply_due is not None and back.reviewed_by == "anna@testby.se"

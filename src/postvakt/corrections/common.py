@@ -255,14 +255,16 @@ class CorrectionsBase:
             at=now,
             detail=f"Makulerat av {by}: {reason}.{removal}",
         )
-        # The message stays watched under the ordinary reply rule, as any citizen's message
-        # (a merged case's messages go on in the case they were merged into instead).
+        # The message, and the citizen's follow-ups in the case, stay watched under the
+        # ordinary reply rule, as any citizen's message (a merged case's messages go on in
+        # the case they were merged into instead).
         for record in (
             []
             if not watch_messages
             else session.scalars(
                 select(MessageRecord).where(
-                    MessageRecord.case_id == case.id, MessageRecord.disposition == Disposition.CASE
+                    MessageRecord.case_id == case.id,
+                    MessageRecord.disposition.in_((Disposition.CASE, Disposition.FOLLOWUP)),
                 )
             )
         ):
