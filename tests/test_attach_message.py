@@ -277,3 +277,28 @@ def test_a_withdrawn_case_gives_its_follow_ups_back_to_the_reply_watch(
         # watched again with the reply time of every citizen's message, not queued again
         assert back.disposition is Disposition.NOT_CASE, message_id
         assert back.reply_due is not None and back.reviewed_by == "anna@testby.se"
+
+
+def test_a_message_attached_by_mistake_is_taken_off_again_to_the_queue(
+    ws: Workspace, service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    thanks = record(service, "t1@example.net")
+    assert attach(ws, thanks.id) == 0
+    capsys.readouterr()
+    assert cli(ws, "cases", "detach", "--record", str(thanks.id), "--by", "anna@testby.se") == 0
+    assert "hör inte längre till KS 2026/1 och står i granskningskön" in capsys.readouterr().out
+    back = record(service, "t1@example.net")
+    assert back.disposition is Disposition.NOT_CASE and back.case_id is None
+    assert back.flagged_by == "anna@testby.se" and back.reviewed_at is None
+    queued = review(ws, capsys, "anna@testby.se")
+    assert thanks.id in {r["id"] for r in queued if r["kind"] == "message"}
+    notes = [e.detail for e in the_case(service).events if e.kind is EventKind.NOTE]
+    assert any(f"Meddelande nr {thanks.id}" in n and "hör inte till ärendet" in n for n in notes)
+    # once off, it is no follow-up to take off; someone without the right is refused
+    assert cli(ws, "cases", "detach", "--record", str(thanks.id), "--by", "anna@testby.se") == 2
+    assert "hör inte till något ärende" in capsys.readouterr().err
+    assert attach(ws, thanks.id) == 0
+    capsys.readouterr()
+    assert cli(ws, "cases", "detach", "--record", str(thanks.id), "--by", "olle@testby.se") == 2
+    assert "får inte registrera meddelanden i anna@testby.se" in capsys.readouterr().err
+    assert record(service, "t1@example.net").disposition is Disposition.FOLLOWUP

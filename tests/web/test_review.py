@@ -353,6 +353,20 @@ def test_a_message_that_belongs_to_a_case_is_attached_to_it(
     assert f"Meddelande nr {mail.question} (Öppettider i jul) knöts till ärendet av " in " ".join(
         notes
     )
+    # on the case's page it can be taken off again, back to the queue
+    page = client.get(f"/arenden/{mail.opinion}").text
+    assert "Senare meddelanden i ärendet" in page
+    assert f'action="/granska/meddelanden/{mail.question}/lossa"' in page
+    _post(client, f"/granska/meddelanden/{mail.question}/lossa", csrf)
+    page = client.get(f"/arenden/{mail.opinion}").text
+    assert _status(page) == (
+        f"Meddelande nr {mail.question} hör inte längre till {mail.opinion_ref} och står i "
+        "granskningskön."
+    )
+    assert "Senare meddelanden i ärendet" not in page
+    record = _record(app, mail.question)
+    assert record.disposition is Disposition.NOT_CASE and record.case_id is None
+    assert f"Meddelande nr {mail.question} " in " ".join(_queue(client))
 
 
 def test_messages_of_another_units_mailbox_are_refused(

@@ -1,5 +1,6 @@
-"""``postvakt cases review|confirm|reclassify|withdraw|register|attach|assign|area|merge|flag|dismiss``:
-people see what the machine decided and correct it, with ``--by`` checked against rights."""
+"""The corrections under ``postvakt cases`` (review, confirm, reclassify, withdraw, register,
+attach, detach, assign, area, merge, flag, dismiss): people see what the machine decided and
+correct it, with ``--by`` checked against rights."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ COMMANDS = (
     "withdraw",
     "register",
     "attach",
+    "detach",
     "assign",
     "area",
     "merge",
@@ -80,6 +82,13 @@ def add_case_parsers(cases_sub: Any) -> None:
     attach.add_argument("--record", required=True, type=positive_int, metavar="NR")
     attach.add_argument("--to", required=True, metavar="DIARIENUMMER", help="ärendet det hör till")
     attach.add_argument("--by", **by)
+    detach = cases_sub.add_parser(
+        "detach",
+        help="meddelandet hör inte till ärendet det ligger i: ta bort det därifrån till "
+        "granskningskön",
+    )
+    detach.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    detach.add_argument("--by", **by)
     assign = cases_sub.add_parser("assign", help="ge ärendet till en annan handläggare")
     assign.add_argument("number", metavar="DIARIENUMMER")
     assign.add_argument("--to", required=True, type=email, metavar="E-POST", help="ny handläggare")
@@ -140,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
             )
         elif command == "attach":
             done = corrections.attach(args.record, to=args.to, by=args.by)
+        elif command == "detach":
+            done = corrections.detach(args.record, by=args.by)
         elif command == "assign":
             done = corrections.assign(args.number, to=args.to, by=args.by)
         elif command == "area":

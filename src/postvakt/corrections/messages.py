@@ -1,5 +1,5 @@
 """Messages that were not made cases: registered by hand, attached to the case they belong
-to, flagged for review, set aside."""
+to (and taken off it again), flagged for review, set aside."""
 
 from __future__ import annotations
 
@@ -290,6 +290,43 @@ class MessageCorrections(CorrectionsBase):
             result = Corrected(case.reference, case.status.value, text)
         self._tell(planned, now)
         return result
+
+    def detach(self, record_id: int, *, by: str) -> Corrected:
+        """The message does not belong to the case it joined (attached by mistake, or a
+        reply in the thread that is about something else): it leaves the case and goes to
+        the review queue, to be registered, attached elsewhere or set aside.  The case's
+        events keep what happened, with a note of this."""
+        user, now = self.person(by), self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            record = session.get(MessageRecord, record_id, with_for_update=True)
+            if record is None or record.disposition is not Disposition.FOLLOWUP:
+                raise NotFoundError(
+                    f"Meddelande nr {record_id} hör inte till något ärende som ett senare "
+                    "meddelande. Se ärendets sida."
+                )
+            self._may_register(user, record)
+            case = session.get_one(Case, record.case_id)
+            self._may_correct(user, case, "ta bort meddelanden från")
+            self._open(case)
+            subject = (record.subject or "(utan ämne)")[:120]
+            add_event(
+                session,
+                case,
+                EventKind.NOTE,
+                actor=by,
+                at=now,
+                detail=f"Meddelande nr {record.id} ({subject}) hör inte till ärendet; {by} tog "
+                "bort det härifrån och det står i granskningskön.",
+            )
+            record.case_id, record.disposition = None, Disposition.NOT_CASE
+            record.flagged_by, record.flagged_at = by, now
+            record.reviewed_by = record.reviewed_at = None
+            return Corrected(
+                case.reference,
+                case.status.value,
+                f"Meddelande nr {record.id} hör inte längre till {case.label} och står i "
+                "granskningskön.",
+            )
 
     def flag(self, record_id: int, *, by: str) -> None:
         """Ask for a person to look at a message that was not made a case."""

@@ -47,7 +47,7 @@ from postvakt.web.roles import (
     can_view_case,
 )
 
-__all__ = ["SHOWN", "flaggable", "router"]
+__all__ = ["SHOWN", "flaggable", "followups", "router"]
 
 router = APIRouter()
 
@@ -381,6 +381,38 @@ def attach(
         return RedirectResponse("/granska", status_code=303)
     return _run(
         request, "/granska", lambda: corrections.attach(record_id, to=to[:120], by=user.address)
+    )
+
+
+@router.post("/granska/meddelanden/{record_id}/lossa")
+def detach(
+    request: Request,
+    record_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> Response:
+    """The message does not belong to its case: back to the review queue (from the case page)."""
+    record = _message(request, user, record_id)
+    corrections = context(request).corrections
+    back = f"/arenden/{record.case_id}" if record.case_id else "/granska"
+    return _run(request, back, lambda: corrections.detach(record_id, by=user.address))
+
+
+def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:
+    """The later messages in an open case that ``user`` may take off it (``detach``)."""
+    if case.status is CaseStatus.WITHDRAWN or case.mailbox is None:
+        return []
+    unit = case.unit.name if case.unit else None
+    if not (can_correct_case(user, case) and can_correct_message(user, case.mailbox.address, unit)):
+        return []
+    return list(
+        session.scalars(
+            select(MessageRecord)
+            .where(
+                MessageRecord.case_id == case.id,
+                MessageRecord.disposition == Disposition.FOLLOWUP,
+            )
+            .order_by(MessageRecord.received_at, MessageRecord.id)
+        )
     )
 
 
