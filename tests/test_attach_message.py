@@ -17,7 +17,12 @@ from sqlalchemy import select
 from postvakt.cli import main
 from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
-from postvakt.corrections.messages import BEFORE_THE_WAIT, OTHER_SENDER, WITHDRAWN_IN_MESSAGE
+from postvakt.corrections.messages import (
+    BEFORE_THE_WAIT,
+    DETACHED,
+    OTHER_SENDER,
+    WITHDRAWN_IN_MESSAGE,
+)
 from postvakt.registry.models import (
     Case,
     CaseStatus,
@@ -294,11 +299,81 @@ def test_a_message_attached_by_mistake_is_taken_off_again_to_the_queue(
     assert thanks.id in {r["id"] for r in queued if r["kind"] == "message"}
     notes = [e.detail for e in the_case(service).events if e.kind is EventKind.NOTE]
     assert any(f"Meddelande nr {thanks.id}" in n and "hör inte till ärendet" in n for n in notes)
+    # what joining did to the case is for a person to look at again
+    assert DETACHED.format(number=thanks.id) in (the_case(service).review_reasons or [])
     # once off, it is no follow-up to take off; someone without the right is refused
     assert cli(ws, "cases", "detach", "--record", str(thanks.id), "--by", "anna@testby.se") == 2
-    assert "hör inte till något ärende" in capsys.readouterr().err
+    assert "är inget senare meddelande i ett ärende" in capsys.readouterr().err
     assert attach(ws, thanks.id) == 0
     capsys.readouterr()
     assert cli(ws, "cases", "detach", "--record", str(thanks.id), "--by", "olle@testby.se") == 2
     assert "får inte registrera meddelanden i anna@testby.se" in capsys.readouterr().err
     assert record(service, "t1@example.net").disposition is Disposition.FOLLOWUP
+
+
+LATER = datetime(2026, 11, 18, 11, 0, tzinfo=STOCKHOLM)
+MORE = "Hej igen!\n\nEn sak till: kan ni också se över cykelbanan vid skolan?\n\nKarin Ek\n"
+
+
+def reply(ws: Workspace, message_id: str, *answers: str, body: str = MORE, hour: int = 11) -> None:
+    """Karin's reply to ``answers`` (nearest last, as References lists them)."""
+    when = LATER.replace(hour=hour)
+    ws.deliver(
+        citizen_mail(
+            body,
+            subject="SV: Klagomål på snöröjningen",
+            message_id=f"<{message_id}>",
+            date=when,
+            headers={
+                "In-Reply-To": f"<{answers[-1]}>",
+                "References": " ".join(f"<{a}>" for a in answers),
+            },
+        ),
+        when=when,
+    )
+    with Service(load_config(ws.config_path), clock=fixed_clock(when)).open() as later:
+        assert later.run_once().errors == []
+
+
+def test_a_reply_to_a_message_taken_off_a_case_does_not_lead_back_into_it(
+    ws: Workspace, service: Service
+) -> None:
+    reply(ws, "r1@example.net", "c1@example.net")
+    joined = record(service, "r1@example.net")
+    assert joined.disposition is Disposition.FOLLOWUP and joined.case_id == the_case(service).id
+    assert cli(ws, "cases", "detach", "--record", str(joined.id), "--by", "anna@testby.se") == 0
+    # the reply answers the message that was taken off: not the case further up the thread
+    reply(ws, "r2@example.net", "c1@example.net", "r1@example.net", hour=12)
+    assert record(service, "r2@example.net").case_id != the_case(service).id
+    # a reply to the case's own message still joins it
+    reply(ws, "r3@example.net", "c1@example.net", hour=13)
+    assert record(service, "r3@example.net").case_id == the_case(service).id
+
+
+def test_a_withdrawn_case_takes_no_reply_and_a_merged_ones_thread_goes_on(
+    ws: Workspace, service: Service
+) -> None:
+    ws.deliver(
+        citizen_mail(
+            "Hej!\n\nJag vill klaga på att gatlampan på Björkvägen har varit släckt i tre veckor "
+            "trots två felanmälningar.\n\nKarin Ek\n",
+            subject="Gatlampan",
+            message_id="<c2@example.net>",
+            date=LATER,
+        ),
+        when=LATER,
+    )
+    with Service(load_config(ws.config_path), clock=fixed_clock(LATER)).open() as later:
+        assert later.run_once().count(Disposition.CASE) == 1
+    assert (
+        cli(ws, "cases", "merge", "KS 2026/2", "--into", "KS 2026/1", "--by", "anna@testby.se") == 0
+    )
+    reply(ws, "r4@example.net", "c2@example.net", hour=12)
+    assert record(service, "r4@example.net").case_id == the_case(service).id
+    assert (
+        cli(ws, "cases", "withdraw", "KS 2026/1", "--reason", "test", "--by", "anna@testby.se") == 0
+    )
+    reply(ws, "r5@example.net", "c1@example.net", hour=13)
+    late = record(service, "r5@example.net")
+    assert late.case_id != the_case(service).id and late.disposition is not Disposition.FOLLOWUP
+    assert late.reply_due is not None  # judged on its own, and watched

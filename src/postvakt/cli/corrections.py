@@ -84,7 +84,7 @@ def add_case_parsers(cases_sub: Any) -> None:
     attach.add_argument("--by", **by)
     detach = cases_sub.add_parser(
         "detach",
-        help="meddelandet hör inte till ärendet det ligger i: ta bort det därifrån till "
+        help="meddelandet hör inte till ärendet det ligger i: flytta det därifrån till "
         "granskningskön",
     )
     detach.add_argument("--record", required=True, type=positive_int, metavar="NR")

@@ -43,6 +43,7 @@ from postvakt.rules.notify import Planned
 __all__ = [
     "AFTER_THE_ANSWER",
     "BEFORE_THE_WAIT",
+    "DETACHED",
     "OTHER_SENDER",
     "WITHDRAWN_IN_MESSAGE",
     "MessageCorrections",
@@ -53,6 +54,10 @@ WITHDRAWN_IN_MESSAGE = (
     "notera det i svaret"
 )
 """The note and review reason of a case a withdrawal was attached to by hand."""
+DETACHED = (
+    "meddelande nr {number} togs bort från ärendet: se efter om väntan, omprövningen och "
+    "granskningsskälen fortfarande gäller"
+)
 OTHER_SENDER = (
     "meddelandet är inte från ärendets avsändare eller någon annan part i det: se efter vem "
     "som skrev och om det behöver ett eget svar"
@@ -301,12 +306,16 @@ class MessageCorrections(CorrectionsBase):
             record = session.get(MessageRecord, record_id, with_for_update=True)
             if record is None or record.disposition is not Disposition.FOLLOWUP:
                 raise NotFoundError(
-                    f"Meddelande nr {record_id} hör inte till något ärende som ett senare "
-                    "meddelande. Se ärendets sida."
+                    f"Meddelande nr {record_id} är inget senare meddelande i ett ärende. "
+                    "Ärendets eget meddelande tas bort genom att ärendet makuleras."
                 )
             self._may_register(user, record)
             case = session.get_one(Case, record.case_id)
             self._may_correct(user, case, "ta bort meddelanden från")
+            if not can_view_case(user, case):  # a private case its mailbox's owners may not open
+                raise PermissionDeniedError(
+                    f"{user.address} får inte ta bort meddelanden från det ärendet."
+                )
             self._open(case)
             subject = (record.subject or "(utan ämne)")[:120]
             add_event(
@@ -318,15 +327,34 @@ class MessageCorrections(CorrectionsBase):
                 detail=f"Meddelande nr {record.id} ({subject}) hör inte till ärendet; {by} tog "
                 "bort det härifrån och det står i granskningskön.",
             )
+            # what joining it did (a wait ended, a new review, reasons) is a person's to undo
+            reason = DETACHED.format(number=record.id)
+            mark_for_review(case, reason)
             record.case_id, record.disposition = None, Disposition.NOT_CASE
             record.flagged_by, record.flagged_at = by, now
             record.reviewed_by = record.reviewed_at = None
-            return Corrected(
+            planned = []
+            if case.handler and case.handler.lower() != user.address.lower():
+                planned.append(
+                    Planned(
+                        case.handler,
+                        "followup",
+                        f"{case.reference}#{record.id}:bort",
+                        now.astimezone(STOCKHOLM).date(),
+                        f"{case.label} {case.heading}: {by} tog bort meddelande nr {record.id} "
+                        "från ärendet; se efter om ärendet ändå behöver något.",
+                        private=case.private,
+                        page=f"/arenden/{case.id}",
+                    )
+                )
+            result = Corrected(
                 case.reference,
                 case.status.value,
                 f"Meddelande nr {record.id} hör inte längre till {case.label} och står i "
                 "granskningskön.",
             )
+        self._tell(planned, now)
+        return result
 
     def flag(self, record_id: int, *, by: str) -> None:
         """Ask for a person to look at a message that was not made a case."""

@@ -305,6 +305,10 @@ WITHDRAWN_BY_SENDER = (
 """The note and review reason of a case whose citizen withdraws the complaint in its thread."""
 
 
+MERGES_FOLLOWED = 20
+"""How many merged cases a thread is followed through to the one that goes on."""
+
+
 def follow_up(intake: Intake, work: Work) -> Disposition | None:
     """The citizen wrote again in a case's thread: the message joins that case.
 
@@ -315,6 +319,14 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     msg = work.msg
     thread = msg.thread_ids if thread_may_be_known(work) else ()
     case = case_for_thread(work.session, thread, msg.subject, intake.numbers)
+    for _ in range(MERGES_FOLLOWED):
+        if case is None or case.status is not CaseStatus.WITHDRAWN:
+            break
+        # a merged case's thread goes on in the case it was merged into; a withdrawn one
+        # takes nothing more: the message is judged on its own, and watched
+        case = case.merged_into
+    else:
+        case = None
     if case is None:
         return None
     if not intake.may_join(case, msg):

@@ -130,9 +130,10 @@ class IncomingMessage:
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
-        """Message-IDs this message answers (In-Reply-To first, then References)."""
+        """Message-IDs this message answers, nearest first: In-Reply-To, then References
+        from the newest (the last) back to the thread's first message."""
         seen: dict[str, None] = dict.fromkeys(self.in_reply_to)
-        seen.update(dict.fromkeys(self.references))
+        seen.update(dict.fromkeys(reversed(self.references)))
         return tuple(seen)
 
 

@@ -21,6 +21,7 @@ from postvakt.registry.models import (
     CaseEvent,
     CaseKind,
     CaseStatus,
+    Disposition,
     Draft,
     EventKind,
     Mailbox,
@@ -370,24 +371,39 @@ def case_for_thread(
 ) -> Case | None:
     """The case a new message belongs to: by its thread (the case's message, an earlier
     follow-up, or our own draft to the citizen), else by a number (reference or diary
-    number) in the subject."""
+    number) in the subject.
+
+    The thread is read nearest first (``thread_ids``' order): the message it answers
+    decides.  When that is a citizen's message in no case (not a case, or taken off a case
+    as not belonging to it), an older case further up the thread is not its case.
+    """
     if thread_ids:
         ids = list(thread_ids)
-        case = session.scalars(select(Case).where(Case.message_id.in_(ids))).first()
-        if case is not None:
-            return case
-        case_id = (
-            session.scalars(
-                select(MessageRecord.case_id).where(
-                    MessageRecord.message_id.in_(ids), MessageRecord.case_id.is_not(None)
-                )
-            ).first()
-            or session.scalars(
-                select(Draft.case_id).where(Draft.message_id.in_(ids), Draft.case_id.is_not(None))
-            ).first()
-        )
-        if case_id is not None:
-            return session.get(Case, case_id)
+        # Message-ID -> the case it belongs to; None: a citizen's message in no case
+        owner: dict[str, int | None] = {}
+        for message_id, case_id in session.execute(
+            select(Case.message_id, Case.id).where(Case.message_id.in_(ids))
+        ):
+            owner.setdefault(message_id, case_id)
+        for message_id, case_id, disposition in session.execute(
+            select(MessageRecord.message_id, MessageRecord.case_id, MessageRecord.disposition)
+            .where(MessageRecord.message_id.in_(ids))
+            .order_by(MessageRecord.case_id.is_(None))
+        ):
+            if case_id is not None or disposition is Disposition.NOT_CASE:
+                owner.setdefault(message_id, case_id)
+        for message_id, case_id in session.execute(
+            select(Draft.message_id, Draft.case_id).where(
+                Draft.message_id.in_(ids), Draft.case_id.is_not(None)
+            )
+        ):
+            owner.setdefault(message_id, case_id)
+        for message_id in ids:
+            if message_id in owner:
+                found = owner[message_id]
+                if found is not None:
+                    return session.get(Case, found)
+                break
     return numbers.find(session, subject)
 
 

@@ -398,22 +398,28 @@ def detach(
 
 
 def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:
-    """The later messages in an open case that ``user`` may take off it (``detach``)."""
-    if case.status is CaseStatus.WITHDRAWN or case.mailbox is None:
+    """The later messages in an open case that ``user`` may take off it (``detach``): rights
+    to the case and to the mailbox each message came to."""
+    if case.status is CaseStatus.WITHDRAWN:
         return []
-    unit = case.unit.name if case.unit else None
-    if not (can_correct_case(user, case) and can_correct_message(user, case.mailbox.address, unit)):
+    if not (can_view_case(user, case) and can_correct_case(user, case)):
         return []
-    return list(
-        session.scalars(
-            select(MessageRecord)
-            .where(
-                MessageRecord.case_id == case.id,
-                MessageRecord.disposition == Disposition.FOLLOWUP,
-            )
-            .order_by(MessageRecord.received_at, MessageRecord.id)
+    records = session.scalars(
+        select(MessageRecord)
+        .options(selectinload(MessageRecord.mailbox).selectinload(Mailbox.unit))
+        .where(
+            MessageRecord.case_id == case.id,
+            MessageRecord.disposition == Disposition.FOLLOWUP,
         )
+        .order_by(MessageRecord.received_at, MessageRecord.id)
     )
+    return [
+        r
+        for r in records
+        if can_correct_message(
+            user, r.mailbox.address, r.mailbox.unit.name if r.mailbox.unit else None
+        )
+    ]
 
 
 @router.post("/granska/meddelanden/{record_id}/inte-arende")
