@@ -35,6 +35,12 @@ LABEL_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat", N
 def add_case_parsers(cases_sub: Any) -> None:
     """Add the correction commands under ``postvakt cases``."""
     by = {"required": True, "type": email, "metavar": "E-POST", "help": "du som gör det"}
+    record = {
+        "required": True,
+        "type": positive_int,
+        "metavar": "NR",
+        "help": "meddelandets nummer (i 'cases review', på webben ”Meddelande nr …”)",
+    }
     review = cases_sub.add_parser(
         "review",
         help="granskningskön: ärenden att bekräfta och meddelanden som kanske borde bli ärenden",
@@ -79,7 +85,7 @@ def add_case_parsers(cases_sub: Any) -> None:
         help="meddelandet hör till ett befintligt ärende (t.ex. avsändaren tar tillbaka "
         "klagomålet): knyt det dit i stället för att göra ett nytt ärende",
     )
-    attach.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    attach.add_argument("--record", **record)
     attach.add_argument("--to", required=True, metavar="DIARIENUMMER", help="ärendet det hör till")
     attach.add_argument("--by", **by)
     detach = cases_sub.add_parser(
@@ -87,7 +93,7 @@ def add_case_parsers(cases_sub: Any) -> None:
         help="meddelandet hör inte till ärendet det ligger i: flytta det därifrån till "
         "granskningskön",
     )
-    detach.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    detach.add_argument("--record", **record)
     detach.add_argument("--by", **by)
     assign = cases_sub.add_parser("assign", help="ge ärendet till en annan handläggare")
     assign.add_argument("number", metavar="DIARIENUMMER")
@@ -109,12 +115,12 @@ def add_case_parsers(cases_sub: Any) -> None:
     flag = cases_sub.add_parser(
         "flag", help="be om granskning av ett meddelande som inte blev ärende"
     )
-    flag.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    flag.add_argument("--record", **record)
     flag.add_argument("--by", **by)
     dismiss = cases_sub.add_parser(
         "dismiss", help="meddelandet är varken klagomål eller synpunkt: ta bort det ur kön"
     )
-    dismiss.add_argument("--record", required=True, type=positive_int, metavar="NR")
+    dismiss.add_argument("--record", **record)
     dismiss.add_argument("--by", **by)
 
 
