@@ -34,31 +34,16 @@ from postvakt.registry.models import (
 from postvakt.service import Service
 from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
+from tests.test_corrections import COMPLAINT, OTHER_UNIT, THANKS
 
 ARRIVED = datetime(2026, 11, 16, 8, 0, tzinfo=STOCKHOLM)  # a Monday
 WITHDRAWN = datetime(2026, 11, 17, 9, 0, tzinfo=STOCKHOLM)
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=STOCKHOLM)
-COMPLAINT = (
-    "Hej!\n\nJag vill klaga på snöröjningen på Björkvägen. Ingen har plogat på tre dagar och "
-    "bussen kommer inte fram.\n\nKarin Ek\n"
-)
 WITHDRAWAL = (
     "Hej igen!\n\nNu har plogbilen varit här, så jag vill ta tillbaka mitt klagomål om "
     "snöröjningen på Björkvägen.\n\nKarin Ek\n"
 )
-THANKS = "Hej Anna!\n\nTack för hjälpen igår, nu har jag skickat in ansökan.\n\nBirgitta\n"
 ADDRESS = "Hej igen!\n\nNi frågade efter adressen: det gäller Björkvägen 12.\n\nKarin Ek\n"
-OTHER_UNIT = """
-[[units]]
-name = "Bygglov"
-head = "bygg.chef@testby.se"
-parent = "Kommunledningen"
-
-[[people]]
-name = "Olle Bygg"
-address = "olle@testby.se"
-unit = "Bygglov"
-"""
 
 
 @pytest.fixture

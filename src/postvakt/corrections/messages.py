@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, selectinload
 from postvakt.classifier import Label
 from postvakt.classifier.model import WITHDRAWAL_REASON
 from postvakt.clock import STOCKHOLM
-from postvakt.config import Config
 from postvakt.corrections.common import (
     KIND_SV,
     REVIEWABLE_NON_CASES,
@@ -26,7 +25,7 @@ from postvakt.errors import (
     PermissionDeniedError,
 )
 from postvakt.mailbox.base import FetchedMessage
-from postvakt.registry.cases import add_event, case_parties, mark_for_review
+from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.models import (
@@ -37,7 +36,7 @@ from postvakt.registry.models import (
     Mailbox,
     MessageRecord,
 )
-from postvakt.roles import can_view_case
+from postvakt.roles import User, can_view_case
 from postvakt.rules.notify import Planned
 
 __all__ = [
@@ -76,11 +75,6 @@ def _own_message(case: Case, record: MessageRecord) -> bool:
     return record.disposition is not Disposition.FOLLOWUP and (
         not record.message_id or record.message_id == case.message_id
     )
-
-
-def _own(config: Config, address: str) -> bool:
-    """A member of staff writes (an own domain): they may write in any case."""
-    return address.rpartition("@")[2] in {d.lower() for d in config.organisation.domains}
 
 
 def _before_the_wait(case: Case, arrived: datetime) -> bool:
@@ -227,21 +221,18 @@ class MessageCorrections(CorrectionsBase):
         if not to.strip():
             raise InvalidInputError("ange ärendets nummer, t.ex. KS 2026/17", argument="--to")
         with self.sessions() as session, database_errors(), session.begin():
-            # locked: two people attaching the same message at once do not both go through
-            record = session.get(MessageRecord, record_id, with_for_update=True)
-            if record is None or record.disposition not in REVIEWABLE_NON_CASES:
-                raise NotFoundError(f"Det finns inget meddelande nr {record_id} att granska.")
+            record = self._locked(
+                session,
+                record_id,
+                REVIEWABLE_NON_CASES,
+                f"Det finns inget meddelande nr {record_id} att granska.",
+            )
             self._may_register(user, record)
             case = self._case(session, to)
-            self._may_correct(user, case, "knyta meddelanden till")
-            if not can_view_case(user, case):  # a private case its mailbox's owners may not open
-                raise PermissionDeniedError(
-                    f"{user.address} får inte knyta meddelanden till ärende {case.label}."
-                )
-            self._open(case)
+            self._may_change(user, case, "knyta meddelanden till")
             subject = (record.subject or "(utan ämne)")[:120]
-            sender = (record.sender_address or "").lower()
-            party = bool(sender) and (sender in case_parties(case) or _own(self.config, sender))
+            intake = self.intake
+            party = intake.is_party(case, record.sender_address or "")  # type: ignore[attr-defined]
             arrived = record.received_at or now
             reasons: list[str] = []
             if not party:
@@ -255,7 +246,7 @@ class MessageCorrections(CorrectionsBase):
                     session,
                     case,
                     at=arrived,
-                    calendar=self.intake.calendar,  # type: ignore[attr-defined]
+                    calendar=intake.calendar,  # type: ignore[attr-defined]
                     subject=subject,
                 )
             withdraws = any(r.startswith(WITHDRAWAL_REASON) for r in record.reasons or [])
@@ -275,20 +266,14 @@ class MessageCorrections(CorrectionsBase):
                 mark_for_review(case, reason)
             record.case_id, record.disposition = case.id, Disposition.FOLLOWUP
             record.reviewed_by, record.reviewed_at = by, now
-            planned = []
-            if case.handler and case.handler.lower() != user.address.lower():
-                planned.append(
-                    Planned(
-                        case.handler,
-                        "followup",
-                        f"{case.reference}#{record.id}",  # one notice per message
-                        now.astimezone(STOCKHOLM).date(),
-                        f"{case.label} {case.heading}: {by} knöt ett nytt meddelande till "
-                        "ärendet" + ("; avsändaren tar tillbaka klagomålet." if withdraws else "."),
-                        private=case.private,
-                        page=f"/arenden/{case.id}",
-                    )
-                )
+            planned = _tell_handler(
+                case,
+                user,
+                f"{case.reference}#{record.id}",  # one notice per message
+                now,
+                f"{by} knöt ett nytt meddelande till ärendet"
+                + ("; avsändaren tar tillbaka klagomålet." if withdraws else "."),
+            )
             text = f"Meddelande nr {record.id} hör nu till {case.label}." + (
                 " Ärendet står i granskningskön: " + "; ".join(reasons) + "." if reasons else ""
             )
@@ -303,20 +288,16 @@ class MessageCorrections(CorrectionsBase):
         events keep what happened, with a note of this."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            record = session.get(MessageRecord, record_id, with_for_update=True)
-            if record is None or record.disposition is not Disposition.FOLLOWUP:
-                raise NotFoundError(
-                    f"Meddelande nr {record_id} är inget senare meddelande i ett ärende. "
-                    "Ärendets eget meddelande tas bort genom att ärendet makuleras."
-                )
+            record = self._locked(
+                session,
+                record_id,
+                (Disposition.FOLLOWUP,),
+                f"Meddelande nr {record_id} är inget senare meddelande i ett ärende. "
+                "Ärendets eget meddelande tas bort genom att ärendet makuleras.",
+            )
             self._may_register(user, record)
             case = session.get_one(Case, record.case_id)
-            self._may_correct(user, case, "ta bort meddelanden från")
-            if not can_view_case(user, case):  # a private case its mailbox's owners may not open
-                raise PermissionDeniedError(
-                    f"{user.address} får inte ta bort meddelanden från det ärendet."
-                )
-            self._open(case)
+            self._may_change(user, case, "ta bort meddelanden från")
             subject = (record.subject or "(utan ämne)")[:120]
             add_event(
                 session,
@@ -333,20 +314,14 @@ class MessageCorrections(CorrectionsBase):
             record.case_id, record.disposition = None, Disposition.NOT_CASE
             record.flagged_by, record.flagged_at = by, now
             record.reviewed_by = record.reviewed_at = None
-            planned = []
-            if case.handler and case.handler.lower() != user.address.lower():
-                planned.append(
-                    Planned(
-                        case.handler,
-                        "followup",
-                        f"{case.reference}#{record.id}:bort",
-                        now.astimezone(STOCKHOLM).date(),
-                        f"{case.label} {case.heading}: {by} tog bort meddelande nr {record.id} "
-                        "från ärendet; se efter om ärendet ändå behöver något.",
-                        private=case.private,
-                        page=f"/arenden/{case.id}",
-                    )
-                )
+            planned = _tell_handler(
+                case,
+                user,
+                f"{case.reference}#{record.id}:bort",
+                now,
+                f"{by} tog bort meddelande nr {record.id} från ärendet; se efter om ärendet "
+                "ändå behöver något.",
+            )
             result = Corrected(
                 case.reference,
                 case.status.value,
@@ -355,6 +330,25 @@ class MessageCorrections(CorrectionsBase):
             )
         self._tell(planned, now)
         return result
+
+    @staticmethod
+    def _locked(
+        session: Session, record_id: int, states: tuple[Disposition, ...], missing: str
+    ) -> MessageRecord:
+        """The record, locked for the transaction (two people acting on one message at once
+        do not both go through), when it is in one of ``states``; else ``missing``."""
+        record = session.get(MessageRecord, record_id, with_for_update=True)
+        if record is None or record.disposition not in states:
+            raise NotFoundError(missing)
+        return record
+
+    def _may_change(self, user: User, case: Case, what: str) -> None:
+        """``user`` may correct and open ``case`` (a private case its mailbox's owners may
+        not open), and it is not withdrawn."""
+        self._may_correct(user, case, what)
+        if not can_view_case(user, case):
+            raise PermissionDeniedError(f"{user.address} får inte {what} det ärendet.")
+        self._open(case)
 
     def flag(self, record_id: int, *, by: str) -> None:
         """Ask for a person to look at a message that was not made a case."""
@@ -388,3 +382,21 @@ class MessageCorrections(CorrectionsBase):
         if record is None or record.disposition not in REVIEWABLE_NON_CASES:
             raise NotFoundError(f"Det finns inget meddelande nr {record_id} att granska.")
         return record
+
+
+def _tell_handler(case: Case, user: User, ref: str, now: datetime, what: str) -> list[Planned]:
+    """The notice to the case's handler of what someone else did to it (none to oneself;
+    a private case's to no stand-in)."""
+    if not case.handler or case.handler.lower() == user.address.lower():
+        return []
+    return [
+        Planned(
+            case.handler,
+            "followup",
+            ref,
+            now.astimezone(STOCKHOLM).date(),
+            f"{case.label} {case.heading}: {what}",
+            private=case.private,
+            page=f"/arenden/{case.id}",
+        )
+    ]

@@ -263,8 +263,15 @@ class Intake:
         if sender in {a.lower() for a in org.web_form_senders}:
             found = find_contact(msg, self.own_addresses).reply_to
             sender = found.address.lower() if found else ""
+        return self.is_party(case, sender)
+
+    def is_party(self, case: Case, sender: str) -> bool:
+        """Whether ``sender`` (an address) may write in ``case``: its citizen, a member of
+        staff, or a party the case was forwarded to."""
+        sender = sender.lower()
         if not sender:
             return False
+        org = self.config.organisation
         if sender.rpartition("@")[2] in {d.lower() for d in org.domains} or sender in self._staff:
             return True
         return sender in case_parties(case)
