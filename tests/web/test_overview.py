@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -10,8 +10,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from postvakt.registry.absences import add_absence
-from postvakt.registry.models import Case, Mailbox
-from tests.web.support import Cases, ctx_of, sign_in
+from postvakt.registry.cases import add_event
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Disposition,
+    EventKind,
+    Mailbox,
+    MessageRecord,
+)
+from tests.web.support import NOW, Cases, ctx_of, sign_in
 
 
 def _row(html: str, address: str) -> str:
@@ -84,3 +92,50 @@ def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> N
     row = _row(client.get("/").text, "kontakt@testby.se")
     assert "Ingen ansvarig är på plats i dag." in row and "Regel bruten" in row
     assert row.count('täcks av <span class="who">Bo Bygg') == 2
+
+
+def test_a_message_after_the_answer_is_listed_with_its_case_unless_private(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    """A citizen who writes again after the answer waits for a reply: Översikt lists the
+    message with a link to its case; a private case's message is left to its handler."""
+    with ctx_of(app).sessions() as session, session.begin():
+        kontakt = session.scalars(
+            select(Mailbox).where(Mailbox.address == "kontakt@testby.se")
+        ).one()
+        for number, (case_id, private) in enumerate(
+            ((cases.kontakt, False), (cases.bygglov, True))
+        ):
+            case = session.get(Case, case_id)
+            assert case is not None
+            case.status, case.private = CaseStatus.ANSWERED, private
+            add_event(
+                session,
+                case,
+                EventKind.ANSWERED,
+                actor="anna@testby.se",
+                at=NOW - timedelta(days=2),
+                detail="Svar",
+            )
+            session.add(
+                MessageRecord(
+                    mailbox_id=kontakt.id,
+                    folder="INBOX",
+                    message_key=f"later-{number}",
+                    subject=f"Fråga {number} efter svaret",
+                    sender_address="karin.ek@example.net",
+                    received_at=NOW - timedelta(days=1),
+                    processed_at=NOW - timedelta(days=1),
+                    disposition=Disposition.FOLLOWUP,
+                    reply_due=date(2026, 11, 30),
+                    case_id=case_id,
+                )
+            )
+    sign_in(client, "kd@testby.se")  # sees both units' mailboxes
+    page = client.get("/").text
+    listed = page.split('id="meddelanden"')[1]
+    assert (
+        f'<a href="/arenden/{cases.kontakt}">{cases.kontakt_ref}: nytt meddelande efter svaret, Fråga 0'
+        in listed
+    )
+    assert "Fråga 1" not in page

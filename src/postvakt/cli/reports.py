@@ -171,7 +171,7 @@ def cmd_counts(args: argparse.Namespace) -> int:
         f"{count(total, 'ärende', 'ärenden')}, varav {open_} öppna och {late} försenade.\n"
         f"Besvarade i tid: {share} ({in_time.in_time} av {in_time.judged}; "
         f"{in_time.not_yet_due} ännu inte förfallna).\n"
-        f"Obesvarade meddelanden som inte är ärenden: {messages.unanswered}, "
+        f"Obesvarade meddelanden (inte ärenden, eller nya efter ett svar): {messages.unanswered}, "
         f"varav {messages.overdue} försenade."
     )
     return EXIT_OK

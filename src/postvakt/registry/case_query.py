@@ -19,8 +19,11 @@ The pieces:
   the acknowledgement (a complaint not yet acknowledged) or the answer — is before today.
   One case is one overdue case, however many of its deadlines have passed.
 - :func:`answered_in_time` — the share answered in time (see :func:`judge` for the rule).
-- :func:`message_counts` — citizen *messages* that did not become cases (the five-day reply
-  rule): counted apart and named as messages, never added to case counts.
+- :func:`awaiting_reply` — **the** definition of a citizen message that waits for its own
+  reply (the five-day rule): one that did not become a case, or one that came in a case
+  after the case was answered, closed or handed over (no case clock covers it any more).
+- :func:`message_counts` — those messages, counted apart and named as messages, never
+  added to case counts.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "OPEN_STATUSES",
     "RUNNING_STATUSES",
     "SORT_KEYS",
+    "STOPPED_STATUSES",
     "CaseFilter",
     "CaseScope",
     "DueState",
@@ -62,6 +66,7 @@ __all__ = [
     "Verdict",
     "answered_day",
     "answered_in_time",
+    "awaiting_reply",
     "count_cases",
     "count_cases_by",
     "due_state",
@@ -470,17 +475,47 @@ class MessageCounts:
     """Of those, the ones whose reply deadline is before today."""
 
 
-def message_counts(
-    session: Session, today: date, mailboxes: Iterable[str] | None = None
-) -> MessageCounts:
-    """Unanswered citizen messages (not cases) with a reply deadline, in ``mailboxes``
-    (addresses; None: every mailbox) — the same messages :func:`postvakt.rules.deadlines.
-    due_items` reminds of."""
-    where: list[ColumnElement[bool]] = [
-        MessageRecord.disposition == Disposition.NOT_CASE,
+STOPPED_STATUSES = (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.FORWARDED)
+"""A case in these states has no running answer clock: its citizen was answered (or the case
+was handed over to another organisation)."""
+
+_STOPPING = (EventKind.ANSWERED, EventKind.CLOSED, EventKind.FORWARDED)
+
+
+def awaiting_reply() -> list[ColumnElement[bool]]:
+    """Citizen messages that wait for a reply of their own, as SQL conditions on
+    :class:`MessageRecord`: unanswered, with a reply deadline, and either not a case, or a
+    follow-up that came in a case after its clock stopped (answered, closed, handed over).
+
+    A follow-up that came before the answer was covered by it; one in an open case is covered
+    by the case's own answer clock.  A later one — "I have one more question", a reply the
+    staff have not seen — would otherwise wait for nobody.  The moment the case's clock
+    stopped is its latest answer, closing or hand-over event."""
+    stopped = (
+        select(func.max(CaseEvent.at))
+        .where(CaseEvent.case_id == MessageRecord.case_id, CaseEvent.kind.in_(_STOPPING))
+        .correlate(MessageRecord)
+        .scalar_subquery()
+    )
+    after_the_answer = and_(
+        MessageRecord.disposition == Disposition.FOLLOWUP,
+        MessageRecord.case_id.in_(select(Case.id).where(Case.status.in_(STOPPED_STATUSES))),
+        func.coalesce(MessageRecord.received_at, MessageRecord.processed_at) > stopped,
+    )
+    return [
+        or_(MessageRecord.disposition == Disposition.NOT_CASE, after_the_answer),
         MessageRecord.answered_at.is_(None),
         MessageRecord.reply_due.is_not(None),
     ]
+
+
+def message_counts(
+    session: Session, today: date, mailboxes: Iterable[str] | None = None
+) -> MessageCounts:
+    """Citizen messages that wait for their own reply (:func:`awaiting_reply`), in
+    ``mailboxes`` (addresses; None: every mailbox) — the same messages
+    :func:`postvakt.rules.deadlines.due_items` reminds of."""
+    where = awaiting_reply()
     if mailboxes is not None:
         where.append(
             MessageRecord.mailbox_id.in_(

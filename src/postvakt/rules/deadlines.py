@@ -9,7 +9,10 @@ mail and newsletters have none).  A message that became a case is followed throu
 case instead: a complaint must be acknowledged (``complaint_ack``) and answered
 (``complaint_answer``); an opinion answered.  A reply need not be the final solution: any
 reply stops the message's clock, the case's answer clock stops at an answer.  A case that
-waits for the citizen has no running clock.
+waits for the citizen has no running clock.  A citizen who writes again in a case after it
+was answered, closed or handed over is owed a reply of their own: that message is watched
+by its own deadline, and the case's handler is reminded
+(:func:`postvakt.registry.case_query.awaiting_reply`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.models import Case, CaseKind, CaseStatus, Disposition, Mailbox, MessageRecord
+from postvakt.registry.case_query import awaiting_reply
+from postvakt.registry.models import Case, CaseKind, CaseStatus, Mailbox, MessageRecord
 from postvakt.rules.calendar import WorkingCalendar
 
 __all__ = ["DueItem", "Notice", "due_items", "to_notify"]
@@ -72,31 +76,53 @@ def _mailbox_people(mailbox: Mailbox | None) -> tuple[tuple[str, ...], str | Non
     return owners, head
 
 
+def _case_people(case: Case) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Who is reminded of a case (its handler, else whoever reads its mailbox) and who else
+    is told at a breach (the mailbox's owners and the unit head)."""
+    owners, head = _mailbox_people(case.mailbox)
+    if case.unit is not None:
+        head = case.unit.head
+    responsible = (case.handler,) if case.handler else owners
+    escalate = tuple(dict.fromkeys(a for a in (*owners, head) if a and a not in responsible))
+    return responsible, escalate
+
+
 def due_items(session: Session) -> list[DueItem]:
     """Everything with a running clock: unanswered citizen messages and open cases."""
     items: list[DueItem] = []
     messages = session.scalars(
         select(MessageRecord)
-        .options(selectinload(MessageRecord.mailbox).selectinload(Mailbox.owners))
-        .where(
-            MessageRecord.disposition == Disposition.NOT_CASE,
-            MessageRecord.answered_at.is_(None),
-            MessageRecord.reply_due.is_not(None),
+        .options(
+            selectinload(MessageRecord.mailbox).selectinload(Mailbox.owners),
+            selectinload(MessageRecord.case).selectinload(Case.unit),
+            selectinload(MessageRecord.case)
+            .selectinload(Case.mailbox)
+            .selectinload(Mailbox.owners),
         )
+        .where(*awaiting_reply())
     )
     for record in messages:
-        owners, head = _mailbox_people(record.mailbox)
         assert record.reply_due is not None
+        title = f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}"
+        case = record.case
+        if case is None:
+            owners, head = _mailbox_people(record.mailbox)
+            responsible, escalate = owners, tuple(a for a in (head,) if a)
+        else:  # written in a case after its answer: its handler answers it
+            responsible, escalate = _case_people(case)
+            title = f"{case.label}: nytt meddelande efter svaret, {title}"
         items.append(
             DueItem(
                 kind="reply",
                 ref=f"meddelande {record.id}",
-                title=f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}",
+                title=title,
                 mailbox=record.mailbox.address,
                 due=record.reply_due,
-                responsible=owners,
-                escalate_to=tuple(a for a in (head,) if a),
+                responsible=responsible,
+                escalate_to=escalate,
+                private=case is not None and case.private,
                 passed_before_seen=record.reply_due < _day(record.processed_at),
+                case_id=case.id if case is not None else None,
             )
         )
     cases = session.scalars(
@@ -105,11 +131,7 @@ def due_items(session: Session) -> list[DueItem]:
         .where(Case.status.in_(_OPEN_FOR_ANSWER), Case.anonymous.is_(False))
     )
     for case in cases:
-        owners, head = _mailbox_people(case.mailbox)
-        if case.unit is not None:
-            head = case.unit.head
-        responsible = (case.handler,) if case.handler else owners
-        escalate = tuple(dict.fromkeys(a for a in (*owners, head) if a and a not in responsible))
+        responsible, escalate = _case_people(case)
         mailbox = case.mailbox.address if case.mailbox else ""
         if (
             case.kind is CaseKind.COMPLAINT

@@ -175,7 +175,12 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
         overdue_total = count_cases(session, scope, CaseFilter(overdue=True), today)
         visible = {m.address for m in mailboxes}
         waiting: list[DueItem] = sorted(
-            (i for i in due_items(session) if i.kind == "reply" and i.mailbox in visible),
+            # a private case's message is its handler's: they are reminded by mail
+            (
+                i
+                for i in due_items(session)
+                if i.kind == "reply" and i.mailbox in visible and not i.private
+            ),
             key=lambda i: (i.mailbox, i.due, i.ref),
         )
         callbacks = ctx.service.callbacks
