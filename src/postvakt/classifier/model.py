@@ -515,7 +515,7 @@ class Classifier:
             disputed_by_form=disputed,
             titled_complaint=titled,
             withdraws_complaint=withdraws is not None,
-            letter=(citizen, letter_hints(citizen, doc)),
+            letter=(citizen, letter_hints(citizen, doc), self.own_domains),
         )
 
     def probabilities(self, citizen: CitizenText) -> np.ndarray:

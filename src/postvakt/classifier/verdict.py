@@ -74,11 +74,13 @@ class Verdict:
     """How sure the care detector is (0..1); 0 for rule-made verdicts."""
     care_threshold: float = CARE_THRESHOLD
     """From what care probability a case is flagged (``[classifier] care_threshold``)."""
-    letter: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
-    """The citizen's text the model read and its letter hints
+    letter: tuple[Any, Any, tuple[str, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The citizen's text the model read, its letter hints and the domains it read it with
     (:class:`~postvakt.classifier.text.CitizenText`,
-    :class:`~postvakt.classifier.letter_hints.LetterHints`), so that the intake need not read
-    the same words again; None for rule-made verdicts."""
+    :class:`~postvakt.classifier.letter_hints.LetterHints`, the organisation's own), so that
+    the intake need not read the same words again; None for rule-made verdicts."""
 
     @property
     def is_case(self) -> bool:

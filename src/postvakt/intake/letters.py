@@ -37,11 +37,15 @@ def letter_language(intake: Intake, work: Work) -> Disposition | None:
     case = work.case
     assert case is not None and work.verdict is not None
     msg = intake.citizen_message(work.msg, work.verdict)
-    citizen = citizen_text(msg, intake.config.organisation.domains)
+    domains = tuple(intake.config.organisation.domains)
     read = work.verdict.letter
-    # The classifier read the same words (the same text, when its domains are the
-    # organisation's and the message is not a forward): its hints, not a second reading.
-    hints = read[1] if read is not None and read[0] == citizen else letter_hints(citizen)
+    if read is not None and msg is work.msg and read[2] == domains:
+        # The classifier read these very words (this message, the organisation's domains):
+        # its hints, not a second reading.
+        hints = read[1]
+    else:  # a forward: the citizen's own message, read again (the same words, the same hints)
+        citizen = citizen_text(msg, domains)
+        hints = read[1] if read is not None and read[0] == citizen else letter_hints(citizen)
     case.language = "en" if hints.language == "en" else None
     flags = list(case.classifier_flags or [])
     if case.kind is CaseKind.OPINION and hints.praise and "praise" not in flags:
