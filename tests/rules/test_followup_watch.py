@@ -9,6 +9,7 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.deadlines import due_items, to_notify
 from postvakt.service import Service
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
+from tests.test_corrections import OTHER_UNIT
 
 COMPLAINT = "Jag vill klaga på snöröjningen. Ingen har plogat på tre dagar.\n\nKarin Ek\n"
 MORE = "Hej igen!\n\nEn sak till: kan ni också se över cykelbanan vid skolan?\n\nKarin Ek\n"
@@ -36,7 +38,10 @@ def at(day: int, hour: int) -> datetime:
 
 @pytest.fixture
 def ws(db_url: str, tmp_path: Path) -> Workspace:
-    return make_workspace(tmp_path / "ws", db_url)
+    workspace = make_workspace(tmp_path / "ws", db_url)
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        config.write(OTHER_UNIT)  # olle@testby.se, of a unit with a mailbox of its own
+    return workspace
 
 
 def run(ws: Workspace, now: datetime) -> None:
@@ -125,6 +130,72 @@ def test_a_message_after_the_answer_is_watched_until_it_is_answered(ws: Workspac
     run(ws, at(20, 11))
     assert watched(ws, date(2026, 11, 20)) == ([], 0)
     assert records(ws)["f2@example.net"].answered_at == at(20, 10)
+
+
+def messages(ws: Workspace, *args: str) -> int:
+    return main(["--config", str(ws.config_path), "messages", *args], clock=fixed_clock(at(20, 9)))
+
+
+def test_a_person_says_a_message_was_answered_otherwise_or_needs_no_answer(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A thank-you after the answer, a question answered by telephone: no reply in Sent will
+    ever stop their clocks, so a person does, and the case and the list say who and how."""
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
+    ws.deliver(
+        citizen_mail(
+            "Hej, när har ni öppet på kommunhuset?\n",
+            subject="Öppettider",
+            sender="olle@example.net",
+            message_id="<q1@example.net>",
+            date=at(16, 8),
+        )
+    )
+    run(ws, at(16, 9))
+    answer(ws, "answer", "c1@example.net", at(17, 10))
+    run(ws, at(17, 11))
+    write(ws, "f1@example.net", at(18, 9))
+    run(ws, at(18, 10))
+    found = records(ws)
+    later, question = found["f1@example.net"], found["q1@example.net"]
+    assert {i.record_id for i in watched(ws, date(2026, 11, 18))[0]} == {later.id, question.id}
+
+    thanks = ["answered", "--record", str(later.id), "--how", "ett tack, behöver inget svar"]
+    # someone with no right to the mailbox, and no reason at all, change nothing
+    assert messages(ws, *thanks, "--by", "olle@testby.se") == 2
+    assert "får inte registrera meddelanden i kontakt@testby.se" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        messages(ws, *thanks[:3], "--how", "  ", "--by", "anna@testby.se")
+    assert "--how: får inte vara tom" in capsys.readouterr().err
+    assert records(ws)["f1@example.net"].answered_at is None
+
+    assert messages(ws, *thanks, "--by", "anna@testby.se") == 0
+    out = capsys.readouterr().out
+    assert f"Meddelande nr {later.id} i KS 2026/1 räknas som besvarat" in out
+    by_phone = ["answered", "--record", str(question.id), "--how", "besvarat per telefon"]
+    assert messages(ws, *by_phone, "--by", "anna@testby.se") == 0
+    capsys.readouterr()
+    assert watched(ws, date(2026, 11, 20)) == ([], 0)
+    done = records(ws)["f1@example.net"]
+    assert (done.answered_at, done.answered_by, done.answered_note) == (
+        at(20, 9),
+        "anna@testby.se",
+        "ett tack, behöver inget svar",
+    )
+    with Service(load_config(ws.config_path), clock=fixed_clock(at(20, 9))).open() as service:
+        assert service.sessions is not None
+        with service.sessions() as session:
+            notes = [e.detail for e in session.scalars(select(Case)).one().events]
+    assert (
+        f"Meddelande nr {later.id} (SV: Klagomål på snöröjningen) räknas som besvarat: ett tack, behöver inget svar"
+        in notes
+    )
+    # once is enough: a second time says when and by whom
+    assert messages(ws, *by_phone, "--by", "anna@testby.se") == 2
+    assert "är redan besvarat (2026-11-20 09:00, anna@testby.se)" in capsys.readouterr().err
+    assert messages(ws, "list", "--json") == 0
+    listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
+    assert listed[question.id]["answered_note"] == "besvarat per telefon"
 
 
 def test_a_closed_case_and_a_private_one(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

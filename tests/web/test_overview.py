@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -94,11 +95,10 @@ def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> N
     assert row.count('täcks av <span class="who">Bo Bygg') == 2
 
 
-def test_a_message_after_the_answer_is_listed_with_its_case_unless_private(
-    client: TestClient, app: FastAPI, cases: Cases
-) -> None:
-    """A citizen who writes again after the answer waits for a reply: Översikt lists the
-    message with a link to its case; a private case's message is left to its handler."""
+def _after_the_answer(app: FastAPI, cases: Cases) -> list[int]:
+    """Karin writes again in each case after its answer (the second case private): the
+    messages' numbers."""
+    ids = []
     with ctx_of(app).sessions() as session, session.begin():
         kontakt = session.scalars(
             select(Mailbox).where(Mailbox.address == "kontakt@testby.se")
@@ -117,25 +117,65 @@ def test_a_message_after_the_answer_is_listed_with_its_case_unless_private(
                 at=NOW - timedelta(days=2),
                 detail="Svar",
             )
-            session.add(
-                MessageRecord(
-                    mailbox_id=kontakt.id,
-                    folder="INBOX",
-                    message_key=f"later-{number}",
-                    subject=f"Fråga {number} efter svaret",
-                    sender_address="karin.ek@example.net",
-                    received_at=NOW - timedelta(days=1),
-                    processed_at=NOW - timedelta(days=1),
-                    disposition=Disposition.FOLLOWUP,
-                    reply_due=date(2026, 11, 30),
-                    case_id=case_id,
-                )
+            record = MessageRecord(
+                mailbox_id=kontakt.id,
+                folder="INBOX",
+                message_key=f"later-{number}",
+                subject=f"Fråga {number} efter svaret",
+                sender_address="karin.ek@example.net",
+                received_at=NOW - timedelta(days=1),
+                processed_at=NOW - timedelta(days=1),
+                disposition=Disposition.FOLLOWUP,
+                reply_due=date(2026, 11, 30),
+                case_id=case_id,
             )
+            session.add(record)
+            session.flush()
+            ids.append(record.id)
+    return ids
+
+
+def test_a_message_after_the_answer_is_listed_with_its_case_unless_private(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    """A citizen who writes again after the answer waits for a reply: Översikt lists the
+    message with a link to its case; a private case's message is left to its handler."""
+    _after_the_answer(app, cases)
     sign_in(client, "kd@testby.se")  # sees both units' mailboxes
     page = client.get("/").text
     listed = page.split('id="meddelanden"')[1]
     assert (
-        f'<a href="/arenden/{cases.kontakt}">{cases.kontakt_ref}: nytt meddelande efter svaret, Fråga 0'
-        in listed
+        f'<a href="/arenden/{cases.kontakt}">{cases.kontakt_ref}: nytt meddelande efter svaret, '
+        "Fråga 0" in listed
     )
     assert "Fråga 1" not in page
+
+
+def _flash(html: str) -> str:
+    match = re.search(r'<div class="flash [a-z]+" role="(?:status|alert)">(.*?)</div>', html, re.S)
+    assert match, "no message on the page"
+    return match.group(1)
+
+
+def test_a_message_answered_by_telephone_is_marked_so_from_the_overview(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    later, _private = _after_the_answer(app, cases)
+    action = f"/meddelanden/{later}/besvarat"
+    csrf = sign_in(client, "bo@testby.se")  # Bygglov's: no right to kontakt@'s messages
+    refused = client.post(action, data={"csrf": csrf, "how": "x"}, follow_redirects=False)
+    assert refused.status_code == 403
+    csrf = sign_in(client, "anna@testby.se")
+    assert f'action="{action}"' in client.get("/").text
+    empty = client.post(action, data={"csrf": csrf, "how": " "})
+    assert _flash(empty.text).startswith("Skriv hur meddelandet besvarades")
+    page = client.post(action, data={"csrf": csrf, "how": "besvarat per telefon"}).text
+    assert f"Meddelande nr {later} i {cases.kontakt_ref} räknas som besvarat" in _flash(page)
+    assert f'action="{action}"' not in page and "Fråga 0" not in page
+    with ctx_of(app).sessions() as session:
+        record = session.get_one(MessageRecord, later)
+        assert (record.answered_by, record.answered_note) == (
+            "anna@testby.se",
+            "besvarat per telefon",
+        )
+        assert record.answered_at == NOW

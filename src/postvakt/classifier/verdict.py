@@ -74,9 +74,7 @@ class Verdict:
     """How sure the care detector is (0..1); 0 for rule-made verdicts."""
     care_threshold: float = CARE_THRESHOLD
     """From what care probability a case is flagged (``[classifier] care_threshold``)."""
-    letter: tuple[Any, Any, tuple[str, ...]] | None = field(
-        default=None, compare=False, repr=False
-    )
+    letter: tuple[Any, Any, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
     """The citizen's text the model read, its letter hints and the domains it read it with
     (:class:`~postvakt.classifier.text.CitizenText`,
     :class:`~postvakt.classifier.letter_hints.LetterHints`, the organisation's own), so that

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from postvakt.cli.args import email, integer, output_file, parse_date, year
+from postvakt.cli.args import email, integer, output_file, parse_date, text, year
 from postvakt.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -100,6 +100,28 @@ def add_parsers(sub: Any) -> None:
     messages_list = messages_sub.add_parser("list", help="lista bevakade meddelanden")
     messages_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
     messages_list.add_argument("--open", action="store_true", help="bara obesvarade")
+    answered = messages_sub.add_parser(
+        "answered",
+        help="meddelandet är besvarat på annat sätt (t.ex. per telefon) eller behöver inget "
+        "svar: svarstiden stoppas",
+    )
+    answered.add_argument(
+        "--record",
+        required=True,
+        type=integer(1, 10**9),
+        metavar="NR",
+        help="meddelandets nummer (i 'messages list', på webben ”Meddelande nr …”)",
+    )
+    answered.add_argument(
+        "--how",
+        required=True,
+        type=text,
+        metavar="TEXT",
+        help="hur det besvarades, eller varför det inte behöver svar",
+    )
+    answered.add_argument(
+        "--by", required=True, type=email, metavar="E-POST", help="du som gör det"
+    )
     report.set_defaults(handler=cmd_report)
     failed.set_defaults(handler=cmd_failed)
     messages.set_defaults(handler=cmd_messages)
@@ -397,6 +419,8 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from postvakt.registry.models import Disposition, MessageRecord
     from postvakt.registry.replies import CITIZEN
 
+    if args.messages_command == "answered":
+        return _answered(args)
     service = open_service(args, read_only=True)
     assert service.sessions is not None
     with service, service.sessions() as session, database_errors():
@@ -414,6 +438,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
         records = list(session.scalars(query))
         data = [
             {
+                "id": r.id,
                 "mailbox": r.mailbox.address,
                 "sender": r.sender_address,
                 "subject": r.subject,
@@ -422,6 +447,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
                 "reply_due": iso(r.reply_due),
                 "answered_at": iso(r.answered_at),
                 "answered_by": r.answered_by,
+                "answered_note": r.answered_note,
                 "disposition": r.disposition.value,
                 "case": r.case.reference if r.case else None,
             }
@@ -439,6 +465,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = [
         (
+            str(d["id"]),
             d["mailbox"],
             d["sender"] or "",
             (d["subject"] or "")[:40],
@@ -450,11 +477,22 @@ def cmd_messages(args: argparse.Namespace) -> int:
         for d in data
     ]
     print(
-        table(rows, ("Brevlåda", "Avsändare", "Ämne", "Inkom", "Svar senast", "Besvarat", "Ärende"))
+        table(
+            rows,
+            ("Nr", "Brevlåda", "Avsändare", "Ämne", "Inkom", "Svar senast", "Besvarat", "Ärende"),
+        )
     )
     if any(d["disposition"] == Disposition.BEFORE_START for d in data):
         print(
             "\nFöre start: kom innan brevlådan började bevakas (start_from) och registreras "
             "inte. 'postvakt backfill BREVLÅDA --since DATUM --by ADRESS' registrerar äldre post."
         )
+    return EXIT_OK
+
+
+def _answered(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    with service:
+        assert service.corrections is not None
+        print(service.corrections.answered_otherwise(args.record, by=args.by, how=args.how))
     return EXIT_OK

@@ -331,6 +331,59 @@ class MessageCorrections(CorrectionsBase):
         self._tell(planned, now)
         return result
 
+    def answered_otherwise(self, record_id: int, *, by: str, how: str) -> str:
+        """A person says a citizen's message was answered although no reply was seen in Sent
+        (by telephone, at the desk), or that it needs none (a thank-you after the answer):
+        its reply clock stops, with who said so and how.  In a case, the case's events say it.
+        Returns what was done, for the person."""
+        how = " ".join(how.split())
+        if not how:
+            raise InvalidInputError(
+                "Skriv hur meddelandet besvarades, eller varför det inte behöver svar "
+                "(t.ex. 'besvarat per telefon' eller 'ett tack, behöver inget svar').",
+                argument="--how",
+            )
+        user, now = self.person(by), self.clock()
+        with self.sessions() as session, database_errors(), session.begin():
+            record = self._locked(
+                session,
+                record_id,
+                (Disposition.NOT_CASE, Disposition.FOLLOWUP),
+                f"Meddelande nr {record_id} väntar inte på något eget svar: se 'postvakt "
+                "messages list --open'.",
+            )
+            case = session.get(Case, record.case_id) if record.case_id else None
+            handles = case is not None and (case.handler or "").lower() == user.address.lower()
+            if not handles:
+                self._may_register(user, record)
+            if case is not None and not can_view_case(user, case):
+                raise PermissionDeniedError(f"{user.address} får inte öppna det ärendet.")
+            if record.reply_due is None:
+                raise InvalidTransitionError(
+                    f"Meddelande nr {record.id} har ingen svarstid (ett anonymt eller ett "
+                    "automatiskt meddelande): det finns inget att markera som besvarat."
+                )
+            if record.answered_at is not None:
+                raise InvalidTransitionError(
+                    f"Meddelande nr {record.id} är redan besvarat "
+                    f"({record.answered_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}, "
+                    f"{record.answered_by or 'okänd'})."
+                )
+            record.answered_at, record.answered_by = now, by
+            record.answered_note = how[:500]
+            if case is not None:
+                subject = (record.subject or "(utan ämne)")[:120]
+                add_event(
+                    session,
+                    case,
+                    EventKind.NOTE,
+                    actor=by,
+                    at=now,
+                    detail=f"Meddelande nr {record.id} ({subject}) räknas som besvarat: {how}",
+                )
+            where = f" i {case.label}" if case is not None else ""
+        return f"Meddelande nr {record_id}{where} räknas som besvarat: {how[:500]}"
+
     @staticmethod
     def _locked(
         session: Session, record_id: int, states: tuple[Disposition, ...], missing: str

@@ -283,6 +283,9 @@ class MessageRecord(Base):
     answered_at: Mapped[datetime | None]
     """When a reply from the mailbox (or its delegate) was seen; automatic replies never count."""
     answered_by: Mapped[str | None] = mapped_column(String(320))
+    answered_note: Mapped[str | None] = mapped_column(Text)
+    """How it was answered when no reply was seen: a person's words ("besvarat per telefon",
+    "behöver inget svar: ett tack för svaret"), with ``answered_by`` naming them."""
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     case_probability: Mapped[float | None] = mapped_column(Float)
     """The model's probability that the message is a complaint or an opinion (for the

@@ -56,7 +56,9 @@ class DueItem:
     older mail registered on purpose.  The case is flagged for review instead; no breach
     notice floods the responsible (see :func:`postvakt.intake.start.late_registration`)."""
     case_id: int | None = None
-    """The case's id (its page is ``/arenden/{id}``); None for a message."""
+    """The case's id (its page is ``/arenden/{id}``); for a message, the case it came in."""
+    record_id: int | None = None
+    """The message's number, for a reply item (a person may say it was answered otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ def due_items(session: Session) -> list[DueItem]:
                 private=case is not None and case.private,
                 passed_before_seen=record.reply_due < _day(record.processed_at),
                 case_id=case.id if case is not None else None,
+                record_id=record.id,
             )
         )
     cases = session.scalars(

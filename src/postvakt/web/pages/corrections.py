@@ -397,6 +397,23 @@ def detach(
     return _run(request, back, lambda: corrections.detach(record_id, by=user.address))
 
 
+@router.post("/meddelanden/{record_id}/besvarat")
+def answered_otherwise(
+    request: Request,
+    record_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+    how: str = Form(""),
+) -> Response:
+    """The message was answered another way (by telephone), or needs no answer: its reply
+    clock stops, with who said so and how (from Översikt's unanswered messages)."""
+    corrections = context(request).corrections
+    return _run(
+        request,
+        "/#meddelanden",
+        lambda: corrections.answered_otherwise(record_id, how=how[:500], by=user.address),
+    )
+
+
 def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:
     """The later messages in an open case that ``user`` may take off it (``detach``): rights
     to the case and to the mailbox each message came to."""

@@ -39,7 +39,7 @@ from postvakt.web.case_links import case_list_url
 from postvakt.web.deps import context, render, signed_in
 from postvakt.web.evidence import Opened, opened_today
 from postvakt.web.presence import Presence, presence, today_roster
-from postvakt.web.roles import User, can_see_mailbox
+from postvakt.web.roles import User, can_correct_message, can_see_mailbox
 
 __all__ = ["SOON_SHOWN", "router"]
 
@@ -183,6 +183,20 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
             ),
             key=lambda i: (i.mailbox, i.due, i.ref),
         )
+        # who may say a message was answered otherwise: the mailbox's people (and a case's
+        # handler, for a message in their case)
+        answerable = {
+            i.record_id
+            for i in waiting
+            if i.record_id is not None
+            and (
+                any(
+                    m.address == i.mailbox and can_correct_message(user, m.address, m.unit)
+                    for m in mailboxes
+                )
+                or (i.case_id is not None and user.address in i.responsible)
+            )
+        }
         callbacks = ctx.service.callbacks
         to_call = callbacks.visible(user, session) if callbacks is not None else []
         charts = recent_charts(session, scope, today, link=case_list_url)
@@ -197,6 +211,7 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
         overdue_url=case_list_url(CaseFilter(overdue=True)),
         by_deadline_url=case_list_url(CaseFilter(), sort="svar"),
         waiting=waiting,
+        answerable=answerable,
         to_call=to_call,
         charts=[(chart, svg(chart)) for chart in charts],
         working_day=working_day,
