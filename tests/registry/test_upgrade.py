@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from postvakt.clock import STOCKHOLM
 from postvakt.mailbox.identity import content_hash
+from postvakt.registry.case_query import awaiting_reply
 from postvakt.registry.db import (
     _alembic_config,
     create_db_engine,
@@ -405,3 +406,61 @@ def foreign_keys_off_unchecked(engine: Engine) -> Iterator[sa.Connection]:
                 yield connection
         finally:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url: str) -> None:
+    """Messages that came in an answered case before the upgrade were watched by nothing: those
+    whose reply time has passed are marked answered with a note (no flood of breaches); a
+    recent one is watched from now on; one from before the answer stays as it was."""
+    engine = create_db_engine(db_url)
+    today = datetime.now(STOCKHOLM).date()
+    try:
+        at_revision(engine, "0017")
+        data = fill(engine, "0017")
+        old = tables("0017")
+        dialect = engine.dialect.name
+        answered = datetime(2026, 5, 4, 10, 0, tzinfo=STOCKHOLM)
+        template = next(m for m in data["messages"] if m["id"] == 3)
+
+        def later(number: int, received: datetime, due: date) -> dict[str, Any]:
+            return {
+                **template, "id": number, "message_key": f"f{number}", "message_id": f"f{number}@x",
+                "sender_address": "Goran@example.net", "disposition": "followup", "case_id": 1,
+                "received_at": received, "processed_at": received, "reply_due": due,
+                "answered_at": None, "answered_by": None,
+            }  # fmt: skip
+
+        with engine.begin() as connection:
+            connection.execute(
+                old["cases"].update().where(old["cases"].c.id == 1).values(status="answered")
+            )
+            connection.execute(
+                old["case_events"].insert(),
+                [{"id": 50, "case_id": 1, "at": _stored(answered, dialect), "kind": "answered",
+                  "actor": "anna@testby.se", "detail": "Svar", "document": None}],
+            )  # fmt: skip
+            rows_ = [
+                later(60, answered.replace(day=6), date(2026, 5, 13)),  # after, long passed
+                later(61, answered.replace(day=6), today + timedelta(days=30)),  # after, recent
+                later(62, answered.replace(day=2), date(2026, 5, 11)),  # before the answer
+            ]
+            connection.execute(
+                old["messages"].insert(),
+                [{k: _stored(v, dialect) for k, v in r.items()} for r in rows_],
+            )
+
+        migrate(engine)
+
+        with opened(engine) as session:
+            found = {
+                m.id: m
+                for m in session.scalars(select(MessageRecord).where(MessageRecord.id >= 60))
+            }
+            assert found[60].answered_by == "postvakt" and found[60].answered_at is not None
+            assert "innan Postvakt bevakade sådana meddelanden" in (found[60].answered_note or "")
+            assert (found[61].answered_at, found[61].answered_note) == (None, None)
+            assert (found[62].answered_at, found[62].answered_note) == (None, None)
+            watched = session.scalars(select(MessageRecord.id).where(*awaiting_reply())).all()
+            assert set(watched) & {60, 61, 62} == {61}
+    finally:
+        engine.dispose()

@@ -92,7 +92,9 @@ def records(ws: Workspace) -> dict[str, MessageRecord]:
             return found
 
 
-def test_a_message_after_the_answer_is_watched_until_it_is_answered(ws: Workspace) -> None:
+def test_a_message_after_the_answer_is_watched_until_it_is_answered(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
     run(ws, at(16, 9))
     write(ws, "f1@example.net", at(17, 9))  # before the answer: the answer covers it
@@ -107,13 +109,20 @@ def test_a_message_after_the_answer_is_watched_until_it_is_answered(ws: Workspac
     assert before.disposition is after.disposition is Disposition.FOLLOWUP
     assert before.case_id == after.case_id is not None
     assert before.answered_at is None  # the answer named only the complaint
+    # ... but it covered it: nothing to stop
+    phone = ["answered", "--record", str(before.id), "--how", "per telefon"]
+    assert messages(ws, *phone, "--by", "anna@testby.se") == 2
+    assert "väntar inte på något eget svar" in capsys.readouterr().err
     items, unanswered = watched(ws, date(2026, 11, 19))
     assert unanswered == 1
     (item,) = items
     assert item.ref == f"meddelande {after.id}"
     assert item.due == date(2026, 11, 26)  # Thu 19 + 5 working days
     assert item.case_id == after.case_id
-    assert item.title.startswith("KS 2026/1: nytt meddelande efter svaret")
+    assert item.title == (
+        "Nytt meddelande i KS 2026/1 efter svaret: SV: Klagomål på snöröjningen från "
+        "karin.ek@example.net"
+    )
     # the case's handler answers it, not whoever reads the mailbox; the head hears of a breach
     assert item.responsible == ("anna@testby.se",)
     assert item.escalate_to == ("chef@testby.se",)
@@ -126,10 +135,45 @@ def test_a_message_after_the_answer_is_watched_until_it_is_answered(ws: Workspac
         ("chef@testby.se", "breach"),
     }
 
+    # only the case's citizen is owed a reply: not whoever else may write in its thread
+    # (the organisation it was handed over to)
+    set_sender(ws, "f2@example.net", "registrator@region.example")
+    assert watched(ws, date(2026, 11, 19)) == ([], 0)
+    set_sender(ws, "f2@example.net", "Karin.Ek@example.net")  # as the case's, in any case
+    assert watched(ws, date(2026, 11, 19))[1] == 1
+
     answer(ws, "answer-2", "f2@example.net", at(20, 10))
     run(ws, at(20, 11))
     assert watched(ws, date(2026, 11, 20)) == ([], 0)
     assert records(ws)["f2@example.net"].answered_at == at(20, 10)
+
+
+def set_sender(ws: Workspace, message_id: str, sender: str) -> None:
+    with Service(load_config(ws.config_path), clock=fixed_clock(at(16, 8))).open() as service:
+        assert service.sessions is not None
+        with service.sessions() as session, session.begin():
+            found = session.scalars(
+                select(MessageRecord).where(MessageRecord.message_id == message_id)
+            ).one()
+            found.sender_address = sender
+
+
+def test_a_withdrawn_cases_message_is_watched_as_a_message_of_its_own(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Made 'annat' by a person, the message keeps its case's id for history, but it is a
+    message again: the mailbox's people answer it, with no word of a case."""
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
+    run(ws, at(16, 9))
+    argv = ["--config", str(ws.config_path), "cases", "reclassify", "KS 2026/1", "--kind"]
+    assert main([*argv, "annat", "--by", "anna@testby.se"], clock=fixed_clock(at(16, 10))) == 0
+    capsys.readouterr()
+    items, unanswered = watched(ws, date(2026, 11, 16))
+    (item,) = items
+    assert unanswered == 1 and item.case_id is None and not item.private
+    assert item.title == "Klagomål på snöröjningen från karin.ek@example.net"
+    assert item.responsible == ("anna@testby.se",)  # kontakt@'s owner
+    assert item.escalate_to == ("chef@testby.se",)
 
 
 def messages(ws: Workspace, *args: str) -> int:
@@ -159,11 +203,33 @@ def test_a_person_says_a_message_was_answered_otherwise_or_needs_no_answer(
     found = records(ws)
     later, question = found["f1@example.net"], found["q1@example.net"]
     assert {i.record_id for i in watched(ws, date(2026, 11, 18))[0]} == {later.id, question.id}
+    assert messages(ws, "list", "--open", "--json") == 0  # the same ones, by the same rule
+    assert {d["id"] for d in json.loads(capsys.readouterr().out)} == {later.id, question.id}
 
     thanks = ["answered", "--record", str(later.id), "--how", "ett tack, behöver inget svar"]
     # someone with no right to the mailbox, and no reason at all, change nothing
     assert messages(ws, *thanks, "--by", "olle@testby.se") == 2
-    assert "får inte registrera meddelanden i kontakt@testby.se" in capsys.readouterr().err
+    assert "olle@testby.se får inte svara på meddelanden i ärende KS 2026/1" in (
+        capsys.readouterr().err
+    )
+    # the registrar reads every case but answers none by that role alone
+    assert messages(ws, *thanks, "--by", "registrator@testby.se") == 2
+    assert "får inte svara på meddelanden i ärende KS 2026/1" in capsys.readouterr().err
+    phone = ["answered", "--record", str(question.id), "--how", "besvarat per telefon"]
+    assert messages(ws, *phone, "--by", "olle@testby.se") == 2
+    assert "får inte svara på meddelanden i kontakt@testby.se" in capsys.readouterr().err
+    complaint = found["c1@example.net"]  # answered in Sent
+    assert (
+        messages(
+            ws, "answered", "--record", str(complaint.id), *phone[3:], "--by", "anna@testby.se"
+        )
+        == 2
+    )
+    assert "Meddelande nr 1 är redan besvarat (2026-11-17 10:00, kontakt" in (
+        capsys.readouterr().err
+    )
+    assert messages(ws, "answered", "--record", "99999", *phone[3:], "--by", "anna@testby.se") == 2
+    assert "Det finns inget meddelande nr 99999" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         messages(ws, *thanks[:3], "--how", "  ", "--by", "anna@testby.se")
     assert "--how: får inte vara tom" in capsys.readouterr().err
@@ -172,7 +238,7 @@ def test_a_person_says_a_message_was_answered_otherwise_or_needs_no_answer(
     assert messages(ws, *thanks, "--by", "anna@testby.se") == 0
     out = capsys.readouterr().out
     assert f"Meddelande nr {later.id} i KS 2026/1 räknas som besvarat" in out
-    by_phone = ["answered", "--record", str(question.id), "--how", "besvarat per telefon"]
+    by_phone = phone
     assert messages(ws, *by_phone, "--by", "anna@testby.se") == 0
     capsys.readouterr()
     assert watched(ws, date(2026, 11, 20)) == ([], 0)
@@ -196,14 +262,22 @@ def test_a_person_says_a_message_was_answered_otherwise_or_needs_no_answer(
     assert messages(ws, "list", "--json") == 0
     listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
     assert listed[question.id]["answered_note"] == "besvarat per telefon"
+    assert messages(ws, "list") == 0
+    assert "(besvarat per telefon)" in capsys.readouterr().out
+    assert messages(ws, "list", "--open", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_a_closed_case_and_a_private_one(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    """Closed is as answered; a private case's message is its handler's alone."""
+    """Closing does not answer what the citizen asked after the answer; a private case's
+    message is its handler's, and names nothing of the case beyond its number."""
     ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
     run(ws, at(16, 9))
     answer(ws, "answer", "c1@example.net", at(17, 10))
     run(ws, at(17, 11))
+    asked = at(17, 11).replace(minute=30)  # after the answer, before the close
+    write(ws, "f0@example.net", asked)
+    run(ws, asked.replace(minute=40))
     argv = ["--config", str(ws.config_path), "cases", "close", "KS 2026/1", "--action", "Plogat."]
     assert main(argv, clock=fixed_clock(at(17, 12))) == 0
     assert "avslutat" in capsys.readouterr().out.lower()
@@ -216,9 +290,12 @@ def test_a_closed_case_and_a_private_one(ws: Workspace, capsys: pytest.CaptureFi
     write(ws, "f1@example.net", at(18, 9))
     run(ws, at(18, 10))
     items, unanswered = watched(ws, date(2026, 11, 18))
-    assert unanswered == 1
-    (item,) = items
-    assert item.private and item.responsible == ("anna@testby.se",)
+    found = records(ws)
+    assert unanswered == 2
+    assert {i.record_id for i in items} == {found["f0@example.net"].id, found["f1@example.net"].id}
+    for item in items:
+        assert item.private and item.responsible == ("anna@testby.se",)
+        assert item.title == "Nytt meddelande i KS 2026/1 efter svaret"
 
 
 def test_a_reopened_case_covers_the_message_that_reopened_it(ws: Workspace) -> None:

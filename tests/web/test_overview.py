@@ -96,8 +96,8 @@ def test_nobody_present_is_a_coverage_gap(client: TestClient, app: FastAPI) -> N
 
 
 def _after_the_answer(app: FastAPI, cases: Cases) -> list[int]:
-    """Karin writes again in each case after its answer (the second case private): the
-    messages' numbers."""
+    """Each case's citizen writes again after its answer, to kontakt@ (the second case
+    private): the messages' numbers."""
     ids = []
     with ctx_of(app).sessions() as session, session.begin():
         kontakt = session.scalars(
@@ -122,7 +122,7 @@ def _after_the_answer(app: FastAPI, cases: Cases) -> list[int]:
                 folder="INBOX",
                 message_key=f"later-{number}",
                 subject=f"Fråga {number} efter svaret",
-                sender_address="karin.ek@example.net",
+                sender_address=case.sender_address,
                 received_at=NOW - timedelta(days=1),
                 processed_at=NOW - timedelta(days=1),
                 disposition=Disposition.FOLLOWUP,
@@ -140,15 +140,22 @@ def test_a_message_after_the_answer_is_listed_with_its_case_unless_private(
 ) -> None:
     """A citizen who writes again after the answer waits for a reply: Översikt lists the
     message with a link to its case; a private case's message is left to its handler."""
-    _after_the_answer(app, cases)
+    later, private = _after_the_answer(app, cases)
     sign_in(client, "kd@testby.se")  # sees both units' mailboxes
     page = client.get("/").text
     listed = page.split('id="meddelanden"')[1]
     assert (
-        f'<a href="/arenden/{cases.kontakt}">{cases.kontakt_ref}: nytt meddelande efter svaret, '
-        "Fråga 0" in listed
+        f'<a href="/arenden/{cases.kontakt}">Nytt meddelande i {cases.kontakt_ref} efter svaret: '
+        f"Fråga 0 efter svaret från karin.ek@example.net</a> (nr {later})" in listed
     )
-    assert "Fråga 1" not in page
+    # the private case's is listed (the row counts it) by its number only, with no link
+    assert (
+        f'<td data-label="Meddelande">Nytt meddelande i {cases.bygglov_ref} efter svaret (nr {private})</td>'
+        in listed
+    )
+    assert "Fråga 1" not in page and f'href="/arenden/{cases.bygglov}"' not in listed
+    row = _row(page, "kontakt@testby.se")
+    assert "2 obesvarade meddelanden" in listed and ">2<" in row
 
 
 def _flash(html: str) -> str:
@@ -160,13 +167,19 @@ def _flash(html: str) -> str:
 def test_a_message_answered_by_telephone_is_marked_so_from_the_overview(
     client: TestClient, app: FastAPI, cases: Cases
 ) -> None:
-    later, _private = _after_the_answer(app, cases)
+    later, private = _after_the_answer(app, cases)
     action = f"/meddelanden/{later}/besvarat"
-    csrf = sign_in(client, "bo@testby.se")  # Bygglov's: no right to kontakt@'s messages
+    csrf = sign_in(client, "bo@testby.se")  # Bygglov's: no right to kontakt@'s case
+    refused = client.post(action, data={"csrf": csrf, "how": "x"}, follow_redirects=False)
+    assert refused.status_code == 403
+    csrf = sign_in(client, "registrator@testby.se")  # reads every case, answers none
     refused = client.post(action, data={"csrf": csrf, "how": "x"}, follow_redirects=False)
     assert refused.status_code == 403
     csrf = sign_in(client, "anna@testby.se")
-    assert f'action="{action}"' in client.get("/").text
+    page = client.get("/").text
+    # offered by the rule the action keeps: not for the private case she may not open
+    assert f'action="{action}"' in page
+    assert f'action="/meddelanden/{private}/besvarat"' not in page
     empty = client.post(action, data={"csrf": csrf, "how": " "})
     assert _flash(empty.text).startswith("Skriv hur meddelandet besvarades")
     page = client.post(action, data={"csrf": csrf, "how": "besvarat per telefon"}).text
@@ -179,3 +192,26 @@ def test_a_message_answered_by_telephone_is_marked_so_from_the_overview(
             "besvarat per telefon",
         )
         assert record.answered_at == NOW
+        handler = session.get_one(Case, cases.bygglov).handler
+    assert handler == "bo@testby.se"
+
+
+def test_the_handler_stops_the_clock_from_the_case_page(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    """The handler is reminded with a link to the case: its page offers the same, though the
+    message came to a mailbox they do not read."""
+    _later, private = _after_the_answer(app, cases)
+    csrf = sign_in(client, "bo@testby.se")
+    page = client.get(f"/arenden/{cases.bygglov}").text
+    waiting = page.split('id="vantar-svar"')[1].split("</section>")[0]
+    assert f"Nr {private}" in waiting and "Fråga 1 efter svaret" in waiting
+    assert f'action="/meddelanden/{private}/besvarat"' in waiting
+    done = client.post(
+        f"/meddelanden/{private}/besvarat",
+        data={"csrf": csrf, "how": "ett tack, behöver inget svar", "case": str(cases.bygglov)},
+    )
+    assert str(done.url).endswith(f"/arenden/{cases.bygglov}")
+    assert f"Meddelande nr {private} i {cases.bygglov_ref} räknas som besvarat" in _flash(done.text)
+    assert 'id="vantar-svar"' not in done.text
+    assert "räknas som besvarat: ett tack, behöver inget svar" in done.text  # the events

@@ -99,7 +99,11 @@ def add_parsers(sub: Any) -> None:
     )
     messages_list = messages_sub.add_parser("list", help="lista bevakade meddelanden")
     messages_list.add_argument("--json", action="store_true", help="skriv ut som JSON")
-    messages_list.add_argument("--open", action="store_true", help="bara obesvarade")
+    messages_list.add_argument(
+        "--open",
+        action="store_true",
+        help="bara de som väntar på eget svar (inte ärenden, eller nya efter ett svar)",
+    )
     answered = messages_sub.add_parser(
         "answered",
         help="meddelandet är besvarat på annat sätt (t.ex. per telefon) eller behöver inget "
@@ -415,6 +419,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
+    from postvakt.registry.case_query import awaiting_reply
     from postvakt.registry.db import database_errors
     from postvakt.registry.models import Disposition, MessageRecord
     from postvakt.registry.replies import CITIZEN
@@ -430,11 +435,8 @@ def cmd_messages(args: argparse.Namespace) -> int:
             .where(MessageRecord.disposition.in_(CITIZEN))
             .order_by(MessageRecord.received_at, MessageRecord.id)
         )
-        if args.open:
-            query = query.where(
-                MessageRecord.answered_at.is_(None),
-                MessageRecord.disposition != Disposition.BEFORE_START,
-            )
+        if args.open:  # as Översikt and the reminders count them
+            query = query.where(*awaiting_reply())
         records = list(session.scalars(query))
         data = [
             {
@@ -471,7 +473,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
             (d["subject"] or "")[:40],
             (d["received_at"] or "")[:16].replace("T", " "),
             d["reply_due"] or "-",
-            (d["answered_at"] or "")[:16].replace("T", " ") or "obesvarat",
+            _answered_cell(d),
             d["case"] or ("före start" if d["disposition"] == Disposition.BEFORE_START else ""),
         )
         for d in data
@@ -488,6 +490,14 @@ def cmd_messages(args: argparse.Namespace) -> int:
             "inte. 'postvakt backfill BREVLÅDA --since DATUM --by ADRESS' registrerar äldre post."
         )
     return EXIT_OK
+
+
+def _answered_cell(d: dict[str, Any]) -> str:
+    """'2026-11-24 10:00', with how when a person said so; else 'obesvarat'."""
+    when = (d["answered_at"] or "")[:16].replace("T", " ")
+    if not when:
+        return "obesvarat"
+    return f"{when} ({d['answered_note'][:40]})" if d["answered_note"] else when
 
 
 def _answered(args: argparse.Namespace) -> int:

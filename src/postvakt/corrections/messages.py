@@ -23,8 +23,10 @@ from postvakt.errors import (
     InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
+    PostvaktError,
 )
 from postvakt.mailbox.base import FetchedMessage
+from postvakt.registry.case_query import awaiting_reply
 from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import attach_followup
@@ -36,7 +38,7 @@ from postvakt.registry.models import (
     Mailbox,
     MessageRecord,
 )
-from postvakt.roles import User, can_view_case
+from postvakt.roles import User, can_act_on_case, can_correct_message, can_view_case
 from postvakt.rules.notify import Planned
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "OTHER_SENDER",
     "WITHDRAWN_IN_MESSAGE",
     "MessageCorrections",
+    "may_answer_otherwise",
 ]
 
 WITHDRAWN_IN_MESSAGE = (
@@ -335,8 +338,9 @@ class MessageCorrections(CorrectionsBase):
         """A person says a citizen's message was answered although no reply was seen in Sent
         (by telephone, at the desk), or that it needs none (a thank-you after the answer):
         its reply clock stops, with who said so and how.  In a case, the case's events say it.
-        Returns what was done, for the person."""
-        how = " ".join(how.split())
+        Only a message that waits for its own reply (:func:`awaiting_reply`).  Returns what
+        was done, for the person."""
+        how = " ".join(how.split())[:ANSWERED_NOTE_LIMIT]
         if not how:
             raise InvalidInputError(
                 "Skriv hur meddelandet besvarades, eller varför det inte behöver svar "
@@ -345,32 +349,24 @@ class MessageCorrections(CorrectionsBase):
             )
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            record = self._locked(
-                session,
-                record_id,
-                (Disposition.NOT_CASE, Disposition.FOLLOWUP),
-                f"Meddelande nr {record_id} väntar inte på något eget svar: se 'postvakt "
-                "messages list --open'.",
-            )
-            case = session.get(Case, record.case_id) if record.case_id else None
-            handles = case is not None and (case.handler or "").lower() == user.address.lower()
-            if not handles:
-                self._may_register(user, record)
-            if case is not None and not can_view_case(user, case):
-                raise PermissionDeniedError(f"{user.address} får inte öppna det ärendet.")
-            if record.reply_due is None:
-                raise InvalidTransitionError(
-                    f"Meddelande nr {record.id} har ingen svarstid (ett anonymt eller ett "
-                    "automatiskt meddelande): det finns inget att markera som besvarat."
+            record = session.scalars(
+                select(MessageRecord)
+                .where(MessageRecord.id == record_id, *awaiting_reply())
+                .with_for_update()
+            ).one_or_none()
+            if record is None:
+                raise self._not_awaiting(session, record_id)
+            case = _case_of(session, record)
+            if not may_answer_otherwise(user, record, case):
+                raise PermissionDeniedError(
+                    f"{user.address} får inte svara på meddelanden i "
+                    + (
+                        f"ärende {case.label}."
+                        if case is not None
+                        else f"{record.mailbox.address}."
+                    )
                 )
-            if record.answered_at is not None:
-                raise InvalidTransitionError(
-                    f"Meddelande nr {record.id} är redan besvarat "
-                    f"({record.answered_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}, "
-                    f"{record.answered_by or 'okänd'})."
-                )
-            record.answered_at, record.answered_by = now, by
-            record.answered_note = how[:500]
+            record.answered_at, record.answered_by, record.answered_note = now, by, how
             if case is not None:
                 subject = (record.subject or "(utan ämne)")[:120]
                 add_event(
@@ -382,7 +378,24 @@ class MessageCorrections(CorrectionsBase):
                     detail=f"Meddelande nr {record.id} ({subject}) räknas som besvarat: {how}",
                 )
             where = f" i {case.label}" if case is not None else ""
-        return f"Meddelande nr {record_id}{where} räknas som besvarat: {how[:500]}"
+        return f"Meddelande nr {record_id}{where} räknas som besvarat: {how}"
+
+    @staticmethod
+    def _not_awaiting(session: Session, record_id: int) -> PostvaktError:
+        record = session.get(MessageRecord, record_id)
+        if record is None:
+            return NotFoundError(f"Det finns inget meddelande nr {record_id}.")
+        if record.answered_at is not None:
+            return InvalidTransitionError(
+                f"Meddelande nr {record.id} är redan besvarat "
+                f"({record.answered_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}, "
+                f"{record.answered_by or 'okänd'})."
+            )
+        return InvalidTransitionError(
+            f"Meddelande nr {record.id} väntar inte på något eget svar: det besvaras i sitt "
+            "ärende, eller har ingen svarstid (automatisk post, anonymt). 'postvakt messages "
+            "list --open' visar de meddelanden som väntar på svar."
+        )
 
     @staticmethod
     def _locked(
@@ -435,6 +448,28 @@ class MessageCorrections(CorrectionsBase):
         if record is None or record.disposition not in REVIEWABLE_NON_CASES:
             raise NotFoundError(f"Det finns inget meddelande nr {record_id} att granska.")
         return record
+
+
+ANSWERED_NOTE_LIMIT = 500
+"""The longest note of how a message was answered otherwise, in characters."""
+
+
+def _case_of(session: Session, record: MessageRecord) -> Case | None:
+    """The case a message is answered in: a follow-up's (a withdrawn case's message, which
+    keeps its case's id for history, is a message of its own again)."""
+    if record.disposition is not Disposition.FOLLOWUP or record.case_id is None:
+        return None
+    return session.get(Case, record.case_id)
+
+
+def may_answer_otherwise(user: User, record: MessageRecord, case: Case | None) -> bool:
+    """Whether ``user`` may say ``record`` was answered otherwise: in a case, whoever may
+    answer the case (its handler, its unit's head, its mailbox's owners; a private case's
+    handler and head only); else whoever may register the mailbox's messages."""
+    if case is not None:
+        return can_act_on_case(user, case)
+    mailbox = record.mailbox
+    return can_correct_message(user, mailbox.address, mailbox.unit.name if mailbox.unit else None)
 
 
 def _tell_handler(case: Case, user: User, ref: str, now: datetime, what: str) -> list[Planned]:

@@ -479,27 +479,40 @@ STOPPED_STATUSES = (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.FORWARDED
 """A case in these states has no running answer clock: its citizen was answered (or the case
 was handed over to another organisation)."""
 
-_STOPPING = (EventKind.ANSWERED, EventKind.CLOSED, EventKind.FORWARDED)
+_STOPPING = (EventKind.ANSWERED, EventKind.FORWARDED)
+"""What covers the citizen's messages before it: the answer, or the hand-over.  Closing does
+not: a question that came after the answer is still owed its reply when the case is closed."""
 
 
 def awaiting_reply() -> list[ColumnElement[bool]]:
     """Citizen messages that wait for a reply of their own, as SQL conditions on
     :class:`MessageRecord`: unanswered, with a reply deadline, and either not a case, or a
-    follow-up that came in a case after its clock stopped (answered, closed, handed over).
+    follow-up that the case's citizen wrote after its clock stopped (answered or handed over;
+    closed since, or not).
 
     A follow-up that came before the answer was covered by it; one in an open case is covered
     by the case's own answer clock.  A later one — "I have one more question", a reply the
-    staff have not seen — would otherwise wait for nobody.  The moment the case's clock
-    stopped is its latest answer, closing or hand-over event."""
+    staff have not seen — would otherwise wait for nobody.  Mail from whoever the case was
+    handed over to is theirs to follow, not a citizen's owed a reply."""
     stopped = (
         select(func.max(CaseEvent.at))
         .where(CaseEvent.case_id == MessageRecord.case_id, CaseEvent.kind.in_(_STOPPING))
         .correlate(MessageRecord)
         .scalar_subquery()
     )
+    the_citizens_answered_case = (
+        select(Case.id)
+        .where(
+            Case.id == MessageRecord.case_id,
+            Case.status.in_(STOPPED_STATUSES),
+            func.lower(Case.sender_address) == func.lower(MessageRecord.sender_address),
+        )
+        .correlate(MessageRecord)
+        .exists()
+    )
     after_the_answer = and_(
         MessageRecord.disposition == Disposition.FOLLOWUP,
-        MessageRecord.case_id.in_(select(Case.id).where(Case.status.in_(STOPPED_STATUSES))),
+        the_citizens_answered_case,
         func.coalesce(MessageRecord.received_at, MessageRecord.processed_at) > stopped,
     )
     return [

@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.case_query import awaiting_reply
-from postvakt.registry.models import Case, CaseKind, CaseStatus, Mailbox, MessageRecord
+from postvakt.registry.models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Disposition,
+    Mailbox,
+    MessageRecord,
+)
 from postvakt.rules.calendar import WorkingCalendar
 
 __all__ = ["DueItem", "Notice", "due_items", "to_notify"]
@@ -106,13 +113,18 @@ def due_items(session: Session) -> list[DueItem]:
     for record in messages:
         assert record.reply_due is not None
         title = f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}"
-        case = record.case
+        # a withdrawn case's message is a message again: it keeps the case's id, for history
+        case = record.case if record.disposition is Disposition.FOLLOWUP else None
         if case is None:
             owners, head = _mailbox_people(record.mailbox)
             responsible, escalate = owners, tuple(a for a in (head,) if a)
         else:  # written in a case after its answer: its handler answers it
             responsible, escalate = _case_people(case)
-            title = f"{case.label}: nytt meddelande efter svaret, {title}"
+            after = "överlämnandet" if case.status is CaseStatus.FORWARDED else "svaret"
+            # a private case's: nothing of it beyond its number to those told of a breach
+            title = f"Nytt meddelande i {case.label} efter {after}" + (
+                "" if case.private else f": {title}"
+            )
         items.append(
             DueItem(
                 kind="reply",

@@ -33,7 +33,7 @@ from postvakt.web.auth import client_of
 from postvakt.web.deps import context, flash, render, signed_in
 from postvakt.web.events import timeline
 from postvakt.web.pages.case_watch import Changed, open_by_others, unchanged
-from postvakt.web.pages.corrections import flaggable, followups
+from postvakt.web.pages.corrections import awaiting_in, flaggable, followups
 from postvakt.web.roles import (
     User,
     can_act_on_case,
@@ -167,6 +167,7 @@ def _page(
             merged_here=merged_here,
             flaggable=flaggable(session, user, case),
             followups=followups(session, user, case),
+            awaiting=awaiting_in(session, user, case),
             people=_handlers(ctx.config, case),
             timeline=timeline(list(case.events)),
             deadlines=case_deadlines(case, now.astimezone(STOCKHOLM).date(), ctx.calendar),

@@ -12,7 +12,7 @@ back (POST-redirect-GET) with one Swedish sentence of what happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,12 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.corrections import Corrected
+from postvakt.corrections.messages import may_answer_otherwise
 from postvakt.errors import (
     ConfigError,
     InvalidInputError,
     PermissionDeniedError,
     PostvaktError,
 )
+from postvakt.registry.case_query import awaiting_reply
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import (
     Case,
@@ -403,15 +405,53 @@ def answered_otherwise(
     record_id: int,
     user: User = Depends(signed_in),  # noqa: B008
     how: str = Form(""),
+    case: str = Form(""),
 ) -> Response:
     """The message was answered another way (by telephone), or needs no answer: its reply
     clock stops, with who said so and how (from Översikt's unanswered messages)."""
     corrections = context(request).corrections
+    # back where the form was: the case's page, or Översikt's list
+    back = f"/arenden/{case}" if case.isdigit() else "/#meddelanden"
     return _run(
         request,
-        "/#meddelanden",
+        back,
         lambda: corrections.answered_otherwise(record_id, how=how[:500], by=user.address),
     )
+
+
+def answerable_by(session: Session, user: User, record_ids: Iterable[int | None]) -> set[int]:
+    """Which of these messages ``user`` may say were answered otherwise (the form is offered
+    by the rule the action keeps: :func:`may_answer_otherwise`)."""
+    ids = [i for i in record_ids if i is not None]
+    if not ids:
+        return set()
+    records = session.scalars(
+        select(MessageRecord)
+        .options(
+            selectinload(MessageRecord.mailbox).selectinload(Mailbox.unit),
+            selectinload(MessageRecord.case).selectinload(Case.unit),
+            selectinload(MessageRecord.case).selectinload(Case.mailbox),
+        )
+        .where(MessageRecord.id.in_(ids))
+    )
+    return {
+        r.id
+        for r in records
+        if may_answer_otherwise(user, r, r.case if r.disposition is Disposition.FOLLOWUP else None)
+    }
+
+
+def awaiting_in(session: Session, user: User, case: Case) -> list[tuple[MessageRecord, bool]]:
+    """The citizen's messages in ``case`` that wait for their own reply (written after the
+    answer), each with whether ``user`` may say it was answered otherwise."""
+    records = list(
+        session.scalars(
+            select(MessageRecord)
+            .where(MessageRecord.case_id == case.id, *awaiting_reply())
+            .order_by(MessageRecord.received_at, MessageRecord.id)
+        )
+    )
+    return [(r, may_answer_otherwise(user, r, case)) for r in records]
 
 
 def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:

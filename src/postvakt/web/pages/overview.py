@@ -38,8 +38,9 @@ from postvakt.rules.deadlines import DueItem, due_items
 from postvakt.web.case_links import case_list_url
 from postvakt.web.deps import context, render, signed_in
 from postvakt.web.evidence import Opened, opened_today
+from postvakt.web.pages.corrections import answerable_by
 from postvakt.web.presence import Presence, presence, today_roster
-from postvakt.web.roles import User, can_correct_message, can_see_mailbox
+from postvakt.web.roles import User, can_see_mailbox
 
 __all__ = ["SOON_SHOWN", "router"]
 
@@ -174,29 +175,12 @@ def overview(request: Request, user: User = Depends(signed_in)) -> Response:  # 
         )
         overdue_total = count_cases(session, scope, CaseFilter(overdue=True), today)
         visible = {m.address for m in mailboxes}
+        # every one the mailbox's row counts (a private case's by its number only)
         waiting: list[DueItem] = sorted(
-            # a private case's message is its handler's: they are reminded by mail
-            (
-                i
-                for i in due_items(session)
-                if i.kind == "reply" and i.mailbox in visible and not i.private
-            ),
+            (i for i in due_items(session) if i.kind == "reply" and i.mailbox in visible),
             key=lambda i: (i.mailbox, i.due, i.ref),
         )
-        # who may say a message was answered otherwise: the mailbox's people (and a case's
-        # handler, for a message in their case)
-        answerable = {
-            i.record_id
-            for i in waiting
-            if i.record_id is not None
-            and (
-                any(
-                    m.address == i.mailbox and can_correct_message(user, m.address, m.unit)
-                    for m in mailboxes
-                )
-                or (i.case_id is not None and user.address in i.responsible)
-            )
-        }
+        answerable = answerable_by(session, user, [i.record_id for i in waiting])
         callbacks = ctx.service.callbacks
         to_call = callbacks.visible(user, session) if callbacks is not None else []
         charts = recent_charts(session, scope, today, link=case_list_url)
