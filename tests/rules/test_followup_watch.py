@@ -322,3 +322,38 @@ def test_a_reopened_case_covers_the_message_that_reopened_it(ws: Workspace) -> N
             assert case.status is CaseStatus.REOPENED
             kinds = {i.kind for i in due_items(session)}
     assert "reply" not in kinds and "answer" in kinds
+
+
+def test_a_reply_in_the_cases_thread_answers_what_was_asked_after_the_answer(
+    ws: Workspace,
+) -> None:
+    """Anna answers Karin's new question by replying to the case's first message (her mail
+    program keeps that thread): the question is answered, not another case of Karin's with
+    the same subject."""
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
+    run(ws, at(16, 9))
+    answer(ws, "answer", "c1@example.net", at(17, 10))
+    run(ws, at(17, 11))
+    write(ws, "f1@example.net", at(18, 9))
+    ws.deliver(
+        citizen_mail(
+            "Jag vill klaga igen: nu har sandningen också uteblivit.\n\nKarin Ek\n",
+            message_id="<c2@example.net>",  # a new mail, the same subject: a case of its own
+            date=at(18, 10),
+        ),
+        when=at(18, 10),
+    )
+    run(ws, at(18, 11))
+    found = records(ws)
+    assert found["c2@example.net"].disposition is Disposition.CASE
+    assert found["c2@example.net"].case_id != found["c1@example.net"].case_id
+    answer(ws, "answer-2", "c1@example.net", at(19, 10))
+    run(ws, at(19, 11))
+    found = records(ws)
+    assert found["f1@example.net"].answered_at == at(19, 10)
+    assert found["c2@example.net"].answered_at is None
+    with Service(load_config(ws.config_path), clock=fixed_clock(at(19, 12))).open() as service:
+        assert service.sessions is not None
+        with service.sessions() as session:
+            statuses = {c.reference: c.status for c in session.scalars(select(Case))}
+    assert statuses == {"KS 2026/1": CaseStatus.ANSWERED, "KS 2026/2": CaseStatus.REGISTERED}

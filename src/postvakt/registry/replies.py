@@ -1,8 +1,9 @@
 """Answers seen in a mailbox's Sent folder: which citizen messages they answer.
 
 A sent message answers the messages it names in In-Reply-To/References (answered before
-or not: a case's real answer often follows its acknowledgment); failing that, the latest
-unanswered message from the same person about the same subject received before it.
+or not: a case's real answer often follows its acknowledgment); failing that (no thread, or
+only messages answered before), the latest unanswered message from the same person about
+the same subject received before it.
 The acknowledgment letter counts as an answer for the reply clock (the routines say an
 answer may be "we are working on it"); on a case it records ``acknowledged``, any other
 reply ``answered``.  Where acknowledgements count as the answer (Örebro's
@@ -157,7 +158,14 @@ def record_reply(
                 )
             )
         )
-    if not answered and to_addresses and normalise_subject(subject):
+    if (
+        all(r.answered_at is not None for r in answered)
+        and to_addresses
+        and normalise_subject(subject)
+    ):
+        # No thread, or a thread whose messages were all answered before (a reply to the
+        # case's first message, written to answer what the citizen asked after the answer):
+        # the latest unanswered message from them about the same subject.
         wanted = normalise_subject(subject)
         candidates = session.scalars(
             select(MessageRecord)
@@ -170,8 +178,20 @@ def record_reply(
             )
             .order_by(MessageRecord.received_at.desc())
         )
-        match = next((r for r in candidates if normalise_subject(r.subject) == wanted), None)
-        answered = [match] if match is not None else []
+        # after a thread, never a message of another case: a reply in one case's thread
+        # does not answer a second case that has the same subject
+        cases = {r.case_id for r in answered}
+        match = next(
+            (
+                r
+                for r in candidates
+                if normalise_subject(r.subject) == wanted
+                and (not answered or r.case_id is None or r.case_id in cases)
+            ),
+            None,
+        )
+        if match is not None and match not in answered:
+            answered.append(match)
     for record in answered:
         if record.answered_at is None:  # the first answer stops the reply clock
             record.answered_at, record.answered_by = at, by
