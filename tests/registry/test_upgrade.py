@@ -462,5 +462,11 @@ def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url:
             assert (found[62].answered_at, found[62].answered_note) == (None, None)
             watched = session.scalars(select(MessageRecord.id).where(*awaiting_reply())).all()
             assert set(watched) & {60, 61, 62} == {61}
+        command.downgrade(_alembic_config(engine), "0017")  # gives back what it marked
+        with engine.connect() as connection:
+            marked = connection.execute(
+                sa.text("SELECT answered_at, answered_by FROM messages WHERE id = 60")
+            ).one()
+        assert tuple(marked) == (None, None)
     finally:
         engine.dispose()

@@ -215,3 +215,33 @@ def test_the_handler_stops_the_clock_from_the_case_page(
     assert f"Meddelande nr {private} i {cases.bygglov_ref} räknas som besvarat" in _flash(done.text)
     assert 'id="vantar-svar"' not in done.text
     assert "räknas som besvarat: ett tack, behöver inget svar" in done.text  # the events
+
+
+def test_a_withdrawn_cases_message_is_a_message_again_not_one_waiting_in_the_case(
+    client: TestClient, app: FastAPI, cases: Cases
+) -> None:
+    with ctx_of(app).sessions() as session, session.begin():
+        case = session.get_one(Case, cases.kontakt)
+        case.status = CaseStatus.WITHDRAWN
+        record = MessageRecord(
+            mailbox_id=session.scalars(
+                select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+            ).one(),
+            folder="INBOX",
+            message_key="own",
+            subject="Snön på Storgatan",
+            sender_address=case.sender_address,
+            received_at=NOW - timedelta(days=1),
+            processed_at=NOW - timedelta(days=1),
+            disposition=Disposition.NOT_CASE,  # as withdrawing leaves it, its case's id kept
+            reply_due=date(2026, 11, 30),
+            case_id=case.id,
+        )
+        session.add(record)
+        session.flush()
+        number = record.id
+    sign_in(client, "anna@testby.se")
+    assert 'id="vantar-svar"' not in client.get(f"/arenden/{cases.kontakt}").text
+    listed = client.get("/").text.split('id="meddelanden"')[1]
+    assert f"Snön på Storgatan från karin.ek@example.net (nr {number})" in listed
+    assert f'action="/meddelanden/{number}/besvarat"' in listed

@@ -102,7 +102,8 @@ def add_parsers(sub: Any) -> None:
     messages_list.add_argument(
         "--open",
         action="store_true",
-        help="bara de som väntar på eget svar (inte ärenden, eller nya efter ett svar)",
+        help="bara de som väntar på eget svar (meddelanden som inte blev ärenden, och nya "
+        "meddelanden i ett ärende efter svaret)",
     )
     answered = messages_sub.add_parser(
         "answered",

@@ -349,23 +349,21 @@ class MessageCorrections(CorrectionsBase):
             )
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            record = session.scalars(
-                select(MessageRecord)
-                .where(MessageRecord.id == record_id, *awaiting_reply())
-                .with_for_update()
-            ).one_or_none()
+            record = session.get(MessageRecord, record_id, with_for_update=True)
             if record is None:
-                raise self._not_awaiting(session, record_id)
+                raise NotFoundError(f"Det finns inget meddelande nr {record_id}.")
             case = _case_of(session, record)
+            # who may ask first: nothing of a message is told to whoever may not answer it
             if not may_answer_otherwise(user, record, case):
                 raise PermissionDeniedError(
-                    f"{user.address} får inte svara på meddelanden i "
-                    + (
-                        f"ärende {case.label}."
-                        if case is not None
-                        else f"{record.mailbox.address}."
-                    )
+                    f"{user.address} får inte svara på meddelande nr {record_id}: det får den "
+                    "som får svara i ärendet, eller registrera brevlådans meddelanden."
                 )
+            waiting = session.scalar(
+                select(MessageRecord.id).where(MessageRecord.id == record_id, *awaiting_reply())
+            )
+            if waiting is None:
+                raise self._not_awaiting(record)
             record.answered_at, record.answered_by, record.answered_note = now, by, how
             if case is not None:
                 subject = (record.subject or "(utan ämne)")[:120]
@@ -381,10 +379,7 @@ class MessageCorrections(CorrectionsBase):
         return f"Meddelande nr {record_id}{where} räknas som besvarat: {how}"
 
     @staticmethod
-    def _not_awaiting(session: Session, record_id: int) -> PostvaktError:
-        record = session.get(MessageRecord, record_id)
-        if record is None:
-            return NotFoundError(f"Det finns inget meddelande nr {record_id}.")
+    def _not_awaiting(record: MessageRecord) -> PostvaktError:
         if record.answered_at is not None:
             return InvalidTransitionError(
                 f"Meddelande nr {record.id} är redan besvarat "

@@ -178,15 +178,14 @@ def record_reply(
             )
             .order_by(MessageRecord.received_at.desc())
         )
-        # after a thread, never a message of another case: a reply in one case's thread
-        # does not answer a second case that has the same subject
-        cases = {r.case_id for r in answered}
+        # after a thread, only a message of the same case: a reply in one case's thread
+        # answers neither another case with the same subject nor a message in no case
+        cases = {r.case_id for r in answered if r.case_id is not None}
         match = next(
             (
                 r
                 for r in candidates
-                if normalise_subject(r.subject) == wanted
-                and (not answered or r.case_id is None or r.case_id in cases)
+                if normalise_subject(r.subject) == wanted and (not answered or r.case_id in cases)
             ),
             None,
         )

@@ -447,7 +447,11 @@ def awaiting_in(session: Session, user: User, case: Case) -> list[tuple[MessageR
     records = list(
         session.scalars(
             select(MessageRecord)
-            .where(MessageRecord.case_id == case.id, *awaiting_reply())
+            .where(
+                MessageRecord.case_id == case.id,
+                MessageRecord.disposition == Disposition.FOLLOWUP,  # not a withdrawn case's own
+                *awaiting_reply(),
+            )
             .order_by(MessageRecord.received_at, MessageRecord.id)
         )
     )

@@ -98,5 +98,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # what the upgrade marked answered is unanswered again: without the note, nothing would
+    # say why they count as answered
+    op.get_bind().execute(
+        messages.update()
+        .where(messages.c.answered_by == "postvakt", messages.c.answered_note == NOTE)
+        .values(answered_at=None, answered_by=None)
+    )
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("answered_note")
