@@ -443,6 +443,11 @@ def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url:
                 later(60, answered.replace(day=6), date(2026, 5, 13)),  # after, long passed
                 later(61, answered.replace(day=6), today + timedelta(days=30)),  # after, recent
                 later(62, answered.replace(day=2), date(2026, 5, 11)),  # before the answer
+                # from whoever else may write in the case: not the citizen's
+                {
+                    **later(63, answered.replace(day=6), date(2026, 5, 13)),
+                    "sender_address": "annan@example.net",
+                },
             ]
             connection.execute(
                 old["messages"].insert(),
@@ -460,8 +465,9 @@ def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url:
             assert "innan Postvakt bevakade sådana meddelanden" in (found[60].answered_note or "")
             assert (found[61].answered_at, found[61].answered_note) == (None, None)
             assert (found[62].answered_at, found[62].answered_note) == (None, None)
+            assert (found[63].answered_at, found[63].answered_note) == (None, None)
             watched = session.scalars(select(MessageRecord.id).where(*awaiting_reply())).all()
-            assert set(watched) & {60, 61, 62} == {61}
+            assert set(watched) & {60, 61, 62, 63} == {61}
         command.downgrade(_alembic_config(engine), "0017")  # gives back what it marked
         with engine.connect() as connection:
             marked = connection.execute(

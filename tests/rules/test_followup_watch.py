@@ -141,6 +141,12 @@ def test_a_message_after_the_answer_is_watched_until_it_is_answered(
     assert watched(ws, date(2026, 11, 19)) == ([], 0)
     set_sender(ws, "f2@example.net", "Karin.Ek@example.net")  # as the case's, in any case
     assert watched(ws, date(2026, 11, 19))[1] == 1
+    # her first mail had a Reply-To: answers go there, and she writes again from her own
+    with Service(load_config(ws.config_path), clock=fixed_clock(at(19, 11))).open() as service:
+        assert service.sessions is not None
+        with service.sessions() as session, session.begin():
+            session.scalars(select(Case)).one().sender_address = "karin.privat@example.org"
+    assert watched(ws, date(2026, 11, 19))[1] == 1
 
     answer(ws, "answer-2", "f2@example.net", at(20, 10))
     run(ws, at(20, 11))

@@ -487,7 +487,8 @@ not: a question that came after the answer is still owed its reply when the case
 def awaiting_reply() -> list[ColumnElement[bool]]:
     """Citizen messages that wait for a reply of their own, as SQL conditions on
     :class:`MessageRecord`: unanswered, with a reply deadline, and either not a case, or a
-    follow-up that the case's citizen wrote after its clock stopped (answered or handed over;
+    follow-up that the case's citizen (the address answers go to, or the one the case's
+    message came from) wrote after its clock stopped (answered or handed over;
     closed since, or not).
 
     A follow-up that came before the answer was covered by it; one in an open case is covered
@@ -500,12 +501,24 @@ def awaiting_reply() -> list[ColumnElement[bool]]:
         .correlate(MessageRecord)
         .scalar_subquery()
     )
+    first = aliased(MessageRecord)  # the message the case was made of: its From
+    sender = func.lower(MessageRecord.sender_address)
     the_citizens_answered_case = (
         select(Case.id)
         .where(
             Case.id == MessageRecord.case_id,
             Case.status.in_(STOPPED_STATUSES),
-            func.lower(Case.sender_address) == func.lower(MessageRecord.sender_address),
+            or_(
+                func.lower(Case.sender_address) == sender,  # the address answers go to
+                select(first.id)
+                .where(
+                    first.case_id == Case.id,
+                    first.disposition == Disposition.CASE,
+                    func.lower(first.sender_address) == sender,
+                )
+                .correlate(Case, MessageRecord)
+                .exists(),
+            ),
         )
         .correlate(MessageRecord)
         .exists()

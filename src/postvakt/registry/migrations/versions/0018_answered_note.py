@@ -70,12 +70,24 @@ def upgrade() -> None:
         .where(events.c.case_id == messages.c.case_id, events.c.kind.in_(("answered", "forwarded")))
         .scalar_subquery()
     )
+    first = messages.alias("first")  # the message the case was made of
+    sender = sa.func.lower(messages.c.sender_address)
     answered_case = (
         sa.select(cases.c.id)
         .where(
             cases.c.id == messages.c.case_id,
             cases.c.status.in_(("answered", "closed", "forwarded")),
-            sa.func.lower(cases.c.sender_address) == sa.func.lower(messages.c.sender_address),
+            sa.or_(
+                sa.func.lower(cases.c.sender_address) == sender,
+                sa.select(first.c.id)
+                .where(
+                    first.c.case_id == cases.c.id,
+                    first.c.disposition == "case",
+                    sa.func.lower(first.c.sender_address) == sender,
+                )
+                .correlate(cases, messages)
+                .exists(),
+            ),
         )
         .exists()
     )
