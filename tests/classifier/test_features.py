@@ -147,7 +147,8 @@ def test_the_verdict_carries_the_letter_hints_a_fresh_reading_gives(
     for example in corpus:
         verdict = classifier.classify(example.message)
         assert verdict.letter is not None
-        citizen, hints = verdict.letter
+        citizen, hints, domains = verdict.letter
+        assert domains == classifier.own_domains  # what the intake checks before it trusts them
         assert citizen == citizen_text(example.message, classifier.own_domains)
         assert hints == letter_hints(citizen), example.id
         seen[hints.language, hints.praise] += 1
