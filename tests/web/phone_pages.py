@@ -221,6 +221,13 @@ PAGES: tuple[Shown, ...] = (
     Shown("Logga in", "/logga-in", "", "login.html"),
     Shown("Mina uppgifter", "/uppgifter", CHEF, "tasks.html"),
     Shown("Översikt", "/", CHEF, "overview.html"),
+    Shown(
+        "Översikt, besvarat på annat sätt öppet",
+        "/",
+        CHEF,
+        "_answered_otherwise.html",
+        then=_every_correction_open,
+    ),
     Shown("Ärenden", "/arenden", CHEF, "cases.html"),
     Shown("Ärenden, alla, sida 2", "/arenden?status=all&sida=2&sortera=svar", CHEF, "cases.html"),
     Shown("Ärenden, ingen träff", "/arenden?q=finns-inte-alls", CHEF, "cases.html"),
