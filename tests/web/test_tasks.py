@@ -17,7 +17,15 @@ from postvakt.clock import STOCKHOLM
 from postvakt.delegation import emergency
 from postvakt.registry.absences import add_absence
 from postvakt.registry.callbacks import CallbackRequest
-from postvakt.registry.models import Case, Mailbox
+from postvakt.registry.cases import add_event
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Disposition,
+    EventKind,
+    Mailbox,
+    MessageRecord,
+)
 from postvakt.rules.daily_open import record_check
 from tests.web.support import NOW, PASSWORD, add_accounts, csrf_of, ctx_of, sign_in
 
@@ -335,3 +343,51 @@ def test_a_callback_overdue_at_midnight_moves_group(app: FastAPI, seeded: Seeded
             assert f"/arenden/{seeded.today}" in late
     finally:
         later.state.ctx.close()
+
+
+def test_a_question_after_the_answer_is_on_the_handlers_list(
+    client: TestClient, app: FastAPI
+) -> None:
+    """The case is answered and off the list; what its citizen wrote after is the handler's
+    to answer, with its own deadline, and links to where it waits on the case's page."""
+    answered = _case(app, "Besvarat ärende om snöröjningen")
+    others = _case(app, "Cecilias besvarade ärende", actor="cecilia@testby.se")
+    with ctx_of(app).sessions() as session, session.begin():
+        kontakt = session.scalars(
+            select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+        ).one()
+        for number, (case_id, handler) in enumerate(
+            ((answered, "anna@testby.se"), (others, "cecilia@testby.se"))
+        ):
+            case = session.get_one(Case, case_id)
+            case.status, case.handler = CaseStatus.ANSWERED, handler
+            add_event(
+                session,
+                case,
+                EventKind.ANSWERED,
+                actor=handler,
+                at=NOW.replace(hour=8),
+                detail="Svar",
+            )
+            session.add(
+                MessageRecord(
+                    mailbox_id=kontakt,
+                    folder="INBOX",
+                    message_key=f"after-{number}",
+                    subject=f"En fråga till ({number})",
+                    sender_address=case.sender_address,
+                    received_at=NOW.replace(hour=9),
+                    processed_at=NOW.replace(hour=9),
+                    disposition=Disposition.FOLLOWUP,
+                    reply_due=date(2026, 12, 1),
+                    case_id=case_id,
+                )
+            )
+    sign_in(client, "anna@testby.se")
+    html = client.get("/uppgifter").text
+    later = _section(_main(html), "later")
+    assert f'href="/arenden/{answered}#vantar-svar"' in later
+    assert "Svar på nytt meddelande" in later and "En fråga till (0)" in later
+    assert "1 december 2026" in later
+    assert "En fråga till (1)" not in html  # Cecilia's case: hers
+    _opens(client, html)

@@ -2,7 +2,8 @@
 
 - Their cases — those they handle (also while standing in for someone away), and those of
   their own and their function mailboxes that nobody handles: the same people the reminders
-  go to (:func:`postvakt.rules.deadlines.due_items`) — and their callbacks (their own, and
+  go to (:func:`postvakt.rules.deadlines.due_items`); in those cases, what the citizen wrote
+  after the answer and is owed a reply of its own — and their callbacks (their own, and
   those of someone they cover today), ordered by the running deadline and grouped
   "Försenade", "I dag", "Denna vecka", "Senare".
 - The mailboxes they own that have not been opened today (the daily-open rule).
@@ -21,7 +22,7 @@ from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.callbacks import CallbackView
@@ -29,8 +30,17 @@ from postvakt.config import MailboxConfig
 from postvakt.corrections.queue import QueueItem
 from postvakt.delegation import emergency
 from postvakt.errors import PermissionDeniedError
+from postvakt.registry.case_query import awaiting_reply
 from postvakt.registry.db import database_errors
-from postvakt.registry.models import Absence, Case, CaseKind, CaseStatus, Mailbox
+from postvakt.registry.models import (
+    Absence,
+    Case,
+    CaseKind,
+    CaseStatus,
+    Disposition,
+    Mailbox,
+    MessageRecord,
+)
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, render, signed_in
 from postvakt.web.evidence import Opened, opened_today
@@ -118,19 +128,25 @@ def _running(case: Case) -> tuple[str, date | None]:
     return "Svar", case.answer_due
 
 
-def _my_cases(session: Session, user: User) -> list[Task]:
+def _theirs(user: User) -> ColumnElement[bool]:
+    """The cases that are the user's to answer: those they handle, and those of their own and
+    their function mailboxes that nobody handles."""
     mine = sorted({*user.owns, user.address})
     unhandled_here = and_(
         Case.handler.is_(None),
         Case.mailbox_id.in_(select(Mailbox.id).where(Mailbox.address.in_(mine))),
     )
+    return or_(Case.handler == user.address, unhandled_here)
+
+
+def _my_cases(session: Session, user: User) -> list[Task]:
     cases = session.scalars(
         select(Case)
         .options(selectinload(Case.mailbox))
         .where(
             Case.status.in_(_OPEN),
             Case.merged_into_id.is_(None),
-            or_(Case.handler == user.address, unhandled_here),
+            _theirs(user),
         )
     )
     tasks = []
@@ -151,6 +167,33 @@ def _my_cases(session: Session, user: User) -> list[Task]:
             )
         )
     return tasks
+
+
+def _my_followups(session: Session, user: User) -> list[Task]:
+    """What the citizen wrote in the user's cases after the answer: each owed its own reply
+    (:func:`~postvakt.registry.case_query.awaiting_reply`), the same the reminders are of."""
+    rows = session.execute(
+        select(MessageRecord, Case)
+        .join(Case, Case.id == MessageRecord.case_id)
+        .options(selectinload(Case.mailbox))
+        .where(
+            MessageRecord.disposition == Disposition.FOLLOWUP,
+            *awaiting_reply(),
+            _theirs(user),
+        )
+    )
+    return [
+        Task(
+            kind="case",
+            due=record.reply_due,
+            what="Svar på nytt meddelande",
+            link=f"/arenden/{case.id}#vantar-svar",
+            title=case.label,
+            detail=f"{record.subject or '(utan ämne)'} (meddelande nr {record.id})",
+            mailbox=case.mailbox.address if case.mailbox else None,
+        )
+        for record, case in rows
+    ]
 
 
 def _my_callbacks(ctx: WebContext, session: Session, user: User) -> list[Task]:
@@ -179,7 +222,9 @@ def _my_callbacks(ctx: WebContext, session: Session, user: User) -> list[Task]:
 
 def tasks_of(ctx: WebContext, session: Session, user: User) -> list[Task]:
     """The user's cases and callbacks, the nearest deadline first (none last)."""
-    tasks = _my_cases(session, user) + _my_callbacks(ctx, session, user)
+    tasks = (
+        _my_cases(session, user) + _my_followups(session, user) + _my_callbacks(ctx, session, user)
+    )
     return sorted(tasks, key=lambda t: (t.due is None, t.due or date.max, t.kind, t.title))
 
 
