@@ -10,8 +10,8 @@ case instead: a complaint must be acknowledged (``complaint_ack``) and answered
 (``complaint_answer``); an opinion answered.  A reply need not be the final solution: any
 reply stops the message's clock, the case's answer clock stops at an answer.  A case that
 waits for the citizen has no running clock.  A citizen who writes again in a case after it
-was answered, closed or handed over is owed a reply of their own: that message is watched
-by its own deadline, and the case's handler is reminded
+was answered or handed over (closed since, or not) is owed a reply of their own: that
+message is watched by its own deadline, and the case's handler is reminded
 (:func:`postvakt.registry.case_query.awaiting_reply`).
 """
 
