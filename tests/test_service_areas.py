@@ -18,7 +18,7 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import Config, load_config
 from postvakt.errors import ConfigError
 from postvakt.mailbox.maildir import deliver
-from postvakt.registry.models import Case, CaseStatus, EventKind
+from postvakt.registry.models import Case, CaseStatus, Disposition, EventKind, MessageRecord
 from postvakt.registry.report import annual_report
 from postvakt.service import Service
 from tests.support.workspace import Workspace, citizen_mail
@@ -238,6 +238,32 @@ def test_the_routed_unit_answers_from_its_own_mailbox_and_the_compilation_groups
             answered = session.scalars(select(Case)).one()
             assert answered.status is CaseStatus.ANSWERED
             report = annual_report(session, 2026, date(2027, 2, 15))
+    # Karin writes again, in the thread, to the mailbox she first wrote to; Per answers her
+    # from forskola@ in the same thread: her new message is answered, wherever it came in.
+    again = EmailMessage()
+    again["From"] = "Karin Ek <karin.ek@example.net>"
+    again["To"] = "kontakt@testby.se"
+    again["Subject"] = "SV: Synpunkter och klagomål – webbformulär"
+    again["Date"] = email.utils.format_datetime(at(2026, 11, 25, 9))
+    again["Message-ID"] = "<again@example.net>"
+    again["In-Reply-To"] = "<form1@e-tjanst.testby.se>"
+    again.set_content("Tack! En sak till: gäller det också på fritids?\n\nKarin")
+    ws.deliver(again.as_bytes(), when=at(2026, 11, 25, 9))
+    second = EmailMessage()
+    for header in ("From", "To", "Subject", "In-Reply-To"):
+        second[header] = answer[header]
+    second["Date"] = email.utils.format_datetime(at(2026, 11, 25, 11))
+    second.set_content("Ja, det gäller fritids också.")
+    deliver(ws.maildir("forskola") / ".Sent", second.as_bytes(), name="svar-2")
+    with service_at(ws, at(2026, 11, 25, 12)) as service:
+        assert service.run_once().errors == []
+        assert service.sessions is not None
+        with service.sessions() as session:
+            later = session.scalars(
+                select(MessageRecord).where(MessageRecord.message_id == "again@example.net")
+            ).one()
+            assert later.disposition is Disposition.FOLLOWUP and later.case_id == answered.id
+            assert later.answered_at == at(2026, 11, 25, 11)
     by_unit = {u.unit: u for u in report.units}
     assert dict(by_unit["Förskolan"].by_area) == {"förskola": {"klagomål": 1}}
     assert [r.area for r in by_unit["Förskolan"].rows] == ["förskola"]

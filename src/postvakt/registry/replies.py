@@ -144,8 +144,8 @@ def record_reply(
     date the acknowledgement promised for a case, which becomes the case's answer deadline.
     """
     answered: list[MessageRecord] = []
+    routed_here = select(Case.id).where(Case.mailbox_id == mailbox_id)
     if thread_ids:
-        routed_here = select(Case.id).where(Case.mailbox_id == mailbox_id)
         answered = list(
             session.scalars(
                 select(MessageRecord).where(
@@ -170,7 +170,11 @@ def record_reply(
         candidates = session.scalars(
             select(MessageRecord)
             .where(
-                MessageRecord.mailbox_id == mailbox_id,
+                # this mailbox's, or in a case routed here (what came to the central mailbox)
+                or_(
+                    MessageRecord.mailbox_id == mailbox_id,
+                    MessageRecord.case_id.in_(routed_here),
+                ),
                 MessageRecord.sender_address.in_([a.lower() for a in to_addresses]),
                 MessageRecord.disposition.in_(CITIZEN),
                 MessageRecord.answered_at.is_(None),
