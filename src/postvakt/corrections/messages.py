@@ -26,7 +26,7 @@ from postvakt.errors import (
     PostvaktError,
 )
 from postvakt.mailbox.base import FetchedMessage
-from postvakt.registry.case_query import awaiting_reply
+from postvakt.registry.case_query import answered_in, awaiting_reply
 from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
 from postvakt.registry.lifecycle import attach_followup
@@ -352,7 +352,7 @@ class MessageCorrections(CorrectionsBase):
             record = session.get(MessageRecord, record_id, with_for_update=True)
             if record is None:
                 raise NotFoundError(f"Det finns inget meddelande nr {record_id}.")
-            case = _case_of(session, record)
+            case = answered_in(record)
             # who may ask first: nothing of a message is told to whoever may not answer it
             if not may_answer_otherwise(user, record, case):
                 raise PermissionDeniedError(
@@ -447,14 +447,6 @@ class MessageCorrections(CorrectionsBase):
 
 ANSWERED_NOTE_LIMIT = 500
 """The longest note of how a message was answered otherwise, in characters."""
-
-
-def _case_of(session: Session, record: MessageRecord) -> Case | None:
-    """The case a message is answered in: a follow-up's (a withdrawn case's message, which
-    keeps its case's id for history, is a message of its own again)."""
-    if record.disposition is not Disposition.FOLLOWUP or record.case_id is None:
-        return None
-    return session.get(Case, record.case_id)
 
 
 def may_answer_otherwise(user: User, record: MessageRecord, case: Case | None) -> bool:

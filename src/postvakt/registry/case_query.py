@@ -20,8 +20,9 @@ The pieces:
   One case is one overdue case, however many of its deadlines have passed.
 - :func:`answered_in_time` — the share answered in time (see :func:`judge` for the rule).
 - :func:`awaiting_reply` — **the** definition of a citizen message that waits for its own
-  reply (the five-day rule): one that did not become a case, or one that came in a case
-  after the case was answered, closed or handed over (no case clock covers it any more).
+  reply (the five-day rule): one that did not become a case, or one its citizen wrote in a
+  case after the case was answered or handed over (no case clock covers it any more);
+  :func:`answered_in` — the case such a message is answered in, if any.
 - :func:`message_counts` — those messages, counted apart and named as messages, never
   added to case counts.
 """
@@ -65,6 +66,7 @@ __all__ = [
     "MessageCounts",
     "Verdict",
     "answered_day",
+    "answered_in",
     "answered_in_time",
     "awaiting_reply",
     "count_cases",
@@ -533,6 +535,12 @@ def awaiting_reply() -> list[ColumnElement[bool]]:
         MessageRecord.answered_at.is_(None),
         MessageRecord.reply_due.is_not(None),
     ]
+
+
+def answered_in(record: MessageRecord) -> Case | None:
+    """The case ``record`` is answered in: a follow-up's.  A withdrawn case's message keeps
+    its case's id for history, but is a message of its own again."""
+    return record.case if record.disposition is Disposition.FOLLOWUP else None
 
 
 def message_counts(

@@ -26,12 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.case_query import awaiting_reply
+from postvakt.registry.case_query import answered_in, awaiting_reply
 from postvakt.registry.models import (
     Case,
     CaseKind,
     CaseStatus,
-    Disposition,
     Mailbox,
     MessageRecord,
 )
@@ -113,8 +112,7 @@ def due_items(session: Session) -> list[DueItem]:
     for record in messages:
         assert record.reply_due is not None
         title = f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}"
-        # a withdrawn case's message is a message again: it keeps the case's id, for history
-        case = record.case if record.disposition is Disposition.FOLLOWUP else None
+        case = answered_in(record)
         if case is None:
             owners, head = _mailbox_people(record.mailbox)
             responsible, escalate = owners, tuple(a for a in (head,) if a)

@@ -27,7 +27,7 @@ from postvakt.errors import (
     PermissionDeniedError,
     PostvaktError,
 )
-from postvakt.registry.case_query import awaiting_reply
+from postvakt.registry.case_query import answered_in, awaiting_reply
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import (
     Case,
@@ -415,7 +415,7 @@ def answered_otherwise(
     return _run(
         request,
         back,
-        lambda: corrections.answered_otherwise(record_id, how=how[:500], by=user.address),
+        lambda: corrections.answered_otherwise(record_id, how=how, by=user.address),
     )
 
 
@@ -434,11 +434,7 @@ def answerable_by(session: Session, user: User, record_ids: Iterable[int | None]
         )
         .where(MessageRecord.id.in_(ids))
     )
-    return {
-        r.id
-        for r in records
-        if may_answer_otherwise(user, r, r.case if r.disposition is Disposition.FOLLOWUP else None)
-    }
+    return {r.id for r in records if may_answer_otherwise(user, r, answered_in(r))}
 
 
 def awaiting_in(session: Session, user: User, case: Case) -> list[tuple[MessageRecord, bool]]:
