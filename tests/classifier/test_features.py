@@ -78,6 +78,85 @@ def test_tone_cues(body: str, cue: str):
     assert cue in terms(body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Jag kräver en förklaring!",
+        "Jag vill ha en ursäkt.",
+        "Vi vill ha pengarna tillbaka för de tre söndagarna.",
+        "Jag förväntar mig att ni ersätter kostnaden.",
+        "Jag vill att ansvarig chef kontaktar mig.",
+        "Jag vill veta vad ni tänker göra åt saken.",
+        "Barnen blev ledsna, sköt ert jobb!",
+        "The crossing has no lighting. Sort it out.",
+        "I still want a refund for the three Sundays.",
+        "I want the manager to contact me.",
+    ],
+)
+def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
+    # The line between a complaint and a sharp view that asks for nothing put right.
+    assert "!kräver_rättelse" in terms(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Kan ni åtgärda lampan vid busshållplatsen?",  # a fault report asks, it does not demand
+        "Jag vill ha en lekplats i Norrby.",
+        "Jag vill ha en blankett för bostadsanpassning.",
+        "Could you explain how the fee is calculated?",
+    ],
+)
+def test_a_request_is_not_a_demand_for_redress(body: str):
+    assert "!kräver_rättelse" not in terms(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Varför har ingen hört av sig?",
+        "Varför har vi fortfarande inte fått någon förskoleplats?",
+        "Hur länge till ska vi behöva vänta?",
+        "Ska man verkligen behöva jaga er för allt?",
+        "Är det någon som plogar cykelvägarna över huvud taget i år?",
+        "Hur kan det få hända?",
+        "Är det för mycket begärt att få ett svar?",
+        "Why has nobody called us back?",
+        "Why hasn't the bin been emptied?",
+        "Is it too much to ask for a cleared path?",
+    ],
+)
+def test_a_question_that_reproaches_is_a_cue(body: str):
+    assert "!retorisk_fråga" in terms(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Varför inte bygga en lekplats vid skolan?",  # a proposal
+        "Why not open the library on Sundays?",
+        "Varför är taxan högre i år?",  # no negation: asks for the reason
+        "Varför har ingen hört av sig.",  # no question asked
+        "Hur länge tar det att få bygglov?",
+    ],
+)
+def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
+    assert "!retorisk_fråga" not in terms(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "wants"),
+    [
+        ("Detta är ett klagomål. Soporna hämtades inte.", True),
+        ("Jag vill framföra mitt missnöje med bemötandet.", True),
+        ("This is a formal complaint about the bus stop.", True),
+        ("Jag vet inte om detta är ett klagomål, men soporna hämtades inte.", False),
+    ],
+)
+def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool):
+    assert ("!vill_klaga" in terms(body)) is wants
+
+
 def test_calm_text_has_no_shouting_cues():
     found = terms("Hej, när öppnar biblioteket på lördag?")
     assert not {"!versaler", "!utrop_flera", "!vill_klaga"} & set(found)

@@ -7,8 +7,10 @@ A message's words (:class:`~postvakt.classifier.text.CitizenText`) become two ba
   after the finite verb in a main clause, "ni svarade inte", so the verb before is marked
   too), and *cues*: exclamation marks, words in capitals, intensifiers ("helt", "extremt",
   "absolutely"), drawn-out words ("nääää"), how long something has lasted ("i tre veckor"),
-  repetition ("igen", "för tredje gången"), questions, the length of the text, the case type
-  a web form gives, and whether the message answers an earlier one;
+  repetition ("igen", "för tredje gången"), questions, a demand that the handling be put
+  right ("jag kräver en förklaring", "sort it out"), a question that reproaches ("Varför har
+  ingen …?"), the length of the text, the case type a web form gives, and whether the message
+  answers an earlier one;
 - **character n-grams** (3–5, within words, with å/ä/ö folded to a/a/o): Swedish glues words
   together ("snöröjningen", "hemtjänstpersonalen") and people write without Swedish letters.
 
@@ -41,7 +43,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 4
+FEATURES_VERSION = 5
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -220,6 +222,8 @@ CUE_NAMES = {
     "!varaktighet": "anger hur länge något har pågått",
     "!upprepning": "något har hänt igen",
     "!vill_klaga": "skriver att hen vill klaga",
+    "!kräver_rättelse": "kräver att något rättas till, ersätts eller förklaras",
+    "!retorisk_fråga": "en fråga som är en förebråelse (”Varför har ingen …?”)",
     "!dröjsmål": "något har ännu inte gjorts (”fortfarande”)",
     "?fråga": "frågetecken",
     "!brist": "ord om brister",
@@ -274,7 +278,48 @@ _WANTS_TO_COMPLAIN = re.compile(
     r"(?:lämna|framföra|göra|anmäla)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
     r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
     r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
-    r"(?:formal\s+)?complain",
+    r"(?:formal\s+)?complain|"
+    r"(?<!om )\b(?:detta|det här)\s+är\s+ett\s+(?:formellt\s+)?klagomål\b|"
+    r"\b(?:jag|vi)\s+vill\s+(?:härmed\s+)?(?:framföra|uttrycka)\s+(?:mitt|vårt)\s+missnöje|"
+    r"(?<!if )\bthis\s+is\s+a\s+(?:formal\s+)?complaint\b",
+)
+_REDRESS = re.compile(
+    # Asks for the handling to be put right: the line between a complaint and a sharp view
+    # that asks for nothing (the labelling brief).  An apology, an explanation, money back,
+    # the fault mended, a responsible person in touch.
+    r"\b(?:jag|vi)\s+(?:vill|kräver|begär|förväntar\s+(?:mig|oss))\s+(?:att\s+)?(?:ha\s+|få\s+)?"
+    r"(?:en\s+|ett\s+|mina\s+|våra\s+)?(?:ursäkt|förklaring|ersättning|kompensation|"
+    r"återbetalning|pengarna\s+tillbaka|pengar\s+tillbaka|rättelse|skadestånd)|"
+    r"\b(?:att\s+ni|ni\s+måste|ni\s+ska|ni\s+bör|kommunen\s+måste)\s+(?:omedelbart\s+|snarast\s+|genast\s+)?"
+    r"(?:åtgärdar|åtgärda|rättar|rätta|ersätter|ersätta|betalar\s+tillbaka|betala\s+tillbaka|"
+    r"återbetalar|återbetala|ber\s+om\s+ursäkt|be\s+om\s+ursäkt|tar\s+ansvar|ta\s+ansvar)\b|"
+    r"(?:^|[.!?]\s*)(?:åtgärda|rätta\s+till)\b|\b(?:sköt|gör)\s+ert\s+jobb\b|\bskärp\s+er\b|"
+    r"\b(?:ansvarig(?:\s+chef|\s+handläggare)?|chefen|en\s+chef|någon\s+ansvarig|enhetschefen|"
+    r"förvaltningschefen)\s+(?:kontaktar|ringer|hör\s+av\s+sig)|"
+    r"\bvad\s+(?:ni|kommunen)\s+tänker\s+göra|"
+    r"\bi\s+(?:still\s+)?(?:want|demand|expect|would\s+like|request)\s+(?:a\s+|an\s+|my\s+|our\s+|full\s+)?"
+    r"(?:apology|explanation|refund|compensation|money\s+back|reimbursement)|"
+    r"\b(?:sort\s+(?:it|this)\s+out|put\s+(?:it|this|things)\s+right|make\s+(?:it|this)\s+right)\b|"
+    r"\b(?:refund|compensate|reimburse)\s+(?:me|us)\b|"
+    r"\b(?:the|a)\s+(?:manager|person\s+responsible)\s+(?:to\s+)?(?:contact|call|get\s+in\s+touch)|"
+    r"\bwhat\s+(?:are\s+you|you\s+are|you're)\s+going\s+to\s+do\s+about",
+)
+_REPROACH = re.compile(
+    # A question that is a reproach, not a request for information: "Varför har ingen …?",
+    # "Hur länge till ska vi …?", "Hur kan det få hända?", "Is it too much to ask …?".
+    r"\bvarför\s+(?!inte\b)(?:\w+\s+){0,3}?(?:fortfarande\s+|ännu\s+)?"
+    r"(?:inte|ingen|inget|inga|aldrig|ej)\b|"
+    r"\bhur\s+länge\s+(?:till\s+|ännu\s+)?(?:ska|måste|behöver|kommer|tänker)\s+(?:vi|jag|man|ni|det)\b|"
+    r"\b(?:ska|måste)\s+(?:man|vi|jag)\s+(?:verkligen\s+)?(?:behöva|acceptera|finna\s+sig|tjata|jaga)|"
+    r"\böver\s*huvud\s*taget\b|"
+    r"\bhur\s+(?:kan|får|kunde)\s+(?:det|ni|man|någon)\s+(?:få\s+)?(?:vara|hända|gå|låta|behandla|"
+    r"tillåta|glömma|missa|tro)\b|"
+    r"\bär\s+det\s+(?:för\s+mycket\s+begärt|meningen\s+att|verkligen\s+så\s+svårt|så\s+svårt)|"
+    r"\bwhy\s+(?!not\b)(?:\w+\s+){0,3}?(?:no\s+one|nobody|nothing|not|never|\w+n['’]t)\b|"
+    r"\bhow\s+(?:long|many\s+more\s+times)\s+(?:do|does|must|will|should|are|have)\s+"
+    r"(?:we|i|you|people)\s+(?:have\s+to|need\s+to|wait|put\s+up)|"
+    r"\bis\s+it\s+(?:too\s+much\s+to\s+ask|really\s+so\s+hard|so\s+difficult|so\s+hard)\b|"
+    r"\bhow\s+(?:can|could)\s+(?:this|it|you|anyone)\s+(?:happen|be\s+allowed|treat|let|forget)\b",
 )
 _STILL = re.compile(
     r"\b(?:fortfarande|ännu inte|ännu ingen|ännu inget|står kvar|har dröjt|dröjer|still|not yet|"
@@ -374,6 +419,10 @@ def _cues(raw: str, body: str, citizen: CitizenText | None) -> list[str]:
         cues.append("!upprepning")
     if _WANTS_TO_COMPLAIN.search(low):
         cues.append("!vill_klaga")
+    if _REDRESS.search(low):
+        cues.append("!kräver_rättelse")
+    if "?" in raw and _REPROACH.search(low):
+        cues.append("!retorisk_fråga")
     cues += ["!dröjsmål"] * min(len(_STILL.findall(low)), 2)
     first = re.split(r"(?<=[.!?\n])", body.strip(), maxsplit=1)[0].strip().lower()
     opens_with_question = first.endswith("?") or (first.split() or [""])[0].strip(",") in (
