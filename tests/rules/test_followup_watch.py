@@ -180,6 +180,12 @@ def test_a_withdrawn_cases_message_is_watched_as_a_message_of_its_own(
     assert item.title == "Klagomål på snöröjningen från karin.ek@example.net"
     assert item.responsible == ("anna@testby.se",)  # kontakt@'s owner
     assert item.escalate_to == ("chef@testby.se",)
+    # the list keeps the number for history, and says the case is no more
+    assert messages(ws, "list", "--open") == 0
+    assert "KS 2026/1 (makulerat)" in capsys.readouterr().out
+    assert messages(ws, "list", "--json") == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["case"] == "KS 2026/1" and listed["case_withdrawn"] is True
 
 
 def messages(ws: Workspace, *args: str) -> int:
@@ -369,3 +375,23 @@ def test_a_reply_in_the_cases_thread_answers_what_was_asked_after_the_answer(
         with service.sessions() as session:
             statuses = {c.reference: c.status for c in session.scalars(select(Case))}
     assert statuses == {"KS 2026/1": CaseStatus.ANSWERED, "KS 2026/2": CaseStatus.REGISTERED}
+
+
+def test_a_message_after_a_hand_over_says_so_when_the_case_is_closed_since(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The title names what stopped the case's clock, not the status it has now: a case
+    handed over and then closed was handed over, not answered."""
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=at(16, 8)))
+    run(ws, at(16, 9))
+    base = ["--config", str(ws.config_path), "cases"]
+    forward = [*base, "forward", "KS 2026/1", "--to", "Trafikverket", "--contact", "tv@tv.example"]
+    assert main(forward, clock=fixed_clock(at(17, 10))) == 0
+    close = [*base, "close", "KS 2026/1", "--action", "Överlämnat till Trafikverket."]
+    assert main(close, clock=fixed_clock(at(17, 11))) == 0
+    capsys.readouterr()
+    write(ws, "f1@example.net", at(18, 9))
+    run(ws, at(18, 10))
+    (item,), unanswered = watched(ws, date(2026, 11, 18))
+    assert unanswered == 1
+    assert item.title.startswith("Nytt meddelande i KS 2026/1 efter överlämnandet: ")

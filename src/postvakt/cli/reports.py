@@ -453,6 +453,9 @@ def cmd_messages(args: argparse.Namespace) -> int:
                 "answered_note": r.answered_note,
                 "disposition": r.disposition.value,
                 "case": r.case.reference if r.case else None,
+                # a withdrawn (makulerat) case's message keeps its number for history,
+                # but is in no case any more
+                "case_withdrawn": bool(r.case) and r.disposition is Disposition.NOT_CASE,
             }
             for r in records
         ]
@@ -475,7 +478,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
             (d["received_at"] or "")[:16].replace("T", " "),
             d["reply_due"] or "-",
             _answered_cell(d),
-            d["case"] or ("före start" if d["disposition"] == Disposition.BEFORE_START else ""),
+            _case_cell(d),
         )
         for d in data
     ]
@@ -491,6 +494,15 @@ def cmd_messages(args: argparse.Namespace) -> int:
             "inte. 'postvakt backfill BREVLÅDA --since DATUM --by ADRESS' registrerar äldre post."
         )
     return EXIT_OK
+
+
+def _case_cell(d: dict[str, Any]) -> str:
+    """The case a message is in; a withdrawn one's number marked as such."""
+    from postvakt.registry.models import Disposition
+
+    if d["case"]:
+        return f"{d['case']} (makulerat)" if d["case_withdrawn"] else d["case"]
+    return "före start" if d["disposition"] == Disposition.BEFORE_START else ""
 
 
 def _answered_cell(d: dict[str, Any]) -> str:

@@ -77,6 +77,7 @@ __all__ = [
     "overdue",
     "running_due",
     "select_cases",
+    "stopped_by",
 ]
 
 OPEN_STATUSES = (
@@ -535,6 +536,16 @@ def awaiting_reply() -> list[ColumnElement[bool]]:
         MessageRecord.answered_at.is_(None),
         MessageRecord.reply_due.is_not(None),
     ]
+
+
+def stopped_by(case: Case) -> EventKind | None:
+    """What last stopped ``case``'s clock: the answer (:attr:`EventKind.ANSWERED`) or the
+    hand-over (:attr:`EventKind.FORWARDED`), whatever the case's status has become since (a
+    handed-over case that is then closed was still handed over); None if neither."""
+    last = max(
+        (e for e in case.events if e.kind in _STOPPING), key=lambda e: (e.at, e.id), default=None
+    )
+    return None if last is None else last.kind
 
 
 def answered_in(record: MessageRecord) -> Case | None:

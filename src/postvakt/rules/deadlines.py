@@ -26,11 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.case_query import answered_in, awaiting_reply
+from postvakt.registry.case_query import answered_in, awaiting_reply, stopped_by
 from postvakt.registry.models import (
     Case,
     CaseKind,
     CaseStatus,
+    EventKind,
     Mailbox,
     MessageRecord,
 )
@@ -103,6 +104,7 @@ def due_items(session: Session) -> list[DueItem]:
         .options(
             selectinload(MessageRecord.mailbox).selectinload(Mailbox.owners),
             selectinload(MessageRecord.case).selectinload(Case.unit),
+            selectinload(MessageRecord.case).selectinload(Case.events),
             selectinload(MessageRecord.case)
             .selectinload(Case.mailbox)
             .selectinload(Mailbox.owners),
@@ -118,7 +120,7 @@ def due_items(session: Session) -> list[DueItem]:
             responsible, escalate = owners, tuple(a for a in (head,) if a)
         else:  # written in a case after its answer: its handler answers it
             responsible, escalate = _case_people(case)
-            after = "överlämnandet" if case.status is CaseStatus.FORWARDED else "svaret"
+            after = "överlämnandet" if stopped_by(case) is EventKind.FORWARDED else "svaret"
             # a private case's: nothing of it beyond its number to those told of a breach
             title = f"Nytt meddelande i {case.label} efter {after}" + (
                 "" if case.private else f": {title}"
