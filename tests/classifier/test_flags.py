@@ -222,6 +222,15 @@ def test_personnummer_in_a_forwarded_citizens_signature(classifier: Classifier):
             "Härmed drar jag tillbaka mitt klagomål om\nbullret.",
             "Härmed drar jag tillbaka mitt klagomål",
         ),
+        # in the writer's own words
+        ("Så du kan stryka det klagomålet. Förlåt!", "du kan stryka det klagomålet"),
+        ("Strunta i mitt klagomål i går, det var grannens kärl.", "Strunta i mitt klagomål"),
+        ("Hej! Glöm mitt klagomål, det var fel av mig.", "Glöm mitt klagomål"),
+        (
+            "Jag återkallar härmed mitt överklagande av bygglovet.",
+            "Jag återkallar härmed mitt överklagande",
+        ),
+        ("Please disregard my complaint from Monday.", "Please disregard my complaint"),
     ],
 )
 def test_a_withdrawn_complaint_is_found(text: str, words: str) -> None:
@@ -239,6 +248,9 @@ def test_a_withdrawn_complaint_is_found(text: str, words: str) -> None:
         "Jag vägrar dra tillbaka mitt klagomål.",
         "Kommunen återkallade serveringstillståndet efter grannarnas klagomål.",
         "Jag vill lämna ett klagomål på snöröjningen.",
+        "Ni kan inte bara strunta i mitt klagomål!",
+        "Ni verkar strunta i mitt klagomål.",  # not an imperative
+        "Du kan glömma det, jag står fast vid mitt klagomål.",
     ],
 )
 def test_no_withdrawal_where_none_is_made(text: str) -> None:

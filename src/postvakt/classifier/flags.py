@@ -131,17 +131,21 @@ _SV_WITHDRAW = (
     r"(?:ta|tar|dra|drar|tagit|dragit|tog|drog)\s+(?:\w+\s+){0,2}?tillbaka|"
     r"återkalla\w*|återta\w*"
 )
-_WITHDRAWN = r"(?:\w+\s+){0,3}?(?:klagomål\w*|anmälan|complaint)"
+_WITHDRAWN = r"(?:\w+\s+){0,3}?(?:klagomål\w*|anmälan|överklagande\w*|complaint|appeal)"
 _WITHDRAWS = re.compile(
     # The writer withdraws it: "jag vill ta tillbaka mitt klagomål", "vi drar härmed tillbaka
     # klagomålet", "föreningen återkallar härmed klagomålet", "härmed drar jag tillbaka …",
     # "I would like to withdraw my complaint", "please withdraw my complaint" — not "ni
-    # försöker få mig att ta tillbaka …" nor "kommunen återkallade tillståndet".
+    # försöker få mig att ta tillbaka …" nor "kommunen återkallade tillståndet".  In the
+    # writer's own words too: "du kan stryka det klagomålet", "Strunta i mitt klagomål",
+    # "jag återkallar härmed mitt överklagande", "please disregard my complaint".
     rf"\b(?:(?:jag|vi|föreningen|bolaget|företaget)\s+(?:\w+\s+){{0,3}}?(?:{_SV_WITHDRAW})"
     rf"|(?:härmed|därför|nu|så)\s+(?:tar|drar|återkallar|återtar)\s+(?:jag|vi)"
     rf"(?:\s+(?:\w+\s+){{0,1}}?tillbaka)?"
+    r"|(?:ni|du)\s+kan\s+(?:\w+\s+){0,1}?(?:stryka|glömma|bortse\s+från|avskriva|strunta\s+i)"
+    r"|(?:^|(?<=[.!?,:]\s))(?:strunta\s+i|glöm|stryk)"
     r"|(?:i|we)\s+(?:\w+\s+){0,3}?(?:withdraw|retract)\w*"
-    r"|please\s+(?:withdraw|retract|cancel)\w*)"
+    r"|please\s+(?:withdraw|retract|cancel|ignore|disregard)\w*)"
     rf"\s+{_WITHDRAWN}",
     re.IGNORECASE,
 )
