@@ -61,8 +61,8 @@ def test_a_case_made_of_a_first_fault_report_is_confirmed_by_a_person(
 ) -> None:
     verdict = classifier.classify(
         message(
-            "Hej, gungan på lekplatsen vid Ekbacken är trasig, kedjan har gått av på ena "
-            "sidan. Barnen kan skada sig. /Maria",
+            "Hej, gungan på lekplatsen vid Ekbacken är trasig, kedjan har gått av. Det är "
+            "farligt, barnen kan skada sig allvarligt! /Maria",
             subject="Trasig gunga",
         )
     )
