@@ -75,6 +75,9 @@ for path in sorted(folder.glob("*.jsonl")):
         except Exception as e:
             problems.append(f"{where}: not JSON: {e}")
             continue
+        if not isinstance(r, dict):
+            problems.append(f"{where}: not a JSON object")
+            continue
         n += 1
         missing = [f for f in FIELDS if f not in r]
         if missing:
@@ -115,7 +118,11 @@ for k, v in sorted(cats.items()):
     print("  ", k, v)
 print("  channels", dict(ch))
 print("  folds", dict(folds))
+if n == 0:
+    problems.append(f"{folder}: no messages (is the folder right?)")
 print("PROBLEMS:" if problems else "no problems")
 for p in problems[:50]:
     print("  ", p)
+if len(problems) > 50:
+    print(f"   … and {len(problems) - 50} more")
 sys.exit(1 if problems else 0)

@@ -91,6 +91,11 @@ def test_tone_cues(body: str, cue: str):
         "The crossing has no lighting. Sort it out.",
         "I still want a refund for the three Sundays.",
         "I want the manager to contact me.",
+        "Jag kräver en ordentlig förklaring.",
+        "I demand a full refund.",
+        "Jag vill ha tillbaka mina pengar.",
+        "Ni borde be om ursäkt.",
+        "Vad tänker ni göra åt saken?",
     ],
 )
 def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
@@ -105,6 +110,15 @@ def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
         "Jag vill ha en lekplats i Norrby.",
         "Jag vill ha en blankett för bostadsanpassning.",
         "Could you explain how the fee is calculated?",
+        "Jag vill ha ersättning för mina utlägg, bifogar kvitton.",  # an application
+        "I would like a refund of the deposit since we cancelled in time.",
+        "Om jag vill ha en förklaring, vem ska jag kontakta?",  # asks how
+        "What do I do if I want a refund?",
+        "Tack för att ni tar ansvar för parken!",  # praise
+        "Jag tycker att kommunen måste åtgärda trafiksituationen, bygg en rondell.",  # a view
+        "Tack, ni gör ert jobb fantastiskt bra!",
+        "The manager called me yesterday and was very helpful.",
+        "Ansvarig handläggare kontaktar dig inom två veckor.",  # the municipality's promise
     ],
 )
 def test_a_request_is_not_a_demand_for_redress(body: str):
@@ -124,6 +138,7 @@ def test_a_request_is_not_a_demand_for_redress(body: str):
         "Why has nobody called us back?",
         "Why hasn't the bin been emptied?",
         "Is it too much to ask for a cleared path?",
+        "Varför gör ni ingenting åt hålet i vägen?",
     ],
 )
 def test_a_question_that_reproaches_is_a_cue(body: str):
@@ -138,6 +153,14 @@ def test_a_question_that_reproaches_is_a_cue(body: str):
         "Varför är taxan högre i år?",  # no negation: asks for the reason
         "Varför har ingen hört av sig.",  # no question asked
         "Hur länge tar det att få bygglov?",
+        "Varför kan man inte ha en hundrastgård vid parken? Det vore toppen.",
+        "Why don't you open the library on Sundays? It would be great.",
+        "Hur länge måste jag vänta på beslut om bygglov, ungefär?",
+        "How long do I have to wait for a decision, roughly?",
+        "Finns det över huvud taget möjlighet att boka lokalen på söndagar?",
+        "Vet ni varför sopbilen inte kom i dag?",
+        # the question mark belongs to another sentence
+        "Jag förstår varför ni inte kan komma på fredag. Vilken dag passar i stället?",
     ],
 )
 def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
@@ -150,7 +173,10 @@ def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
         ("Detta är ett klagomål. Soporna hämtades inte.", True),
         ("Jag vill framföra mitt missnöje med bemötandet.", True),
         ("This is a formal complaint about the bus stop.", True),
+        ("Jag vill framföra mitt starka missnöje med bemötandet.", True),
         ("Jag vet inte om detta är ett klagomål, men soporna hämtades inte.", False),
+        ("Om jag vill framföra mitt missnöje med skolskjutsen, vart vänder jag mig?", False),
+        ("Not sure whether this is a complaint.", False),
     ],
 )
 def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool):

@@ -12,6 +12,7 @@ from postvakt.classifier.flags import (
     withdraws_complaint,
 )
 from postvakt.classifier.model import Classifier
+from postvakt.classifier.text import citizen_text
 from postvakt.classifier.verdict import Label
 from postvakt.privacy import PERSONNUMMER
 from tests.classifier.mail import demo, eml, message
@@ -238,6 +239,24 @@ def test_a_withdrawn_complaint_is_found(text: str, words: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("subject", "body", "words"),
+    [
+        (
+            "Soptunnan",
+            "Strunta i mitt klagomål i går, det var grannens kärl.",
+            "Strunta i mitt klagomål",
+        ),
+        ("Hej", "Hej\n\nStryk mitt klagomål om soporna, det löste sig.", "Stryk mitt klagomål"),
+    ],
+)
+def test_a_withdrawal_opening_a_line_of_the_body_is_found(
+    subject: str, body: str, words: str
+) -> None:
+    # what the classifier reads: the subject and the body as one text
+    assert withdraws_complaint(citizen_text(message(body, subject=subject)).text) == words
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Jag tänker inte ta tillbaka mitt klagomål förrän någon har svarat.",
@@ -251,6 +270,13 @@ def test_a_withdrawn_complaint_is_found(text: str, words: str) -> None:
         "Ni kan inte bara strunta i mitt klagomål!",
         "Ni verkar strunta i mitt klagomål.",  # not an imperative
         "Du kan glömma det, jag står fast vid mitt klagomål.",
+        "Ni kan knappast stryka mitt klagomål så lätt.",
+        "Ni kan avskriva mitt klagomål om ni vill, men jag går till JO.",
+        "Ni kan bortse från bilagan i mitt klagomål, här kommer rätt bild.",
+        "Stryk mitt namn från klagomålet, jag vill vara anonym.",
+        "Please ignore typos in my complaint.",
+        "Kan jag återkalla mitt överklagande?",  # asks how
+        "Can I withdraw my appeal?",
     ],
 )
 def test_no_withdrawal_where_none_is_made(text: str) -> None:

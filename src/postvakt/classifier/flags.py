@@ -136,33 +136,64 @@ _WITHDRAWS = re.compile(
     # The writer withdraws it: "jag vill ta tillbaka mitt klagomål", "vi drar härmed tillbaka
     # klagomålet", "föreningen återkallar härmed klagomålet", "härmed drar jag tillbaka …",
     # "I would like to withdraw my complaint", "please withdraw my complaint" — not "ni
-    # försöker få mig att ta tillbaka …" nor "kommunen återkallade tillståndet".  In the
-    # writer's own words too: "du kan stryka det klagomålet", "Strunta i mitt klagomål",
-    # "jag återkallar härmed mitt överklagande", "please disregard my complaint".
+    # försöker få mig att ta tillbaka …" nor "kommunen återkallade tillståndet".
     rf"\b(?:(?:jag|vi|föreningen|bolaget|företaget)\s+(?:\w+\s+){{0,3}}?(?:{_SV_WITHDRAW})"
     rf"|(?:härmed|därför|nu|så)\s+(?:tar|drar|återkallar|återtar)\s+(?:jag|vi)"
     rf"(?:\s+(?:\w+\s+){{0,1}}?tillbaka)?"
-    r"|(?:ni|du)\s+kan\s+(?:\w+\s+){0,1}?(?:stryka|glömma|bortse\s+från|avskriva|strunta\s+i)"
-    r"|(?:^|(?<=[.!?,:]\s))(?:strunta\s+i|glöm|stryk)"
     r"|(?:i|we)\s+(?:\w+\s+){0,3}?(?:withdraw|retract)\w*"
-    r"|please\s+(?:withdraw|retract|cancel|ignore|disregard)\w*)"
+    r"|please\s+(?:withdraw|retract|cancel)\w*)"
     rf"\s+{_WITHDRAWN}",
     re.IGNORECASE,
 )
+_THE_COMPLAINT = (
+    r"\s+(?:mitt|vårt|det|detta|det\s+där|my|our|the)\s+(?:klagomål\w*|överklagande\w*)"
+)
+_OWN_WORDS = re.compile(
+    # In the writer's own words, and only with the complaint right after: "du kan stryka det
+    # klagomålet", "Strunta i mitt klagomål" opening a line or a sentence — not "Ni verkar
+    # strunta i …", "Ni kan inte bara strunta i …", "Stryk mitt namn från klagomålet".
+    r"\b(?:ni|du)\s+kan\s+(?:stryka|glömma|bortse\s+från|avskriva|strunta\s+i)"
+    + _THE_COMPLAINT
+    + r"|(?:^|(?<=[.!?,:]\s))[ \t]*(?:strunta\s+i|glöm|stryk)"
+    + _THE_COMPLAINT
+    + r"|\bplease\s+(?:ignore|disregard)\s+(?:my|our|the)\s+(?:\w+\s+)?(?:complaint|appeal)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 _NEGATED = re.compile(
-    r"\b(?:inte|ej|aldrig|icke|ingen avsikt|vägrar|not|never|won't|n't|no intention|refuse)\b",
+    r"\b(?:inte|ej|aldrig|icke|knappast|ingen avsikt|vägrar|not|never|won't|n't|no intention|"
+    r"refuse)\b",
     re.IGNORECASE,
 )
+_ASKS_HOW = re.compile(
+    r"\b(?:kan|hur|om|ifall|får|if|can|could|how|may)\s+(?:\w+\s+)?$", re.IGNORECASE
+)
+"""Just before the words: asking whether or how to withdraw ("Kan jag återkalla …?")."""
+_ON_CONDITION = re.compile(
+    r"^\W{0,3}(?:om ni vill|men\b|if you (?:want|like)|but\b)", re.IGNORECASE
+)
+"""Just after them: a condition or an objection ("… om ni vill, men jag går till JO")."""
 
 
 def withdraws_complaint(text: str) -> str | None:
     """The words with which the writer withdraws a complaint made before ("jag vill ta
-    tillbaka mitt klagomål", "please withdraw my complaint"), or None.  Such a message is
-    about a case already made, not a new complaint.  Not when a negation comes with it
-    ("jag tänker inte ta tillbaka …", "I refuse to withdraw …")."""
-    text = " ".join(text.split())
-    for match in _WITHDRAWS.finditer(text):
-        before = text[max(0, match.start() - 30) : match.start()]
-        if not _NEGATED.search(before) and not _NEGATED.search(match.group()):
-            return match.group()
+    tillbaka mitt klagomål", "please withdraw my complaint", "du kan stryka det klagomålet"),
+    or None.  Such a message is about a case already made, not a new complaint.  Not when a
+    negation comes with it ("jag tänker inte ta tillbaka …", "I refuse to withdraw …"), when
+    the writer asks how ("Kan jag återkalla mitt överklagande?"), or sets a condition ("… om
+    ni vill, men …")."""
+    joined = " ".join(text.split())
+    for words, start, end, where in [
+        *((m.group(), m.start(), m.end(), text) for m in _OWN_WORDS.finditer(text)),
+        *((m.group(), m.start(), m.end(), joined) for m in _WITHDRAWS.finditer(joined)),
+    ]:
+        before = where[max(0, start - 30) : start]
+        after = where[end : end + 25]
+        if (
+            _NEGATED.search(before)
+            or _NEGATED.search(words)
+            or _ASKS_HOW.search(before)
+            or _ON_CONDITION.search(after)
+        ):
+            continue
+        return " ".join(words.split())
     return None

@@ -422,7 +422,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
 
     from postvakt.registry.case_query import awaiting_reply
     from postvakt.registry.db import database_errors
-    from postvakt.registry.models import Disposition, MessageRecord
+    from postvakt.registry.models import CaseStatus, Disposition, MessageRecord
     from postvakt.registry.replies import CITIZEN
 
     if args.messages_command == "answered":
@@ -453,9 +453,9 @@ def cmd_messages(args: argparse.Namespace) -> int:
                 "answered_note": r.answered_note,
                 "disposition": r.disposition.value,
                 "case": r.case.reference if r.case else None,
-                # a withdrawn (makulerat) case's message keeps its number for history,
-                # but is in no case any more
-                "case_withdrawn": bool(r.case) and r.disposition is Disposition.NOT_CASE,
+                # a withdrawn (makulerat) case's messages keep its number for history,
+                # but are in no case any more
+                "case_withdrawn": r.case is not None and r.case.status is CaseStatus.WITHDRAWN,
             }
             for r in records
         ]
