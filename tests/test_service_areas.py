@@ -240,21 +240,24 @@ def test_the_routed_unit_answers_from_its_own_mailbox_and_the_compilation_groups
             report = annual_report(session, 2026, date(2027, 2, 15))
     # Karin writes again, in the thread, to the mailbox she first wrote to; Per answers her
     # from forskola@ in the same thread: her new message is answered, wherever it came in.
-    again = EmailMessage()
-    again["From"] = "Karin Ek <karin.ek@example.net>"
-    again["To"] = "kontakt@testby.se"
-    again["Subject"] = "SV: Synpunkter och klagomål – webbformulär"
-    again["Date"] = email.utils.format_datetime(at(2026, 11, 25, 9))
-    again["Message-ID"] = "<again@example.net>"
-    again["In-Reply-To"] = "<form1@e-tjanst.testby.se>"
-    again.set_content("Tack! En sak till: gäller det också på fritids?\n\nKarin")
-    ws.deliver(again.as_bytes(), when=at(2026, 11, 25, 9))
-    second = EmailMessage()
-    for header in ("From", "To", "Subject", "In-Reply-To"):
-        second[header] = answer[header]
-    second["Date"] = email.utils.format_datetime(at(2026, 11, 25, 11))
-    second.set_content("Ja, det gäller fritids också.")
-    deliver(ws.maildir("forskola") / ".Sent", second.as_bytes(), name="svar-2")
+    thread = {"In-Reply-To": "<form1@e-tjanst.testby.se>"}
+    again = citizen_mail(
+        "Tack! En sak till: gäller det också på fritids?\n\nKarin",
+        subject=answer["Subject"],
+        date=at(2026, 11, 25, 9),
+        message_id="<again@example.net>",
+        headers=thread,
+    )
+    ws.deliver(again, when=at(2026, 11, 25, 9))
+    second = citizen_mail(
+        "Ja, det gäller fritids också.",
+        subject=answer["Subject"],
+        sender=answer["From"],
+        to=answer["To"],
+        date=at(2026, 11, 25, 11),
+        headers=thread,
+    )
+    deliver(ws.maildir("forskola") / ".Sent", second, name="svar-2")
     with service_at(ws, at(2026, 11, 25, 12)) as service:
         assert service.run_once().errors == []
         assert service.sessions is not None

@@ -338,10 +338,13 @@ _REPROACH = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
 def _reproaches(low: str) -> bool:
     """A reproaching form in a sentence that ends in a question mark."""
     for match in _REPROACH.finditer(low):
-        end = re.search(r"[.!?\n]", low[match.end() :])
+        end = _SENTENCE_END.search(low, match.end())
         if end is not None and end.group() == "?":
             return True
     return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 
 from postvakt.classifier.contact import find_contact, is_no_reply
 from postvakt.mailbox.message import IncomingMessage
@@ -182,12 +183,11 @@ def withdraws_complaint(text: str) -> str | None:
     the writer asks how ("Kan jag återkalla mitt överklagande?"), or sets a condition ("… om
     ni vill, men …")."""
     joined = " ".join(text.split())
-    for words, start, end, where in [
-        *((m.group(), m.start(), m.end(), text) for m in _OWN_WORDS.finditer(text)),
-        *((m.group(), m.start(), m.end(), joined) for m in _WITHDRAWS.finditer(joined)),
-    ]:
-        before = where[max(0, start - 30) : start]
-        after = where[end : end + 25]
+    # the own-words forms on the lines as written (they open a line), the rest on one line
+    for match in chain(_OWN_WORDS.finditer(text), _WITHDRAWS.finditer(joined)):
+        where, words = match.string, match.group()
+        before = where[max(0, match.start() - 30) : match.start()]
+        after = where[match.end() : match.end() + 25]
         if (
             _NEGATED.search(before)
             or _NEGATED.search(words)
