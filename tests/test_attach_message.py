@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from postvakt.classifier.model import DISOWNED_REASON
 from postvakt.cli import main
 from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.corrections.messages import (
     BEFORE_THE_WAIT,
     DETACHED,
+    DISOWNED_IN_MESSAGE,
     OTHER_SENDER,
     WITHDRAWN_IN_MESSAGE,
 )
@@ -362,3 +364,42 @@ def test_a_withdrawn_case_takes_no_reply_and_a_merged_ones_thread_goes_on(
     late = record(service, "r5@example.net")
     assert late.case_id != the_case(service).id and late.disposition is not Disposition.FOLLOWUP
     assert late.reply_due is not None  # judged on its own, and watched
+
+
+DISOWNING = (
+    "Hej!\n\nI dag fick jag ett brev om ”ditt klagomål om snöröjningen”. Jag har inte skickat "
+    "något klagomål, det måste vara en förväxling.\n\nKarin Ek\n"
+)
+
+
+def test_a_letter_to_the_wrong_person_is_attached_and_its_handler_checks_the_addressee(
+    ws: Workspace, smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Jag har inte skickat något klagomål" in a new mail: no new case; a person attaches it,
+    and the case's handler is asked to check who its letters went to."""
+    ws.deliver(citizen_mail(COMPLAINT, message_id="<c1@example.net>", date=ARRIVED), when=ARRIVED)
+    ws.deliver(
+        citizen_mail(DISOWNING, subject="Brevet", message_id="<d1@example.net>", date=WITHDRAWN),
+        when=WITHDRAWN,
+    )
+    with Service(load_config(ws.config_path), clock=fixed_clock(WITHDRAWN)).open() as opened:
+        report = opened.run_once()
+        assert report.count(Disposition.CASE) == 1 and report.count(Disposition.NOT_CASE) == 1
+    with Service(load_config(ws.config_path), clock=fixed_clock(NOW)).open() as service:
+        disowning = record(service, "d1@example.net")
+        assert disowning.disposition is Disposition.NOT_CASE and disowning.case_id is None
+        queued = {r["id"]: r for r in review(ws, capsys, "registrator@testby.se")}
+        assert queued[disowning.id]["reasons"][0].startswith(DISOWNED_REASON)
+        assert queued[disowning.id]["sender_cases"] == ["KS 2026/1"]
+
+        assert attach(ws, disowning.id, "registrator@testby.se") == 0
+        out = capsys.readouterr().out
+        assert "aldrig har lämnat något klagomål" in out
+        case = the_case(service)
+        assert case.needs_review and DISOWNED_IN_MESSAGE in (case.review_reasons or [])
+        assert WITHDRAWN_IN_MESSAGE not in (case.review_reasons or [])
+        notes = [e.detail for e in case.events if e.kind is EventKind.NOTE]
+        assert any(DISOWNED_IN_MESSAGE in n for n in notes)
+    told = smtp_server.to("anna@testby.se")
+    assert len(told) == 1
+    assert "aldrig har lämnat något klagomål" in told[0].text

@@ -38,6 +38,10 @@ COMPLAINTS_ABOUT_THE_HANDLING = [
     "The lift has been out of order for three weeks.",
     "Lampan i tunneln är trasig för andra gången i vinter.",
     "Skylten är trasig sedan 14 mars.",
+    "Gungan på lekplatsen är trasig och det är farligt för barnen. Dåligt skött!",
+    "Staketet vid skolan är sönder, hela området är misskött.",
+    "Bänkarna är trasiga, parken sköts inte alls.",
+    "The swings are broken and the whole playground is badly maintained.",
 ]
 
 

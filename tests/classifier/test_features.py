@@ -177,6 +177,11 @@ def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
         ("Jag vet inte om detta är ett klagomål, men soporna hämtades inte.", False),
         ("Om jag vill framföra mitt missnöje med skolskjutsen, vart vänder jag mig?", False),
         ("Not sure whether this is a complaint.", False),
+        # Swedish word order after an adverb
+        ("Däremot vill jag klaga på att ni skickar brev till fel person.", True),
+        ("Därför vill vi härmed lämna ett formellt klagomål.", True),
+        ("Måste jag klaga skriftligt, eller räcker det att ringa?", False),
+        ("Vill jag klaga, vart skickar jag det?", False),
     ],
 )
 def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postvakt.classifier.flags import (
+    disowns_complaint,
     earlier_answer,
     is_anonymous,
     not_satisfied,
@@ -277,6 +278,8 @@ def test_a_withdrawal_opening_a_line_of_the_body_is_found(
         "Please ignore typos in my complaint.",
         "Kan jag återkalla mitt överklagande?",  # asks how
         "Can I withdraw my appeal?",
+        "Ni kan glömma att jag tar tillbaka mitt klagomål.",  # it will never happen
+        "Glöm att vi drar tillbaka klagomålet, vi går vidare till IVO.",
     ],
 )
 def test_no_withdrawal_where_none_is_made(text: str) -> None:
@@ -322,3 +325,77 @@ def test_a_withdrawal_beside_a_complaint_or_a_care_matter_stays_a_case(
     verdict = classifier.classify(message(body, subject=subject))
     assert verdict.is_case and not verdict.withdraws_complaint  # … but the case stands
     assert not any("tas tillbaka" in r for r in verdict.reasons)
+
+
+# --------------------------------------------------------------------------- never complained
+
+LETTER_TO_THE_WRONG_PERSON = (
+    "Hej,\n\nI dag fick jag ett brev där det står ”Vi har tagit emot ditt klagomål om "
+    "snöröjningen och handläggaren kontaktar dig”. Jag har inte skickat något klagomål, jag "
+    "bor inte ens på Björkvägen. Kan det vara en förväxling med någon med samma namn?\n\n"
+    "Vänliga hälsningar\nKarin Ek\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (LETTER_TO_THE_WRONG_PERSON, "Jag har inte skickat något klagomål"),
+        (
+            "Vi fick en bekräftelse på ert klagomål om bygglovet. Vi har inte klagat på något!",
+            "Vi har inte klagat",
+        ),
+        (
+            "Today I got a letter saying your complaint has been registered. I have never "
+            "sent any complaint.",
+            "I have never sent any complaint",
+        ),
+        (
+            "Jag har aldrig lämnat in något klagomål, men i brevet står det så.",
+            "Jag har aldrig lämnat in något klagomål",
+        ),
+    ],
+)
+def test_a_writer_who_never_complained_is_found(text: str, words: str) -> None:
+    assert disowns_complaint(text) == words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the opening of a complaint
+        "Jag har aldrig klagat förut, men nu får det vara nog. Ert brev var otrevligt.",
+        "Jag har aldrig klagat, men nu räcker det. Ert mejl kom för sent.",
+        "I have never made a complaint before but your letter was rude.",
+        "Jag har inte skickat något klagomål tidigare, men nu gör jag det. Brevet var fel.",
+        # no letter or confirmation named: nothing to say it is about a case already made
+        "Jag har inte skickat något klagomål om hemtjänsten.",
+    ],
+)
+def test_no_disowning_where_the_writer_complains(text: str) -> None:
+    assert disowns_complaint(text) is None
+
+
+def test_a_letter_to_the_wrong_person_is_no_new_case_but_a_person_sees_it(
+    classifier: Classifier,
+) -> None:
+    verdict = classifier.classify(message(LETTER_TO_THE_WRONG_PERSON, subject="Brev om klagomål"))
+    assert verdict.label is Label.OTHER and verdict.disowns_complaint
+    assert not verdict.withdraws_complaint
+    assert verdict.shown_though_annat  # Granska: a person finds the case and its addressee
+    assert not verdict.needs_review and not verdict.followup_not_satisfied
+    assert verdict.reasons[0].startswith("skriver att hen aldrig har lämnat det klagomål")
+    assert "vem ärendets brev gick till" in verdict.reasons[0]
+    assert verdict.as_dict()["disowns_complaint"] is True
+
+
+def test_never_having_complained_beside_a_new_complaint_stays_a_case(
+    classifier: Classifier,
+) -> None:
+    body = (
+        "Jag fick ett brev om ”ditt klagomål”, men jag har inte skickat något klagomål. Däremot "
+        "vill jag klaga på att ni skickar mina uppgifter till fel person!"
+    )
+    assert disowns_complaint(body) is not None
+    verdict = classifier.classify(message(body))
+    assert verdict.is_case and not verdict.disowns_complaint

@@ -155,6 +155,45 @@ def test_verdict_is_a_frozen_value_with_a_json_form(classifier: Classifier):
     assert data["reasons"] == list(verdict.reasons)
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            "Biblioteket borde ha öppet längre på fredagar, det vore bra för oss som jobbar. "
+            "Jag vill ha en förklaring.",
+            "kräver att något rättas till",
+        ),
+        (
+            "Jag tycker att parken borde få fler papperskorgar och bättre belysning. "
+            "Jag vill härmed lämna ett klagomål.",
+            "skriver att hen vill klaga",
+        ),
+    ],
+)
+def test_a_demand_for_redress_is_a_complaint_a_person_confirms(
+    classifier: Classifier, body: str, said: str
+):
+    """The routines' line: a complaint wants the handling put right, an opinion asks for
+    nothing.  The model weighs the proposal's words towards an opinion; the demand decides,
+    and a person confirms since the model leaned the other way."""
+    verdict = classifier.classify(message(body))
+    probs = dict(verdict.probabilities)
+    assert probs[Label.OPINION] > probs[Label.COMPLAINT]  # the model alone: an opinion
+    assert verdict.label is Label.COMPLAINT
+    assert verdict.needs_review
+    assert verdict.reasons[0].startswith(said)
+    assert "synpunkt" in verdict.reasons[0]
+    well_formed(verdict)
+
+
+def test_a_proposal_without_a_demand_stays_an_opinion(classifier: Classifier):
+    verdict = classifier.classify(
+        message("Biblioteket borde ha öppet längre på fredagar, det vore bra för oss som jobbar.")
+    )
+    assert verdict.label is Label.OPINION
+    assert not any("rättas till" in r for r in verdict.reasons)
+
+
 # --------------------------------------------------------------------------- the review band
 
 

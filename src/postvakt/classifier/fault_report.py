@@ -71,7 +71,10 @@ _GRIEVANCE = re.compile(
     r"oacceptab\w*|skandal\w*|kräver|förväntar|bemötande|handläggar\w*|ni borde|"
     r"inte ok|not ok|tänker inte betala|vem betalar|ersätt\w*|trött på|nog nu|vara nog|"
     r"rasande|skäms|vilken service|besvike\w*|missnöj\w*|klaga\w*|klagomål\w*|"
-    r"unacceptable|disappointed|expect\w*|level of service|complain\w*"
+    r"(?:dåligt|illa|uselt|slarvigt) (?:skött|underhåll\w*|skött\w*)|misskött\w*|"
+    r"sköts (?:inte|dåligt|illa)|slarv\w*|"
+    r"unacceptable|disappointed|expect\w*|level of service|complain\w*|"
+    r"(?:badly|poorly) (?:maintained|managed|kept)|neglected"
     r")" + _END,
     re.IGNORECASE,
 )

@@ -43,7 +43,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 5
+FEATURES_VERSION = 6
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -276,6 +276,11 @@ _WANTS_TO_COMPLAIN = re.compile(
     r"(?<!om )\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?"
     r"(?:klaga|"
     r"(?:lämna|framföra|göra|anmäla)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
+    # Inverted after an adverb ("Därför vill jag klaga", "Däremot vill jag lämna ett
+    # klagomål") — not a question ("Måste jag klaga skriftligt?", "Hur vill ni …").
+    r"\b(?:därför|däremot|dessutom|nu|också|även|härmed|istället|i\s+stället)\s+"
+    r"(?:vill|tänker|önskar)\s+(?:jag|vi)\s+(?:härmed\s+|också\s+|även\s+)?"
+    r"(?:klaga|(?:lämna|framföra|göra)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
     r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
     r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
     r"(?:formal\s+)?complain|"

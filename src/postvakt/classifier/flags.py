@@ -22,6 +22,7 @@ from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import has_personnummer
 
 __all__ = [
+    "disowns_complaint",
     "earlier_answer",
     "is_anonymous",
     "not_satisfied",
@@ -169,6 +170,12 @@ _ASKS_HOW = re.compile(
     r"\b(?:kan|hur|om|ifall|får|if|can|could|how|may)\s+(?:\w+\s+)?$", re.IGNORECASE
 )
 """Just before the words: asking whether or how to withdraw ("Kan jag återkalla …?")."""
+_DISMISSES = re.compile(
+    r"\b(?:glöm\w*|forget|drömma\s+om|dream\s+on)\s+(?:(?:about\s+)?it\s+)?(?:att|that)?\s*$",
+    re.IGNORECASE,
+)
+"""Just before the words: saying it will never happen ("Ni kan glömma att jag tar tillbaka
+…", "Forget that I withdraw …")."""
 _ON_CONDITION = re.compile(
     r"^\W{0,3}(?:om ni vill|men\b|if you (?:want|like)|but\b)", re.IGNORECASE
 )
@@ -192,8 +199,58 @@ def withdraws_complaint(text: str) -> str | None:
             _NEGATED.search(before)
             or _NEGATED.search(words)
             or _ASKS_HOW.search(before)
+            or _DISMISSES.search(before)
             or _ON_CONDITION.search(after)
         ):
             continue
         return " ".join(words.split())
+    return None
+
+
+_NEVER_SENT = re.compile(
+    # "Jag har inte skickat något klagomål", "jag har aldrig lämnat in något klagomål", "vi
+    # har inte klagat", "I have never sent any complaint", "I did not make a complaint" —
+    # not "jag har aldrig klagat förut, men …" (the opening of a complaint).
+    r"\b(?:jag|vi)\s+har\s+(?:(?:faktiskt|alltså|ju)\s+)?(?:inte|aldrig)\s+"
+    r"(?:(?:skickat|lämnat|skrivit|gjort|anmält)\s+(?:in\s+)?(?:något|några|ett|nåt)\s+"
+    r"(?:klagomål|synpunkt\w*|anmälan)|klagat)"
+    r"|\b(?:jag|vi)\s+(?:skickade|lämnade|skrev|gjorde)\s+(?:aldrig|inte)\s+(?:in\s+)?"
+    r"(?:något|några|ett|nåt)\s+(?:klagomål|synpunkt\w*)"
+    r"|\b(?:i|we)\s+(?:have\s+never|never|have\s+not|haven't|did\s+not|didn't)\s+"
+    r"(?:sent|send|made|make|filed|file|submitted|submit|written|write|lodged|lodge)\s+"
+    r"(?:any|a|an|one)\s+(?:\w+\s+)?complaint"
+    r"|\b(?:i|we)\s+(?:have\s+never|never|have\s+not|haven't|did\s+not|didn't)\s+complained",
+    re.IGNORECASE,
+)
+_BEFORE_NOW = re.compile(
+    r"^\W{0,3}(?:\w+\s+)?(?:förut|tidigare|innan|förr|förrän|before|until)\b",
+    re.IGNORECASE,
+)
+"""Just after the words: "… aldrig klagat förut …" opens a complaint."""
+_BUT_NOW = re.compile(r"^\W{0,3}(?:men|but)\b", re.IGNORECASE)
+"""Just after "jag har aldrig klagat": "…, men nu får det vara nog" opens one too."""
+_THEIR_LETTER = re.compile(
+    r"\b(?:brev\w*|mejl\w*|mail\w*|e-post\w*|meddelande\w*|bekräftelse\w*|kvitto\w*|"
+    r"diarienummer|ärendenummer|letter|email|e-mail|message|confirmation|case\s+number)\b"
+    r"|\b(?:ditt|ert)\s+klagomål|\byour\s+complaint",
+    re.IGNORECASE,
+)
+"""A letter or confirmation the writer got about the complaint."""
+
+
+def disowns_complaint(text: str) -> str | None:
+    """The words with which the writer says they never made the complaint the municipality
+    wrote to them about ("I dag fick jag ett brev om mitt klagomål … Jag har inte skickat något
+    klagomål"), or None.  Such a message is about a case already made — perhaps a letter
+    to the wrong person — not a new complaint.  Only with a letter, a confirmation or "ditt
+    klagomål" named in the same text, and not "jag har aldrig klagat förut, men …"."""
+    joined = " ".join(text.split())
+    if not _THEIR_LETTER.search(joined):
+        return None
+    for match in _NEVER_SENT.finditer(joined):
+        after = joined[match.end() : match.end() + 30]
+        complained = match.group().lower().endswith(("klagat", "complained"))
+        if _BEFORE_NOW.search(after) or (complained and _BUT_NOW.search(after)):
+            continue
+        return match.group()
     return None

@@ -56,6 +56,7 @@ from postvakt.classifier.corpus import (
 from postvakt.classifier.fault_report import fault_report
 from postvakt.classifier.features import FEATURES_VERSION, extract
 from postvakt.classifier.flags import (
+    disowns_complaint,
     earlier_answer,
     is_anonymous,
     not_satisfied,
@@ -81,6 +82,7 @@ from postvakt.privacy import mask_personnummer
 
 __all__ = [
     "DEFAULT_REVIEW_BAND",
+    "DISOWNED_REASON",
     "WITHDRAWAL_REASON",
     "Classifier",
     "Fitted",
@@ -109,7 +111,12 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
+DEMANDS_REDRESS = "!kräver_rättelse"
+"""The cue of a message demanding that the handling be put right (an apology, an
+explanation, money back, the fault mended)."""
 WITHDRAWAL_REASON = "skriver att ett klagomål tas tillbaka"
+DISOWNED_REASON = "skriver att hen aldrig har lämnat det klagomål som kommunen skrivit om"
+"""How the reason of a message disowning a complaint begins (as :data:`WITHDRAWAL_REASON`)."""
 """How the reason of a message that withdraws a complaint begins (Granska and
 ``cases attach`` recognise it by this)."""
 _COMPLAINT_SUBJECT = re.compile(
@@ -382,6 +389,16 @@ class Classifier:
             # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
             # corpus's questions about how to complain pull such words towards "annat".
             label, needs_review = Label.COMPLAINT, True
+        # The routines' line between the two case labels: a complaint wants the handling put
+        # right, an opinion asks for nothing.  A message whose writer says they complain or
+        # demands redress is a complaint whatever the model weighed (its sarcastic praise,
+        # its policy words); the model leaned the other way, so a person confirms it.
+        redress = label is Label.OPINION and (
+            WANTS_TO_COMPLAIN in doc.words or DEMANDS_REDRESS in doc.words
+        )
+        if redress:
+            label = Label.COMPLAINT
+            needs_review = needs_review or probs[0] < high
         care = self.model.care_probability(wvec, cvec)
         unsatisfied = None
         if citizen.reply or earlier_answer(citizen.body):
@@ -395,9 +412,15 @@ class Classifier:
             unsatisfied or WANTS_TO_COMPLAIN in doc.words or care >= self.care_threshold
         ):
             withdraws = None
-        if withdraws is not None:
+        # "Jag har inte skickat något klagomål" after a letter about one: about that case too
+        # (perhaps a letter to the wrong person), not a new complaint.  Shown in Granska.
+        disowns = None if withdraws is not None else disowns_complaint(citizen.text)
+        if disowns is not None and (unsatisfied or WANTS_TO_COMPLAIN in doc.words):
+            disowns = None
+        about_a_case = withdraws is not None or disowns is not None
+        if about_a_case:
             label, needs_review = Label.OTHER, False
-        titled = label is Label.OTHER and withdraws is None and subject_says_complaint(citizen)
+        titled = label is Label.OTHER and not about_a_case and subject_says_complaint(citizen)
         if titled and confidence < SURE_ANNAT:
             # Nor is a message whose writer titled it "Klagomål …" while the model is unsure:
             # registered for a person to decide.  A sure annat so titled ("Klagomål – hur gör
@@ -405,7 +428,7 @@ class Classifier:
             label, needs_review = Label.COMPLAINT, True
         # A complaint in a reply is a follow-up; an uncertain message made a case only for
         # review is not (yet) one.
-        followup = withdraws is None and (
+        followup = not about_a_case and (
             bool(unsatisfied) or (citizen.reply and model_label is Label.COMPLAINT)
         )
         if unsatisfied and label is not Label.COMPLAINT:
@@ -454,6 +477,25 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if redress and label is Label.COMPLAINT:
+            said = (
+                "skriver att hen vill klaga"
+                if WANTS_TO_COMPLAIN in doc.words
+                else ("kräver att något rättas till, ersätts eller förklaras")
+            )
+            opinion = round(float(probs[LABELS.index(Label.OPINION)]) * 100)
+            reasons = (
+                f"{said}: ett klagomål, inte en synpunkt, fast modellen lutade åt synpunkt "
+                f"({opinion} %); en person bekräftar",
+                *reasons,
+            )
+        if disowns is not None:
+            reasons = (
+                f"{DISOWNED_REASON} (”{_quoted(disowns)}”): inget nytt ärende; en person "
+                "knyter det till ärendet det gäller (Hör till ett ärende) och ser efter vem "
+                "ärendets brev gick till",
+                *reasons,
+            )
         if withdraws is not None:
             reasons = (
                 f"{WITHDRAWAL_REASON} (”{_quoted(withdraws)}”): inget nytt "
@@ -515,6 +557,7 @@ class Classifier:
             disputed_by_form=disputed,
             titled_complaint=titled,
             withdraws_complaint=withdraws is not None,
+            disowns_complaint=disowns is not None,
             letter=(citizen, letter_hints(citizen, doc), self.own_domains),
         )
 

@@ -54,6 +54,10 @@ class Verdict:
     withdraws_complaint: bool = False
     """The writer withdraws a complaint made before: not a new case (no number, no letter),
     but shown in Granska so that a person notes it on the case it concerns."""
+    disowns_complaint: bool = False
+    """The writer says they never made the complaint they got a letter about (perhaps a
+    letter to the wrong person): not a new case, but shown in Granska so that a person finds
+    the case it concerns and checks who its letters went to."""
     anonymous: bool = False
     """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
     phone number, e-mail or postal address in the text."""
@@ -100,12 +104,13 @@ class Verdict:
     def shown_though_annat(self) -> bool:
         """An ``other`` a person is still shown (Granska), however sure the model was: the web
         form's case type or the citizen's subject disputes it, the writer withdraws a
-        complaint (a person notes it on its case), or it may be about a person's own care (a
+        complaint or says they never made one (a person notes it on its case), or it may be about a person's own care (a
         missed care complaint is a missed lex Sarah)."""
         return self.label is Label.OTHER and (
             self.disputed_by_form
             or self.titled_complaint
             or self.withdraws_complaint
+            or self.disowns_complaint
             or self.care_probability >= self.care_threshold
         )
 
@@ -125,6 +130,7 @@ class Verdict:
             "disputed_by_form": self.disputed_by_form,
             "titled_complaint": self.titled_complaint,
             "withdraws_complaint": self.withdraws_complaint,
+            "disowns_complaint": self.disowns_complaint,
             "probabilities": {label.value: p for label, p in self.probabilities},
             "reasons": list(self.reasons),
         }

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.classifier import Label
-from postvakt.classifier.model import WITHDRAWAL_REASON
+from postvakt.classifier.model import DISOWNED_REASON, WITHDRAWAL_REASON
 from postvakt.clock import STOCKHOLM
 from postvakt.corrections.common import (
     KIND_SV,
@@ -45,6 +45,7 @@ __all__ = [
     "AFTER_THE_ANSWER",
     "BEFORE_THE_WAIT",
     "DETACHED",
+    "DISOWNED_IN_MESSAGE",
     "OTHER_SENDER",
     "WITHDRAWN_IN_MESSAGE",
     "MessageCorrections",
@@ -56,6 +57,11 @@ WITHDRAWN_IN_MESSAGE = (
     "notera det i svaret"
 )
 """The note and review reason of a case a withdrawal was attached to by hand."""
+DISOWNED_IN_MESSAGE = (
+    "avsändaren skriver att hen aldrig har lämnat något klagomål: se efter vem ärendets brev "
+    "gick till (ett brev till fel person är en personuppgiftsincident)"
+)
+"""The note and review reason of a case a message disowning its complaint was attached to."""
 DETACHED = (
     "meddelande nr {number} togs bort från ärendet: se efter om väntan, omprövningen och "
     "granskningsskälen fortfarande gäller"
@@ -252,9 +258,14 @@ class MessageCorrections(CorrectionsBase):
                     calendar=intake.calendar,  # type: ignore[attr-defined]
                     subject=subject,
                 )
-            withdraws = any(r.startswith(WITHDRAWAL_REASON) for r in record.reasons or [])
-            if withdraws:
+            said = record.reasons or []
+            tail = "."
+            if any(r.startswith(WITHDRAWAL_REASON) for r in said):
                 reasons.insert(0, WITHDRAWN_IN_MESSAGE)
+                tail = "; avsändaren tar tillbaka klagomålet."
+            elif any(r.startswith(DISOWNED_REASON) for r in said):
+                reasons.insert(0, DISOWNED_IN_MESSAGE)
+                tail = "; avsändaren skriver att hen aldrig har lämnat något klagomål."
             add_event(
                 session,
                 case,
@@ -274,8 +285,7 @@ class MessageCorrections(CorrectionsBase):
                 user,
                 f"{case.reference}#{record.id}",  # one notice per message
                 now,
-                f"{by} knöt ett nytt meddelande till ärendet"
-                + ("; avsändaren tar tillbaka klagomålet." if withdraws else "."),
+                f"{by} knöt ett nytt meddelande till ärendet{tail}",
             )
             text = f"Meddelande nr {record.id} hör nu till {case.label}." + (
                 " Ärendet står i granskningskön: " + "; ".join(reasons) + "." if reasons else ""

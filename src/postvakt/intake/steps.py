@@ -303,6 +303,11 @@ WITHDRAWN_BY_SENDER = (
     "avslutas, och notera det i svaret"
 )
 """The note and review reason of a case whose citizen withdraws the complaint in its thread."""
+DISOWNED_BY_SENDER = (
+    "avsändaren skriver i ärendets tråd att hen aldrig har lämnat något klagomål: se efter "
+    "vem ärendets brev gick till (ett brev till fel person är en personuppgiftsincident)"
+)
+"""The note and review reason of a case whose letter's addressee says they never complained."""
 
 
 MERGES_FOLLOWED = 20
@@ -340,13 +345,13 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     work.case = case
     work.verdict = verdict = intake.classify(msg)
     attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
-    if verdict.withdraws_complaint:
+    if verdict.withdraws_complaint or verdict.disowns_complaint:
         # "Jag vill ta tillbaka mitt klagomål" in the case's own thread: a person decides
-        # whether the case is closed, and the case says why it waits for them.
-        add_event(
-            work.session, case, EventKind.NOTE, actor=ACTOR, at=work.now, detail=WITHDRAWN_BY_SENDER
-        )
-        mark_for_review(case, WITHDRAWN_BY_SENDER)
+        # whether the case is closed, and the case says why it waits for them.  "Jag har inte
+        # skickat något klagomål": a person finds out who the case's letters went to.
+        said = WITHDRAWN_BY_SENDER if verdict.withdraws_complaint else DISOWNED_BY_SENDER
+        add_event(work.session, case, EventKind.NOTE, actor=ACTOR, at=work.now, detail=said)
+        mark_for_review(case, said)
         return Disposition.FOLLOWUP
     if not verdict.followup_not_satisfied:
         return Disposition.FOLLOWUP
