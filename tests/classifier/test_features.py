@@ -86,6 +86,7 @@ def test_tone_cues(body: str, cue: str):
         "Vi vill ha pengarna tillbaka för de tre söndagarna.",
         "Jag förväntar mig att ni ersätter kostnaden.",
         "Jag vill att ansvarig chef kontaktar mig.",
+        "Jag vill att chefen pratar med mig.",
         "Jag vill veta vad ni tänker göra åt saken.",
         "Barnen blev ledsna, sköt ert jobb!",
         "The crossing has no lighting. Sort it out.",
@@ -119,6 +120,7 @@ def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
         "Tack, ni gör ert jobb fantastiskt bra!",
         "The manager called me yesterday and was very helpful.",
         "Ansvarig handläggare kontaktar dig inom två veckor.",  # the municipality's promise
+        "Jag vill gärna prata med chefen om en praktikplats.",
     ],
 )
 def test_a_request_is_not_a_demand_for_redress(body: str):

@@ -186,6 +186,30 @@ def test_a_demand_for_redress_is_a_complaint_a_person_confirms(
     well_formed(verdict)
 
 
+def test_a_reproachful_question_the_model_is_unsure_of_is_a_complaint_a_person_confirms(
+    classifier: Classifier,
+):
+    """The issue's own form: a complaint phrased as a question.  An unsure "annat" with a
+    question that reproaches is registered for a person to decide, not dropped."""
+    verdict = classifier.classify(
+        message("Hur länge till ska vi behöva vänta på att någon hämtar soporna?", subject="Sopor")
+    )
+    probs = dict(verdict.probabilities)
+    assert probs[Label.OTHER] == max(probs.values())  # the model alone: annat, unsure
+    assert probs[Label.OTHER] < model_module.SURE_ANNAT
+    assert verdict.label is Label.COMPLAINT and verdict.needs_review
+    assert verdict.reasons[0].startswith("en fråga som förebrår")
+    well_formed(verdict)
+
+
+def test_a_plain_question_stays_annat(classifier: Classifier):
+    verdict = classifier.classify(
+        message("Hur länge har biblioteket öppet på lördagar?", subject="Öppettider")
+    )
+    assert verdict.label is Label.OTHER
+    assert not any(r.startswith("en fråga som förebrår") for r in verdict.reasons)
+
+
 def test_a_proposal_without_a_demand_stays_an_opinion(classifier: Classifier):
     verdict = classifier.classify(
         message("Biblioteket borde ha öppet längre på fredagar, det vore bra för oss som jobbar.")

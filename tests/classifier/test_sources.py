@@ -135,16 +135,13 @@ def test_figures_for_one_source_by_hand():
 
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With
 # thirteen sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on
-# every source) are met for calibration on every source, macro F1 on twelve (not mallar
-# 0.915), complaint recall on ten (not mallar 0.884, kvarter 0.965, omskrivning 0.969), and for
-# confident errors on four (bruket, kanaler, kvarter, postlada); a change that falls below
-# the floors is a regression.  The ceilings are each source's confident errors as measured
-# plus three.  The twelfth and thirteenth authors (fjallet, pendling) wrote to the same brief
-# as the eighth to eleventh: with them in training the hand-written sources gain (bygden
-# 0.920 -> 0.930 macro F1, kanaler recall 0.968 -> 0.974, kvarter and stadsdel confident
-# errors 2 -> 0 and 3 -> 1), while mallar, whose generator calls some first-time faults
-# complaints, falls again (recall 0.912 -> 0.887, hence its floor).
-F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.90, 0.87, 0.06
+# every source) are met for calibration and macro F1 on every source (lowest mallar 0.921),
+# complaint recall on eleven (not mallar 0.897, kvarter 0.965), and for confident errors on
+# four (bruket, kanaler, kvarter, postlada); a change that falls below the floors is a
+# regression.  The ceilings are each source's confident errors as measured plus three.
+# mallar, whose generator calls some first-time faults complaints, sets the recall floor:
+# the authors who wrote to the brief (bygden … pendling) pull it down.
+F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.91, 0.88, 0.06
 CONFIDENT_ERRORS_CEILING = {
     "bruket": 3,
     "bygden": 5,
@@ -155,7 +152,7 @@ CONFIDENT_ERRORS_CEILING = {
     "kvarter": 3,
     "mallar": 20,
     "omskrivning": 4,
-    "pendling": 11,
+    "pendling": 10,
     "postlada": 3,
     "stadsdel": 4,
     "vardag": 7,

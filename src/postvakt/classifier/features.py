@@ -311,7 +311,7 @@ _REDRESS = re.compile(
     r"\bsköt\s+ert\s+jobb\b|(?:^|[.!?]\s+)gör\s+ert\s+jobb\b|\bskärp\s+er\b|"
     r"\b(?:vill|kräver|begär|förväntar\s+mig|förväntar\s+oss)\s+att\s+(?:ansvarig(?:\s+chef|"
     r"\s+handläggare)?|chefen|en\s+chef|någon\s+ansvarig|enhetschefen|förvaltningschefen)\s+"
-    r"(?:kontaktar|ringer|hör\s+av\s+sig)|"
+    r"(?:kontaktar|ringer|hör\s+av\s+sig|pratar\s+med\s+(?:mig|oss)|tar\s+kontakt\s+med)|"
     r"\bvad\s+(?:ni|kommunen)\s+tänker\s+göra|\bvad\s+tänker\s+(?:ni|kommunen)\s+göra|"
     r"(?<!if )\bi\s+(?:still\s+)?(?:want|demand|expect)\s+(?:a\s+|an\s+|my\s+|our\s+)?(?:\w+\s+)?"
     r"(?:apology|explanation|refund|compensation|money\s+back|reimbursement)\b|"

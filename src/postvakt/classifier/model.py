@@ -111,6 +111,8 @@ DEFAULT_REVIEW_BAND = (0.0, 0.55)
 """A verdict less sure than 55 % is registered for a person to confirm."""
 WANTS_TO_COMPLAIN = "!vill_klaga"
 """The cue of a message saying that its writer wants to complain."""
+REPROACH = "!retorisk_fråga"
+"""The cue of a question that is a reproach ("Varför har ingen …?")."""
 DEMANDS_REDRESS = "!kräver_rättelse"
 """The cue of a message demanding that the handling be put right (an apology, an
 explanation, money back, the fault mended)."""
@@ -389,6 +391,11 @@ class Classifier:
             # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
             # corpus's questions about how to complain pull such words towards "annat".
             label, needs_review = Label.COMPLAINT, True
+        reproach = label is Label.OTHER and REPROACH in doc.words and confidence < SURE_ANNAT
+        if reproach:
+            # "Är det någon som plogar över huvud taget?": a question that is a reproach, the
+            # issue's own form of a complaint, is not dropped as an unsure "annat" either.
+            label, needs_review = Label.COMPLAINT, True
         # The routines' line between the two case labels: a complaint wants the handling put
         # right, an opinion asks for nothing.  A message whose writer says they complain or
         # demands redress is a complaint whatever the model weighed (its sarcastic praise,
@@ -477,6 +484,13 @@ class Classifier:
             anonymous=anonymous,
             personal_data=personal,
         )
+        if reproach and label is Label.COMPLAINT:
+            annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
+            reasons = (
+                "en fråga som förebrår, som ”Varför har ingen …?”, och modellen är osäker "
+                f"(annat {annat} %): registrerat som klagomål så att en person avgör",
+                *reasons,
+            )
         if redress and label is Label.COMPLAINT:
             said = (
                 "skriver att hen vill klaga"
