@@ -42,6 +42,7 @@ COMPLAINTS_ABOUT_THE_HANDLING = [
     "Staketet vid skolan är sönder, hela området är misskött.",
     "Bänkarna är trasiga, parken sköts inte alls.",
     "The swings are broken and the whole playground is badly maintained.",
+    "Gungan är trasig. Lekplatsen missköts.",
 ]
 
 
@@ -53,6 +54,11 @@ def test_a_first_fault_report_names_its_defect(text: str, defect: str) -> None:
 @pytest.mark.parametrize("text", COMPLAINTS_ABOUT_THE_HANDLING)
 def test_a_defect_with_fault_found_in_the_handling_is_no_first_report(text: str) -> None:
     assert fault_report(text) is None
+
+
+def test_who_looks_after_it_is_no_grievance() -> None:
+    text = "Gatlyktan vid bron är trasig. Vägen sköts inte av kommunen utan av Trafikverket."
+    assert fault_report(text) == "trasig"
 
 
 def test_no_defect_no_first_report() -> None:

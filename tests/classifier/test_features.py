@@ -121,6 +121,7 @@ def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
         "The manager called me yesterday and was very helpful.",
         "Ansvarig handläggare kontaktar dig inom två veckor.",  # the municipality's promise
         "Jag vill gärna prata med chefen om en praktikplats.",
+        "Jag vill att enhetschefen pratar med mig om en plats på förskolan.",
     ],
 )
 def test_a_request_is_not_a_demand_for_redress(body: str):
@@ -182,6 +183,7 @@ def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
         # Swedish word order after an adverb
         ("Däremot vill jag klaga på att ni skickar brev till fel person.", True),
         ("Därför vill vi härmed lämna ett formellt klagomål.", True),
+        ("Därför vill jag lämna in ett klagomål.", True),
         ("Måste jag klaga skriftligt, eller räcker det att ringa?", False),
         ("Vill jag klaga, vart skickar jag det?", False),
     ],

@@ -71,8 +71,8 @@ _GRIEVANCE = re.compile(
     r"oacceptab\w*|skandal\w*|kräver|förväntar|bemötande|handläggar\w*|ni borde|"
     r"inte ok|not ok|tänker inte betala|vem betalar|ersätt\w*|trött på|nog nu|vara nog|"
     r"rasande|skäms|vilken service|besvike\w*|missnöj\w*|klaga\w*|klagomål\w*|"
-    r"(?:dåligt|illa|uselt|slarvigt) (?:skött|underhåll\w*|skött\w*)|misskött\w*|"
-    r"sköts (?:inte|dåligt|illa)|slarv\w*|"
+    r"(?:dåligt|illa|uselt|slarvigt) (?:skött|underhåll\w*|skött\w*)|missköt\w*|"
+    r"(?:sköts|underhålls) (?:inte|dåligt|illa)(?! av\b)|slarv\w*|"
     r"unacceptable|disappointed|expect\w*|level of service|complain\w*|"
     r"(?:badly|poorly) (?:maintained|managed|kept)|neglected"
     r")" + _END,

@@ -280,7 +280,8 @@ _WANTS_TO_COMPLAIN = re.compile(
     # klagomål") — not a question ("Måste jag klaga skriftligt?", "Hur vill ni …").
     r"\b(?:därför|däremot|dessutom|nu|också|även|härmed|istället|i\s+stället)\s+"
     r"(?:vill|tänker|önskar)\s+(?:jag|vi)\s+(?:härmed\s+|också\s+|även\s+)?"
-    r"(?:klaga|(?:lämna|framföra|göra)\s+(?:ett\s+)?(?:formellt\s+)?(?:klagomål|missnöje))|"
+    r"(?:klaga|(?:lämna(?:\s+in)?|framföra|göra)\s+(?:ett\s+)?(?:formellt\s+)?"
+    r"(?:klagomål|missnöje))|"
     r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
     r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
     r"(?:formal\s+)?complain|"
@@ -311,7 +312,7 @@ _REDRESS = re.compile(
     r"\bsköt\s+ert\s+jobb\b|(?:^|[.!?]\s+)gör\s+ert\s+jobb\b|\bskärp\s+er\b|"
     r"\b(?:vill|kräver|begär|förväntar\s+mig|förväntar\s+oss)\s+att\s+(?:ansvarig(?:\s+chef|"
     r"\s+handläggare)?|chefen|en\s+chef|någon\s+ansvarig|enhetschefen|förvaltningschefen)\s+"
-    r"(?:kontaktar|ringer|hör\s+av\s+sig|pratar\s+med\s+(?:mig|oss)|tar\s+kontakt\s+med)|"
+    r"(?:kontaktar|ringer|hör\s+av\s+sig|pratar\s+med\s+(?:mig|oss)(?=\s*(?:[.!]|$)))|"
     r"\bvad\s+(?:ni|kommunen)\s+tänker\s+göra|\bvad\s+tänker\s+(?:ni|kommunen)\s+göra|"
     r"(?<!if )\bi\s+(?:still\s+)?(?:want|demand|expect)\s+(?:a\s+|an\s+|my\s+|our\s+)?(?:\w+\s+)?"
     r"(?:apology|explanation|refund|compensation|money\s+back|reimbursement)\b|"

@@ -208,31 +208,34 @@ def withdraws_complaint(text: str) -> str | None:
 
 
 _NEVER_SENT = re.compile(
-    # "Jag har inte skickat något klagomål", "jag har aldrig lämnat in något klagomål", "vi
-    # har inte klagat", "I have never sent any complaint", "I did not make a complaint" —
-    # not "jag har aldrig klagat förut, men …" (the opening of a complaint).
+    # "Jag har inte skickat något klagomål", "jag har aldrig lämnat in någon anmälan", "vi
+    # har inte klagat", "I have never sent any complaint", "I didn't make a complaint".
     r"\b(?:jag|vi)\s+har\s+(?:(?:faktiskt|alltså|ju)\s+)?(?:inte|aldrig)\s+"
-    r"(?:(?:skickat|lämnat|skrivit|gjort|anmält)\s+(?:in\s+)?(?:något|några|ett|nåt)\s+"
+    r"(?:(?:skickat|lämnat|skrivit|gjort|anmält)\s+(?:in\s+)?(?:något|någon|några|ett|en|nåt)\s+"
     r"(?:klagomål|synpunkt\w*|anmälan)|klagat)"
     r"|\b(?:jag|vi)\s+(?:skickade|lämnade|skrev|gjorde)\s+(?:aldrig|inte)\s+(?:in\s+)?"
-    r"(?:något|några|ett|nåt)\s+(?:klagomål|synpunkt\w*)"
-    r"|\b(?:i|we)\s+(?:have\s+never|never|have\s+not|haven't|did\s+not|didn't)\s+"
+    r"(?:något|någon|några|ett|en|nåt)\s+(?:klagomål|synpunkt\w*|anmälan)"
+    r"|\b(?:i|we)(?:\s+have|['’]ve)?\s+(?:never|not|did\s+not|didn't|haven't)\s+"
     r"(?:sent|send|made|make|filed|file|submitted|submit|written|write|lodged|lodge)\s+"
     r"(?:any|a|an|one)\s+(?:\w+\s+)?complaint"
-    r"|\b(?:i|we)\s+(?:have\s+never|never|have\s+not|haven't|did\s+not|didn't)\s+complained",
+    r"|\b(?:i|we)(?:\s+have|['’]ve)?\s+(?:never|not|did\s+not|didn't|haven't)\s+complained",
     re.IGNORECASE,
 )
 _BEFORE_NOW = re.compile(
-    r"^\W{0,3}(?:\w+\s+)?(?:förut|tidigare|innan|förr|förrän|before|until)\b",
+    r"^\W{0,3}(?:[\w-]+\s+){0,5}?(?:förut|tidigare|innan|förr|förrän|ännu|hittills|"
+    r"(?:i|på)\s+(?:alla|många|\w+)\s+år|before|until|yet|so\s+far|in\s+(?:all|many|\w+)\s+years)\b",
     re.IGNORECASE,
 )
-"""Just after the words: "… aldrig klagat förut …" opens a complaint."""
-_BUT_NOW = re.compile(r"^\W{0,3}(?:men|but)\b", re.IGNORECASE)
-"""Just after "jag har aldrig klagat": "…, men nu får det vara nog" opens one too."""
+"""Soon after the words: "… aldrig klagat på något förut …" opens a complaint."""
+_BUT_NOW = re.compile(
+    r"^[^.!?]{0,80}?\b(?:men|but)\s+(?:\w+\s+){0,2}?(?:nu|den\s+här\s+gången|denna\s+gång|"
+    r"this\s+time|now)\b",
+    re.IGNORECASE,
+)
+"""In the same sentence: "…, men nu får det vara nog", "… but this time …"."""
 _THEIR_LETTER = re.compile(
-    r"\b(?:brev\w*|mejl\w*|mail\w*|e-post\w*|meddelande\w*|bekräftelse\w*|kvitto\w*|"
-    r"diarienummer|ärendenummer|letter|email|e-mail|message|confirmation|case\s+number)\b"
-    r"|\b(?:ditt|ert)\s+klagomål|\byour\s+complaint",
+    r"\b(?:brev(?:et)?|bekräftelse\w*|kvitto\w*|diarienummer|ärendenummer|letter|confirmation|"
+    r"case\s+number)\b|\b(?:ditt|ert)\s+klagomål|\byour\s+complaint",
     re.IGNORECASE,
 )
 """A letter or confirmation the writer got about the complaint."""
@@ -242,15 +245,16 @@ def disowns_complaint(text: str) -> str | None:
     """The words with which the writer says they never made the complaint the municipality
     wrote to them about ("I dag fick jag ett brev om mitt klagomål … Jag har inte skickat något
     klagomål"), or None.  Such a message is about a case already made — perhaps a letter
-    to the wrong person — not a new complaint.  Only with a letter, a confirmation or "ditt
-    klagomål" named in the same text, and not "jag har aldrig klagat förut, men …"."""
+    to the wrong person.  Only with a letter, a confirmation or "ditt klagomål" named in the
+    same text, and not "jag har aldrig klagat på något förut, men …" or "… men nu …" (the
+    opening of a complaint).  The caller decides what it means: it never makes a complaint
+    the model is sure of into annat on its own (see ``Classifier.classify``)."""
     joined = " ".join(text.split())
     if not _THEIR_LETTER.search(joined):
         return None
     for match in _NEVER_SENT.finditer(joined):
-        after = joined[match.end() : match.end() + 30]
-        complained = match.group().lower().endswith(("klagat", "complained"))
-        if _BEFORE_NOW.search(after) or (complained and _BUT_NOW.search(after)):
+        after = joined[match.end() : match.end() + 120]
+        if _BEFORE_NOW.search(after) or _BUT_NOW.search(after):
             continue
         return match.group()
     return None

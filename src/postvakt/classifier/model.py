@@ -117,10 +117,10 @@ DEMANDS_REDRESS = "!kräver_rättelse"
 """The cue of a message demanding that the handling be put right (an apology, an
 explanation, money back, the fault mended)."""
 WITHDRAWAL_REASON = "skriver att ett klagomål tas tillbaka"
-DISOWNED_REASON = "skriver att hen aldrig har lämnat det klagomål som kommunen skrivit om"
-"""How the reason of a message disowning a complaint begins (as :data:`WITHDRAWAL_REASON`)."""
 """How the reason of a message that withdraws a complaint begins (Granska and
 ``cases attach`` recognise it by this)."""
+DISOWNED_REASON = "skriver att hen aldrig har lämnat det klagomål som kommunen skrivit om"
+"""How the reason of a message disowning a complaint begins (as :data:`WITHDRAWAL_REASON`)."""
 _COMPLAINT_SUBJECT = re.compile(
     r"^\W*(?:\[[^\]]{0,30}\]\W*)*(?:formell[at]?\s+|formal\s+)?"
     r"(?:klagomål|klagomal|klagan|complaint)\b"
@@ -410,23 +410,34 @@ class Classifier:
         unsatisfied = None
         if citizen.reply or earlier_answer(citizen.body):
             unsatisfied = not_satisfied(citizen.body)
+        # "Jag har inte skickat något klagomål" after a letter about one: about that case
+        # (perhaps a letter to the wrong person).  It never turns the model's case into
+        # annat — too many complaints open "jag har aldrig klagat …" — but puts it before a
+        # person with the reason; an annat stays no case and is shown in Granska.  Before a
+        # withdrawal in the same text: withdrawing a complaint one never made asks for the
+        # letters to be checked, not for the case to be closed.
+        disowns = disowns_complaint(citizen.text)
+        if disowns is not None and (
+            unsatisfied or WANTS_TO_COMPLAIN in doc.words or DEMANDS_REDRESS in doc.words
+        ):
+            disowns = None  # it complains as well: decided as any complaint
+        if disowns is not None and banded:
+            # made a case only because the model was unsure: it is shown in Granska anyway
+            label, needs_review = Label.OTHER, False
+        elif disowns is not None and label is not Label.OTHER:
+            needs_review = True
         # "Jag vill ta tillbaka mitt klagomål": about a case already made, not a new one.
         # No number, no letter; a person sees it in Granska and notes it on its case.  Not
         # where the same text also complains, says the answer did not satisfy, or may
         # concern someone's own care: then it stays a case as decided.
-        withdraws = withdraws_complaint(citizen.text)
+        withdraws = None if disowns is not None else withdraws_complaint(citizen.text)
         if withdraws is not None and (
             unsatisfied or WANTS_TO_COMPLAIN in doc.words or care >= self.care_threshold
         ):
             withdraws = None
-        # "Jag har inte skickat något klagomål" after a letter about one: about that case too
-        # (perhaps a letter to the wrong person), not a new complaint.  Shown in Granska.
-        disowns = None if withdraws is not None else disowns_complaint(citizen.text)
-        if disowns is not None and (unsatisfied or WANTS_TO_COMPLAIN in doc.words):
-            disowns = None
-        about_a_case = withdraws is not None or disowns is not None
-        if about_a_case:
+        if withdraws is not None:
             label, needs_review = Label.OTHER, False
+        about_a_case = withdraws is not None or disowns is not None
         titled = label is Label.OTHER and not about_a_case and subject_says_complaint(citizen)
         if titled and confidence < SURE_ANNAT:
             # Nor is a message whose writer titled it "Klagomål …" while the model is unsure:
@@ -454,7 +465,10 @@ class Classifier:
         ):
             fault = fault_report(citizen.text)
             needs_review = fault is not None
-        uncertain = needs_review and fault is None  # what the reasons call uncertain
+        # What the reasons call uncertain: not a review a rule asked for while the model
+        # itself was sure (its own reason says why).
+        ruled = redress or reproach or disowns is not None
+        uncertain = needs_review and fault is None and (not ruled or low <= confidence < high)
         # The citizen chose the form's case type: where it says the other side of case/annat
         # than the decision, a person decides (a confident model is no reason to overrule
         # the citizen, nor the type a reason to overrule the model: citizens pick a wrong
@@ -505,9 +519,13 @@ class Classifier:
             )
         if disowns is not None:
             reasons = (
-                f"{DISOWNED_REASON} (”{_quoted(disowns)}”): inget nytt ärende; en person "
-                "knyter det till ärendet det gäller (Hör till ett ärende) och ser efter vem "
-                "ärendets brev gick till",
+                f"{DISOWNED_REASON} (”{_quoted(disowns)}”): en person ser efter vilket "
+                "ärende brevet gällde och vem ärendets brev gick till (Hör till ett ärende)"
+                + (
+                    f", och om detta ändå är {'ett klagomål' if label is Label.COMPLAINT else 'en synpunkt'}"
+                    if label is not Label.OTHER
+                    else ""
+                ),
                 *reasons,
             )
         if withdraws is not None:
