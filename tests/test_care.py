@@ -360,8 +360,10 @@ def test_without_a_deviation_address_the_head_is_still_told(
 
 
 INSULIN = (
-    "Hemtjänsten glömde ge min man hans insulin i går kväll. Han fick åka in till akuten. "
-    "Hur kan det hända?\n\nKarin Ek\n"
+    # No question: "Hur kan det hända?" after it reproaches, and the intake registers an
+    # unsure annat with such a question as a complaint for review.
+    "Hemtjänsten glömde ge min man hans insulin i går kväll. Han fick åka in till akuten."
+    "\n\nKarin Ek\n"
 )
 
 

@@ -186,14 +186,23 @@ def test_a_demand_for_redress_is_a_complaint_a_person_confirms(
     well_formed(verdict)
 
 
+@pytest.mark.parametrize(
+    ("body", "subject"),
+    [
+        ("Hur länge till ska vi behöva vänta på att någon hämtar soporna?", "Sopor"),
+        (  # a care complaint the model alone took for annat
+            "Hemtjänsten glömde ge min man hans insulin i går kväll. Han fick åka in till "
+            "akuten. Hur kan det hända?\n\nKarin Ek\n",
+            "Insulin",
+        ),
+    ],
+)
 def test_a_reproachful_question_the_model_is_unsure_of_is_a_complaint_a_person_confirms(
-    classifier: Classifier,
+    classifier: Classifier, body: str, subject: str
 ):
     """The issue's own form: a complaint phrased as a question.  An unsure "annat" with a
     question that reproaches is registered for a person to decide, not dropped."""
-    verdict = classifier.classify(
-        message("Hur länge till ska vi behöva vänta på att någon hämtar soporna?", subject="Sopor")
-    )
+    verdict = classifier.classify(message(body, subject=subject))
     probs = dict(verdict.probabilities)
     assert probs[Label.OTHER] == max(probs.values())  # the model alone: annat, unsure
     assert probs[Label.OTHER] < model_module.SURE_ANNAT
