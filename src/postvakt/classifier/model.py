@@ -54,7 +54,7 @@ from postvakt.classifier.corpus import (
     texts_digest,
 )
 from postvakt.classifier.fault_report import fault_report
-from postvakt.classifier.features import FEATURES_VERSION, extract
+from postvakt.classifier.features import CUE_NAMES, FEATURES_VERSION, extract
 from postvakt.classifier.flags import (
     disowns_complaint,
     earlier_answer,
@@ -506,11 +506,9 @@ class Classifier:
                 *reasons,
             )
         if redress and label is Label.COMPLAINT:
-            said = (
-                "skriver att hen vill klaga"
-                if WANTS_TO_COMPLAIN in doc.words
-                else ("kräver att något rättas till, ersätts eller förklaras")
-            )
+            said = CUE_NAMES[
+                WANTS_TO_COMPLAIN if WANTS_TO_COMPLAIN in doc.words else DEMANDS_REDRESS
+            ]
             opinion = round(float(probs[LABELS.index(Label.OPINION)]) * 100)
             reasons = (
                 f"{said}: ett klagomål, inte en synpunkt, fast modellen lutade åt synpunkt "
@@ -518,14 +516,11 @@ class Classifier:
                 *reasons,
             )
         if disowns is not None:
+            kind = {Label.COMPLAINT: "ett klagomål", Label.OPINION: "en synpunkt"}.get(label)
+            still = f", och om detta ändå är {kind}" if kind else ""
             reasons = (
                 f"{DISOWNED_REASON} (”{_quoted(disowns)}”): en person ser efter vilket "
-                "ärende brevet gällde och vem ärendets brev gick till (Hör till ett ärende)"
-                + (
-                    f", och om detta ändå är {'ett klagomål' if label is Label.COMPLAINT else 'en synpunkt'}"
-                    if label is not Label.OTHER
-                    else ""
-                ),
+                f"ärende brevet gällde och vem ärendets brev gick till (Hör till ett ärende){still}",
                 *reasons,
             )
         if withdraws is not None:

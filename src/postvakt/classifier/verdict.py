@@ -56,8 +56,9 @@ class Verdict:
     but shown in Granska so that a person notes it on the case it concerns."""
     disowns_complaint: bool = False
     """The writer says they never made the complaint they got a letter about (perhaps a
-    letter to the wrong person): not a new case, but shown in Granska so that a person finds
-    the case it concerns and checks who its letters went to."""
+    letter to the wrong person).  A person finds the case it concerns and checks who its
+    letters went to: an ``other`` is shown in Granska, a case the model was sure of is
+    registered for review (the flag never turns it into ``other``)."""
     anonymous: bool = False
     """No usable way to reach the sender: no reply address (or a no-reply gateway) and no
     phone number, e-mail or postal address in the text."""
@@ -104,8 +105,8 @@ class Verdict:
     def shown_though_annat(self) -> bool:
         """An ``other`` a person is still shown (Granska), however sure the model was: the web
         form's case type or the citizen's subject disputes it, the writer withdraws a
-        complaint or says they never made one (a person notes it on its case), or it may be about a person's own care (a
-        missed care complaint is a missed lex Sarah)."""
+        complaint or says they never made one (a person notes it on its case), or it may be
+        about a person's own care (a missed care complaint is a missed lex Sarah)."""
         return self.label is Label.OTHER and (
             self.disputed_by_form
             or self.titled_complaint
