@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 
 from postvakt.classifier.features import _DURATION, _REPEAT, _SINCE_MONTH
+from postvakt.classifier.gate import gated
 
 __all__ = ["fault_report"]
 
 _START = r"(?<![\wåäöÅÄÖ])"
 _END = r"(?![\wåäöÅÄÖ])"
 
-_DEFECT = re.compile(
+_DEFECT = gated(
     _START + r"(?:trasig\w*|sönder|ur funktion|fungerar inte|funkar inte|"
     r"slutat (?:lysa|fungera|funka|gå)|lyser inte|blinkar|blåst (?:ner|omkull)|"
     r"vält\w*|omkullvält\w*|hål i (?:vägen|gatan|asfalten|gångvägen|cykelbanan)|"

@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from postvakt.classifier.gate import gated
 from postvakt.classifier.text import CitizenText
 from postvakt.privacy import EMAIL_ADDRESS, PERSONNUMMER
 
@@ -260,18 +261,18 @@ _DURATION = re.compile(
     r"nio|tio|flera|många|a|an|two|three|four|five|six|several|many)\s+(dag|dagar|vecka|veckor|"
     r"månad|månader|år|timme|timmar|days?|weeks?|months?|years?|hours?)\b",
 )
-_REPEAT = re.compile(
+_REPEAT = gated(
     r"\b(igen|återigen|än en gång|ännu en gång|för (andra|tredje|fjärde|femte|sjätte|\d+:?e) "
     r"gången|again|once more|yet again|for the (second|third|fourth|fifth|\w+th) time|"
     r"(\d+|två|tre|fyra|fem|sex|flera|många|otaliga|two|three|four|five|several|many|countless)"
     r"\s+(gånger|gång|times|anmälningar|påminnelser|samtal|mejl|reminders|calls|emails))\b",
 )
-_SINCE_MONTH = re.compile(
+_SINCE_MONTH = gated(
     r"\b(sedan|sen|ända sedan|since|from)\s+(i\s+)?(januari|februari|mars|april|maj|juni|juli|"
     r"augusti|september|oktober|november|december|january|february|march|june|july|august|"
     r"october|i våras|i somras|i höstas|i vintras|förra året|last year|the summer|the spring)\b",
 )
-_WANTS_TO_COMPLAIN = re.compile(
+_WANTS_TO_COMPLAIN = gated(
     # Not "om jag vill klaga" / "if I want to complain": asking how, not complaining.
     r"(?<!om )\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?"
     r"(?:klaga|"
@@ -290,7 +291,7 @@ _WANTS_TO_COMPLAIN = re.compile(
     r"(?:\w+\s+)?missnöje|"
     r"(?<!if )(?<!whether )(?<!sure )\bthis\s+is\s+a\s+(?:formal\s+)?complaint\b",
 )
-_REDRESS = re.compile(
+_REDRESS = gated(
     # Asks for the handling to be put right: the line between a complaint and a sharp view
     # that asks for nothing (the labelling brief).  An apology, an explanation, money back,
     # the fault mended, a responsible person in touch.  Not a question about how ("om jag
@@ -321,7 +322,7 @@ _REDRESS = re.compile(
     r"\b(?:the|a)\s+(?:manager|person\s+responsible)\s+to\s+(?:contact|call|get\s+in\s+touch)\b|"
     r"\bwhat\s+(?:are\s+you|you\s+are|you're)\s+going\s+to\s+do\s+about",
 )
-_REPROACH = re.compile(
+_REPROACH = gated(
     # A question that is a reproach, not a request for information: "Varför har ingen …?",
     # "Hur länge till ska vi …?", "Hur kan det få hända?", "Is it too much to ask …?".  Not a
     # proposal ("Varför inte …?", "Varför kan man inte ha …?", "Why don't you …?") nor a
@@ -356,7 +357,7 @@ def _reproaches(low: str) -> bool:
     return False
 
 
-_STILL = re.compile(
+_STILL = gated(
     r"\b(?:fortfarande|ännu inte|ännu ingen|ännu inget|står kvar|har dröjt|dröjer|still|not yet|"
     r"so far nothing)\b",
 )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from itertools import chain
 
 from postvakt.classifier.contact import find_contact, is_no_reply
+from postvakt.classifier.gate import gated
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import has_personnummer
 
@@ -51,7 +52,7 @@ def is_anonymous(msg: IncomingMessage, own_addresses: Iterable[str] = ()) -> boo
     return find_contact(msg, own).anonymous
 
 
-_NOT_SATISFIED = re.compile(
+_NOT_SATISFIED = gated(
     "|".join(
         (
             # Swedish: "inte nöjd med svaret", "svaret duger inte", "vill att en chef …"
@@ -83,7 +84,7 @@ _NOT_SATISFIED = re.compile(
     ),
     re.IGNORECASE,
 )
-_SATISFIED = re.compile(
+_SATISFIED = gated(
     r"\b(jag är|vi är|nu är jag|då är jag)\s+(mycket |väldigt |helt )?nöjd|"
     r"\b(i am|i'm|we are) (very |quite )?(satisfied|happy) with",
     re.IGNORECASE,
@@ -134,7 +135,7 @@ _SV_WITHDRAW = (
     r"återkalla\w*|återta\w*"
 )
 _WITHDRAWN = r"(?:\w+\s+){0,3}?(?:klagomål\w*|anmälan|överklagande\w*|complaint|appeal)"
-_WITHDRAWS = re.compile(
+_WITHDRAWS = gated(
     # The writer withdraws it: "jag vill ta tillbaka mitt klagomål", "vi drar härmed tillbaka
     # klagomålet", "föreningen återkallar härmed klagomålet", "härmed drar jag tillbaka …",
     # "I would like to withdraw my complaint", "please withdraw my complaint" — not "ni
@@ -150,7 +151,7 @@ _WITHDRAWS = re.compile(
 _THE_COMPLAINT = (
     r"\s+(?:mitt|vårt|det|detta|det\s+där|my|our|the)\s+(?:klagomål\w*|överklagande\w*)"
 )
-_OWN_WORDS = re.compile(
+_OWN_WORDS = gated(
     # In the writer's own words, and only with the complaint right after: "du kan stryka det
     # klagomålet", "Strunta i mitt klagomål" opening a line or a sentence — not "Ni verkar
     # strunta i …", "Ni kan inte bara strunta i …", "Stryk mitt namn från klagomålet".
@@ -170,7 +171,7 @@ _ASKS_HOW = re.compile(
     r"\b(?:kan|hur|om|ifall|får|if|can|could|how|may)\s+(?:\w+\s+)?$", re.IGNORECASE
 )
 """Just before the words: asking whether or how to withdraw ("Kan jag återkalla …?")."""
-_DISMISSES = re.compile(
+_DISMISSES = gated(
     r"\b(?:glöm\w*|forget|drömma\s+om|dream\s+on)\s+(?:(?:about\s+)?it\s+)?(?:att|that)?\s*$",
     re.IGNORECASE,
 )
@@ -207,7 +208,7 @@ def withdraws_complaint(text: str) -> str | None:
     return None
 
 
-_NEVER_SENT = re.compile(
+_NEVER_SENT = gated(
     # "Jag har inte skickat något klagomål", "jag har aldrig lämnat in någon anmälan", "vi
     # har inte klagat", "I have never sent any complaint", "I didn't make a complaint".
     r"\b(?:jag|vi)\s+har\s+(?:(?:faktiskt|alltså|ju)\s+)?(?:inte|aldrig)\s+"
@@ -235,7 +236,7 @@ _BUT_NOW = re.compile(
     re.IGNORECASE,
 )
 """In the same sentence: "…, men nu får det vara nog", "… but this time …"."""
-_THEIR_LETTER = re.compile(
+_THEIR_LETTER = gated(
     r"\b(?:brev(?:et)?|bekräftelse\w*|kvitto\w*|diarienummer|ärendenummer|letter|confirmation|"
     r"case\s+number)\b|\b(?:ditt|ert)\s+klagomål|\byour\s+complaint",
     re.IGNORECASE,

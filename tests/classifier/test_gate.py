@@ -1,0 +1,109 @@
+"""The required-literal gate in front of the cue and flag patterns: a text the pattern
+matches always passes the gate, and the classifier's patterns are gated."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postvakt.classifier import fault_report, features, flags
+from postvakt.classifier.gate import Gated, gated, required_literals
+
+
+def test_the_most_selective_literal_of_a_sequence_is_required():
+    assert required_literals(re.compile(r"(?<!om )\bjag\s+vill\s+ha\s+en\s+ursäkt\b")) == {"ursäkt"}
+
+
+def test_each_alternative_gives_one_and_a_literal_holding_another_adds_nothing():
+    pattern = re.compile(r"\bkräver\s+ersättning|(?:enhets)?chefen\s+ringer|tillbaka")
+    assert required_literals(pattern) == {"ersättning", "chefen", "tillbaka"}
+
+
+def test_optional_parts_are_not_required_and_repeats_of_one_or_more_are():
+    assert required_literals(re.compile(r"(?:förklaring\s+)?pengarna")) == {"pengarna"}
+    assert required_literals(re.compile(r"(?:hejsan)+\s+x")) == {"hejsan"}
+    assert required_literals(re.compile(r"(?:hejsan)*\s+xy")) is None
+
+
+def test_no_gate_when_an_alternative_needs_no_literal():
+    assert required_literals(re.compile(r"ursäkt|\d{6,}")) is None
+    assert gated(r"ursäkt|\d{6,}").may_match("inget här")
+
+
+def test_a_case_blind_pattern_is_tested_on_the_folded_text():
+    pattern = gated(r"\btrasig\w*", re.IGNORECASE)
+    assert pattern.literals == ("trasig",)
+    assert pattern.search("Gungan är TRASIG sedan i går").group() == "TRASIG"
+    assert pattern.search("Gungan är hel") is None
+
+
+def test_the_gated_pattern_answers_as_the_pattern():
+    pattern = gated(r"\b(?:jag|vi)\s+kräver\s+(\w+)")
+    text = "vi kräver ersättning. jag kräver svar."
+    assert [m.group(1) for m in pattern.finditer(text)] == ["ersättning", "svar"]
+    assert pattern.findall(text) == ["ersättning", "svar"]
+    assert pattern.sub("X", text) == "X. X."
+    assert pattern.findall("Inget krav här.") == []
+    assert pattern.sub("X", "Inget krav här.") == "Inget krav här."
+    assert pattern.pattern.startswith(r"\b(?:jag|vi)")
+
+
+# Random patterns and texts over a small alphabet: whatever the pattern matches, the gate
+# lets through.  The pieces are those the classifier's patterns are made of.
+_WORDS = ["abc", "bca", "cab", "abca", "ab", "c"]
+_atom = st.one_of(
+    st.sampled_from(_WORDS).map(re.escape),
+    st.sampled_from([r"\s+", r"\w+", r"[ab]", r"\b", r"\s", r".", r"[^c]{0,3}"]),
+)
+
+
+def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.lists(children, min_size=1, max_size=4).map("".join),
+        st.lists(children, min_size=2, max_size=3).map(lambda a: "(?:" + "|".join(a) + ")"),
+        children.map(lambda a: f"(?:{a})?"),
+        children.map(lambda a: f"(?:{a})+"),
+        children.map(lambda a: f"(?:{a}){{1,2}}"),
+        children.map(lambda a: f"(?:{a})*?"),
+        children.map(lambda a: f"({a})"),
+        st.tuples(st.sampled_from(["(?<!a )", "(?<!b)", "(?=c)", "(?!ab)"]), children).map("".join),
+    )
+
+
+_patterns = st.recursive(_atom, _compose, max_leaves=8)
+_texts = st.lists(st.sampled_from([*_WORDS, " ", "  ", "C", "AB", "\n"]), max_size=12).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_patterns, _texts, st.booleans())
+def test_whatever_the_pattern_matches_passes_the_gate(source, text, ignore_case):
+    flags_ = re.IGNORECASE if ignore_case else 0
+    pattern = re.compile(source, flags_)
+    gate = Gated(pattern)
+    if pattern.search(text) is not None:
+        assert gate.may_match(text), (source, text, gate.literals)
+    assert (gate.search(text) is None) == (pattern.search(text) is None)
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        (features, "_REDRESS"),
+        (features, "_REPROACH"),
+        (features, "_WANTS_TO_COMPLAIN"),
+        (features, "_REPEAT"),
+        (features, "_STILL"),
+        (flags, "_NOT_SATISFIED"),
+        (flags, "_WITHDRAWS"),
+        (flags, "_NEVER_SENT"),
+        (fault_report, "_DEFECT"),
+    ],
+)
+def test_the_costly_patterns_are_gated(module, name):
+    pattern = getattr(module, name)
+    assert isinstance(pattern, Gated)
+    assert pattern.literals, f"{name} has no literal to test: it runs on every message"
+    assert not pattern.may_match("hej, kan ni skicka blanketten till mig? tack")
