@@ -4,6 +4,7 @@ commit; and taking Postvakt's own drafts of withdrawn cases out of it again."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -183,7 +184,8 @@ def mark_placed(
     session: Session, placed: dict[int, tuple[str, str]], now: datetime
 ) -> list[tuple[str, str]]:
     """Note the drafts of ``placed`` (id -> (case reference, location)) as saved, three
-    statements for the batch; the (reference, location) of those saved.
+    statements for the batch (four when a case was withdrawn meanwhile); the (reference,
+    location) of those saved.
 
     A draft still pending becomes SAVED.  One whose case was withdrawn while it was on its way
     (REMOVED, never placed as far as the withdrawal could see) is in Drafts now, so it
@@ -192,23 +194,25 @@ def mark_placed(
     """
     if not placed:
         return []
-    for was, becomes in (
-        (DraftStatus.PENDING, DraftStatus.SAVED),
-        (DraftStatus.REMOVED, DraftStatus.REMOVE),
-    ):
+
+    def mark(ids: Iterable[int], was: DraftStatus, becomes: DraftStatus) -> None:
         session.execute(
             _PLACED.execution_options(synchronize_session=False),
             [
-                {
-                    "draft_id": draft_id,
-                    "was": was,
-                    "becomes": becomes,
-                    "at": now,
-                    "where": location,
-                }
-                for draft_id, (_reference, location) in placed.items()
+                {"draft_id": i, "was": was, "becomes": becomes, "at": now, "where": placed[i][1]}
+                for i in ids
             ],
         )
+
+    mark(placed, DraftStatus.PENDING, DraftStatus.SAVED)
+    # Withdrawn on the way: rarely any, so looked for first rather than updated row by row.
+    # None can become REMOVED from now on: a pending one is SAVED and locked by this
+    # transaction, and a withdrawal turns a saved draft into REMOVE itself.
+    withdrawn = session.scalars(
+        select(Draft.id).where(Draft.id.in_(list(placed)), Draft.status == DraftStatus.REMOVED)
+    ).all()
+    if withdrawn:
+        mark(withdrawn, DraftStatus.REMOVED, DraftStatus.REMOVE)
     saved = set(
         session.scalars(
             select(Draft.id).where(
