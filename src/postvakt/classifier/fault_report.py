@@ -34,8 +34,28 @@ _DEFECT = gated(
     r"vält\w*|omkullvält\w*|hål i (?:vägen|gatan|asfalten|gångvägen|cykelbanan)|"
     r"läcker|läckage|stopp i|översvämm\w*|(?:död|döda) "
     r"(?:säl|fågel|fåglar|djur|katt|rådjur|räv|grävling|hjort)|nedklottra\w*|klottrat|"
+    # water, leaks, drains
+    r"droppar (?:från|i|genom) taket|läcker in|vattenläcka|vattenläckan|"
+    r"vattnet (?:\w+ ){0,3}(?:är|har blivit) (?:\w+ )?(?:brunt|ljusbrunt|missfärgat|grumligt|gult)|"
+    r"(?:brunt|missfärgat|grumligt) vatten|inget vatten i kranen|lågt vattentryck|"
+    r"luktar avlopp|stopp i avloppet|"
+    # loose, fallen, in the way
+    r"(?:har )?lossnat|sitter löst|hänger löst|slamrar|har ramlat (?:ner|av)|"
+    r"(?:ett )?träd har fallit|nedfallna? (?:träd|gren|grenar)|står i vägen för|"
+    # snow and ice
+    r"halt (?:på|vid|utanför|längs)|isgata|igensnöa\w*|behöver sandas|"
+    r"behövs det sandas|borde sandas|"
+    # graffiti, damage, litter
+    r"klotter|sprayat|sprejat|graffiti|vandaliser\w*|sönderslag\w*|krossa(?:d|t|de)|"
+    r"nedskräpa\w*|överfull\w*|dumpat|dumpade|"
+    # signals, signs, sight, a gate left open
+    r"slår inte om|skymmer sikten|skymmer utsikten för|ser inte bilar|vuxit igen|"
+    r"vuxit sig (?:så )?(?:höga|stora)|står öppen på|"
     r"knocked over|broken|not working|(?:doesn't|does not|isn't|is not|aren't) working|"
-    r"out of order|blown (?:down|over)|pothole\w*|leaking|flickering)" + _END,
+    r"out of order|blown (?:down|over)|pothole\w*|leaking|flickering|"
+    r"came loose|has come off|fallen (?:tree|branch)|overflowing|fly-?tipping|vandali[sz]ed|"
+    r"smashed|(?:brown|discoloured|discolored) water|blocks the view|overgrown|"
+    r"(?:very )?(?:icy|slippery) (?:on|outside|at|along))" + _END,
     re.IGNORECASE,
 )
 """Something physical named as broken or out of order."""
@@ -54,6 +74,9 @@ _GRIEVANCE = re.compile(
     r"(?:i )?(?:en|ett) (?:hel )?(?:månad|år)|hur länge|"
     rf"since (?:autumn|summer|spring|winter|christmas|last \w+|(?:{_MONTHS}))|"
     r"for (?:weeks|months|years)|"
+    r"for (?:like |about |over |almost )?(?:\d+|two|three|four|five|several|many) "
+    r"(?:days|weeks|months)|(?:the )?last (?:few |two |three |\d+ )?(?:weeks|months)|"
+    r"(?:på )?hela (?:veckan|helgen|julhelgen|vintern|månaden)|"
     # said before and not put right
     r"fortfarande|ännu inte|trots|hur många gånger|"
     r"redan (?:anmält|ringt|mejlat|mailat|skrivit|klagat|påpekat|sagt)|"
@@ -70,7 +93,8 @@ _GRIEVANCE = re.compile(
     r"nobody has|no one has|nothing has|you have not|you haven't|"
     # dissatisfaction said outright, or a demand
     r"oacceptab\w*|skandal\w*|kräver|förväntar|bemötande|handläggar\w*|ni borde|"
-    r"inte ok|not ok|tänker inte betala|vem betalar|ersätt\w*|trött på|nog nu|vara nog|"
+    r"inte ok|inte okej|not ok|inte första gången|för mycket begärt|skärpning|"
+    r"nobody|no one|not the first time|tänker inte betala|vem betalar|ersätt\w*|trött på|nog nu|vara nog|"
     r"rasande|skäms|vilken service|besvike\w*|missnöj\w*|klaga\w*|klagomål\w*|"
     r"(?:dåligt|illa|uselt|slarvigt) (?:skött|underhåll\w*|skött\w*)|missköt\w*|"
     r"(?:sköts|underhålls) (?:inte|dåligt|illa)(?! av\b)|slarv\w*|"
