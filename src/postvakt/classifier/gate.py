@@ -13,7 +13,8 @@ Where no such literal can be found (an alternative made only of classes and repe
 the pattern runs as it is.
 
 Case-insensitive patterns are tested against the case-folded text with case-folded
-literals.
+literals, the Turkish dotted and dotless i first made plain "i" (the engine takes i, I, İ
+and ı for one letter; ``str.casefold`` does not).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ _MIN_LENGTH = 3
 """A literal shorter than this is in too many texts to be worth testing."""
 
 Requirement = frozenset[str]
+
+_TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+def _fold(text: str) -> str:
+    """``text`` as a case-blind pattern sees it, for the literal test."""
+    return text.translate(_TURKISH_I).casefold()
 
 
 def _shortest(literals: Requirement) -> Requirement:
@@ -113,7 +121,7 @@ def required_literals(pattern: re.Pattern[str]) -> Requirement | None:
     if req is None:
         return None
     if pattern.flags & re.IGNORECASE:
-        req = frozenset(s.casefold() for s in req)
+        req = frozenset(_fold(s) for s in req)
     return _shortest(req)
 
 
@@ -142,7 +150,7 @@ class Gated:
         if self._literals is None:
             return True
         if self._fold:
-            text = text.casefold()
+            text = _fold(text)
         return any(s in text for s in self._literals)
 
     def search(self, text: str, *args: int) -> re.Match[str] | None:
