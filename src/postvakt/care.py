@@ -309,6 +309,9 @@ class CareRouting:
                     Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
                 )
                 .order_by(Draft.id)
+                # Locked and read fresh: one being placed meanwhile is seen as SAVED.
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
         )
         if not waiting:

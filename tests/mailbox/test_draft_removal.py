@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from postvakt.clock import STOCKHOLM, Clock, fixed_clock
 from postvakt.config import load_config
 from postvakt.errors import ProtocolError, UnavailableError
-from postvakt.intake.drafts import NOT_IN_DRAFTS
+from postvakt.intake.drafts import NOT_IN_DRAFTS, mark_placed
 from postvakt.mailbox.base import DraftReply, own_draft_id
 from postvakt.mailbox.maildir import MaildirConnector, deliver
 from postvakt.registry.models import Case, CaseStatus, Draft, DraftStatus
@@ -449,3 +450,44 @@ def test_a_draft_withdrawn_while_it_is_placed_is_removed_in_the_same_pass(ws: Wo
         assert ws.drafts() == [] and not any((ws.maildir() / ".Drafts" / "new").iterdir())
         (draft,) = drafts_of(service)["KS 2026/1"]
         assert draft.status is DraftStatus.REMOVED
+
+
+def test_a_withdrawal_waits_for_a_draft_being_placed_and_takes_it_out(ws: Workspace) -> None:
+    """The withdrawal reads the case's drafts while another transaction is placing one
+    (PENDING -> SAVED, not yet committed).  It must see the draft as placed, and have it
+    taken out of Drafts: read as it was (pending), it would be marked never placed and stay
+    in Drafts for good, where a person could send it."""
+
+    ws.deliver(complaint("Björkvägen", 1), when=ARRIVED)
+    with maildir_service(ws) as service:
+        service.run_once()
+        assert service.sessions is not None and service.corrections is not None
+        corrections = service.corrections
+        with service.sessions.begin() as session:  # registered, its draft not yet placed
+            (draft,) = drafts_of(service)["KS 2026/1"]
+            session.get(Draft, draft.id).status = DraftStatus.PENDING
+        placing = service.sessions()
+        placing.begin()
+        assert mark_placed(placing, {draft.id: ("KS 2026/1", "Drafts/1")}, NOW)
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def withdraw() -> None:
+            try:
+                corrections.withdraw("KS 2026/1", reason="Testmeddelande", by=REGISTRAR)
+            except BaseException as exc:  # seen by the test, not lost in the thread
+                errors.append(exc)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=withdraw)
+        worker.start()
+        try:
+            assert not done.wait(0.5)  # it waits for the placing to commit
+        finally:
+            placing.commit()
+            placing.close()
+        worker.join(30)
+        assert not errors and done.is_set()
+        (after,) = drafts_of(service)["KS 2026/1"]
+        assert after.status is DraftStatus.REMOVE  # to be taken out of Drafts

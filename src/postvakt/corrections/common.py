@@ -212,7 +212,11 @@ class CorrectionsBase:
         """Postvakt's own drafts for the case: placed ones are removed after commit, the
         others are never placed.  Returns how many were placed (to be removed)."""
         placed = 0
-        for draft in session.scalars(select(Draft).where(Draft.case_id == case.id)):
+        # Locked and read fresh: a draft being placed meanwhile (PENDING -> SAVED in another
+        # transaction) is seen as it ends, not as it was, so a placed draft is never marked
+        # as one that was never placed (it would stay in Drafts for good).
+        found = select(Draft).where(Draft.case_id == case.id).with_for_update()
+        for draft in session.scalars(found.execution_options(populate_existing=True)):
             if draft.status is DraftStatus.SAVED:
                 draft.status = DraftStatus.REMOVE
                 placed += 1

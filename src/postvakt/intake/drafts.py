@@ -207,7 +207,8 @@ def mark_placed(
     mark(placed, DraftStatus.PENDING, DraftStatus.SAVED)
     # Withdrawn on the way: rarely any, so looked for first rather than updated row by row.
     # None can become REMOVED from now on: a pending one is SAVED and locked by this
-    # transaction, and a withdrawal turns a saved draft into REMOVE itself.
+    # transaction, and a withdrawal reads its drafts locked (it waits for this commit) and
+    # turns a saved draft into REMOVE itself.
     withdrawn = session.scalars(
         select(Draft.id).where(Draft.id.in_(list(placed)), Draft.status == DraftStatus.REMOVED)
     ).all()
