@@ -39,9 +39,23 @@ Requirement = frozenset[str]
 _TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
 
 
+_last_fold: tuple[str, str] = ("", "")
+
+
 def _fold(text: str) -> str:
-    """``text`` as a case-blind pattern sees it, for the literal test."""
-    return text.translate(_TURKISH_I).casefold()
+    """``text`` as a case-blind pattern sees it, for the literal test.  The flag patterns
+    test the same text one after the other: the last fold is kept (a tuple, replaced whole,
+    so threads see one or the other)."""
+    global _last_fold
+    last = _last_fold
+    if last[0] == text:
+        return last[1]
+    folded = text
+    if "\u0130" in folded or "\u0131" in folded:  # translate is slow: only when needed
+        folded = folded.translate(_TURKISH_I)
+    folded = folded.casefold()
+    _last_fold = (text, folded)
+    return folded
 
 
 def _shortest(literals: Requirement) -> Requirement:
