@@ -54,7 +54,8 @@ _DEFECT = gated(
     r"(?:är|blivit|väldigt|mycket|livsfarligt|så|extremt|jätte) ?halt (?:på|vid|utanför|längs)|"
     r"halkigt|isgata|igensnöa\w*|behöver sandas|behövs det sandas|borde sandas|"
     # graffiti, damage, litter (not a proposal to lessen graffiti, nor weedkiller sprayed)
-    r"(?<!minskar )(?<!mindre )(?<!mot )(?<!förebygga )(?<!förebygger )klotter (?:på|i|vid)|klottret|(?:sprayat|sprejat) (?:\w+ ){0,3}?"
+    r"(?<!minskar )(?<!mindre )(?<!mot )(?<!förebygga )(?<!förebygger )klotter (?:på|i|vid)|"
+    r"klottret|(?:sprayat|sprejat) (?:\w+ ){0,3}?"
     r"(?:klotter|ord|bokstäver|tags|färg|på (?:väggen|busskuren|fasaden|gaveln|muren))|"
     r"vandaliser\w*|sönderslag\w*|krossat glas|"
     rf"krossa\w* (?:\w+ ){{0,3}}?{_GLASS}|{_GLASS} (?:\w+ ){{0,6}}?(?:är|har blivit|blev) "

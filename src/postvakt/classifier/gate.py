@@ -37,8 +37,6 @@ _MIN_LENGTH = 3
 Requirement = frozenset[str]
 
 _TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
-
-
 _last_fold: tuple[str, str] = ("", "")
 
 
@@ -146,13 +144,13 @@ class Gated:
     ``finditer``, ``findall``, ``sub``); other attributes are the pattern's own.
     """
 
-    __slots__ = ("_fold", "_literals", "pattern_object")
+    __slots__ = ("_case_blind", "_literals", "pattern_object")
 
     def __init__(self, pattern: re.Pattern[str]):
         self.pattern_object = pattern
         literals = required_literals(pattern)
         self._literals = tuple(sorted(literals, key=len, reverse=True)) if literals else None
-        self._fold = bool(pattern.flags & re.IGNORECASE)
+        self._case_blind = bool(pattern.flags & re.IGNORECASE)
 
     @property
     def literals(self) -> tuple[str, ...] | None:
@@ -163,7 +161,7 @@ class Gated:
         """False only when ``text`` cannot match: none of the literals is in it."""
         if self._literals is None:
             return True
-        if self._fold:
+        if self._case_blind:
             text = _fold(text)
         return any(s in text for s in self._literals)
 
