@@ -15,6 +15,7 @@ import pytest
 
 from postvakt.classifier import Label, Verdict, classify
 from postvakt.classifier import model as model_module
+from postvakt.classifier import model_cache
 from postvakt.classifier.corpus import Example, split
 from postvakt.classifier.model import (
     LABELS,
@@ -308,7 +309,7 @@ def quick_training(monkeypatch: pytest.MonkeyPatch, small: list[Example]) -> lis
         calls.append(extra_dir)
         return [*small, *corrections]
 
-    monkeypatch.setattr(model_module, "training_examples", few)
+    monkeypatch.setattr(model_cache, "training_examples", few)
     return calls
 
 
@@ -355,7 +356,7 @@ def test_the_key_follows_corpus_extra_messages_and_libraries(
     (extra / "labels.csv").write_text("file,label\n", encoding="utf-8")
     assert model_key(extra) != base
     monkeypatch.setattr(
-        model_module, "_versions", lambda: {"scikit-learn": "99.0", "numpy": "1", "scipy": "1"}
+        model_cache, "_versions", lambda: {"scikit-learn": "99.0", "numpy": "1", "scipy": "1"}
     )
     assert model_key() != base
 
