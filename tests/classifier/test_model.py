@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postvakt.classifier import Label, Verdict, classify
+from postvakt.classifier import Label, Verdict, classify, model_cache
 from postvakt.classifier import model as model_module
-from postvakt.classifier import model_cache
 from postvakt.classifier.corpus import Example, split
 from postvakt.classifier.model import (
     LABELS,

@@ -136,23 +136,23 @@ def test_figures_for_one_source_by_hand():
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With
 # thirteen sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on
 # every source) are met for calibration on every source, macro F1 and complaint recall on
-# twelve (not mallar: 0.9197 and 0.897), and for confident errors on five (bruket, kanaler,
-# kusten, kvarter, postlada: all four targets); a change that falls below the floors is a
+# twelve (not mallar: 0.9197 and 0.897), and for confident errors on six (bruket, bygden,
+# kanaler, kusten, kvarter, postlada: all four targets); a change that falls below the floors is a
 # regression.  The ceilings are each source's confident errors as measured plus three.
 # mallar, whose generator calls some first-time faults complaints, sets the recall floor:
 # the authors who wrote to the brief (bygden … pendling) pull it down.
 F1_FLOOR, RECALL_FLOOR, ECE_CEILING = 0.91, 0.88, 0.06
 CONFIDENT_ERRORS_CEILING = {
     "bruket": 3,
-    "bygden": 4,
-    "fjallet": 7,
+    "bygden": 3,
+    "fjallet": 5,
     "handskrivet": 6,
     "kanaler": 3,
     "kusten": 3,
     "kvarter": 3,
     "mallar": 20,
     "omskrivning": 4,
-    "pendling": 6,
+    "pendling": 5,
     "postlada": 3,
     "stadsdel": 4,
     "vardag": 6,

@@ -23,11 +23,13 @@ from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import has_personnummer
 
 __all__ = [
+    "closes_thread",
     "disowns_complaint",
     "earlier_answer",
     "is_anonymous",
     "not_satisfied",
     "personal_data",
+    "went_elsewhere",
     "withdraws_complaint",
 ]
 
@@ -260,3 +262,70 @@ def disowns_complaint(text: str) -> str | None:
             continue
         return match.group()
     return None
+
+
+_THANKS = re.compile(r"\b(?:tack|tackar|thanks|thank\s+you|cheers)\b", re.IGNORECASE)
+_PUT_RIGHT = gated(
+    # "Då är det ur världen", "nu fungerar det igen", "brunnen är lagad", "ni kan avsluta
+    # ärendet", "it's warm again", "problem solved", "you can close the case".
+    r"\bdå\s+är\s+(?:det|saken|allt)\s+(?:ur\s+världen|löst|klart|ordnat|utrett|fixat|bra)\b|"
+    r"\bnu\s+(?:fungerar|funkar|går|är)\s+(?:det|allt)\s+(?:igen|som\s+det\s+ska|bra)\b|"
+    r"\b(?:det|allt)\s+(?:fungerar|funkar)\s+(?:igen|nu|som\s+det\s+ska)\b|"
+    r"\b(?:problemet|felet|saken|ärendet)\s+är\s+(?:löst|åtgärdat|fixat|ordnat|ur\s+världen)\b|"
+    r"\bär\s+(?:nu\s+)?(?:lagad|lagat|lagade|åtgärdad|åtgärdat|fixad|fixat)\b|"
+    r"\bdet\s+löste\s+sig\b|"
+    r"\b(?:ni|du)\s+kan\s+(?:stänga|avsluta|avskriva)\s+ärendet\b|"
+    r"\b(?:it['’]s|it\s+is|everything\s+is|all\s+is)\s+(?:\w+\s+)?(?:again|fixed|sorted|"
+    r"solved|working\s+(?:again|now))\b|"
+    r"\b(?:it|that|everything)\s+(?:works|is\s+working)\s+(?:again|now)\b|"
+    r"\b(?:problem|issue)\s+(?:is\s+|has\s+been\s+)?(?:solved|resolved|fixed|sorted)\b|"
+    r"\b(?:has\s+been|was|got)\s+(?:fixed|repaired|sorted)\b|"
+    r"\byou\s+can\s+close\s+(?:the|this|my)\s+(?:case|ticket|errand|complaint)\b",
+    re.IGNORECASE,
+)
+_BUT = re.compile(r"\b(?:men|but|however|dock)\b", re.IGNORECASE)
+CLOSING_LENGTH = 400
+"""A reply longer than this (its own words) is more than a closing thanks."""
+
+
+def closes_thread(own_words: str, *, reply: bool) -> str | None:
+    """The words with which a short reply thanks for a matter put right and closes it
+    ("Tack för att ni rättade det så snabbt. Då är det ur världen.", "Got it, thanks! …
+    it's warm again."), or None.  Such a message closes the case it answers rather than
+    opening one.  Only in a reply (``reply``; ``own_words`` without the quoted thread),
+    with thanks, of at most :data:`CLOSING_LENGTH` characters, without a question and
+    without a "men"/"but" after the words (a matter put right, but …).  The caller
+    decides what it means: a person confirms (see ``Classifier.classify``)."""
+    if not reply or len(own_words) > CLOSING_LENGTH or "?" in own_words:
+        return None
+    if not _THANKS.search(own_words):
+        return None
+    match = _PUT_RIGHT.search(own_words)
+    if match is None or _BUT.search(own_words, match.end()):
+        return None
+    return " ".join(match.group().split())
+
+
+_ELSEWHERE = gated(
+    # The writer's mail, or a letter, went to the wrong receiver: "this was supposed to go to
+    # the ski school", "please ignore my last email", "jag skickade det till fel kommun",
+    # "bortse från mitt förra mejl".
+    r"\b(?:was|is|were)\s+(?:supposed|meant)\s+to\s+go\s+to\b|"
+    r"\bto\s+the\s+wrong\s+(?:address|person|recipient|municipality|council|department)\b|"
+    r"\b(?:ignore|disregard)\s+my\s+(?:last|previous|earlier)\s+(?:e-?mail|message|mail)\b|"
+    r"\bbortse\s+från\s+mitt\s+(?:förra|senaste|tidigare)\s+(?:mejl|mail|meddelande|brev)\b|"
+    r"\btill\s+fel\s+(?:adress|mottagare|person|kommun|avdelning|förvaltning)\b|"
+    r"\b(?:det|detta|mejlet|mailet|brevet)\s+(?:skulle|var\s+tänkt\s+att)\s+gå\s+till\b",
+    re.IGNORECASE,
+)
+
+
+def went_elsewhere(text: str) -> str | None:
+    """The words saying that the writer's message (or a letter) went to the wrong receiver
+    ("this was supposed to go to the ski school", "please ignore my last email", "ni har
+    skickat det till fel person"), or None.  Such a message is most often no errand of the
+    municipality's; a letter to the wrong person may still be a complaint, so the caller
+    only asks a person to look (see ``Classifier.classify``)."""
+    joined = " ".join(text.split())
+    match = _ELSEWHERE.search(joined)
+    return None if match is None else match.group()

@@ -37,11 +37,13 @@ from postvakt.classifier.corpus import (
 from postvakt.classifier.fault_report import fault_report
 from postvakt.classifier.features import CUE_NAMES, extract
 from postvakt.classifier.flags import (
+    closes_thread,
     disowns_complaint,
     earlier_answer,
     is_anonymous,
     not_satisfied,
     personal_data,
+    went_elsewhere,
     withdraws_complaint,
 )
 from postvakt.classifier.linear import LinearModel
@@ -302,10 +304,31 @@ class Classifier:
         ):
             fault = fault_report(citizen.text)
             needs_review = fault is not None
+        # A short reply thanking for a matter put right ("Då är det ur världen"), or a message
+        # saying it went to the wrong receiver ("please ignore my last email"): most often no
+        # new errand, but the model reads the thread's or the mix-up's words as a complaint. A
+        # person confirms the case it made; not where the same text complains.
+        closing = elsewhere = None
+        if (
+            label is not Label.OTHER
+            and not needs_review
+            and not about_a_case
+            and not unsatisfied
+            and not {WANTS_TO_COMPLAIN, DEMANDS_REDRESS, REPROACH} & set(doc.words)
+        ):
+            closing = closes_thread(citizen.body, reply=citizen.reply)
+            elsewhere = None if closing is not None else went_elsewhere(citizen.text)
+            needs_review = closing is not None or elsewhere is not None
         # What the reasons call uncertain: not a review a rule asked for while the model
         # itself was sure (its own reason says why).
         ruled = redress or reproach or disowns is not None
-        uncertain = needs_review and fault is None and (not ruled or low <= confidence < high)
+        uncertain = (
+            needs_review
+            and fault is None
+            and closing is None
+            and elsewhere is None
+            and (not ruled or low <= confidence < high)
+        )
         # The citizen chose the form's case type: where it says the other side of case/annat
         # than the decision, a person decides (a confident model is no reason to overrule
         # the citizen, nor the type a reason to overrule the model: citizens pick a wrong
@@ -372,6 +395,19 @@ class Classifier:
                 "kommunen har skött saken: en person avgör om det är "
                 f"{'ett klagomål' if label is Label.COMPLAINT else 'en synpunkt'} eller en "
                 "felanmälan (annat)",
+                *reasons,
+            )
+        if closing is not None:
+            reasons = (
+                f"ett kort tack i en tråd för att saken är ordnad (”{_quoted(closing)}”): "
+                "troligen inget nytt ärende; en person avgör om det hör till ett ärende som "
+                "finns (Hör till ett ärende)",
+                *reasons,
+            )
+        if elsewhere is not None:
+            reasons = (
+                f"skriver att något har gått till fel mottagare (”{_quoted(elsewhere)}”): en "
+                "person avgör om meddelandet är ett ärende för kommunen",
                 *reasons,
             )
         if titled:
