@@ -29,7 +29,10 @@ QUOTE = (
             "Tack för att ni rättade det så snabbt och för ursäkten. Då är det ur världen.",
             "Då är det ur världen",
         ),
-        ("Got it, thanks! The technician came this morning and it's warm again.", "it's warm again"),
+        (
+            "Got it, thanks! The technician came this morning and it's warm again.",
+            "it's warm again",
+        ),
         ("Tusen tack! Nu fungerar det igen.", "Nu fungerar det igen"),
         ("Tack för svaret. Brunnen är lagad, så ni kan avsluta ärendet.", "är lagad"),
         ("Tack för hjälpen, det löste sig!", "det löste sig"),
