@@ -14,12 +14,42 @@ from postvakt.classifier.gate import Gated, gated, required_literals
 
 
 def test_the_most_selective_literal_of_a_sequence_is_required():
-    assert required_literals(re.compile(r"(?<!om )\bjag\s+vill\s+ha\s+en\s+ursäkt\b")) == {"ursäkt"}
+    # common words weigh little: "ursäkt" says more than "jag vill ha"
+    assert required_literals(re.compile(r"(?<!om )\bjag\s+vill\s+ha\s*(?:en\s+)?ursäkt\b")) == {
+        "ursäkt"
+    }
+    assert required_literals(re.compile(r"\bfor\s+the\s+\d+\s+(?:time|occasion)\b")) == {
+        " time",
+        " occasion",
+    }
+
+
+def test_literals_run_on_over_blanks_and_the_text_is_read_with_its_blanks_squeezed():
+    pattern = gated(r"\bjag\s+vill\s+ha\s+en\s+ursäkt\b")
+    assert pattern.literals == ("jag vill ha en ursäkt",)
+    assert pattern.search("nu\njag  vill\tha en\r\nursäkt!") is not None
+    assert not pattern.may_match("jag vill ha en förklaring, ingen ursäkt")
+
+
+def test_a_small_alternation_is_spelt_out_and_a_large_one_ends_the_run():
+    pattern = gated(r"\bhur\s+(?:kan|får|kunde)\s+(?:ni|man)\b")
+    assert set(pattern.literals) == {
+        "hur kan ni",
+        "hur kan man",
+        "hur får ni",
+        "hur får man",
+        "hur kunde ni",
+        "hur kunde man",
+    }
+    assert pattern.may_match("Hur\nfår man göra så?".lower())
+    assert not pattern.may_match("hur mår ni? kan man komma?")
+    many = "|".join(f"{letter}ord" for letter in "abcdefghijklmnopqrst")
+    assert required_literals(re.compile(rf"\bhejsan\s+(?:{many})")) == {"hejsan "}
 
 
 def test_each_alternative_gives_one_and_a_literal_holding_another_adds_nothing():
     pattern = re.compile(r"\bkräver\s+ersättning|(?:enhets)?chefen\s+ringer|tillbaka")
-    assert required_literals(pattern) == {"ersättning", "chefen", "tillbaka"}
+    assert required_literals(pattern) == {"kräver ersättning", "chefen ringer", "tillbaka"}
 
 
 def test_optional_parts_are_not_required_and_repeats_of_one_or_more_are():
@@ -64,7 +94,22 @@ def test_the_gated_pattern_answers_as_the_pattern():
 _WORDS = ["abc", "bca", "cab", "abca", "ab", "c", "dis", "sik", "si"]
 _atom = st.one_of(
     st.sampled_from(_WORDS).map(re.escape),
-    st.sampled_from([r"\s+", r"\w+", r"[ab]", r"\b", r"\s", r".", r"[^c]{0,3}", r"\B", "$"]),
+    st.sampled_from(
+        [
+            r"\s+",
+            r"\w+",
+            r"[ab]",
+            r"\b",
+            r"\s",
+            r".",
+            r"[^c]{0,3}",
+            r"\B",
+            "$",
+            " ",
+            r"\s*",
+            "[ \t]",
+        ]
+    ),
 )
 
 
@@ -90,7 +135,24 @@ def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 _patterns = st.recursive(_atom, _compose, max_leaves=8)
 # Letters a case-blind pattern takes for others: the Turkish i's, the long s, the Kelvin sign.
 _texts = st.lists(
-    st.sampled_from([*_WORDS, " ", "  ", "C", "AB", "\n", "DİS", "dıs", "ſık", "\u212ais", "SI"]),
+    st.sampled_from(
+        [
+            *_WORDS,
+            " ",
+            "  ",
+            "C",
+            "AB",
+            "\n",
+            "\t",
+            "\r\n",
+            "\xa0",
+            "DİS",
+            "dıs",
+            "ſık",
+            "\u212ais",
+            "SI",
+        ]
+    ),
     max_size=12,
 ).map("".join)
 

@@ -37,23 +37,43 @@ _MIN_LENGTH = 3
 Requirement = frozenset[str]
 
 _TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
-_last_fold: tuple[str, str] = ("", "")
+_last: dict[tuple[bool, bool], tuple[str, str]] = {}
+
+
+def _squeeze(text: str) -> str:
+    """Every run of white space one blank (the one at either end kept as one)."""
+    squeezed = " ".join(text.split())
+    if text[:1].isspace():
+        squeezed = " " + squeezed if squeezed else " "
+    if text[-1:].isspace() and squeezed != " ":
+        squeezed += " "
+    return squeezed
 
 
 def _fold(text: str) -> str:
-    """``text`` as a case-blind pattern sees it, for the literal test.  The flag patterns
-    test the same text one after the other: the last fold is kept (a tuple, replaced whole,
-    so threads see one or the other)."""
-    global _last_fold
-    last = _last_fold
-    if last[0] == text:
+    """``text`` as a case-blind pattern sees it: the Turkish dotted and dotless i made
+    plain "i" (``translate`` is slow: only when there is one), then case-folded."""
+    if "\u0130" in text or "\u0131" in text:
+        text = text.translate(_TURKISH_I)
+    return text.casefold()
+
+
+def _prepared(text: str, case_blind: bool, spaced: bool) -> str:
+    """``text`` as the literal test reads it: folded for a case-blind pattern, its white
+    space squeezed when a literal holds a blank.  The patterns test the same text one after
+    the other: the last one of each kind is kept (a tuple, replaced whole, so threads see
+    one or the other)."""
+    if not case_blind and not spaced:
+        return text
+    key = (case_blind, spaced)
+    last = _last.get(key)
+    if last is not None and last[0] == text:
         return last[1]
-    folded = text
-    if "\u0130" in folded or "\u0131" in folded:  # translate is slow: only when needed
-        folded = folded.translate(_TURKISH_I)
-    folded = folded.casefold()
-    _last_fold = (text, folded)
-    return folded
+    done = _fold(text) if case_blind else text
+    if spaced:
+        done = _squeeze(done)
+    _last[key] = (text, done)
+    return done
 
 
 def _shortest(literals: Requirement) -> Requirement:
@@ -62,32 +82,179 @@ def _shortest(literals: Requirement) -> Requirement:
 
 
 def _best(candidates: list[Requirement]) -> Requirement | None:
-    """The most selective of a sequence's requirements: the longest shortest literal, then
-    the fewest literals."""
+    """The most selective of a sequence's requirements: the heaviest lightest literal (see
+    :func:`_weight`), then the fewest literals."""
     usable = [_shortest(c) for c in candidates if c and _length(c) >= _MIN_LENGTH]
     if not usable:
         return None
-    return max(usable, key=lambda c: (_length(c), -len(c)))
+    return max(usable, key=lambda c: (min(_ENOUGH, *map(_weight, c)), -len(c)))
 
 
 def _length(literals: Requirement) -> int:
-    """How selective ``literals`` are: the shortest one's letters (spaces do not count)."""
-    return min(len(s.strip()) for s in literals)
+    """The shortest literal's letters (blanks at its ends do not count)."""
+    return min(len(s.replace(_BLANK, " ").strip()) for s in literals)
+
+
+_ENOUGH = 8
+"""A literal this selective is selective enough: fewer literals then count for more (each
+one is a scan of the text)."""
+_COMMON = frozenset(
+    [
+        "jag",
+        "vi",
+        "ni",
+        "du",
+        "han",
+        "hon",
+        "den",
+        "det",
+        "de",
+        "är",
+        "var",
+        "har",
+        "hade",
+        "vill",
+        "ska",
+        "kan",
+        "att",
+        "och",
+        "i",
+        "på",
+        "till",
+        "för",
+        "som",
+        "en",
+        "ett",
+        "med",
+        "om",
+        "av",
+        "inte",
+        "så",
+        "nu",
+        "då",
+        "man",
+        "min",
+        "mitt",
+        "mina",
+        "er",
+        "ert",
+        "era",
+        "vår",
+        "vårt",
+        "the",
+        "a",
+        "an",
+        "to",
+        "we",
+        "you",
+        "is",
+        "are",
+        "was",
+        "it",
+        "of",
+        "for",
+        "and",
+        "in",
+        "on",
+        "my",
+        "our",
+        "your",
+        "have",
+        "has",
+        "be",
+        "not",
+        "this",
+        "that",
+    ]
+)
+"""Words in nearly every message: a literal made of them says little ("jag vill")."""
+
+
+def _weight(literal: str) -> int:
+    """How selective a literal is: the letters of its words, a common word counting one."""
+    words = literal.replace(_BLANK, " ").split()
+    return sum(1 if word in _COMMON else len(word) for word in words)
+
+
+_PRODUCT = 16
+"""At most this many strings a run of literals stands for ("hur kan", "hur får", …)."""
+_BLANK = "\x00"
+"""While a pattern is read: white space of any kind and length (``\\s+``), which the text
+matches only once its white space is squeezed (:func:`_squeeze`)."""
+
+
+def _strings(items: Any) -> frozenset[str] | None:
+    """The few strings a sequence of literals, white space, small alternations and optional
+    parts can match (white space of any length as :data:`_BLANK`), or None when it can match
+    more."""
+    found = frozenset({""})
+    for op, arg in items:
+        if op is _c.LITERAL:
+            part = frozenset({chr(arg)})
+        elif op is _c.IN and arg == [(_c.CATEGORY, _c.CATEGORY_SPACE)]:
+            part = frozenset({_BLANK})
+        elif op is _c.IN and arg and all(o is _c.LITERAL for o, _a in arg):
+            part = frozenset(chr(a) for _o, a in arg)
+        elif op is _c.BRANCH:
+            alternatives = [_strings(a) for a in arg[1]]
+            if any(a is None for a in alternatives):
+                return None
+            part = frozenset().union(*alternatives)  # type: ignore[arg-type]
+        elif op is _c.SUBPATTERN and not arg[1] and not arg[2]:
+            part = _strings(arg[3])
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            low, high, sub = arg
+            inner = _strings(sub)
+            if inner is None:
+                return None
+            if all(not s.replace(_BLANK, " ").strip() for s in inner):
+                # white space repeated: any length of it
+                part = frozenset({_BLANK}) if low >= 1 else frozenset({"", _BLANK})
+            elif low == high == 1:
+                part = inner
+            elif low == 0 and high == 1:
+                part = inner | {""}
+            else:
+                return None
+        else:
+            return None
+        if part is None or len(found) * len(part) > _PRODUCT:
+            return None
+        found = frozenset(_squeeze_inner(a + b) for a in found for b in part)
+    return found
+
+
+def _squeeze_inner(text: str) -> str:
+    """Two :data:`_BLANK` that meet made one."""
+    while _BLANK + _BLANK in text:
+        text = text.replace(_BLANK + _BLANK, _BLANK)
+    return text
 
 
 def _sequence(items: Any) -> Requirement | None:
-    """A set of literals one of which every match of the sequence ``items`` contains."""
+    """A set of literals one of which every match of the sequence ``items`` contains.
+
+    Literals run on over white space (``\\s+``: the test then squeezes the text's white
+    space) and over small alternations ("hur (kan|får) ni" gives "hur kan ni" and
+    "hur får ni"), as long as the run stands for at most :data:`_PRODUCT` strings."""
     candidates: list[Requirement] = []
-    run: list[str] = []
+    run: frozenset[str] = frozenset({""})
 
     def close() -> None:
-        if run:
-            candidates.append(frozenset({"".join(run)}))
-            run.clear()
+        nonlocal run
+        if run != {""}:
+            candidates.append(run)
+        run = frozenset({""})
 
-    for op, arg in items:
-        if op is _c.LITERAL:
-            run.append(chr(arg))
+    for item in items:
+        op, arg = item
+        part = _strings([item])
+        if part is not None and len(run) * len(part) <= _PRODUCT:
+            if "" in part and part != {""}:
+                # optional: the run so far is required, what follows starts anew
+                close()
+                continue
+            run = frozenset(_squeeze_inner(a + b) for a in run for b in part)
             continue
         close()
         if op is _c.SUBPATTERN:
@@ -122,19 +289,36 @@ def _branch(alternatives: Any) -> Requirement | None:
 
 def required_literals(pattern: re.Pattern[str]) -> Requirement | None:
     """Literals one of which is in every text ``pattern`` matches (case-folded when the
-    pattern ignores case), or None when the pattern has no such set worth testing."""
+    pattern ignores case; white space squeezed when :func:`squeezes`), or None when the
+    pattern has no such set worth testing."""
+    return _requirement(pattern)[0]
+
+
+def _requirement(pattern: re.Pattern[str]) -> tuple[Requirement | None, bool]:
+    """:func:`required_literals`, and whether the text's white space must be squeezed to
+    test them: when one of them runs over ``\\s`` (any white space of any length), all of
+    them are tested in squeezed form; otherwise as the pattern has them, and the text as
+    it is."""
     if _p is None or not isinstance(pattern.pattern, str):
-        return None
+        return None, False
     try:
         tree = _p.parse(pattern.pattern, pattern.flags)
     except Exception:  # a parser change: run the pattern ungated
-        return None
+        return None, False
     req = _sequence(tree)
     if req is None:
-        return None
+        return None, False
+    squeeze = any(_BLANK in s for s in req)
+    if squeeze:
+        req = frozenset(_squeeze(s.replace(_BLANK, " ")) for s in req)
     if pattern.flags & re.IGNORECASE:
         req = frozenset(_fold(s) for s in req)
-    return _shortest(req)
+    return _shortest(req), squeeze
+
+
+def squeezes(pattern: re.Pattern[str]) -> bool:
+    """Whether the gate of ``pattern`` reads the text with its white space squeezed."""
+    return _requirement(pattern)[1]
 
 
 class Gated:
@@ -144,11 +328,11 @@ class Gated:
     ``finditer``, ``findall``, ``sub``); other attributes are the pattern's own.
     """
 
-    __slots__ = ("_case_blind", "_literals", "pattern_object")
+    __slots__ = ("_case_blind", "_literals", "_spaced", "pattern_object")
 
     def __init__(self, pattern: re.Pattern[str]):
         self.pattern_object = pattern
-        literals = required_literals(pattern)
+        literals, self._spaced = _requirement(pattern)
         self._literals = tuple(sorted(literals, key=len, reverse=True)) if literals else None
         self._case_blind = bool(pattern.flags & re.IGNORECASE)
 
@@ -161,8 +345,7 @@ class Gated:
         """False only when ``text`` cannot match: none of the literals is in it."""
         if self._literals is None:
             return True
-        if self._case_blind:
-            text = _fold(text)
+        text = _prepared(text, self._case_blind, self._spaced)
         return any(s in text for s in self._literals)
 
     def search(self, text: str, *args: int) -> re.Match[str] | None:
