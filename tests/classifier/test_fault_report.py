@@ -254,3 +254,26 @@ def test_no_first_report_of_the_wider_kinds_is_made_a_case_unseen(
         assert verdict.needs_review
         if not any(r.startswith("osäker bedömning") for r in verdict.reasons):
             assert verdict.reasons[0].startswith("läser som en första felanmälan (”")
+
+
+def test_a_web_forms_own_subject_is_no_sign_of_dissatisfaction(classifier: Classifier) -> None:
+    """The e-service's subject ("Synpunkter och klagomål – webbformulär") names complaints,
+    but the citizen did not write it: a first fault report sent through it is still one."""
+    body = (
+        "Ärendetyp: Klagomål\nNamn: Vera Sundqvist\nE-post: vera.sundqvist@example.net\n"
+        "Telefon:\nMeddelande: Gungan på lekplatsen vid Ekbacken är trasig, kedjan har gått "
+        "av. Det är farligt, barnen kan skada sig allvarligt!"
+    )
+    msg = message(
+        body,
+        subject="Synpunkter och klagomål – webbformulär",
+        sender="E-tjänster Exempel kommun <noreply@e-tjanster.exempel.se>",
+    )
+    citizen = citizen_text(msg)
+    assert citizen.from_form and citizen.own_subject is None
+    assert fault_report(citizen.text) is None  # the form's subject reads as a grievance …
+    assert fault_report(citizen.own_text) == "trasig"  # … the citizen's words do not
+    verdict = classifier.classify(msg)
+    assert dict(verdict.probabilities)[Label.COMPLAINT] >= 0.6  # the model makes a case
+    assert verdict.is_case and verdict.needs_review  # … which a person confirms
+    assert verdict.reasons[0].startswith("läser som en första felanmälan (”trasig”)")

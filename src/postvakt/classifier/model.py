@@ -302,7 +302,9 @@ class Classifier:
             and not titled
             and care < self.care_threshold
         ):
-            fault = fault_report(citizen.text)
+            # the citizen's own words: a form system's subject ("Synpunkter och klagomål –
+            # webbformulär") is no sign of dissatisfaction
+            fault = fault_report(citizen.own_text)
             needs_review = fault is not None
         # A short reply thanking for a matter put right ("Då är det ur världen"), or a message
         # saying it went to the wrong receiver ("please ignore my last email"): most often no

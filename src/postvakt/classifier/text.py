@@ -100,6 +100,14 @@ class CitizenText:
         return None if _quotes_earlier(self.message.body_text or "") else own
 
     @property
+    def own_text(self) -> str:
+        """The citizen's own subject (:attr:`own_subject`) and body: not a web form's or an
+        earlier message's subject ("Synpunkter och klagomål – webbformulär" says nothing
+        of what the citizen thinks)."""
+        subject = self.own_subject
+        return f"{subject}\n{self.body}" if subject else self.body
+
+    @property
     def text(self) -> str:
         """Subject and body; a reply's subject is the earlier message's, so it is left out."""
         if not self.subject or (self.reply and REPLY_SUBJECT.match(self.subject)):
