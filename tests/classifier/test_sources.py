@@ -136,8 +136,8 @@ def test_figures_for_one_source_by_hand():
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With
 # thirteen sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on
 # every source) are met for calibration on every source, macro F1 and complaint recall on
-# twelve (not mallar: 0.9197 and 0.897), and for confident errors on six (bruket, bygden,
-# kanaler, kusten, kvarter, postlada: all four targets); a change that falls below the floors is a
+# twelve (not mallar: 0.9197 and 0.897), and for confident errors on seven (bruket, bygden,
+# kanaler, kusten, kvarter, postlada, stadsdel: all four targets); a change that falls below the floors is a
 # regression.  The ceilings are each source's confident errors as measured plus three.
 # mallar, whose generator calls some first-time faults complaints, sets the recall floor:
 # the authors who wrote to the brief (bygden … pendling) pull it down.
@@ -154,7 +154,7 @@ CONFIDENT_ERRORS_CEILING = {
     "omskrivning": 4,
     "pendling": 5,
     "postlada": 3,
-    "stadsdel": 4,
+    "stadsdel": 3,
     "vardag": 6,
 }
 
