@@ -195,3 +195,25 @@ def test_the_costly_patterns_are_gated(module, name):
     assert isinstance(pattern, Gated)
     assert pattern.literals, f"{name} has no literal to test: it runs on every message"
     assert not pattern.may_match("hej, kan ni skicka blanketten till mig? tack")
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        # a repeat of optional white space may match none at all (found by review)
+        (r"\bjag(?:\s?)+vill", "jagvill"),
+        (r"\bjag(?:\s*)+vill", "jagvill"),
+        (r"abc(?:[ \t]?){2,}def", "abcdef"),
+        # the pattern's own NUL is not the analysis's mark for white space
+        ("abc\x00def", "abc\x00def"),
+        ("abc[\x00x]def", "abc\x00def"),
+        # white space at either end of the text, of every kind
+        (r"\svatten", "\u00a0vatten"),
+        (r"vatten\s", "vatten\r\n"),
+        (r"for the\s+\d+\s+times", "for the\t3\n\ntimes"),
+    ],
+)
+def test_white_space_edge_cases_pass_the_gate(source: str, text: str) -> None:
+    pattern = re.compile(source)
+    assert pattern.search(text) is not None
+    assert Gated(pattern).may_match(text), Gated(pattern).literals

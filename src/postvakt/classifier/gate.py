@@ -190,10 +190,12 @@ def _strings(items: Any) -> frozenset[str] | None:
     found = frozenset({""})
     for op, arg in items:
         if op is _c.LITERAL:
+            if chr(arg) == _BLANK:  # the pattern's own NUL: not told from a blank
+                return None
             part = frozenset({chr(arg)})
         elif op is _c.IN and arg == [(_c.CATEGORY, _c.CATEGORY_SPACE)]:
             part = frozenset({_BLANK})
-        elif op is _c.IN and arg and all(o is _c.LITERAL for o, _a in arg):
+        elif op is _c.IN and arg and all(o is _c.LITERAL and chr(a) != _BLANK for o, a in arg):
             part = frozenset(chr(a) for _o, a in arg)
         elif op is _c.BRANCH:
             alternatives = [_strings(a) for a in arg[1]]
@@ -209,7 +211,10 @@ def _strings(items: Any) -> frozenset[str] | None:
                 return None
             if all(not s.replace(_BLANK, " ").strip() for s in inner):
                 # white space repeated: any length of it
-                part = frozenset({_BLANK}) if low >= 1 else frozenset({"", _BLANK})
+                # (none at all where a repeat may match nothing: "(?:\\s?)+")
+                part = (
+                    frozenset({_BLANK}) if low >= 1 and "" not in inner else frozenset({"", _BLANK})
+                )
             elif low == high == 1:
                 part = inner
             elif low == 0 and high == 1:
