@@ -38,6 +38,11 @@ QUOTE = (
         ("Tack för hjälpen, det löste sig!", "det löste sig"),
         ("Thank you, the problem has been solved.", "problem has been solved"),
         ("Thanks, you can close the case.", "you can close the case"),
+        ("Tack för att ni till slut lagade gatlampan. Nu lyser den igen.", "Nu lyser den igen"),
+        ("Tack! Nu är det ordnat.", "Nu är det ordnat"),
+        ("Tack, felet har åtgärdats nu.", "har åtgärdats"),
+        ("Thanks for sorting the heating. The heating is working again.", "is working again"),
+        ("Thanks for fixing the leak. All sorted now, you can close this.", "All sorted"),
     ],
 )
 def test_a_reply_thanking_for_a_matter_put_right_closes_the_thread(text: str, words: str) -> None:
@@ -61,6 +66,16 @@ def test_a_reply_thanking_for_a_matter_put_right_closes_the_thread(text: str, wo
         ("Tack för svaret. Det fungerar fortfarande inte.", True),
         # too long to be a closing thanks
         ("Tack. Nu fungerar det igen. " + "Jag vill berätta hur det gick till. " * 12, True),
+        # denied, or only reported (found by review)
+        ("Thanks for the reply. Nothing has been fixed, the streetlight is still dark.", True),
+        ("Tack för svaret. Det fungerar nu inte alls, värmen har gått igen.", True),
+        ("Ni skrev att problemet är löst. Det är det inte. Tack för ingenting.", True),
+        ("Thanks for nothing. It's cold again, third time this winter.", True),
+        ("Tack för svaret. Nu är det igen samma problem med sophämtningen.", True),
+        # a "but" of another kind, before or after
+        ("Tack. Lampan är lagad, fast den slocknade igen i går kväll.", True),
+        ("Tack, nu fungerar det igen. Däremot har ingen tömt soptunnan.", True),
+        ("Thanks, it's working again. It's broken again though.", True),
     ],
 )
 def test_no_closing_where_the_reply_does_not_close(text: str, reply: bool) -> None:
@@ -89,8 +104,10 @@ def test_a_closing_thanks_the_model_makes_a_case_is_confirmed_by_a_person(
     assert probabilities[Label.COMPLAINT] + probabilities[Label.OPINION] >= 0.6
     assert verdict.is_case and verdict.needs_review
     assert verdict.reasons[0].startswith(
-        "ett kort tack i en tråd för att saken är ordnad (”Då är det ur världen”)"
+        "ett kort svar i tråden som tackar för att saken är ordnad (”Då är det ur världen”)"
     )
+    # a thank-you is no follow-up that asks a manager for a new review
+    assert not verdict.followup_not_satisfied
     # a rule asked for the review, not the model's doubt: no "osäker" reason
     assert not any("osäker" in r for r in verdict.reasons)
 
@@ -107,28 +124,49 @@ def test_a_reply_that_complains_after_the_thanks_stays_a_case_as_decided(
         )
     )
     assert verdict.label is Label.COMPLAINT
-    assert not any(r.startswith("ett kort tack") for r in verdict.reasons)
+    assert not any("tackar för att saken är ordnad" in r for r in verdict.reasons)
 
 
 # --------------------------------------------------------------------------- wrong receiver
 
 
 @pytest.mark.parametrize(
-    ("text", "words"),
+    ("text", "kind", "words"),
     [
         (
             "Hi, sorry, this was supposed to go to the ski school not the council.",
-            "was supposed to go to",
+            "own",
+            "this was supposed to go to",
         ),
-        ("Please ignore my last email about the lesson times!", "ignore my last email"),
-        ("Ursäkta, bortse från mitt förra mejl.", "bortse från mitt förra mejl"),
-        ("Jag tror att ni har skickat det till fel\nperson.", "till fel person"),
-        ("I sent it to the wrong municipality, sorry!", "to the wrong municipality"),
-        ("Mejlet skulle gå till skolan, inte till er.", "Mejlet skulle gå till"),
+        ("Oops, I sent this to the wrong email.", "own", "I sent this to the wrong"),
+        ("Sorry, wrong recipient!", "own", "wrong recipient"),
+        (
+            "Förlåt, jag skickade det här till fel adress.",
+            "own",
+            "jag skickade det här till fel adress",
+        ),
+        ("Mejlet skulle till skolan, inte till er.", "own", "Mejlet skulle till"),
+        (
+            "Please ignore my last email about the lesson times!",
+            "disregard",
+            "ignore my last email",
+        ),
+        ("Please disregard the previous email.", "disregard", "disregard the previous email"),
+        ("Ursäkta, bortse från mitt förra mejl.", "disregard", "bortse från mitt förra mejl"),
+        (
+            "Jag tror att ni har skickat det till fel\nperson.",
+            "theirs",
+            "ni har skickat det till fel person",
+        ),
+        (
+            "You keep sending my water bills to the wrong address.",
+            "theirs",
+            "You keep sending my water bills to the wrong address",
+        ),
     ],
 )
-def test_mail_that_went_to_the_wrong_receiver_is_found(text: str, words: str) -> None:
-    assert went_elsewhere(text) == words
+def test_mail_that_went_to_the_wrong_receiver_is_found(text: str, kind: str, words: str) -> None:
+    assert went_elsewhere(text) == (kind, words)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +176,9 @@ def test_mail_that_went_to_the_wrong_receiver_is_found(text: str, words: str) ->
         "Ni har fel i er faktura: jag har betalat.",
         "Please ignore the typos, I am upset.",
         "Jag skickade ansökan till er i mars och har inte fått svar.",
+        # not about mail at all (found by review)
+        "The snowplough was supposed to go to our street on Monday but never came.",
+        "The money was supposed to go to the playground, not to the new logo.",
     ],
 )
 def test_no_wrong_receiver_where_none_is_named(text: str) -> None:
@@ -157,8 +198,28 @@ def test_mail_to_the_wrong_receiver_the_model_makes_a_case_is_confirmed_by_a_per
     assert dict(verdict.probabilities)[Label.COMPLAINT] >= 0.6
     assert verdict.is_case and verdict.needs_review  # never dropped: a person decides
     assert verdict.reasons[0].startswith(
-        "skriver att något har gått till fel mottagare (”was supposed to go to”)"
+        "skriver att meddelandet gick till fel mottagare (”this was supposed to go to”)"
     )
+
+
+def test_a_letter_the_municipality_sent_to_the_wrong_person_is_not_called_no_errand(
+    classifier: Classifier,
+) -> None:
+    verdict = classifier.classify(
+        message(
+            "Hej! Jag har fått ett brev om att min ansökan om parkeringstillstånd har avslagits. "
+            "Jag har aldrig sökt något sådant tillstånd. Jag tror att ni har skickat det till fel "
+            "person.\n\nVänligen\nGunilla",
+            subject="Fel person?",
+        )
+    )
+    assert verdict.is_case  # the model's case stands, before a person, as a possible breach
+    assert verdict.needs_review
+    assert verdict.reasons[0].startswith(
+        "skriver att kommunen har skickat något till fel mottagare"
+    )
+    assert "personuppgiftsincident" in verdict.reasons[0]
+    assert not any("ärende för kommunen" in r for r in verdict.reasons)
 
 
 def test_a_complaint_that_names_a_wrong_address_and_demands_redress_is_decided_as_any(
@@ -172,4 +233,15 @@ def test_a_complaint_that_names_a_wrong_address_and_demands_redress_is_decided_a
         )
     )
     assert verdict.label is Label.COMPLAINT
+    assert not any("fel mottagare" in r for r in verdict.reasons)
+
+
+def test_a_care_matter_is_never_put_as_a_wrong_receiver(classifier: Classifier) -> None:
+    text = (
+        "Ni har skickat min mammas journal till fel person. Hon har demens och fick fel medicin "
+        "i tisdags på äldreboendet."
+    )
+    assert went_elsewhere(text) is not None  # the words are there …
+    verdict = classifier.classify(message(text, subject="Mamma"))
+    assert verdict.is_case and verdict.individual_care  # … but a care matter is routed as one
     assert not any("fel mottagare" in r for r in verdict.reasons)

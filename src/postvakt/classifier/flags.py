@@ -264,26 +264,45 @@ def disowns_complaint(text: str) -> str | None:
     return None
 
 
-_THANKS = re.compile(r"\b(?:tack|tackar|thanks|thank\s+you|cheers)\b", re.IGNORECASE)
+_THANKS = re.compile(
+    r"\b(?:tack|tackar|tacksam|tacksamma|thanks|thank\s+you|thx|cheers)\b", re.IGNORECASE
+)
 _PUT_RIGHT = gated(
     # "Då är det ur världen", "nu fungerar det igen", "brunnen är lagad", "ni kan avsluta
     # ärendet", "it's warm again", "problem solved", "you can close the case".
     r"\bdå\s+är\s+(?:det|saken|allt)\s+(?:ur\s+världen|löst|klart|ordnat|utrett|fixat|bra)\b|"
-    r"\bnu\s+(?:fungerar|funkar|går|är)\s+(?:det|allt)\s+(?:igen|som\s+det\s+ska|bra)\b|"
-    r"\b(?:det|allt)\s+(?:fungerar|funkar)\s+(?:igen|nu|som\s+det\s+ska)\b|"
+    r"\bnu\s+(?:fungerar|funkar|går|lyser|rinner)\s+(?:det|den|de|allt)\s+(?:igen|som\s+det\s+ska|bra)\b|"
+    r"\bnu\s+är\s+(?:det|den|allt)\s+(?:löst|ordnat|fixat|klart|lagat|lagad|åtgärdat|bra|"
+    r"sandat|plogat|tömt|städat)\b|"
+    r"\b(?:det|allt)\s+(?:fungerar|funkar)\s+(?:igen|som\s+det\s+ska)\b|"
+    r"\b(?:det|allt)\s+(?:fungerar|funkar|är\s+löst|är\s+ordnat|är\s+bra)\s+nu\b(?!\s+(?:inte|ej))|"
     r"\b(?:problemet|felet|saken|ärendet)\s+är\s+(?:löst|åtgärdat|fixat|ordnat|ur\s+världen)\b|"
     r"\bär\s+(?:nu\s+)?(?:lagad|lagat|lagade|åtgärdad|åtgärdat|fixad|fixat)\b|"
-    r"\bdet\s+löste\s+sig\b|"
-    r"\b(?:ni|du)\s+kan\s+(?:stänga|avsluta|avskriva)\s+ärendet\b|"
-    r"\b(?:it['’]s|it\s+is|everything\s+is|all\s+is)\s+(?:\w+\s+)?(?:again|fixed|sorted|"
-    r"solved|working\s+(?:again|now))\b|"
-    r"\b(?:it|that|everything)\s+(?:works|is\s+working)\s+(?:again|now)\b|"
+    r"\bhar\s+(?:nu\s+)?(?:åtgärdats|lagats|fixats|ordnats|blivit\s+lagad|blivit\s+lagat)\b|"
+    r"\bdet\s+(?:löste|har\s+löst)\s+sig\b|"
+    r"\b(?:ni|du)\s+kan\s+(?:stänga|avsluta|avskriva)\s+(?:det\s+här\s+)?ärendet\b|"
+    r"\bärendet\s+kan\s+(?:avslutas|stängas)\b|"
+    r"\b(?:it['’]s|it\s+is|everything\s+is|all\s+is)\s+(?:fixed|sorted|solved|fine\s+now|"
+    r"(?:warm|working|open|back|clear|clean|running|fine)\s+(?:again|now))\b|"
+    r"\b(?:it|that|everything)\s+(?:works|is\s+working)\s+(?:again|now|fine)\b|"
+    r"\bis\s+working\s+again\b|"
+    r"\ball\s+sorted\b|"
     r"\b(?:problem|issue)\s+(?:is\s+|has\s+been\s+)?(?:solved|resolved|fixed|sorted)\b|"
     r"\b(?:has\s+been|was|got)\s+(?:fixed|repaired|sorted)\b|"
-    r"\byou\s+can\s+close\s+(?:the|this|my)\s+(?:case|ticket|errand|complaint)\b",
+    r"\b(?:you\s+can|please)\s+close\s+(?:the|this|my)(?:\s+(?:case|ticket|errand|complaint))?\b",
     re.IGNORECASE,
 )
-_BUT = re.compile(r"\b(?:men|but|however|dock)\b", re.IGNORECASE)
+_NOT_RIGHT = re.compile(
+    # Before the words, in the same sentence: they are denied or only reported ("Ingenting
+    # har åtgärdats", "Ni skrev att problemet är löst", "Nothing has been fixed").
+    r"\b(?:inte|ej|aldrig|ingenting|inget|ingen|nothing|not|never|no\s+one|nobody|"
+    r"skrev|påstår|påstod|sa|sade|lovade|said|claimed|promised|wrote)\b[^.!?\n]*$",
+    re.IGNORECASE,
+)
+_BUT = re.compile(
+    r"\b(?:men|fast|däremot|tyvärr|dessvärre|but|however|though|although|unfortunately)\b",
+    re.IGNORECASE,
+)
 CLOSING_LENGTH = 400
 """A reply longer than this (its own words) is more than a closing thanks."""
 
@@ -293,39 +312,73 @@ def closes_thread(own_words: str, *, reply: bool) -> str | None:
     ("Tack för att ni rättade det så snabbt. Då är det ur världen.", "Got it, thanks! …
     it's warm again."), or None.  Such a message closes the case it answers rather than
     opening one.  Only in a reply (``reply``; ``own_words`` without the quoted thread),
-    with thanks, of at most :data:`CLOSING_LENGTH` characters, without a question and
-    without a "men"/"but" after the words (a matter put right, but …).  The caller
+    with thanks, of at most :data:`CLOSING_LENGTH` characters, without a question, without
+    a denial or a report of someone else's words before the words in their sentence
+    ("Ingenting har åtgärdats", "Ni skrev att problemet är löst") and without a "men",
+    "fast", "but", "though" … anywhere in it (a matter put right, but …).  The caller
     decides what it means: a person confirms (see ``Classifier.classify``)."""
     if not reply or len(own_words) > CLOSING_LENGTH or "?" in own_words:
         return None
-    if not _THANKS.search(own_words):
+    if not _THANKS.search(own_words) or _BUT.search(own_words):
         return None
-    match = _PUT_RIGHT.search(own_words)
-    if match is None or _BUT.search(own_words, match.end()):
-        return None
-    return " ".join(match.group().split())
+    for match in _PUT_RIGHT.finditer(own_words):
+        if _NOT_RIGHT.search(own_words, 0, match.start()):
+            continue
+        return " ".join(match.group().split())
+    return None
 
 
-_ELSEWHERE = gated(
-    # The writer's mail, or a letter, went to the wrong receiver: "this was supposed to go to
-    # the ski school", "please ignore my last email", "jag skickade det till fel kommun",
-    # "bortse från mitt förra mejl".
-    r"\b(?:was|is|were)\s+(?:supposed|meant)\s+to\s+go\s+to\b|"
-    r"\bto\s+the\s+wrong\s+(?:address|person|recipient|municipality|council|department)\b|"
-    r"\b(?:ignore|disregard)\s+my\s+(?:last|previous|earlier)\s+(?:e-?mail|message|mail)\b|"
-    r"\bbortse\s+från\s+mitt\s+(?:förra|senaste|tidigare)\s+(?:mejl|mail|meddelande|brev)\b|"
-    r"\btill\s+fel\s+(?:adress|mottagare|person|kommun|avdelning|förvaltning)\b|"
-    r"\b(?:det|detta|mejlet|mailet|brevet)\s+(?:skulle|var\s+tänkt\s+att)\s+gå\s+till\b",
+_OWN_MAIL = gated(
+    # The writer's own mail went to the wrong receiver: "this was supposed to go to the ski
+    # school", "sent this to the wrong email", "wrong recipient", "jag skickade det till fel
+    # adress", "mejlet skulle till skolan".
+    r"\b(?:this|it|that|my\s+(?:e-?mail|message|mail))\s+was\s+(?:supposed|meant|intended)\s+"
+    r"to\s+go\s+to\b|"
+    r"\b(?:this|it|that|my\s+(?:e-?mail|message|mail))\s+(?:was|is)\s+(?:meant|intended)\s+for\b|"
+    r"\bi\s+(?:have\s+)?sent\s+(?:this|it|that|my\s+\w+)\s+to\s+the\s+wrong\b|"
+    r"\bsent\s+(?:this|it)\s+to\s+the\s+wrong\s+(?:e-?mail|address|person|recipient)\b|"
+    r"\bwrong\s+(?:recipient|e-?mail\s+address|e-?mail)\b|"
+    r"\b(?:jag|vi)\s+(?:har\s+)?(?:skickade|skickat)\s+(?:\w+\s+){0,3}?till\s+fel\s+"
+    r"(?:adress|mejladress|mailadress|e-?post\w*|mottagare|person|kommun|ställe|skola|"
+    r"myndighet|avdelning|förvaltning)\b|"
+    r"\b(?:mejlet|mailet|meddelandet|det\s+här|detta)\s+(?:skulle|var\s+tänkt\s+att)\s+"
+    r"(?:ha\s+)?(?:gå|gått\s+)?till\b|"
+    r"\b(?:mejlet|mailet|meddelandet|det\s+här)\s+var\s+(?:avsett|menat|tänkt)\s+för\b|"
+    r"\bfel\s+mottagare\b(?!\s+(?:av|för)\b)",
+    re.IGNORECASE,
+)
+_DISREGARD = gated(
+    # The writer asks that an earlier message of theirs not be read.
+    r"\b(?:ignore|disregard)\s+(?:my|the|this)\s+(?:last\s+|previous\s+|earlier\s+)?"
+    r"(?:e-?mail|message|mail)\b|"
+    r"\bbortse\s+från\s+(?:mitt|föregående|det\s+förra)\s+(?:förra\s+|senaste\s+|tidigare\s+)?"
+    r"(?:mejl|mail|meddelande|brev)\b",
+    re.IGNORECASE,
+)
+_THEIR_MAIL = gated(
+    # The municipality sent something to the wrong person: perhaps the complaint itself, or
+    # a personal data breach.
+    r"\b(?:ni|du|kommunen|de|dom)\s+(?:har\s+)?(?:skickade|skickat|skickar)\s+(?:\w+\s+){0,4}?"
+    r"till\s+fel\s+(?:adress|person|mottagare|familj|hushåll)\b|"
+    r"\b(?:skickades|skickats|gick|har\s+gått|hamnade|har\s+hamnat)\s+(?:\w+\s+){0,3}?"
+    r"(?:till|hos)\s+fel\s+(?:adress|person|mottagare|familj|hushåll)\b|"
+    r"\b(?:you|they|the\s+council)\s+(?:have\s+|keep\s+)?(?:sent|sending|send)\s+(?:\w+\s+){0,4}?"
+    r"to\s+the\s+wrong\s+(?:address|person|recipient|household|family)\b",
     re.IGNORECASE,
 )
 
 
-def went_elsewhere(text: str) -> str | None:
-    """The words saying that the writer's message (or a letter) went to the wrong receiver
-    ("this was supposed to go to the ski school", "please ignore my last email", "ni har
-    skickat det till fel person"), or None.  Such a message is most often no errand of the
-    municipality's; a letter to the wrong person may still be a complaint, so the caller
-    only asks a person to look (see ``Classifier.classify``)."""
+def went_elsewhere(text: str) -> tuple[str, str] | None:
+    """What the text says went to the wrong receiver, and the words: ``("own", …)`` the
+    writer's own mail ("this was supposed to go to the ski school", "sorry, wrong
+    recipient"), ``("disregard", …)`` an earlier message of theirs not to be read ("please
+    ignore my last email"), ``("theirs", …)`` a letter the municipality sent to the wrong
+    person ("ni har skickat det till fel person") — which may be the complaint itself, or a
+    personal data breach.  None when the text says nothing of the kind.  The caller only
+    asks a person to look (see ``Classifier.classify``)."""
     joined = " ".join(text.split())
-    match = _ELSEWHERE.search(joined)
-    return None if match is None else match.group()
+    for kind, pattern in (("own", _OWN_MAIL), ("disregard", _DISREGARD), ("theirs", _THEIR_MAIL)):
+        match = pattern.search(joined)
+        if match is not None:
+            return kind, match.group()
+    return None

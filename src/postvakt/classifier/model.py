@@ -310,17 +310,22 @@ class Classifier:
         # saying it went to the wrong receiver ("please ignore my last email"): most often no
         # new errand, but the model reads the thread's or the mix-up's words as a complaint. A
         # person confirms the case it made; not where the same text complains.
+        # Not a possible care matter either: no invitation to dismiss a lex Sarah.
         closing = elsewhere = None
         if (
             label is not Label.OTHER
             and not needs_review
             and not about_a_case
             and not unsatisfied
+            and care < self.care_threshold
             and not {WANTS_TO_COMPLAIN, DEMANDS_REDRESS, REPROACH} & set(doc.words)
         ):
-            closing = closes_thread(citizen.body, reply=citizen.reply)
+            if "!brist" not in doc.words:  # thanks after "oacceptabelt …" closes nothing
+                closing = closes_thread(citizen.body, reply=citizen.reply)
             elsewhere = None if closing is not None else went_elsewhere(citizen.text)
             needs_review = closing is not None or elsewhere is not None
+            if closing is not None:
+                followup = False  # a thank-you reopens no case for a new review
         # What the reasons call uncertain: not a review a rule asked for while the model
         # itself was sure (its own reason says why).
         ruled = redress or reproach or disowns is not None
@@ -401,17 +406,24 @@ class Classifier:
             )
         if closing is not None:
             reasons = (
-                f"ett kort tack i en tråd för att saken är ordnad (”{_quoted(closing)}”): "
-                "troligen inget nytt ärende; en person avgör om det hör till ett ärende som "
-                "finns (Hör till ett ärende)",
+                f"ett kort svar i tråden som tackar för att saken är ordnad (”{_quoted(closing)}”): "
+                "troligen inget nytt ärende; en person avgör om det hör till ett befintligt "
+                "ärende",
                 *reasons,
             )
         if elsewhere is not None:
-            reasons = (
-                f"skriver att något har gått till fel mottagare (”{_quoted(elsewhere)}”): en "
-                "person avgör om meddelandet är ett ärende för kommunen",
-                *reasons,
+            kind, words = elsewhere
+            said = {
+                "own": "skriver att meddelandet gick till fel mottagare",
+                "disregard": "ber att ett tidigare meddelande inte ska läsas",
+                "theirs": "skriver att kommunen har skickat något till fel mottagare",
+            }[kind]
+            then = (
+                "kan vara ett klagomål eller en personuppgiftsincident; en person avgör"
+                if kind == "theirs"
+                else "en person avgör om meddelandet är ett ärende för kommunen"
             )
+            reasons = (f"{said} (”{_quoted(words)}”): {then}", *reasons)
         if titled:
             subject = _quoted(citizen.subject or "")
             annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)

@@ -90,7 +90,7 @@ def _code_digest() -> str:
         "webform.py",
         "linear.py",
         "training.py",
-        "model.py",
+        "model_cache.py",
         "corpus.py",
     ):
         path = here / name
