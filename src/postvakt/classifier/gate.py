@@ -225,8 +225,13 @@ def _strings(items: Any) -> frozenset[str] | None:
             return None
         if part is None or len(found) * len(part) > _PRODUCT:
             return None
-        found = frozenset(_squeeze_inner(a + b) for a in found for b in part)
+        found = _concat(found, part)
     return found
+
+
+def _concat(heads: frozenset[str], tails: frozenset[str]) -> frozenset[str]:
+    """Every string of ``heads`` followed by every one of ``tails``."""
+    return frozenset(_squeeze_inner(a + b) for a in heads for b in tails)
 
 
 def _squeeze_inner(text: str) -> str:
@@ -259,7 +264,7 @@ def _sequence(items: Any) -> Requirement | None:
                 # optional: the run so far is required, what follows starts anew
                 close()
                 continue
-            run = frozenset(_squeeze_inner(a + b) for a in run for b in part)
+            run = _concat(run, part)
             continue
         close()
         if op is _c.SUBPATTERN:
@@ -294,7 +299,7 @@ def _branch(alternatives: Any) -> Requirement | None:
 
 def required_literals(pattern: re.Pattern[str]) -> Requirement | None:
     """Literals one of which is in every text ``pattern`` matches (case-folded when the
-    pattern ignores case; white space squeezed when :func:`squeezes`), or None when the
+    pattern ignores case; white space squeezed where the gate squeezes it), or None when the
     pattern has no such set worth testing."""
     return _requirement(pattern)[0]
 
@@ -319,11 +324,6 @@ def _requirement(pattern: re.Pattern[str]) -> tuple[Requirement | None, bool]:
     if pattern.flags & re.IGNORECASE:
         req = frozenset(_fold(s) for s in req)
     return _shortest(req), squeeze
-
-
-def squeezes(pattern: re.Pattern[str]) -> bool:
-    """Whether the gate of ``pattern`` reads the text with its white space squeezed."""
-    return _requirement(pattern)[1]
 
 
 class Gated:
