@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from postvakt.classifier.webform import form_value
 from postvakt.config import Config, UnitConfig
@@ -49,6 +50,7 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) >= 4 and word[-1] in _VOWELS else word
 
 
+@lru_cache(maxsize=1024)
 def area_words(area: str) -> tuple[str, ...]:
     """The stems a word of the text is matched against: the area's words without fillers."""
     words = [w for w in _WORD.findall(area.lower()) if w not in _FILLERS and len(w) >= 3]
@@ -69,6 +71,28 @@ def _best_area(token: str, stems: Sequence[tuple[str, str]]) -> str | None:
     longest = max(length for length, _ in found)
     areas = {area for length, area in found if length == longest}
     return areas.pop() if len(areas) == 1 else None
+
+
+_MEMO_LIMIT = 100_000
+"""Words remembered per set of area stems before the memory starts over."""
+
+
+@lru_cache(maxsize=16)
+def _area_of(stems: tuple[tuple[str, str], ...]) -> Callable[[str], str | None]:
+    """:func:`_best_area` for ``stems``, remembering each word's answer: a pass reads the
+    same few thousand words in message after message."""
+    memo: dict[str, str | None] = {}
+
+    def area(token: str) -> str | None:
+        try:
+            return memo[token]
+        except KeyError:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            found = memo[token] = _best_area(token, stems)
+            return found
+
+    return area
 
 
 def _unit_areas(config: Config) -> list[tuple[str, UnitConfig]]:
@@ -104,12 +128,13 @@ def _from_form(config: Config, value: str, field: str) -> AreaFinding:
 
 def _from_text(config: Config, text: str) -> AreaFinding | None:
     known = _unit_areas(config)
-    stems = [(stem, area) for area, _ in known for stem in area_words(area)]
+    stems = tuple((stem, area) for area, _ in known for stem in area_words(area))
     if not stems:
         return None
+    area_of = _area_of(stems)
     words: dict[str, Counter[str]] = {}
     for token in _WORD.findall(text.lower()):
-        area = _best_area(token, stems)
+        area = area_of(token)
         if area is not None:
             words.setdefault(area, Counter())[token] += 1
     ranked = sorted(words.items(), key=lambda item: -sum(item[1].values()))

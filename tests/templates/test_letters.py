@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import runpy
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -357,3 +358,35 @@ def test_the_carrier_mail_puts_a_comma_before_the_promise(language: str, sentenc
         promises=True,
     )
     assert sentence in text.replace("\n", " ")
+
+
+def test_an_own_english_acknowledgment_is_checked_at_start_not_in_the_first_pass(
+    tmp_path: Path,
+) -> None:
+    """Both languages of the acknowledgments are compiled when the intake starts: a broken
+    English one stops the start with its path named, and none is compiled in a pass."""
+    from postvakt.clock import STOCKHOLM, fixed_clock
+    from postvakt.config import load_config
+    from postvakt.intake import Intake
+    from postvakt.registry.db import open_database, session_factory
+    from tests.support.workspace import make_workspace
+
+    ws = make_workspace(tmp_path / "ws")
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + '\n[templates]\nfolder = "mallar"\n', encoding="utf-8")
+    (ws.root / "mallar").mkdir()
+    config = load_config(ws.config_path)
+    sessions = session_factory(open_database(config.database_url))
+    clock = fixed_clock(datetime(2026, 12, 1, 9, 0, tzinfo=STOCKHOLM))
+
+    intake = Intake(config, sessions, clock=clock)  # the shipped ones, both languages
+    assert {(p.parent.name, p.name) for p in intake.renderer._compiled} >= {
+        (SHIPPED.name, FILENAME),
+        ("en", FILENAME),
+    }
+
+    path = custom_template(ws.root / "mallar" / "en", "Dear {{ recipient_name ")
+    with pytest.raises(TemplateError) as info:
+        Intake(config, sessions, clock=clock)
+    assert str(path) in str(info.value)
+    assert "syntax" in str(info.value).lower()

@@ -90,7 +90,7 @@ from postvakt.registry.models import (
 from postvakt.registry.numbering import Numbering
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.rules.policy import PRESETS, Policy
-from postvakt.templates import LetterRenderer
+from postvakt.templates import LETTERS, LetterRenderer
 from postvakt.templates.casework import CaseLetters, swedish_date
 
 __all__ = [
@@ -180,8 +180,9 @@ class Intake:
                 *(u.head for u in config.units),
             )
         )
-        self.renderer.check("acknowledgment")
-        self.renderer.check("acknowledgment_care")
+        for name in ("acknowledgment", "acknowledgment_care"):  # at start: checked, compiled
+            for language in LETTERS[name].languages:
+                self.renderer.check(name, language)
 
     # -- helpers the steps use ------------------------------------------------------
 
