@@ -163,6 +163,16 @@ def test_a_reply_that_complains_after_the_thanks_stays_a_case_as_decided(
             "theirs",
             "You keep sending my water bills to the wrong address",
         ),
+        (
+            "Hej, jag tror att jag har fått ett mejl som var tänkt till någon annan.",
+            "theirs",
+            "fått ett mejl som var tänkt till någon annan",
+        ),
+        (
+            "I got a letter that was meant for someone else, about a building permit.",
+            "theirs",
+            "got a letter that was meant for someone else",
+        ),
     ],
 )
 def test_mail_that_went_to_the_wrong_receiver_is_found(text: str, kind: str, words: str) -> None:

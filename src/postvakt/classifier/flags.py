@@ -363,7 +363,14 @@ _THEIR_MAIL = gated(
     r"\b(?:skickades|skickats|gick|har\s+gått|hamnade|har\s+hamnat)\s+(?:\w+\s+){0,3}?"
     r"(?:till|hos)\s+fel\s+(?:adress|person|mottagare|familj|hushåll)\b|"
     r"\b(?:you|they|the\s+council)\s+(?:have\s+|keep\s+)?(?:sent|sending|send)\s+(?:\w+\s+){0,4}?"
-    r"to\s+the\s+wrong\s+(?:address|person|recipient|household|family)\b",
+    r"to\s+the\s+wrong\s+(?:address|person|recipient|household|family)\b|"
+    # "Jag har fått ett mejl som var tänkt till någon annan", "I got a letter meant for
+    # someone else".
+    r"\b(?:fått|fick)\s+(?:ett\s+|en\s+)?(?:mejl|mail|brev|e-?post\w*|meddelande|sms|faktura)\s+"
+    r"som\s+(?:var\s+(?:tänkt|menat|menad|avsett|avsedd)|skulle\s+(?:ha\s+)?(?:gå|gått))\s+"
+    r"(?:till|för)\s+någon\s+annan\b|"
+    r"\b(?:received|got)\s+(?:an?\s+)?(?:e-?mail|letter|message|invoice|text)\s+(?:that\s+was\s+|which\s+was\s+)?"
+    r"(?:meant|intended)\s+for\s+(?:someone|somebody)\s+else\b",
     re.IGNORECASE,
 )
 
@@ -377,7 +384,9 @@ def went_elsewhere(text: str) -> tuple[str, str] | None:
     personal data breach.  None when the text says nothing of the kind.  The caller only
     asks a person to look (see ``Classifier.classify``)."""
     joined = " ".join(text.split())
-    for kind, pattern in (("own", _OWN_MAIL), ("disregard", _DISREGARD), ("theirs", _THEIR_MAIL)):
+    # The municipality's letter first: "I got a letter that was meant for someone else" is
+    # not the writer's own mail, though "… was meant for" alone reads as such.
+    for kind, pattern in (("theirs", _THEIR_MAIL), ("own", _OWN_MAIL), ("disregard", _DISREGARD)):
         match = pattern.search(joined)
         if match is not None:
             return kind, match.group()

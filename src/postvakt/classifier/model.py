@@ -56,6 +56,7 @@ from postvakt.classifier.model_cache import (
     store_model,
     training_examples,
 )
+from postvakt.classifier.stance import ironic_praise, states_a_view
 from postvakt.classifier.text import CitizenText, citizen_text
 from postvakt.classifier.training import (
     LABELS,
@@ -245,6 +246,16 @@ class Classifier:
         if redress:
             label = Label.COMPLAINT
             needs_review = needs_review or probs[0] < high
+        # Praise that means the opposite ("Tack för ingenting", "Bra jobbat, verkligen" beside
+        # a shortcoming): a complaint, which a model that learnt praise words reads as an
+        # opinion.  An unsure "annat" so written is registered for a person to decide.
+        irony = None
+        if label is Label.OPINION or (label is Label.OTHER and confidence < SURE_ANNAT):
+            irony = ironic_praise(citizen.text, doc.words)
+        if irony is not None:
+            irony_from = label
+            needs_review = needs_review or label is Label.OTHER or probs[0] < high
+            label = Label.COMPLAINT
         care = self.model.care_probability(wvec, cvec)
         unsatisfied = None
         if citizen.reply or earlier_answer(citizen.body):
@@ -283,6 +294,15 @@ class Classifier:
             # registered for a person to decide.  A sure annat so titled ("Klagomål – hur gör
             # man?") stays no case and is shown in Granska: no diary number for one word.
             label, needs_review = Label.COMPLAINT, True
+        # Nor is one whose writer says it gives a view or a proposal ("Jag vill lämna en
+        # synpunkt", "Det vore bra om …"): unsure, registered as an opinion for a person to
+        # confirm; sure, or asking something besides ("… vart skickar jag det?"), it stays
+        # no case and is shown in Granska.
+        viewed = None
+        if label is Label.OTHER and not about_a_case and not titled:
+            viewed = states_a_view(citizen.text)
+        if viewed is not None and confidence < SURE_ANNAT and "?" not in citizen.body:
+            label, needs_review = Label.OPINION, True
         # A complaint in a reply is a follow-up; an uncertain message made a case only for
         # review is not (yet) one.
         followup = not about_a_case and (
@@ -328,7 +348,7 @@ class Classifier:
                 followup = False  # a thank-you reopens no case for a new review
         # What the reasons call uncertain: not a review a rule asked for while the model
         # itself was sure (its own reason says why).
-        ruled = redress or reproach or disowns is not None
+        ruled = redress or reproach or irony is not None or disowns is not None
         uncertain = (
             needs_review
             and fault is None
@@ -380,6 +400,14 @@ class Classifier:
             reasons = (
                 f"{said}: ett klagomål, inte en synpunkt, fast modellen lutade åt synpunkt "
                 f"({opinion} %); en person bekräftar",
+                *reasons,
+            )
+        if irony is not None and label is Label.COMPLAINT:
+            side = LABEL_SV[irony_from]
+            share = round(float(probs[LABELS.index(irony_from)]) * 100)
+            reasons = (
+                f"ironiskt beröm (”{_quoted(irony)}”) om något som gått fel: ett klagomål, "
+                f"fast modellen lutade åt {side} ({share} %); en person bekräftar",
                 *reasons,
             )
         if disowns is not None:
@@ -437,6 +465,18 @@ class Classifier:
                 f"som annat ({annat} %): {then}",
                 *reasons,
             )
+        if viewed is not None:
+            annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
+            then = (
+                "registrerat som synpunkt så att en person avgör"
+                if label is Label.OPINION
+                else "en person ser efter om det är ett ärende"
+            )
+            reasons = (
+                f"skriver att det är en synpunkt eller ett förslag (”{_quoted(viewed)}”), men "
+                f"modellen bedömer meddelandet som annat ({annat} %): {then}",
+                *reasons,
+            )
         if disputed:
             reasons = (
                 _form_reason(citizen.form_type or "", label, probs, model_label, banded=banded),
@@ -470,6 +510,7 @@ class Classifier:
             care_threshold=self.care_threshold,
             disputed_by_form=disputed,
             titled_complaint=titled,
+            states_a_view=viewed is not None,
             withdraws_complaint=withdraws is not None,
             disowns_complaint=disowns is not None,
             letter=(citizen, letter_hints(citizen, doc), self.own_domains),

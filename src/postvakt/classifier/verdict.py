@@ -51,6 +51,11 @@ class Verdict:
     annat.  Unsure (annat under 90 %) it is registered as a complaint that ``needs_review``;
     sure, it stays no case (no diary number on the strength of one word) and the intake shows
     it in Granska."""
+    states_a_view: bool = False
+    """The writer says the message gives a view or a proposal ("Jag vill lämna en synpunkt",
+    "Det vore bra om …") but the model read annat.  Unsure (annat under 90 %) it is
+    registered as an opinion that ``needs_review``; sure, it stays no case and the intake
+    shows it in Granska."""
     withdraws_complaint: bool = False
     """The writer withdraws a complaint made before: not a new case (no number, no letter),
     but shown in Granska so that a person notes it on the case it concerns."""
@@ -104,12 +109,13 @@ class Verdict:
     @property
     def shown_though_annat(self) -> bool:
         """An ``other`` a person is still shown (Granska), however sure the model was: the web
-        form's case type or the citizen's subject disputes it, the writer withdraws a
-        complaint or says they never made one (a person notes it on its case), or it may be
-        about a person's own care (a missed care complaint is a missed lex Sarah)."""
+        form's case type or the citizen's subject disputes it, the writer says it gives a view,
+        withdraws a complaint or says they never made one (a person notes it on its case), or
+        it may be about a person's own care (a missed care complaint is a missed lex Sarah)."""
         return self.label is Label.OTHER and (
             self.disputed_by_form
             or self.titled_complaint
+            or self.states_a_view
             or self.withdraws_complaint
             or self.disowns_complaint
             or self.care_probability >= self.care_threshold
@@ -130,6 +136,7 @@ class Verdict:
             "care_probability": self.care_probability,
             "disputed_by_form": self.disputed_by_form,
             "titled_complaint": self.titled_complaint,
+            "states_a_view": self.states_a_view,
             "withdraws_complaint": self.withdraws_complaint,
             "disowns_complaint": self.disowns_complaint,
             "probabilities": {label.value: p for label, p in self.probabilities},
