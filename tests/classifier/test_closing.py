@@ -173,6 +173,28 @@ def test_a_reply_that_complains_after_the_thanks_stays_a_case_as_decided(
             "theirs",
             "got a letter that was meant for someone else",
         ),
+        (
+            "Jag har fått ett mejl från er som nog var tänkt till någon annan.",
+            "theirs",
+            "fått ett mejl från er som nog var tänkt till någon annan",
+        ),
+        (
+            "I received a letter addressed to someone else.",
+            "theirs",
+            "received a letter addressed to someone else",
+        ),
+        # the writer's own mail, though it "hamnade hos fel mottagare" (found by review)
+        ("Förlåt, mitt mejl hamnade hos fel mottagare.", "own", "fel mottagare"),
+        (
+            "Ursäkta, mejlet skulle till skolan men det gick till fel adress.",
+            "own",
+            "mejlet skulle till",
+        ),
+        (
+            "Jag skickade ett mejl som var tänkt till någon annan – förlåt, fel mottagare!",
+            "own",
+            "fel mottagare",
+        ),
     ],
 )
 def test_mail_that_went_to_the_wrong_receiver_is_found(text: str, kind: str, words: str) -> None:

@@ -363,14 +363,20 @@ _THEIR_MAIL = gated(
     r"\b(?:skickades|skickats|gick|har\s+gått|hamnade|har\s+hamnat)\s+(?:\w+\s+){0,3}?"
     r"(?:till|hos)\s+fel\s+(?:adress|person|mottagare|familj|hushåll)\b|"
     r"\b(?:you|they|the\s+council)\s+(?:have\s+|keep\s+)?(?:sent|sending|send)\s+(?:\w+\s+){0,4}?"
-    r"to\s+the\s+wrong\s+(?:address|person|recipient|household|family)\b|"
-    # "Jag har fått ett mejl som var tänkt till någon annan", "I got a letter meant for
-    # someone else".
-    r"\b(?:fått|fick)\s+(?:ett\s+|en\s+)?(?:mejl|mail|brev|e-?post\w*|meddelande|sms|faktura)\s+"
-    r"som\s+(?:var\s+(?:tänkt|menat|menad|avsett|avsedd)|skulle\s+(?:ha\s+)?(?:gå|gått))\s+"
-    r"(?:till|för)\s+någon\s+annan\b|"
-    r"\b(?:received|got)\s+(?:an?\s+)?(?:e-?mail|letter|message|invoice|text)\s+(?:that\s+was\s+|which\s+was\s+)?"
-    r"(?:meant|intended)\s+for\s+(?:someone|somebody)\s+else\b",
+    r"to\s+the\s+wrong\s+(?:address|person|recipient|household|family)\b",
+    re.IGNORECASE,
+)
+_RECEIVED_THEIRS = gated(
+    # The writer got the municipality's letter meant for someone else: "Jag har fått ett mejl
+    # från er som nog var tänkt till någon annan", "I got a letter that was meant for someone
+    # else".  Looked for before the writer's own mail, whose "… was meant for" it holds.
+    r"\b(?:fått|fick)\s+(?:ett\s+|en\s+|två\s+|flera\s+)?(?:mejl|mail|brev|e-?post\w*|meddelande\w*|"
+    r"sms|faktur\w+)\s+(?:från\s+(?:er|kommunen)\s+)?som\s+(?:nog\s+|troligen\s+|uppenbarligen\s+)?"
+    r"(?:var\s+(?:tänkt|tänkta|menat|menad|menade|avsett|avsedd|avsedda)|skulle\s+(?:ha\s+)?(?:gå|gått))\s+"
+    r"(?:till|för)\s+(?:någon\s+annan|en\s+annan\s+person|andra)\b|"
+    r"\b(?:received|got)\s+(?:an?\s+|two\s+)?(?:e-?mails?|letters?|messages?|invoices?|texts?)\s+"
+    r"(?:from\s+you\s+)?(?:that\s+(?:was|were)\s+|which\s+(?:was|were)\s+)?(?:clearly\s+|obviously\s+)?"
+    r"(?:meant|intended|addressed)\s+(?:for|to)\s+(?:someone|somebody)\s+else\b",
     re.IGNORECASE,
 )
 
@@ -384,9 +390,12 @@ def went_elsewhere(text: str) -> tuple[str, str] | None:
     personal data breach.  None when the text says nothing of the kind.  The caller only
     asks a person to look (see ``Classifier.classify``)."""
     joined = " ".join(text.split())
-    # The municipality's letter first: "I got a letter that was meant for someone else" is
-    # not the writer's own mail, though "… was meant for" alone reads as such.
-    for kind, pattern in (("theirs", _THEIR_MAIL), ("own", _OWN_MAIL), ("disregard", _DISREGARD)):
+    for kind, pattern in (
+        ("theirs", _RECEIVED_THEIRS),
+        ("own", _OWN_MAIL),
+        ("disregard", _DISREGARD),
+        ("theirs", _THEIR_MAIL),
+    ):
         match = pattern.search(joined)
         if match is not None:
             return kind, match.group()

@@ -253,7 +253,7 @@ class Classifier:
         if label is Label.OPINION or (label is Label.OTHER and confidence < SURE_ANNAT):
             irony = ironic_praise(citizen.text, doc.words)
         if irony is not None:
-            irony_from = label
+            irony_from = model_label  # the model's own side, not the review band's
             needs_review = needs_review or label is Label.OTHER or probs[0] < high
             label = Label.COMPLAINT
         care = self.model.care_probability(wvec, cvec)
@@ -300,7 +300,7 @@ class Classifier:
         # no case and is shown in Granska.
         viewed = None
         if label is Label.OTHER and not about_a_case and not titled:
-            viewed = states_a_view(citizen.text)
+            viewed = states_a_view(citizen.text, doc.words)
         if viewed is not None and confidence < SURE_ANNAT and "?" not in citizen.body:
             label, needs_review = Label.OPINION, True
         # A complaint in a reply is a follow-up; an uncertain message made a case only for
@@ -310,6 +310,8 @@ class Classifier:
         )
         if unsatisfied and label is not Label.COMPLAINT:
             label, needs_review = Label.COMPLAINT, needs_review or probs[0] < high
+        if unsatisfied:
+            viewed = None  # "jag anser att beslutet ska …" in a reply: a follow-up, not a view
         # A first fault report (a defect, no fault found with the handling) is annat by the
         # routines; the model, learning from authors who draw that line in different places,
         # is often sure it is a complaint: a person confirms the case it made.  Not a possible
@@ -348,7 +350,9 @@ class Classifier:
                 followup = False  # a thank-you reopens no case for a new review
         # What the reasons call uncertain: not a review a rule asked for while the model
         # itself was sure (its own reason says why).
-        ruled = redress or reproach or irony is not None or disowns is not None
+        ruled = (
+            redress or reproach or irony is not None or viewed is not None or disowns is not None
+        )
         uncertain = (
             needs_review
             and fault is None
@@ -406,8 +410,8 @@ class Classifier:
             side = LABEL_SV[irony_from]
             share = round(float(probs[LABELS.index(irony_from)]) * 100)
             reasons = (
-                f"ironiskt beröm (”{_quoted(irony)}”) om något som gått fel: ett klagomål, "
-                f"fast modellen lutade åt {side} ({share} %); en person bekräftar",
+                f"ironi (”{_quoted(irony)}”): läses som missnöje – ett klagomål, fast modellen "
+                f"lutade åt {side} ({share} %); en person bekräftar",
                 *reasons,
             )
         if disowns is not None:
@@ -473,7 +477,7 @@ class Classifier:
                 else "en person ser efter om det är ett ärende"
             )
             reasons = (
-                f"skriver att det är en synpunkt eller ett förslag (”{_quoted(viewed)}”), men "
+                f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”), men "
                 f"modellen bedömer meddelandet som annat ({annat} %): {then}",
                 *reasons,
             )

@@ -8,11 +8,12 @@ reads such a message as one; the routines call it a complaint (dissatisfaction w
 organisation handled something).  Two kinds:
 
 - **Unmistakable** (:data:`_SURE`): phrases nobody writes in earnest ("tack för ingenting",
-  "det är ju bara vi skattebetalare", "thanks for nothing", "maybe next year then?").
+  "det är ju bara vi skattebetalare", "thanks for nothing", "är det för mycket begärt").
 - **Praise that is ironic beside a shortcoming** (:data:`_BESIDE`): "Vilken service!",
-  "Snyggt jobbat", "Bra jobbat, verkligen" are written in earnest too; they count only in
-  a text that also names something that went wrong (the features' shortcoming, delay,
-  repetition or duration cues).
+  "Snyggt jobbat", "Bra jobbat, verkligen", "Brilliant planning as always", "Maybe next
+  year then?" are written in earnest too ("Lysande föreställning som vanligt!"); they count
+  only in a text that also names something that went wrong or is not done (the features'
+  shortcoming and delay cues).
 
 **A view or a proposal, said to be one** (:func:`states_a_view`): "Jag vill lämna en
 synpunkt", "Det vore bra om …", "Jag skulle vilja se fler …", "I wish the municipality …".
@@ -33,72 +34,120 @@ from postvakt.classifier.gate import gated
 __all__ = ["SHORTCOMING_CUES", "ironic_praise", "states_a_view"]
 
 _SURE = gated(
-    r"\btack\s+för\s+ingenting\b|\bthanks\s+for\s+nothing\b|"
-    r"\bfortsätt\s+så,?\s+det\s+går\s+ju\s+så\s+bra\b|\bit\s+is\s+going\s+so\s+well\b|"
+    r"\btack\s+för\s+(?:ingenting|inget)\b|\bthanks\s+for\s+nothing\b|"
+    r"\bfortsätt\s+så[,.!]?\s+det\s+går\s+ju\s+så\s+bra\b|"
     r"\b(?:är\s+det|det\s+är\s+väl)\s+för\s+mycket\s+begärt\b|"
-    r"\b(?:is\s+that|is\s+it|i\s+suppose\s+that['’]s|i\s+guess\s+that['’]s)\s+too\s+much\s+to\s+ask\b|"
-    r"\bkanske\s+nästa\s+år\s+då\b|\bmaybe\s+next\s+year\s+then\b|"
-    r"\bdet\s+är\s+ju\s+bara\s+vi\s+skattebetalare\b|"
-    r"\bdet\s+är\s+väl\s+bara\s+att\s+vänta\s+(?:några|ett\s+par|ytterligare)\b|"
-    r"\bkul\s+att\s+se\s+att\s+allt\s+fungerar\s+som\s+vanligt\b|"
-    r"\bman\s+blir\s+ju\s+så\s+glad\s+av\s+er\s+service\b|"
-    r"\blysande\s+\w+\s+som\s+vanligt\b|\bbrilliant\s+\w+\s+as\s+always\b|"
-    r"\bwell\s+done,?\s+once\s+again\b|\bgreat\s+job,?\s+really\b",
+    r"\bdet\s+är\s+ju\s+bara\s+vi\s+skattebetalare\b",
     re.IGNORECASE,
 )
 _BESIDE = gated(
-    r"\b(?:riktigt\s+)?bra\s+jobbat,?\s+(?:verkligen|igen|som\s+vanligt)\b|"
+    r"\b(?:riktigt\s+)?bra\s+jobbat,?\s+(?:verkligen|som\s+vanligt)\b|"
     r"\btoppen,?\s+verkligen\s+toppen\b|\bsnyggt\s+jobbat\b|"
-    r"\bvilken\s+(?:fantastisk\s+|underbar\s+|utmärkt\s+)?service\b|"
+    r"\bvilken\s+(?:fantastisk\s+|underbar\s+|utmärkt\s+)?service\b(?=\s*(?:[!.…]|$|\n))|"
     r"\btack\s+(?:så\s+mycket\s+)?för\s+den\s+(?:underbara|fantastiska|utmärkta|suveräna)\s+servicen\b|"
     r"\b(?:thanks|thank\s+you)\s+(?:so\s+much\s+)?for\s+the\s+(?:wonderful|great|excellent|"
     r"fantastic)\s+service\b|"
     r"\bännu\s+en\s+fin\s+dag\b|\banother\s+(?:great|fine|wonderful|lovely)\s+day\b|"
-    r"\bgrattis\b[^.!?\n]{0,40}\blyckats\b|\bvad\s+skulle\s+vi\s+göra\s+utan\s+er\b|"
-    r"\bgreat\s+\w+\s+as\s+always\b|\bwell\s+done,?\s+again\b",
+    r"\bgrattis\b(?P<gap1>[^.!?\n]{0,40})\blyckats\b|\bvad\s+skulle\s+vi\s+göra\s+utan\s+er\b|"
+    r"\blysande\s+\w+\s+som\s+vanligt\b|\b(?:brilliant|great)\s+\w+\s+as\s+always\b|"
+    r"\bwell\s+done,?\s+once\s+again\b|\bgreat\s+job,?\s+really\b(?!\s+appreciate)|"
+    r"\b(?:it\s+is|it['’]s)\s+going\s+so\s+well\b|"
+    r"\bkul\s+att\s+se\s+att\s+allt\s+fungerar\s+som\s+vanligt\b|"
+    r"\bman\s+blir\s+ju\s+så\s+glad\s+av\s+er\s+service\b|"
+    r"\bdet\s+är\s+väl\s+bara\s+att\s+vänta\s+(?:några|ett\s+par|ytterligare)\b|"
+    r"\bkanske\s+nästa\s+år\s+då\b|\bmaybe\s+next\s+year\s+then\b",
     re.IGNORECASE,
 )
 
-SHORTCOMING_CUES = frozenset({"!brist", "!dröjsmål", "!upprepning", "!varaktighet"})
+SHORTCOMING_CUES = frozenset({"!brist", "!dröjsmål"})
 """The features' cues (:func:`postvakt.classifier.features.extract`) that name something
-gone wrong: beside them, praise in :data:`_BESIDE` is ironic."""
+gone wrong or not yet done: beside them, praise in :data:`_BESIDE` is ironic.  Not
+repetition or duration: "öppnat igen", "i två år" are said of good things too."""
+
+
+def _words(found: re.Match[str]) -> str:
+    """The matched words, white space squeezed; a stretch a pattern lets vary (a name, an
+    address: ``gap…`` groups) written "…", so that a reason quotes no personal data."""
+    text, at, parts = found.string, found.start(), []
+    for name, value in found.groupdict().items():
+        if name.startswith("gap") and value is not None:
+            start, end = found.span(name)
+            parts += [text[at:start], " … "]
+            at = end
+    parts.append(text[at : found.end()])
+    return " ".join("".join(parts).split())
+
+
+_TURN = re.compile(r"\b(?:men|fast|ändå|but|though|although|however|anyway)\b", re.IGNORECASE)
+"""A turn from what went wrong to what went well ("Bussen var försenad men chauffören väntade
+in mig"): praise beside it is meant."""
 
 
 def ironic_praise(text: str, cues: Collection[str]) -> str | None:
     """The words of ``text`` (the citizen's own) that praise ironically, or None; ``cues``:
-    the features' words of the same text (for :data:`SHORTCOMING_CUES`)."""
+    the features' words of the same text (for :data:`SHORTCOMING_CUES`).  Praise that can be
+    meant counts only beside a shortcoming and without a turn (:data:`_TURN`) in the text."""
+    text = " ".join(text.split())
     found = _SURE.search(text)
-    if found is None and not SHORTCOMING_CUES.isdisjoint(cues):
+    if found is None and not SHORTCOMING_CUES.isdisjoint(cues) and not _TURN.search(text):
         found = _BESIDE.search(text)
-    return " ".join(found.group().split()) if found is not None else None
+    return _words(found) if found is not None else None
 
 
+_NOT_A_VIEW_BEFORE = r"(?<!\bom )(?<!\bifall )(?<!\bhur )(?<!\bnär )(?<!\bdå )(?<!\binnan )"
+_ASKS_OF_US = r"(?:ringa|skicka|kontakta|höra|boka|hjälpa|svara|meddela|återkomma|bekräfta)"
 _VIEW = gated(
     # Not "om jag vill lämna synpunkter" (how to), not an invitation's "vi skulle gärna vilja
-    # att ni kommer": the writer gives the view here.
-    r"(?<!om )(?<!ifall )(?<!hur )\b(?:jag|vi)\s+vill\s+(?:gärna\s+)?(?:lämna|ge|framföra|skicka\s+in)\s+"
-    r"(?:en\s+|ett\s+|mina\s+|några\s+|lite\s+)?(?:synpunkt\w*|förslag|medborgarförslag|beröm|tips)\b|"
+    # att ni kommer", not a request of the writer's own ("det vore bra om jag fick …", "kanske
+    # kan ni ringa mig"), not a case's own consultation ("synpunkter i ärende BN 2024/55"),
+    # not an appeal ("jag anser att beslutet ska omprövas"): the writer gives a view here.
+    _NOT_A_VIEW_BEFORE + r"\b(?:jag|vi)\s+vill\s+(?:gärna\s+)?(?:lämna|ge|framföra)\s+"
+    r"(?:en\s+|ett\s+|mina\s+|några\s+|lite\s+)?(?:synpunkt\w*|förslag|medborgarförslag|beröm)\b"
+    r"(?!\s+(?:i|på|om|angående)\s+(?:ärende|ärendet|ert\s+ärende|dnr|diarienummer)\b)|"
+    r"\b(?:jag|vi)\s+föreslår\s+att\b|\b(?:mitt|vårt)\s+förslag\s+är\b|"
     r"\b(?:jag|vi)\s+(?:anser|tycker)\s+(?:inte\s+)?att\s+(?:kommunen|ni|man)\s+"
-    r"(?:borde|bör|ska|skulle|måste)\b|"
-    r"\b(?:jag|vi)\s+anser\s+att\s+(?:\w+\s+){1,6}?(?:borde|bör|ska|skulle)\b|"
-    r"\b(?:jag|vi)\s+skulle\s+(?:vilja|gärna\s+vilja|önska)\s+se\s+(?:fler|mer|färre|mindre|bättre)\b|"
-    r"\bdet\s+(?:vore|skulle\s+vara)\s+(?:bra|fint|toppen|jättebra|bättre)\s+om\b|"
+    r"(?:borde|bör|ska|skulle|måste)\b(?!\s+" + _ASKS_OF_US + r")|"
+    r"\b(?:jag|vi)\s+anser\s+att\s+(?!(?:\w+\s+){0,3}?beslut)(?P<gap1>(?:\w+\s+){1,6}?)"
+    r"(?:borde|bör|ska|skulle)\b|"
+    r"\b(?:jag|vi)\s+skulle\s+(?:vilja|gärna\s+vilja|önska)\s+se\s+(?:fler|mer|färre|mindre|bättre)\b"
+    r"(?!\s+(?:bilder|information|uppgifter|detaljer)\b)|"
+    r"\bdet\s+(?:vore|skulle\s+vara)\s+(?:bra|fint|toppen|jättebra|bättre)\s+om\b"
+    r"(?!\s+(?:jag|vi|du)\s)(?!\s+ni\s+(?:kunde|ville)\s+" + _ASKS_OF_US + r")"
+    r"(?!\s+(?:hon|han|min|mitt|mina|vår|vårt|våra)\s+(?:\w+\s+)?(?:kunde|fick|får|kan|ville)\b)|"
     r"\bvarför\s+inte\s+(?:låta|införa|satsa\s+på|bygga|sätta\s+upp|ordna|öppna)\b|"
-    r"\bkanske\s+kan\s+(?:kommunen|ni|man)\b|"
+    r"\bkanske\s+kan\s+(?:kommunen|ni|man)\b(?!\s+" + _ASKS_OF_US + r")|"
     r"\b(?:jag|vi)\s+är\s+emot\s+att\b|"
-    r"\bi\s+wish\s+(?:the\s+municipality|the\s+council)\b|"
-    r"\bit\s+would\s+be\s+(?:great|good|nice|better|helpful)\s+if\s+(?:the\s+municipality|the\s+council|you)\b|"
+    r"\bi\s+wish\s+(?:the\s+municipality|the\s+council)\s+(?:would|could|had|did|was|were|"
+    r"cared|shared|put|made|built|kept|listened)\b|"
+    r"\bit\s+would\s+be\s+(?:great|good|nice|better|helpful)\s+if\s+(?:the\s+municipality|"
+    r"the\s+council)\b|"
     r"\bwhy\s+not\s+(?:let|introduce|build|put\s+up|open)\b|"
-    r"\bi\s+(?:think|believe)\s+(?:that\s+)?(?:the\s+municipality|the\s+council)\s+should\b|"
+    r"\bi\s+(?:think|believe)\s+(?:that\s+)?(?:the\s+municipality|the\s+council)\s+should\b"
+    r"(?!\s+(?:already|have)\b)|"
     r"\b(?:my|our)\s+suggestion\s+(?:is|would\s+be)\b|"
-    r"\bi\s+(?:would\s+like\s+to|want\s+to)\s+(?:suggest|propose)\b|"
+    r"\bi\s+(?:would\s+like\s+to|want\s+to)\s+(?:suggest|propose)\b"
+    r"(?!\s+(?:a|an)\s+(?:meeting|time|date|call|visit)\b)|"
     r"\bi\s+am\s+(?:against|opposed\s+to)\b",
     re.IGNORECASE,
 )
+_ASKS_HOW = re.compile(
+    r"\b(?:undrar|funderar\s+på\s+hur|hur\s+gör\s+(?:jag|man|vi)|vart\s+(?:vänder|skickar)|"
+    r"wonder|how\s+do\s+i|where\s+do\s+i)\b",
+    re.IGNORECASE,
+)
+
+ERRAND_CUE = "#ärende"
+"""The features' cue for applications, bookings and forms: beside it, a "proposal" is
+most often an offer, a nomination or a request (see :func:`states_a_view`)."""
 
 
-def states_a_view(text: str) -> str | None:
+def states_a_view(text: str, cues: Collection[str] = ()) -> str | None:
     """The words with which ``text`` (the citizen's own) gives a view or a proposal, or
-    None."""
+    None.  None too where the text asks how to give one ("Jag undrar hur jag lämnar …") or
+    is an errand (``cues``, the features' words, hold :data:`ERRAND_CUE`: an application,
+    a booking, a form, a quote)."""
+    text = " ".join(text.split())
+    if ERRAND_CUE in cues or _ASKS_HOW.search(text):
+        return None
     found = _VIEW.search(text)
-    return " ".join(found.group().split()) if found is not None else None
+    return _words(found) if found is not None else None
