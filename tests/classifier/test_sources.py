@@ -135,8 +135,8 @@ def test_figures_for_one_source_by_hand():
 
 # Measured leave-one-source-out figures (see the README) sit above these floors.  With
 # thirteen sources the targets (TARGETS: 0.92 / 0.97 / no confident error / 0.05 on
-# every source) are met for calibration on every source, macro F1 and complaint recall on
-# twelve (not mallar: 0.9197 and 0.897), and for confident errors on seven (bruket, bygden,
+# every source) are met for calibration and macro F1 on every source, complaint recall on
+# twelve (not mallar: 0.914), and for confident errors on seven (bruket, bygden,
 # kanaler, kusten, kvarter, postlada, stadsdel: all four targets); a change that falls below the floors is a
 # regression.  The ceilings are each source's confident errors as measured plus three.
 # mallar, whose generator calls some first-time faults complaints, sets the recall floor:
@@ -150,7 +150,7 @@ CONFIDENT_ERRORS_CEILING = {
     "kanaler": 3,
     "kusten": 3,
     "kvarter": 3,
-    "mallar": 20,
+    "mallar": 10,
     "omskrivning": 4,
     "pendling": 5,
     "postlada": 3,
