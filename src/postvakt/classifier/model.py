@@ -457,30 +457,11 @@ class Classifier:
             )
             reasons = (f"{said} (”{_quoted(words)}”): {then}", *reasons)
         if titled:
-            subject = _quoted(citizen.subject or "")
-            annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
-            then = (
-                "registrerat som klagomål så att en person avgör"
-                if label is Label.COMPLAINT
-                else "en person ser efter om det är ett ärende"
-            )
-            reasons = (
-                f"ämnesraden ”{subject}” säger klagomål, men modellen bedömer meddelandet "
-                f"som annat ({annat} %): {then}",
-                *reasons,
-            )
+            said = f"ämnesraden ”{_quoted(citizen.subject or '')}” säger klagomål"
+            reasons = (_said_otherwise(said, label, Label.COMPLAINT, probs), *reasons)
         if viewed is not None:
-            annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
-            then = (
-                "registrerat som synpunkt så att en person avgör"
-                if label is Label.OPINION
-                else "en person ser efter om det är ett ärende"
-            )
-            reasons = (
-                f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”), men "
-                f"modellen bedömer meddelandet som annat ({annat} %): {then}",
-                *reasons,
-            )
+            said = f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”)"
+            reasons = (_said_otherwise(said, label, Label.OPINION, probs), *reasons)
         if disputed:
             reasons = (
                 _form_reason(citizen.form_type or "", label, probs, model_label, banded=banded),
@@ -529,6 +510,18 @@ def _quoted(words: str, width: int = 60) -> str:
     line, a personnummer masked, cut to ``width``."""
     text = mask_personnummer(" ".join(words.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _said_otherwise(said: str, label: Label, case: Label, probs: np.ndarray) -> str:
+    """Why a person looks at what the writer ``said`` against the model's annat: registered
+    as ``case`` (``label`` is it) or shown in Granska."""
+    annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
+    then = (
+        f"registrerat som {LABEL_SV[case]} så att en person avgör"
+        if label is case
+        else "en person ser efter om det är ett ärende"
+    )
+    return f"{said}, men modellen bedömer meddelandet som annat ({annat} %): {then}"
 
 
 def _form_reason(
