@@ -285,10 +285,11 @@ def postvakt_pass(
     try:
         assert service.intake is not None
         service.intake.classify  # noqa: B018 — the model loads before the clock starts
-        if service.intake.preparer is not None:  # so does the helper process, as at start
-            service.intake.preparer.warm()
+        preparer = service.intake.preparer
+        if preparer is not None:  # so does the helper process, as at start
+            preparer.warm()
         profiler = cProfile.Profile() if profile else None
-        helpers = service.intake.preparer.pids() if service.intake.preparer else []
+        helpers = preparer.pids() if preparer else []
         cpu = time.process_time() + helper_cpu(helpers)
         began = time.perf_counter()
         if profiler:  # in this thread: run_once passes mailboxes to a pool
@@ -310,6 +311,11 @@ def postvakt_pass(
         f"{report.count(Disposition.CASE)} cases, {len(report.drafts_saved)} drafts, "
         f"{failed} failed, {len(report.errors)} errors"
     )
+    if preparer is not None:  # how the pass and its helper shared the work
+        detail += (
+            f"; waited {preparer.waited:.2f} s for the helper, took back "
+            f"{preparer.parts_taken_back} parts"
+        )
     return elapsed, cpu, detail
 
 

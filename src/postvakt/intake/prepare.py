@@ -12,10 +12,12 @@ On a machine with two cores or more the two run at once.
   taken into use the helper is replaced.  A helper with nothing handed over for
   :data:`IDLE_SECONDS` ends (a watching service needs no second copy of the model), never
   while a batch handed over waits to be taken; the next full batch starts another.
-- A batch goes over in parts of :data:`PART` messages.  When the pass needs a batch and
-  the helper has not begun one of its parts (large messages take the helper longer than the
+- A batch goes over in parts of :data:`PART` messages, fed to the helper one part at a
+  time, in the order handed over: the pool itself would take two parts at once, and a
+  part in its queue can no longer be taken back.  When the pass needs a batch and the
+  helper has not begun one of its parts (large messages take the helper longer than the
   pass), the pass takes that part back and does it itself: the two share the work without
-  a setting to tune.
+  a setting to tune, and the pass waits at most for the one part the helper is on.
 - What it returns is what the intake's own ``parse`` and ``classify`` steps would have made
   of the same bytes (:func:`prepare_one`, the same functions); the steps take it instead of
   doing the work again.  Only the organisation's model is used there: an intake given a
@@ -41,11 +43,13 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, _ExecutorManagerThread
 from dataclasses import dataclass, field
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from postvakt.classifier import Contact, Screening, find_contact, screen
 from postvakt.classifier.limits import cap_text
@@ -212,6 +216,15 @@ class Preparer:
         """The helper failed: no more batches are handed over (the pass does the work)."""
         self.parts_taken_back = 0
         """Parts of batches the pass prepared itself because the helper had not begun them."""
+        self.waited = 0.0
+        """Seconds the pass waited for the helper's answers (``benchmarks/``)."""
+        self._waiting: deque[tuple[ProcessPoolExecutor, list[bytes], Future[list[Prepared | None]]]]
+        self._waiting = deque()
+        """Parts handed over and not yet fed to the helper, in order: the pass may take any
+        of them back (cancel it) until it is fed."""
+        self._feeding = False
+        """A part is with the helper: the next is fed when its answer has come."""
+        self._feed_lock = threading.Lock()
 
     def warm(self) -> None:
         """Start the helper now and wait (within ``patience``) until it holds the model, so
@@ -290,20 +303,55 @@ class Preparer:
             if pool is None:
                 return None
             handed = Handed(list(raws))
-            try:
+            with self._feed_lock:
                 for start in range(0, len(raws), PART):
                     end = min(start + PART, len(raws))
-                    part = pool.submit(_prepare_batch, raws[start:end])
+                    part: Future[list[Prepared | None]] = Future()
                     handed.parts.append((start, end, part))
-            except Exception as exc:
-                self._give_up(exc)
-                for _start, _end, future in handed.parts:
-                    future.cancel()
-                return None
+                    self._waiting.append((pool, handed.raws[start:end], part))
             handed.helpers = _processes_of(pool)
             self._outstanding += 1
             self._used = time.monotonic()
+        self._feed()
         return handed
+
+    def _feed(self) -> None:
+        """Give the helper the next part waiting, unless it is on one; a part the pass took
+        back is passed over.  Called when a batch is handed over and when a part's answer
+        comes (then in the pool's own thread)."""
+        while True:
+            with self._feed_lock:
+                if self._feeding:
+                    return
+                while self._waiting:
+                    pool, raws, part = self._waiting.popleft()
+                    if part.set_running_or_notify_cancel():  # from now on not taken back
+                        break
+                else:
+                    return
+                self._feeding = True
+            try:
+                answer = pool.submit(_prepare_batch, raws)
+            except Exception as exc:  # closed, or broken: the pass does this part's batch
+                part.set_exception(exc)
+                with self._feed_lock:
+                    self._feeding = False
+                continue
+            answer.add_done_callback(partial(self._answered, part))
+            return
+
+    def _answered(self, part: Future[Any], done: Future[list[Prepared | None]]) -> None:
+        try:
+            if done.cancelled():
+                part.set_exception(CancelledError())
+            elif (exc := done.exception()) is not None:
+                part.set_exception(exc)
+            else:
+                part.set_result(done.result())
+        finally:
+            with self._feed_lock:
+                self._feeding = False
+            self._feed()
 
     def release(self, handed: Handed | None) -> None:
         """A batch handed over that the pass will not take (it stopped on an error): its
@@ -352,11 +400,14 @@ class Preparer:
             if start in done:
                 prepared += done[start]
                 continue
+            began = time.monotonic()
             try:
                 prepared += self._answer(future, handed.helpers)
             except Exception as exc:  # a helper that died, or a bug there: the pass does it
                 self._give_up(exc)
                 return None
+            finally:
+                self.waited += time.monotonic() - began
         return prepared
 
     def _answer(self, future: Future[T], helpers: list[multiprocessing.Process]) -> T:
@@ -398,6 +449,10 @@ class Preparer:
         pass may wait for it), then it is killed.  No helper starts here again."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
+        with self._feed_lock:  # never fed now: a pass that wants them does them itself
+            waiting, self._waiting = self._waiting, deque()
+        for _pool, _raws, part in waiting:
+            part.cancel()
         if pool is None:
             return
         helpers = _processes_of(pool)
