@@ -56,7 +56,7 @@ from postvakt.classifier.model_cache import (
     store_model,
     training_examples,
 )
-from postvakt.classifier.stance import ironic_praise, states_a_view
+from postvakt.classifier.stance import ironic_praise, praises, states_a_view
 from postvakt.classifier.text import CitizenText, citizen_text
 from postvakt.classifier.training import (
     LABELS,
@@ -295,12 +295,15 @@ class Classifier:
             # man?") stays no case and is shown in Granska: no diary number for one word.
             label, needs_review = Label.COMPLAINT, True
         # Nor is one whose writer says it gives a view or a proposal ("Jag vill lämna en
-        # synpunkt", "Det vore bra om …"): unsure, registered as an opinion for a person to
+        # synpunkt", "Det vore bra om …"), or praises the service ("Personalen var varm och
+        # lyhörd"; praise is an opinion): unsure, registered as an opinion for a person to
         # confirm; sure, or asking something besides ("… vart skickar jag det?"), it stays
         # no case and is shown in Granska.
-        viewed = None
+        viewed = praised = None
         if label is Label.OTHER and not about_a_case and not titled:
             viewed = states_a_view(citizen.text, doc.words)
+            if viewed is None:
+                viewed = praised = praises(citizen.text, doc.words)
         if viewed is not None and confidence < SURE_ANNAT and "?" not in citizen.body:
             label, needs_review = Label.OPINION, True
         # A complaint in a reply is a follow-up; an uncertain message made a case only for
@@ -460,7 +463,11 @@ class Classifier:
             said = f"ämnesraden ”{_quoted(citizen.subject or '')}” säger klagomål"
             reasons = (_said_otherwise(said, label, Label.COMPLAINT, probs), *reasons)
         if viewed is not None:
-            said = f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”)"
+            said = (
+                f"berömmer med egna ord verksamheten eller dess personal (”{_quoted(viewed)}”)"
+                if praised is not None
+                else f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”)"
+            )
             reasons = (_said_otherwise(said, label, Label.OPINION, probs), *reasons)
         if disputed:
             reasons = (

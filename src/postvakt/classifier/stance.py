@@ -20,6 +20,13 @@ synpunkt", "Det vore bra om …", "Jag skulle vilja se fler …", "I wish the mu
 A short suggestion reads much like a question; the writer's own words say it is a view
 (a synpunkt), which the routines register.
 
+**Praise of the service** (:func:`praises`): "Personalen var professionell och varm", "Thank
+you for the warm welcome we received", "Tack för att ni lagade gungan på bara två dagar".
+Praise is an opinion by the routines; a short thank-you that closes an errand ("Tack för
+svaret, då vet jag") is not, and a model that learnt the many thank-yous of replies reads
+much short praise as one.  Only praise that says what was good about the service or its
+people counts, not thanks alone.
+
 Each function only finds the words; the classifier decides what they change (see
 ``Classifier.classify``).
 """
@@ -31,7 +38,7 @@ from collections.abc import Collection
 
 from postvakt.classifier.gate import gated
 
-__all__ = ["SHORTCOMING_CUES", "ironic_praise", "states_a_view"]
+__all__ = ["SHORTCOMING_CUES", "ironic_praise", "praises", "states_a_view"]
 
 _SURE = gated(
     r"\btack\s+för\s+(?:ingenting|inget)\b|\bthanks\s+for\s+nothing\b|"
@@ -70,7 +77,7 @@ def _words(found: re.Match[str]) -> str:
     address: ``gap…`` groups) written "…", so that a reason quotes no personal data."""
     text, at, parts = found.string, found.start(), []
     for name, value in found.groupdict().items():
-        if name.startswith("gap") and value is not None:
+        if name.startswith("gap") and value:
             start, end = found.span(name)
             parts += [text[at:start], " … "]
             at = end
@@ -150,4 +157,55 @@ def states_a_view(text: str, cues: Collection[str] = ()) -> str | None:
     if ERRAND_CUE in cues or _ASKS_HOW.search(text):
         return None
     found = _VIEW.search(text)
+    return _words(found) if found is not None else None
+
+
+_GOOD_SV = (
+    r"(?:professionell\w*|trevlig\w*|vänlig\w*|hjälpsam\w*|lyhörd\w*|varm|varma|fantastisk\w*|"
+    r"underbar\w*|duktig\w*|proffsig\w*|tillmötesgående|engagerad\w*|omtänksam\w*|jättebra|"
+    r"superbra|föredömlig\w*|utmärkt\w*|kunnig\w*)"
+)
+_GOOD_EN = (
+    r"(?:professional|kind|helpful|friendly|warm|patient|wonderful|amazing|fantastic|brilliant|"
+    r"excellent|outstanding|lovely|caring)"
+)
+_VERY = r"(?:så\s+|väldigt\s+|jätte|otroligt\s+|verkligen\s+|super|so\s+|very\s+|really\s+|incredibly\s+)?"
+_PRAISE = gated(
+    # What was good, said of the service or its people: not thanks alone ("tack för hjälpen",
+    # "tack för snabbt svar" close an errand).
+    r"\b(?:personalen|er\s+personal|handläggaren|handläggarna|chauffören|föraren|läraren|"
+    r"lärarna|pedagogerna|sköterskan|sjuksköterskan|bibliotekarien|vakten|parkeringsvakten|"
+    r"hemtjänsten|hemtjänstpersonalen)\s+(?:var|är|har\s+varit)\s+" + _VERY + _GOOD_SV + r"|"
+    r"\b(?:your|the|all\s+the)\s+(?:staff|team|driver|bus\s+driver|teachers?|nurses?|"
+    r"officer|librarian|caseworker|carers?)\s+(?:were|was|are|is|have\s+been)\s+"
+    + _VERY
+    + _GOOD_EN
+    + r"\b|"
+    r"\bthank\s+you\s+(?:so\s+much\s+|very\s+much\s+)?for\s+the\s+(?:warm|kind|friendly|"
+    r"wonderful)\s+(?:welcome|reception|care)\b|"
+    r"\btack\s+(?:så\s+mycket\s+)?för\s+(?:det\s+|ett\s+)?(?:varma|trevliga|vänliga|fina|"
+    r"fantastiska)\s+(?:mottagandet|bemötandet|välkomnandet)\b|"
+    r"\b(?:you|they)\s+(?:really\s+)?deserve\s+(?:praise|credit|a\s+medal)\b|"
+    r"\bförtjänar\s+(?:beröm|en\s+eloge|en\s+medalj)\b|\ben\s+eloge\s+till\b|"
+    r"\bbest\s+service\s+i\s+have\b|\bbästa\s+service\s+(?:jag|vi)\b|"
+    r"\b(?:det\s+)?(?:snabbaste|bästa|trevligaste)\s+(?:besked|svar|bemötande|hjälp)\s+"
+    r"(?:vi|jag)\s+(?:har\s+|någonsin\s+)?fått\b|"
+    r"\b(?:informerat|skött|hanterat|ordnat)\s+(?P<gap1>(?:\w+\s+){0,5}?)"
+    r"(?:jättebra|superbra|väldigt\s+bra|fantastiskt|föredömligt|galant)\b|"
+    r"\btack\s+(?:så\s+mycket\s+)?för\s+att\s+(?P<gap2>(?:[\w-]+\s+){1,6}?)"
+    r"(?:lagades|fixades|åtgärdades|ordnades|lagade|fixade|åtgärdade|ordnade)\b"
+    r"(?P<gap3>[^.!?\n]{0,60}?)\s+(?:så\s+snabbt|på\s+bara\s+\w+\s+(?:dag|dagar|timmar|veckor?))\b",
+    re.IGNORECASE,
+)
+
+
+def praises(text: str, cues: Collection[str] = ()) -> str | None:
+    """The words with which ``text`` (the citizen's own) praises the service or its people,
+    or None: not thanks alone, not in an errand (see :func:`states_a_view`), not where the
+    text asks how, and not praise beside a shortcoming (irony, or a complaint that opens
+    kindly: the model reads those)."""
+    text = " ".join(text.split())
+    if ERRAND_CUE in cues or _ASKS_HOW.search(text) or not SHORTCOMING_CUES.isdisjoint(cues):
+        return None
+    found = _PRAISE.search(text)
     return _words(found) if found is not None else None

@@ -53,7 +53,8 @@ class Verdict:
     it in Granska."""
     states_a_view: bool = False
     """The writer says the message gives a view or a proposal ("Jag vill lämna en synpunkt",
-    "Det vore bra om …") but the model read annat.  Unsure (annat under 90 %) it is
+    "Det vore bra om …"), or praises the service or its people ("Personalen var varm och
+    lyhörd"), but the model read annat.  Unsure (annat under 90 %) it is
     registered as an opinion that ``needs_review``; sure, it stays no case and the intake
     shows it in Granska."""
     withdraws_complaint: bool = False
