@@ -408,6 +408,31 @@ def _exists(pid: int) -> bool:
     return True
 
 
+class Slow:
+    """A model that takes its time (a large message), then fails: the pass does the work."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __call__(self, message):
+        time.sleep(self.seconds)
+        raise ValueError("no model here")
+
+
+def test_a_new_helper_not_warmed_is_waited_for_not_given_up() -> None:
+    """The intake starts its helper with the first full batch (no ``warm``): the helper's
+    process starts only when a part is fed to it, so the pass, waiting longer than one look
+    for that part, finds the process then and waits on; it does not give the helper up."""
+    raws = [b"From: a@example.net\r\nSubject: x\r\n\r\nhej\r\n"] * 2
+    preparer = Preparer(Slow(0.6))
+    try:
+        ahead = preparer.results(preparer.submit(raws))  # the part takes over 1 s there
+    finally:
+        preparer.close()
+    assert not preparer.broken and preparer.parts_taken_back == 0
+    assert ahead == [None, None]  # raised there: left to the steps, the helper kept
+
+
 class Flaky:
     """The organisation's model, raising on a message that says BOOM (a classifier bug)."""
 

@@ -183,7 +183,9 @@ class Handed:
     raws: list[bytes]
     parts: list[tuple[int, int, Future[list[Prepared | None]]]] = field(default_factory=list)
     helpers: list[multiprocessing.Process] = field(default_factory=list)
-    """The processes of the pool it went to (the pool may be closed meanwhile)."""
+    """The processes of the pool it went to (the pool may be closed meanwhile); looked up
+    again while empty (a new pool starts its process with the first part fed to it)."""
+    pool: ProcessPoolExecutor | None = None
     taken: bool = False
     """Its results were taken, or it was released: it counts no more as outstanding."""
 
@@ -302,7 +304,7 @@ class Preparer:
             pool = self._start()
             if pool is None:
                 return None
-            handed = Handed(list(raws))
+            handed = Handed(list(raws), pool=pool)
             with self._feed_lock:
                 for start in range(0, len(raws), PART):
                     end = min(start + PART, len(raws))
@@ -402,7 +404,7 @@ class Preparer:
                 continue
             began = time.monotonic()
             try:
-                prepared += self._answer(future, handed.helpers)
+                prepared += self._answer(future, handed.helpers, handed.pool)
             except Exception as exc:  # a helper that died, or a bug there: the pass does it
                 self._give_up(exc)
                 return None
@@ -410,15 +412,23 @@ class Preparer:
                 self.waited += time.monotonic() - began
         return prepared
 
-    def _answer(self, future: Future[T], helpers: list[multiprocessing.Process]) -> T:
-        """The answer of ``future``, sent to ``helpers``; raises when they are gone or take
-        longer than ``patience`` (then they are ended: they may be stuck on something)."""
+    def _answer(
+        self,
+        future: Future[T],
+        helpers: list[multiprocessing.Process],
+        pool: ProcessPoolExecutor | None = None,
+    ) -> T:
+        """The answer of ``future``, sent to ``helpers`` (of ``pool``: filled in from it
+        while empty); raises when they are gone or take longer than ``patience`` (then they
+        are ended: they may be stuck on something)."""
         waited = 0.0
         while True:
             try:
                 return future.result(timeout=WAIT_STEP_SECONDS)
             except TimeoutError:
                 waited += WAIT_STEP_SECONDS
+            if not helpers and pool is not None:
+                helpers += _processes_of(pool)  # a part fed to it started its process
             if not helpers or not all(process.is_alive() for process in helpers):
                 raise BrokenProcessPool("the helper process ended without an answer")
             if waited >= self.patience:
