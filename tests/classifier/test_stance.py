@@ -274,7 +274,8 @@ def test_praise_of_care_or_of_a_mended_fault_stays_praise(
         ("Best service I have had from a public office in years.", "Best service I have"),
         ("Det var det snabbaste besked vi fått från en myndighet någonsin.",
          "det snabbaste besked vi fått"),
-        ("VA-avdelningen har informerat jättebra om ledningsbytet.", "informerat jättebra"),
+        ("VA-avdelningen har informerat jättebra om ledningsbytet.",
+         "VA-avdelningen har informerat jättebra"),
         # what lies between is quoted as "…": an address, a name
         ("Tack för att potthålet på Mjölnarvägen lagades så snabbt efter min felanmälan!",
          "Tack för att … lagades så snabbt"),
@@ -297,8 +298,34 @@ def test_praise_of_the_service_is_found(text: str, words: str) -> None:
         # what was good is not said of the service
         "Vädret var fantastiskt på utflykten.",
         "Min granne är väldigt trevlig men hunden skäller.",
-        # asks how to give it
+        # asks how or where to give it
         "Personalen var fantastisk. Hur gör jag för att lämna beröm?",
+        "Vart ska jag skicka beröm? Handläggaren var superbra.",
+        "Where can I send a compliment? Your staff were so helpful.",
+        "Kan ni vidarebefordra beröm till hemtjänsten? Personalen var fantastisk med pappa.",
+        # negated, or irony
+        "Det här är inte den bästa service jag har fått av en kommun.",
+        "Knappast det snabbaste svar jag fått, tre månader tog det.",
+        "Ni har inte skött det här jättebra, det måste jag säga.",
+        "Personalen var så trevlig att de lade på luren mitt i samtalet.",
+        "Handläggaren var verkligen tillmötesgående, hon svarade efter bara fyra månader.",
+        "Personalen var trevlig men maten var kall och min mamma fick ingen hjälp att äta.",
+        "The staff is kind of slow with replies these days.",
+        # not the word it looks like
+        "Personalen var trevligare förr, nu hälsar ingen.",
+        "Personalen var vänligen ombedd att stänga grinden.",
+        # not the municipality's work
+        "Grannen har skött sin trädgård föredömligt i många år.",
+        "Min son har skött sig jättebra i skolan i år.",
+        "En eloge till min granne Kalle som skottade hela gatan.",
+        "Barnen förtjänar beröm för sitt arbete med skolgården.",
+        "They deserve a medal for making the parking rules this complicated.",
+        # a seller
+        "Varför välja oss? Personalen är professionell och priset är rätt. Begär offert!",
+        "Best service I have seen in the industry – try CleanPro for free this month!",
+        # a thank-you that closes an errand
+        "Tack för att ni fixade inloggningen så snabbt, nu kommer jag åt e-tjänsten.",
+        "Tack för det vänliga bemötandet i telefon i går. Då vet jag vad som gäller.",
     ],
 )
 def test_no_praise_in_thanks_alone_or_praise_of_something_else(text: str) -> None:
@@ -342,11 +369,11 @@ def test_no_praise_is_found_in_thanks_and_business_mail_written_apart() -> None:
     """80 messages written for this check by an author who saw neither the patterns nor the
     corpus: 40 sincere praise, 40 thank-yous that close an errand, questions with thanks,
     business and staff mail.  None of the 40 that are not praise may be taken for praise.
-    (The patterns find only 2 of the 40 praise messages: they are narrow on purpose; the
+    (The patterns find only 1 of the 40 praise messages: they are narrow on purpose; the
     model reads the others as opinions by itself, 34 of 40.)"""
     rows = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 80
     taken = [r["id"] for r in rows if r["label"] == "other" and praises(r["body"]) is not None]
     found = [r["id"] for r in rows if r["label"] == "opinion" and praises(r["body"]) is not None]
     assert taken == []
-    assert len(found) >= 2
+    assert len(found) >= 1

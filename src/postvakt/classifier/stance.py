@@ -161,51 +161,91 @@ def states_a_view(text: str, cues: Collection[str] = ()) -> str | None:
 
 
 _GOOD_SV = (
-    r"(?:professionell\w*|trevlig\w*|vänlig\w*|hjälpsam\w*|lyhörd\w*|varm|varma|fantastisk\w*|"
-    r"underbar\w*|duktig\w*|proffsig\w*|tillmötesgående|engagerad\w*|omtänksam\w*|jättebra|"
-    r"superbra|föredömlig\w*|utmärkt\w*|kunnig\w*)"
+    # whole words: not "vänligen", "trevligare förr", "varmt klädda"
+    r"(?:professionell[at]?|trevlig[at]?|vänlig[at]?|hjälpsamma?|hjälpsamt|lyhörda?|varma?|"
+    r"fantastisk[at]?|underbar[at]?|duktiga?|proffsig[at]?|tillmötesgående|engagerade?|"
+    r"omtänksamma?|jättebra|superbra|föredömlig[at]?|utmärkta?|kunniga?)\b"
 )
 _GOOD_EN = (
-    r"(?:professional|kind|helpful|friendly|warm|patient|wonderful|amazing|fantastic|brilliant|"
-    r"excellent|outstanding|lovely|caring)"
+    r"(?:professional|kind(?!\s+of\b)|helpful|friendly|warm|patient|wonderful|amazing|fantastic|"
+    r"brilliant|excellent|outstanding|lovely|caring)\b"
 )
-_VERY = r"(?:så\s+|väldigt\s+|jätte|otroligt\s+|verkligen\s+|super|so\s+|very\s+|really\s+|incredibly\s+)?"
+_VERY = (
+    r"(?:så\s+|väldigt\s+|jätte|otroligt\s+|verkligen\s+|super|so\s+|very\s+|really\s+|"
+    r"incredibly\s+)?"
+)
+_OURS = (
+    r"(?:ni|er\s+personal|personalen|kommunen|förvaltningen|hemtjänsten|handläggaren|"
+    r"handläggarna|lärarna|pedagogerna|[\w-]*avdelningen|[\w-]*enheten)"
+)
 _PRAISE = gated(
     # What was good, said of the service or its people: not thanks alone ("tack för hjälpen",
-    # "tack för snabbt svar" close an errand).
+    # "tack för snabbt svar" close an errand), not "så trevlig att de lade på luren".
     r"\b(?:personalen|er\s+personal|handläggaren|handläggarna|chauffören|föraren|läraren|"
     r"lärarna|pedagogerna|sköterskan|sjuksköterskan|bibliotekarien|vakten|parkeringsvakten|"
-    r"hemtjänsten|hemtjänstpersonalen)\s+(?:var|är|har\s+varit)\s+" + _VERY + _GOOD_SV + r"|"
+    r"hemtjänsten|hemtjänstpersonalen)\s+(?:var|är|har\s+varit)\s+"
+    + _VERY
+    + _GOOD_SV
+    + r"(?!\s+att\b)|"
     r"\b(?:your|the|all\s+the)\s+(?:staff|team|driver|bus\s+driver|teachers?|nurses?|"
     r"officer|librarian|caseworker|carers?)\s+(?:were|was|are|is|have\s+been)\s+"
     + _VERY
     + _GOOD_EN
-    + r"\b|"
+    + r"(?!\s+(?:that|at)\b)|"
     r"\bthank\s+you\s+(?:so\s+much\s+|very\s+much\s+)?for\s+the\s+(?:warm|kind|friendly|"
     r"wonderful)\s+(?:welcome|reception|care)\b|"
     r"\btack\s+(?:så\s+mycket\s+)?för\s+(?:det\s+|ett\s+)?(?:varma|trevliga|vänliga|fina|"
     r"fantastiska)\s+(?:mottagandet|bemötandet|välkomnandet)\b|"
-    r"\b(?:you|they)\s+(?:really\s+)?deserve\s+(?:praise|credit|a\s+medal)\b|"
-    r"\bförtjänar\s+(?:beröm|en\s+eloge|en\s+medalj)\b|\ben\s+eloge\s+till\b|"
+    r"\byou\s+(?:really\s+)?deserve\s+(?:praise|credit)\b|"
+    r"\b(?:ni|personalen|er\s+personal|hemtjänsten|handläggaren|handläggarna|lärarna|"
+    r"pedagogerna)\s+(?:verkligen\s+)?förtjänar\s+(?:beröm|en\s+eloge)\b|"
+    r"\ben\s+eloge\s+till\s+(?:er|personalen|hemtjänsten|kommunen)\b|"
     r"\bbest\s+service\s+i\s+have\b|\bbästa\s+service\s+(?:jag|vi)\b|"
     r"\b(?:det\s+)?(?:snabbaste|bästa|trevligaste)\s+(?:besked|svar|bemötande|hjälp)\s+"
     r"(?:vi|jag)\s+(?:har\s+|någonsin\s+)?fått\b|"
-    r"\b(?:informerat|skött|hanterat|ordnat)\s+(?P<gap1>(?:\w+\s+){0,5}?)"
+    r"\b" + _OURS + r"\s+har\s+(?:informerat|skött|hanterat)\s+(?!sig\b)(?P<gap1>(?:\w+\s+){0,5}?)"
     r"(?:jättebra|superbra|väldigt\s+bra|fantastiskt|föredömligt|galant)\b|"
     r"\btack\s+(?:så\s+mycket\s+)?för\s+att\s+(?P<gap2>(?:[\w-]+\s+){1,6}?)"
-    r"(?:lagades|fixades|åtgärdades|ordnades|lagade|fixade|åtgärdade|ordnade)\b"
+    r"(?:lagades|åtgärdades|lagade|åtgärdade)\b"
     r"(?P<gap3>[^.!?\n]{0,60}?)\s+(?:så\s+snabbt|på\s+bara\s+\w+\s+(?:dag|dagar|timmar|veckor?))\b",
     re.IGNORECASE,
 )
+_NOT_BEFORE = re.compile(
+    r"\b(?:inte|knappast|aldrig|ej|not|never|hardly|barely)\b(?:\W+\w+){0,3}\W*$", re.IGNORECASE
+)
+"""Negated praise ("Det här är inte den bästa service jag fått"): the few words before."""
+_NOT_PRAISE = re.compile(
+    # a question about where or how to give it; a closing errand; how long it took (most
+    # often irony: "svarade efter bara fyra månader"); a seller
+    r"\b(?:beröm\w*|feedback|compliments?|praise)\b[^.!]*\?|\?[^.!]*\b(?:beröm\w*|feedback|"
+    r"compliments?|praise)\b|\bvidarebefordra\b|\bforward\s+(?:this|it|my|our|the)\b|"
+    r"\b(?:då|nu)\s+(?:vet|kan|kommer)\s+jag\b|\bthat\s+answers\b|\bnow\s+i\s+(?:know|can)\b|"
+    r"\b(?:efter|after)\s+(?:bara\s+|hela\s+|nästan\s+|only\s+|almost\s+)?\w+\s+"
+    r"(?:dagar|veckor|månader|år|days|weeks|months|years)\b|"
+    r"\b(?:offert\w*|demo|gratis|kostnadsfri\w*|free\s+trial|for\s+free|why\s+choose|"
+    r"varför\s+välja|vår\s+plattform|our\s+platform)\b",
+    re.IGNORECASE,
+)
+DELAY_CUES = frozenset({"!varaktighet"})
+"""Beside how long something took ("efter bara fyra månader"), praise is most often irony."""
 
 
 def praises(text: str, cues: Collection[str] = ()) -> str | None:
     """The words with which ``text`` (the citizen's own) praises the service or its people,
-    or None: not thanks alone, not in an errand (see :func:`states_a_view`), not where the
-    text asks how, and not praise beside a shortcoming (irony, or a complaint that opens
-    kindly: the model reads those)."""
+    or None.  Not thanks alone; not negated ("inte den bästa service"); not in an errand
+    (see :func:`states_a_view`), a closing thank-you ("då vet jag"), a seller's mail, or a
+    text that asks how or where to give praise; and not beside a shortcoming, a duration or
+    a turn ("men"): irony, or a complaint that opens kindly, which the model reads."""
     text = " ".join(text.split())
-    if ERRAND_CUE in cues or _ASKS_HOW.search(text) or not SHORTCOMING_CUES.isdisjoint(cues):
+    if (
+        ERRAND_CUE in cues
+        or not (SHORTCOMING_CUES | DELAY_CUES).isdisjoint(cues)
+        or _ASKS_HOW.search(text)
+        or _TURN.search(text)
+        or _NOT_PRAISE.search(text)
+    ):
         return None
-    found = _PRAISE.search(text)
-    return _words(found) if found is not None else None
+    for found in _PRAISE.finditer(text):
+        if not _NOT_BEFORE.search(text, max(found.start() - 60, 0), found.start()):
+            return _words(found)
+    return None
