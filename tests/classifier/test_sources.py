@@ -150,7 +150,7 @@ CONFIDENT_ERRORS_CEILING = {
     "kanaler": 3,
     "kusten": 3,
     "kvarter": 3,
-    "mallar": 6,
+    "mallar": 5,
     "omskrivning": 4,
     "pendling": 5,
     "postlada": 3,

@@ -181,6 +181,14 @@ def test_an_errand_is_no_view() -> None:
     )
     assert states_a_view(text) == "Vi vill lämna ett förslag"
     assert states_a_view(text, ["#ärende"]) is None
+    # the writer's own errand stays one: "jag", not "man"
+    mine = "Det vore bra om jag kunde boka tid på tisdag i stället."
+    assert states_a_view(mine, ["#ärende"]) is None
+
+
+def test_an_errands_words_in_a_proposal_for_everyone_are_a_view() -> None:
+    text = "Det vore bra om man kunde boka tid hos socialtjänsten via webben."
+    assert states_a_view(text, ["#ärende"]) == "Det vore bra om man kunde"
 
 
 def test_a_view_quotes_no_name_between_its_words() -> None:

@@ -152,12 +152,22 @@ def states_a_view(text: str, cues: Collection[str] = ()) -> str | None:
     """The words with which ``text`` (the citizen's own) gives a view or a proposal, or
     None.  None too where the text asks how to give one ("Jag undrar hur jag lämnar …") or
     is an errand (``cues``, the features' words, hold :data:`ERRAND_CUE`: an application,
-    a booking, a form, a quote)."""
+    a booking, a form, a quote), unless it proposes something for everyone ("Det vore bra
+    om man kunde …")."""
     text = " ".join(text.split())
-    if ERRAND_CUE in cues or _ASKS_HOW.search(text):
+    if _ASKS_HOW.search(text):
         return None
-    found = _VIEW.search(text)
+    # An errand's words ("boka tid") in a proposal for everyone ("Det vore bra om man kunde
+    # boka tid via webben"): a view all the same.
+    found = (_FOR_EVERYONE if ERRAND_CUE in cues else _VIEW).search(text)
     return _words(found) if found is not None else None
+
+
+_FOR_EVERYONE = gated(
+    r"\bdet\s+(?:vore|skulle\s+vara)\s+(?:bra|fint|toppen|jättebra|bättre)\s+om\s+man\s+"
+    r"(?:kunde|fick|skulle\s+kunna)\b",
+    re.IGNORECASE,
+)
 
 
 _GOOD_SV = (
