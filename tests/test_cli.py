@@ -35,7 +35,9 @@ def postvakt(
         env=environ,
         capture_output=True,
         text=True,
-        timeout=120,
+        # a bound against a hang, not a speed test: `classifier train` takes about 30 s
+        # alone and over 120 s on a two-core machine busy with other training
+        timeout=300,
         check=False,
     )
 
