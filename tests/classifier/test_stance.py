@@ -5,6 +5,7 @@ annat unseen."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -385,3 +386,22 @@ def test_no_praise_is_found_in_thanks_and_business_mail_written_apart() -> None:
     found = [r["id"] for r in rows if r["label"] == "opinion" and praises(r["body"]) is not None]
     assert taken == []
     assert len(found) >= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "? " * 50_000,
+        "Personalen var trevlig " + "x? " * 30_000,
+        "Tack för att " + "a " * 50_000 + "lagade",
+        "inte " * 20_000 + "Personalen var trevlig.",
+    ],
+    ids=["questions", "praise-then-questions", "long-gap", "negations"],
+)
+def test_praise_is_read_in_time_linear_in_the_text(text: str) -> None:
+    """A text is read up to 200,000 characters (classifier/limits.py).  Linear here, some
+    0.02 s a case; the first version's question test was quadratic and took about two
+    minutes on the first of these.  The bound is generous, against that, not a speed test."""
+    began = time.perf_counter()
+    praises(text)
+    assert time.perf_counter() - began < 5.0

@@ -225,10 +225,9 @@ _NOT_BEFORE = re.compile(
 )
 """Negated praise ("Det här är inte den bästa service jag fått"): the few words before."""
 _NOT_PRAISE = re.compile(
-    # a question about where or how to give it; a closing errand; how long it took (most
-    # often irony: "svarade efter bara fyra månader"); a seller
-    r"\b(?:beröm\w*|feedback|compliments?|praise)\b[^.!]*\?|\?[^.!]*\b(?:beröm\w*|feedback|"
-    r"compliments?|praise)\b|\bvidarebefordra\b|\bforward\s+(?:this|it|my|our|the)\b|"
+    # passing praise on; a closing errand; how long it took (most often irony: "svarade
+    # efter bara fyra månader"); a seller
+    r"\bvidarebefordra\b|\bforward\s+(?:this|it|my|our|the)\b|"
     r"\b(?:då|nu)\s+(?:vet|kan|kommer)\s+jag\b|\bthat\s+answers\b|\bnow\s+i\s+(?:know|can)\b|"
     r"\b(?:efter|after)\s+(?:bara\s+|hela\s+|nästan\s+|only\s+|almost\s+)?\w+\s+"
     r"(?:dagar|veckor|månader|år|days|weeks|months|years)\b|"
@@ -236,6 +235,8 @@ _NOT_PRAISE = re.compile(
     r"varför\s+välja|vår\s+plattform|our\s+platform)\b",
     re.IGNORECASE,
 )
+_PRAISE_WORD = re.compile(r"\b(?:beröm\w*|feedback|compliments?|praise)\b", re.IGNORECASE)
+"""With a question in the text: asks where or how to give praise ("Vart skickar jag beröm?")."""
 DELAY_CUES = frozenset({"!varaktighet"})
 """Beside how long something took ("efter bara fyra månader"), praise is most often irony."""
 
@@ -253,6 +254,7 @@ def praises(text: str, cues: Collection[str] = ()) -> str | None:
         or _ASKS_HOW.search(text)
         or _TURN.search(text)
         or _NOT_PRAISE.search(text)
+        or ("?" in text and _PRAISE_WORD.search(text))
     ):
         return None
     for found in _PRAISE.finditer(text):
