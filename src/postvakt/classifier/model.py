@@ -464,10 +464,10 @@ class Classifier:
             reasons = (_said_otherwise(said, label, Label.COMPLAINT, probs), *reasons)
         if viewed is not None:
             said = (
-                f"berömmer med egna ord verksamheten eller dess personal (”{_quoted(viewed)}”)"
+                "berömmer med egna ord verksamheten eller dess personal"
                 if praised is not None
-                else f"uttrycker med egna ord en synpunkt eller ett förslag (”{_quoted(viewed)}”)"
-            )
+                else "uttrycker med egna ord en synpunkt eller ett förslag"
+            ) + f" (”{_quoted(viewed)}”)"
             reasons = (_said_otherwise(said, label, Label.OPINION, probs), *reasons)
         if disputed:
             reasons = (

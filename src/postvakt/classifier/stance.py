@@ -184,16 +184,14 @@ _VERY = (
     r"(?:så\s+|väldigt\s+|jätte|otroligt\s+|verkligen\s+|super|so\s+|very\s+|really\s+|"
     r"incredibly\s+)?"
 )
-_OURS = (
-    r"(?:ni|er\s+personal|personalen|kommunen|förvaltningen|hemtjänsten|handläggaren|"
-    r"handläggarna|lärarna|pedagogerna|[\w-]*avdelningen|[\w-]*enheten)"
-)
+_STAFF = r"personalen|er\s+personal|hemtjänsten|handläggaren|handläggarna|lärarna|pedagogerna"
+"""The municipality's people, as praise names them (each pattern below adds its own)."""
+_OURS = r"(?:ni|" + _STAFF + r"|kommunen|förvaltningen|[\w-]*avdelningen|[\w-]*enheten)"
 _PRAISE = gated(
     # What was good, said of the service or its people: not thanks alone ("tack för hjälpen",
     # "tack för snabbt svar" close an errand), not "så trevlig att de lade på luren".
-    r"\b(?:personalen|er\s+personal|handläggaren|handläggarna|chauffören|föraren|läraren|"
-    r"lärarna|pedagogerna|sköterskan|sjuksköterskan|bibliotekarien|vakten|parkeringsvakten|"
-    r"hemtjänsten|hemtjänstpersonalen)\s+(?:var|är|har\s+varit)\s+"
+    r"\b(?:" + _STAFF + r"|chauffören|föraren|läraren|sköterskan|sjuksköterskan|"
+    r"bibliotekarien|vakten|parkeringsvakten|hemtjänstpersonalen)\s+(?:var|är|har\s+varit)\s+"
     + _VERY
     + _GOOD_SV
     + r"(?!\s+att\b)|"
@@ -207,8 +205,7 @@ _PRAISE = gated(
     r"\btack\s+(?:så\s+mycket\s+)?för\s+(?:det\s+|ett\s+)?(?:varma|trevliga|vänliga|fina|"
     r"fantastiska)\s+(?:mottagandet|bemötandet|välkomnandet)\b|"
     r"\byou\s+(?:really\s+)?deserve\s+(?:praise|credit)\b|"
-    r"\b(?:ni|personalen|er\s+personal|hemtjänsten|handläggaren|handläggarna|lärarna|"
-    r"pedagogerna)\s+(?:verkligen\s+)?förtjänar\s+(?:beröm|en\s+eloge)\b|"
+    r"\b(?:ni|" + _STAFF + r")\s+(?:verkligen\s+)?förtjänar\s+(?:beröm|en\s+eloge)\b|"
     r"\ben\s+eloge\s+till\s+(?:er|personalen|hemtjänsten|kommunen)\b|"
     r"\bbest\s+service\s+i\s+have\b|\bbästa\s+service\s+(?:jag|vi)\b|"
     r"\b(?:det\s+)?(?:snabbaste|bästa|trevligaste)\s+(?:besked|svar|bemötande|hjälp)\s+"
@@ -237,8 +234,9 @@ _NOT_PRAISE = re.compile(
 )
 _PRAISE_WORD = re.compile(r"\b(?:beröm\w*|feedback|compliments?|praise)\b", re.IGNORECASE)
 """With a question in the text: asks where or how to give praise ("Vart skickar jag beröm?")."""
-DELAY_CUES = frozenset({"!varaktighet"})
-"""Beside how long something took ("efter bara fyra månader"), praise is most often irony."""
+_NOT_BESIDE = SHORTCOMING_CUES | {"!varaktighet"}
+"""Beside a shortcoming, or how long something took ("efter bara fyra månader"), praise is
+most often irony."""
 
 
 def praises(text: str, cues: Collection[str] = ()) -> str | None:
@@ -250,7 +248,7 @@ def praises(text: str, cues: Collection[str] = ()) -> str | None:
     text = " ".join(text.split())
     if (
         ERRAND_CUE in cues
-        or not (SHORTCOMING_CUES | DELAY_CUES).isdisjoint(cues)
+        or not _NOT_BESIDE.isdisjoint(cues)
         or _ASKS_HOW.search(text)
         or _TURN.search(text)
         or _NOT_PRAISE.search(text)
