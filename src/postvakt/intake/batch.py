@@ -61,6 +61,7 @@ from postvakt.registry.cases import thread_ids_with_cases
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
 from postvakt.registry.models import Case, Mailbox, MessageRecord
+from postvakt.registry.one_of import one_of
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -404,10 +405,11 @@ def _parse_ahead(
     ids = sorted({w.message.message_id for w in works if w.message is not None})
     if ids:  # the records' and the cases' in one query (one round trip)
         records = select(MessageRecord.message_id, literal(KNOWN_RECORDS).label("kind")).where(
-            MessageRecord.mailbox_id == mailbox_id, MessageRecord.message_id.in_(ids)
+            MessageRecord.mailbox_id == mailbox_id,
+            one_of(session, MessageRecord.message_id, ids),
         )
         cases = select(Case.message_id, literal(KNOWN_CASES).label("kind")).where(
-            Case.message_id.in_(ids)
+            one_of(session, Case.message_id, ids)
         )
         works_shared[KNOWN_RECORDS], works_shared[KNOWN_CASES] = set(), set()
         for message_id, kind in session.execute(union_all(records, cases)):

@@ -29,6 +29,7 @@ from postvakt.registry.models import (
     DraftStatus,
     Mailbox,
 )
+from postvakt.registry.one_of import one_of
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -121,7 +122,7 @@ def _deliver(intake: Intake, connector: Connector, session: Session, turn: Turn)
                 with database_errors(), session.begin():
                     session.execute(
                         update(Draft)
-                        .where(Draft.id.in_(ids), Draft.status == DraftStatus.PENDING)
+                        .where(one_of(session, Draft.id, ids), Draft.status == DraftStatus.PENDING)
                         .values(attempts=Draft.attempts + 1, last_error=str(exc))
                     )
                 text = str(exc).removeprefix(f"{connector.address}: ")  # said once, first
@@ -210,14 +211,16 @@ def mark_placed(
     # transaction, and a withdrawal reads its drafts locked (it waits for this commit) and
     # turns a saved draft into REMOVE itself.
     withdrawn = session.scalars(
-        select(Draft.id).where(Draft.id.in_(list(placed)), Draft.status == DraftStatus.REMOVED)
+        select(Draft.id).where(
+            one_of(session, Draft.id, placed), Draft.status == DraftStatus.REMOVED
+        )
     ).all()
     if withdrawn:
         mark(withdrawn, DraftStatus.REMOVED, DraftStatus.REMOVE)
     saved = set(
         session.scalars(
             select(Draft.id).where(
-                Draft.id.in_(list(placed)),
+                one_of(session, Draft.id, placed),
                 Draft.status
                 == DraftStatus.SAVED,  # pending when read: saved by us, under the lease
             )
@@ -262,7 +265,7 @@ def _remove(
             with database_errors(), session.begin():
                 session.execute(
                     update(Draft)
-                    .where(Draft.id.in_(ids), Draft.status == DraftStatus.REMOVE)
+                    .where(one_of(session, Draft.id, ids), Draft.status == DraftStatus.REMOVE)
                     .values(attempts=Draft.attempts + 1, last_error=error)
                 )
             detail = error.removeprefix(f"{connector.address}: ")

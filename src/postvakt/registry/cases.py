@@ -36,6 +36,7 @@ from postvakt.registry.numbering import (
     allocate_number,
     format_number,
 )
+from postvakt.registry.one_of import one_of
 
 __all__ = [
     "HEADING_PREFIX",
@@ -382,19 +383,19 @@ def case_for_thread(
         # Message-ID -> the case it belongs to; None: a citizen's message in no case
         owner: dict[str, int | None] = {}
         for message_id, case_id in session.execute(
-            select(Case.message_id, Case.id).where(Case.message_id.in_(ids))
+            select(Case.message_id, Case.id).where(one_of(session, Case.message_id, ids))
         ):
             owner.setdefault(message_id, case_id)
         for message_id, case_id, disposition in session.execute(
             select(MessageRecord.message_id, MessageRecord.case_id, MessageRecord.disposition)
-            .where(MessageRecord.message_id.in_(ids))
+            .where(one_of(session, MessageRecord.message_id, ids))
             .order_by(MessageRecord.case_id.is_(None))
         ):
             if case_id is not None or disposition is Disposition.NOT_CASE:
                 owner.setdefault(message_id, case_id)
         for message_id, case_id in session.execute(
             select(Draft.message_id, Draft.case_id).where(
-                Draft.message_id.in_(ids), Draft.case_id.is_not(None)
+                one_of(session, Draft.message_id, ids), Draft.case_id.is_not(None)
             )
         ):
             owner.setdefault(message_id, case_id)
@@ -411,12 +412,14 @@ def thread_ids_with_cases(session: Session, ids: Sequence[str]) -> set[str]:
     """Of ``ids``, those by which :func:`case_for_thread` could find a case: a case's
     Message-ID, a case's message record's, a case's draft's (a batch looks up all its
     messages' thread ids at once with it)."""
-    found = set(session.scalars(select(Case.message_id).where(Case.message_id.in_(ids))))
+    found = set(
+        session.scalars(select(Case.message_id).where(one_of(session, Case.message_id, ids)))
+    )
     for model in (MessageRecord, Draft):
         found.update(
             session.scalars(
                 select(model.message_id).where(
-                    model.message_id.in_(ids), model.case_id.is_not(None)
+                    one_of(session, model.message_id, ids), model.case_id.is_not(None)
                 )
             )
         )
