@@ -565,3 +565,63 @@ def test_the_pools_manager_thread_meeting_cpython_gh_107219_is_told_at_debug(
     assert seen == [ZeroDivisionError]  # the pool's error did not reach it; this one did
     if sys.version_info < (3, 12):  # fixed in later Pythons: nothing to tell there
         assert any("gh-107219" in r.getMessage() for r in caplog.records)
+
+
+class Stuck:
+    """A model stuck (for longer than any test) on a message that says STUCK: a helper stuck
+    on something; any other message it leaves to the steps."""
+
+    def __call__(self, message):
+        if "STUCK" in message.body_text:
+            time.sleep(600)
+        raise ValueError("no model here")
+
+
+def test_a_released_part_the_helper_is_stuck_on_holds_up_nothing() -> None:
+    """The pass stopped on an error and released its batch while the helper was stuck on the
+    batch's part: no pass waits for that part, yet it gets a waiting pass's limit.  Within
+    ``patience`` the helper is ended and given up (said once; the next batches are the
+    pass's), the helper rests meanwhile neither, and the process ends when its work does
+    (concurrent.futures joins its pools at exit: a stuck one held it for ever)."""
+    script = (
+        "import time\n"
+        "from postvakt.intake.prepare import Preparer\n"
+        "from tests.test_prepare_ahead import Stuck\n"
+        "raw = b'From: a@example.net\\r\\nSubject: x\\r\\n\\r\\nSTUCK\\r\\n'\n"
+        "preparer = Preparer(Stuck(), patience=1.0, idle=0.5)\n"
+        "handed = preparer.submit([raw])\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not handed.parts[0][2].running() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "(pid,) = preparer.pids()\n"
+        "print('helper', pid, flush=True)\n"
+        "preparer.release(handed)\n"
+        "began = time.monotonic()\n"
+        "while not preparer.broken and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "print('given up', preparer.broken, round(time.monotonic() - began, 1), flush=True)\n"
+        "print('next batch', preparer.submit([raw]), flush=True)\n"
+        "time.sleep(1.0)  # more than idle\n"
+        "print('end', flush=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        out, err = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+    lines = out.splitlines()
+    helper = int(lines[0].split()[1])
+    if _alive(helper):
+        os.kill(helper, signal.SIGKILL)  # a failing run's: not left behind
+    assert child.returncode == 0, (out, err)  # exited, not killed at the timeout
+    assert lines[1].startswith("given up True") and float(lines[1].split()[-1]) < 10
+    assert lines[2:] == ["next batch None", "end"]
+    assert not _alive(helper)
+    assert err.count("this process does that work from now on") == 1

@@ -284,7 +284,9 @@ class Preparer:
                 if pool is None or self._watcher is not threading.current_thread():
                     return  # closed, or replaced
                 quiet = time.monotonic() - self._used
-                if self._outstanding == 0 and quiet >= self.idle:
+                # Not while a part is with the helper (one of a batch released, which no
+                # pass waits for): its limit ends it first (:meth:`release`).
+                if self._outstanding == 0 and quiet >= self.idle and not self._feeding:
                     self._pool, self._watcher = None, None
                 else:
                     pool = None
@@ -334,10 +336,12 @@ class Preparer:
                 self._feeding = True
             try:
                 answer = pool.submit(_prepare_batch, raws)
-            except Exception as exc:  # closed, or broken: the pass does this part's batch
+            except BaseException as exc:  # closed, or broken: the pass does this part's batch
                 part.set_exception(exc)
                 with self._feed_lock:
                     self._feeding = False
+                if not isinstance(exc, Exception):
+                    raise  # an interrupt: the feed is free again for whoever goes on
                 continue
             answer.add_done_callback(partial(self._answered, part))
             return
@@ -361,8 +365,29 @@ class Preparer:
         if handed is None:
             return
         for _start, _end, future in handed.parts:
-            future.cancel()
+            if not future.cancel() and not future.done():
+                self._limit(future, handed)
         self._taken(handed)
+
+    def _limit(self, part: Future[Any], handed: Handed) -> None:
+        """The part of a released batch the helper is on: no pass waits for it now, so it
+        gets the limit a waiting pass would give it (``patience``), then the helper is ended
+        and given up, as a pass gives up one stuck on its part.  Else it would hold the feed
+        (no later part would reach the helper: every one taken back, nothing said) and keep
+        the helper, and the process at its exit, from ever ending."""
+
+        def check() -> None:
+            if part.done():
+                return
+            helpers = handed.helpers or (
+                _processes_of(handed.pool) if handed.pool is not None else []
+            )
+            self._give_up(TimeoutError(f"no answer from the helper in {self.patience:g} s"))
+            _end(helpers)
+
+        timer = threading.Timer(self.patience, check)
+        timer.name, timer.daemon = "postvakt-helper-limit", True
+        timer.start()
 
     def _taken(self, handed: Handed) -> None:
         with self._lock:
