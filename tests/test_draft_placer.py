@@ -6,6 +6,7 @@ crash between its append and the note of it)."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,10 @@ from sqlalchemy import func, select
 
 from postvakt.clock import Clock
 from postvakt.config import load_config
-from postvakt.errors import UnavailableError
+from postvakt.errors import DatabaseError, DatabaseLockedError, UnavailableError
 from postvakt.intake import Intake
+from postvakt.intake import batch as batch_module
+from postvakt.intake import placer as placer_module
 from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import deliver_drafts
 from postvakt.intake.placer import DraftPlacer
@@ -45,6 +48,16 @@ class CompanionConnector(MemoryConnector):
     appended: list[str] = field(default_factory=list)
     refuse: bool = False
     refuse_companions: bool = False
+    sent_folder: bool = False
+    """An empty Sent folder after INBOX (a pass reads it after the inbox's batches)."""
+
+    def folders(self, role: Any) -> list[str]:
+        if role == "sent":
+            return ["Sent"] if self.sent_folder else []
+        return super().folders(role)
+
+    def fetch_new(self, folder: str, state: Any, is_known: Any) -> Any:
+        return iter(()) if folder == "Sent" else super().fetch_new(folder, state, is_known)
 
     def companion(self) -> CompanionConnector:
         other = CompanionConnector(self.address, messages=self.messages, drafts=self.drafts)
@@ -307,3 +320,105 @@ def test_a_multiappend_goes_out_in_one_write_where_the_server_takes_literal_plus
         client.logout()
     assert len(writes) == 1
     assert sorted(item[b"BODY[]"] for item in stored.values()) == sorted(bodies)
+
+
+def test_a_locked_database_after_the_placer_ran_is_reported_as_such(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass stops on a locked database in a read outside a transaction of its own (the
+    Sent folder's state: another process holds SQLite's write lock) after the placer placed
+    drafts: the placer's drafts are noted and the error goes on as it was, not as "a
+    transaction is already begun" (an unexpected error, with the drafts not noted)."""
+    db = tmp_path / "postvakt.db"
+    ws = make_workspace(tmp_path / "ws", f"sqlite:///{db}")
+    text = ws.config_path.read_text(encoding="utf-8").replace(
+        f'url = "sqlite:///{db}"', f'url = "sqlite:///{db}"\nbusy_timeout_seconds = 0.5'
+    )
+    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
+    connector = CompanionConnector("kontakt@testby.se", sent_folder=True)
+    _fill(connector, 25)
+    read_state = batch_module.load_state
+
+    def locked_for_sent(session: Any, mailbox_id: int, folder: str) -> Any:
+        if folder != "Sent":
+            return read_state(session, mailbox_id, folder)
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            return read_state(session, mailbox_id, folder)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+    monkeypatch.setattr(batch_module, "load_state", locked_for_sent)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        try:
+            with pytest.raises(DatabaseLockedError):
+                intake.run_mailbox(connector)
+        finally:
+            intake.close()
+        drafts = _drafts(service)
+    placed = connector.companions[0].appended
+    assert len(placed) == 20  # the first two batches', on the companion
+    assert sorted(d.message_id for d in drafts if d.status is DraftStatus.SAVED) == sorted(placed)
+
+
+def test_a_withdrawn_cases_draft_placed_but_not_noted_is_taken_out_of_drafts(
+    db_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The placer appended a batch's drafts, but the note of it failed (a commit that fails
+    after the append; a crash is the same): they are in Drafts and pending.  A case among
+    them is withdrawn: its draft, perhaps in Drafts, is looked for there and taken out in
+    the next pass (it was marked never placed, and stayed in Drafts for good, where a person
+    could send it).  A pending draft that was never placed is looked for in vain and ends
+    removed with nothing to say."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
+    connector = CompanionConnector("kontakt@testby.se")
+    _fill(connector, 25)
+
+    def note_fails(*_args: Any, **_kwargs: Any) -> Any:
+        raise DatabaseError("Förbindelsen med databasen bröts.")
+
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None and service.corrections is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        try:
+            with monkeypatch.context() as patch:
+                patch.setattr(placer_module, "mark_placed", note_fails)
+                with pytest.raises(DatabaseError):
+                    intake.run_mailbox(connector)
+            appended = connector.companions[0].appended
+            assert len(appended) == 20 and set(appended) <= set(connector.drafts)
+            pending = [d for d in _drafts(service) if d.status is DraftStatus.PENDING]
+            assert len(pending) == 25  # none noted
+            placed = next(d for d in pending if d.message_id == appended[0])
+            never = next(d for d in pending if d.message_id not in connector.drafts)
+            with service.sessions() as session:
+                withdrawn = [
+                    session.get(Case, d.case_id).reference  # type: ignore[union-attr]
+                    for d in (placed, never)
+                ]
+            for reference in withdrawn:
+                service.corrections.withdraw(reference, reason="Dubblett", by="registrator@testby.se")
+            report = intake.run_mailbox(connector)
+        finally:
+            intake.close()
+        after = {d.message_id: d for d in _drafts(service)}
+    assert placed.message_id not in connector.drafts  # taken out
+    assert never.message_id not in connector.drafts  # and never put there
+    assert (after[placed.message_id].status, after[placed.message_id].last_error) == (
+        DraftStatus.REMOVED,
+        None,
+    )
+    assert (after[never.message_id].status, after[never.message_id].last_error) == (
+        DraftStatus.REMOVED,
+        None,
+    )
+    assert [ref for ref, _where in report.drafts_removed] == [withdrawn[0]]
+    others = [d for m, d in after.items() if m not in (placed.message_id, never.message_id)]
+    assert {d.status for d in others} == {DraftStatus.SAVED}
+    assert sorted(connector.drafts) == sorted(d.message_id for d in others)

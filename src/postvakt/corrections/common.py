@@ -209,8 +209,9 @@ class CorrectionsBase:
 
     @staticmethod
     def _take_back_drafts(session: Session, case: Case) -> int:
-        """Postvakt's own drafts for the case: placed ones are removed after commit, the
-        others are never placed.  Returns how many were placed (to be removed)."""
+        """Postvakt's own drafts for the case: placed ones are removed after commit, and so
+        are pending ones (they may be in Drafts already); one that could not be built is
+        never placed.  Returns how many were placed (to be removed)."""
         placed = 0
         # Locked and read fresh: a draft being placed meanwhile (PENDING -> SAVED in another
         # transaction) is seen as it ends, not as it was, so a placed draft is never marked
@@ -220,7 +221,12 @@ class CorrectionsBase:
             if draft.status is DraftStatus.SAVED:
                 draft.status = DraftStatus.REMOVE
                 placed += 1
-            elif draft.status in (DraftStatus.PENDING, DraftStatus.FAILED):
+            elif draft.status is DraftStatus.PENDING:
+                # Appended perhaps, not yet noted: a pass's placer notes its drafts at the
+                # pass's end, and a crash or a failed commit in between leaves them pending
+                # while they are in Drafts.  Looked for there, then, and taken out if found.
+                draft.status = DraftStatus.REMOVE
+            elif draft.status is DraftStatus.FAILED:
                 draft.status = DraftStatus.REMOVED
         return placed
 

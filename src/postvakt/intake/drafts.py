@@ -288,7 +288,9 @@ def _remove(
                         status=DraftStatus.REMOVED,
                         saved_at=now,
                         attempts=Draft.attempts + 1,
-                        last_error=None if gone else NOT_IN_DRAFTS,
+                        # never noted as placed (pending when withdrawn), and not there:
+                        # never placed, nothing to say
+                        last_error=None if gone or row.location is None else NOT_IN_DRAFTS,
                     )
                 )
                 if gone:

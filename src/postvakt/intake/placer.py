@@ -120,6 +120,11 @@ class DraftPlacer:
             self._thread = None
         if self._placed:
             placed, self._placed = self._placed, {}
+            if self._session.in_transaction():
+                # The pass stopped on a database error in a read outside a transaction of
+                # its own (the folder's state, say): that transaction is over, its error
+                # goes on as it was (not "a transaction is already begun").
+                self._session.rollback()
             with database_errors(), self._session.begin():
                 report.drafts_saved += mark_placed(self._session, placed, self._intake.now())
         return report
