@@ -24,7 +24,7 @@ from postvakt.intake import Intake
 from postvakt.intake import batch as batch_module
 from postvakt.intake import placer as placer_module
 from postvakt.intake.batch import run_folder
-from postvakt.intake.drafts import deliver_drafts
+from postvakt.intake.drafts import DRAFT_BATCH, deliver_drafts
 from postvakt.intake.placer import DraftPlacer
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import Turn, mailbox_turn
@@ -403,7 +403,9 @@ def test_a_withdrawn_cases_draft_placed_but_not_noted_is_taken_out_of_drafts(
                     for d in (placed, never)
                 ]
             for reference in withdrawn:
-                service.corrections.withdraw(reference, reason="Dubblett", by="registrator@testby.se")
+                service.corrections.withdraw(
+                    reference, reason="Dubblett", by="registrator@testby.se"
+                )
             report = intake.run_mailbox(connector)
         finally:
             intake.close()
@@ -422,3 +424,50 @@ def test_a_withdrawn_cases_draft_placed_but_not_noted_is_taken_out_of_drafts(
     others = [d for m, d in after.items() if m not in (placed.message_id, never.message_id)]
     assert {d.status for d in others} == {DraftStatus.SAVED}
     assert sorted(connector.drafts) == sorted(d.message_id for d in others)
+
+
+def test_a_backlog_goes_on_the_companion_in_appends_of_at_most_a_draft_batch(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Drafts a refusing server left pending are handed to the next pass's placer with its
+    first batch's: in appends of at most ``DRAFT_BATCH``, the lease looked at before each
+    (one append of all of them could outlast it), every draft once."""
+    ws = make_workspace(tmp_path / "ws", f"sqlite:///{tmp_path / 'postvakt.db'}")
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
+    connector = CompanionConnector("kontakt@testby.se")
+    sizes: list[int] = []
+    companion = connector.companion
+
+    def noting() -> CompanionConnector:
+        other = companion()
+        save = other.save_drafts
+
+        def save_drafts(drafts: Any) -> list[str]:
+            sizes.append(len(drafts))
+            return save(drafts)
+
+        other.save_drafts = save_drafts  # type: ignore[method-assign]
+        return other
+
+    connector.companion = noting  # type: ignore[method-assign]
+    _fill(connector, 120)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=200)
+        try:
+            connector.refuse = True  # the server refuses drafts this pass: 120 stay pending
+            intake.run_mailbox(connector)
+            connector.refuse = False
+            for n in range(120, 145):
+                connector.add(citizen_mail(f"{COMPLAINT}\n{n}", message_id=f"<p{n}@example.net>"))
+            intake.batch_size = 10
+            intake.run_mailbox(connector)
+        finally:
+            intake.close()
+        drafts = _drafts(service)
+    assert sizes and max(sizes) <= DRAFT_BATCH and sum(sizes) >= 120
+    assert len(drafts) == 145 and {d.status for d in drafts} == {DraftStatus.SAVED}
+    assert sorted(connector.drafts) == sorted(d.message_id for d in drafts)
+    appended = connector.appended + [m for c in connector.companions for m in c.appended]
+    assert Counter(appended) == Counter(d.message_id for d in drafts)  # each once

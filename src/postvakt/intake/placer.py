@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from postvakt.errors import ConnectorError
-from postvakt.intake.drafts import mark_placed, read_pending
+from postvakt.intake.drafts import DRAFT_BATCH, mark_placed, read_pending
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import Turn
 from postvakt.mailbox.base import Connector, DraftReply, SupportsCompanion
@@ -108,7 +108,11 @@ class DraftPlacer:
                 target=self._run, name=f"postvakt-drafts-{self._mailbox_id}", daemon=True
             )
             self._thread.start()
-        self._queue.put(batch)
+        # In appends of at most DRAFT_BATCH, as the pass places them: the lease is looked at
+        # before each, so a backlog (drafts a refusing server left pending) is no one append
+        # that could outlast it.
+        for start in range(0, len(batch), DRAFT_BATCH):
+            self._queue.put(batch[start : start + DRAFT_BATCH])
 
     def stop(self) -> PassReport:
         """Wait for the appends under way, then note the drafts placed (one transaction).
