@@ -222,7 +222,9 @@ class IdleHub:
         if self._timers:
             wake = min(wake, self._timers[0][0])
         if self._to_open and self._busy_ops < self._openers:
-            wake = min(wake, self._next_login)
+            head = self._to_open[0]  # a blocking watch waits for a waiter thread, not a time
+            if head.socketed or self._busy_waiters < self._waiters_max:
+                wake = min(wake, self._next_login)
         if self._to_step and self._busy_waiters < self._waiters_max:
             wake = now
         return max(0.0, wake - now)
@@ -334,9 +336,13 @@ class IdleHub:
         return True
 
     def _unregister(self, entry: _Entry) -> None:
+        """Stop selecting on ``entry``'s descriptor, if it is still registered for it: a
+        renewal that failed closed its socket on an opener thread, and the number may have
+        gone to another mailbox's new connection since (never unregister that one)."""
         if entry.fd is not None:
             with suppress(KeyError, ValueError):
-                self._selector.unregister(entry.fd)
+                if self._selector.get_key(entry.fd).data is entry:
+                    self._selector.unregister(entry.fd)
 
     def _readable(self, entry: _Entry) -> None:
         if entry.phase != "idling":

@@ -50,7 +50,14 @@ from postvakt.mailbox.imap_limits import (
 )
 from postvakt.retry import Backoff, RetryPolicy
 
-__all__ = ["ImapConnection", "as_text", "drop_nothing", "shut_down", "socket_readable"]
+__all__ = [
+    "ImapConnection",
+    "as_text",
+    "drop_nothing",
+    "read_ahead",
+    "shut_down",
+    "socket_readable",
+]
 
 log = logging.getLogger("postvakt.mailbox.imap")
 
@@ -294,6 +301,32 @@ def socket_readable(client: IMAPClient) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError, AttributeError):
         return True
+
+
+def read_ahead(client: IMAPClient) -> bool:
+    """Whether the server sent something that is already read into imaplib's buffer, or is
+    on the socket now, without waiting for it.
+
+    imaplib reads through a buffered file: IDLE's "+ idling" and a "* 3 EXISTS" the server
+    sent with it in one write are read together, and the socket, empty, is never readable
+    for that line: a loop that selects on it would not hear of that mail until its next
+    renewal.  (A socket at its end reads as nothing here; a poll on it says so.)"""
+    reader = getattr(getattr(client, "_imap", None), "file", None)
+    if reader is None or not hasattr(reader, "peek"):
+        return False
+    try:
+        sock = client.socket()
+        sock.setblocking(False)
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        return bool(reader.peek(1))  # the buffer, else one read that does not wait
+    except (OSError, ValueError):  # nothing there (would block; TLS wants more), or closed
+        return False
+    finally:
+        with suppress(OSError, ValueError, AttributeError):
+            sock.setblocking(True)
+            client._set_read_timeout()
 
 
 def shut_down(client: IMAPClient | None) -> None:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from postvakt.errors import ConnectorError, UnavailableError
-from postvakt.mailbox.imap_connection import as_text, drop_nothing, shut_down, socket_readable
+from postvakt.mailbox.imap_connection import (
+    as_text,
+    drop_nothing,
+    read_ahead,
+    shut_down,
+    socket_readable,
+)
 
 if TYPE_CHECKING:
     from postvakt.mailbox.imap_connection import ImapConnection
@@ -64,7 +70,11 @@ class ImapIdle(_Base):
                     client.idle()
                     self._idle_since = now
                     self.commands += 1
-                responses = client.idle_check(timeout=timeout)
+                if read_ahead(client):  # sent with "+ idling": no poll sees it; DONE reads it
+                    responses = client.idle_done()[1]
+                    self._idle_since = None
+                else:
+                    responses = client.idle_check(timeout=timeout)
                 if not responses and socket_readable(client):
                     responses = client.idle_done()[1]
                     self._idle_since = None
@@ -138,6 +148,10 @@ class ImapIdle(_Base):
                 client.idle()
                 self._idle_since = self._monotonic()
                 self.commands += 2
+                # Mail between DONE and IDLE comes with "+ idling", read into the buffer
+                # with it: the loop's select would not hear of it until the next renewal.
+                # Told as news (a pass looks); the next read or renewal reads the line.
+                new = new or read_ahead(client)
         except ConnectorError:
             self._drop_idle()
             raise
