@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from postvakt.clock import Clock
 from postvakt.diary.base import (
@@ -165,14 +165,25 @@ class Deliverer:
         if backend is None or (self.digest and not daily):
             return report
         now = self.clock()
-        ids = self._claim(now)
-        if not ids:
-            return report
         if self.digest:
-            self._deliver_digest(backend, ids, now, report)
+            # Every document due, in digests of at most BATCH: a day of more than BATCH must
+            # not leave the rest for the next day, and so on for ever.  One mail holds them
+            # all, so they are claimed together.
+            while ids := self._claim(now):
+                self._deliver_digest(backend, ids, now, report)
         else:
-            for entry_id in ids:
-                self._deliver_one(backend, entry_id, now, report)
+            # Every document due, each claimed as its turn comes (claimed in a batch, those
+            # behind one that failed would stay "sending", read as "may have reached the
+            # diary"); a case's next document once the one before it is delivered; each at
+            # most once a run (after it, it is sent, refused or due later).
+            seen: set[int] = set()
+            while ids := self._due(now, seen):
+                seen.update(ids)
+                for entry_id in ids:
+                    if self._take(entry_id, now):
+                        self._deliver_one(backend, entry_id, now, report)
+        if not (report.sent or report.retrying or report.failed):
+            return report
         log.info(
             "diary (%s): %d delivered, %d to retry, %d refused",
             self.system,
@@ -182,7 +193,54 @@ class Deliverer:
         )
         return report
 
+    def _ready(self, now: datetime) -> ColumnElement[bool]:
+        """Pending and due, and every earlier document of its case delivered (or refused, for
+        a person to see to).  A case's first document creates it in the diary system: a later
+        one sent while that is on its way, or waiting to be tried again, would create the
+        case a second time (two processes; a first document that failed after the case was
+        made), and the documents would come out of order."""
+        earlier = aliased(DiaryEntry)
+        waits = (
+            select(earlier.id)
+            .where(
+                earlier.case_id == DiaryEntry.case_id,
+                earlier.system == DiaryEntry.system,
+                earlier.id < DiaryEntry.id,
+                earlier.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+            )
+            .exists()
+        )
+        return and_(
+            DiaryEntry.status == DeliveryStatus.PENDING,
+            DiaryEntry.system == self.system,
+            DiaryEntry.next_attempt_at.is_(None) | (DiaryEntry.next_attempt_at <= now),
+            ~waits,
+        )
+
+    def _due(self, now: datetime, seen: set[int]) -> list[int]:
+        """Up to BATCH documents ready to go (:meth:`_ready`), oldest first, not ``seen``."""
+        query = select(DiaryEntry.id).where(self._ready(now)).order_by(DiaryEntry.id)
+        if seen:
+            query = query.where(DiaryEntry.id.not_in(sorted(seen)))
+        with self.sessions() as session, database_errors():
+            return list(session.scalars(query.limit(BATCH)))
+
+    def _take(self, entry_id: int, now: datetime) -> bool:
+        """Claim one document right before it is delivered, if it is still ready: another
+        process, or an earlier document of its case, may have come first.  Its claim time is
+        its own (a document "sending" for longer than STUCK_AFTER is one a stopped process
+        left, which "försök igen" sends again)."""
+        with self.sessions() as session, database_errors(), session.begin():
+            taken = session.execute(
+                update(DiaryEntry)
+                .where(DiaryEntry.id == entry_id, self._ready(now))
+                .values(status=DeliveryStatus.SENDING, claimed_at=self.clock())
+                .execution_options(synchronize_session=False)
+            )
+            return taken.rowcount == 1
+
     def _claim(self, now: datetime) -> list[int]:
+        """Up to BATCH documents due (for one digest: none waits for another), claimed."""
         with self.sessions() as session, database_errors(), session.begin():
             rows = list(
                 session.scalars(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -153,12 +154,13 @@ class Mailer:
         message["To"] = to
         if reply_to:
             message["Reply-To"] = reply_to
-        message["Subject"] = subject
+        message["Subject"] = _one_line(subject)
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = message_id or make_msgid(domain=self.domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply answers it
         message.set_content(body)
-        for filename, content_type, data in attachments:
+        for name, content_type, data in attachments:
+            filename = _one_line(name)  # a citizen's or a sender's file name: any characters
             if content_type == "message/rfc822":
                 # An original message goes in whole: RFC 2046 does not allow it base64-encoded.
                 original = email.message_from_bytes(data, policy=email.policy.compat32)
@@ -460,3 +462,13 @@ def _body(items: Sequence[Planned], today: date) -> str:
         "Postvakt",
     ]
     return "\n".join(lines) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _one_line(text: str) -> str:
+    """``text`` fit for a header: its line breaks and other control characters (a file name
+    a sender chose, "Svar\r\nx.docx") as one space; the email package refuses a header
+    value with a line break, and the message would never go."""
+    return _CONTROL.sub(" ", text).strip() or "-"
