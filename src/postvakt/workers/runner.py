@@ -9,7 +9,7 @@ import socket
 from sqlalchemy.engine import make_url
 
 from postvakt.config import Config
-from postvakt.errors import ConfigError, ConfigProblem
+from postvakt.errors import ConfigError, ConfigProblem, DatabaseError
 from postvakt.service import Service
 from postvakt.workers.app import apply_queue_schema, build_app, conninfo
 from postvakt.workers.tasks import STALLED_SECONDS, Runtime, register
@@ -56,11 +56,40 @@ def run_worker(service: Service, *, concurrency: int = 4) -> None:
         logging.getLogger("procrastinate").setLevel(logging.WARNING)
     name = f"{socket.gethostname()}:{os.getpid()}"
     log.info("worker %s starts: %d jobs at a time", name, concurrency)
-    app.run_worker(
-        name=name,
-        concurrency=concurrency,
-        update_heartbeat_interval=HEARTBEAT_SECONDS,
-        stalled_worker_timeout=STALLED_SECONDS,
-        install_signal_handlers=True,
-    )
+    failed = _SideTaskFailed()
+    watched = logging.getLogger("procrastinate.worker")  # the worker logs as a child of it
+    watched.addHandler(failed)
+    try:
+        app.run_worker(
+            name=name,
+            concurrency=concurrency,
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+            stalled_worker_timeout=STALLED_SECONDS,
+            install_signal_handlers=True,
+        )
+    finally:
+        watched.removeHandler(failed)
+    if failed.what is not None:
+        # procrastinate stops a worker whose listener, heartbeat or periodic deferrer failed
+        # (a database restarted, a connection cut) as if it had been asked to: ended with
+        # success, systemd's and compose's "restart on failure" would leave it stopped, and
+        # no mail would be read.  An error, then: the worker is started again.
+        raise DatabaseError(
+            f"arbetaren {name} stannade: dess förbindelse med databasen bröts "
+            f"({failed.what}). Den startas om av systemd eller compose; kontrollera "
+            "databasen om det upprepas"
+        )
     log.info("worker %s stopped", name)
+
+
+class _SideTaskFailed(logging.Handler):
+    """Notes procrastinate's "side task failed, stopping worker" (an error: above the level
+    procrastinate's log is kept at); writes nothing itself."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.what: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "action", None) == "side_task_failed":
+            self.what = str(getattr(record, "task_name", None) or "okänd del")

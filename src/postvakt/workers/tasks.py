@@ -227,6 +227,10 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
                 # The same work is already waiting (its queueing lock): that job does it.
                 await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
                 replaced += 1
+            except queue_errors.ConnectorException:
+                # No longer 'doing': another "stalled" job (they may run side by side) saw
+                # to it first.
+                log.debug("stalled job %s already seen to", job.id, exc_info=True)
         if retried or replaced:
             log.warning(
                 "jobs of a stopped worker: %d back in the queue, %d left to a waiting one",
@@ -248,9 +252,12 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
             interval,
         )
     app.periodic(cron=every(seconds), periodic_id="tick", lock="tick", queueing_lock="tick")(tick)
-    app.periodic(
-        cron=every(STALLED_SECONDS), periodic_id="stalled", lock="stalled", queueing_lock="stalled"
-    )(stalled)
+    # No lock, only a queueing lock: a "stalled" job whose own worker died stays 'doing', and
+    # with a lock every later one would wait behind it for good, and nothing stalled would
+    # ever be retried again (the dead one is retried, or dropped, by the next).
+    app.periodic(cron=every(STALLED_SECONDS), periodic_id="stalled", queueing_lock="stalled")(
+        stalled
+    )
     app.periodic(cron="17 * * * *", periodic_id="cleanup", queueing_lock="cleanup")(cleanup)
     for job, slot, at in service.schedule():
         key = f"{job}@{slot}"

@@ -1,0 +1,159 @@
+"""Workers that recover (postvakt/workers), holes a review found: a "stalled" job whose own
+worker died held the lock every later one waited for, so no stopped worker's jobs were ever
+retried again (its mailboxes never passed again); and a worker whose connection to the
+database broke stopped with success, which "restart on failure" leaves stopped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import ProgrammingError
+
+from postvakt.config import load_config
+from postvakt.intake import load_classifier
+from tests.support.postgres import PostgresServer
+from tests.support.workspace import make_workspace
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    ws = make_workspace(tmp_path / "ws", url)
+    with ws.config_path.open("a", encoding="utf-8") as config:
+        config.write("\n[service]\npoll_interval_seconds = 5\n")
+    load_classifier(load_config(ws.config_path))  # trained once, before the worker
+    return ws.config_path
+
+
+def _worker(config: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
+    with (tmp_path / "worker.err").open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "postvakt", "--config", str(config), "worker"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
+def _until(condition: Callable[[], object], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not within {seconds:.0f} s: {what}")
+
+
+def _scalar(engine: Engine, query: str, **params: object) -> object:
+    """One value, on a connection of its own; None while the queue's tables are missing."""
+    try:
+        with engine.connect() as db:
+            return db.execute(text(query), params).scalar()
+    except ProgrammingError:
+        return None
+
+
+WORKING = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
+
+
+def test_jobs_of_a_worker_that_died_running_stalled_are_retried(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A worker died while it ran "stalled" (the job that puts a stopped worker's jobs back
+    in the queue) and a mailbox's pass: both stay 'doing'.  The next "stalled" must still
+    run, and the pass go back in the queue (its mailbox waits behind it)."""
+    config = _config(tmp_path, postgres_url)
+    engine = create_engine(postgres_url)
+    worker = _worker(config, tmp_path)
+    try:
+        _until(lambda: _scalar(engine, WORKING), 120, "the worker at work")
+        with engine.begin() as db:  # a worker gone an hour ago, in the middle of both jobs
+            dead = db.execute(
+                text(
+                    "INSERT INTO procrastinate_workers (last_heartbeat) "
+                    "VALUES (now() - interval '1 hour') RETURNING id"
+                )
+            ).scalar()
+            mailbox = db.execute(text("SELECT min(id) FROM mailboxes")).scalar()
+            db.execute(
+                text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, "
+                    "queueing_lock, args, status, worker_id) VALUES ('default', "
+                    "'postvakt.stalled', 'stalled', NULL, '{\"timestamp\": 0}', 'doing', :w)"
+                ),
+                {"w": dead},
+            )
+            stuck = db.execute(
+                text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, "
+                    "status, worker_id) VALUES ('default', 'postvakt.pass', :lock, "
+                    "CAST(:args AS jsonb), 'doing', :w) RETURNING id"
+                ),
+                {"lock": f"mailbox:{mailbox}", "args": f'{{"mailbox_id": {mailbox}}}', "w": dead},
+            ).scalar()
+        # "stalled" runs every 30 s and takes a worker silent for 30 s as stopped
+        status = "SELECT status FROM procrastinate_jobs WHERE id = :id"
+        _until(
+            lambda: _scalar(engine, status, id=stuck) != "doing",
+            150,
+            "the dead worker's pass back in the queue",
+        )
+        again = (
+            "SELECT count(*) FROM procrastinate_jobs WHERE lock = :lock "
+            "AND status = 'succeeded' AND id > :id"
+        )
+        _until(
+            lambda: _scalar(engine, again, lock=f"mailbox:{mailbox}", id=stuck),
+            60,
+            "the mailbox passed again",
+        )
+    finally:
+        worker.kill()
+        worker.wait()
+        engine.dispose()
+
+
+def test_a_worker_whose_database_connection_broke_ends_with_an_error(
+    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    """The database refuses new connections for a moment (a restart, a failover) and the
+    worker's listening connection is cut: procrastinate stops the worker as if asked to.
+    It ended with success, so systemd's and compose's restart on failure left it stopped
+    and no mail was read; now it ends with an error that says what happened, in Swedish."""
+    config = _config(tmp_path, postgres_url)
+    name = postgres_url.rsplit("/", 1)[1]
+    engine = create_engine(postgres_url)
+    admin = create_engine(postgres_server.admin_url, isolation_level="AUTOCOMMIT")
+    worker = _worker(config, tmp_path)
+    try:
+        _until(lambda: _scalar(engine, WORKING), 120, "the worker at work")
+        with admin.connect() as db:
+            db.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            cut = db.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND query LIKE 'LISTEN%'"
+                ),
+                {"name": name},
+            ).all()
+        assert cut, "no listening connection to cut"
+        time.sleep(3)
+        with admin.connect() as db:
+            db.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        code = worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        engine.dispose()
+        admin.dispose()
+    err = (tmp_path / "worker.err").read_text(encoding="utf-8", errors="replace")
+    assert code not in (0, None), err[-2000:]
+    last = err.strip().splitlines()[-1]  # what the command says last: what happened
+    assert last.startswith("Fel: arbetaren ") and "förbindelse med databasen bröts" in last
