@@ -61,8 +61,10 @@ def _config(system: str, notice: str = "each") -> Any:
     )
 
 
-def _sessions(tmp_path: Path, busy_timeout: float | None = None) -> sessionmaker[Session]:
-    url = f"sqlite:///{tmp_path / 'postvakt.db'}"
+def _sessions(
+    tmp_path: Path, busy_timeout: float | None = None, url: str | None = None
+) -> sessionmaker[Session]:
+    url = url or f"sqlite:///{tmp_path / 'postvakt.db'}"
     engine = (
         open_database(url)
         if busy_timeout is None
@@ -126,13 +128,13 @@ def _statuses(sessions: sessionmaker[Session]) -> dict[str, DeliveryStatus]:
 
 
 def test_a_cases_next_document_waits_for_its_first_that_failed_after_the_case_was_made(
-    tmp_path: Path,
+    tmp_path: Path, db_url: str
 ) -> None:
     """CreateCase went through, CreateDocument failed: the incoming document waits to be
     tried again with the case's number in its progress.  The acknowledgement, due in the
     same run, made the case a second time (the case had no number yet), and the incoming
     document then went into that one, leaving the first empty in the diary."""
-    sessions, clock, fake = _sessions(tmp_path), Clock(T0), P360Fake(KEY)
+    sessions, clock, fake = _sessions(tmp_path, url=db_url), Clock(T0), P360Fake(KEY)
     outbox = DiaryOutbox(_config("public360"), clock)
     case_id = _case(sessions, outbox)
     _acknowledgement(sessions, outbox, case_id, T0 + timedelta(minutes=1))
@@ -155,12 +157,12 @@ def test_a_cases_next_document_waits_for_its_first_that_failed_after_the_case_wa
 
 
 def test_a_second_process_leaves_a_cases_next_document_while_the_first_is_on_its_way(
-    tmp_path: Path,
+    tmp_path: Path, db_url: str
 ) -> None:
     """Two deliverers (the service and the registrar's page, or two machines): one is
     delivering the incoming document when the acknowledgement is queued and the other
     runs.  It made the case again: the case has no number until the first is noted."""
-    sessions, clock, fake = _sessions(tmp_path), Clock(T0), P360Fake(KEY)
+    sessions, clock, fake = _sessions(tmp_path, url=db_url), Clock(T0), P360Fake(KEY)
     outbox = DiaryOutbox(_config("public360"), clock)
     case_id = _case(sessions, outbox)
     other = Deliverer(_config("public360"), sessions, clock=clock, environ={}, backend=_p360(fake))
@@ -233,12 +235,12 @@ def test_documents_not_yet_tried_when_a_run_stops_are_not_left_sending(tmp_path:
     }
 
 
-def test_a_retry_while_a_slow_run_delivers_sends_nothing_twice(tmp_path: Path) -> None:
+def test_a_retry_while_a_slow_run_delivers_sends_nothing_twice(tmp_path: Path, db_url: str) -> None:
     """Public 360 answers slowly: ten minutes a document.  Twenty minutes in, the registrar
     presses "försök igen".  The documents of the run's batch all counted as claimed when
     the batch was, so the third looked left behind by a stopped process: the retry sent it
     and the slow run sent it again.  Now each is claimed when its turn comes."""
-    sessions, clock, fake = _sessions(tmp_path), Clock(T0), P360Fake(KEY)
+    sessions, clock, fake = _sessions(tmp_path, url=db_url), Clock(T0), P360Fake(KEY)
     outbox = DiaryOutbox(_config("public360"), clock)
     for _ in range(3):
         _case(sessions, outbox)
