@@ -5,16 +5,22 @@ blocking mailbox waited for a thread."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from postvakt.config import ImapSettings
 from postvakt.errors import UnavailableError
 from postvakt.idle_hub import IdleHub
 from postvakt.mailbox.imap import ImapConnector
 from postvakt.retry import RetryPolicy
 from tests.support.dovecot import DovecotServer
+from tests.support.scripted_imap import ScriptedImap
 from tests.support.workspace import citizen_mail
 from tests.test_idle_hub import COMPLAINT, QUICK_CHECKS, SHORT, imap_settings, wait_until
 
@@ -200,3 +206,39 @@ def test_a_blocking_mailbox_waiting_for_a_thread_does_not_spin_the_loop() -> Non
     # a quiet loop turns a few times a second (its tick, timers, answers from the pools);
     # the spin was some 400,000 turns a second
     assert 0 < turns < 200, f"{turns} turns of the loop in 2 s"
+
+
+def test_untagged_news_before_idles_plus_is_news_not_a_lost_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RFC 3501 lets a server send untagged data before it answers IDLE with "+" (mail that
+    came meanwhile: "* 2 EXISTS", then "+ idling"); Dovecot does not, others may.  The
+    renewal took it for an error: the connection was dropped and logged in again."""
+
+    def on_idle(connection: int, idle: int, send: Callable[[bytes], None]) -> None:
+        send(b"* 2 EXISTS\r\n+ idling\r\n" if (connection, idle) == (1, 2) else b"+ idling\r\n")
+
+    caplog.set_level(logging.DEBUG, logger="postvakt")
+    server = ScriptedImap(on_idle)
+    settings = ImapSettings(
+        host="127.0.0.1",
+        port=server.port,
+        security="none",
+        username="kontakt",
+        password_env="PV_SCRIPTED_PASSWORD",
+        timeout_seconds=5,
+    )
+    passes: list[str] = []
+    hub = IdleHub(passes.append, policy=SHORT, renew=1.0, stand=0.2)
+    hub.add(
+        "kontakt@testby.se", ImapConnector("kontakt@testby.se", settings, "pw"), lambda: "INBOX"
+    )
+    hub.start()
+    try:
+        wait_until(lambda: server.idles >= 2, 10, "the renewal")
+        wait_until(lambda: len(passes) == 2, 2, "a pass for the news")
+    finally:
+        hub.close()
+        server.close()
+    assert server.accepted == 1  # the same connection: no new login
+    assert not [r for r in caplog.records if " lost" in r.getMessage()]

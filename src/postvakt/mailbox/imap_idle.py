@@ -70,7 +70,10 @@ class ImapIdle(_Base):
                     client.idle()
                     self._idle_since = now
                     self.commands += 1
-                if read_ahead(client):  # sent with "+ idling": no poll sees it; DONE reads it
+                early = _early(client)
+                if early:  # sent before "+ idling": news already
+                    responses = early
+                elif read_ahead(client):  # sent with "+ idling": no poll sees it; DONE reads it
                     responses = client.idle_done()[1]
                     self._idle_since = None
                 else:
@@ -151,7 +154,7 @@ class ImapIdle(_Base):
                 # Mail between DONE and IDLE comes with "+ idling", read into the buffer
                 # with it: the loop's select would not hear of it until the next renewal.
                 # Told as news (a pass looks); the next read or renewal reads the line.
-                new = new or read_ahead(client)
+                new = self._idle_news(_early(client)) or new or read_ahead(client)
         except ConnectorError:
             self._drop_idle()
             raise
@@ -172,3 +175,12 @@ class ImapIdle(_Base):
                 mailbox=self.address,
             )
         return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _early(client: Any) -> list[Any]:
+    """What the server said before its "+" to the last IDLE (:class:`LeanIMAPClient` keeps
+    it), taken once."""
+    early = getattr(client, "idle_early", None) or []
+    if early:
+        client.idle_early = []
+    return list(early)

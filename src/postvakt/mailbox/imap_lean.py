@@ -17,7 +17,9 @@ from contextlib import suppress
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 from imapclient.imap4 import IMAP4WithTimeout
+from imapclient.imapclient import _parse_untagged_response
 from imapclient.tls import IMAP4_TLS
 
 __all__ = ["READ_BUFFER", "LeanIMAPClient"]
@@ -85,6 +87,27 @@ class LeanIMAPClient(IMAPClient):
         finally:
             vars(imap).pop("send", None)
             vars(imap).pop("_command_complete", None)
+
+    idle_early: list[Any]
+    """Untagged responses the server sent before IDLE's "+" (parsed), for the caller to read
+    as news; cleared by each IDLE."""
+
+    def idle(self) -> None:
+        """imapclient's, but untagged responses before the "+" are kept, not an error.
+
+        RFC 3501 lets a server send untagged data at any time, and one that tells of mail
+        that came meanwhile before it answers the IDLE ("* 2 EXISTS", then "+ idling") is
+        right to.  imapclient raised "Unexpected IDLE response", and the IDLE connection was
+        dropped and logged in again.  A tagged answer (the server refused IDLE) still
+        raises."""
+        imap = self._imap
+        self._idle_tag = imap._command("IDLE")
+        self.idle_early = []
+        while (line := imap._get_response()) is not None:
+            if imap.tagged_commands.get(self._idle_tag) is not None:
+                raise IMAPClientError(f"Unexpected IDLE response: {line!r}")
+            self.idle_early.append(_parse_untagged_response(line))
+        imap.untagged_responses.clear()  # kept above; imaplib's copy would only grow
 
     def _create_IMAP4(self) -> imaplib.IMAP4:  # imapclient names it so
         if self.stream:
