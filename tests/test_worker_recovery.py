@@ -157,3 +157,61 @@ def test_a_worker_whose_database_connection_broke_ends_with_an_error(
     assert code not in (0, None), err[-2000:]
     last = err.strip().splitlines()[-1]  # what the command says last: what happened
     assert last.startswith("Fel: arbetaren ") and "förbindelse med databasen bröts" in last
+
+
+def test_failed_jobs_are_kept_a_week_then_deleted(tmp_path: Path, postgres_url: str) -> None:
+    """procrastinate deletes only succeeded jobs unless told: a mailbox whose pass fails every
+    minute left 1,440 failed jobs a day, for ever.  Succeeded ones go after an hour; failed,
+    cancelled and aborted ones after a week (to see what went wrong meanwhile)."""
+    import asyncio
+
+    from postvakt.service import Service
+    from postvakt.workers import apply_queue_schema, build_app, conninfo
+    from postvakt.workers.tasks import clean_old_jobs
+
+    workspace = make_workspace(tmp_path / "ws", postgres_url)
+    with Service(workspace.config).open() as service:
+        assert service.engine is not None
+        apply_queue_schema(service.engine)
+        ages = {  # (status, hours since it ended) -> kept?
+            ("succeeded", 2): False,
+            ("succeeded", 0): True,
+            ("failed", 8 * 24): False,
+            ("failed", 2): True,
+            ("aborted", 8 * 24): False,
+            ("cancelled", 8 * 24): False,
+            ("todo", 30 * 24): True,
+            ("doing", 30 * 24): True,
+        }
+        ids = {}
+        with service.engine.begin() as db:
+            for (status, hours), _kept in ages.items():
+                job = db.execute(
+                    text(
+                        "INSERT INTO procrastinate_jobs (queue_name, task_name, status) "
+                        "VALUES ('default', 'postvakt.pass', CAST(:s AS procrastinate_job_status)) "
+                        "RETURNING id"
+                    ),
+                    {"s": status},
+                ).scalar()
+                db.execute(text("DELETE FROM procrastinate_events WHERE job_id = :j"), {"j": job})
+                db.execute(
+                    text(
+                        "INSERT INTO procrastinate_events (job_id, type, at) VALUES (:j, "
+                        "'deferred', now() - make_interval(hours => :h))"
+                    ),
+                    {"j": job, "h": hours},
+                )
+                ids[(status, hours)] = job
+        app = build_app(conninfo(service.engine))
+
+        async def clean() -> None:
+            async with app.open_async():
+                await clean_old_jobs(app.job_manager)
+
+        asyncio.run(clean())
+        with service.engine.connect() as db:
+            left = set(db.execute(text("SELECT id FROM procrastinate_jobs")).scalars())
+    assert {key for key, job in ids.items() if job in left} == {
+        key for key, kept in ages.items() if kept
+    }

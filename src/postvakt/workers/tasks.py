@@ -25,7 +25,15 @@ from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox
 from postvakt.service import Service
 from postvakt.workers.app import even_interval, every, periodic_local
 
-__all__ = ["CLEANUP_HOURS", "STALLED_SECONDS", "Runtime", "mailbox_lock", "register"]
+__all__ = [
+    "CLEANUP_HOURS",
+    "FAILED_KEPT_HOURS",
+    "STALLED_SECONDS",
+    "Runtime",
+    "clean_old_jobs",
+    "mailbox_lock",
+    "register",
+]
 
 log = logging.getLogger("postvakt.workers")
 
@@ -36,6 +44,23 @@ STALLED_SECONDS = 30
 CLEANUP_HOURS = 1
 """Finished jobs are kept this long (``postvakt status`` and people looking at the queue
 see them), then deleted: a pass a minute over 1,000 mailboxes is 1.4 million jobs a day."""
+
+
+FAILED_KEPT_HOURS = 7 * 24
+"""Jobs that failed, were cancelled or aborted are kept a week (to see what went wrong), then
+deleted too: a mailbox whose pass fails every minute leaves 1,440 of them a day."""
+
+
+async def clean_old_jobs(manager: Any) -> None:
+    """Delete finished jobs: succeeded after :data:`CLEANUP_HOURS`, the others after
+    :data:`FAILED_KEPT_HOURS` (procrastinate keeps every one for ever unless told)."""
+    await manager.delete_old_jobs(nb_hours=CLEANUP_HOURS)
+    await manager.delete_old_jobs(
+        nb_hours=FAILED_KEPT_HOURS,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
 
 
 def mailbox_lock(mailbox_id: int) -> str:
@@ -241,7 +266,7 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
 
     @app.task(name="postvakt.cleanup", pass_context=True)
     async def cleanup(context: procrastinate.JobContext, timestamp: int) -> None:
-        await context.app.job_manager.delete_old_jobs(nb_hours=CLEANUP_HOURS)
+        await clean_old_jobs(context.app.job_manager)
 
     seconds = service.config.service.poll_interval_seconds
     if (interval := even_interval(seconds)) != seconds:
