@@ -339,3 +339,28 @@ def test_the_daily_digest_takes_every_document_of_the_day(tmp_path: Path) -> Non
     with sessions() as session:
         left = session.scalar(select(func.count()).where(DiaryEntry.status != DeliveryStatus.SENT))
     assert backend.sizes == [BATCH, 10] and left == 0
+
+
+def test_a_cases_next_document_goes_in_the_case_its_refused_first_made(
+    tmp_path: Path, db_url: str
+) -> None:
+    """CreateCase went through, then Public 360 refused the document (Successful: false): it
+    is marked failed, for a person.  The case's next document no longer waits for it, and
+    made the case a second time; it goes in the case the first one made, and the case gets
+    that number."""
+    sessions, clock, fake = _sessions(tmp_path, url=db_url), Clock(T0), P360Fake(KEY)
+    outbox = DiaryOutbox(_config("public360"), clock)
+    case_id = _case(sessions, outbox)
+    _acknowledgement(sessions, outbox, case_id, T0 + timedelta(minutes=1))
+    fake.fail_next("CreateDocument", 1, kind="unsuccessful", message="Unknown Category: 110")
+    deliverer = Deliverer(
+        _config("public360"), sessions, clock=clock, environ={}, backend=_p360(fake)
+    )
+    report = deliverer.run()
+    assert len(report.failed) == 1 and len(report.sent) == 1
+    assert len(fake.calls_of("CreateCase")) == 1 and list(fake.cases) == ["26/00001"]
+    assert fake.cases["26/00001"].documents == ["26/00001-1"]  # the acknowledgement
+    statuses = _statuses(sessions)
+    assert sorted(statuses.values()) == sorted([DeliveryStatus.FAILED, DeliveryStatus.SENT])
+    with sessions() as session:
+        assert session.get(Case, case_id).diary_number == "26/00001"  # type: ignore[union-attr]

@@ -260,6 +260,25 @@ class Deliverer:
                 row.status, row.claimed_at = DeliveryStatus.SENDING, now
             return [r.id for r in rows]
 
+    def _case_made(self, session: Session, entry: DiaryEntry) -> str | None:
+        """The number of the case an earlier document of ``entry``'s case made in the diary
+        system and never got noted on the case: it was refused after the case was made
+        (CreateCase went through, the document did not), and a person sees to it.  The
+        case's later documents go in that case rather than make it again."""
+        for other in session.scalars(
+            select(DiaryEntry)
+            .where(
+                DiaryEntry.case_id == entry.case_id,
+                DiaryEntry.system == entry.system,
+                DiaryEntry.id < entry.id,
+            )
+            .order_by(DiaryEntry.id)
+        ):
+            made = (other.progress or {}).get("case_number")
+            if made:
+                return str(made)
+        return None
+
     def _load(self, session: Session, entry_id: int) -> DiaryEntry:
         return session.scalars(
             select(DiaryEntry)
@@ -283,6 +302,10 @@ class Deliverer:
             entry = self._load(session, entry_id)
             document = document_of(entry, self._extra(entry, now))
             progress = dict(entry.progress or {})
+            if not entry.case.diary_number and "case_number" not in progress:
+                made = self._case_made(session, entry)
+                if made is not None:
+                    progress["case_number"] = made
         try:
             delivered = backend.deliver(document, progress)
         except DiaryError as exc:
