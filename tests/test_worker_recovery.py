@@ -215,3 +215,49 @@ def test_failed_jobs_are_kept_a_week_then_deleted(tmp_path: Path, postgres_url: 
     assert {key for key, job in ids.items() if job in left} == {
         key for key, kept in ages.items() if kept
     }
+
+
+def test_a_mailbox_job_whose_end_was_never_noted_is_taken_up_again(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """procrastinate could not note a pass's end (a connection cut just then): the job stays
+    'doing' under a worker that lives on, which "stalled" never looks at, and every later
+    pass of that mailbox waits behind it.  'doing' for longer than two leases while nobody
+    holds the mailbox, it goes back in the queue."""
+    config = _config(tmp_path, postgres_url)
+    engine = create_engine(postgres_url)
+    worker = _worker(config, tmp_path)
+    try:
+        _until(lambda: _scalar(engine, WORKING), 120, "the worker at work")
+        with engine.begin() as db:
+            live = db.execute(
+                text("SELECT id FROM procrastinate_workers ORDER BY last_heartbeat DESC LIMIT 1")
+            ).scalar()
+            # a mailbox no pass runs for now (a running one holds its lock): not in the config
+            mailbox = 1 + db.execute(text("SELECT max(id) FROM mailboxes")).scalar()
+            orphan = db.execute(
+                text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, "
+                    "status, worker_id) VALUES ('default', 'postvakt.pass', :lock, "
+                    "CAST(:args AS jsonb), 'doing', :w) RETURNING id"
+                ),
+                {"lock": f"mailbox:{mailbox}", "args": f'{{"mailbox_id": {mailbox}}}', "w": live},
+            ).scalar()
+            db.execute(
+                text(
+                    "INSERT INTO procrastinate_events (job_id, type, at) "
+                    "VALUES (:j, 'started', now() - interval '20 minutes')"
+                ),
+                {"j": orphan},
+            )
+        status = "SELECT status FROM procrastinate_jobs WHERE id = :id"
+        _until(
+            lambda: _scalar(engine, status, id=orphan) != "doing",
+            120,
+            "the orphaned pass back in the queue",
+        )
+        assert _scalar(engine, "SELECT count(*) FROM procrastinate_workers WHERE id = :w", w=live)
+    finally:
+        worker.kill()
+        worker.wait()
+        engine.dispose()

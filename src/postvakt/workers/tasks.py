@@ -16,7 +16,7 @@ from typing import Any
 import procrastinate
 from procrastinate import exceptions as queue_errors
 from procrastinate.jobs import Status
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from postvakt.errors import PostvaktError
 from postvakt.intake import PassReport
@@ -115,6 +115,28 @@ class Runtime:
             applied = service.delegation.apply()
             for error in applied.errors:
                 log.error("absences: %s", error)
+
+    def orphans(self) -> list[int]:
+        """Jobs of a mailbox (its passes, its drafts) 'doing' for longer than two leases
+        whose mailbox no process holds: nobody is working them.  procrastinate leaves a job
+        'doing' when it could not note its end (a connection cut just then) and its worker
+        lives on: "stalled" looks only at workers that stopped, and the mailbox's every later
+        job would wait behind that one until the worker restarts.  A job at work holds the
+        mailbox's lease and renews it; the two leases leave time for its first look."""
+        assert self.service.engine is not None
+        seconds = 2 * self.service.config.service.lease_seconds
+        query = text(
+            "SELECT job.id FROM procrastinate_jobs job "
+            "JOIN procrastinate_events started ON started.job_id = job.id "
+            "AND started.type = 'started' "
+            "WHERE job.status = 'doing' AND job.lock LIKE 'mailbox:%' "
+            "GROUP BY job.id, job.lock "
+            "HAVING max(started.at) < now() - make_interval(secs => :seconds) "
+            "AND NOT EXISTS (SELECT 1 FROM mailbox_leases lease "
+            "WHERE 'mailbox:' || lease.mailbox_id = job.lock AND lease.expires_at > now())"
+        )
+        with self.service.engine.connect() as db, database_errors():
+            return list(db.execute(query, {"seconds": seconds}).scalars())
 
     def run_rule(self, job: str, slot: str) -> None:
         """One rule job of :meth:`Service.schedule`.  Its periodic task fires every day:
@@ -262,7 +284,24 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
                 retried,
                 replaced,
             )
-        return {"retried": retried, "replaced": replaced}
+        orphaned = 0
+        for job_id in await asyncio.to_thread(runtime.orphans):
+            try:
+                await manager.retry_job_by_id_async(job_id, retry_at=service.clock())
+            except queue_errors.UniqueViolation:
+                await manager.finish_job_by_id_async(
+                    job_id, status=Status.ABORTED, delete_job=False
+                )
+            except queue_errors.ConnectorException:
+                log.debug("orphaned job %s already seen to", job_id, exc_info=True)
+                continue
+            orphaned += 1
+        if orphaned:
+            log.warning(
+                "%d jobs of a mailbox nobody works (their end was never noted) taken up again",
+                orphaned,
+            )
+        return {"retried": retried, "replaced": replaced, "orphaned": orphaned}
 
     @app.task(name="postvakt.cleanup", pass_context=True)
     async def cleanup(context: procrastinate.JobContext, timestamp: int) -> None:
