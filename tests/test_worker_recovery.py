@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from postvakt.config import load_config
@@ -62,6 +62,18 @@ def _scalar(engine: Engine, query: str, **params: object) -> object:
 WORKING = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
 
 
+def _running_pass(db: Connection, mailbox: int, worker: int) -> int:
+    """A pass of ``mailbox`` that ``worker`` runs, as the queue has it ('doing'); its id."""
+    return db.execute(
+        text(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, "
+            "status, worker_id) VALUES ('default', 'postvakt.pass', :lock, "
+            "CAST(:args AS jsonb), 'doing', :w) RETURNING id"
+        ),
+        {"lock": f"mailbox:{mailbox}", "args": f'{{"mailbox_id": {mailbox}}}', "w": worker},
+    ).scalar_one()
+
+
 def test_jobs_of_a_worker_that_died_running_stalled_are_retried(
     tmp_path: Path, postgres_url: str
 ) -> None:
@@ -89,14 +101,7 @@ def test_jobs_of_a_worker_that_died_running_stalled_are_retried(
                 ),
                 {"w": dead},
             )
-            stuck = db.execute(
-                text(
-                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, "
-                    "status, worker_id) VALUES ('default', 'postvakt.pass', :lock, "
-                    "CAST(:args AS jsonb), 'doing', :w) RETURNING id"
-                ),
-                {"lock": f"mailbox:{mailbox}", "args": f'{{"mailbox_id": {mailbox}}}', "w": dead},
-            ).scalar()
+            stuck = _running_pass(db, mailbox, dead)
         # "stalled" runs every 30 s and takes a worker silent for 30 s as stopped
         status = "SELECT status FROM procrastinate_jobs WHERE id = :id"
         _until(
@@ -235,14 +240,7 @@ def test_a_mailbox_job_whose_end_was_never_noted_is_taken_up_again(
             ).scalar()
             # a mailbox no pass runs for now (a running one holds its lock): not in the config
             mailbox = 1 + db.execute(text("SELECT max(id) FROM mailboxes")).scalar()
-            orphan = db.execute(
-                text(
-                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, "
-                    "status, worker_id) VALUES ('default', 'postvakt.pass', :lock, "
-                    "CAST(:args AS jsonb), 'doing', :w) RETURNING id"
-                ),
-                {"lock": f"mailbox:{mailbox}", "args": f'{{"mailbox_id": {mailbox}}}', "w": live},
-            ).scalar()
+            orphan = _running_pass(db, mailbox, live)
             db.execute(
                 text(
                     "INSERT INTO procrastinate_events (job_id, type, at) "
