@@ -193,9 +193,9 @@ class Deliverer:
         )
         return report
 
-    def _ready(self, now: datetime) -> ColumnElement[bool]:
-        """Pending and due, and every earlier document of its case delivered (or refused, for
-        a person to see to).  A case's first document creates it in the diary system: a later
+    def _ready(self, now: datetime, *, in_order: bool = True) -> ColumnElement[bool]:
+        """Pending and due; ``in_order``, and every earlier document of its case delivered (or
+        refused, for a person to see to).  A case's first document creates it in the diary system: a later
         one sent while that is on its way, or waiting to be tried again, would create the
         case a second time (two processes; a first document that failed after the case was
         made), and the documents would come out of order."""
@@ -210,12 +210,12 @@ class Deliverer:
             )
             .exists()
         )
-        return and_(
+        due = and_(
             DiaryEntry.status == DeliveryStatus.PENDING,
             DiaryEntry.system == self.system,
             DiaryEntry.next_attempt_at.is_(None) | (DiaryEntry.next_attempt_at <= now),
-            ~waits,
         )
+        return and_(due, ~waits) if in_order else due
 
     def _due(self, now: datetime, seen: set[int]) -> list[int]:
         """Up to BATCH documents ready to go (:meth:`_ready`), oldest first, not ``seen``."""
@@ -245,12 +245,7 @@ class Deliverer:
             rows = list(
                 session.scalars(
                     select(DiaryEntry)
-                    .where(
-                        DiaryEntry.status == DeliveryStatus.PENDING,
-                        DiaryEntry.system == self.system,
-                        (DiaryEntry.next_attempt_at.is_(None))
-                        | (DiaryEntry.next_attempt_at <= now),
-                    )
+                    .where(self._ready(now, in_order=False))
                     .order_by(DiaryEntry.id)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True)

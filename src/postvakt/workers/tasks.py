@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import procrastinate
@@ -61,6 +62,21 @@ async def clean_old_jobs(manager: Any) -> None:
         include_cancelled=True,
         include_aborted=True,
     )
+
+
+async def _take_up(manager: Any, job_id: int, now: datetime) -> str | None:
+    """A 'doing' job nobody works, back in the queue ("retried"); or aborted when the same
+    work already waits (its queueing lock: that job does it, "replaced"); None when it is no
+    longer 'doing' (another "stalled" job, they may run side by side, saw to it first)."""
+    try:
+        await manager.retry_job_by_id_async(job_id, retry_at=now)
+        return "retried"
+    except queue_errors.UniqueViolation:
+        await manager.finish_job_by_id_async(job_id, status=Status.ABORTED, delete_job=False)
+        return "replaced"
+    except queue_errors.ConnectorException:
+        log.debug("job %s already seen to", job_id, exc_info=True)
+        return None
 
 
 def mailbox_lock(mailbox_id: int) -> str:
@@ -129,14 +145,16 @@ class Runtime:
             "SELECT job.id FROM procrastinate_jobs job "
             "JOIN procrastinate_events started ON started.job_id = job.id "
             "AND started.type = 'started' "
-            "WHERE job.status = 'doing' AND job.lock LIKE 'mailbox:%' "
+            "WHERE job.status = 'doing' AND job.lock LIKE :prefix || '%' "
             "GROUP BY job.id, job.lock "
             "HAVING max(started.at) < now() - make_interval(secs => :seconds) "
             "AND NOT EXISTS (SELECT 1 FROM mailbox_leases lease "
-            "WHERE 'mailbox:' || lease.mailbox_id = job.lock AND lease.expires_at > now())"
+            "WHERE :prefix || lease.mailbox_id = job.lock AND lease.expires_at > now())"
         )
         with self.service.engine.connect() as db, database_errors():
-            return list(db.execute(query, {"seconds": seconds}).scalars())
+            return list(
+                db.execute(query, {"seconds": seconds, "prefix": mailbox_lock("")}).scalars()
+            )
 
     def run_rule(self, job: str, slot: str) -> None:
         """One rule job of :meth:`Service.schedule`.  Its periodic task fires every day:
@@ -265,37 +283,22 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         # The gone workers out of procrastinate_workers (postvakt status lists the live
         # ones); their running jobs keep status 'doing' with no worker, found just below.
         await manager.prune_stalled_workers(STALLED_SECONDS)
-        retried = replaced = 0
-        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
-            try:
-                await manager.retry_job(job)
-                retried += 1
-            except queue_errors.UniqueViolation:
-                # The same work is already waiting (its queueing lock): that job does it.
-                await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
-                replaced += 1
-            except queue_errors.ConnectorException:
-                # No longer 'doing': another "stalled" job (they may run side by side) saw
-                # to it first.
-                log.debug("stalled job %s already seen to", job.id, exc_info=True)
+        stopped = [
+            await _take_up(manager, job.id, service.clock())
+            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS)
+        ]
+        retried, replaced = stopped.count("retried"), stopped.count("replaced")
         if retried or replaced:
             log.warning(
                 "jobs of a stopped worker: %d back in the queue, %d left to a waiting one",
                 retried,
                 replaced,
             )
-        orphaned = 0
-        for job_id in await asyncio.to_thread(runtime.orphans):
-            try:
-                await manager.retry_job_by_id_async(job_id, retry_at=service.clock())
-            except queue_errors.UniqueViolation:
-                await manager.finish_job_by_id_async(
-                    job_id, status=Status.ABORTED, delete_job=False
-                )
-            except queue_errors.ConnectorException:
-                log.debug("orphaned job %s already seen to", job_id, exc_info=True)
-                continue
-            orphaned += 1
+        orphans = [
+            await _take_up(manager, job_id, service.clock())
+            for job_id in await asyncio.to_thread(runtime.orphans)
+        ]
+        orphaned = len(orphans) - orphans.count(None)
         if orphaned:
             log.warning(
                 "%d jobs of a mailbox nobody works (their end was never noted) taken up again",
