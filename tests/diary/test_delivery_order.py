@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.clock import STOCKHOLM
@@ -364,3 +364,35 @@ def test_a_cases_next_document_goes_in_the_case_its_refused_first_made(
     assert sorted(statuses.values()) == sorted([DeliveryStatus.FAILED, DeliveryStatus.SENT])
     with sessions() as session:
         assert session.get(Case, case_id).diary_number == "26/00001"  # type: ignore[union-attr]
+
+
+def test_a_number_the_registrar_enters_while_the_case_is_made_is_kept(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The registrar enters the diary number by hand while Public 360 is making the case
+    (committed after the deliverer read the case): the hand-entered number stays; the
+    deliverer read the case without a lock and wrote Public 360's over it."""
+    import threading
+
+    sessions, clock, fake = _sessions(tmp_path, url=postgres_url), Clock(T0), P360Fake(KEY)
+    outbox = DiaryOutbox(_config("public360"), clock)
+    case_id = _case(sessions, outbox)
+    deliverer = Deliverer(
+        _config("public360"), sessions, clock=clock, environ={}, backend=_p360(fake)
+    )
+    hand = sessions()
+    hand.begin()
+    hand.execute(
+        update(Case).where(Case.id == case_id).values(diary_number="KS 2026/99"),
+    )  # entered, not yet saved
+    done: list[Any] = []
+    runner = threading.Thread(target=lambda: done.append(deliverer.run()))
+    runner.start()
+    runner.join(1.5)  # the deliverer has made the case in Public 360 and waits on the row
+    hand.commit()
+    hand.close()
+    runner.join(30)
+    assert done and len(done[0].sent) == 1
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.diary_number == "KS 2026/99"

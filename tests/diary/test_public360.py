@@ -143,7 +143,10 @@ def test_incoming_message_creates_the_case_its_document_and_the_eml_file(
     assert filed.parameter["Category"] == "recno:114"  # incoming e-mail
     assert filed.parameter["Status"] == "recno:6"  # officially recorded
     assert filed.parameter["Title"] == "Inkommande synpunkt/klagomål"
-    assert filed.parameter["Notes"] == "Handling av slag incoming i ärende PV-2026-000017."
+    assert filed.parameter["Notes"] == (  # the last line finds it again after a lost answer
+        "Handling av slag incoming i ärende PV-2026-000017.\n\nPostvakt-id: case-17/incoming/1"
+    )
+    assert case.parameter["ExternalId"] == {"Id": "PV-2026-000017", "Type": "Postvakt"}
     [file] = filed.files
     assert (file.title, file.format, file.data) == ("meddelande", "eml", EML)
     assert progress == {
@@ -216,6 +219,7 @@ def test_the_settings_reach_the_case_and_the_document(fake: P360Fake) -> None:
         responsible_enterprise_recno=200042,
         default_value_set="Postvakt",
         document_status="reserved",
+        external_system="Postvakt-test",
     )
 
     delivered = p360.deliver(incoming(case_facts()), {})
@@ -227,6 +231,7 @@ def test_the_settings_reach_the_case_and_the_document(fake: P360Fake) -> None:
         "ResponsiblePersonRecno": 200311,
         "ResponsibleEnterpriseRecno": 200042,
         "DefaultValueSet": "Postvakt",
+        "ExternalId": {"Id": "PV-2026-000017", "Type": "Postvakt-test"},
     }
     filed = fake.documents[delivered.external_id].parameter
     assert (filed["Status"], filed["DefaultValueSet"]) == ("recno:1", "Postvakt")

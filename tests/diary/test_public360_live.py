@@ -3,7 +3,8 @@
 Runs only when ``POSTVAKT_LIVE_P360`` names a TOML file with a ``[public360]`` table — the
 keys of ``[registry.public360]``, plus ``collective_number`` if you want one — and the
 environment variable its ``authkey_env`` names holds the key.  It creates one case with one
-document and a small text file; remove them in Public 360 afterwards.
+document and a small text file, then delivers the same document again as after a lost answer
+(it must find all three, not make them again); remove them in Public 360 afterwards.
 """
 
 from __future__ import annotations
@@ -67,3 +68,11 @@ def test_a_case_a_document_and_a_file_in_a_real_public_360() -> None:
         "document_number": delivered.external_id,
         "files": ["postvakt-test.txt"],
     }
+
+    # The look-ups a lost answer needs: this installation finds the case by its ExternalId,
+    # the document by its notes' last line and the file by its title, and makes none again.
+    again = Public360Diary(settings, os.environ, collective_number=collective).deliver(
+        document, {"unsure": True}
+    )
+
+    assert again == delivered

@@ -1,11 +1,18 @@
 """A stateful fake of Public 360's SIF web API, as an ``httpx2.MockTransport`` handler.
 
-It answers the three calls Postvakt makes with the shapes of the vendor's connector
-definition: every call a POST of ``{"parameter": {...}}`` to
+It answers the calls Postvakt makes with the shapes of the vendor's connector definition:
+every call a POST of ``{"parameter": {...}}`` to
 ``…/SI.Data.RPC/SI.Data.RPC/<Service>/<Method>``, every answer JSON with ``Successful``,
 ``ErrorMessage`` and ``ErrorDetails``:
 
-- ``CaseService/CreateCase`` (``Title`` required) → ``Recno``, ``CaseNumber`` (``26/00001``);
+- ``CaseService/CreateCase`` (``Title`` required; ``ExternalId: {Id, Type}`` kept)
+  → ``Recno``, ``CaseNumber`` (``26/00001``);
+- ``CaseService/GetCases`` (filters ``ExternalId: {Id, Type}``, ``CaseNumber``; no filter is
+  refused) → ``Cases: [{Recno, CaseNumber, Title, ExternalId}]``, oldest first;
+- ``DocumentService/GetDocuments`` (filters ``CaseNumber``, ``DocumentNumber``;
+  ``IncludeFiles``) → ``Documents: [{Recno, DocumentNumber, CaseNumber, Title, Notes,
+  Files: [{Recno, Title, Format}]}]``.  The two look-ups follow what public SIF clients send
+  and read (the connector definition has no look-up);
 - ``DocumentService/CreateDocument`` (``CaseNumber``, ``Title``, ``Category``, ``Status``
   required; the case must exist; category and status from the connector's lists)
   → ``Recno``, ``DocumentNumber`` (``26/00001-1``);
@@ -20,7 +27,8 @@ parameter is HTTP 200 with ``Successful: false`` and an ``ErrorMessage``, as SIF
 Faults: :meth:`P360Fake.fail_next` makes the next N calls of a method fail with an HTTP
 status, with ``Successful: false``, with an answer that is not JSON, or with a time-out or
 a refused connection (raised as ``httpx2.ReadTimeout`` / ``httpx2.ConnectError``), without
-doing what they asked.  Every request is recorded in :attr:`P360Fake.calls`.
+doing what they asked; or (``lost``) do what they asked and then time out, as when the
+answer is lost on the way back.  Every request is recorded in :attr:`P360Fake.calls`.
 """
 
 from __future__ import annotations
@@ -42,10 +50,12 @@ REQUIRED = {
     ("CaseService", "CreateCase"): ("Title",),
     ("DocumentService", "CreateDocument"): ("CaseNumber", "Title", "Category", "Status"),
     ("FileService", "CreateFile"): ("Title", "DocumentNumber", "Format", "Base64Data"),
+    ("CaseService", "GetCases"): (),
+    ("DocumentService", "GetDocuments"): (),
 }
 _PREFIX = "/SI.Data.RPC/SI.Data.RPC/"
 
-FaultKind = Literal["status", "unsuccessful", "garbage", "timeout", "connect"]
+FaultKind = Literal["status", "unsuccessful", "garbage", "timeout", "connect", "lost"]
 
 
 @dataclass
@@ -175,7 +185,7 @@ class P360Fake:
         if not self._authorised(request):
             return httpx2.Response(401, text="Unauthorized")
         fault = self._fault(call.method)
-        if fault is not None:
+        if fault is not None and fault.kind != "lost":
             if fault.kind == "timeout":
                 raise httpx2.ReadTimeout("timed out", request=request)
             if fault.kind == "connect":
@@ -201,8 +211,13 @@ class P360Fake:
             "CreateCase": self._create_case,
             "CreateDocument": self._create_document,
             "CreateFile": self._create_file,
+            "GetCases": self._get_cases,
+            "GetDocuments": self._get_documents,
         }
-        return handlers[call.method](parameter)
+        response = handlers[call.method](parameter)
+        if fault is not None:  # "lost": done, and the answer never comes back
+            raise httpx2.ReadTimeout("timed out", request=request)
+        return response
 
     def _authorised(self, request: httpx2.Request) -> bool:
         if self.auth == "bearer":
@@ -224,10 +239,77 @@ class P360Fake:
         for name in ("ResponsiblePersonRecno", "ResponsibleEnterpriseRecno"):
             if name in parameter and not isinstance(parameter[name], int):
                 return _failed(f"{name} must be an integer")
+        external = parameter.get("ExternalId")
+        if external is not None and not _external_id(external):
+            return _failed("ExternalId must have Id and Type")
         number = f"{self.year:02d}/{next(self._case_seq):05d}"
         case = Case(next(self._recnos), number, parameter)
         self.cases[number] = case
         return _ok(Recno=case.recno, CaseNumber=number)
+
+    def _get_cases(self, parameter: dict[str, Any]) -> httpx2.Response:
+        external = parameter.get("ExternalId")
+        number = parameter.get("CaseNumber")
+        if external is None and number is None:
+            return _failed("At least one search criterion is required")
+        if external is not None and not _external_id(external):
+            return _failed("ExternalId must have Id and Type")
+        found = [
+            case
+            for case in self.cases.values()
+            if (number is None or case.number == number)
+            and (external is None or case.parameter.get("ExternalId") == external)
+        ]
+        found.sort(key=lambda case: case.recno)
+        return _ok(
+            Cases=[
+                {
+                    "Recno": case.recno,
+                    "CaseNumber": case.number,
+                    "Title": case.parameter.get("Title"),
+                    "ExternalId": case.parameter.get("ExternalId"),
+                }
+                for case in found
+            ],
+            TotalCount=len(found),
+        )
+
+    def _get_documents(self, parameter: dict[str, Any]) -> httpx2.Response:
+        case_number = parameter.get("CaseNumber")
+        number = parameter.get("DocumentNumber")
+        if case_number is None and number is None:
+            return _failed("At least one search criterion is required")
+        found = [
+            document
+            for document in self.documents.values()
+            if (case_number is None or document.case_number == case_number)
+            and (number is None or document.number == number)
+        ]
+        found.sort(key=lambda document: document.recno)
+        include_files = bool(parameter.get("IncludeFiles"))
+        return _ok(
+            Documents=[
+                {
+                    "Recno": document.recno,
+                    "DocumentNumber": document.number,
+                    "CaseNumber": document.case_number,
+                    "Title": document.parameter.get("Title"),
+                    "Notes": document.parameter.get("Notes"),
+                    **(
+                        {
+                            "Files": [
+                                {"Recno": f.recno, "Title": f.title, "Format": f.format}
+                                for f in document.files
+                            ]
+                        }
+                        if include_files
+                        else {}
+                    ),
+                }
+                for document in found
+            ],
+            TotalCount=len(found),
+        )
 
     def _create_document(self, parameter: dict[str, Any]) -> httpx2.Response:
         case = self.cases.get(parameter["CaseNumber"])
@@ -266,6 +348,16 @@ class P360Fake:
         document.files.append(file)
         self.files.append(file)
         return _ok(Recno=file.recno)
+
+
+def _external_id(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("Id"), str)
+        and bool(value["Id"])
+        and isinstance(value.get("Type"), str)
+        and bool(value["Type"])
+    )
 
 
 def _ok(**fields: Any) -> httpx2.Response:

@@ -48,6 +48,14 @@ class Public360Config(Strict):
         description="Status of documents: reserved (recno:1) or officially recorded (recno:6).",
     )
     timeout_seconds: float = Field(30, gt=0, le=600, description="Time-out of each call.")
+    external_system: str = Field(
+        "Postvakt",
+        min_length=1,
+        max_length=50,
+        description="ExternalId Type of the cases Postvakt creates (their Id is the case's "
+        "reference): how a case whose CreateCase got no answer is found again. Give a test "
+        "installation against the same Public 360 a name of its own.",
+    )
 
 
 class RegistryConfig(Strict):

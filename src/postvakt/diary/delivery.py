@@ -8,7 +8,8 @@ records the outcome: ``sent`` (with what the diary said: a document number, a ca
 ``[registry] retry_max_minutes``) when the diary or SMTP was down, or ``failed`` when the
 diary refused the document as it is.  A row left ``sending`` by a crash is shown as uncertain
 in ``postvakt diary status`` and resent only when a person says so (``postvakt diary retry``):
-it may have reached the diary.
+it may have reached the diary, so its progress is marked ``unsure`` and the backend looks for
+what the stopped process may have made before making it again.
 """
 
 from __future__ import annotations
@@ -313,9 +314,15 @@ class Deliverer:
             entry = self._load(session, entry_id)
             entry.status, entry.sent_at = DeliveryStatus.SENT, now
             entry.external_id = (delivered.external_id or "")[:300] or None
+            progress.pop("unsure", None)  # delivered: nothing left in doubt
             entry.progress, entry.last_error = progress, None
             entry.attempts += 1
             case = entry.case
+            if delivered.diary_number and not case.anonymous:
+                # read again under a row lock: a number the registrar entered by hand while
+                # this document was on its way (committed after the load above) is seen and
+                # kept, and one being entered now waits for this transaction
+                session.refresh(case, with_for_update=True)
             if (
                 delivered.diary_number
                 and not case.anonymous
@@ -415,10 +422,12 @@ class Deliverer:
                 query = query.where(DiaryEntry.case_id == case_id)
             count = 0
             for entry in session.scalars(query):
-                if entry.status is DeliveryStatus.SENDING and (
-                    entry.claimed_at is None or now - entry.claimed_at < STUCK_AFTER
-                ):
-                    continue  # being sent right now by a running process
+                if entry.status is DeliveryStatus.SENDING:
+                    if entry.claimed_at is not None and now - entry.claimed_at < STUCK_AFTER:
+                        continue  # being sent right now by a running process
+                    # a stopped process may have done any step without noting it: the
+                    # backend looks before it does one again (Public 360: by ExternalId)
+                    entry.progress = {**(entry.progress or {}), "unsure": True}
                 entry.status, entry.next_attempt_at = DeliveryStatus.PENDING, now
                 count += 1
             return count

@@ -6,14 +6,21 @@ One document is delivered in up to three kinds of call, each a POST of
 1. ``CaseService/CreateCase`` — only when the case has no number yet (neither the diary's
    nor one recorded in ``progress``) and is not anonymous; anonymous complaints go to the
    collective case (``[registry] collective_number``).  The ``CaseNumber`` it returns is
-   the diary number.
-2. ``DocumentService/CreateDocument`` — the document, in the category of its kind.
+   the diary number.  The case carries ``ExternalId: {Id: <reference>, Type:
+   <external_system>}``.
+2. ``DocumentService/CreateDocument`` — the document, in the category of its kind; its
+   notes end with the line ``Postvakt-id: <key>``.
 3. ``FileService/CreateFile`` — one call per attachment.
 
 What is done is written to ``progress`` right after each successful call, and the caller
 saves ``progress`` whether the delivery succeeded or not: a retry never creates the case,
-the document or a file twice.  (A call that timed out after Public 360 had done it cannot be
-told from one that never arrived; such a retry makes a duplicate the registrar removes.)
+the document or a file twice.  A call that got no answer (a time-out, a broken connection)
+may still have been carried out: ``progress["asking"]`` names it, and the next try looks
+before making it again — ``CaseService/GetCases`` by the ExternalId, ``DocumentService/
+GetDocuments`` in the case for the Postvakt-id line, the document's files by title.  A
+document a stopped process left "sending" is marked ``unsure`` by ``postvakt diary retry``,
+and every step not noted is looked for.  A Public 360 that refuses a look-up gets the call
+again, as before (and perhaps a duplicate the registrar removes).
 
 Errors: no answer, HTTP 5xx, 401, 403, 408, 429 or an answer that is not SIF's JSON raise
 :class:`DiaryUnavailable` (retried with back-off); HTTP 200 with ``Successful: false`` and
@@ -137,47 +144,173 @@ class Public360Diary:
             case_number = self._collective
         else:
             case_number = None
+        doubt = _Doubt(progress)
         files: list[str] = progress.setdefault("files", [])
         with _Session(self._settings, self._environ, self._transport) as session:
             if case_number is None:
-                answer = session.call("CaseService", "CreateCase", self._case(case))
-                case_number = _text(answer, "CaseNumber", "CreateCase")
+                if doubt.of("case"):
+                    case_number = self._look_for_case(session, case)
+                if case_number is None:
+                    doubt.asking("case")
+                    answer = session.call("CaseService", "CreateCase", self._case(case))
+                    case_number = _text(answer, "CaseNumber", "CreateCase")
+                    log.info("case %d: Public 360 case %s created", case.case_id, case_number)
                 progress["case_number"] = case_number
-                log.info("case %d: Public 360 case %s created", case.case_id, case_number)
+            doubt.answered("case")
             document_number = progress.get("document_number")
+            there: list[dict[str, Any]] | None = None  # the document's files in Public 360
+            if not document_number and doubt.of("document"):
+                found = self._look_for_document(session, case_number, document)
+                if found is not None:
+                    document_number = str(found["DocumentNumber"])
+                    there = _files_of(found)
             if not document_number:
+                doubt.asking("document")
                 parameter = self._document(document, case_number)
                 answer = session.call("DocumentService", "CreateDocument", parameter)
                 document_number = _text(answer, "DocumentNumber", "CreateDocument")
-                progress["document_number"] = document_number
                 log.info(
                     "case %d: %s filed in Public 360 as %s",
                     case.case_id,
                     document.kind.value,
                     document_number,
                 )
-            done = Counter(files)
-            seen: Counter[str] = Counter()
-            total = len(document.attachments)
-            for number, attachment in enumerate(document.attachments, start=1):
-                seen[attachment.filename] += 1
-                if seen[attachment.filename] <= done[attachment.filename]:
-                    continue  # sent by an earlier try
-                title = None
-                if case.individual_care:  # the file's name may carry the citizen's words
-                    title = DOCUMENT_TITLES[document.kind]
-                    title += f" ({number})" if total > 1 else ""
-                parameter = _file(attachment, str(document_number), title)
-                session.call(
-                    "FileService", "CreateFile", parameter, what=f"fil {number} av {total}"
-                )
-                files.append(attachment.filename)
-                log.debug("case %d: file %d of %d sent", case.case_id, number, total)
+            progress["document_number"] = document_number
+            doubt.answered("document")
+            self._send_files(session, document, str(document_number), files, doubt, there)
+        doubt.settled()
         return Delivered(diary_number=case_number, external_id=str(document_number))
+
+    def _send_files(
+        self,
+        session: _Session,
+        document: DiaryDocument,
+        document_number: str,
+        files: list[str],
+        doubt: _Doubt,
+        there: list[dict[str, Any]] | None,
+    ) -> None:
+        """Each attachment not yet sent, as a file of the document; one whose CreateFile
+        went without an answer is looked for first, by its title on the document."""
+        case = document.case
+        total = len(document.attachments)
+        parameters = []
+        for number, attachment in enumerate(document.attachments, start=1):
+            title = None
+            if case.individual_care:  # the file's name may carry the citizen's words
+                title = DOCUMENT_TITLES[document.kind]
+                title += f" ({number})" if total > 1 else ""
+            parameters.append(_file(attachment, document_number, title))
+        done = Counter(files)
+        seen: Counter[str] = Counter()
+        todo = []
+        recorded: Counter[str] = Counter()  # titles of the files noted as sent
+        for number, (attachment, parameter) in enumerate(
+            zip(document.attachments, parameters, strict=True), start=1
+        ):
+            seen[attachment.filename] += 1
+            if seen[attachment.filename] <= done[attachment.filename]:
+                recorded[parameter["Title"]] += 1  # sent by an earlier try
+            else:
+                todo.append((number, attachment, parameter))
+        if todo and doubt.of("file"):
+            if there is None:
+                there = self._files_there(session, document_number)
+            arrived = Counter(str(f.get("Title")) for f in there) - recorded
+            for number, attachment, parameter in list(todo):
+                if arrived[parameter["Title"]] > 0:  # its answer was lost, not the file
+                    arrived[parameter["Title"]] -= 1
+                    files.append(attachment.filename)
+                    todo.remove((number, attachment, parameter))
+                    log.info(
+                        "case %d: file %d of %d found in Public 360", case.case_id, number, total
+                    )
+        for number, attachment, parameter in todo:
+            doubt.asking("file")
+            session.call("FileService", "CreateFile", parameter, what=f"fil {number} av {total}")
+            files.append(attachment.filename)
+            doubt.answered("file")
+            log.debug("case %d: file %d of %d sent", case.case_id, number, total)
+
+    def _look_for_case(self, session: _Session, case: CaseFacts) -> str | None:
+        """The case an earlier CreateCase made whose answer never came: Public 360 knows it
+        by the ExternalId Postvakt gives every case it creates.  None when there is none, or
+        when Public 360 refuses the look-up (then the case is created as before, and may be
+        there twice)."""
+        answer = self._look_up(session, "CaseService", "GetCases", {"ExternalId": self._id(case)})
+        cases = [c for c in (answer or {}).get("Cases") or [] if c.get("CaseNumber")]
+        if not cases:
+            return None
+        first = min(cases, key=lambda c: int(c.get("Recno") or 0))
+        log.info(
+            "case %d: Public 360 case %s found (made by an earlier try)",
+            case.case_id,
+            first["CaseNumber"],
+        )
+        return str(first["CaseNumber"])
+
+    def _look_for_document(
+        self, session: _Session, case_number: str, document: DiaryDocument
+    ) -> dict[str, Any] | None:
+        """The document an earlier CreateDocument made whose answer never came, found in its
+        case by the line ``Postvakt-id: <key>`` its notes end with."""
+        answer = self._look_up(
+            session,
+            "DocumentService",
+            "GetDocuments",
+            {"CaseNumber": case_number, "Title": document_title(document), "IncludeFiles": True},
+        )
+        mark = _mark(document)
+        found = [
+            d
+            for d in (answer or {}).get("Documents") or []
+            if d.get("DocumentNumber") and mark in str(d.get("Notes") or "").splitlines()
+        ]
+        if not found:
+            return None
+        first = min(found, key=lambda d: int(d.get("Recno") or 0))
+        log.info(
+            "case %d: %s found in Public 360 as %s (made by an earlier try)",
+            document.case.case_id,
+            document.kind.value,
+            first["DocumentNumber"],
+        )
+        return first
+
+    def _files_there(self, session: _Session, document_number: str) -> list[dict[str, Any]]:
+        answer = self._look_up(
+            session,
+            "DocumentService",
+            "GetDocuments",
+            {"DocumentNumber": document_number, "IncludeFiles": True},
+        )
+        for found in (answer or {}).get("Documents") or []:
+            if str(found.get("DocumentNumber")) == document_number:
+                return _files_of(found)
+        return []
+
+    def _look_up(
+        self, session: _Session, service: str, method: str, parameter: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A look-up's answer; None when Public 360 refuses it (a version without the
+        filter): what it would have found is then made again, as before look-ups."""
+        try:
+            return session.call(service, method, parameter)
+        except DiaryRejected as exc:
+            log.warning("Public 360 refused the look-up %s: %s", method, type(exc).__name__)
+            return None
+
+    def _id(self, case: CaseFacts) -> dict[str, str]:
+        """The ExternalId of a case Postvakt creates: its reference, under the system name."""
+        return {"Id": case.reference, "Type": self._settings.external_system}
 
     def _case(self, case: CaseFacts) -> dict[str, Any]:
         settings = self._settings
-        parameter: dict[str, Any] = {"Title": case_title(case), "CaseType": settings.case_type}
+        parameter: dict[str, Any] = {
+            "Title": case_title(case),
+            "CaseType": settings.case_type,
+            "ExternalId": self._id(case),
+        }
         if settings.responsible_person_recno is not None:
             parameter["ResponsiblePersonRecno"] = settings.responsible_person_recno
         if settings.responsible_enterprise_recno is not None:
@@ -192,7 +325,7 @@ class Public360Diary:
             "Title": document_title(document),
             "Category": category(document),
             "Status": STATUSES[self._settings.document_status],
-            "Notes": document.text,
+            "Notes": f"{document.text}\n\n{_mark(document)}",
             "Contacts": contacts(document.case),
         }
         if self._settings.default_value_set:
@@ -375,6 +508,46 @@ def _text(answer: dict[str, Any], field: str, method: str) -> str:
             f"Public 360 svarade utan {field} ({method}); Postvakt försöker igen senare."
         )
     return str(value)
+
+
+def _mark(document: DiaryDocument) -> str:
+    """The last line of a document's notes: Postvakt's key of it, by which a document whose
+    CreateDocument got no answer is found again."""
+    return f"Postvakt-id: {document.key}"
+
+
+def _files_of(found: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in found.get("Files") or [] if isinstance(f, dict)]
+
+
+class _Doubt:
+    """What may have happened in Public 360 without Postvakt hearing of it.
+
+    ``progress["asking"]`` names the call on its way ("case", "document", "file"): set
+    before it, cleared on its answer, so a call that timed out, or whose connection broke,
+    is still named at the next try, which looks for what it may have made before making it
+    again.  ``progress["unsure"]`` (set by ``postvakt diary retry`` on a document a stopped
+    process left "sending") puts every step not noted in doubt.
+    """
+
+    def __init__(self, progress: dict[str, Any]) -> None:
+        self._progress = progress
+        self._before = progress.get("asking")
+        self._unsure = bool(progress.get("unsure"))
+
+    def of(self, step: str) -> bool:
+        return self._unsure or self._before == step
+
+    def asking(self, step: str) -> None:
+        self._progress["asking"] = step
+
+    def answered(self, step: str) -> None:
+        if self._progress.get("asking") == step:
+            del self._progress["asking"]
+
+    def settled(self) -> None:
+        self._progress.pop("asking", None)
+        self._progress.pop("unsure", None)
 
 
 def _clip(text: str) -> str:
