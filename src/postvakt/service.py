@@ -39,7 +39,7 @@ from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
 from postvakt.retry import RetryPolicy
-from postvakt.rules.jobs import RuleJobs
+from postvakt.rules.jobs import RuleJobs, claim_key
 from postvakt.rules.notify import Mailer, Notifier
 from postvakt.sweep import Sweep, limit_malloc_arenas, raise_open_files_limit
 
@@ -48,6 +48,8 @@ __all__ = ["Service"]
 log = logging.getLogger("postvakt.service")
 
 _UNKNOWN = object()
+CATCH_UP_SECONDS = 600
+"""How often today's rule runs that never finished are looked for and made again."""
 
 ConnectorFactory = Callable[[MailboxConfig, Config, Mapping[str, str]], Connector]
 
@@ -383,6 +385,15 @@ class Service:
                 coalesce=True,
                 max_instances=1,
             )
+        scheduler.add_job(
+            self.catch_up,
+            "interval",
+            seconds=CATCH_UP_SECONDS,
+            id="catch-up",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         watched = self.idle_mailboxes()
         self.idle_hub = self._watch(watched)
@@ -448,8 +459,10 @@ class Service:
         assert self.jobs is not None
         if job == "registrar":
             assert self.diary is not None
-            if self.jobs.claim("registrar", self.clock().date()):
-                self.deliver_diary(daily=True)
+            today = self.clock().date()
+            if self.jobs.claim("registrar", today):
+                with self.jobs.claimed("registrar", today):
+                    self.deliver_diary(daily=True)
             return
         try:
             report = self.jobs.run(job, slot=slot)
@@ -460,6 +473,24 @@ class Service:
             log.info("job %s not run: %s", job, report.why_not)
         elif report.retraining is not None and report.retraining.accepted:
             self.follow_model()  # the next message is classified by the new model
+
+    def catch_up(self) -> list[str]:
+        """Make again today's rule runs that were claimed and never finished: the work
+        failed (the database away, say), or its process stopped in the middle.  Without it
+        a daily-open check cut short was not made that day.  The runs made, by key."""
+        if self.jobs is None:
+            return []
+        try:
+            left = self.jobs.unfinished(self.clock().date())
+        except DatabaseError as exc:
+            log.error("rule jobs not caught up: %s", exc)
+            return []
+        done = []
+        for job, slot, _at in self.schedule():
+            if claim_key(job, slot) in left:
+                self._run_job(job, slot)
+                done.append(claim_key(job, slot))
+        return done
 
     def stop(self) -> None:
         self._stop.set()

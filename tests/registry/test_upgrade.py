@@ -44,6 +44,7 @@ from postvakt.registry.models import (
     CaseStatus,
     Draft,
     FailedMessage,
+    JobClaim,
     MessageRecord,
     SyncState,
 )
@@ -53,6 +54,7 @@ from tests.registry.upgrade_data import (
     AUTUMN_SECOND,
     DOCX,
     HEAD,
+    MIDSUMMER,
     REVISIONS,
     SPRING,
     YEAR_END,
@@ -474,5 +476,20 @@ def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url:
                 sa.text("SELECT answered_at, answered_by FROM messages WHERE id = 60")
             ).one()
         assert tuple(marked) == (None, None)
+    finally:
+        engine.dispose()
+
+
+def test_0019_takes_claims_from_before_as_finished(db_url: str) -> None:
+    """A rule job's claim from before the upgrade was made by a run that is over: it is not
+    taken up and run again (a claim not finished is, from this version on)."""
+    engine = create_db_engine(db_url)
+    try:
+        at_revision(engine, "0018")
+        fill(engine, "0018")
+        migrate(engine)
+        with opened(engine) as session:
+            [claim] = session.scalars(select(JobClaim)).all()
+            assert claim.finished_at == claim.claimed_at == MIDSUMMER
     finally:
         engine.dispose()

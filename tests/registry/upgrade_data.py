@@ -12,9 +12,9 @@ from postvakt.clock import STOCKHOLM
 
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013", "0014", "0015", "0016", "0017",
+    "0012", "0013", "0014", "0015", "0016", "0017", "0018",
 )  # fmt: skip
-HEAD = "0018"
+HEAD = "0019"
 
 # --------------------------------------------------------------------------- the old tables
 
@@ -189,6 +189,7 @@ COLUMNS: dict[str, dict[str, list[tuple[str, Any]]]] = {
             ("last_messages", INT), ("holder", S),
         ],
     },
+    "0018": {"messages": [("answered_note", T)]},
 }  # fmt: skip
 """The columns each revision added (a table's first entry creates it), from the migrations."""
 
@@ -593,4 +594,9 @@ def rows(revision: str) -> dict[str, list[dict[str, Any]]]:
              "failures_in_row": 0, "last_duration_ms": 840, "last_messages": 3,
              "holder": "värd-1:4242"},
         ]  # fmt: skip
+    if at("0018"):
+        for message in data["messages"]:
+            message["answered_note"] = (
+                "per telefon – å ä ö" if message.get("answered_at") is not None else None
+            )
     return data

@@ -58,7 +58,7 @@ class Notification(Base):
 
 
 class JobClaim(Base):
-    """A scheduled job's run for one day, claimed by one instance (unique)."""
+    """A scheduled job's run for one day, claimed by one instance (unique), and finished."""
 
     __tablename__ = "job_claims"
     __table_args__ = (UniqueConstraint("job", "day"),)
@@ -68,6 +68,9 @@ class JobClaim(Base):
     day: Mapped[date]
     claimed_by: Mapped[str] = mapped_column(String(200))
     claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    """When the run's work was done; None while it runs, or when its process stopped or the
+    work failed (then taken up again once ``claimed_at`` is older than the lease)."""
 
 
 class DailyCheck(Base):

@@ -2,7 +2,10 @@
 
 The scheduler fires on weekdays at the configured times; every job checks the working-day
 calendar itself (cron knows no holidays) and then claims its (job, day) row, a unique
-constraint: when several Postvakt instances share the database, exactly one runs it.
+constraint: when several Postvakt instances share the database, exactly one runs it.  The
+claim is finished when the work is done; a run that failed lets it go, and one whose process
+stopped leaves it unfinished for RULE_LEASE: either way the service's catch-up (every ten
+minutes) makes the run again that day, and the rules do not skip a day.
 
 | job           | when (default)       | what                                                   |
 |---------------|----------------------|--------------------------------------------------------|
@@ -23,18 +26,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.callbacks import callback_notices
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.config import Config
+from postvakt.errors import DatabaseError
 from postvakt.mailbox.base import Connector, SupportsOpenedEvidence
 from postvakt.registry.db import database_errors
 from postvakt.registry.messages import load_state
@@ -60,7 +65,7 @@ from postvakt.rules.policy import Policy
 if TYPE_CHECKING:
     from postvakt.classifier.retrain import Retraining
 
-__all__ = ["JOBS", "JobReport", "RuleJobs"]
+__all__ = ["JOBS", "RULE_LEASE", "JobReport", "RuleJobs", "claim_key"]
 
 log = logging.getLogger("postvakt.jobs")
 
@@ -73,6 +78,17 @@ JOBS: tuple[JobName, ...] = (
     "retrain",
     "head-digest",
 )
+
+
+RULE_LEASE = timedelta(hours=1)
+"""A run claimed longer ago than this and not finished was left by a process that stopped:
+it is made again (the longest job, the daily-open check of thousands of mailboxes, takes
+minutes)."""
+
+
+def claim_key(job: str, slot: str = "") -> str:
+    """What a run of ``job`` (in ``slot``, for a job that runs more than once a day) claims."""
+    return f"{job}@{slot}" if slot else job
 
 
 @dataclass
@@ -129,18 +145,77 @@ class RuleJobs:
     # -- claims -----------------------------------------------------------------------
 
     def claim(self, job: str, day: date) -> bool:
-        """True if this instance may run ``job`` for ``day`` (nobody else has)."""
+        """True if this instance may run ``job`` for ``day``: nobody has, or the run that
+        claimed it never finished and its lease is over (its process stopped, or the work
+        failed and let go)."""
+        now = self.clock()
         with self.sessions() as session:
             try:
                 with database_errors(), session.begin():
                     session.add(
-                        JobClaim(
-                            job=job, day=day, claimed_by=self.instance, claimed_at=self.clock()
-                        )
+                        JobClaim(job=job, day=day, claimed_by=self.instance, claimed_at=now)
                     )
             except IntegrityError:
-                return False
+                pass
+            else:
+                return True
+            with database_errors(), session.begin():
+                taken = session.execute(
+                    update(JobClaim)
+                    .where(
+                        JobClaim.job == job,
+                        JobClaim.day == day,
+                        JobClaim.finished_at.is_(None),
+                        JobClaim.claimed_at < now - RULE_LEASE,
+                    )
+                    .values(claimed_by=self.instance, claimed_at=now)
+                )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        log.warning("job %s of %s: taken up again (its run did not finish)", job, day)
         return True
+
+    @contextmanager
+    def claimed(self, job: str, day: date) -> Iterator[None]:
+        """Around the work of a claimed run: finished when the work is done; let go when
+        it fails (or the process is asked to stop), so that :meth:`unfinished` finds it and
+        the run is made again."""
+        try:
+            yield
+        except BaseException:
+            self._mark(job, day, claimed_at=self.clock() - RULE_LEASE - timedelta(seconds=1))
+            raise
+        self._mark(job, day, finished_at=self.clock())
+
+    def unfinished(self, day: date) -> set[str]:
+        """The runs of ``day`` claimed and never finished whose lease is over: to run again."""
+        now = self.clock()
+        with self.sessions() as session, database_errors():
+            return set(
+                session.scalars(
+                    select(JobClaim.job).where(
+                        JobClaim.day == day,
+                        JobClaim.finished_at.is_(None),
+                        JobClaim.claimed_at < now - RULE_LEASE,
+                    )
+                )
+            )
+
+    def _mark(self, job: str, day: date, **values: datetime) -> None:
+        try:
+            with self.sessions() as session, database_errors(), session.begin():
+                session.execute(
+                    update(JobClaim)
+                    .where(
+                        JobClaim.job == job,
+                        JobClaim.day == day,
+                        JobClaim.claimed_by == self.instance,
+                        JobClaim.finished_at.is_(None),
+                    )
+                    .values(**values)
+                )
+        except DatabaseError as exc:  # the lease runs out; the run is made again then
+            log.error("job %s of %s: its claim could not be updated: %s", job, day, exc)
 
     # -- running ------------------------------------------------------------------------
 
@@ -152,8 +227,16 @@ class RuleJobs:
             raise ValueError(f"unknown job {job!r}")
         if not self.calendar.is_working_day(today):
             return JobReport(job, False, f"{swedish_day(today, weekday=True)} är ingen arbetsdag")
-        if not force and not self.claim(f"{job}{'@' + slot if slot else ''}", today):
+        if force:
+            return self._work(job, now)
+        key = claim_key(job, slot)
+        if not self.claim(key, today):
             return JobReport(job, False, "redan körd i dag (av den här eller en annan instans)")
+        with self.claimed(key, today):
+            return self._work(job, now)
+
+    def _work(self, job: str, now: datetime) -> JobReport:
+        today = now.date()
         report = JobReport(job, True)
         if job == "retrain":
             # Imported here: the other jobs (and every command that builds them) never load
@@ -289,7 +372,11 @@ class RuleJobs:
         with self.sessions() as session, database_errors():
             last = session.scalars(
                 select(JobClaim.claimed_at)
-                .where(JobClaim.job == "head-digest", JobClaim.day < today)
+                .where(
+                    JobClaim.job == "head-digest",
+                    JobClaim.day < today,
+                    JobClaim.finished_at.is_not(None),  # a digest that went
+                )
                 .order_by(JobClaim.day.desc())
                 .limit(1)
             ).first()

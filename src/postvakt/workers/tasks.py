@@ -23,7 +23,7 @@ from postvakt.errors import PostvaktError
 from postvakt.intake import PassReport
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox
-from postvakt.service import Service
+from postvakt.service import CATCH_UP_SECONDS, Service
 from postvakt.workers.app import even_interval, every, periodic_local
 
 __all__ = [
@@ -253,6 +253,11 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
     def rule(timestamp: int, job: str, slot: str) -> None:
         runtime.run_rule(job, slot)
 
+    @app.task(name="postvakt.catch_up")
+    @_reported("the rule jobs' catch-up")
+    def catch_up(timestamp: int) -> dict[str, int]:
+        return {"made_again": len(service.catch_up())}
+
     @app.task(name="postvakt.tick")
     async def tick(timestamp: int) -> dict[str, int]:
         try:
@@ -326,6 +331,9 @@ def register(app: procrastinate.App, runtime: Runtime) -> None:
         stalled
     )
     app.periodic(cron="17 * * * *", periodic_id="cleanup", queueing_lock="cleanup")(cleanup)
+    app.periodic(cron=every(CATCH_UP_SECONDS), periodic_id="catch-up", queueing_lock="catch-up")(
+        catch_up
+    )
     for job, slot, at in service.schedule():
         key = f"{job}@{slot}"
         periodic_local(
