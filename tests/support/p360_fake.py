@@ -9,7 +9,8 @@ every call a POST of ``{"parameter": {...}}`` to
   → ``Recno``, ``CaseNumber`` (``26/00001``);
 - ``CaseService/GetCases`` (filters ``ExternalId: {Id, Type}``, ``CaseNumber``; no filter is
   refused) → ``Cases: [{Recno, CaseNumber, Title, ExternalId}]``, oldest first;
-- ``DocumentService/GetDocuments`` (filters ``CaseNumber``, ``DocumentNumber``;
+- ``DocumentService/GetDocuments`` (filters ``CaseNumber``, ``DocumentNumber``, ``Title``
+  with ``%`` for any text;
   ``IncludeFiles``) → ``Documents: [{Recno, DocumentNumber, CaseNumber, Title, Notes,
   Files: [{Recno, Title, Format}]}]``.  The two look-ups follow what public SIF clients send
   and read (the connector definition has no look-up);
@@ -279,11 +280,13 @@ class P360Fake:
         number = parameter.get("DocumentNumber")
         if case_number is None and number is None:
             return _failed("At least one search criterion is required")
+        title = parameter.get("Title")
         found = [
             document
             for document in self.documents.values()
             if (case_number is None or document.case_number == case_number)
             and (number is None or document.number == number)
+            and (title is None or _like(str(document.parameter.get("Title")), str(title)))
         ]
         found.sort(key=lambda document: document.recno)
         include_files = bool(parameter.get("IncludeFiles"))
@@ -348,6 +351,13 @@ class P360Fake:
         document.files.append(file)
         self.files.append(file)
         return _ok(Recno=file.recno)
+
+
+def _like(text: str, pattern: str) -> bool:
+    """SIF's text filters: ``%`` stands for any text, the rest must match."""
+    import re
+
+    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("%")), text) is not None
 
 
 def _external_id(value: object) -> bool:
