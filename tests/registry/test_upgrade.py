@@ -480,16 +480,24 @@ def test_0018_marks_old_messages_after_an_answer_and_watches_recent_ones(db_url:
         engine.dispose()
 
 
-def test_0019_takes_claims_from_before_as_finished(db_url: str) -> None:
+def test_0019_takes_claims_from_before_as_finished_and_marks_private_messages(
+    db_url: str,
+) -> None:
     """A rule job's claim from before the upgrade was made by a run that is over: it is not
-    taken up and run again (a claim not finished is, from this version on)."""
+    taken up and run again (a claim not finished is, from this version on).  A message of a
+    private case is private."""
     engine = create_db_engine(db_url)
     try:
         at_revision(engine, "0018")
-        fill(engine, "0018")
+        data = fill(engine, "0018")
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE cases SET private = TRUE WHERE id = 1"))
         migrate(engine)
         with opened(engine) as session:
             [claim] = session.scalars(select(JobClaim)).all()
             assert claim.finished_at == claim.claimed_at == MIDSUMMER
+            private = {m.id: m.private for m in session.scalars(select(MessageRecord))}
+        expected = {m["id"]: m.get("case_id") == 1 for m in data["messages"]}
+        assert private == expected and any(expected.values())
     finally:
         engine.dispose()

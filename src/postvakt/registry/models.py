@@ -286,6 +286,8 @@ class MessageRecord(Base):
     answered_note: Mapped[str | None] = mapped_column(Text)
     """How it was answered when no reply was seen: a person's words ("besvarat per telefon",
     "behöver inget svar: ett tack för svaret"), with ``answered_by`` naming them."""
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The message was marked private: never shown to a delegate, also when it is no case."""
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     case_probability: Mapped[float | None] = mapped_column(Float)
     """The model's probability that the message is a complaint or an opinion (for the
@@ -378,6 +380,11 @@ class Case(Base):
     sending | retract | retracting; None when nothing waits."""
     care_routed_at: Mapped[datetime | None]
     """When the case card went to the deviation function; None when it has not (or was taken back)."""
+    care_claimed_at: Mapped[datetime | None]
+    """When the card or its retraction was claimed (``sending``/``retracting``): one claimed
+    long ago was left by a process that stopped, and is taken up again."""
+    care_cleared_at: Mapped[datetime | None]
+    """When the care mark was last removed (what a retraction says)."""
     service_area: Mapped[str | None] = mapped_column(String(60))
     language: Mapped[str | None] = mapped_column(String(8))
     """The language of the citizen's letters ('en'); None is Swedish."""

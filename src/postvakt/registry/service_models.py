@@ -55,6 +55,12 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(10), default="sending")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    """When it was last claimed ('sending'): one claimed long ago was left by a process that
+    stopped, and is sent again."""
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """About mail marked private: told to the recipient even while they are away, never to
+    whoever covers them."""
 
 
 class JobClaim(Base):
