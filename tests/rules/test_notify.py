@@ -248,7 +248,9 @@ def test_two_flushes_at_once_send_a_queued_notice_once(
     sent: list[str] = []
 
     class Mailer:
-        def send(self, to: str, subject: str, body: str) -> None:
+        domain = "testby.se"
+
+        def send(self, to: str, subject: str, body: str, *, message_id: str) -> None:
             sent.append(to)
 
     sessions = session_factory(open_database(postgres_url))
@@ -260,8 +262,8 @@ def test_two_flushes_at_once_send_a_queued_notice_once(
     both_read = threading.Barrier(2, timeout=10)
     read = Notifier._rows
 
-    def rows_then_wait(self: Notifier, session, recipient: str):  # type: ignore[no-untyped-def]
-        found = read(self, session, recipient)
+    def rows_then_wait(self: Notifier, session, recipients):  # type: ignore[no-untyped-def]
+        found = read(self, session, recipients)
         both_read.wait()  # neither updates before both have read "queued"
         return found
 

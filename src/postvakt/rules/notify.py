@@ -4,11 +4,15 @@ Rules kept here:
 
 - Only in working time on working days (never at midnight, on a Saturday or at Christmas):
   outside it the items are queued, and the next run in working time sends them.
-- Never twice: each item is a row in ``notifications``, unique on (recipient, kind, ref,
-  day).  The rows are claimed (inserted as ``sending``) before the mail goes and marked
-  ``sent`` after; if the mail server refuses, they go back to ``queued`` and the next run
-  sends them.  A crash between claim and send loses that digest rather than sending it twice;
-  such rows stay ``sending`` and are logged.
+- Once, and never lost: each item is a row in ``notifications``, unique on (recipient, kind,
+  ref, day), the recipient being the person the item is for.  The rows are claimed
+  (``sending``, with ``claimed_at``) before the mail goes and marked ``sent`` after; if the
+  mail server refuses, they go back to ``queued`` and the next run sends them.  Rows a
+  process left ``sending`` (it stopped between claim and mark) are sent again once their
+  claim is older than NOTICE_LEASE, with the same Message-ID when the digest is the same.
+- Absence: an item for someone away goes to whoever covers them on the day it is sent (not
+  the day it was queued), marked "(för …, som är borta)"; an item about private mail never
+  does.  When the one covering has the same item themself, the digest says it once.
 - By SMTP from the config, with the password from the environment variable it names.
 - Each line links to the dashboard's page it is about (``Planned.page``) when ``[web]
   base_url`` says where the dashboard is; without it no link is written (never a broken one).
@@ -19,17 +23,19 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import logging
 import re
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,9 +46,21 @@ from postvakt.registry.models import Notification
 from postvakt.rules.calendar import WorkingCalendar
 from postvakt.wording import count as counted
 
-__all__ = ["Mailer", "Notifier", "Planned", "SendReport", "page_link", "swedish_day"]
+__all__ = [
+    "NOTICE_LEASE",
+    "Mailer",
+    "Notifier",
+    "Planned",
+    "SendReport",
+    "page_link",
+    "swedish_day",
+]
 
 log = logging.getLogger("postvakt.notify")
+
+NOTICE_LEASE = timedelta(minutes=15)
+"""A notice ``sending`` for longer than this was left by a process that stopped (a mail goes
+within seconds, or fails within the SMTP time-out): it is sent again."""
 
 Cover = Callable[[str, date, "Session | None"], str]
 """``(person, day, session)``: who takes the person's work that day (themself when present)."""
@@ -98,6 +116,15 @@ class Planned:
     page: str | None = field(default=None, compare=False)
     """The dashboard's page the line is about (``/arenden/12``, ``/aterringningar#…``); the
     notifier adds it to the line as a link when ``[web] base_url`` is set."""
+    owner: str | None = field(default=None, compare=False)
+    """The person the item is for, when it goes to whoever covers them (``recipient``)."""
+    rows: tuple[int, ...] = field(default=(), compare=False)
+    """Its rows in ``notifications`` (a line told once for two items has two)."""
+
+    @property
+    def key(self) -> tuple[str, str, str, date]:
+        """What makes it one item: its row is unique on this."""
+        return (self.owner or self.recipient, self.kind, self.ref, self.day)
 
 
 def page_link(base_url: str | None, page: str | None) -> str | None:
@@ -235,7 +262,10 @@ class Notifier:
             to = item.recipient if item.private else by[item.recipient]
             if to != item.recipient:
                 item = replace(
-                    item, recipient=to, line=f"{item.line} (för {item.recipient}, som är borta)"
+                    item,
+                    recipient=to,
+                    owner=item.recipient,
+                    line=f"{item.line} (för {item.recipient}, som är borta)",
                 )
             out.append(item)
         return out
@@ -262,16 +292,17 @@ class Notifier:
 
         Outside working time only the urgent kinds (:data:`URGENT_KINDS`) are sent: the other
         items are queued, and the next run in working time sends them.  A digest the mail
-        server refuses goes back to the queue.
+        server refuses goes back to the queue.  Items go to whoever covers their person on
+        the day they are sent.
         """
         report = SendReport()
-        planned = self.linked(self.covered(planned, now.date()))
+        planned = self.linked(planned)
         if self.in_working_time(now):
-            waiting = self._queued()
+            waiting = self._waiting(now)
         else:
             report.queued = self._queue([p for p in planned if p.kind not in URGENT_KINDS], now)
             planned = [p for p in planned if p.kind in URGENT_KINDS]
-            waiting = self._queued(URGENT_KINDS)
+            waiting = self._waiting(now, URGENT_KINDS)
         if not planned and not waiting:
             return report
         if self.mailer is None:
@@ -280,42 +311,62 @@ class Notifier:
                 "Ange smtp.host och smtp.from_address."
             )
         by_recipient: dict[str, list[Planned]] = {}
-        for item in dict.fromkeys([*waiting, *planned]):
+        for item in self.covered(_unique([*waiting, *planned]), now.date()):
             by_recipient.setdefault(item.recipient, []).append(item)
         for recipient, items in sorted(by_recipient.items()):
-            claimed = self._claim(recipient, items, now)
+            claimed = self._claim(items, now)
             if not claimed:
                 continue
+            told = _told_once(claimed)
             try:
-                self.mailer.send(recipient, _subject(claimed), _body(claimed, now.date()))
+                self.mailer.send(
+                    recipient,
+                    _subject(told),
+                    _body(told, now.date()),
+                    message_id=self._message_id(told),
+                )
             except (UnavailableError, AuthenticationError) as exc:
                 self._set_status(claimed, "queued")
                 report.errors.append(str(exc))
-                log.warning("digest to %s not sent; queued for the next run: %s", recipient, exc)
+                log.warning(
+                    "a digest of %d items not sent; queued for the next run: %s",
+                    len(told),
+                    type(exc).__name__,
+                )
                 continue
             self._set_status(claimed, "sent", now)
-            report.sent[recipient] = claimed
+            report.sent[recipient] = told
         return report
 
-    def _rows(self, session: Session, recipient: str) -> dict[tuple[str, str, date], Notification]:
+    def _message_id(self, told: Sequence[Planned]) -> str:
+        """The same for the same digest: one sent again after a process stopped between the
+        mail and its mark (or after a reply lost on the way) is known as the same."""
+        assert self.mailer is not None
+        rows = sorted(row for item in told for row in item.rows)
+        digest = hashlib.sha256(",".join(map(str, rows)).encode()).hexdigest()[:24]
+        return f"<postvakt-notice-{digest}@{self.mailer.domain}>"
+
+    def _rows(
+        self, session: Session, recipients: Sequence[str]
+    ) -> dict[tuple[str, str, str, date], Notification]:
         return {
-            (n.kind, n.ref, n.day): n
+            (n.recipient, n.kind, n.ref, n.day): n
             for n in session.scalars(
-                select(Notification).where(Notification.recipient == recipient)
+                select(Notification).where(Notification.recipient.in_(sorted(set(recipients))))
             )
         }
 
     def queue(self, session: Session, planned: Sequence[Planned], now: datetime) -> int:
         """Queue items inside the caller's transaction (they go with its commit, or not at all);
-        the next :meth:`send` in working time, or :meth:`flush`, sends them."""
+        the next :meth:`send` in working time, or :meth:`flush`, sends them (to whoever covers
+        an absent person then)."""
         added = 0
-        planned = self.linked(self.covered(planned, now.date(), session))
-        for recipient in sorted({p.recipient for p in planned}):
-            rows = self._rows(session, recipient)
-            for item in dict.fromkeys(p for p in planned if p.recipient == recipient):
-                if (item.kind, item.ref, item.day) not in rows:
-                    session.add(self._row(item, "queued", now))
-                    added += 1
+        items = _unique(self.linked(planned))
+        rows = self._rows(session, [p.recipient for p in items])
+        for item in items:
+            if item.key not in rows:
+                session.add(self._row(item, "queued", now))
+                added += 1
         return added
 
     def flush(self, now: datetime) -> SendReport:
@@ -338,71 +389,103 @@ class Notifier:
                     continue  # another instance queued them a moment ago
         return added
 
-    def _queued(self, kinds: frozenset[str] | None = None) -> list[Planned]:
-        """What waits in the queue, oldest first; only ``kinds`` when given."""
-        query = select(Notification).where(Notification.status == "queued")
+    def _waiting(self, now: datetime, kinds: frozenset[str] | None = None) -> list[Planned]:
+        """What waits, oldest first (only ``kinds`` when given): queued, or left ``sending`` by
+        a process that stopped."""
+        query = select(Notification).where(self._free(now))
         if kinds is not None:
             query = query.where(Notification.kind.in_(sorted(kinds)))
         with self.sessions() as session, database_errors():
             return [
-                Planned(n.recipient, n.kind, n.ref, n.day, n.text)
+                Planned(n.recipient, n.kind, n.ref, n.day, n.text, private=n.private, rows=(n.id,))
                 for n in session.scalars(query.order_by(Notification.id))
             ]
 
     @staticmethod
+    def _free(now: datetime) -> Any:
+        """A row nobody is sending: queued, or claimed too long ago to be at work still."""
+        return or_(
+            Notification.status == "queued",
+            (Notification.status == "sending") & (Notification.claimed_at < now - NOTICE_LEASE),
+        )
+
+    @staticmethod
     def _row(item: Planned, status: str, now: datetime) -> Notification:
+        recipient, kind, ref, day = item.key
         return Notification(
-            recipient=item.recipient,
-            kind=item.kind,
-            ref=item.ref,
-            day=item.day,
+            recipient=recipient,
+            kind=kind,
+            ref=ref,
+            day=day,
             text=item.line,
             status=status,
             created_at=now,
+            claimed_at=now if status == "sending" else None,
+            private=item.private,
         )
 
-    def _claim(self, recipient: str, items: list[Planned], now: datetime) -> list[Planned]:
-        """Take the items nobody has told yet (new or queued); return those this run owns."""
-        with self.sessions() as session:
-            try:
-                with database_errors(), session.begin():
-                    rows = self._rows(session, recipient)
-                    mine = []
-                    for item in dict.fromkeys(items):
-                        row = rows.get((item.kind, item.ref, item.day))
-                        if row is None:
-                            session.add(self._row(item, "sending", now))
-                        elif row.status == "queued":
-                            # Only while it is still queued: two processes (or the IDLE
-                            # watcher's pass and the scheduler's) may both have read it so.
-                            taken = session.execute(
-                                update(Notification)
-                                .where(Notification.id == row.id, Notification.status == "queued")
-                                .values(status="sending")
-                                .execution_options(synchronize_session=False)
-                            )
-                            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                                continue  # the other one took it: it sends
-                        else:
-                            continue  # sent, or being sent by another instance
-                        mine.append(item)
-            except IntegrityError:
-                return []  # another instance claimed them a moment ago: it sends
+    def _claim(self, items: list[Planned], now: datetime) -> list[Planned]:
+        """Take the items nobody has told yet (new, queued, or left by a stopped process);
+        return those this run owns, each with its row.  An item another process took a
+        moment ago is left to it; the others are still this run's."""
+        mine = []
+        with self.sessions() as session, database_errors(), session.begin():
+            rows = self._rows(session, [item.key[0] for item in items])
+            for item in items:
+                row = rows.get(item.key)
+                if row is None:
+                    new = self._row(item, "sending", now)
+                    try:
+                        with session.begin_nested():
+                            session.add(new)
+                    except IntegrityError:
+                        continue  # another process stored it a moment ago: it sends
+                    mine.append(replace(item, rows=(new.id,)))
+                    continue
+                # Only while still free: two processes (or the IDLE watcher's pass and the
+                # scheduler's) may both have read it so.
+                taken = session.execute(
+                    update(Notification)
+                    .where(Notification.id == row.id, self._free(now))
+                    .values(status="sending", claimed_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    mine.append(replace(item, rows=(row.id,)))
         return mine
 
     def _set_status(self, items: list[Planned], status: str, now: datetime | None = None) -> None:
+        ids = sorted(row for item in items for row in item.rows)
         with self.sessions() as session, database_errors(), session.begin():
-            for item in items:
-                session.execute(
-                    update(Notification)
-                    .where(
-                        Notification.recipient == item.recipient,
-                        Notification.kind == item.kind,
-                        Notification.ref == item.ref,
-                        Notification.day == item.day,
-                    )
-                    .values(status=status, sent_at=now)
-                )
+            session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids))
+                .values(status=status, sent_at=now)
+            )
+
+
+def _unique(items: Sequence[Planned]) -> list[Planned]:
+    """One item per :attr:`Planned.key`, the first (a stored one before one planned again)."""
+    seen: dict[tuple[str, str, str, date], Planned] = {}
+    for item in items:
+        seen.setdefault(item.key, item)
+    return list(seen.values())
+
+
+def _told_once(items: Sequence[Planned]) -> list[Planned]:
+    """The lines of one digest, each thing once: the one covering an absent person who has
+    the same item themself (a breach told to the handler and to the head) reads it once,
+    as their own, and both rows are marked with it."""
+    lines: dict[tuple[str, str, date], Planned] = {}
+    for item in items:
+        key = (item.kind, item.ref, item.day)
+        first = lines.get(key)
+        if first is None:
+            lines[key] = item
+        else:
+            keep = item if first.owner and not item.owner else first
+            lines[key] = replace(keep, rows=first.rows + item.rows)
+    return list(lines.values())
 
 
 def _subject(items: Sequence[Planned]) -> str:
