@@ -315,7 +315,8 @@ def test_outside_working_time_the_card_and_the_heads_notice_go_at_once(
         assert service.notifier is not None
         other = Planned(HEAD, "reminder", "KS 2026/9", saturday.date(), "KS 2026/9: påminnelse")
         assert service.notifier.send([other], saturday).queued == 1
-        assert [(q.kind, q.ref) for q in service.notifier._queued()] == [("reminder", "KS 2026/9")]
+        waiting = service.notifier._waiting(saturday)
+        assert [(q.kind, q.ref) for q in waiting] == [("reminder", "KS 2026/9")]
     assert len(smtp_server.to(DEVIATION)) == 1
     (notice,) = smtp_server.to(HEAD)
     assert "KS 2026/1" in notice.text and "lex Sarah" in notice.text

@@ -11,27 +11,38 @@ of the duty to consider a lex Sarah or lex Maria report.  Clearing the mark tell
 deviation function that the case is no longer treated as a care case.
 
 Nothing is lost and nothing is sent twice.  What waits is a state on the case
-(``cases.care_route``), claimed by a conditional update before the mail goes:
+(``cases.care_route``), claimed by a conditional update before the mail goes (with
+``cases.care_claimed_at``):
 
     marked ──> send ──claimed──> sending ──sent──> (none), care_routed_at = when
                                      └──refused──> send: the next pass tries again
     cleared, card sent ──> retract ──claimed──> retracting ──sent──> (none), care_routed_at = None
     cleared before the card went: nothing waits (nothing to take back)
 
+The mark may change while its mail is on the way (``flag`` and ``clear`` leave a claimed
+state to the router): when the mail has gone, or was refused, what waits next follows the
+case's mark as it is then and whether the function holds a card (:func:`_due`) — a card
+refused while the mark was cleared is not sent later, nor a retraction refused while the
+case was marked again.  A claim older than :data:`CARE_LEASE` was left by a process that
+stopped: the next pass takes it up the same way.  A card or a retraction sent again carries
+the Message-ID it had the first time (case, state and when the case was marked), so a copy
+that went before a reply was lost is recognisable as the same.
+
 A mark set again while it is set changes nothing.  The head's notice goes through the
 notifier's queue, keyed by the day the case was marked: told once, in working time, to
-whoever covers them when they are away.  Events say what went to whom by role and config key;
-logs carry case ids only.
+whoever covers them when they are away.  The registrar hears every change, the last one
+last: a word about the opposite change still queued is taken back.  Events say what went to
+whom by role and config key; logs carry case ids only.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.classifier.verdict import CARE_THRESHOLD
@@ -58,6 +69,7 @@ if TYPE_CHECKING:
     from postvakt.casework import Casework
 
 __all__ = [
+    "CARE_LEASE",
     "DEVIATION",
     "LEX_REMINDER",
     "CareChange",
@@ -80,10 +92,23 @@ LEX_REMINDER = (
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _WAITING = ("send", "retract")
 _CLAIMED = {"send": "sending", "retract": "retracting"}
+_CLAIMED_FOR = {claimed: state for state, claimed in _CLAIMED.items()}
+CARE_LEASE = timedelta(minutes=15)
+"""A card or retraction claimed longer ago than this was left by a process that stopped (a
+mail goes within seconds, or fails within the SMTP time-out): the next pass takes it up."""
 
 
 def _comma(value: float) -> str:
     return f"{value:.2f}".replace(".", ",")
+
+
+def _due(case: Case) -> str | None:
+    """What the deviation function is still to be told, from the mark and whether it holds
+    the card: the state a routing goes back to when its mail went, was refused, or was left
+    by a stopped process."""
+    if case.individual_care:
+        return "send" if case.care_routed_at is None else None
+    return "retract" if case.care_routed_at is not None else None
 
 
 # ------------------------------------------------------------------ marking (in a transaction)
@@ -98,6 +123,7 @@ def flag(session: Session, case: Case, *, actor: str, now: datetime, detail: str
         return False
     case.individual_care = True
     case.care_flagged_at = now
+    case.care_cleared_at = None
     if case.care_route == "retract":
         # Cleared and marked again before the function heard of the clearing: it still has
         # the card, so there is nothing to send either way.
@@ -116,6 +142,7 @@ def clear(session: Session, case: Case, *, actor: str, now: datetime, detail: st
     if not case.individual_care:
         return False
     case.individual_care = False
+    case.care_cleared_at = now
     if case.care_route == "send":
         case.care_route = None  # never sent: nothing to take back, nobody to tell
         session.execute(
@@ -177,6 +204,10 @@ class _Mail:
     subject: str
     body: str
     attachments: list[tuple[str, str, bytes]]
+    message_id: str
+    """The same each time this card (or retraction) is sent: see :meth:`CareRouting._message_id`."""
+    claimed_at: datetime
+    """When this pass claimed it: its claim still stands while ``care_claimed_at`` says so."""
 
 
 class CareRouting:
@@ -286,6 +317,12 @@ class CareRouting:
                 text += (
                     " Avvikelsefunktionen hade inte fått ärendekortet; inget behövde tas tillbaka."
                 )
+            elif waiting is None and routed_at is not None:
+                # The word was refused, and the case marked again meanwhile.
+                text += (
+                    " Ärendet markerades igen innan avvikelsefunktionen fick besked: den har kvar "
+                    "ärendekortet och får inget besked."
+                )
             elif waiting is None:
                 text += " Avvikelsefunktionen har fått besked."
             else:
@@ -381,16 +418,40 @@ class CareRouting:
         # Not "care": the head's notice goes at once (URGENT_KINDS), the registrar's waits
         # for working time like its counterpart.
         kind = "care_marked" if care else "care_cleared"
+        opposite = "care_cleared" if care else "care_marked"
+        # A word about the opposite change that has not gone yet is taken back: the
+        # registrar hears the last word, not two that contradict each other.
+        taken_back = session.execute(
+            delete(Notification)
+            .where(
+                Notification.kind == opposite,
+                or_(
+                    Notification.ref == case.reference,
+                    Notification.ref.startswith(f"{case.reference} ", autoescape=True),
+                ),
+                Notification.status == "queued",
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        # Keyed by the moment of the change, not only the day: marked, cleared and marked
+        # again on one day is three words, the last one last.
+        ref = f"{case.reference} {now.astimezone(UTC).isoformat()}"
         today = now.astimezone(STOCKHOLM).date()
-        told = Planned(registrar, kind, case.reference, today, line, page=f"/arenden/{case.id}")
-        self.notifier.queue(session, [told], now)
+        told = Planned(registrar, kind, ref, today, line, page=f"/arenden/{case.id}")
+        if not self.notifier.queue(session, [told], now):
+            return
         add_event(
             session,
             case,
             EventKind.CARE,
             actor=ACTOR,
             at=now,
-            detail="Registratorn (organisation.registrar) får besked om ändringen.",
+            detail="Registratorn (organisation.registrar) får besked om ändringen"
+            + (
+                "; beskedet om den förra ändringen, som inte hade skickats, tas tillbaka."
+                if taken_back
+                else "."
+            ),
         )
 
     # -- after commit ----------------------------------------------------------------------
@@ -401,11 +462,13 @@ class CareRouting:
 
         Returns the references whose card or word went.  Without ``[smtp]`` nothing can go
         and everything waits (``check-config`` says so).  A refused mail waits for the next
-        pass; the error is logged by type with the case's id.
+        pass (if the mark still calls for it); the error is logged by type with the case's
+        id.  A card or retraction a stopped process left claimed is taken up first.
         """
         if self.casework.mailer is None:
             return []
         now = self.clock()
+        self._take_up(now)
         with self.sessions() as session, database_errors():
             ids = list(
                 session.scalars(
@@ -426,7 +489,9 @@ class CareRouting:
         mailer = self.casework.mailer
         assert mailer is not None
         try:
-            mailer.send(mail.to, mail.subject, mail.body, mail.attachments)
+            mailer.send(
+                mail.to, mail.subject, mail.body, mail.attachments, message_id=mail.message_id
+            )
         except PostvaktError as exc:
             log.warning(
                 "care routing of case %d waits for the next pass (%s)",
@@ -437,20 +502,38 @@ class CareRouting:
         else:
             ok = True
         with self.sessions() as session, database_errors(), session.begin():
-            case = session.get_one(Case, case_id)
+            # Still this pass's claim (and, on PostgreSQL, the row locked until commit: a
+            # change of the mark meanwhile is either seen here or sees the state set here).
+            still = session.execute(
+                update(Case)
+                .where(
+                    Case.id == case_id,
+                    Case.care_route == _CLAIMED[mail.state],
+                    Case.care_claimed_at == mail.claimed_at,
+                )
+                .values(care_claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            if still.rowcount != 1:
+                # Taken up by another pass after the lease: that pass finishes it.
+                log.warning("care routing of case %d was taken up by another pass", case_id)
+                return None
+            case = session.get_one(Case, case_id, populate_existing=True)
             if not ok:
-                case.care_route = mail.state
+                # What waits follows the mark as it is now: a card refused while the mark was
+                # cleared is not sent later, nor a retraction refused while it was set again.
+                case.care_route = _due(case)
                 return None
             if mail.state == "send":
                 case.care_routed_at = now
-                case.care_route = None if case.individual_care else "retract"
+                case.care_route = _due(case)
                 what = "Ärendekortet" + (
                     " och originalmeddelandet" if len(mail.attachments) > 1 else ""
                 )
                 detail = f"{what} skickades till {DEVIATION}."
             else:
                 case.care_routed_at = None
-                case.care_route = "send" if case.individual_care else None
+                case.care_route = _due(case)
                 detail = (
                     f"{DEVIATION[0].upper()}{DEVIATION[1:]} fick besked att ärendet inte "
                     "längre rör enskilds vård och omsorg."
@@ -473,7 +556,7 @@ class CareRouting:
             claimed = session.execute(
                 update(Case)
                 .where(Case.id == case_id, Case.care_route == state)
-                .values(care_route=_CLAIMED[state])
+                .values(care_route=_CLAIMED[state], care_claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:
@@ -481,7 +564,7 @@ class CareRouting:
             if state == "send":
                 self._tell_head(session, case, now)
             if target is None:
-                case.care_route = None
+                case.care_route, case.care_claimed_at = None, None
                 if state == "send":
                     detail = (
                         "Ingen adress till avvikelsefunktionen är angiven (organisation."
@@ -499,6 +582,96 @@ class CareRouting:
             if state == "send":
                 return self._card_mail(case, target, now)
             return self._retraction_mail(case, target, now)
+
+    def _take_up(self, now: datetime) -> None:
+        """Take up the cards and retractions a stopped process left claimed for longer than
+        :data:`CARE_LEASE`: back to what the mark calls for now (:func:`_due`), by a
+        conditional update, so that this pass sends them (with the same Message-ID).
+
+        A claim without a time (made before ``care_claimed_at`` existed) gets one now: it is
+        taken up a lease from now."""
+        stale = now - CARE_LEASE
+        claimed = tuple(_CLAIMED.values())
+        with self.sessions() as session, database_errors():
+            ids = list(
+                session.scalars(
+                    select(Case.id)
+                    .where(
+                        Case.care_route.in_(claimed),
+                        or_(Case.care_claimed_at.is_(None), Case.care_claimed_at < stale),
+                    )
+                    .order_by(Case.id)
+                )
+            )
+        for case_id in ids:
+            with self.sessions() as session, database_errors(), session.begin():
+                # Locked and read fresh: the mark as it is now decides what waits.
+                case = session.scalars(
+                    select(Case)
+                    .where(Case.id == case_id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ).one()
+                left = case.care_route
+                if left not in _CLAIMED_FOR:
+                    continue  # finished a moment ago
+                if case.care_claimed_at is None:
+                    case.care_claimed_at = now
+                    continue
+                if case.care_claimed_at >= stale:
+                    continue  # claimed again a moment ago
+                due = _due(case)
+                taken = session.execute(
+                    update(Case)
+                    .where(
+                        Case.id == case_id,
+                        Case.care_route == left,
+                        Case.care_claimed_at < stale,
+                    )
+                    .values(care_route=due, care_claimed_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount != 1:
+                    continue
+                log.warning(
+                    "care routing of case %d was left %s by a stopped process; taken up",
+                    case_id,
+                    left,
+                )
+                what = (
+                    f"ärendekortet skickades till {DEVIATION}"
+                    if left == "sending"
+                    else "beskedet att ärendet inte längre rör enskilds vård och omsorg "
+                    f"skickades till {DEVIATION}"
+                )
+                if due == _CLAIMED_FOR[left]:
+                    then = (
+                        "Det skickas igen, med samma Message-ID, så att en kopia som redan har "
+                        "kommit fram känns igen."
+                    )
+                elif due is None:
+                    then = "Markeringen har ändrats sedan dess, så det skickas inte igen."
+                else:
+                    then = "Markeringen har ändrats sedan dess; avvikelsefunktionen får besked."
+                started = case.care_claimed_at.astimezone(STOCKHOLM)
+                add_event(
+                    session,
+                    case,
+                    EventKind.CARE,
+                    actor=ACTOR,
+                    at=now,
+                    detail=f"Postvakt avbröts medan {what}; sändningen påbörjades "
+                    f"{started:%Y-%m-%d %H:%M}. {then}",
+                )
+
+    def _message_id(self, case: Case, state: str) -> str:
+        """The card's (``send``) or retraction's Message-ID: the same each time it is sent,
+        from the case, the state and when the case was marked."""
+        mailer = self.casework.mailer
+        assert mailer is not None
+        flagged = case.care_flagged_at
+        stamp = f"{flagged.astimezone(UTC):%Y%m%dT%H%M%S%fZ}" if flagged else "0"
+        return f"<postvakt-care.{case.id}.{state}.{stamp}@{mailer.domain}>"
 
     def _tell_head(self, session: Session, case: Case, now: datetime) -> None:
         unit = case.unit
@@ -570,6 +743,8 @@ class CareRouting:
             f"{kind} som rör enskilds vård och omsorg – {case.label}",
             body,
             attachments,
+            self._message_id(case, "send"),
+            now,
         )
 
     def _retraction_mail(self, case: Case, target: str, now: datetime) -> _Mail:
@@ -584,11 +759,21 @@ class CareRouting:
                 "registrerat det i avvikelsemodulen, ta ställning till om registreringen ska "
                 "stå kvar.\n\nPostvakt\n"
             )
-            return _Mail(case.id, "retract", target, f"Makulerat ärende – {case.label}", body, [])
+            return _Mail(
+                case.id,
+                "retract",
+                target,
+                f"Makulerat ärende – {case.label}",
+                body,
+                [],
+                self._message_id(case, "retract"),
+                now,
+            )
+        cleared = case.care_cleared_at or now  # cleared before the column existed: today
         body = (
             f"Ärendet {case.label}, som ni fick{when} som ett ärende som rör enskilds vård "
             "och omsorg, behandlas inte längre så: markeringen togs bort den "
-            f"{now.astimezone(STOCKHOLM):%Y-%m-%d}. Det hanteras som andra klagomål och "
+            f"{cleared.astimezone(STOCKHOLM):%Y-%m-%d}. Det hanteras som andra klagomål och "
             "synpunkter och förs in i diariet.\n\nHar ni redan registrerat det i "
             "avvikelsemodulen, ta ställning till om registreringen ska stå kvar.\n\nPostvakt\n"
         )
@@ -599,4 +784,6 @@ class CareRouting:
             f"Rör inte längre enskilds vård och omsorg – {case.label}",
             body,
             [],
+            self._message_id(case, "retract"),
+            now,
         )
