@@ -395,3 +395,21 @@ def test_a_message_after_a_hand_over_says_so_when_the_case_is_closed_since(
     (item,), unanswered = watched(ws, date(2026, 11, 18))
     assert unanswered == 1
     assert item.title.startswith("Nytt meddelande i KS 2026/1 efter överlämnandet: ")
+
+
+def test_a_private_message_that_is_no_case_is_reminded_of_without_its_subject(
+    ws: Workspace,
+) -> None:
+    """A message marked private (Sensitivity: Private) that became no case waits for a reply
+    in a mailbox a delegate also reads: its reminder names neither its subject nor its
+    sender, and never goes to whoever covers the person."""
+    mail = citizen_mail(
+        "Hej, när har ni öppet på lördag?", subject="Öppettider", date=at(16, 8)
+    ).replace(b"\nSubject:", b"\nSensitivity: Private\nSubject:", 1)
+    assert b"Sensitivity: Private" in mail
+    ws.deliver(mail, "anna")
+    run(ws, at(16, 9))
+    items, _unanswered = watched(ws, date(2026, 11, 16))
+    (item,) = [i for i in items if i.case_id is None]
+    assert item.private
+    assert "Öppettider" not in item.title and "@" not in item.title

@@ -17,7 +17,10 @@ The same actions serve the command line (``postvakt cases confirm …``) and the
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from postvakt.clock import STOCKHOLM
 from postvakt.corrections.areas import AreaCorrections
@@ -28,22 +31,40 @@ from postvakt.corrections.common import (
     Corrected,
     label_of,
 )
-from postvakt.corrections.messages import MessageCorrections
+from postvakt.corrections.messages import (
+    AFTER_THE_ANSWER,
+    BEFORE_THE_WAIT,
+    OTHER_SENDER,
+    MessageCorrections,
+    _before_the_wait,
+    _tell_handler,
+)
 from postvakt.corrections.queue import QueueItem, ReviewQueue
 from postvakt.errors import (
     InvalidInputError,
 )
-from postvakt.registry.cases import add_event
+from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
+from postvakt.registry.drafts import add_draft
+from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.models import (
+    Case,
     CaseKind,
     CaseStatus,
+    Disposition,
+    Draft,
+    DraftStatus,
     EventKind,
     MessageRecord,
 )
 from postvakt.rules.notify import Planned
 
 __all__ = ["KIND_ARGS", "Corrected", "Corrections", "QueueItem"]
+
+_A_KIND = {"complaint": "ett klagomål", "opinion": "en synpunkt"}
+"""The kinds with their article, as a sentence names one."""
+_STOPPED = (CaseStatus.ANSWERED, CaseStatus.CLOSED, CaseStatus.FORWARDED)
+"""A case in these states has no running answer clock."""
 
 
 class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
@@ -127,32 +148,138 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                 case.kind = CaseKind(label)
                 case.needs_review = False
                 case.corrected_by, case.corrected_at = by, now
-                if not case.anonymous and case.status not in (
-                    CaseStatus.ANSWERED,
-                    CaseStatus.CLOSED,
-                    CaseStatus.FORWARDED,
-                ):
-                    received = case.received_at.astimezone(STOCKHOLM).date()
-                    calendar = self.intake.calendar  # type: ignore[attr-defined]
-                    policy = self.intake.policy  # type: ignore[attr-defined]
-                    ack_due, answer_due = policy.case_deadlines(label, received, calendar)
-                    if case.status is CaseStatus.ACKNOWLEDGED and policy.ack_counts_as_answer:
-                        # The sent acknowledgement promised a date: the promise stands.
-                        answer_due = case.answer_due or answer_due
-                    case.ack_due, case.answer_due = ack_due, answer_due
-                due = f"; svar senast {case.answer_due.isoformat()}" if case.answer_due else ""
+                due = self._deadlines_of_the_kind(case, before)
+                # Drafted first: the change of kind is the case's last event, saying it all.
+                swapped = self._acknowledge_anew(session, case, before=before, by=by, now=now)
                 add_event(
                     session,
                     case,
                     EventKind.RECLASSIFIED,
                     actor=by,
                     at=now,
-                    detail=f"{by} ändrade typ från {KIND_SV[before]} till {KIND_SV[label]}{due}.",
+                    detail=f"{by} ändrade typ från {KIND_SV[before]} till {KIND_SV[label]}{due}."
+                    + swapped,
                 )
-                text = f"{case.label}: nu {KIND_SV[label]}{due}."
+                text = f"{case.label}: nu {KIND_SV[label]}{due}.{swapped}"
             result = Corrected(case.reference, case.status.value, text)
         self._tell(planned, now)
         return result
+
+    def _deadlines_of_the_kind(self, case: Case, before: str) -> str:
+        """Set the deadlines of a case whose kind just changed from ``before``; the words
+        that say what they are ("; svar senast …", or "").
+
+        Only a case whose first answer is still to come (registered or acknowledged) gets
+        the new kind's deadlines, counted from the arrival, and keeps the working days a
+        wait for the citizen added (it resumed with the days that were left); an
+        acknowledgement that counts as the answer keeps the date it promised.  A case tried
+        anew keeps the deadline its 'Ny prövning' letter promised, and no acknowledgement
+        clock; a waiting case keeps the answer deadline it resumes from (its
+        acknowledgement clock, which does not pause, is the new kind's); an answered,
+        closed or forwarded case has no clock to change.  An anonymous case has none."""
+        due = case.answer_due
+        if case.anonymous:
+            return f"; svar senast {due.isoformat()}" if due else ""
+        intake = self.intake
+        calendar = intake.calendar  # type: ignore[attr-defined]
+        policy = intake.policy  # type: ignore[attr-defined]
+        received = case.received_at.astimezone(STOCKHOLM).date()
+        ack_due, answer_due = policy.case_deadlines(case.kind.value, received, calendar)
+        if case.status is CaseStatus.REOPENED:
+            return (
+                f"; svarstiden för den nya prövningen står kvar, svar senast {due.isoformat()}"
+                if due
+                else ""
+            )
+        if case.status is CaseStatus.WAITING:
+            case.ack_due = ack_due
+            return "; svarstiden är pausad medan ärendet väntar på medborgaren och ändras inte"
+        if case.status not in (CaseStatus.REGISTERED, CaseStatus.ACKNOWLEDGED):
+            return f"; svar senast {due.isoformat()}" if due else ""
+        was = policy.case_deadlines(before, received, calendar)[1]
+        if answer_due is not None and was is not None and due is not None and due > was:
+            # The days the case was given beyond its old kind's deadline stay with it.
+            answer_due = calendar.add_working_days(
+                answer_due, calendar.working_days_between(was, due)
+            )
+        if case.status is CaseStatus.ACKNOWLEDGED and policy.ack_counts_as_answer:
+            # The sent acknowledgement promised a date: the promise stands.
+            answer_due = due or answer_due
+        case.ack_due, case.answer_due = ack_due, answer_due
+        return f"; svar senast {answer_due.isoformat()}" if answer_due else ""
+
+    def _acknowledge_anew(
+        self, session: Session, case: Case, *, before: str, by: str, now: datetime
+    ) -> str:
+        """The kind changed while Postvakt's acknowledgement for the old kind waits in Drafts
+        unsent: it is taken back (out of Drafts after commit, as a withdrawal's drafts are)
+        and the one for the new kind drafted in its place, to the same address in the same
+        thread.  The words that say so (or "").  Once the case is acknowledged, what was
+        sent is sent (cf. :meth:`postvakt.care.CareRouting._neutral_acknowledgment`)."""
+        if case.status is not CaseStatus.REGISTERED:
+            return ""
+        waiting = list(
+            session.scalars(
+                select(Draft)
+                .where(
+                    Draft.case_id == case.id,
+                    Draft.message_id.like("postvakt.ack.%"),
+                    Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
+                )
+                .order_by(Draft.id)
+                # Locked and read fresh: one being placed meanwhile is seen as SAVED.
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
+        if not waiting:
+            return ""
+        old = waiting[-1]
+        mailbox_id, mailbox_address = old.mailbox_id, old.mailbox.address
+        to_address, to_name, subject = old.to_address, old.to_name, old.subject
+        in_reply_to, references = old.in_reply_to, list(old.references or [])
+        # A REGISTERED case has no other letter of Postvakt's than its acknowledgement.
+        self._take_back_drafts(session, case)
+        intake = self.intake
+        letters = intake.letters  # type: ignore[attr-defined]
+        policy = intake.policy  # type: ignore[attr-defined]
+        calendar = intake.calendar  # type: ignore[attr-defined]
+        received = case.received_at.astimezone(STOCKHOLM).date()
+        due = policy.promised_date(case.kind.value, received, calendar)
+        values = letters.citizen(case)
+        if to_name:  # the name the first letter was addressed to (from the signature)
+            values["recipient_name"] = to_name
+        letter = letters.render(
+            "acknowledgment_care" if case.individual_care else "acknowledgment",
+            case,
+            now,
+            **values,
+            answer_due=due or case.answer_due or case.reply_due,
+            summary=case.summary,
+        )
+        add_draft(
+            session,
+            case,
+            kind="ack",
+            title=letter.title,
+            mailbox_id=mailbox_id,
+            mailbox_address=mailbox_address,
+            to_address=to_address,
+            to_name=to_name,
+            subject=subject,
+            in_reply_to=in_reply_to,
+            references=references,
+            body_text=letter.text,
+            filename=letter.filename,
+            data=letter.data,
+            actor=by,
+            now=now,
+        )
+        return (
+            f" Mottagningsbekräftelsen som väntade som utkast var skriven för {_A_KIND[before]}; "
+            f"Postvakt tar bort den ur Utkast-mappen och lägger dit en ny för "
+            f"{_A_KIND[case.kind.value]}."
+        )
 
     def withdraw(self, reference: str, *, reason: str, by: str) -> Corrected:
         """Makulera: the case stays with its number; Postvakt takes back its own drafts."""
@@ -187,22 +314,32 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
             case = self._case(session, reference)
             self._may_correct(user, case, "tilldela")
             self._open(case)
-            before = case.handler
-            if before == to:
+            before, regular = case.handler, case.regular_handler
+            if before == to and regular in (None, to):
                 raise InvalidInputError(
                     f"{to} är redan handläggare för {case.label}.", argument="--to"
                 )
             case.handler = to
             case.regular_handler = None
-            add_event(
-                session,
-                case,
-                EventKind.ASSIGNED,
-                actor=by,
-                at=now,
-                detail=f"{by} gav ärendet till {to}"
-                + (f" (tidigare {before})." if before else "."),
-            )
+            if before == to:
+                # Covering for the regular handler, who is away: the handler for good now, so
+                # the absence handling does not give the case back at their return.
+                detail = (
+                    f"{by} bestämde att {to} är handläggare för gott: ärendet går inte "
+                    f"tillbaka till {regular} (ordinarie handläggare) när hen är tillbaka."
+                )
+                notice = (
+                    f"du är handläggare för gott (beslut av {by}); ärendet går inte tillbaka "
+                    f"till {regular}."
+                )
+                text = f"{case.label}: handläggare {to}, också när {regular} är tillbaka."
+            else:
+                detail = f"{by} gav ärendet till {to}" + (
+                    f" (tidigare {before})." if before else "."
+                )
+                notice = f"du är ny handläggare (tilldelat av {by})."
+                text = f"{case.label}: handläggare {to}."
+            add_event(session, case, EventKind.ASSIGNED, actor=by, at=now, detail=detail)
             today = now.astimezone(STOCKHOLM).date()
             planned = [
                 Planned(
@@ -210,13 +347,11 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                     "assigned",
                     case.reference,
                     today,
-                    f"{case.label} {case.heading}: du är ny handläggare (tilldelat av {by}).",
+                    f"{case.label} {case.heading}: {notice}",
                     page=f"/arenden/{case.id}",
                 )
             ]
-            result = Corrected(
-                case.reference, case.status.value, f"{case.label}: handläggare {to}."
-            )
+            result = Corrected(case.reference, case.status.value, text)
         self._tell(planned, now)
         return result
 
@@ -231,7 +366,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                     "ett ärende kan inte sammanföras med sig självt", argument="--into"
                 )
             self._may_correct(user, case, "sammanföra")
-            self._may_correct(user, target, "sammanföra ett ärende med")
+            self._may_change(user, target, "sammanföra ett ärende med")
             self._open(case)
             self._open(target)
             case.merged_into_id = target.id
@@ -252,20 +387,43 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                 now=now,
                 watch_messages=False,
             )
+            records = list(
+                session.scalars(
+                    select(MessageRecord)
+                    .where(MessageRecord.case_id == case.id)
+                    .order_by(MessageRecord.id)
+                )
+            )
+            own = next((r for r in records if r.disposition is Disposition.CASE), None)
+            reasons = self._joining(session, case, own, target)
+            # The merged case's messages now belong to the one that goes on, as its later
+            # messages: the citizen's next reply in either thread joins it, and a message
+            # merged by mistake is taken out again as any ('cases detach').
+            for record in records:
+                record.case_id = target.id
+                if record.disposition is Disposition.CASE:
+                    record.disposition = Disposition.FOLLOWUP
+            moved = f"; dess meddelande nr {own.id} hör nu hit" if own is not None else ""
             add_event(
                 session,
                 target,
                 EventKind.MERGED,
                 actor=by,
                 at=now,
-                detail=f"{case.label} sammanfördes med det här ärendet av {by}.",
+                detail=f"{case.label} sammanfördes med det här ärendet av {by}{moved}"
+                + "".join(f"; {r}" for r in reasons)
+                + ".",
             )
-            # The merged case's messages now belong to the one that goes on: the citizen's
-            # next reply in either thread joins it.
-            for record in session.scalars(
-                select(MessageRecord).where(MessageRecord.case_id == case.id)
-            ):
-                record.case_id = target.id
+            for reason in reasons:
+                mark_for_review(target, reason)
+            planned += _tell_handler(
+                target,
+                user,
+                f"{target.reference}#{case.reference}",  # one notice per merged case
+                now,
+                f"{by} sammanförde {case.label} med ärendet"
+                + (f"; meddelande nr {own.id} hör nu hit." if own is not None else "."),
+            )
             result = Corrected(
                 case.reference,
                 case.status.value,
@@ -273,3 +431,34 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
             )
         self._tell(planned, now)
         return result
+
+    def _joining(
+        self, session: Session, case: Case, own: MessageRecord | None, target: Case
+    ) -> list[str]:
+        """Why ``target`` must be seen to now that ``case`` (its message ``own``) joins it
+        — the rules of :meth:`attach`: the message is not from a party to ``target``; the
+        target waits for its citizen and the message came before; the target is answered,
+        closed or forwarded (the message, from its citizen after the answer, also waits for
+        a reply of its own: :func:`postvakt.registry.case_query.awaiting_reply`).  A
+        citizen's message in a case that is open for an answer joins it as a follow-up
+        does, and a waiting case resumes."""
+        intake = self.intake
+        arrived = (own.received_at if own is not None else None) or case.received_at
+        sender = case.sender_address or (own.sender_address if own is not None else None)
+        reasons: list[str] = []
+        party = intake.is_party(target, sender or "")  # type: ignore[attr-defined]
+        if sender and not party:
+            reasons.append(OTHER_SENDER)
+        elif target.status is CaseStatus.WAITING and _before_the_wait(target, arrived):
+            reasons.append(BEFORE_THE_WAIT)
+        elif target.status in _STOPPED:
+            reasons.append(AFTER_THE_ANSWER)
+        if party and not reasons:
+            attach_followup(
+                session,
+                target,
+                at=arrived,
+                calendar=intake.calendar,  # type: ignore[attr-defined]
+                subject=case.subject or case.heading,
+            )
+        return reasons

@@ -18,6 +18,7 @@ from postvakt.config import Config
 from postvakt.errors import (
     InvalidInputError,
     InvalidTransitionError,
+    NotFoundError,
     PermissionDeniedError,
     PostvaktError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Corrected",
     "CorrectionsBase",
     "label_of",
+    "may_see_message",
 ]
 
 
@@ -128,11 +130,21 @@ class CorrectionsBase:
                 "bara brevlådans ansvariga, den vars brevlåda det är, enhetens chef, "
                 "registratorn och administratörer."
             )
+        if not may_see_message(user, record):
+            # told as a message that is not there: the refusal says nothing of it
+            raise NotFoundError(f"Det finns inget meddelande nr {record.id} att granska.")
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _case(self, session: Session, reference: str) -> Case:
-        return find_case(session, reference)
+        """The case called ``reference``, read again under a row lock held to the end of the
+        transaction.  Two people correcting one case at once take turns, and the second
+        reads what the first wrote: a confirmation waiting for a withdrawal then finds the
+        case withdrawn (every action checks :meth:`_open` on what is read here), never the
+        state from before it.  (SQLite: the transaction's write lock already does it.)"""
+        case = find_case(session, reference)
+        session.refresh(case, with_for_update=True)
+        return case
 
     @staticmethod
     def _open(case: Case) -> None:
@@ -286,6 +298,22 @@ class CorrectionsBase:
             f"{case.label} {case.heading}: makulerat av {by} ({reason}). Numret används inte igen.",
             now,
         )
+
+
+def may_see_message(user: User, record: MessageRecord) -> bool:
+    """Whether ``user`` may see ``record`` among the messages of its mailbox.  A message
+    marked private is kept from the mailbox's other owners (a delegate) and from colleagues,
+    as a private case is (:func:`postvakt.roles.can_view_case`): only the one its case would
+    be handled by (the person whose mailbox it is; a function mailbox's first owner), the
+    head of its unit, the registrar and admins see it.  ``record``'s mailbox is read."""
+    if not record.private or user.sees_every_case:
+        return True
+    mailbox = record.mailbox
+    if mailbox.unit is not None and mailbox.unit.name in user.heads:
+        return True
+    if mailbox.kind == "personal":
+        return mailbox.address == user.address
+    return bool(mailbox.owners) and mailbox.owners[0].address == user.address
 
 
 def label_of(kind: str) -> str:

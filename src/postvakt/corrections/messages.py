@@ -17,6 +17,7 @@ from postvakt.corrections.common import (
     Corrected,
     CorrectionsBase,
     label_of,
+    may_see_message,
 )
 from postvakt.errors import (
     InvalidInputError,
@@ -77,6 +78,12 @@ BEFORE_THE_WAIT = (
 AFTER_THE_ANSWER = (
     "nytt meddelande i ett ärende som redan är besvarat: se efter om det behöver svar"
 )
+REGISTERED_MEANWHILE = (
+    "Någon annan registrerade samma meddelande samtidigt, så det blev inget nytt ärende av "
+    "det här. Ladda om sidan och se efter vilket ärende det blev."
+)
+"""Told when a case of the same message was written first by another transaction."""
+_NOTHING_TO_REVIEW = "Det finns inget meddelande nr {number} att granska."
 
 
 def _own_message(case: Case, record: MessageRecord) -> bool:
@@ -171,28 +178,88 @@ class MessageCorrections(CorrectionsBase):
             raise InvalidInputError("ange klagomal eller synpunkt", argument="--kind")
         user, now = self.person(by), self.clock()
         intake = self.intake
-        with self.sessions() as session, database_errors(), session.begin():
+        with (
+            self.sessions() as session,
+            database_errors(same_time=REGISTERED_MEANWHILE),
+            session.begin(),
+        ):
             record = self.find_record(session, message_id, record_id)
+            # Locked and read again: two people registering it at once (or a double click)
+            # take turns, and the second finds it a case already.
+            session.refresh(record, with_for_update=True)
             self._may_register(user, record)
             if record.disposition in (Disposition.CASE, Disposition.FOLLOWUP) and record.case_id:
                 existing = session.get_one(Case, record.case_id)
                 if existing.status is not CaseStatus.WITHDRAWN:
+                    if record.disposition is Disposition.FOLLOWUP:
+                        raise InvalidTransitionError(
+                            f"Meddelandet hör redan till ärende {existing.label} som ett senare "
+                            "meddelande. Ta först bort det därifrån ('Hör inte till ärendet' på "
+                            f"ärendets sida, eller 'postvakt cases detach --record {record.id}')."
+                        )
                     raise InvalidTransitionError(
                         f"Meddelandet är redan ärende {existing.reference}. Ändra typ med "
                         "'postvakt cases reclassify'."
                     )
+            if record.case_id is None and record.message_id and record.content_hash:
+                # Merged into another case and taken out of it again ('cases detach'): the
+                # withdrawn case made of these very bytes is its own again, for its history
+                # and its copy of them.
+                record.case_id = session.scalars(
+                    select(Case.id)
+                    .where(
+                        Case.message_id == record.message_id,
+                        Case.content_hash == record.content_hash,
+                        Case.status == CaseStatus.WITHDRAWN,
+                    )
+                    .order_by(Case.id.desc())
+                    .limit(1)
+                ).first()
             fetched = self._bytes(session, record)
             predicted = record.label
-            if record.case_id is not None:
+            earlier = session.get(Case, record.case_id) if record.case_id is not None else None
+            if earlier is not None and earlier.status is not CaseStatus.WITHDRAWN:
+                earlier = None
+            own = earlier is not None and _own_message(earlier, record)
+            if earlier is not None and own:
                 # A withdrawn case of this very message gives up its identity to the new one
                 # (cases are unique on Message-ID and content); it keeps its number and events.
-                earlier = session.get_one(Case, record.case_id)
-                if earlier.status is CaseStatus.WITHDRAWN and _own_message(earlier, record):
-                    earlier.content_hash = None
-                    session.flush()
+                earlier.content_hash = None
+                session.flush()
             case = intake.register_by_hand(  # type: ignore[attr-defined]
                 session, record, fetched, label=Label(label), actor=by
             )
+            if earlier is not None:
+                # The second decision undoes the first: each case names the other.
+                kind_sv = KIND_SV[label]
+                was = (
+                    f"ärendets meddelande på nytt som {kind_sv}"
+                    if own
+                    else f"meddelande nr {record.id} i ärendet som ett eget ärende ({kind_sv})"
+                )
+                add_event(
+                    session,
+                    earlier,
+                    EventKind.NOTE,
+                    actor=by,
+                    at=now,
+                    detail=f"{by} registrerade {was}: {case.label}.",
+                )
+                why = f" ({earlier.withdrawn_reason})" if earlier.withdrawn_reason else ""
+                where = (
+                    f"var tidigare ärende {earlier.label}"
+                    if own
+                    else f"låg tidigare i ärende {earlier.label}"
+                )
+                add_event(
+                    session,
+                    case,
+                    EventKind.NOTE,
+                    actor=by,
+                    at=now,
+                    detail=f"Meddelandet {where}, som är makulerat{why}; {by} registrerade det "
+                    + ("på nytt." if own else "som ett eget ärende."),
+                )
             self._example(
                 session,
                 action="register",
@@ -230,12 +297,7 @@ class MessageCorrections(CorrectionsBase):
         if not to.strip():
             raise InvalidInputError("ange ärendets nummer, t.ex. KS 2026/17", argument="--to")
         with self.sessions() as session, database_errors(), session.begin():
-            record = self._locked(
-                session,
-                record_id,
-                REVIEWABLE_NON_CASES,
-                f"Det finns inget meddelande nr {record_id} att granska.",
-            )
+            record = self._locked(session, record_id, REVIEWABLE_NON_CASES, _NOTHING_TO_REVIEW)
             self._may_register(user, record)
             case = self._case(session, to)
             self._may_change(user, case, "knyta meddelanden till")
@@ -305,7 +367,7 @@ class MessageCorrections(CorrectionsBase):
                 session,
                 record_id,
                 (Disposition.FOLLOWUP,),
-                f"Meddelande nr {record_id} är inget senare meddelande i ett ärende. "
+                "Meddelande nr {number} är inget senare meddelande i ett ärende. "
                 "Ärendets eget meddelande tas bort genom att ärendet makuleras.",
             )
             self._may_register(user, record)
@@ -406,11 +468,12 @@ class MessageCorrections(CorrectionsBase):
     def _locked(
         session: Session, record_id: int, states: tuple[Disposition, ...], missing: str
     ) -> MessageRecord:
-        """The record, locked for the transaction (two people acting on one message at once
-        do not both go through), when it is in one of ``states``; else ``missing``."""
-        record = session.get(MessageRecord, record_id, with_for_update=True)
+        """The record, locked for the transaction and read again (two people acting on one
+        message at once take turns: the second sees what the first did), when it is in one
+        of ``states``; else ``missing`` (``{number}``: the record's number)."""
+        record = session.get(MessageRecord, record_id, with_for_update=True, populate_existing=True)
         if record is None or record.disposition not in states:
-            raise NotFoundError(missing)
+            raise NotFoundError(missing.format(number=record_id))
         return record
 
     def _may_change(self, user: User, case: Case, what: str) -> None:
@@ -422,10 +485,11 @@ class MessageCorrections(CorrectionsBase):
         self._open(case)
 
     def flag(self, record_id: int, *, by: str) -> None:
-        """Ask for a person to look at a message that was not made a case."""
+        """Ask for a person to look at a message that was not made a case (not a private
+        one its mailbox's other owners may not see: :func:`may_see_message`)."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            record = self._record(session, record_id)
+            record = self._locked(session, record_id, REVIEWABLE_NON_CASES, _NOTHING_TO_REVIEW)
             self._may_register(user, record)
             record.flagged_by, record.flagged_at = by, now
             record.reviewed_by = record.reviewed_at = None
@@ -434,7 +498,7 @@ class MessageCorrections(CorrectionsBase):
         """The message is indeed neither complaint nor opinion: off the review queue."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            record = self._record(session, record_id)
+            record = self._locked(session, record_id, REVIEWABLE_NON_CASES, _NOTHING_TO_REVIEW)
             self._may_register(user, record)
             record.reviewed_by, record.reviewed_at = by, now
             self._example(
@@ -446,13 +510,6 @@ class MessageCorrections(CorrectionsBase):
                 record=record,
                 predicted=record.label,
             )
-
-    @staticmethod
-    def _record(session: Session, record_id: int) -> MessageRecord:
-        record = session.get(MessageRecord, record_id)
-        if record is None or record.disposition not in REVIEWABLE_NON_CASES:
-            raise NotFoundError(f"Det finns inget meddelande nr {record_id} att granska.")
-        return record
 
 
 ANSWERED_NOTE_LIMIT = 500
@@ -466,7 +523,8 @@ def may_answer_otherwise(user: User, record: MessageRecord, case: Case | None) -
     if case is not None:
         return can_act_on_case(user, case)
     mailbox = record.mailbox
-    return can_correct_message(user, mailbox.address, mailbox.unit.name if mailbox.unit else None)
+    unit = mailbox.unit.name if mailbox.unit else None
+    return can_correct_message(user, mailbox.address, unit) and may_see_message(user, record)
 
 
 def _tell_handler(case: Case, user: User, ref: str, now: datetime, what: str) -> list[Planned]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from postvakt.corrections.common import REVIEWABLE_NON_CASES, CorrectionsBase
+from postvakt.corrections.common import REVIEWABLE_NON_CASES, CorrectionsBase, may_see_message
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import (
     Case,
@@ -113,7 +113,10 @@ class ReviewQueue(CorrectionsBase):
             for record in records:
                 mailbox = record.mailbox
                 unit = mailbox.unit.name if mailbox.unit else None
-                if can_correct_message(user, mailbox.address, unit):
+                # a private message is kept from the mailbox's other owners, as a private case
+                if can_correct_message(user, mailbox.address, unit) and may_see_message(
+                    user, record
+                ):
                     shown.append(record)
             theirs = _cases_of(session, user, {r.sender_address for r in shown})
             for record in shown:

@@ -72,6 +72,8 @@ def _values(
         "defects": list(msg.defects),
         "reply_due": work.reply_due,
         "case_probability": None,
+        # marked private, or in a private case's thread: kept from a delegate also as no case
+        "private": intake.is_private(msg) or (work.case is not None and bool(work.case.private)),
     }
     if verdict is not None:  # the review queue shows a non-case that was close
         probs = dict(verdict.probabilities)

@@ -34,10 +34,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from postvakt.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
+from postvakt.errors import (
+    DatabaseError,
+    DatabaseLockedError,
+    InvalidTransitionError,
+    SchemaTooNewError,
+)
 from postvakt.registry.serial_ids import assign_serial_ids, assign_sqlite_ids
 
 __all__ = [
@@ -316,11 +321,43 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return factory
 
 
+def _unique_violation(exc: IntegrityError) -> str | None:
+    """The constraint (PostgreSQL) or columns (SQLite) of a unique constraint that ``exc``
+    broke, or None when it broke another kind (not null, a foreign key, a check)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL: unique_violation
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) or "unique"
+    text = str(orig) if orig is not None else ""
+    if getattr(orig, "sqlite_errorname", "") in _SQLITE_UNIQUE or text.startswith(
+        "UNIQUE constraint failed"
+    ):
+        return text.removeprefix("UNIQUE constraint failed:").strip() or "unique"
+    return None
+
+
+_SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
 @contextmanager
-def database_errors() -> Iterator[None]:
-    """Turn driver errors about locks and connections into Postvakt's errors, with advice."""
+def database_errors(*, same_time: str | None = None) -> Iterator[None]:
+    """Turn driver errors about locks and connections into Postvakt's errors, with advice.
+
+    ``same_time``: for an action that may meet another doing the same at the same moment
+    (two people registering one message), the Swedish sentence the person is told when
+    the other wrote first — a row that breaks a unique constraint is raised as
+    :class:`~postvakt.errors.InvalidTransitionError` with it (the command line and the
+    web say it, not a traceback), the constraint logged.  Any other integrity error (not
+    null, a foreign key) is a bug and goes on as it is; so does a unique violation where
+    ``same_time`` is not given (the intake runs its messages again on one)."""
     try:
         yield
+    except IntegrityError as exc:
+        constraint = _unique_violation(exc) if same_time else None
+        if constraint is None:
+            raise
+        log.warning("another transaction wrote first (unique constraint %s)", constraint)
+        raise InvalidTransitionError(same_time) from exc
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         if "locked" in text or "busy" in text:

@@ -115,9 +115,12 @@ def due_items(session: Session) -> list[DueItem]:
         assert record.reply_due is not None
         title = f"{record.subject or '(utan ämne)'} från {record.sender_address or 'okänd'}"
         case = answered_in(record)
+        private = record.private or (case is not None and case.private)
         if case is None:
             owners, head = _mailbox_people(record.mailbox)
             responsible, escalate = owners, tuple(a for a in (head,) if a)
+            if record.private:  # a delegate reads the mailbox too: not its subject or sender
+                title = "Ett meddelande märkt privat (ämne och avsändare visas inte här)"
         else:  # written in a case after its answer: its handler answers it
             responsible, escalate = _case_people(case)
             after = "överlämnandet" if stopped_by(case) is EventKind.FORWARDED else "svaret"
@@ -134,7 +137,7 @@ def due_items(session: Session) -> list[DueItem]:
                 due=record.reply_due,
                 responsible=responsible,
                 escalate_to=escalate,
-                private=case is not None and case.private,
+                private=private,
                 passed_before_seen=record.reply_due < _day(record.processed_at),
                 case_id=case.id if case is not None else None,
                 record_id=record.id,

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from postvakt.corrections import Corrected
+from postvakt.corrections.common import may_see_message
 from postvakt.corrections.messages import may_answer_otherwise
 from postvakt.errors import (
     ConfigError,
@@ -40,6 +41,7 @@ from postvakt.registry.models import (
 )
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
+from postvakt.web.input_check import checked_input
 from postvakt.web.pages.case_watch import unchanged
 from postvakt.web.roles import (
     CORRECTORS_SV,
@@ -51,7 +53,9 @@ from postvakt.web.roles import (
 
 __all__ = ["SHOWN", "flaggable", "followups", "router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(checked_input)])
+"""Every route: an id the database cannot hold is not found; a form text with a control
+character is refused in Swedish (:mod:`postvakt.web.input_check`)."""
 
 SHOWN = 200
 """Rows of the review queue on the page, the oldest; the count says how many there are."""
@@ -276,7 +280,8 @@ def _case_excerpts(ctx: WebContext, case_ids: list[int]) -> dict[int, str]:
 
 
 def _message(request: Request, user: User, record_id: int) -> MessageRecord:
-    """The message record, when ``user`` may review it; 403 otherwise (also when missing)."""
+    """The message record, when ``user`` may review it; 403 otherwise (also when missing,
+    and for a private message the mailbox's other owners may not see)."""
     ctx = context(request)
     with ctx.sessions() as session, database_errors():
         record = session.scalars(
@@ -288,7 +293,7 @@ def _message(request: Request, user: User, record_id: int) -> MessageRecord:
             raise HTTPException(status_code=403, detail=REFUSED_MESSAGE)
         mailbox = record.mailbox
         unit = mailbox.unit.name if mailbox.unit else None
-        if not can_correct_message(user, mailbox.address, unit):
+        if not (can_correct_message(user, mailbox.address, unit) and may_see_message(user, record)):
             raise HTTPException(status_code=403, detail=REFUSED_MESSAGE)
         session.expunge(record)
         return record
