@@ -1,7 +1,9 @@
 """What a diary system is given: a case's facts and one document of it at a time.
 
 Every document of a case — the incoming message with its arrival stamp, each
-acknowledgement, answer, new review, hand-over, callback note and the closure — is written
+acknowledgement, answer, new review, hand-over, callback note and the closure, and the
+memos of a person's corrections (withdrawn, its kind changed, replaced by a new case of the
+same message) — is written
 to the ``diary_documents`` outbox in the same transaction as the change that made it
 (:mod:`postvakt.registry.documents`).  The deliverer (:mod:`postvakt.diary.delivery`) hands
 each due row to the configured backend:
@@ -32,6 +34,8 @@ from postvakt.errors import PostvaktError
 
 __all__ = [
     "DOCUMENT_TITLES",
+    "INBOUND",
+    "OUTBOUND",
     "Attachment",
     "CaseFacts",
     "Delivered",
@@ -52,6 +56,9 @@ class DocumentKind(enum.StrEnum):
     HANDOVER = "handover"
     CALLBACK = "callback"  # a note of a callback by phone
     CLOSURE = "closure"  # the handler closed the case: it can be closed in the diary
+    WITHDRAWN = "withdrawn"  # makulerat (also 'annat', merged): who decided, and why
+    RECLASSIFIED = "reclassified"  # a person changed the kind (complaint ⇄ opinion)
+    REPLACED = "replaced"  # a withdrawn case's message was registered again: the new case
 
 
 DOCUMENT_TITLES = {
@@ -62,6 +69,9 @@ DOCUMENT_TITLES = {
     DocumentKind.HANDOVER: "Besked om överlämning",
     DocumentKind.CALLBACK: "Anteckning om återkoppling",
     DocumentKind.CLOSURE: "Ärendet avslutat",
+    DocumentKind.WITHDRAWN: "Ärendet makulerat",
+    DocumentKind.RECLASSIFIED: "Ärendetyp ändrad",
+    DocumentKind.REPLACED: "Ärendet ersatt av ett nytt ärende",
 }
 """Each kind as the diary names it (Swedish)."""
 
@@ -74,7 +84,7 @@ OUTBOUND = frozenset(
         DocumentKind.HANDOVER,
     }
 )
-"""The rest (callback, closure) are internal memos."""
+"""The rest (callback, closure, withdrawn, reclassified, replaced) are internal memos."""
 
 
 @dataclass(frozen=True)

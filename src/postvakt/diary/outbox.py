@@ -5,9 +5,27 @@ new case event as the session flushes it, and a registration (``REGISTERED``) qu
 incoming document, a closure (``CLOSED``) the closure — whichever path made the event: the
 intake, the command line, the web, a correction.  A batch of the intake writes its new cases'
 events without ORM objects (:mod:`postvakt.registry.batch_rows`), which no flush sees: it
-queues their incoming documents itself (:func:`queue_registered`).  Letters are queued where they are known to
-have gone to the citizen: seen in the Sent folder (:meth:`DiaryOutbox.letter_sent`), or saved
-for printing and posting.  A callback note is queued by ``postvakt cases callback``.
+queues their incoming documents itself (:func:`queue_registered`).  Letters are queued where
+they are known to have gone to the citizen: seen in the Sent folder
+(:meth:`DiaryOutbox.letter_sent`), or saved for printing and posting.  A callback note is
+queued by ``postvakt cases callback``.
+
+A person's corrections reach the diary the same way, so that it never keeps an open
+complaint Postvakt no longer handles:
+
+- a withdrawal (``WITHDRAWN``: makulerat, a case made 'annat', one merged into another)
+  queues a memo with the reason and who decided;
+- a change of kind (``RECLASSIFIED`` with the case's kind changed in the same transaction:
+  complaint ⇄ opinion) queues a memo naming both kinds and who changed it; a change to
+  'annat' is a withdrawal and says so in its own memo;
+- a message of a withdrawn case registered again as a new case (the new case takes the
+  withdrawn one's identity: same Message-ID, whose content hash the withdrawn case gave
+  up) queues a memo on the withdrawn case naming the new one, and the new case's incoming
+  document names the withdrawn one.
+
+The diary's copy of the case (the folder's case card) is written anew with each document,
+so its status and kind follow.  Postvakt never closes a case in the diary system itself: the
+memos tell the registrar, who decides.
 
 Nothing is queued when no diary is configured: ``system = "registrar"`` without
 ``organisation.registrar`` (or with ``registrar_notice = "none"``).
@@ -25,12 +43,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from postvakt.clock import STOCKHOLM, Clock
 from postvakt.diary.base import DOCUMENT_TITLES, Attachment, DocumentKind
 from postvakt.registry.documents import DeliveryStatus, DiaryAttachment, DiaryEntry
-from postvakt.registry.models import Case, CaseEvent, EventKind
+from postvakt.registry.models import Case, CaseEvent, CaseKind, CaseStatus, EventKind
 
 __all__ = [
     "LETTER_KINDS",
@@ -57,6 +75,12 @@ LETTER_KINDS = {
 _KEY = "postvakt.diary"
 _ABSENT = "postvakt.diary.absent"
 """``Session.info`` key, while a flush's documents are queued: keys known not to be queued."""
+_AFTER = "postvakt.diary.after"
+"""``Session.info`` key: (what, case, event) of a flush, queued once the flush is done."""
+_KINDS = "postvakt.diary.kinds"
+"""``Session.info`` key: {case id: the kind it had} for cases whose kind changed in the
+transaction (read by the change of kind's memo)."""
+_KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -128,8 +152,11 @@ class DiaryOutbox:
 
     # -- the documents ----------------------------------------------------------------------
 
-    def incoming(self, session: Session, case: Case, at: datetime) -> None:
-        """The citizen's message (its .eml) or the note of an oral complaint."""
+    def incoming(
+        self, session: Session, case: Case, at: datetime, *, earlier: Case | None = None
+    ) -> None:
+        """The citizen's message (its .eml) or the note of an oral complaint; ``earlier`` is
+        the withdrawn case the message was before it was registered again."""
         stamp = f"{case.received_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}"
         if case.original:
             files = [
@@ -152,6 +179,8 @@ class DiaryOutbox:
                 f"Synpunkt eller klagomål lämnad via {case.channel} {stamp}, antecknad av "
                 "handläggaren."
             )
+        if earlier is not None:
+            text += f"\nMeddelandet var tidigare ärende {earlier.label}, som är makulerat."
         self.queue(
             session,
             case,
@@ -197,6 +226,59 @@ class DiaryOutbox:
             at=event.at,
             text=f"Handläggaren ({event.actor}) har avslutat ärendet; det kan avslutas i "
             f"diariet.\n{event.detail}",
+        )
+
+    def withdrawn(self, session: Session, case: Case, event: CaseEvent) -> None:
+        """Makulerat: who decided and why (the case's reason: 'Dubblett', 'inte klagomål eller
+        synpunkt', 'sammanfört med KS 2026/3')."""
+        reason = (case.withdrawn_reason or "").strip()
+        if reason and not reason.endswith((".", "!", "?")):
+            reason += "."
+        self.queue(
+            session,
+            case,
+            DocumentKind.WITHDRAWN,
+            key=f"case-{case.id}/withdrawn/{event.id or event.at.isoformat()}",
+            at=event.at,
+            text=f"Ärendet makulerades i Postvakt av {event.actor}. "
+            + (f"Skäl: {reason}\n" if reason else "Inget skäl angavs.\n")
+            + "Ärendet handläggs inte vidare i Postvakt; registratorn avgör hur det avslutas i "
+            "diariet.",
+        )
+
+    def reclassified(self, session: Session, case: Case, event: CaseEvent, before: str) -> None:
+        """The kind changed from ``before`` to the case's kind, by the event's actor."""
+        was = _KIND_SV.get(before, before)
+        now = _KIND_SV.get(case.kind.value, case.kind.value)
+        self.queue(
+            session,
+            case,
+            DocumentKind.RECLASSIFIED,
+            key=f"case-{case.id}/reclassified/{event.id or event.at.isoformat()}",
+            at=event.at,
+            title=f"{DOCUMENT_TITLES[DocumentKind.RECLASSIFIED]}: {was} → {now}",
+            text=f"{event.actor} ändrade ärendets typ från {was} till {now}. Ärendet handläggs "
+            f"vidare som {now}.",
+        )
+
+    def replaced(self, session: Session, earlier: Case, case: Case, event: Any) -> None:
+        """``earlier`` (withdrawn) gave its message to ``case``, registered again by the
+        registration ``event``'s actor: the diary hears which case took over."""
+        if not case.diary_number:  # numbering = "diary": the diary has not numbered it yet
+            named = f"ärendet med Postvakts referens {case.reference} (diarienummer saknas ännu)"
+        elif case.label != case.reference:
+            named = f"ärende {case.label} (Postvakts referens {case.reference})"
+        else:
+            named = f"ärende {case.label}"
+        self.queue(
+            session,
+            earlier,
+            DocumentKind.REPLACED,
+            key=f"case-{earlier.id}/replaced/{case.id}",
+            at=event.at,
+            text=f"{event.actor} registrerade ärendets meddelande på nytt, som "
+            f"{_KIND_SV.get(case.kind.value, case.kind.value)}. Det handläggs nu i {named}; "
+            "det här ärendet är fortsatt makulerat.",
         )
 
     def callback(self, session: Session, case: Case, event: CaseEvent) -> None:
@@ -264,6 +346,26 @@ def install(sessions: sessionmaker[Session], config: Any, clock: Clock) -> Diary
     return outbox
 
 
+@event.listens_for(Case.kind, "set", active_history=True)
+def _kind_changed(target: Case, _value: Any, oldvalue: Any, _initiator: Any) -> None:
+    """Note the kind a case had before a person changed it in this transaction (the first,
+    should it change twice), for the change of kind's memo."""
+    if not isinstance(oldvalue, CaseKind) or target.id is None:
+        return  # a new case's first kind, or one not loaded
+    session = object_session(target)
+    if session is None or outbox_of(session) is None:
+        return
+    session.info.setdefault(_KINDS, {}).setdefault(target.id, oldvalue)
+
+
+@dataclass(frozen=True)
+class _Reclassified:
+    """A change of kind's event, with the kind the case had before it."""
+
+    event: CaseEvent
+    before: str
+
+
 @event.listens_for(Session, "before_flush")
 def _documents_of_new_events(session: Session, _context: Any, _instances: Any) -> None:
     outbox = outbox_of(session)
@@ -277,17 +379,28 @@ def _documents_of_new_events(session: Session, _context: Any, _instances: Any) -
         if case is None:
             continue
         # Queued after the flush: the case has its id (the key) by then.
+        waiting: tuple[str, Case, Any] | None = None
         if item.kind is EventKind.REGISTERED:
-            session.info.setdefault("postvakt.diary.after", []).append(("incoming", case, item))
+            waiting = ("registered", case, item)
         elif item.kind is EventKind.CLOSED:
-            session.info.setdefault("postvakt.diary.after", []).append(("closure", case, item))
+            waiting = ("closure", case, item)
         elif item.kind in (EventKind.CALLBACK, EventKind.FEEDBACK):  # notes: a call, feedback
-            session.info.setdefault("postvakt.diary.after", []).append(("callback", case, item))
+            waiting = ("callback", case, item)
+        elif item.kind is EventKind.WITHDRAWN:
+            waiting = ("withdrawn", case, item)
+        elif item.kind is EventKind.RECLASSIFIED:
+            # Only a change between the kinds: a change to 'annat' leaves the kind as it was
+            # and withdraws the case, which its own memo says.
+            before = session.info.get(_KINDS, {}).pop(case.id, None)
+            if before is not None and before is not case.kind:
+                waiting = ("reclassified", case, _Reclassified(item, before.value))
+        if waiting is not None:
+            session.info.setdefault(_AFTER, []).append(waiting)
 
 
 @event.listens_for(Session, "after_flush_postexec")
 def _queue_after_flush(session: Session, _context: Any) -> None:
-    queue_documents(session, session.info.pop("postvakt.diary.after", None) or [])
+    queue_documents(session, session.info.pop(_AFTER, None) or [])
 
 
 def queue_registered(session: Session, registered: list[tuple[Case, dict[str, Any]]]) -> None:
@@ -312,7 +425,11 @@ def queue_documents(session: Session, waiting: list[tuple[str, Case, Any]]) -> N
     outbox = outbox_of(session)
     if not waiting or outbox is None:
         return
-    incoming = [f"case-{case.id}/incoming" for what, case, _ in waiting if what == "incoming"]
+    incoming = [
+        f"case-{case.id}/incoming"
+        for what, case, _ in waiting
+        if what in ("incoming", "registered")
+    ]
     if len(incoming) > 1 and outbox.enabled:
         # The new cases of a batch: which of their keys are queued, in one query, not
         # one per case.
@@ -322,16 +439,45 @@ def queue_documents(session: Session, waiting: list[tuple[str, Case, Any]]) -> N
         for what, case, item in waiting:
             if what == "incoming":
                 outbox.incoming(session, case, item.at)
+            elif what == "registered":
+                earlier = _withdrawn_before(session, case)
+                outbox.incoming(session, case, item.at, earlier=earlier)
+                if earlier is not None:
+                    outbox.replaced(session, earlier, case, item)
             elif what == "closure":
                 outbox.closure(session, case, item)
+            elif what == "withdrawn":
+                outbox.withdrawn(session, case, item)
+            elif what == "reclassified":
+                outbox.reclassified(session, case, item.event, item.before)
             else:
                 outbox.callback(session, case, item)
     finally:
         session.info.pop(_ABSENT, None)
 
 
+def _withdrawn_before(session: Session, case: Case) -> Case | None:
+    """The withdrawn case whose message ``case`` is, registered again: the case of the same
+    Message-ID made before it, when that one is withdrawn and gave up its content hash (its
+    identity) to the new case, as registering its message again does
+    (:meth:`postvakt.corrections.messages.MessageCorrections.register`).  A message
+    withdrawn and registered again twice names the case it was last."""
+    if not case.message_id or case.id is None:
+        return None
+    before = session.scalars(
+        select(Case)
+        .where(Case.message_id == case.message_id, Case.id < case.id)
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).first()
+    if before is None or before.status is not CaseStatus.WITHDRAWN or before.content_hash:
+        return None
+    return before
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_keys(session: Session) -> None:
     session.info.pop("postvakt.diary.keys", None)
-    session.info.pop("postvakt.diary.after", None)
+    session.info.pop(_AFTER, None)
+    session.info.pop(_KINDS, None)

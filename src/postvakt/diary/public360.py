@@ -83,8 +83,15 @@ CATEGORIES = {
     DocumentKind.HANDOVER: OUTBOUND_DOCUMENT,
     DocumentKind.CALLBACK: MEMO,
     DocumentKind.CLOSURE: MEMO,
+    DocumentKind.WITHDRAWN: MEMO,
+    DocumentKind.RECLASSIFIED: MEMO,
+    DocumentKind.REPLACED: MEMO,
 }
-"""Category of each kind but the incoming one (e-mail or document, by the case's channel)."""
+"""Category of each kind but the incoming one (e-mail or document, by the case's channel).
+
+A withdrawal, a change of kind and a withdrawn case replaced by a new one are memos in the
+case: Postvakt does not close the case in Public 360 nor change its type (SIF's case update
+is not among the calls Postvakt makes); the registrar decides."""
 
 STATUSES = {"reserved": "recno:1", "recorded": "recno:6"}
 

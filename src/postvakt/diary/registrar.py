@@ -23,6 +23,8 @@ from typing import Any
 from postvakt.clock import STOCKHOLM
 from postvakt.diary.base import (
     DOCUMENT_TITLES,
+    INBOUND,
+    OUTBOUND,
     CaseFacts,
     Delivered,
     DiaryDocument,
@@ -72,11 +74,11 @@ def _title(document: DiaryDocument) -> str:
 
 
 def _direction(kind: DocumentKind) -> str:
-    if kind is DocumentKind.INCOMING:
+    if kind in INBOUND:
         return "inkommande handling"
-    if kind in (DocumentKind.CALLBACK, DocumentKind.CLOSURE):
-        return "upprättad handling (anteckning)"
-    return "utgående handling"
+    if kind in OUTBOUND:
+        return "utgående handling"
+    return "upprättad handling (anteckning)"  # callback, closure, a correction's memo
 
 
 def _number_lines(case: CaseFacts) -> list[str]:
