@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session, sessionmaker
 
 from postvakt.care.common import (
@@ -59,11 +59,10 @@ from postvakt.config import Config
 from postvakt.errors import InvalidTransitionError, PermissionDeniedError
 from postvakt.registry.cases import add_event, find_case
 from postvakt.registry.db import database_errors
-from postvakt.registry.drafts import add_draft
+from postvakt.registry.drafts import add_draft, unsent_acknowledgements
 from postvakt.registry.models import (
     Case,
     CaseStatus,
-    Draft,
     DraftStatus,
     EventKind,
     Notification,
@@ -299,20 +298,7 @@ class CareRouting(CareDelivery):
         of Drafts after commit) and the neutral one drafted in its place."""
         if case.status is not CaseStatus.REGISTERED:
             return  # acknowledged: what was sent is sent
-        waiting = list(
-            session.scalars(
-                select(Draft)
-                .where(
-                    Draft.case_id == case.id,
-                    Draft.message_id.like("postvakt.ack.%"),
-                    Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
-                )
-                .order_by(Draft.id)
-                # Locked and read fresh: one being placed meanwhile is seen as SAVED.
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        )
+        waiting = unsent_acknowledgements(session, case)
         if not waiting:
             return
         for draft in waiting:

@@ -45,15 +45,13 @@ from postvakt.errors import (
 )
 from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.db import database_errors
-from postvakt.registry.drafts import add_draft
+from postvakt.registry.drafts import add_draft, unsent_acknowledgements
 from postvakt.registry.lifecycle import attach_followup
 from postvakt.registry.models import (
     Case,
     CaseKind,
     CaseStatus,
     Disposition,
-    Draft,
-    DraftStatus,
     EventKind,
     MessageRecord,
 )
@@ -218,20 +216,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
         sent is sent (cf. :meth:`postvakt.care.CareRouting._neutral_acknowledgment`)."""
         if case.status is not CaseStatus.REGISTERED:
             return ""
-        waiting = list(
-            session.scalars(
-                select(Draft)
-                .where(
-                    Draft.case_id == case.id,
-                    Draft.message_id.like("postvakt.ack.%"),
-                    Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
-                )
-                .order_by(Draft.id)
-                # Locked and read fresh: one being placed meanwhile is seen as SAVED.
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        )
+        waiting = unsent_acknowledgements(session, case)
         if not waiting:
             return ""
         old = waiting[-1]

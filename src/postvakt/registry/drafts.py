@@ -13,7 +13,13 @@ from postvakt.registry.batch_rows import batch_rows
 from postvakt.registry.cases import add_event, mark_for_review
 from postvakt.registry.models import Case, Draft, DraftStatus, EventKind
 
-__all__ = ["ADDRESS_CHECK", "add_draft", "failed_drafts", "mark_address_check"]
+__all__ = [
+    "ADDRESS_CHECK",
+    "add_draft",
+    "failed_drafts",
+    "mark_address_check",
+    "unsent_acknowledgements",
+]
 
 ADDRESS_CHECK = (
     "Avsändarens adress kan inte användas i ett brevhuvud ({address}): kontrollera adressen "
@@ -114,5 +120,24 @@ def failed_drafts(session: Session) -> list[Draft]:
             .options(selectinload(Draft.mailbox), selectinload(Draft.case))
             .where(Draft.status == DraftStatus.FAILED)
             .order_by(Draft.id)
+        )
+    )
+
+
+def unsent_acknowledgements(session: Session, case: Case) -> list[Draft]:
+    """Postvakt's acknowledgement drafts of ``case`` that nobody has sent (waiting to be
+    placed, or in Drafts), oldest first, locked and read fresh: one being placed meanwhile
+    is seen as SAVED."""
+    return list(
+        session.scalars(
+            select(Draft)
+            .where(
+                Draft.case_id == case.id,
+                Draft.message_id.like("postvakt.ack.%"),
+                Draft.status.in_((DraftStatus.PENDING, DraftStatus.SAVED)),
+            )
+            .order_by(Draft.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
