@@ -20,6 +20,7 @@ from postvakt.errors import ConfigError, ConfigProblem
 from postvakt.web.auth import LoginThrottle
 from postvakt.web.context import WebContext
 from postvakt.web.csrf import check_csrf
+from postvakt.web.input_check import checked_input
 from postvakt.web.views import filters
 
 __all__ = ["SESSION_COOKIE", "create_app"]
@@ -99,7 +100,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(check_csrf)],
+        dependencies=[Depends(check_csrf), Depends(checked_input)],
     )
     app.state.ctx = ctx
     app.state.throttle = LoginThrottle()

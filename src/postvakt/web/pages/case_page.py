@@ -2,7 +2,8 @@
 letters, its events — and the actions on it — answer, close, forward, reopen, wait — through
 :class:`postvakt.casework.Casework`, the same operations as the command line.  The
 corrections (confirm, change kind, withdraw, assign, merge) are in
-:mod:`postvakt.web.pages.corrections`; the list of cases in :mod:`postvakt.web.pages.cases`.
+:mod:`postvakt.web.pages.corrections`; the service area, who chose it and its correction in
+:mod:`postvakt.web.pages.case_area`; the list of cases in :mod:`postvakt.web.pages.cases`.
 
 Cases are addressed by their database id, which says nothing about the citizen.
 """
@@ -32,6 +33,7 @@ from postvakt.rules.deadline_state import case_deadlines
 from postvakt.web.auth import client_of
 from postvakt.web.deps import context, flash, render, signed_in
 from postvakt.web.events import timeline
+from postvakt.web.pages import case_area
 from postvakt.web.pages.case_watch import Changed, open_by_others, unchanged
 from postvakt.web.pages.corrections import awaiting_in, flaggable, followups
 from postvakt.web.roles import (
@@ -46,6 +48,7 @@ from postvakt.web.views import STATUS_SV
 __all__ = ["Changed", "changed_page", "router"]
 
 router = APIRouter()
+router.include_router(case_area.router)  # the service area's correction, on the same page
 
 NOTE_REFUSED = (
     "Du får inte anteckna i det här ärendet. Det får bara den som får handlägga eller rätta "
@@ -156,6 +159,7 @@ def _page(
             may_act=may_act,
             actions=_actions(case) if may_act else [],
             units=[u.name for u in ctx.config.units if not case.unit or u.name != case.unit.name],
+            area=case_area.area_view(ctx.config, case),
             accesses=accesses,
             access_shown=ACCESS_SHOWN,
             what_sv=WHAT_SV,

@@ -41,7 +41,6 @@ from postvakt.registry.models import (
 )
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.input_check import checked_input
 from postvakt.web.pages.case_watch import unchanged
 from postvakt.web.roles import (
     CORRECTORS_SV,
@@ -53,7 +52,7 @@ from postvakt.web.roles import (
 
 __all__ = ["SHOWN", "flaggable", "followups", "router"]
 
-router = APIRouter(dependencies=[Depends(checked_input)])
+router = APIRouter()  # ids and form text are checked app-wide (web/input_check.py)
 """Every route: an id the database cannot hold is not found; a form text with a control
 character is refused in Swedish (:mod:`postvakt.web.input_check`)."""
 
