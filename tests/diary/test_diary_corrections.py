@@ -242,6 +242,13 @@ def test_the_registrar_gets_the_withdrawal_to_enter_in_the_diary(
         if "Ärendet makulerat" in str(m.message["Subject"])
     ]
     assert len(notices) == 1
+    # and no second mail about it (the corrections' own notice "makulerat av …")
+    about = [
+        m
+        for m in smtp_server.to(REGISTRAR)
+        if "makulera" in m.message.get_body(("plain",)).get_content()
+    ]
+    assert len(about) == 1, [str(m.message["Subject"]) for m in about]
     (notice,) = notices
     assert str(notice["Subject"]).startswith("KS 2026/1 – Ärendet makulerat")
     body = notice.get_body(("plain",)).get_content()

@@ -211,8 +211,14 @@ class CorrectionsBase:
             log.warning("could not tell of a correction: %s", type(exc).__name__)
 
     def _registrar(self, case: Case, text: str, now: datetime) -> list[Planned]:
-        registrar = self.config.organisation.registrar
+        """The registrar's notice of a withdrawal: none when the registrar keeps the diary
+        by mail, for the diary outbox mails them the withdrawal itself ("Ärendet makulerat",
+        to enter); two mails about one thing would be one too many."""
+        org = self.config.organisation
+        registrar = org.registrar
         if not registrar:
+            return []
+        if self.config.registry.system == "registrar" and org.registrar_notice != "none":
             return []
         today = now.astimezone(STOCKHOLM).date()
         return [
