@@ -368,3 +368,51 @@ def test_a_delegate_cannot_merge_into_a_private_case_they_may_not_open(
     # Anna, whose case it is, may.
     done = private.corrections.merge("KS 2026/1", into="KS 2026/2", by="anna@testby.se")
     assert done.text.startswith("KS 2026/1: makulerat och sammanfört med KS 2026/2")
+
+
+def test_two_merges_crossing_each_other_end_in_one_merge_and_a_clear_answer(
+    pg: tuple[Service, str],
+) -> None:
+    """Anna merges KS 2026/1 into KS 2026/2 while the registrar merges KS 2026/2 into KS
+    2026/1.  Each took its own case first, then waited for the other's: the database ended
+    one of them as a deadlock ("Databasen kan inte användas").  The cases are now taken in
+    the order of their ids, so one merge goes through and the other is told the case it
+    wanted is withdrawn."""
+    service, url = pg
+    service.corrections.register("t1@example.net", kind="synpunkt", by="registrator@testby.se")
+    with service.sessions() as session:
+        second = session.scalars(select(Case.id).where(Case.reference == "KS 2026/2")).one()
+    holder = create_engine(url)
+    watcher = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with holder.connect() as lock, watcher.connect() as watch:
+            lock.begin()
+            lock.execute(text("SELECT id FROM cases WHERE id = :c FOR UPDATE"), {"c": second}).all()
+            back = Run(
+                lambda: service.corrections.merge(
+                    "KS 2026/2", into="KS 2026/1", by="registrator@testby.se"
+                )
+            )
+            back.start()
+            _waiting(watch, 1)  # first in line for KS 2026/2
+            forth = Run(
+                lambda: service.corrections.merge(
+                    "KS 2026/1", into="KS 2026/2", by="anna@testby.se"
+                )
+            )
+            forth.start()
+            _waiting(watch, 2)
+            lock.rollback()
+            back.join(30)
+            forth.join(30)
+    finally:
+        holder.dispose()
+        watcher.dispose()
+    assert not back.is_alive() and not forth.is_alive()
+    errors = [run.error for run in (back, forth) if run.error is not None]
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], InvalidTransitionError), repr(errors[0])
+    assert "makulerat" in str(errors[0])
+    with service.sessions() as session:
+        statuses = sorted(s.value for s in session.scalars(select(Case.status)))
+    assert statuses.count("withdrawn") == 1

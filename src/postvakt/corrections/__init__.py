@@ -344,8 +344,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
         """Two messages about one matter: ``reference`` is withdrawn, pointing to ``into``."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
-            case = self._case(session, reference)
-            target = self._case(session, into)
+            case, target = self._cases(session, reference, into)
             if case.id == target.id:
                 raise InvalidInputError(
                     "ett ärende kan inte sammanföras med sig självt", argument="--into"

@@ -146,6 +146,16 @@ class CorrectionsBase:
         session.refresh(case, with_for_update=True)
         return case
 
+    def _cases(self, session: Session, *references: str) -> list[Case]:
+        """The cases called ``references``, each read again under a row lock, taken in the
+        order of their ids: two corrections taking the same two cases in opposite orders (a
+        merge of A into B and one of B into A) would each hold one and wait for the other,
+        and the database would end one of them with an error."""
+        found = [find_case(session, reference) for reference in references]
+        for case in sorted({case.id: case for case in found}.values(), key=lambda c: c.id):
+            session.refresh(case, with_for_update=True)
+        return found
+
     @staticmethod
     def _open(case: Case) -> None:
         if case.status is CaseStatus.WITHDRAWN:
