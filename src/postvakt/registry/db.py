@@ -337,6 +337,10 @@ def _unique_violation(exc: IntegrityError) -> str | None:
 
 
 _SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+_MET = ("40P01", "40001", "55P03")
+"""PostgreSQL's deadlock, serialization failure and lock not available: two transactions
+met, and this one was ended (its text says "blocked by process …", which is no SQLite
+file locked)."""
 
 
 @contextmanager
@@ -360,7 +364,13 @@ def database_errors(*, same_time: str | None = None) -> Iterator[None]:
         raise InvalidTransitionError(same_time) from exc
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "locked" in text or "busy" in text:
+        sqlstate = getattr(exc.orig, "sqlstate", None)  # PostgreSQL's; SQLite has none
+        if sqlstate in _MET:
+            raise DatabaseLockedError(
+                "Två ändringar i databasen väntade på varandra, och databasen avbröt den här; "
+                "ingenting av den sparades. Försök igen."
+            ) from exc
+        if sqlstate is None and ("locked" in text or "busy" in text):
             raise DatabaseLockedError(
                 "Databasen är låst av en annan process längre än väntetiden. Kontrollera att "
                 "inte två Postvakt-processer använder samma SQLite-fil utan att behöva det, "
