@@ -277,6 +277,8 @@ def test_a_stale_form_is_refused(
     )
     assert stopped.status_code == 409
     assert "Anna Berg har ändrat ärendet kl. 10:05 sedan du öppnade sidan" in stopped.text
+    # what the person chose is still chosen, in the form left open
+    assert '<option value="gatudrift" selected>gatudrift</option>' in stopped.text
     case = _case(app, cases.kontakt)
     assert case.service_area == "medborgarservice" and case.unit.name == "Kontaktcenter"
     assert not _area_events(app, cases.kontakt)

@@ -27,7 +27,9 @@ __all__ = ["OPEN_RECENTLY", "Changed", "name_of", "open_by_others", "unchanged"]
 
 OPEN_RECENTLY = timedelta(minutes=10)
 """Another person's view of the case this recent is shown: they may be working on it now."""
-KEPT_FIELDS = ("text", "action", "to", "other", "contact", "reason", "reviewer", "note", "into")
+KEPT_FIELDS = (
+    "text", "action", "to", "other", "contact", "reason", "reviewer", "note", "into", "area",
+)  # fmt: skip
 """What a person typed in a form, put back when the action was stopped (nothing is lost)."""
 
 
