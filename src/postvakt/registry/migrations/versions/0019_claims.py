@@ -54,13 +54,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("private")
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("care_cleared_at")
-        batch.drop_column("care_claimed_at")
-    with op.batch_alter_table("notifications") as batch:
-        batch.drop_column("private")
-        batch.drop_column("claimed_at")
-    with op.batch_alter_table("job_claims") as batch:
-        batch.drop_column("finished_at")
+    # Plain DROP COLUMN (SQLite 3.35 and later have it): a batch would copy and drop the
+    # whole table, which SQLite refuses for cases and messages while rows refer to them.
+    op.drop_column("messages", "private")
+    op.drop_column("cases", "care_cleared_at")
+    op.drop_column("cases", "care_claimed_at")
+    op.drop_column("notifications", "private")
+    op.drop_column("notifications", "claimed_at")
+    op.drop_column("job_claims", "finished_at")
