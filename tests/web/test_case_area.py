@@ -18,7 +18,7 @@ from postvakt.config import Config, load_config
 from postvakt.registry.models import Case, CaseEvent, EventKind
 from postvakt.registry.notes import write_note
 from postvakt.web import create_app
-from tests.web.support import NOW, Cases, add_cases, ctx_of, make_config, sign_in
+from tests.web.support import NOW, Cases, ctx_of, make_config, sign_in
 
 AREAS = {  # the test municipality's units, with service areas
     'name = "Kontaktcenter"\nhead = "chef@testby.se"\n': 'areas = ["medborgarservice"]\n',
@@ -61,15 +61,7 @@ def app(tmp_path: Path, clock: Clock) -> Iterator[FastAPI]:
         app.state.ctx.close()
 
 
-@pytest.fixture
-def cases(app: FastAPI) -> Cases:
-    return add_cases(app)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
+# ``cases`` and ``client`` are tests/web/conftest.py's, on this module's ``app``.
 
 
 def _value(html: str, name: str) -> str:
