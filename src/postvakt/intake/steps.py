@@ -54,6 +54,7 @@ from postvakt.registry.cases import (
     case_by_identity,
     case_by_number,
     case_for_thread,
+    case_in_force,
     make_heading,
     mark_for_review,
     normalise_number,
@@ -310,10 +311,6 @@ DISOWNED_BY_SENDER = (
 """The note and review reason of a case whose letter's addressee says they never complained."""
 
 
-MERGES_FOLLOWED = 20
-"""How many merged cases a thread is followed through to the one that goes on."""
-
-
 def follow_up(intake: Intake, work: Work) -> Disposition | None:
     """The citizen wrote again in a case's thread: the message joins that case.
 
@@ -323,15 +320,11 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
     """
     msg = work.msg
     thread = msg.thread_ids if thread_may_be_known(work) else ()
-    case = case_for_thread(work.session, thread, msg.subject, intake.numbers)
-    for _ in range(MERGES_FOLLOWED):
-        if case is None or case.status is not CaseStatus.WITHDRAWN:
-            break
-        # a merged case's thread goes on in the case it was merged into; a withdrawn one
-        # takes nothing more: the message is judged on its own, and watched
-        case = case.merged_into
-    else:
-        case = None
+    # a merged case's thread goes on where its message is now; a withdrawn one takes
+    # nothing more: the message is judged on its own, and watched
+    case = case_in_force(
+        work.session, case_for_thread(work.session, thread, msg.subject, intake.numbers)
+    )
     if case is None:
         return None
     if not intake.may_join(case, msg):

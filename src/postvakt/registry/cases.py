@@ -45,11 +45,14 @@ __all__ = [
     "add_event",
     "case_by_identity",
     "case_by_number",
+    "case_for_thread",
+    "case_in_force",
     "case_parties",
     "find_case",
     "list_cases",
     "make_heading",
     "mark_for_review",
+    "messages_now",
     "register_case",
     "thread_ids_with_cases",
 ]
@@ -375,28 +378,27 @@ def case_for_thread(
     number) in the subject.
 
     The thread is read nearest first (``thread_ids``' order): the message it answers
-    decides.  When that is a citizen's message in no case (not a case, or taken off a case
-    as not belonging to it), an older case further up the thread is not its case.
+    decides, and the case that holds that message *now* (:func:`messages_now`), not the
+    case it was first made into.  When that is a citizen's message in no case (not a case,
+    or taken off a case as not belonging to it), an older case further up the thread is not
+    its case.  A withdrawn case is returned as such (see :func:`case_in_force`).
     """
     if thread_ids:
         ids = list(thread_ids)
         # Message-ID -> the case it belongs to; None: a citizen's message in no case
-        owner: dict[str, int | None] = {}
-        for message_id, case_id in session.execute(
-            select(Case.message_id, Case.id).where(one_of(session, Case.message_id, ids))
-        ):
-            owner.setdefault(message_id, case_id)
-        for message_id, case_id, disposition in session.execute(
-            select(MessageRecord.message_id, MessageRecord.case_id, MessageRecord.disposition)
-            .where(one_of(session, MessageRecord.message_id, ids))
-            .order_by(MessageRecord.case_id.is_(None))
-        ):
-            if case_id is not None or disposition is Disposition.NOT_CASE:
-                owner.setdefault(message_id, case_id)
+        owner = messages_now(session, ids)
         for message_id, case_id in session.execute(
             select(Draft.message_id, Draft.case_id).where(
                 one_of(session, Draft.message_id, ids), Draft.case_id.is_not(None)
             )
+        ):
+            owner.setdefault(message_id, case_id)
+        # A case whose message no record names: by its Message-ID, one in force first (the
+        # rows sharing a Message-ID come in no order of their own).
+        for message_id, case_id in session.execute(
+            select(Case.message_id, Case.id)
+            .where(one_of(session, Case.message_id, ids))
+            .order_by(sa_case((Case.status == CaseStatus.WITHDRAWN, 1), else_=0), Case.id)
         ):
             owner.setdefault(message_id, case_id)
         for message_id in ids:
@@ -406,6 +408,64 @@ def case_for_thread(
                     return session.get(Case, found)
                 break
     return numbers.find(session, subject)
+
+
+def messages_now(session: Session, ids: Sequence[str]) -> dict[str, int | None]:
+    """Where the citizens' messages with these Message-IDs are now, by their records: the
+    id of the case each is in, or None for one in no case (not a case, or taken off one).
+
+    The record, not the case first made of the message, says it: a merge moves the merged
+    case's messages to the case it joins, and a message taken off again ('cases detach') is
+    in no case until it is registered anew or attached elsewhere, while the withdrawn case
+    keeps its Message-ID.  Several records of one Message-ID: one in a case first, then one
+    in none; a duplicate (the same message read again, or in another mailbox) last, for it
+    says what its original was when it was read, and a merge undone leaves it behind.  Ties
+    by the records' order, so the answer never hangs on the order the database reads rows in.
+    """
+    owner: dict[str, int | None] = {}
+    for message_id, case_id in session.execute(
+        select(MessageRecord.message_id, MessageRecord.case_id)
+        .where(
+            one_of(session, MessageRecord.message_id, ids),
+            MessageRecord.case_id.is_not(None)
+            | (MessageRecord.disposition == Disposition.NOT_CASE),
+        )
+        .order_by(
+            sa_case((MessageRecord.disposition == Disposition.DUPLICATE, 1), else_=0),
+            sa_case((MessageRecord.case_id.is_(None), 1), else_=0),
+            MessageRecord.id,
+        )
+    ):
+        owner.setdefault(message_id, case_id)
+    return owner
+
+
+MERGES_FOLLOWED = 20
+"""How many merged cases a thread is followed through to the one that goes on."""
+
+
+def case_in_force(session: Session, case: Case | None) -> Case | None:
+    """The case a reply in ``case``'s thread joins: ``case``, unless it is withdrawn.
+
+    A withdrawn case takes no more replies (the message is judged on its own, and watched),
+    except a merged one: its thread goes on where its own message is now
+    (:func:`messages_now`) — in the case it was merged into, and when the merge was undone
+    (the message taken off that case, and perhaps registered anew or attached elsewhere), in
+    the case that holds it now, or in none.  A merged case whose message no record names
+    goes on in the case it was merged into.
+    """
+    for _ in range(MERGES_FOLLOWED):
+        if case is None or case.status is not CaseStatus.WITHDRAWN:
+            return case
+        if case.merged_into_id is None:
+            return None
+        placed = messages_now(session, [case.message_id]) if case.message_id else {}
+        if case.message_id in placed:
+            held = placed[case.message_id]
+            case = session.get(Case, held) if held is not None else None
+        else:
+            case = case.merged_into
+    return None
 
 
 def thread_ids_with_cases(session: Session, ids: Sequence[str]) -> set[str]:
