@@ -77,8 +77,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
             case = self._case(session, reference)
             self._may_correct(user, case, "bekräfta")
             self._open(case)
-            case.needs_review = False
-            case.corrected_by, case.corrected_at = by, now
+            decided = self._decided(case, by=by, now=now)
             kind = case.kind.value
             add_event(
                 session,
@@ -86,7 +85,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                 EventKind.CONFIRMED,
                 actor=by,
                 at=now,
-                detail=f"{by} bekräftade bedömningen: {KIND_SV[kind]}.",
+                detail=f"{by} bekräftade bedömningen: {KIND_SV[kind]}.{decided}",
             )
             self._example(
                 session,
@@ -144,8 +143,7 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                         argument="--kind",
                     )
                 case.kind = CaseKind(label)
-                case.needs_review = False
-                case.corrected_by, case.corrected_at = by, now
+                decided = self._decided(case, by=by, now=now)
                 due = self._deadlines_of_the_kind(case, before)
                 # Drafted first: the change of kind is the case's last event, saying it all.
                 swapped = self._acknowledge_anew(session, case, before=before, by=by, now=now)
@@ -156,7 +154,8 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                     actor=by,
                     at=now,
                     detail=f"{by} ändrade typ från {KIND_SV[before]} till {KIND_SV[label]}{due}."
-                    + swapped,
+                    + swapped
+                    + decided,
                 )
                 text = f"{case.label}: nu {KIND_SV[label]}{due}.{swapped}"
             result = Corrected(case.reference, case.status.value, text)

@@ -236,6 +236,18 @@ class CorrectionsBase:
         ]
 
     @staticmethod
+    def _decided(case: Case, *, by: str, now: datetime) -> str:
+        """A person decided the case: it leaves the review queue and what it was to be
+        looked at for is taken care of (its review reasons go; a later one comes alone).
+        Returns the words the decision's event ends with, naming those reasons (or "") —
+        the case's events keep who decided on what."""
+        reasons = [r.strip().rstrip(".") for r in case.review_reasons or [] if r.strip()]
+        case.needs_review = False
+        case.review_reasons = []  # a new list: the JSON column sees assignment only
+        case.corrected_by, case.corrected_at = by, now
+        return f" Att granska var: {'; '.join(reasons)}." if reasons else ""
+
+    @staticmethod
     def _take_back_drafts(session: Session, case: Case) -> int:
         """Postvakt's own drafts for the case: placed ones are removed after commit, and so
         are pending ones (they may be in Drafts already); one that could not be built is
@@ -270,8 +282,7 @@ class CorrectionsBase:
     ) -> list[Planned]:
         case.status = CaseStatus.WITHDRAWN
         case.withdrawn_at, case.withdrawn_reason = now, reason
-        case.needs_review = False
-        case.corrected_by, case.corrected_at = by, now
+        decided = self._decided(case, by=by, now=now)
         placed = self._take_back_drafts(session, case)
         removal = f" Postvakts {placed} utkast tas bort ur Utkast-mappen." if placed else ""
         if case.individual_care:
@@ -291,7 +302,7 @@ class CorrectionsBase:
             EventKind.WITHDRAWN,
             actor=by,
             at=now,
-            detail=f"Makulerat av {by}: {reason}.{removal}",
+            detail=f"Makulerat av {by}: {reason}.{removal}{decided}",
         )
         # The message, and the citizen's follow-ups in the case, stay watched under the
         # ordinary reply rule, as any citizen's message (a merged case's messages go on in

@@ -35,7 +35,12 @@ from postvakt.web.deps import context, flash, render, signed_in
 from postvakt.web.events import timeline
 from postvakt.web.pages import case_area
 from postvakt.web.pages.case_watch import Changed, open_by_others, unchanged
-from postvakt.web.pages.corrections import awaiting_in, flaggable, followups
+from postvakt.web.pages.corrections import (
+    awaiting_in,
+    flaggable,
+    followups,
+    stopped_in_queue,
+)
 from postvakt.web.roles import (
     User,
     can_act_on_case,
@@ -184,9 +189,13 @@ def _page(
 
 
 async def changed_page(request: Request, exc: Exception) -> Response:
-    """The case page again, with the warning and what was typed (409: nothing was done)."""
+    """The case page again, with the warning and what was typed (409: nothing was done);
+    Granska again when the form was sent from there."""
     assert isinstance(exc, Changed)
     user = await run_in_threadpool(signed_in, request)
+    if exc.back == "granska":
+        return await run_in_threadpool(stopped_in_queue, request, user, exc)
+    assert exc.case_id is not None
     return await run_in_threadpool(
         lambda: _page(
             request, user, exc.case_id, warning=exc.warning, kept=exc.kept, status_code=409

@@ -13,6 +13,8 @@ back (POST-redirect-GET) with one Swedish sentence of what happened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -41,7 +43,7 @@ from postvakt.registry.models import (
 )
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.pages.case_watch import unchanged
+from postvakt.web.pages.case_watch import Changed, stop_if_changed, unchanged
 from postvakt.web.roles import (
     CORRECTORS_SV,
     User,
@@ -50,7 +52,7 @@ from postvakt.web.roles import (
     can_view_case,
 )
 
-__all__ = ["SHOWN", "flaggable", "followups", "router"]
+__all__ = ["SHOWN", "flaggable", "followups", "router", "stopped_in_queue"]
 
 router = APIRouter()  # ids and form text are checked app-wide (web/input_check.py)
 """Every route: an id the database cannot hold is not found; a form text with a control
@@ -63,6 +65,35 @@ REFUSED_MESSAGE = (
     "Du får inte granska meddelanden i den brevlådan. Det får bara brevlådans ansvariga, den "
     "vars brevlåda det är, enhetens chef, registratorn och administratörer."
 )
+CHOICES_SV = {
+    ("bekrafta", ""): "Bekräfta bedömningen",
+    ("andra-typ", "klagomal"): "Ändra till klagomål",
+    ("andra-typ", "synpunkt"): "Ändra till synpunkt",
+    ("andra-typ", "annat"): "Annat: makulera",
+    ("makulera", ""): "Makulera",
+    ("registrera", "klagomal"): "Registrera som klagomål",
+    ("registrera", "synpunkt"): "Registrera som synpunkt",
+    ("knyt", ""): "Knyt till ärendet",
+    ("inte-arende", ""): "Inte ett ärende",
+}
+"""What a Granska form's button says, by the form's route and the kind chosen: told back
+when the action was stopped because someone else changed the case or message."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A decision in Granska stopped because someone else changed its case or message since
+    the page was loaded (case_watch's :class:`Changed`), as shown again: who changed it
+    (``warning``), the person's choice and typed reason, the case's page (``link``), the
+    row (``kind`` 'case' or 'message', ``id``) and what was typed by form (``kept``)."""
+
+    warning: str
+    choice: str
+    reason: str
+    link: tuple[str, str] | None
+    kind: str
+    id: int
+    kept: dict[str, dict[str, str]]
 
 
 def _back(case_id: int, tillbaka: str) -> str:
@@ -240,6 +271,12 @@ def merge(
 
 @router.get("/granska")
 def queue(request: Request, user: User = Depends(signed_in)) -> Response:  # noqa: B008
+    return _queue_page(request, user)
+
+
+def _queue_page(request: Request, user: User, *, stopped: Stopped | None = None) -> Response:
+    """Granska; ``stopped`` when an action was refused because someone else changed the case
+    or message since the page was loaded (409: nothing was done)."""
     ctx = context(request)
     try:
         items = ctx.corrections.queue(user.address)
@@ -250,10 +287,44 @@ def queue(request: Request, user: User = Depends(signed_in)) -> Response:  # noq
         request,
         "review.html",
         user,
+        status_code=409 if stopped else 200,
         items=items,
         excerpts=_case_excerpts(ctx, [i.id for i in items if i.kind == "case"]),
         total=len(items),
         shown=SHOWN,
+        loaded_at=ctx.now().isoformat(),  # each form carries it: case_watch.stop_if_changed
+        stopped=stopped,
+    )
+
+
+def stopped_in_queue(request: Request, user: User, exc: Changed) -> Response:
+    """Granska again after a decision sent from it was stopped (:class:`Changed`): the
+    warning, the choice the person made and what they typed, on the case or message the
+    form was for — only to someone who may correct it (else refused as the action is)."""
+    if exc.record_id is not None:
+        _message(request, user, exc.record_id)
+        kind, item_id, name, link = "message", exc.record_id, f"meddelande nr {exc.record_id}", None
+    else:
+        assert exc.case_id is not None
+        reference = _correctable(request, user, exc.case_id)
+        kind, item_id, name = "case", exc.case_id, reference
+        link = (f"/arenden/{exc.case_id}", f"Öppna {reference}")
+    ((slug, typed),) = exc.kept.items()
+    choice = CHOICES_SV.get((slug, typed.get("kind", "")), "")
+    if slug == "knyt" and typed.get("to"):
+        choice += f" {typed['to']}"
+    return _queue_page(
+        request,
+        user,
+        stopped=Stopped(
+            warning=exc.warning,
+            choice=f"Ditt val har inte utförts: {choice} ({name})." if choice else "",
+            reason=typed.get("reason", ""),
+            link=link,
+            kind=kind,
+            id=item_id,
+            kept=exc.kept,
+        ),
     )
 
 
@@ -298,6 +369,40 @@ def _message(request: Request, user: User, record_id: int) -> MessageRecord:
         return record
 
 
+async def _message_unchanged(
+    request: Request,
+    record_id: int,
+    user: User = Depends(signed_in),  # noqa: B008
+) -> None:
+    """A dependency of Granska's decisions on a message: someone else decided it (registered,
+    attached, set aside) or sent it back to the queue after the page was loaded — the
+    decision is stopped and Granska shown again (:func:`case_watch.stop_if_changed`)."""
+
+    def newest(session: Session, since: datetime, user: User) -> tuple[str, datetime] | None:
+        record = session.get(MessageRecord, record_id)
+        if record is None:
+            return None
+        stamps = [
+            (by, at)
+            for by, at in (
+                (record.reviewed_by, record.reviewed_at),
+                (record.flagged_by, record.flagged_at),
+            )
+            if by and at and at > since and by != user.address
+        ]
+        return max(stamps, key=lambda stamp: stamp[1], default=None)
+
+    await stop_if_changed(
+        request,
+        user,
+        newest,
+        what=f"meddelande nr {record_id}",
+        then="se hur det ser ut nu",
+        record_id=record_id,
+        back="granska",
+    )
+
+
 def flaggable(session: Session, user: User, case: Case) -> list[MessageRecord]:
     """The messages of a withdrawn (not merged) case that ``user`` may send back to the
     review queue, to be registered anew."""
@@ -338,7 +443,9 @@ def flag(
     return _run(request, back, run)
 
 
-@router.post("/granska/meddelanden/{record_id}/registrera")
+@router.post(
+    "/granska/meddelanden/{record_id}/registrera", dependencies=[Depends(_message_unchanged)]
+)
 def register(
     request: Request,
     record_id: int,
@@ -372,7 +479,7 @@ def register(
     return _run(request, "/granska", run, drafts=DraftStatus.PENDING)
 
 
-@router.post("/granska/meddelanden/{record_id}/knyt")
+@router.post("/granska/meddelanden/{record_id}/knyt", dependencies=[Depends(_message_unchanged)])
 def attach(
     request: Request,
     record_id: int,
@@ -483,7 +590,9 @@ def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:
     ]
 
 
-@router.post("/granska/meddelanden/{record_id}/inte-arende")
+@router.post(
+    "/granska/meddelanden/{record_id}/inte-arende", dependencies=[Depends(_message_unchanged)]
+)
 def dismiss(
     request: Request,
     record_id: int,
