@@ -19,6 +19,11 @@ pools, never in the loop:
 Each mailbox keeps the guarantees of :class:`~postvakt.watch.WatchState`: back-off after
 failures, one log line per change of state, a pass as soon as the IDLE stands again, and a
 connection that keeps reading as readable with nothing in it counts as failed (no spinning).
+
+Stopping (``stop`` set, or :meth:`IdleHub.close`) takes no longer than a turn of the loop:
+an open or a renewal waiting for a silent server is broken off (the connector's
+``idle_close``, from the stopping thread), and a job that starts after that touches no
+server.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ log = logging.getLogger("postvakt.service")
 IDLE_RENEW = 25 * 60
 """Seconds after which an IDLE is ended and started again (RFC 2177: at most 29 minutes)."""
 _TICK = 1.0  # the longest the loop sleeps without looking at the stop flag
+_BREAK_OFF = 2.0  # the longest close() waits for the calls it broke off to return
 
 Timer = Literal["due", "stand", "renew"]
 
@@ -128,6 +134,9 @@ class IdleHub:
         self._waiters: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._guard = threading.Condition()
+        self._calling: set[_Entry] = set()
+        """Entries whose connector an opener thread is calling now (open, renew)."""
         self.logins = 0
         """Connections the hub has started to open (for tests and benchmarks)."""
 
@@ -165,11 +174,13 @@ class IdleHub:
         self._thread.start()
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the loop, let running passes finish, close the IDLE connections."""
-        self._closing = True
+        """Stop the loop, let running passes finish, close the IDLE connections (those being
+        opened or renewed too: see the module's docstring)."""
+        self._halt()
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        self._await_calls()
         self._ops.shutdown(wait=False, cancel_futures=True)
         if self._waiters is not None:
             self._waiters.shutdown(wait=False, cancel_futures=True)
@@ -190,9 +201,12 @@ class IdleHub:
                     log.exception("the IDLE loop hit an unexpected error; it goes on in 1 s")
                     self._stop.wait(1.0)
         finally:
+            with self._guard:
+                self._closing = True  # jobs that end now close their connection themselves
             for entry in self._entries:
                 if entry.phase == "idling":
                     self._unregister(entry)
+                if entry.socketed:  # also one being opened, renewed, or opened and not told
                     self._close_quietly(entry)
             self._selector.close()
             self._wake_r.close()
@@ -234,6 +248,44 @@ class IdleHub:
             pool.submit(job)
         except RuntimeError:  # the pool is shut down: the process is ending
             self._closing = True
+
+    # -- stopping while an opener thread waits for a server ---------------------------
+
+    def _begin(self, entry: _Entry) -> bool:
+        """Before an opener thread calls ``entry``'s connector: False when closing (then it
+        must not), else the call is marked as one :meth:`_halt` breaks off."""
+        with self._guard:
+            if self._closing:
+                return False
+            self._calling.add(entry)
+            return True
+
+    def _end(self, entry: _Entry) -> None:
+        with self._guard:
+            self._calling.discard(entry)
+            self._guard.notify_all()
+
+    def _halt(self) -> None:
+        """Close from now on, and break off the calls that wait for a server."""
+        with self._guard:
+            self._closing = True
+            calling = list(self._calling)
+        for entry in calling:
+            self._close_quietly(entry)
+
+    def _await_calls(self) -> None:
+        """Wait (up to :data:`_BREAK_OFF` s) for the calls broken off to return.  Broken off
+        again every 0.1 s: one may have begun just before the connector could be told."""
+        deadline = time.monotonic() + _BREAK_OFF  # real time, whatever clock the hub was given
+        while True:
+            with self._guard:
+                if not self._calling or time.monotonic() >= deadline:
+                    left = len(self._calling)
+                    break
+                self._guard.wait(0.1)
+            self._halt()
+        if left:
+            log.debug("%d IDLE connections did not close in %.0f s", left, _BREAK_OFF)
 
     def _post(self, call: Callable[[], None]) -> None:
         """Run ``call`` on the loop's thread (from a pool thread)."""
@@ -298,18 +350,35 @@ class IdleHub:
             fd: int | None = None
             failure: tuple[str, bool] | None = None
             try:
-                fd = connector.idle_open(entry.folder())
-            except ConnectorError as exc:
-                failure = (str(exc), False)
+                folder = entry.folder()
             except Exception as exc:  # a bug: backed off like a failure, never a spin
                 log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
                 failure = (f"{type(exc).__name__}: {exc}", True)
-            if self._closing:
-                self._close_quietly(entry)
-                return
-            self._post(lambda: self._opened(entry, fd, failure))
+            if not self._begin(entry):
+                return  # closing: no login after close
+            try:
+                if failure is None:
+                    fd = connector.idle_open(folder)
+            except ConnectorError as exc:
+                failure = (str(exc), False)
+            except Exception as exc:
+                log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
+                failure = (f"{type(exc).__name__}: {exc}", True)
+            finally:
+                self._after(entry, lambda: self._opened(entry, fd, failure))
 
         self._submit(self._ops, job)
+
+    def _after(self, entry: _Entry, result: Callable[[], None]) -> None:
+        """The end of an opener job: its result to the loop, or, when closing, the connection
+        closed (the loop is gone or going)."""
+        try:
+            if self._closing:
+                self._close_quietly(entry)
+            else:
+                self._post(result)
+        finally:
+            self._end(entry)
 
     def _opened(self, entry: _Entry, fd: int | None, failure: tuple[str, bool] | None) -> None:
         self._busy_ops -= 1
@@ -381,6 +450,9 @@ class IdleHub:
         def job() -> None:
             news = False
             failure: tuple[str, bool] | None = None
+            if not self._begin(entry):
+                self._close_quietly(entry)  # the loop left it to this job
+                return
             try:
                 news = connector.idle_renew()
             except ConnectorError as exc:
@@ -388,10 +460,8 @@ class IdleHub:
             except Exception as exc:
                 log.debug("IDLE on %s failed", entry.address, exc_info=_first(entry))
                 failure = (f"{type(exc).__name__}: {exc}", True)
-            if self._closing:
-                self._close_quietly(entry)
-                return
-            self._post(lambda: self._renewed(entry, news, failure))
+            finally:
+                self._after(entry, lambda: self._renewed(entry, news, failure))
 
         self._submit(self._ops, job)
 
@@ -441,6 +511,8 @@ class IdleHub:
         self._busy_waiters += 1
 
         def job() -> None:
+            if self._closing:
+                return  # a wait that would start after close: the loop is gone
             delay = watch.step()  # guards itself: a failure comes back as a back-off
             self._post(lambda: self._stepped(entry, delay))
 

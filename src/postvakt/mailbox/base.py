@@ -235,7 +235,9 @@ class SupportsIdleSocket(Protocol):
     ``idle_open`` and ``idle_renew`` block for their round trips (the loop runs them on a
     small pool); ``idle_read`` never waits (the loop calls it when the descriptor is
     readable).  Each raises :class:`~postvakt.errors.ConnectorError` on failure, after
-    which the IDLE connection is closed and ``idle_open`` starts afresh."""
+    which the IDLE connection is closed and ``idle_open`` starts afresh.  ``idle_close``
+    may come from another thread while ``idle_open`` or ``idle_renew`` waits for the
+    server: it should make them return at once (stopping must not wait out a timeout)."""
 
     def idle_open(self, folder: str) -> int:
         """Open the IDLE connection on ``folder``; the file descriptor to select on."""

@@ -18,7 +18,9 @@ from __future__ import annotations
 import errno
 import logging
 import select
+import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Literal, Self
@@ -52,6 +54,7 @@ from postvakt.retry import Backoff, RetryPolicy
 
 __all__ = [
     "ImapConnection",
+    "Opening",
     "as_text",
     "drop_nothing",
     "read_ahead",
@@ -87,6 +90,8 @@ class ImapConnection:
         self._client: IMAPClient | None = None
         self._idle_client: IMAPClient | None = None
         self._idle_since: float | None = None
+        self._idle_lock = threading.Lock()  # idle_close may come from another thread
+        self._idle_opening: Opening | None = None
         self._selected: str | None = None
         self._monotonic = self._backoff.monotonic
         self._condstore = False
@@ -119,10 +124,13 @@ class ImapConnection:
             context.verify_mode = ssl.CERT_NONE
         return context
 
-    def _open(self, *, gated: bool = True) -> IMAPClient:
+    def _open(
+        self, *, gated: bool = True, on_socket: Callable[[socket.socket], None] | None = None
+    ) -> IMAPClient:
         """A new logged-in connection.  A failure is recorded in the back-off; while it runs,
         a ``gated`` open refuses at once (the pass connection).  The IDLE connection is not
-        gated: its caller paces its own attempts (the service's watcher backs off)."""
+        gated: its caller paces its own attempts (the service's watcher backs off).
+        ``on_socket`` is given the socket as soon as it is connected (see :class:`Opening`)."""
         wait = self._backoff.wait_left()
         if gated and wait > 0:
             raise UnavailableError(
@@ -142,6 +150,7 @@ class ImapConnection:
                     ssl=self.settings.security == "tls",
                     ssl_context=self._ssl_context() if self.settings.security == "tls" else None,
                     timeout=timeout,
+                    on_socket=on_socket,
                 )
             client.normalise_times = False  # keep INTERNALDATE's zone
             self.logins += 1
@@ -186,7 +195,8 @@ class ImapConnection:
         shut_down(client)
 
     def _drop_idle(self) -> None:
-        client, self._idle_client, self._idle_since = self._idle_client, None, None
+        with self._idle_lock:
+            client, self._idle_client, self._idle_since = self._idle_client, None, None
         shut_down(client)
 
     @contextmanager
@@ -330,7 +340,49 @@ def read_ahead(client: IMAPClient) -> bool:
 
 
 def shut_down(client: IMAPClient | None) -> None:
-    """Close a connection that may already be gone, without a word."""
+    """Close a connection that may already be gone, without a word.  The socket is shut
+    down first: a thread blocked reading from it then wakes at once (imaplib closes its
+    reader first, which waits for that read to end: up to the whole timeout)."""
     if client is not None:
+        with suppress(OSError, IMAPClientError, AttributeError):
+            client.socket().shutdown(socket.SHUT_RDWR)
         with suppress(OSError, IMAPClientError):
             client.shutdown()
+
+
+class Opening:
+    """A connection being opened, which another thread may break off (the IDLE watch,
+    stopping while a server leaves the greeting or the login unanswered).
+
+    :meth:`track` is given the socket as soon as it is connected and keeps a duplicate of
+    it: TLS takes the original's descriptor over, and shutting the duplicate down still
+    ends the connection, plain or TLS, in any state.  A :meth:`break_off` before that
+    ends the connection as soon as it is tracked."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.broken_off = False
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socket = sock.dup()
+            if self.broken_off:
+                self._shut()
+
+    def break_off(self) -> None:
+        with self._lock:
+            self.broken_off = True
+            self._shut()
+
+    def close(self) -> None:
+        """Let go of the duplicate (the connection itself is its client's)."""
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            with suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)

@@ -5,7 +5,10 @@ Two ways to wait: :meth:`ImapIdle.wait_for_new` blocks a thread (the connector p
 ``idle_renew``/``idle_close`` let one event loop watch the IDLE connections of every
 mailbox (:class:`~postvakt.mailbox.base.SupportsIdleSocket`, used by
 :mod:`postvakt.watch`): the loop selects on the descriptors and reads only what is there.
-The IDLE is renewed before the 29 minutes the RFC allows.
+The IDLE is renewed before the 29 minutes the RFC allows.  A response is read only when
+it is whole, however the network cut it (:mod:`postvakt.mailbox.imap_idle_lines`), and
+``idle_close`` may be called from another thread to break off an ``idle_open`` or
+``idle_renew`` that waits for a silent server.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from postvakt.errors import ConnectorError, UnavailableError
 from postvakt.mailbox.imap_connection import (
+    Opening,
     as_text,
     drop_nothing,
     read_ahead,
     shut_down,
     socket_readable,
 )
+from postvakt.mailbox.imap_idle_lines import finish, parsed, read_now, wait_readable
 
 if TYPE_CHECKING:
     from postvakt.mailbox.imap_connection import ImapConnection
@@ -64,7 +69,7 @@ class ImapIdle(_Base):
             with self._errors("vänta på ny post (IDLE)", drop=self._drop_idle):
                 now = self._monotonic()
                 if self._idle_since is not None and now - self._idle_since > IDLE_RENEW:
-                    client.idle_done()
+                    _done(client)
                     self._idle_since = None
                 if self._idle_since is None:
                     client.idle()
@@ -74,12 +79,12 @@ class ImapIdle(_Base):
                 if early:  # sent before "+ idling": news already
                     responses = early
                 elif read_ahead(client):  # sent with "+ idling": no poll sees it; DONE reads it
-                    responses = client.idle_done()[1]
+                    responses = _done(client)
                     self._idle_since = None
                 else:
-                    responses = client.idle_check(timeout=timeout)
+                    responses = _check(client, timeout)
                 if not responses and socket_readable(client):
-                    responses = client.idle_done()[1]
+                    responses = _done(client)
                     self._idle_since = None
                 if any(r[:1] == (b"BYE",) for r in responses):
                     raise UnavailableError(
@@ -102,20 +107,35 @@ class ImapIdle(_Base):
     def idle_open(self, folder: str) -> int:
         """Open a fresh IDLE connection on ``folder`` (connect, log in, EXAMINE, IDLE) and
         return its file descriptor, readable when the server says something.  Blocks for
-        the round trips; an IDLE connection already open is closed first."""
+        the round trips (``idle_close`` from another thread breaks them off); an IDLE
+        connection already open is closed first."""
         self._drop_idle()
-        client = self._open(gated=False)
+        opening = Opening()
+        with self._idle_lock:
+            self._idle_opening = opening
         try:
-            with self._errors(f"öppna {folder} för IDLE", drop=drop_nothing):
-                client.select_folder(folder, readonly=True)
-                client.idle()
-                self.commands += 2
-                fileno = client.socket().fileno()
-        except ConnectorError:
+            client = self._open(gated=False, on_socket=opening.track)
+            try:
+                with self._errors(f"öppna {folder} för IDLE", drop=drop_nothing):
+                    client.select_folder(folder, readonly=True)
+                    client.idle()
+                    self.commands += 2
+                    fileno = client.socket().fileno()
+            except ConnectorError:
+                shut_down(client)
+                raise
+            with self._idle_lock:
+                if not opening.broken_off:
+                    self._idle_client, self._idle_since = client, self._monotonic()
+                    return fileno
             shut_down(client)
-            raise
-        self._idle_client, self._idle_since = client, self._monotonic()
-        return fileno
+            raise UnavailableError(
+                "IDLE-förbindelsen stängdes medan den öppnades", mailbox=self.address
+            )
+        finally:
+            with self._idle_lock:
+                self._idle_opening = None
+            opening.close()
 
     def idle_read(self) -> bool | None:
         """What the server sent on the IDLE connection, read without waiting (call it when
@@ -128,11 +148,12 @@ class ImapIdle(_Base):
             raise UnavailableError("ingen IDLE-förbindelse är öppen", mailbox=self.address)
         try:
             with self._errors("vänta på ny post (IDLE)", drop=self._drop_idle):
-                responses = client.idle_check(timeout=0)
+                whole = read_now(client)  # part of a response stays until the rest comes
+                responses = parsed(whole or [])
         except ConnectorError:
             self._drop_idle()
             raise
-        if not responses:
+        if whole is None:
             return None
         return self._idle_news(responses)
 
@@ -146,7 +167,7 @@ class ImapIdle(_Base):
             raise UnavailableError("ingen IDLE-förbindelse är öppen", mailbox=self.address)
         try:
             with self._errors("förnya IDLE", drop=self._drop_idle):
-                responses = client.idle_done()[1]
+                responses = _done(client)
                 new = self._idle_news(responses)
                 client.idle()
                 self._idle_since = self._monotonic()
@@ -161,7 +182,14 @@ class ImapIdle(_Base):
         return new
 
     def idle_close(self) -> None:
-        """Close the IDLE connection (without a word to the server: it may be gone)."""
+        """Close the IDLE connection (without a word to the server: it may be gone).  Safe
+        from another thread: an ``idle_open`` or ``idle_renew`` waiting there for the server
+        then raises :class:`UnavailableError` at once (stopping need not wait out the
+        timeout of a login that hangs)."""
+        with self._idle_lock:
+            opening = self._idle_opening
+        if opening is not None:
+            opening.break_off()
         self._drop_idle()
 
     def _idle_news(self, responses: list[Any]) -> bool:
@@ -175,6 +203,19 @@ class ImapIdle(_Base):
                 mailbox=self.address,
             )
         return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _done(client: Any) -> list[Any]:
+    """End the IDLE (DONE): the responses since the last read, the rest of one that had
+    begun first (imaplib would take that rest for a response of its own)."""
+    return parsed(finish(client)) + client.idle_done()[1]
+
+
+def _check(client: Any, timeout: float) -> list[Any]:
+    """imapclient's ``idle_check``, but a response cut in two is kept, not an error."""
+    if not wait_readable(client, timeout):
+        return []
+    return parsed(read_now(client) or [])
 
 
 def _early(client: Any) -> list[Any]:

@@ -7,12 +7,17 @@ default 8 KiB buffer, allocated when the connection opens and held while it stay
 :data:`READ_BUFFER` bytes, set before anything is read (right after the socket opens, and
 again after STARTTLS).  Large reads (message bodies) bypass a buffered reader's buffer
 anyway, so fetching costs no more round trips.
+
+It also tells an ``on_socket`` callback of the socket as soon as it is connected, before the
+TLS handshake and the greeting: another thread can then break off an open that hangs.
 """
 
 from __future__ import annotations
 
 import imaplib
+import socket
 import ssl
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -20,12 +25,14 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from imapclient.imap4 import IMAP4WithTimeout
 from imapclient.imapclient import _parse_untagged_response
-from imapclient.tls import IMAP4_TLS
+from imapclient.tls import IMAP4_TLS, wrap_socket
 
 __all__ = ["READ_BUFFER", "LeanIMAPClient"]
 
 READ_BUFFER = 2048
 """Bytes of read buffer per connection (STATUS answers and response lines fit)."""
+
+OnSocket = Callable[[socket.socket], None]
 
 
 def _lean_file(imap: imaplib.IMAP4) -> None:
@@ -38,7 +45,25 @@ def _lean_file(imap: imaplib.IMAP4) -> None:
         old.close()  # the socket stays open: the new reader holds it
 
 
+def _told(sock: socket.socket, on_socket: OnSocket | None) -> socket.socket:
+    """``sock``, once ``on_socket`` has it (closed if that fails: nobody else holds it)."""
+    if on_socket is not None:
+        try:
+            on_socket(sock)
+        except BaseException:
+            sock.close()
+            raise
+    return sock
+
+
 class _Plain(IMAP4WithTimeout):
+    def __init__(self, host: str, port: int, timeout: Any, on_socket: OnSocket | None) -> None:
+        self.on_socket = on_socket  # before imaplib's __init__ connects
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: Any = None) -> socket.socket:
+        return _told(super()._create_socket(timeout), self.on_socket)
+
     def open(self, host: str = "", port: int = imaplib.IMAP4_PORT, timeout: Any = None) -> None:
         super().open(host, port, timeout)
         _lean_file(self)
@@ -50,6 +75,24 @@ class _Plain(IMAP4WithTimeout):
 
 
 class _Tls(IMAP4_TLS):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        timeout: Any,
+        on_socket: OnSocket | None,
+    ) -> None:
+        self.on_socket = on_socket
+        super().__init__(host, port, ssl_context, timeout)
+
+    def _create_socket(self, timeout: Any = None) -> socket.socket:
+        """imapclient's, with the plain socket told before the TLS handshake."""
+        sock = socket.create_connection(
+            (self.host, self.port), timeout=self._timeout if timeout is None else timeout
+        )
+        return wrap_socket(_told(sock, self.on_socket), self.ssl_context, self.host)
+
     def open(self, host: str = "", port: int = 993, timeout: Any = None) -> None:
         super().open(host, port, timeout)
         _lean_file(self)
@@ -57,7 +100,12 @@ class _Tls(IMAP4_TLS):
 
 class LeanIMAPClient(IMAPClient):
     """:class:`~imapclient.IMAPClient` with :data:`READ_BUFFER`-byte read buffers, and a
-    command with literals written in one piece where the server takes LITERAL+."""
+    command with literals written in one piece where the server takes LITERAL+.
+    ``on_socket`` is told of the socket as soon as it is connected."""
+
+    def __init__(self, *args: Any, on_socket: OnSocket | None = None, **kwargs: Any) -> None:
+        self._on_socket = on_socket  # before imapclient's __init__ connects
+        super().__init__(*args, **kwargs)
 
     def _raw_command(self, command: bytes, args: Any, uid: bool = True) -> Any:
         """imapclient's, but with LITERAL+ the command goes out in one write.
@@ -114,5 +162,5 @@ class LeanIMAPClient(IMAPClient):
             return super()._create_IMAP4()
         connect_timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
-            return _Tls(self.host, self.port, self.ssl_context, connect_timeout)
-        return _Plain(self.host, self.port, connect_timeout)
+            return _Tls(self.host, self.port, self.ssl_context, connect_timeout, self._on_socket)
+        return _Plain(self.host, self.port, connect_timeout, self._on_socket)
