@@ -103,7 +103,8 @@ def test_a_control_character_in_a_form_text_is_refused_in_swedish(
         "/arenden/{id}/andra-typ",
         "/arenden/{id}/makulera",
         "/arenden/{id}/sammanfor",
-        "/granska/meddelanden/{id}/flagga",
+        "/arenden/{id}/meddelanden/{id}/flagga",
+        "/arenden/{id}/meddelanden/{id}/lossa",
         "/granska/meddelanden/{id}/registrera",
         "/granska/meddelanden/{id}/inte-arende",
         "/meddelanden/{id}/besvarat",
@@ -150,9 +151,15 @@ def test_a_private_message_is_kept_from_the_other_owners_of_its_mailbox(
         csrf = sign_in(client, "cecilia@testby.se")
         assert row not in client.get("/granska").text
         assert "Öppettider i jul" not in client.get("/granska").text
-        for action in ("flagga", "inte-arende", "registrera", "knyt"):
+        for action in (
+            f"/arenden/{mail.complaint}/meddelanden/{mail.question}/flagga",
+            *(
+                f"/granska/meddelanden/{mail.question}/{a}"
+                for a in ("inte-arende", "registrera", "knyt")
+            ),
+        ):
             response = client.post(
-                f"/granska/meddelanden/{mail.question}/{action}",
+                action,
                 data={"csrf": csrf, "kind": "synpunkt", "to": mail.complaint_ref},
                 follow_redirects=False,
             )

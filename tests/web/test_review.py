@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from postvakt.registry.models import (
     Draft,
     DraftStatus,
     EventKind,
+    Mailbox,
     MessageRecord,
 )
 from tests.web.mail import ARRIVED, Mail, mail_of, mailed_config, put_in_review
@@ -120,6 +122,40 @@ def test_the_queue_lists_what_each_person_may_correct_oldest_first(
     sign_in(client, "dan@testby.se")  # reads the unit's cases, corrects none
     assert _queue(client) == []
     assert "Inget att granska just nu." in client.get("/granska").text
+
+
+def test_a_queue_longer_than_the_page_says_how_long_it_is(
+    app: FastAPI, client: TestClient, mail: Mail
+) -> None:
+    """More to review than the page shows: the count is of them all, and the line says the
+    page holds the oldest (it was counted after the cut, and so never said it)."""
+    ctx = ctx_of(app)
+    with ctx.sessions() as session, session.begin():
+        kontakt = session.scalars(
+            select(Mailbox.id).where(Mailbox.address == "kontakt@testby.se")
+        ).one()
+        session.add_all(  # flagged messages straight into the table: 2 cases + 1 + 198 = 201
+            MessageRecord(
+                mailbox_id=kontakt,
+                folder="INBOX",
+                message_key=f"flaggat-{n}",
+                message_id=f"flaggat-{n}@example.org",
+                sender_address=f"person{n}@example.org",
+                subject=f"Fråga {n}",
+                received_at=ARRIVED + timedelta(hours=1, minutes=n),
+                processed_at=ARRIVED,
+                disposition=Disposition.NOT_CASE,
+                flagged_by="anna@testby.se",
+                flagged_at=ARRIVED,
+            )
+            for n in range(198)
+        )
+    sign_in(client, "anna@testby.se")
+    count = re.search(r'<p class="count">(.*?)</p>', client.get("/granska").text)
+    assert count and count[1] == "201 att granska; här de 200 äldsta."
+    rows = _queue(client)
+    assert len(rows) == 200
+    assert rows[:2] == [mail.complaint_ref, mail.opinion_ref]
 
 
 # ------------------------------------------------------------------- corrections of a case
@@ -356,8 +392,9 @@ def test_a_message_that_belongs_to_a_case_is_attached_to_it(
     # on the case's page it can be taken off again, back to the queue
     page = client.get(f"/arenden/{mail.opinion}").text
     assert "Senare meddelanden i ärendet" in page
-    assert f'action="/granska/meddelanden/{mail.question}/lossa"' in page
-    _post(client, f"/granska/meddelanden/{mail.question}/lossa", csrf)
+    detach = f"/arenden/{mail.opinion}/meddelanden/{mail.question}/lossa"
+    assert f'action="{detach}"' in page
+    _post(client, detach, csrf)
     page = client.get(f"/arenden/{mail.opinion}").text
     assert _status(page) == (
         f"Meddelande nr {mail.question} hör inte längre till {mail.opinion_ref} och står i "
@@ -408,8 +445,9 @@ def test_a_withdrawn_cases_message_is_flagged_for_review_again(
             select(MessageRecord.id).where(MessageRecord.case_id == mail.opinion)
         ).one()
     page = client.get(f"/arenden/{mail.opinion}").text
-    assert f'action="/granska/meddelanden/{record_id}/flagga"' in page
-    response = _post(client, f"/granska/meddelanden/{record_id}/flagga", csrf)
+    flag = f"/arenden/{mail.opinion}/meddelanden/{record_id}/flagga"
+    assert f'action="{flag}"' in page
+    response = _post(client, flag, csrf)
     assert response.headers["location"] == f"/arenden/{mail.opinion}"
     page = client.get(f"/arenden/{mail.opinion}").text
     assert _status(page) == (
@@ -425,7 +463,7 @@ def test_a_withdrawn_cases_message_is_flagged_for_review_again(
 
     client.cookies.clear()
     csrf = sign_in(client, "bo@testby.se")
-    assert _post(client, f"/granska/meddelanden/{record_id}/flagga", csrf).status_code == 403
+    assert _post(client, flag, csrf).status_code == 403
 
 
 def test_a_message_the_dashboard_cannot_read_again_is_told_not_registered(

@@ -139,9 +139,8 @@ def run(args: argparse.Namespace) -> int:
             corrections.flag(args.record, by=args.by)
             print(f"Meddelande {args.record} står nu i granskningskön.")
             return EXIT_OK
-        if command == "dismiss":
-            corrections.dismiss(args.record, by=args.by)
-            print(f"Meddelande {args.record}: inte klagomål eller synpunkt; borta ur kön.")
+        if command == "dismiss":  # done, or told it was done before: nothing to do
+            print(corrections.dismiss(args.record, by=args.by))
             return EXIT_OK
         if command == "confirm":
             done = corrections.confirm(args.number, by=args.by)

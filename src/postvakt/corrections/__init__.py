@@ -71,12 +71,17 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
     # -- the actions -----------------------------------------------------------------------
 
     def confirm(self, reference: str, *, by: str) -> Corrected:
-        """The machine's decision stands; the case leaves the review queue."""
+        """The machine's decision stands; the case leaves the review queue.  Once: a case a
+        person already decided, with nothing new to look at since, is left as it is and the
+        sentence says so (no second event, no second example for the model)."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             case = self._case(session, reference)
             self._may_correct(user, case, "bekräfta")
             self._open(case)
+            already = _decided_already(case)
+            if already:  # a second run, a double click, a colleague after: nothing to do
+                return Corrected(case.reference, case.status.value, already)
             decided = self._decided(case, by=by, now=now)
             kind = case.kind.value
             add_event(
@@ -445,3 +450,22 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                 subject=case.subject or case.heading,
             )
         return reasons
+
+
+def _decided_already(case: Case) -> str | None:
+    """Why ``case`` needs no confirmation, when a person already decided its kind
+    (confirmed it, changed its kind, registered it by hand) and nothing new came to be
+    looked at since — it is not in the review queue: "KS 2026/1 är redan bekräftat som
+    klagomål av … 2026-11-18 10:05; inget ändrat."  None when it is still to be decided (a
+    case the machine registered that nobody has looked at may be confirmed, once)."""
+    if case.needs_review or case.corrected_by is None:
+        return None
+    decisions = (EventKind.CONFIRMED, EventKind.RECLASSIFIED)
+    last = next((e.kind for e in reversed(case.events) if e.kind in decisions), None)
+    how = "bekräftat" if last is EventKind.CONFIRMED else "bedömt"
+    at = case.corrected_at
+    when = f" {at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}" if at is not None else ""
+    return (
+        f"{case.label} är redan {how} som {KIND_SV[case.kind.value]} av {case.corrected_by}"
+        f"{when}; inget ändrat."
+    )

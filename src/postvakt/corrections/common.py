@@ -66,13 +66,6 @@ __all__ = [
 ]
 
 
-KIND_ARGS = {"klagomal": "complaint", "synpunkt": "opinion", "annat": "other"}
-"""The kinds as typed on the command line (and in forms), to the stored labels."""
-KIND_SV = {"complaint": "klagomål", "opinion": "synpunkt", "other": "annat"}
-NOT_A_CASE = "inte klagomål eller synpunkt"
-"""The reason a case changed to 'annat' is withdrawn with (the routine's words)."""
-
-
 @dataclass(frozen=True)
 class Corrected:
     """What an action did, for the command line and the web's message."""

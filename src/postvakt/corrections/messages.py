@@ -494,12 +494,21 @@ class MessageCorrections(CorrectionsBase):
             record.flagged_by, record.flagged_at = by, now
             record.reviewed_by = record.reviewed_at = None
 
-    def dismiss(self, record_id: int, *, by: str) -> None:
-        """The message is indeed neither complaint nor opinion: off the review queue."""
+    def dismiss(self, record_id: int, *, by: str) -> str:
+        """The message is indeed neither complaint nor opinion: off the review queue.  Once:
+        a message a person already took off the queue (set it aside, or withdrew its case)
+        is left as it is (no second example for the model).  Returns what was done."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             record = self._locked(session, record_id, REVIEWABLE_NON_CASES, _NOTHING_TO_REVIEW)
             self._may_register(user, record)
+            if record.reviewed_at is not None:  # a second run, a double click: nothing to do
+                when = record.reviewed_at.astimezone(STOCKHOLM)
+                return (
+                    f"Meddelande nr {record.id} är redan granskat av "
+                    f"{record.reviewed_by or 'okänd'} {when:%Y-%m-%d %H:%M} och står inte i "
+                    "granskningskön; inget ändrat."
+                )
             record.reviewed_by, record.reviewed_at = by, now
             self._example(
                 session,
@@ -510,6 +519,10 @@ class MessageCorrections(CorrectionsBase):
                 record=record,
                 predicted=record.label,
             )
+        return (
+            f"Meddelande nr {record_id}: inte klagomål eller synpunkt; borta ur kön. Det bevakas "
+            "som vanligt med svarstiden för alla meddelanden."
+        )
 
 
 ANSWERED_NOTE_LIMIT = 500

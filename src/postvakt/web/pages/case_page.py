@@ -2,8 +2,10 @@
 letters, its events — and the actions on it — answer, close, forward, reopen, wait — through
 :class:`postvakt.casework.Casework`, the same operations as the command line.  The
 corrections (confirm, change kind, withdraw, assign, merge) are in
-:mod:`postvakt.web.pages.corrections`; the service area, who chose it and its correction in
-:mod:`postvakt.web.pages.case_area`; the list of cases in :mod:`postvakt.web.pages.cases`.
+:mod:`postvakt.web.pages.corrections`, those of its messages (not in the case, flag for
+review) in :mod:`postvakt.web.pages.message_corrections`; the service area, who chose it and
+its correction in :mod:`postvakt.web.pages.case_area`; the list of cases in
+:mod:`postvakt.web.pages.cases`.
 
 Cases are addressed by their database id, which says nothing about the citizen.
 """
@@ -35,12 +37,8 @@ from postvakt.web.deps import context, flash, render, signed_in
 from postvakt.web.events import timeline
 from postvakt.web.pages import case_area
 from postvakt.web.pages.case_watch import Changed, open_by_others, unchanged
-from postvakt.web.pages.corrections import (
-    awaiting_in,
-    flaggable,
-    followups,
-    stopped_in_queue,
-)
+from postvakt.web.pages.corrections import stopped_in_queue
+from postvakt.web.pages.message_corrections import awaiting_in, flaggable, followups
 from postvakt.web.roles import (
     User,
     can_act_on_case,

@@ -6,7 +6,7 @@ was loaded.  The :func:`unchanged` dependency of each action route compares it w
 case's events: an event written by someone else since then stops the action — the page is
 shown again with who changed it and when, and what was typed or chosen is kept — so nothing
 is done twice unseen.  :func:`stop_if_changed` is the same check for anything else that
-says who changed it when (Granska's messages: :mod:`postvakt.web.pages.corrections`).
+says who changed it when (Granska's messages: :mod:`postvakt.web.pages.message_corrections`).
 """
 
 from __future__ import annotations

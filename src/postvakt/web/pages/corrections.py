@@ -1,7 +1,9 @@
 """Granska och rätta: the corrections on a case's page — confirm, change kind, withdraw,
-assign, merge — and the review queue (``/granska``) with the same actions and the register /
-"hör till ett ärende" / "inte ett ärende" of a message that was not made a case.  All through
-:class:`postvakt.corrections.Corrections`, the same operations as ``postvakt cases …``.
+assign, merge — and the review queue (``/granska``) with the same actions.  What becomes of
+a message that was not made a case (register, "hör till ett ärende", "inte ett ärende"), and
+the case page's forms for its messages, are in :mod:`postvakt.web.pages.message_corrections`.
+All through :class:`postvakt.corrections.Corrections`, the same operations as ``postvakt
+cases …``.
 
 Every action is a POST form carrying the session's CSRF token, behind a confirmation that
 needs no script (a ``<details>`` that opens on Enter or Space), and is checked here,
@@ -12,29 +14,24 @@ back (POST-redirect-GET) with one Swedish sentence of what happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from postvakt.corrections import Corrected
 from postvakt.corrections.common import may_see_message
-from postvakt.corrections.messages import may_answer_otherwise
 from postvakt.errors import (
-    ConfigError,
     InvalidInputError,
     PermissionDeniedError,
     PostvaktError,
 )
-from postvakt.registry.case_query import answered_in, awaiting_reply
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import (
     Case,
-    CaseStatus,
     Disposition,
     Draft,
     DraftStatus,
@@ -43,7 +40,7 @@ from postvakt.registry.models import (
 )
 from postvakt.web.context import WebContext
 from postvakt.web.deps import context, flash, render, signed_in
-from postvakt.web.pages.case_watch import Changed, stop_if_changed, unchanged
+from postvakt.web.pages.case_watch import Changed, unchanged
 from postvakt.web.roles import (
     CORRECTORS_SV,
     User,
@@ -52,7 +49,7 @@ from postvakt.web.roles import (
     can_view_case,
 )
 
-__all__ = ["SHOWN", "flaggable", "followups", "router", "stopped_in_queue"]
+__all__ = ["SHOWN", "router", "stopped_in_queue"]
 
 router = APIRouter()  # ids and form text are checked app-wide (web/input_check.py)
 """Every route: an id the database cannot hold is not found; a form text with a control
@@ -282,14 +279,14 @@ def _queue_page(request: Request, user: User, *, stopped: Stopped | None = None)
         items = ctx.corrections.queue(user.address)
     except PermissionDeniedError as exc:
         raise HTTPException(status_code=403, detail=str(exc)) from exc
-    items = items[:SHOWN]
+    shown = items[:SHOWN]  # counted before the cut: the page says when there are more
     return render(
         request,
         "review.html",
         user,
         status_code=409 if stopped else 200,
-        items=items,
-        excerpts=_case_excerpts(ctx, [i.id for i in items if i.kind == "case"]),
+        items=shown,
+        excerpts=_case_excerpts(ctx, [i.id for i in shown if i.kind == "case"]),
         total=len(items),
         shown=SHOWN,
         loaded_at=ctx.now().isoformat(),  # each form carries it: case_watch.stop_if_changed
@@ -367,245 +364,3 @@ def _message(request: Request, user: User, record_id: int) -> MessageRecord:
             raise HTTPException(status_code=403, detail=REFUSED_MESSAGE)
         session.expunge(record)
         return record
-
-
-async def _message_unchanged(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-) -> None:
-    """A dependency of Granska's decisions on a message: someone else decided it (registered,
-    attached, set aside) or sent it back to the queue after the page was loaded — the
-    decision is stopped and Granska shown again (:func:`case_watch.stop_if_changed`)."""
-
-    def newest(session: Session, since: datetime, user: User) -> tuple[str, datetime] | None:
-        record = session.get(MessageRecord, record_id)
-        if record is None:
-            return None
-        stamps = [
-            (by, at)
-            for by, at in (
-                (record.reviewed_by, record.reviewed_at),
-                (record.flagged_by, record.flagged_at),
-            )
-            if by and at and at > since and by != user.address
-        ]
-        return max(stamps, key=lambda stamp: stamp[1], default=None)
-
-    await stop_if_changed(
-        request,
-        user,
-        newest,
-        what=f"meddelande nr {record_id}",
-        then="se hur det ser ut nu",
-        record_id=record_id,
-        back="granska",
-    )
-
-
-def flaggable(session: Session, user: User, case: Case) -> list[MessageRecord]:
-    """The messages of a withdrawn (not merged) case that ``user`` may send back to the
-    review queue, to be registered anew."""
-    if case.status is not CaseStatus.WITHDRAWN or case.merged_into_id or case.mailbox is None:
-        return []
-    unit = case.unit.name if case.unit else None
-    if not can_correct_message(user, case.mailbox.address, unit):
-        return []
-    return list(
-        session.scalars(
-            select(MessageRecord)
-            .where(
-                MessageRecord.case_id == case.id,
-                MessageRecord.disposition == Disposition.NOT_CASE,
-            )
-            .order_by(MessageRecord.id)
-        )
-    )
-
-
-@router.post("/granska/meddelanden/{record_id}/flagga")
-def flag(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-) -> Response:
-    """Send a message back to the review queue (from its withdrawn case's page)."""
-    record = _message(request, user, record_id)
-    corrections = context(request).corrections
-    back = f"/arenden/{record.case_id}" if record.case_id else "/granska"
-
-    def run() -> str:
-        corrections.flag(record_id, by=user.address)
-        return (
-            f"Meddelande nr {record_id} står nu i granskningskön, där det kan registreras på nytt."
-        )
-
-    return _run(request, back, run)
-
-
-@router.post(
-    "/granska/meddelanden/{record_id}/registrera", dependencies=[Depends(_message_unchanged)]
-)
-def register(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-    kind: str = Form(""),
-) -> Response:
-    record = _message(request, user, record_id)
-    ctx = context(request)
-    if record.disposition is not Disposition.NOT_CASE or not record.message_id:
-        flash(request, f"Meddelande nr {record_id} kan inte registreras härifrån.", "fel")
-        return RedirectResponse("/granska", status_code=303)
-    if kind not in ("klagomal", "synpunkt"):
-        flash(request, "Välj klagomål eller synpunkt.", "fel")
-        return RedirectResponse("/granska", status_code=303)
-    message_id = record.message_id
-
-    def run() -> Corrected:
-        with ctx.reading:  # one reader per mailbox at a time
-            try:
-                ctx.open_reader(record.mailbox.address)
-            except ConfigError as exc:
-                missing = "; ".join(p.message for p in exc.problems)
-                raise InvalidInputError(
-                    f"Webbpanelen kan inte läsa {record.mailbox.address} ({missing}). "
-                    "Registrera meddelandet med 'postvakt cases register' på servern."
-                ) from exc
-            return ctx.corrections.register(
-                message_id, kind=kind, by=user.address, record_id=record.id
-            )
-
-    return _run(request, "/granska", run, drafts=DraftStatus.PENDING)
-
-
-@router.post("/granska/meddelanden/{record_id}/knyt", dependencies=[Depends(_message_unchanged)])
-def attach(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-    to: str = Form(""),
-) -> Response:
-    """The message belongs to an existing case: it joins it instead of becoming a new one."""
-    _message(request, user, record_id)
-    corrections = context(request).corrections
-    if not to.strip():
-        flash(request, "Skriv numret på ärendet som meddelandet hör till, t.ex. KS 2026/17.", "fel")
-        return RedirectResponse("/granska", status_code=303)
-    return _run(
-        request, "/granska", lambda: corrections.attach(record_id, to=to[:120], by=user.address)
-    )
-
-
-@router.post("/granska/meddelanden/{record_id}/lossa")
-def detach(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-) -> Response:
-    """The message does not belong to its case: back to the review queue (from the case page)."""
-    record = _message(request, user, record_id)
-    corrections = context(request).corrections
-    back = f"/arenden/{record.case_id}" if record.case_id else "/granska"
-    return _run(request, back, lambda: corrections.detach(record_id, by=user.address))
-
-
-@router.post("/meddelanden/{record_id}/besvarat")
-def answered_otherwise(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-    how: str = Form(""),
-    case: str = Form(""),
-) -> Response:
-    """The message was answered another way (by telephone), or needs no answer: its reply
-    clock stops, with who said so and how (from Översikt's unanswered messages)."""
-    corrections = context(request).corrections
-    # back where the form was: the case's page, or Översikt's list
-    back = f"/arenden/{case}" if case.isdigit() else "/#meddelanden"
-    return _run(
-        request,
-        back,
-        lambda: corrections.answered_otherwise(record_id, how=how, by=user.address),
-    )
-
-
-def answerable_by(session: Session, user: User, record_ids: Iterable[int | None]) -> set[int]:
-    """Which of these messages ``user`` may say were answered otherwise (the form is offered
-    by the rule the action keeps: :func:`may_answer_otherwise`)."""
-    ids = [i for i in record_ids if i is not None]
-    if not ids:
-        return set()
-    records = session.scalars(
-        select(MessageRecord)
-        .options(
-            selectinload(MessageRecord.mailbox).selectinload(Mailbox.unit),
-            selectinload(MessageRecord.case).selectinload(Case.unit),
-            selectinload(MessageRecord.case).selectinload(Case.mailbox),
-        )
-        .where(MessageRecord.id.in_(ids))
-    )
-    return {r.id for r in records if may_answer_otherwise(user, r, answered_in(r))}
-
-
-def awaiting_in(session: Session, user: User, case: Case) -> list[tuple[MessageRecord, bool]]:
-    """The citizen's messages in ``case`` that wait for their own reply (written after the
-    answer), each with whether ``user`` may say it was answered otherwise."""
-    records = list(
-        session.scalars(
-            select(MessageRecord)
-            .where(
-                MessageRecord.case_id == case.id,
-                MessageRecord.disposition == Disposition.FOLLOWUP,  # not a withdrawn case's own
-                *awaiting_reply(),
-            )
-            .order_by(MessageRecord.received_at, MessageRecord.id)
-        )
-    )
-    return [(r, may_answer_otherwise(user, r, case)) for r in records]
-
-
-def followups(session: Session, user: User, case: Case) -> list[MessageRecord]:
-    """The later messages in an open case that ``user`` may take off it (``detach``): rights
-    to the case and to the mailbox each message came to."""
-    if case.status is CaseStatus.WITHDRAWN:
-        return []
-    if not (can_view_case(user, case) and can_correct_case(user, case)):
-        return []
-    records = session.scalars(
-        select(MessageRecord)
-        .options(selectinload(MessageRecord.mailbox).selectinload(Mailbox.unit))
-        .where(
-            MessageRecord.case_id == case.id,
-            MessageRecord.disposition == Disposition.FOLLOWUP,
-        )
-        .order_by(MessageRecord.received_at, MessageRecord.id)
-    )
-    return [
-        r
-        for r in records
-        if can_correct_message(
-            user, r.mailbox.address, r.mailbox.unit.name if r.mailbox.unit else None
-        )
-    ]
-
-
-@router.post(
-    "/granska/meddelanden/{record_id}/inte-arende", dependencies=[Depends(_message_unchanged)]
-)
-def dismiss(
-    request: Request,
-    record_id: int,
-    user: User = Depends(signed_in),  # noqa: B008
-) -> Response:
-    _message(request, user, record_id)
-    corrections = context(request).corrections
-
-    def run() -> str:
-        corrections.dismiss(record_id, by=user.address)
-        return (
-            f"Meddelande nr {record_id}: inte klagomål eller synpunkt; borta ur kön. Det "
-            "bevakas som vanligt med svarstiden för alla meddelanden."
-        )
-
-    return _run(request, "/granska", run)

@@ -38,7 +38,7 @@ from postvakt.rules.deadlines import DueItem, due_items
 from postvakt.web.case_links import case_list_url
 from postvakt.web.deps import context, render, signed_in
 from postvakt.web.evidence import Opened, opened_today
-from postvakt.web.pages.corrections import answerable_by
+from postvakt.web.pages.message_corrections import answerable_by
 from postvakt.web.presence import Presence, presence, today_roster
 from postvakt.web.roles import User, can_see_mailbox
 
