@@ -19,9 +19,6 @@ sees: plain e-mail, a web-form submission from a no-reply gateway (sometimes ano
 sometimes with a case type that does not match the text), a forward by staff (attached as
 message/rfc822 or written inline as Outlook, Gmail, Apple Mail and Thunderbird write it), or
 a reply in a case thread with the municipality's answer quoted below.  About 15% are English.
-A message built from a complaint fragment is a complaint, unless it tells only a defect that
-``fragments/etiketter.toml`` marks as a fault, with nothing around it: a first fault report,
-*other* (``mallar_delar.Readings``).
 
 **The held-out part never shares a sentence with training.**  Every label-bearing fragment
 is given to one of five folds (by a hash of its text, balanced within its pool), and a
