@@ -119,46 +119,5 @@ def test_the_committed_corpus_is_what_the_generator_writes(monkeypatch: pytest.M
 def test_corpus_files_are_one_per_service_area():
     names = {p.stem for p in CORPUS_DIR.glob("*.jsonl")}
     fragments = {p.stem for p in (CORPUS_DIR / "fragments").glob("*.toml")}
-    assert names == (fragments - {"gemensamt", "helbrev", "etiketter"}) | {"allmant"}
+    assert names == (fragments - {"gemensamt", "helbrev"}) | {"allmant"}
     assert all(Path(CORPUS_DIR / f"{n}.jsonl").stat().st_size > 0 for n in names)
-
-
-def _mallar_parts(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(CORPUS_DIR))
-    import mallar_delar
-
-    return mallar_delar
-
-
-def test_template_labels_follow_the_fine_lines(monkeypatch: pytest.MonkeyPatch):
-    # A defect told for the first time with nothing about its handling is a fault report
-    # (annat); anything the writer adds, or a failure of handling, keeps the complaint.
-    parts = _mallar_parts(monkeypatch)
-    readings = parts.Readings(parts._load_toml(parts.FRAGMENTS / "etiketter.toml"))
-    fault = "Cykelvägen längs ån har så stora rotskador att man nästan välter."
-    handling = "Ledaren på fritidsgården lät äldre killar trakassera de yngre utan att ingripa."
-    assert (readings.kind("sv", fault), readings.kind("sv", handling)) == ("fault", "handling")
-    assert readings.label("sv", [fault], []) == "other"
-    assert readings.label("sv", [fault], ["Det är helt oacceptabelt."]) == "complaint"
-    assert readings.label("sv", [fault, handling], []) == "complaint"
-    assert readings.label("sv", [handling], []) == "complaint"
-    assert readings.kind("en", fault) == "handling"  # a reading is for its own language
-
-
-def test_bare_first_fault_reports_in_the_corpus_are_other(records: list[dict]):
-    by_body = {}
-    for r in records:
-        if r["source"] == "mallar":
-            by_body.setdefault(r["label"], []).append(r["body"])
-    bare = "Cykelvägen längs ån har så stora rotskador att man nästan välter."
-    assert any(bare in b for b in by_body["other"])
-    assert all(b.split("\n\n")[1:2] != [bare] for b in by_body["complaint"])
-
-
-def test_every_reading_names_a_fragment_that_exists(monkeypatch: pytest.MonkeyPatch):
-    parts = _mallar_parts(monkeypatch)
-    readings = parts.Readings(parts._load_toml(parts.FRAGMENTS / "etiketter.toml"))
-    shared = parts.Shared(parts._load_toml(parts.FRAGMENTS / "gemensamt.toml"))
-    assert readings.unknown(parts.load_areas(), shared) == []
-    edited = parts.Readings({"sv": {"faults": ["En mening som inget fragment har."]}})
-    assert edited.unknown(parts.load_areas(), shared) == ["sv: En mening som inget fragment har."]

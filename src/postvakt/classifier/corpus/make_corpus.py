@@ -50,11 +50,9 @@ from mallar_delar import (
     Area,
     Draft,
     Pool,
-    Readings,
     Shared,
     _digest,
     _load_toml,
-    _text_of,
     fake_personnummer,
     fill,
     inline_forward,
@@ -93,20 +91,15 @@ Record = dict[str, Any]
 
 
 class Composer:
-    def __init__(self, rng: random.Random, shared: Shared, fold: int, readings: Readings):
+    def __init__(self, rng: random.Random, shared: Shared, fold: int):
         self.rng, self.shared, self.fold = rng, shared, fold
-        self.readings = readings
-        self.picked: list[str] = []
-        """The raw fragments picked since the last reset (what a label is read from)."""
 
     # helpers ---------------------------------------------------------------
 
     def frag(self, pool: Pool | None) -> str | None:
         if pool is None or not pool.has(self.fold):
             return None
-        raw = pool.pick(self.rng, self.fold)
-        self.picked.append(_text_of(raw))
-        return fill(raw, self.rng, self.shared)
+        return fill(pool.pick(self.rng, self.fold), self.rng, self.shared)
 
     def shared_frag(self, lang: str, kind: str) -> str | None:
         return self.frag(self.shared.pool(lang, kind))
@@ -138,16 +131,12 @@ class Composer:
             ("artig", "arg", "sarkastisk", "kort", "svamlig", "saklig", "uppgiven"),
             (26, 20, 11, 14, 10, 12, 7),
         )[0]
-        self.picked = []
         first = self.frag(problems) or ""
-        told = [self.picked[-1]]
         second = None
         if rng.random() < 0.3 and tone != "kort":
             other = [p for p in problems.by_fold[self.fold] if fill(p, rng, self.shared) != first]
             if other:
-                raw = rng.choice(other)
-                told.append(raw)
-                second = fill(raw, rng, self.shared)
+                second = fill(rng.choice(other), rng, self.shared)
         if tone not in ("kort", "sarkastisk", "svamlig") and rng.random() < 0.2:
             opener = self.shared_frag(lang, "complaint_openers")
             first = join((opener or "").replace("{tjänst}", area.service), first)
@@ -206,26 +195,13 @@ class Composer:
                 self.shared_frag(lang, "stance_polite"),
                 self.maybe(0.4, lang, "demands"),
             )
-        # Labelled by what the message says (the README's fine lines): a defect told for the
-        # first time is a fault report, a sharp view of a policy an opinion, unless the rest
-        # of the message finds fault with the handling or asks for the writer's own matter
-        # to be put right.
-        label = self.readings.label(lang, told, [p for p in self.picked if p not in told])
-        subject = self.subject(area, lang, "complaint")
-        if label != "complaint":
-            # a neutral subject, picked without the generator's random stream: every other
-            # message stays as it was drawn before the fault reports were told apart
-            neutral = self.shared.fixed[lang]["neutral_subjects"]
-            subject = neutral[int(_digest(core), 16) % len(neutral)].replace(
-                "{tjänst}", area.service
-            )
         return Draft(
-            label,
+            "complaint",
             lang,
             area,
             tone,
-            {"complaint": "missnöje", "opinion": "förslag", "other": "felanmälan"}[label],
-            subject,
+            "missnöje",
+            self.subject(area, lang, "complaint"),
             core,
             formal=tone in ("artig", "saklig"),
         )
@@ -320,10 +296,6 @@ class Builder:
         self.rng = random.Random(SEED)  # noqa: S311 — seeded for reproducible data, not secrets
         self.shared = Shared(_load_toml(FRAGMENTS / "gemensamt.toml"))
         self.areas = load_areas()
-        self.readings = Readings(_load_toml(FRAGMENTS / "etiketter.toml"))
-        unknown = self.readings.unknown(self.areas, self.shared)
-        if unknown:
-            raise SystemExit("etiketter.toml lists fragments no pool has:\n" + "\n".join(unknown))
         self.general = Area("allmant", "kommunen allmänt", "kontaktcenter@exempel.se")
         self.records: dict[str, list[Record]] = {}
         wholes = _load_toml(FRAGMENTS / "helbrev.toml")["brev"]
@@ -347,7 +319,7 @@ class Builder:
 
     def build(self) -> dict[str, list[Record]]:
         for fold in range(FOLDS):
-            composer = Composer(self.rng, self.shared, fold, self.readings)
+            composer = Composer(self.rng, self.shared, fold)
             for label, count in PER_FOLD.items():
                 for _ in range(count):
                     self.compose_one(composer, label, fold)

@@ -77,7 +77,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
 def load_areas() -> list[Area]:
     areas: list[Area] = []
     for path in sorted(FRAGMENTS.glob("*.toml")):
-        if path.stem in ("gemensamt", "helbrev", "etiketter"):
+        if path.stem in ("gemensamt", "helbrev"):
             continue
         data = _load_toml(path)
         area = Area(key=path.stem, service=data["service"], mailbox=data["mailbox"])
@@ -340,7 +340,6 @@ FORM_TYPES = {
     "förslag": ("Synpunkt", "Förslag", "Synpunkt"),
     "beröm": ("Beröm", "Synpunkt"),
     "other": ("Fråga", "Övrigt", "Fråga"),
-    "felanmälan": ("Felanmälan", "Övrigt", "Felanmälan"),
 }
 ALL_FORM_TYPES = ("Klagomål", "Synpunkt", "Fråga", "Övrigt", "Beröm", "Förslag", "Felanmälan")
 
@@ -349,7 +348,7 @@ def web_form(
     rng: random.Random, shared: Shared, draft: Draft, person: Person, anonymous: bool
 ) -> tuple[str, str, str]:
     """(sender, subject, body) of a web-form submission."""
-    key = draft.kind if draft.label == "opinion" or draft.kind == "felanmälan" else draft.label
+    key = draft.kind if draft.label == "opinion" else draft.label
     # Citizens pick the wrong case type now and then: one in five picks at random.
     form_type = rng.choice(FORM_TYPES[key] if rng.random() < 0.8 else ALL_FORM_TYPES)
     if draft.lang == "en" and rng.random() < 0.5:
@@ -434,49 +433,3 @@ def inline_forward(
             f"Till: \t{to}"
         )
     return f"{head}\n\n{body}"
-
-
-# --------------------------------------------------------------------------- how a complaint reads
-
-
-class Readings:
-    """Which complaint fragments are a fault report on their own (``fragments/etiketter.toml``).
-
-    A problem fragment listed under ``faults`` tells a defect or a condition as if for the
-    first time.  A message made of such fragments alone — nothing around them about the
-    handling: no stance, demand, consequence, earlier contact or opener — is a first fault
-    report, *other* by the labels' fine lines.  Anything added keeps the template's
-    *complaint*: the authors of the corpus draw the line there in different places (see
-    the corpus README), and the template does not guess which side each wrapper falls on.
-    """
-
-    def __init__(self, data: dict[str, Any]):
-        self.faults = {
-            (lang, text) for lang in ("sv", "en") for text in data.get(lang, {}).get("faults", [])
-        }
-
-    def kind(self, lang: str, problem: str) -> str:
-        return "fault" if (lang, problem) in self.faults else "handling"
-
-    def label(self, lang: str, problems: Sequence[str], wrappers: Sequence[str]) -> str:
-        """``complaint`` or ``other`` for a message of these raw fragments."""
-        alone = not wrappers and all(self.kind(lang, p) == "fault" for p in problems)
-        return "other" if alone else "complaint"
-
-    def unknown(self, areas: Sequence[Area], shared: Shared) -> list[str]:
-        """Listed texts no pool has (a fragment edited without its reading)."""
-        known = {
-            (lang, text)
-            for area in areas
-            for lang, pools in area.pools.items()
-            for pool in pools.values()
-            for text in map(_text_of, pool.all)
-        }
-        known |= {
-            (lang, text)
-            for lang, pools in shared.pools.items()
-            for pool in pools.values()
-            for text in map(_text_of, pool.all)
-        }
-        listed = set(self.faults)
-        return sorted(f"{lang}: {text}" for lang, text in listed - known)
