@@ -299,8 +299,9 @@ def drop_nothing() -> None:
     """No connection to drop (see ``ImapConnection._errors``)."""
 
 
-def socket_readable(client: IMAPClient) -> bool:
-    """Whether the socket has something to read now (data, the end of the stream, an error)."""
+def socket_readable(client: IMAPClient, timeout: float = 0.0) -> bool:
+    """Whether the socket has something to read (data, the end of the stream, an error) now,
+    or within ``timeout`` seconds."""
     try:
         sock = client.socket()
         fileno = sock.fileno()
@@ -308,7 +309,7 @@ def socket_readable(client: IMAPClient) -> bool:
             return True  # closed on our side
         poller = select.poll()
         poller.register(fileno, select.POLLIN | select.POLLPRI)
-        return bool(poller.poll(0))
+        return bool(poller.poll(timeout * 1000))
     except (OSError, ValueError, AttributeError):
         return True
 

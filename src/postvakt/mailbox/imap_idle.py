@@ -24,7 +24,7 @@ from postvakt.mailbox.imap_connection import (
     shut_down,
     socket_readable,
 )
-from postvakt.mailbox.imap_idle_lines import finish, parsed, read_now, wait_readable
+from postvakt.mailbox.imap_idle_lines import finish, parsed, read_now
 
 if TYPE_CHECKING:
     from postvakt.mailbox.imap_connection import ImapConnection
@@ -213,7 +213,7 @@ def _done(client: Any) -> list[Any]:
 
 def _check(client: Any, timeout: float) -> list[Any]:
     """imapclient's ``idle_check``, but a response cut in two is kept, not an error."""
-    if not wait_readable(client, timeout):
+    if not socket_readable(client, timeout):
         return []
     return parsed(read_now(client) or [])
 

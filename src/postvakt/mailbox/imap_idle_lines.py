@@ -17,13 +17,12 @@ imapclient's (``(3, b"EXISTS")`` as ``(b"3", b"EXISTS")``: the words that tell n
 from __future__ import annotations
 
 import re
-import select
 import ssl
 from typing import Any
 
 from imapclient.exceptions import IMAPClientError
 
-__all__ = ["MAX_RESPONSE", "Responses", "finish", "parsed", "read_now", "wait_readable"]
+__all__ = ["MAX_RESPONSE", "Responses", "finish", "parsed", "read_now"]
 
 MAX_RESPONSE = 64 * 1024
 """Bytes an IDLE response may have (an EXISTS has a dozen); more is no IMAP server talking."""
@@ -100,13 +99,6 @@ def read_now(client: Any) -> list[bytes] | None:
         sock.setblocking(True)
         client._set_read_timeout()
     return whole if read else None
-
-
-def wait_readable(client: Any, timeout: float) -> bool:
-    """Wait up to ``timeout`` s for the socket to have something to read."""
-    poller = select.poll()
-    poller.register(client.socket().fileno(), select.POLLIN | select.POLLPRI)
-    return bool(poller.poll(timeout * 1000))
 
 
 def finish(client: Any) -> list[bytes]:

@@ -113,8 +113,8 @@ def flag(
 ) -> Response:
     """Send a message back to the review queue (from its withdrawn case's page)."""
     back = f"/arenden/{case_id}"
-    if _message(request, user, record_id).case_id != case_id:
-        return _elsewhere(request, back, record_id)
+    if (refused := _not_in(request, user, case_id, record_id)) is not None:
+        return refused
     corrections = context(request).corrections
 
     def run() -> str:
@@ -189,10 +189,17 @@ def detach(
 ) -> Response:
     """The message does not belong to its case: back to the review queue (from the case page)."""
     back = f"/arenden/{case_id}"
-    if _message(request, user, record_id).case_id != case_id:
-        return _elsewhere(request, back, record_id)
+    if (refused := _not_in(request, user, case_id, record_id)) is not None:
+        return refused
     corrections = context(request).corrections
     return _run(request, back, lambda: corrections.detach(record_id, by=user.address))
+
+
+def _not_in(request: Request, user: User, case_id: int, record_id: int) -> Response | None:
+    """The refusal of a case page's form for a message not in that case, or None."""
+    if _message(request, user, record_id).case_id == case_id:
+        return None
+    return _elsewhere(request, f"/arenden/{case_id}", record_id)
 
 
 def _elsewhere(request: Request, back: str, record_id: int) -> Response:
