@@ -194,8 +194,8 @@ def test_a_copy_in_another_mailbox_does_not_lead_back_after_the_merge_is_undone(
     ws: Workspace, service: Service
 ) -> None:
     """The lamp also reached Anna's own mailbox: a duplicate of KS 2026/2, which the merge
-    moves to the snow with the message, and which stays there when the message is taken off
-    again.  It says what the message was when it was read, not where it is now."""
+    moves to the snow with the message, and which leaves the snow with it when the message
+    is taken off again (tests/test_detach_duplicate_copies.py)."""
     ws.deliver(
         citizen_mail(
             LAMP,  # the same bytes (Bcc)
@@ -218,7 +218,7 @@ def test_a_copy_in_another_mailbox_does_not_lead_back_after_the_merge_is_undone(
                 MessageRecord.message_id == "lamp@example.net", MessageRecord.id != moved.id
             )
         ).one()
-    assert (copy.case_id, copy.disposition) == (snow, Disposition.DUPLICATE)
+    assert (copy.case_id, copy.disposition) == (None, Disposition.DUPLICATE)
 
     taken_off = reply(ws, "r1@example.net", "lamp@example.net", hour=11)
     assert taken_off.case_id != snow and taken_off.disposition is not Disposition.FOLLOWUP

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CallbackView",
     "Callbacks",
+    "Done",
     "FromCase",
     "Made",
     "callback_notices",
@@ -172,6 +173,24 @@ class Made:
 
     view: CallbackView
     told: str = ""
+
+
+@dataclass(frozen=True)
+class Done:
+    """A request marked done — or found done before, when ``already`` says by whom and when
+    (in Swedish) and nothing was changed."""
+
+    view: CallbackView
+    already: str = ""
+
+
+def _done_already(view: CallbackView) -> str:
+    """``Återuppringning 3 är redan markerad som klar av anna@… 2026-11-18 10:00; inget ändrat.``"""
+    when = f" {view.done_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}" if view.done_at else ""
+    return (
+        f"Återuppringning {view.id} är redan markerad som klar av {view.done_by or 'okänd'}"
+        f"{when}; inget ändrat."
+    )
 
 
 @dataclass(frozen=True)
@@ -443,8 +462,10 @@ class Callbacks:
             view = _view(self.config, row)
         return FromCase(True, Made(view, self._tell_new(view)))
 
-    def done(self, callback_id: int, *, by: str, note: str) -> CallbackView:
-        """Record that the citizen was called back, once; on the case too when there is one."""
+    def done(self, callback_id: int, *, by: str, note: str) -> Done:
+        """Record that the citizen was called back, once; on the case too when there is one.
+        A request already done (a second run, a double click, a colleague after) is left as it
+        is: :attr:`Done.already` says who marked it done and when."""
         actor = self._known(by, "--by")
         note = (note or "").strip()
         if not note:
@@ -460,17 +481,16 @@ class Callbacks:
                     "enhetschefen eller en administratör."
                 )
             if view.done:
-                raise InvalidInputError(
-                    f"Återuppringning {callback_id} är redan klar "
-                    f"({view.done_by}, {swedish_day(view.done_at.astimezone(STOCKHOLM).date())})."  # type: ignore[union-attr]
-                )
+                return Done(view, _done_already(view))
             claimed = session.execute(
                 update(CallbackRequest)
                 .where(CallbackRequest.id == callback_id, CallbackRequest.done_at.is_(None))
                 .values(done_at=now, done_by=actor, note=note)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise InvalidInputError(f"Återuppringning {callback_id} är redan klar.")
+                session.expire_all()  # done by someone else in the meantime
+                first = self.get(callback_id, session)
+                return Done(first, _done_already(first))
             if view.case_id is not None and self.casework is not None:
                 case = session.get(Case, view.case_id)
                 assert case is not None
@@ -484,7 +504,7 @@ class Callbacks:
             session.expire_all()
             done = self.get(callback_id, session)
         log.info("callback %d done", callback_id)
-        return done
+        return Done(done)
 
     def _tell_new(self, view: CallbackView) -> str:
         """Tell the person (or whoever covers them) of a new request, unless they made it;

@@ -88,7 +88,11 @@ def run(args: argparse.Namespace) -> int:
                 print(made.told)
             return EXIT_OK
         if command == "done":
-            view = callbacks.done(args.id, by=args.by, note=args.note)
+            finished = callbacks.done(args.id, by=args.by, note=args.note)
+            if finished.already:  # a second run, or a colleague after: nothing to do
+                print(finished.already)
+                return EXIT_OK
+            view = finished.view
             print(f"Återuppringning {view.id} är klar.")
             if view.case_label:
                 print(f"Samtalet är antecknat i ärende {view.case_label} och går till diariet.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from postvakt.cli.args import email, integer, text
@@ -134,10 +135,9 @@ def run(args: argparse.Namespace) -> int:
         corrections = service.corrections
         assert corrections is not None
         if command == "review":
-            return _review(corrections.queue(args.by, limit=args.limit), as_json=args.json)
-        if command == "flag":
-            corrections.flag(args.record, by=args.by)
-            print(f"Meddelande {args.record} står nu i granskningskön.")
+            return _review(corrections.queue(args.by), as_json=args.json, limit=args.limit)
+        if command == "flag":  # flagged now, or told who flagged it before: nothing to do
+            print(corrections.flag(args.record, by=args.by).text)
             return EXIT_OK
         if command == "dismiss":  # done, or told it was done before: nothing to do
             print(corrections.dismiss(args.record, by=args.by))
@@ -182,8 +182,20 @@ def reason_cell(reasons: list[str], width: int = 60) -> str:
     return first + more
 
 
-def _review(items: list[Any], *, as_json: bool) -> int:
+def left_out(total: int, limit: int | None) -> str:
+    """The line under a review queue cut at ``--limit``: how many more there are; "" when
+    none were left out."""
+    if not limit or total <= limit:
+        return ""
+    return f"… och {total - limit} till; visa alla med --limit {total} eller utan --limit."
+
+
+def _review(queue: list[Any], *, as_json: bool, limit: int | None = None) -> int:
+    items = queue[:limit] if limit else queue
+    more = left_out(len(queue), limit)
     if as_json:
+        if more:  # stdout stays a JSON list; the person running it is told beside it
+            print(more, file=sys.stderr)
         print(
             json.dumps(
                 [
@@ -232,6 +244,8 @@ def _review(items: list[Any], *, as_json: bool) -> int:
             ("Ärende", "Bedömning", "Säkerhet", "Inkom", "Frist", "Brevlåda", "Ämne", "Skäl"),
         )
     )
+    if more:
+        print(more)
     print(
         "\nÄrenden: 'cases confirm|reclassify|withdraw NUMMER --by …'. Meddelanden: "
         "'cases register --message-id ID --kind klagomal|synpunkt --by …', "

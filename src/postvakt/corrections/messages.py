@@ -3,6 +3,7 @@ to (and taken off it again), flagged for review, set aside."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from postvakt.corrections.common import (
     label_of,
     may_see_message,
 )
+from postvakt.corrections.copies import copies_said, move_copies
 from postvakt.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -49,6 +51,7 @@ __all__ = [
     "DISOWNED_IN_MESSAGE",
     "OTHER_SENDER",
     "WITHDRAWN_IN_MESSAGE",
+    "Flagged",
     "MessageCorrections",
     "may_answer_otherwise",
 ]
@@ -101,6 +104,15 @@ def _before_the_wait(case: Case, arrived: datetime) -> bool:
         return arrived < max(times)
     since = case.waiting_since
     return since is not None and arrived.astimezone(STOCKHOLM).date() < since
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """What a flag did, in one Swedish sentence; ``already`` when someone had flagged the
+    message before and nothing was changed."""
+
+    text: str
+    already: bool = False
 
 
 class MessageCorrections(CorrectionsBase):
@@ -201,6 +213,7 @@ class MessageCorrections(CorrectionsBase):
                         f"Meddelandet är redan ärende {existing.reference}. Ändra typ med "
                         "'postvakt cases reclassify'."
                     )
+            held = record.case_id  # where its copies are: they go to the new case with it
             if record.case_id is None and record.message_id and record.content_hash:
                 # Merged into another case and taken out of it again ('cases detach'): the
                 # withdrawn case made of these very bytes is its own again, for its history
@@ -229,6 +242,7 @@ class MessageCorrections(CorrectionsBase):
             case = intake.register_by_hand(  # type: ignore[attr-defined]
                 session, record, fetched, label=Label(label), actor=by
             )
+            copies = copies_said(move_copies(session, record, was=held, to=case.id))
             if earlier is not None:
                 # The second decision undoes the first: each case names the other.
                 kind_sv = KIND_SV[label]
@@ -243,7 +257,7 @@ class MessageCorrections(CorrectionsBase):
                     EventKind.NOTE,
                     actor=by,
                     at=now,
-                    detail=f"{by} registrerade {was}: {case.label}.",
+                    detail=f"{by} registrerade {was}: {case.label}.{copies}",
                 )
                 why = f" ({earlier.withdrawn_reason})" if earlier.withdrawn_reason else ""
                 where = (
@@ -258,7 +272,8 @@ class MessageCorrections(CorrectionsBase):
                     actor=by,
                     at=now,
                     detail=f"Meddelandet {where}, som är makulerat{why}; {by} registrerade det "
-                    + ("på nytt." if own else "som ett eget ärende."),
+                    + ("på nytt." if own else "som ett eget ärende.")
+                    + copies,
                 )
             self._example(
                 session,
@@ -275,7 +290,7 @@ class MessageCorrections(CorrectionsBase):
             return Corrected(
                 case.reference,
                 case.status.value,
-                f"{case.label}: registrerat som {KIND_SV[label]}{due}.",
+                f"{case.label}: registrerat som {KIND_SV[label]}{due}.{copies}",
             )
 
     def attach(self, record_id: int, *, to: str, by: str) -> Corrected:
@@ -321,6 +336,8 @@ class MessageCorrections(CorrectionsBase):
                     subject=subject,
                 )
             said = record.reasons or []
+            # its copies were where it was (in no case, or in a withdrawn one): they come along
+            copies = copies_said(move_copies(session, record, was=record.case_id, to=case.id))
             tail = "."
             if any(r.startswith(WITHDRAWAL_REASON) for r in said):
                 reasons.insert(0, WITHDRAWN_IN_MESSAGE)
@@ -336,7 +353,8 @@ class MessageCorrections(CorrectionsBase):
                 at=now,
                 detail=f"Meddelande nr {record.id} ({subject}) knöts till ärendet av {by}"
                 + "".join(f"; {r}" for r in reasons)
-                + ".",
+                + "."
+                + copies,
             )
             for reason in reasons:
                 mark_for_review(case, reason)
@@ -349,8 +367,10 @@ class MessageCorrections(CorrectionsBase):
                 now,
                 f"{by} knöt ett nytt meddelande till ärendet{tail}",
             )
-            text = f"Meddelande nr {record.id} hör nu till {case.label}." + (
-                " Ärendet står i granskningskön: " + "; ".join(reasons) + "." if reasons else ""
+            text = (
+                f"Meddelande nr {record.id} hör nu till {case.label}."
+                + copies
+                + (" Ärendet står i granskningskön: " + "; ".join(reasons) + "." if reasons else "")
             )
             result = Corrected(case.reference, case.status.value, text)
         self._tell(planned, now)
@@ -359,8 +379,9 @@ class MessageCorrections(CorrectionsBase):
     def detach(self, record_id: int, *, by: str) -> Corrected:
         """The message does not belong to the case it joined (attached by mistake, or a
         reply in the thread that is about something else): it leaves the case and goes to
-        the review queue, to be registered, attached elsewhere or set aside.  The case's
-        events keep what happened, with a note of this."""
+        the review queue, to be registered, attached elsewhere or set aside.  Its copies
+        (the same e-mail read at other places: :mod:`postvakt.corrections.copies`) leave the
+        case with it.  The case's events keep what happened, with a note of this."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             record = self._locked(
@@ -374,6 +395,8 @@ class MessageCorrections(CorrectionsBase):
             case = session.get_one(Case, record.case_id)
             self._may_change(user, case, "ta bort meddelanden från")
             subject = (record.subject or "(utan ämne)")[:120]
+            # the same e-mail read at other places leaves the case with it, to no case
+            copies = copies_said(move_copies(session, record, was=case.id, to=None))
             add_event(
                 session,
                 case,
@@ -381,7 +404,7 @@ class MessageCorrections(CorrectionsBase):
                 actor=by,
                 at=now,
                 detail=f"Meddelande nr {record.id} ({subject}) hör inte till ärendet; {by} tog "
-                "bort det härifrån och det står i granskningskön.",
+                "bort det härifrån och det står i granskningskön." + copies,
             )
             # what joining it did (a wait ended, a new review, reasons) is a person's to undo
             reason = DETACHED.format(number=record.id)
@@ -401,7 +424,7 @@ class MessageCorrections(CorrectionsBase):
                 case.reference,
                 case.status.value,
                 f"Meddelande nr {record.id} hör inte längre till {case.label} och står i "
-                "granskningskön.",
+                "granskningskön." + copies,
             )
         self._tell(planned, now)
         return result
@@ -484,15 +507,27 @@ class MessageCorrections(CorrectionsBase):
             raise PermissionDeniedError(f"{user.address} får inte {what} det ärendet.")
         self._open(case)
 
-    def flag(self, record_id: int, *, by: str) -> None:
+    def flag(self, record_id: int, *, by: str) -> Flagged:
         """Ask for a person to look at a message that was not made a case (not a private
-        one its mailbox's other owners may not see: :func:`may_see_message`)."""
+        one its mailbox's other owners may not see: :func:`may_see_message`).  Once: a message
+        someone flagged that is still in the queue keeps who flagged it and when (a second
+        run, a double click, a colleague after change nothing).  One set aside since may be
+        flagged again."""
         user, now = self.person(by), self.clock()
         with self.sessions() as session, database_errors(), session.begin():
             record = self._locked(session, record_id, REVIEWABLE_NON_CASES, _NOTHING_TO_REVIEW)
             self._may_register(user, record)
+            if record.flagged_by is not None and record.reviewed_at is None:
+                at = record.flagged_at
+                when = f" {at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}" if at is not None else ""
+                return Flagged(
+                    f"Meddelande nr {record_id} är redan flaggat för granskning av "
+                    f"{record.flagged_by}{when} och står i granskningskön; inget ändrat.",
+                    already=True,
+                )
             record.flagged_by, record.flagged_at = by, now
             record.reviewed_by = record.reviewed_at = None
+        return Flagged(f"Meddelande nr {record_id} står nu i granskningskön.")
 
     def dismiss(self, record_id: int, *, by: str) -> str:
         """The message is indeed neither complaint nor opinion: off the review queue.  Once:

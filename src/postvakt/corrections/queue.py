@@ -62,9 +62,10 @@ SENDER_CASES = 5
 class ReviewQueue(CorrectionsBase):
     # -- the review queue ------------------------------------------------------------------
 
-    def queue(self, by: str, *, limit: int | None = None) -> list[QueueItem]:
+    def queue(self, by: str) -> list[QueueItem]:
         """What ``by`` may review: cases to confirm, and messages not made cases whose case
-        probability lay in the review band or that someone flagged.  Oldest first."""
+        probability lay in the review band or that someone flagged.  Oldest first, all of
+        them: whoever shows fewer says how many more there are."""
         user = self.person(by)
         threshold = self.config.classifier.review_non_cases_from
         items: list[QueueItem] = []
@@ -147,7 +148,7 @@ class ReviewQueue(CorrectionsBase):
                 i.id,
             )
         )
-        return items[:limit] if limit else items
+        return items
 
 
 def _cases_of(session: Session, user: User, senders: set[str | None]) -> dict[str, tuple[str, ...]]:

@@ -172,12 +172,16 @@ def done(
         flash(request, "Skriv vad som kom ut av samtalet innan du markerar det som klart.", "fel")
         return RedirectResponse(PATH, status_code=303)
     try:
-        finished = callbacks.done(callback_id, by=user.address, note=note.strip()[:4000])
+        done = callbacks.done(callback_id, by=user.address, note=note.strip()[:4000])
     except NotFoundError as exc:
         raise HTTPException(status_code=404) from exc
     except RequestError as exc:
         flash(request, _form_words(str(exc)), "fel")
         return RedirectResponse(PATH, status_code=303)
+    if done.already:  # a double click, or a colleague first: nothing was changed
+        flash(request, done.already)
+        return RedirectResponse(PATH, status_code=303)
+    finished = done.view
     if finished.case_label:
         ctx.service.deliver_diary()  # the note to the diary now
         flash(

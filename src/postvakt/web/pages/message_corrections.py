@@ -118,7 +118,9 @@ def flag(
     corrections = context(request).corrections
 
     def run() -> str:
-        corrections.flag(record_id, by=user.address)
+        flagged = corrections.flag(record_id, by=user.address)
+        if flagged.already:  # a double click, or a colleague first: who and when
+            return flagged.text
         return (
             f"Meddelande nr {record_id} står nu i granskningskön, där det kan registreras på nytt."
         )
