@@ -14,12 +14,14 @@ from postvakt.cli.common import (
     KIND_SV,
     STATUS_SV,
     Parser,
+    case_for_reader,
     case_json,
     iso,
     known_address,
     local_date,
     open_service,
     parse_date,
+    reader,
     table,
 )
 from postvakt.wording import EVENT_SV
@@ -47,8 +49,11 @@ def add_parsers(sub: Any) -> None:
     cases_show.add_argument("--json", action="store_true", help="skriv ut som JSON")
     cases_show.add_argument(
         "--by",
+        type=email,
         metavar="E-POST",
-        help="du som läser (skrivs i ärendets åtkomstlogg); standard: ditt användarnamn i systemet",
+        help="du som läser: visar ärendet bara om du får öppna det på webben, och skrivs i "
+        "ärendets åtkomstlogg; utan --by visas varje ärende och ditt användarnamn i systemet "
+        "skrivs i loggen",
     )
     audit = cases_sub.add_parser(
         "audit", help="ärendets åtkomstlogg: vem som visat det, när och hur (för administratörer)"
@@ -161,7 +166,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from postvakt.registry.cases import find_case, list_cases
+    from postvakt.registry.cases import list_cases
     from postvakt.registry.db import database_errors
 
     if args.cases_command in CASE_ACTIONS:
@@ -182,6 +187,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
     service = open_service(args, read_only=True)
     assert service.sessions is not None
     with service, service.sessions() as session, database_errors():
+        # `--by` reads as that person: what the web shows them (checked before the view is
+        # logged, as the web does); without it, the operator's view of every case.
+        user = reader(service.config, args.by) if getattr(args, "by", None) else None
         if args.cases_command == "list":
             cases = list_cases(session)
             if args.json:
@@ -219,8 +227,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 )
             )
             return EXIT_OK
-        case = find_case(session, args.number)
-        _record_view(session, case.id, args.by, service.clock())
+        case = case_for_reader(session, args.number, user)
+        _record_view(session, case.id, user.address if user else None, service.clock())
         if args.json:
             data = case_json(case)
             from postvakt.registry.original import original_view

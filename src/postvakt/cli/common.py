@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postvakt.cli.args import EXIT_USAGE, Parser, parse_date
-from postvakt.errors import ConfigError, InvalidInputError
+from postvakt.errors import ConfigError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from postvakt.config import Config
+    from postvakt.registry.models import Case
+    from postvakt.roles import User
     from postvakt.service import Service
 
 __all__ = [
@@ -21,6 +26,7 @@ __all__ = [
     "KIND_SV",
     "STATUS_SV",
     "Parser",
+    "case_for_reader",
     "case_json",
     "classifier_for",
     "config_path",
@@ -30,6 +36,7 @@ __all__ = [
     "open_service",
     "optional_config",
     "parse_date",
+    "reader",
     "table",
 ]
 
@@ -81,6 +88,54 @@ def known_address(config: Any, value: str, argument: str) -> str:
             argument=argument,
         )
     return address
+
+
+# ----------------------------------------------------------------- who reads, and what
+
+# The command line is the operator's tool on the server: whoever runs it has the config and
+# the database, and a command that names nobody (``cases list``, ``messages list``, ``cases
+# show`` without ``--by``) shows every case.  A command that names the person it reads for
+# (``--by``) shows what the web shows that person: the same rules (postvakt.roles), never a
+# copy of them.
+
+
+def reader(config: Config, by: str) -> User:
+    """The person ``--by`` names, with the roles the web gives them; refused
+    (:class:`PermissionDeniedError`) when the config gives them none, as the web lets nobody
+    without a role in."""
+    from postvakt.roles import user_for
+
+    user = user_for(config, by)
+    if user is None:
+        raise PermissionDeniedError(
+            f"{by.strip()} finns inte i konfigurationen som person, ägare, chef, registrator "
+            "eller administratör och får inte visa ärenden. Ange din egen adress med --by."
+        )
+    return user
+
+
+def case_for_reader(session: Session, reference: str, user: User | None) -> Case:
+    """The case called ``reference`` when ``user`` may open it on the web
+    (:func:`postvakt.roles.can_view_case`: a private case only for its handler, the heads of
+    its unit, the registrar and admins).  One they may not open gets the answer a number
+    never given gets (:class:`NotFoundError`), as the web's "not found": the refusal says
+    nothing of the case.  ``user`` None: the operator, who may open every case."""
+    from postvakt.registry.cases import find_case, normalise_number
+    from postvakt.roles import can_view_case
+
+    if user is None:
+        return find_case(session, reference)
+    try:
+        case: Case | None = find_case(session, reference)
+    except NotFoundError:
+        case = None
+    if case is None or not can_view_case(user, case):
+        raise NotFoundError(
+            f"Det finns inget ärende med nummer {normalise_number(reference)!r} som "
+            f"{user.address} får öppna. Kontrollera numret och att du har angett din egen "
+            "adress med --by."
+        )
+    return case
 
 
 def iso(value: Any) -> str | None:
