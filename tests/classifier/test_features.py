@@ -186,6 +186,14 @@ def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
         ("Därför vill jag lämna in ett klagomål.", True),
         ("Måste jag klaga skriftligt, eller räcker det att ringa?", False),
         ("Vill jag klaga, vart skickar jag det?", False),
+        # asks for the message to be taken as a complaint, or says it is written to complain
+        ("Jag är missnöjd med parkeringen och vill att det registreras som ett klagomål.", True),
+        ("Jag begär att detta behandlas som ett formellt klagomål.", True),
+        ("Jag skriver för att klaga på bemötandet i receptionen.", True),
+        ("Vi skriver till er för att klaga på skolskjutsen.", True),
+        ("Kan det registreras som ett klagomål, eller måste jag ringa?", False),
+        ("Om jag vill att det registreras som ett klagomål, vad skriver jag då?", False),
+        ("Jag skriver för att fråga hur man klagar.", False),
     ],
 )
 def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool):

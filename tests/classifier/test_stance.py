@@ -239,12 +239,26 @@ def test_an_annat_that_gives_a_view_and_asks_is_no_case_but_shown(
 def test_the_irony_reason_names_the_models_own_side_not_the_review_bands(
     classifier: Classifier,
 ) -> None:
-    verdict = classifier.classify(
-        message("Hej, jag undrar över förslaget om nya cykelbanan. Tack för ingenting.")
-    )
+    # Messages the model weighs between annat and opinion; which of them it leans to annat
+    # (under the review band's 55 %, where the band alone would make an opinion) moves a
+    # little with each training, so the first that does is the one read.
+    leaning = []
+    for about in (
+        "förslaget om nya cykelbanan",
+        "förslaget till nya cykelbanan",
+        "förslaget om den nya cykelbanan",
+        "förslaget om nya busslinjen",
+        "förslaget om nya parkeringen",
+        "förslaget om nya lekplatsen",
+    ):
+        verdict = classifier.classify(message(f"Hej, jag undrar över {about}. Tack för ingenting."))
+        probabilities = dict(verdict.probabilities)
+        top = max(probabilities, key=probabilities.__getitem__)
+        if top is Label.OTHER and probabilities[top] < 0.55:
+            leaning.append(verdict)
+    assert leaning  # the model's own side annat, the review band's opinion
+    verdict = leaning[0]
     probabilities = dict(verdict.probabilities)
-    top = max(probabilities, key=probabilities.__getitem__)
-    assert top is Label.OTHER  # the model's own; the review band would have said opinion
     assert verdict.label is Label.COMPLAINT and verdict.needs_review
     share = round(probabilities[Label.OTHER] * 100)
     assert f"fast modellen lutade åt annat ({share} %)" in verdict.reasons[0]

@@ -284,6 +284,13 @@ _WANTS_TO_COMPLAIN = gated(
     r"(?:klaga|(?:lämna(?:\s+in)?|framföra|göra)\s+(?:ett\s+)?(?:formellt\s+)?"
     r"(?:klagomål|missnöje))|"
     r"\bhärmed\s+(?:lämnar|framför)\s+(?:jag|vi)\s+(?:ett\s+)?(?:formellt\s+)?klagomål|"
+    # Says the message is to be taken as a complaint ("Jag är missnöjd med … och vill att det
+    # registreras som ett klagomål", "Jag skriver för att klaga") — not asking whether it
+    # may be ("Kan det registreras som ett klagomål?").
+    r"(?<!om )\b(?:jag|vi|och)\s+(?:vill|önskar|begär)\s+att\s+(?:det|detta|det\s+här|mitt\s+"
+    r"meddelande|mitt\s+brev)\s+(?:registreras|diarieförs|behandlas|tas\s+upp)\s+som\s+"
+    r"(?:ett\s+)?(?:formellt\s+)?klagomål\b|"
+    r"\b(?:jag|vi)\s+skriver\s+(?:till\s+er\s+|hit\s+)?för\s+att\s+klaga\b|"
     r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
     r"(?:formal\s+)?complain|"
     r"(?<!om )(?<!ifall )\b(?:detta|det här)\s+är\s+ett\s+(?:formellt\s+)?klagomål\b|"
