@@ -3,7 +3,7 @@
 A copy is the same e-mail (Message-ID *and* content) read at another place — a Bcc to a
 second watched mailbox, another watched folder, the file delivered again — which the intake
 records as a duplicate (:data:`~postvakt.registry.models.Disposition.DUPLICATE`) of what the
-message became then, with its case if any (``postvakt.intake.steps.seen_before``,
+message became then, with its case if any (``postvakt.intake.seen.seen_before``,
 ``already_registered``).  Nothing else links it to the message: no column names its
 original.  So whenever a person moves a message to another case, or out of its case, the
 copies that were where the message was move with it (a merge moves all the merged case's

@@ -18,9 +18,12 @@ Guarantees, and how they are kept:
   on the next pass.
 - **Nothing twice.**  ``messages`` is unique on (mailbox, folder, key), so a message already
   seen is skipped; ``cases`` is unique on Message-ID, so the same e-mail in two mailboxes is
-  registered once.  A race with another process on a unique key, or a deadlock, is run
-  again (up to :data:`CONFLICT_ATTEMPTS` times) and never recorded as a failure: a message
-  another process recorded meanwhile counts as a duplicate here.
+  registered once, and a citizen's reply read in two mailboxes joins its case once (the
+  second is a duplicate, :mod:`.seen`; on PostgreSQL the case is locked while a reply joins
+  it, so two processes reading the copies at once do the same).  A race with another
+  process on a unique key, or a deadlock, is run again (up to :data:`CONFLICT_ATTEMPTS`
+  times) and never recorded as a failure: a message another process recorded meanwhile
+  counts as a duplicate here.
 - **One process per mailbox.**  A pass holds the mailbox's lease (:mod:`.turns`) while it
   reads and places drafts, renewing it as it goes; a mailbox another live process holds is
   skipped this pass.

@@ -11,10 +11,11 @@ Its guarantees are the intake's (:mod:`postvakt.intake`), per batch instead of p
   (in the same transaction), the others commit.  The folder's sync state is saved once, in
   the batch's transaction, as it stands after the batch's last message; never past a
   message that is not committed.
-- **Looked up once per batch**: which of the batch's Message-IDs the records and cases
-  know, which of its thread ids (In-Reply-To, References) a case knows, the diary
-  sequence (locked once, kept locked to the commit).  A message that may meet a row an
-  earlier message of the same batch wrote still looks it up itself.
+- **Looked up once per batch**: which of the batch's Message-IDs the mailbox's records
+  know and which are in a case (a case's own, or a follow-up's in any mailbox), which of
+  its thread ids (In-Reply-To, References) a case knows, the diary sequence (locked once,
+  kept locked to the commit).  A message that may meet a row an earlier message of the
+  same batch wrote still looks it up itself.
 - **A conflict falls back to one message at a time.**  When the whole transaction is lost —
   a unique key another process took meanwhile, a deadlock, a serialization failure — the
   batch is run again through :meth:`Intake.process <postvakt.intake.Intake.process>`, one
@@ -60,7 +61,7 @@ from postvakt.mailbox.base import Checkpoint, Connector, FetchedMessage, FolderR
 from postvakt.registry.cases import thread_ids_with_cases
 from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
-from postvakt.registry.models import Case, Mailbox, MessageRecord
+from postvakt.registry.models import Case, Disposition, Mailbox, MessageRecord
 from postvakt.registry.one_of import one_of
 
 if TYPE_CHECKING:
@@ -383,7 +384,8 @@ def _parse_ahead(
     steps: tuple[tuple[str, Step], ...],
 ) -> tuple[tuple[str, Step], ...]:
     """Parse the batch's messages before their steps run, and look up at once which of their
-    Message-IDs the mailbox's records and the cases know (:func:`.lookahead.may_be_known`);
+    Message-IDs the mailbox's records know and which are in a case (registered from them,
+    or a follow-up's in any mailbox: :func:`.lookahead.may_be_known`);
     the steps still to run after the parse.
 
     Only when the steps begin with :func:`.steps.parse` (it reads nothing and writes nothing
@@ -411,8 +413,12 @@ def _parse_ahead(
         cases = select(Case.message_id, literal(KNOWN_CASES).label("kind")).where(
             one_of(session, Case.message_id, ids)
         )
+        joined = select(MessageRecord.message_id, literal(KNOWN_CASES).label("kind")).where(
+            MessageRecord.disposition == Disposition.FOLLOWUP,  # in a case, whichever mailbox
+            one_of(session, MessageRecord.message_id, ids),
+        )
         works_shared[KNOWN_RECORDS], works_shared[KNOWN_CASES] = set(), set()
-        for message_id, kind in session.execute(union_all(records, cases)):
+        for message_id, kind in session.execute(union_all(records, cases, joined)):
             works_shared[kind].add(message_id)
     thread = sorted({t for w in works if w.message is not None for t in w.message.thread_ids})
     if len(thread) <= MAX_THREAD_LOOKAHEAD:  # more: each message looks its own up

@@ -26,8 +26,9 @@ __all__ = [
 
 KNOWN_RECORDS = "message ids with records"
 KNOWN_CASES = "message ids with cases"
-"""``Work.shared`` keys: of the batch's Message-IDs, those the mailbox's records and the
-cases held when the batch began (:mod:`postvakt.intake.batch` looks them up at once)."""
+"""``Work.shared`` keys: of the batch's Message-IDs, those the mailbox's records held, and
+those in a case (a case registered from it, or a follow-up's record in any mailbox), when
+the batch began (:mod:`postvakt.intake.batch` looks them up at once)."""
 IN_BATCH = "message ids in batch"
 """``Work.shared`` key: the Message-IDs of the batch's messages run so far (they may have
 written records and cases the look-ahead could not see)."""
@@ -44,9 +45,10 @@ message's savepoint rolls back."""
 
 
 def may_be_known(work: Work, known: str) -> bool:
-    """Whether a record (``KNOWN_RECORDS``) or a case (``KNOWN_CASES``) may have the message's
-    Message-ID: False only when the batch's look-ahead found none with it and no message of
-    the batch before this one had it, so the lookup can be skipped."""
+    """Whether a record (``KNOWN_RECORDS``) or a case (``KNOWN_CASES``: as its own message or
+    a follow-up) may have the message's Message-ID: False only when the batch's look-ahead
+    found none with it and no message of the batch before this one had it, so the lookup
+    can be skipped."""
     ahead = work.shared.get(known)
     if ahead is None:
         return True

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from postvakt.classifier import screen
 from postvakt.diary.outbox import outbox_of, sent_documents, sent_letter_kind
-from postvakt.intake.steps import Step, Work, parse, seen_before
+from postvakt.intake.seen import seen_before
+from postvakt.intake.steps import Step, Work, parse
 from postvakt.registry.models import Case, Disposition
 from postvakt.registry.replies import promised_in, record_reply
 from postvakt.templates import LETTERS

@@ -33,14 +33,9 @@ from postvakt.classifier.webform import form_fields
 from postvakt.delegation.handover import hand_over
 from postvakt.errors import InvalidInputError
 from postvakt.intake.letters import acknowledgment_draft, letter_language
-from postvakt.intake.lookahead import (
-    KNOWN_CASES,
-    KNOWN_RECORDS,
-    LOCKED_SEQUENCES,
-    may_be_known,
-    thread_may_be_known,
-)
+from postvakt.intake.lookahead import LOCKED_SEQUENCES, thread_may_be_known
 from postvakt.intake.routing import service_area
+from postvakt.intake.seen import already_registered, joined_meanwhile, seen_before
 from postvakt.intake.start import Backfill, before_start, late_registration
 from postvakt.mailbox.base import (
     FetchedMessage,
@@ -51,7 +46,6 @@ from postvakt.mailbox.message import IncomingMessage, parse_message
 from postvakt.registry.cases import (
     NewCase,
     add_event,
-    case_by_identity,
     case_by_number,
     case_for_thread,
     case_in_force,
@@ -62,7 +56,6 @@ from postvakt.registry.cases import (
 )
 from postvakt.registry.diary_numbers import set_diary_number
 from postvakt.registry.lifecycle import attach_followup
-from postvakt.registry.messages import earlier_record
 from postvakt.registry.models import (
     Case,
     CaseKind,
@@ -166,44 +159,6 @@ def parse(intake: Intake, work: Work) -> Disposition | None:
         intake.tz
     )
     return None
-
-
-def seen_before(intake: Intake, work: Work) -> Disposition | None:
-    """The same message was read before in this mailbox, at another place: a copy in another
-    watched folder, a move between them, the folder read again after its UIDVALIDITY changed.
-
-    The same is Message-ID *and* content; it is recorded as a duplicate of what it became
-    then (with that case, if any), so nobody is asked to answer it twice.
-    """
-    if not may_be_known(work, KNOWN_RECORDS):
-        return None
-    earlier = earlier_record(
-        work.session,
-        work.mailbox.id,
-        work.msg.message_id,
-        work.content_hash,
-        sent=work.role == "sent",
-    )
-    if earlier is None:
-        return None
-    work.case = earlier.case
-    work.reason = f"samma meddelande har redan lästs (i {earlier.folder})"
-    return Disposition.DUPLICATE
-
-
-def already_registered(intake: Intake, work: Work) -> Disposition | None:
-    """The same e-mail already became a case (sent to two watched mailboxes, or re-synced).
-
-    The same is Message-ID *and* content: a reused Message-ID on a new message is not enough.
-    """
-    if not may_be_known(work, KNOWN_CASES):
-        return None
-    existing = case_by_identity(work.session, work.msg.message_id, work.content_hash)
-    if existing is None:
-        return None
-    work.case = existing
-    work.reason = "samma meddelande är redan registrerat"
-    return Disposition.DUPLICATE
 
 
 def screen_machine_mail(intake: Intake, work: Work) -> Disposition | None:
@@ -335,6 +290,8 @@ def follow_up(intake: Intake, work: Work) -> Disposition | None:
         )
         work.mentioned = case
         return None
+    if (copy := joined_meanwhile(work, case)) is not None:  # read in another process now
+        return copy
     work.case = case
     work.verdict = verdict = intake.classify(msg)
     attach_followup(work.session, case, at=work.now, calendar=intake.calendar, subject=msg.subject)
@@ -573,7 +530,7 @@ BY_HAND_STEPS: tuple[tuple[str, Step], ...] = (
 STEPS: tuple[tuple[str, Step], ...] = (
     ("parse", parse),  # never raises: broken MIME is carried as defects
     ("seen_before", seen_before),  # the same message read before at another place
-    ("already_registered", already_registered),  # one case per message, whichever mailbox
+    ("already_registered", already_registered),  # in a case once, whichever mailbox
     ("before_start", before_start),  # older than the mailbox's start: seen, not acted on
     ("screen", screen_machine_mail),  # machine mail stops before anyone counts it
     ("registrar_reply", registrar_reply),  # the registrar's reply giving a diary number

@@ -7,13 +7,22 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case as sa_case
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postvakt.mailbox.base import FetchedMessage
-from postvakt.registry.models import Disposition, FailedMessage, MessageRecord, SyncState
+from postvakt.registry.models import (
+    Case,
+    CaseStatus,
+    Disposition,
+    FailedMessage,
+    MessageRecord,
+    SyncState,
+)
 
 __all__ = [
+    "case_of_message",
     "earlier_record",
     "known_keys",
     "load_state",
@@ -61,6 +70,42 @@ def earlier_record(
             kind,
         )
         .order_by(MessageRecord.id)
+        .limit(1)
+    ).first()
+
+
+def case_of_message(session: Session, message_id: str, content: str | None) -> Case | None:
+    """The case this very e-mail (Message-ID *and* content hash) is in already, in whatever
+    mailbox it was read: the case registered from it, or the case it joined as a citizen's
+    later message (a reply to all, or Cc'd to a second watched mailbox, is one e-mail).
+
+    One query.  A case in force comes before a withdrawn one (a merged case's message is a
+    later message of the case it was merged into; a withdrawn case registered again gave
+    its hash to the new case), then the case registered from it.  Cases and records written
+    before content hashes were kept (none stored) match by Message-ID, as
+    :func:`~postvakt.registry.cases.case_by_identity` and :func:`earlier_record` match them.
+    """
+    own = (Case.message_id == message_id) & (
+        (Case.content_hash == content)
+        # A withdrawn case whose hash was given up to the case that replaced it never
+        # matches by its Message-ID alone.
+        | (Case.content_hash.is_(None) & (Case.status != CaseStatus.WITHDRAWN))
+    )
+    joined = Case.id.in_(
+        select(MessageRecord.case_id).where(
+            MessageRecord.message_id == message_id,
+            (MessageRecord.content_hash == content) | MessageRecord.content_hash.is_(None),
+            MessageRecord.disposition == Disposition.FOLLOWUP,
+        )
+    )
+    return session.scalars(
+        select(Case)
+        .where(own | joined)
+        .order_by(
+            sa_case((Case.status == CaseStatus.WITHDRAWN, 1), else_=0),
+            sa_case((own, 0), else_=1),
+            Case.id,
+        )
         .limit(1)
     ).first()
 

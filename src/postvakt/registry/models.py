@@ -119,7 +119,7 @@ def _enum(cls: type[enum.Enum]) -> Enum:
 
 class Disposition(enum.StrEnum):
     CASE = "case"  # registered as a new case
-    DUPLICATE = "duplicate"  # the same Message-ID is already a case (e.g. sent to two mailboxes)
+    DUPLICATE = "duplicate"  # the same e-mail read before elsewhere: a copy, with its case if any
     NOT_CASE = "not_case"  # a citizen's message that is not a complaint or opinion
     SCREENED = "screened"  # machine mail: automatic replies, reports, bulk mail
     INTERNAL = "internal"  # from the organisation's own domains

@@ -195,6 +195,7 @@ def record_reply(
         )
         if match is not None and match not in answered:
             answered.append(match)
+    answered += _same_mail(session, answered)
     for record in answered:
         if record.answered_at is None:  # the first answer stops the reply clock
             record.answered_at, record.answered_by = at, by
@@ -224,6 +225,40 @@ def record_reply(
                 detail=f"Svar skickat: {subject[:120]}",
             )
     return answered
+
+
+def _same_mail(session: Session, answered: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """The other records, in the same case, of the e-mails ``answered`` (Message-ID and
+    content): a copy read in another watched mailbox (a reply to all, a Cc), or the message
+    such a copy was read of.  One answer answers the e-mail wherever it was read: no
+    sighting of it waits for a reply of its own.  Queried only when one is in a case.
+
+    Records written before content hashes were kept (none stored) match by Message-ID, as
+    the intake matches them."""
+    held: dict[tuple[str | None, int], set[str | None]] = {}
+    for record in answered:
+        if record.case_id is not None and record.message_id:
+            held.setdefault((record.message_id, record.case_id), set()).add(record.content_hash)
+    if not held:
+        return []
+    found = session.scalars(
+        select(MessageRecord)
+        .where(
+            MessageRecord.message_id.in_({m for m, _ in held}),
+            MessageRecord.case_id.in_({c for _, c in held}),
+            MessageRecord.disposition.in_(CITIZEN),
+            MessageRecord.id.not_in([r.id for r in answered]),
+        )
+        .order_by(MessageRecord.id)
+    )
+    same = []
+    for record in found:
+        hashes = held.get((record.message_id, record.case_id or 0))
+        if hashes is not None and (
+            record.content_hash is None or None in hashes or record.content_hash in hashes
+        ):
+            same.append(record)
+    return same
 
 
 def _counts_as_answer(case: Case, promised: date | None, sent: datetime) -> str:
