@@ -21,6 +21,7 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.registry.models import Case, Disposition, EventKind, MessageRecord
 from postvakt.service import Service
+from tests.support.rows import case_id, cases_by_reference, records_of
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
 
 KARIN = "Karin Ek <karin.ek@example.net>"
@@ -78,42 +79,15 @@ def service(ws: Workspace) -> Iterator[Service]:
     ws.deliver(lamp_mail(), "anna", when=ARRIVED)
     with Service(load_config(ws.config_path), clock=fixed_clock(NOW)).open() as later:
         assert later.run_once().count(Disposition.DUPLICATE) == 1
-        assert references(later) == {
+        assert cases_by_reference(later) == {
             "KS 2026/1": "snow@example.net",
             "KS 2026/2": "lamp@example.net",
             "KS 2026/3": "bench@example.net",
         }
-        message, copy = records(later, "lamp@example.net")
+        message, copy = records_of(later, "lamp@example.net")
         assert (message.disposition, copy.disposition) == (Disposition.CASE, Disposition.DUPLICATE)
         assert message.case_id == copy.case_id == case_id(later, "KS 2026/2")
         yield later
-
-
-def references(service: Service) -> dict[str, str | None]:
-    assert service.sessions is not None
-    with service.sessions() as session:
-        return {c.reference: c.message_id for c in session.scalars(select(Case))}
-
-
-def case_id(service: Service, reference: str) -> int:
-    assert service.sessions is not None
-    with service.sessions() as session:
-        return session.scalars(select(Case.id).where(Case.reference == reference)).one()
-
-
-def records(service: Service, message_id: str) -> list[MessageRecord]:
-    """Every record of the e-mail, the message first and its copies after."""
-    assert service.sessions is not None
-    with service.sessions() as session:
-        found = list(
-            session.scalars(
-                select(MessageRecord)
-                .where(MessageRecord.message_id == message_id)
-                .order_by(MessageRecord.id)
-            )
-        )
-        session.expunge_all()
-        return found
 
 
 def last_note(service: Service, reference: str) -> str:
@@ -134,7 +108,7 @@ def merged_and_taken_off(service: Service) -> tuple[MessageRecord, MessageRecord
     """The lamp merged into the snow by mistake (its copy goes along), then its message
     taken off the snow again; the message and its copy as they are after the merge."""
     service.corrections.merge("KS 2026/2", into="KS 2026/1", by=BY)
-    message, copy = records(service, "lamp@example.net")
+    message, copy = records_of(service, "lamp@example.net")
     snow = case_id(service, "KS 2026/1")
     assert (message.case_id, message.disposition) == (snow, Disposition.FOLLOWUP)
     assert (copy.case_id, copy.disposition) == (snow, Disposition.DUPLICATE)
@@ -148,7 +122,7 @@ def test_a_merged_message_taken_off_again_takes_its_copy_with_it(
 
     done = service.corrections.detach(message.id, by=BY)
 
-    after = {r.id: r for r in records(service, "lamp@example.net")}
+    after = {r.id: r for r in records_of(service, "lamp@example.net")}
     assert (after[message.id].case_id, after[message.id].disposition) == (
         None,
         Disposition.NOT_CASE,
@@ -175,7 +149,7 @@ def test_the_copy_follows_its_message_registered_anew(
 
     assert done.case == "KS 2026/4"
     anew = case_id(service, "KS 2026/4")
-    after = {r.id: r for r in records(service, "lamp@example.net")}
+    after = {r.id: r for r in records_of(service, "lamp@example.net")}
     assert (after[message.id].case_id, after[message.id].disposition) == (anew, Disposition.CASE)
     assert (after[copy.id].case_id, after[copy.id].disposition) == (anew, Disposition.DUPLICATE)
     assert f"Kopian nr {copy.id}" in done.text
@@ -193,7 +167,7 @@ def test_the_copy_follows_its_message_attached_to_another_case(
     done = service.corrections.attach(message.id, to="KS 2026/3", by=BY)
 
     bench = case_id(service, "KS 2026/3")
-    after = {r.id: r for r in records(service, "lamp@example.net")}
+    after = {r.id: r for r in records_of(service, "lamp@example.net")}
     assert (after[message.id].case_id, after[message.id].disposition) == (
         bench,
         Disposition.FOLLOWUP,
@@ -228,22 +202,22 @@ def test_a_later_messages_copies_go_with_it_and_nothing_else_does(
         ).open() as later:
             assert later.run_once().errors == []
     snow = case_id(service, "KS 2026/1")
-    reply, copy = records(service, "r1@example.net")
+    reply, copy = records_of(service, "r1@example.net")
     assert (reply.case_id, reply.disposition) == (snow, Disposition.FOLLOWUP)
     assert (copy.case_id, copy.disposition) == (snow, Disposition.DUPLICATE)
 
     done = service.corrections.detach(reply.id, by=BY)
 
-    after = {r.id: r for r in records(service, "r1@example.net")}
+    after = {r.id: r for r in records_of(service, "r1@example.net")}
     assert (after[reply.id].case_id, after[copy.id].case_id) == (None, None)
     assert f"Kopian nr {copy.id}" in done.text
-    stayed = records(service, "snow@example.net") + records(service, "lamp@example.net")
+    stayed = records_of(service, "snow@example.net") + records_of(service, "lamp@example.net")
     assert {r.case_id for r in stayed} == {snow}
 
     registered = service.corrections.register("r1@example.net", kind="klagomal", by=BY)
 
     anew = case_id(service, registered.case)
-    after = {r.id: r for r in records(service, "r1@example.net")}
+    after = {r.id: r for r in records_of(service, "r1@example.net")}
     assert (after[reply.id].case_id, after[copy.id].case_id) == (anew, anew)
     shown = listed(ws, capsys)
     assert shown[reply.id] == shown[copy.id] == registered.case
@@ -254,14 +228,14 @@ def test_a_withdrawn_cases_message_registered_again_takes_its_copy_along(
 ) -> None:
     """The lamp changed to 'annat' (withdrawn) and then registered again: the new case
     holds the message and its copy; the withdrawn KS 2026/2 keeps its number and events."""
-    message, copy = records(service, "lamp@example.net")
+    message, copy = records_of(service, "lamp@example.net")
     service.corrections.reclassify("KS 2026/2", kind="annat", by=BY)
 
     done = service.corrections.register("lamp@example.net", kind="klagomal", by=BY)
 
     anew = case_id(service, done.case)
     assert anew != case_id(service, "KS 2026/2")
-    after = {r.id: r for r in records(service, "lamp@example.net")}
+    after = {r.id: r for r in records_of(service, "lamp@example.net")}
     assert (after[message.id].case_id, after[copy.id].case_id) == (anew, anew)
     assert after[copy.id].disposition is Disposition.DUPLICATE
     shown = listed(ws, capsys)
@@ -270,7 +244,7 @@ def test_a_withdrawn_cases_message_registered_again_takes_its_copy_along(
 
 def test_a_message_without_copies_says_nothing_of_copies(service: Service) -> None:
     service.corrections.merge("KS 2026/3", into="KS 2026/1", by=BY)
-    (bench,) = records(service, "bench@example.net")
+    (bench,) = records_of(service, "bench@example.net")
 
     done = service.corrections.detach(bench.id, by=BY)
 

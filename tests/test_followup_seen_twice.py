@@ -35,6 +35,7 @@ from postvakt.registry.models import (
 )
 from postvakt.rules.deadlines import due_items
 from postvakt.service import Service
+from tests.support.rows import records_of
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
 
 KARIN = "Karin Ek <karin.ek@example.net>"
@@ -136,17 +137,7 @@ def with_others(ws: Workspace, who: str, raw: bytes, others: int, when: datetime
 
 
 def records(service: Service, message_id: str = "r1@example.net") -> list[MessageRecord]:
-    assert service.sessions is not None
-    with service.sessions() as session:
-        found = list(
-            session.scalars(
-                select(MessageRecord)
-                .where(MessageRecord.message_id == message_id)
-                .order_by(MessageRecord.id)
-            )
-        )
-        session.expunge_all()
-        return found
+    return records_of(service, message_id)
 
 
 def mailbox_of(service: Service, record: MessageRecord) -> str:

@@ -17,6 +17,7 @@ from postvakt.clock import STOCKHOLM, fixed_clock
 from postvakt.config import load_config
 from postvakt.registry.models import Case, CaseStatus, Disposition, Draft, MessageRecord
 from postvakt.service import Service
+from tests.support.rows import case_id, cases_by_reference
 from tests.support.workspace import Workspace, citizen_mail, make_workspace
 
 KARIN = "Karin Ek <karin.ek@example.net>"
@@ -59,20 +60,11 @@ def service(ws: Workspace) -> Iterator[Service]:
     with Service(load_config(ws.config_path), clock=fixed_clock(ARRIVED)).open() as opened:
         assert opened.run_once().count(Disposition.CASE) == 2
     with Service(load_config(ws.config_path), clock=fixed_clock(NOW)).open() as later:
-        assert cases(later) == {"KS 2026/1": "snow@example.net", "KS 2026/2": "lamp@example.net"}
+        assert cases_by_reference(later) == {
+            "KS 2026/1": "snow@example.net",
+            "KS 2026/2": "lamp@example.net",
+        }
         yield later
-
-
-def cases(service: Service) -> dict[str, str | None]:
-    assert service.sessions is not None
-    with service.sessions() as session:
-        return {c.reference: c.message_id for c in session.scalars(select(Case))}
-
-
-def case_id(service: Service, reference: str) -> int:
-    assert service.sessions is not None
-    with service.sessions() as session:
-        return session.scalars(select(Case.id).where(Case.reference == reference)).one()
 
 
 def status(service: Service, reference: str) -> CaseStatus:
@@ -164,7 +156,7 @@ def test_a_reply_after_a_merge_is_undone_joins_the_case_that_holds_the_message_n
     anew = case_id(service, "KS 2026/3")
     assert record(service, "lamp@example.net").case_id == anew
     # three rows name the lamp's Message-ID: the withdrawn case, the new one, the record
-    assert list(cases(service).values()).count("lamp@example.net") == 2
+    assert list(cases_by_reference(service).values()).count("lamp@example.net") == 2
 
     answer = reply(ws, "r1@example.net", "lamp@example.net", hour=11)
 
