@@ -339,8 +339,8 @@ def test_saying_you_want_to_complain_is_never_dropped_as_annat(classifier):
 
 
 def test_a_subject_that_says_complaint_is_shown_to_a_person(classifier):
-    from postvakt.classifier.model import subject_says_complaint
     from postvakt.classifier.text import citizen_text
+    from postvakt.classifier.titles import subject_says_complaint
     from tests.classifier.mail import message
 
     # The model takes a short report for "annat", but not surely; the citizen's own title
@@ -390,6 +390,36 @@ def test_a_subject_that_says_complaint_is_shown_to_a_person(classifier):
         headers={"In-Reply-To": "<k-1@exempel.se>"},
     )
     assert not subject_says_complaint(citizen_text(reply))
+
+
+def test_a_text_titled_complaint_is_shown_to_a_person(classifier):
+    from postvakt.classifier.text import citizen_text
+    from postvakt.classifier.titles import body_says_complaint
+    from tests.classifier.mail import message
+
+    # The model weighs the word itself towards annat (the corpus's questions about how to
+    # complain); a writer who titles their text "Klagomål:" means one: a person decides.
+    text = "Klagomål: snöröjningen är dålig!!!"
+    verdict = classifier.classify(message(text, subject="Trasig bilaga om snöröjningen"))
+    assert verdict.label is C and verdict.needs_review and verdict.titled_complaint, verdict
+    assert verdict.reasons[0].startswith("texten börjar med rubriken ”Klagomål: snöröjningen")
+    # Its personnummer is masked in the reason, as a subject's is.
+    masked = classifier.classify(message("Klagomål – hemtjänsten för 450312-1234\nSe ovan."))
+    assert "450312-1234" not in masked.reasons[0]
+    for body, says in (
+        ("Klagomål: gatlyktan är släckt sedan i oktober.", True),
+        ("\n\nKlagomål – parkeringen vid skolan\nBilar står överallt.", True),
+        ("Formellt klagomål: handläggningen av mitt bygglov", True),
+        ("Complaint: the bins were not emptied", True),
+        ("Klagomål har jag inga, men en fråga om taxan.", False),
+        ("Klagomålet jag skickade i går gäller inte längre.", False),
+        ("Klagomål och synpunkter tas emot av kontaktcenter?", False),
+        ("Hej! Klagomål: inga.", False),
+    ):
+        assert body_says_complaint(citizen_text(message(body, subject="Hej"))) is says, body
+    # A web form's fields are the form's: its case type is read on its own.
+    form = "Ärendetyp: Fråga\nNamn:\nE-post:\nTelefon:\nMeddelande: Klagomål: ingen.\n"
+    assert not body_says_complaint(citizen_text(message(form, subject="Nytt ärende")))
 
 
 def test_a_web_form_type_against_the_model_sends_the_message_to_a_person(classifier):

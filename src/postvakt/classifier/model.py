@@ -24,7 +24,6 @@ band and the follow-up rule, sets the flags, and explains the verdict in Swedish
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +57,7 @@ from postvakt.classifier.model_cache import (
 )
 from postvakt.classifier.stance import ironic_praise, praises, states_a_view
 from postvakt.classifier.text import CitizenText, citizen_text
+from postvakt.classifier.titles import title_of
 from postvakt.classifier.training import (
     LABELS,
     Fitted,
@@ -112,25 +112,6 @@ WITHDRAWAL_REASON = "skriver att ett klagomål tas tillbaka"
 ``cases attach`` recognise it by this)."""
 DISOWNED_REASON = "skriver att hen aldrig har lämnat det klagomål som kommunen skrivit om"
 """How the reason of a message disowning a complaint begins (as :data:`WITHDRAWAL_REASON`)."""
-_COMPLAINT_SUBJECT = re.compile(
-    r"^\W*(?:\[[^\]]{0,30}\]\W*)*(?:formell[at]?\s+|formal\s+)?"
-    r"(?:klagomål|klagomal|klagan|complaint)\b"
-    r"(?!\s*(?:och|eller|&|/|\+|and|or)\s)"
-    r"(?!\s+(?:department|form|handling|procedure|process|policy|team|office)\b)",
-    re.IGNORECASE,
-)
-"""A subject the citizen opens with "Klagomål" / "Complaint" ("Klagomål på hemtjänsten"),
-after any tag a mail gateway adds ("[EXTERN]"); not an e-service's name ("Klagomål och
-synpunkter") nor a department's ("Complaint department")."""
-
-
-def subject_says_complaint(citizen: CitizenText) -> bool:
-    """The citizen's own subject line (:attr:`CitizenText.own_subject`) opens with the word
-    complaint."""
-    opens = _COMPLAINT_SUBJECT.match(citizen.message.subject or "")
-    return opens is not None and citizen.own_subject is not None  # the body's look last
-
-
 SURE_ANNAT = 0.9
 """An annat at least this sure stays no case whatever its subject says (it is shown in
 Granska); the same line as a confident error's."""
@@ -288,9 +269,11 @@ class Classifier:
         if withdraws is not None:
             label, needs_review = Label.OTHER, False
         about_a_case = withdraws is not None or disowns is not None
-        titled = label is Label.OTHER and not about_a_case and subject_says_complaint(citizen)
+        title = title_of(citizen) if label is Label.OTHER and not about_a_case else None
+        titled = title is not None
         if titled and confidence < SURE_ANNAT:
-            # Nor is a message whose writer titled it "Klagomål …" while the model is unsure:
+            # Nor is a message whose writer titled it "Klagomål …" (its subject, or the first
+            # line of its text: "Klagomål: snöröjningen är dålig") while the model is unsure:
             # registered for a person to decide.  A sure annat so titled ("Klagomål – hur gör
             # man?") stays no case and is shown in Granska: no diary number for one word.
             label, needs_review = Label.COMPLAINT, True
@@ -459,8 +442,13 @@ class Classifier:
                 else "en person avgör om meddelandet är ett ärende för kommunen"
             )
             reasons = (f"{said} (”{_quoted(words)}”): {then}", *reasons)
-        if titled:
-            said = f"ämnesraden ”{_quoted(citizen.subject or '')}” säger klagomål"
+        if title is not None:
+            where, words = title
+            said = (
+                f"ämnesraden ”{_quoted(words)}” säger klagomål"
+                if where == "subject"
+                else f"texten börjar med rubriken ”{_quoted(words)}”"
+            )
             reasons = (_said_otherwise(said, label, Label.COMPLAINT, probs), *reasons)
         if viewed is not None:
             said = (
