@@ -46,10 +46,7 @@ def subject_says_complaint(citizen: CitizenText) -> bool:
 def body_says_complaint(citizen: CitizenText) -> bool:
     """The citizen's own text (quotes cut off) opens with the word complaint as its title.
     Not a web form's fields (the form's case type is read by :mod:`.webform`)."""
-    if citizen.from_form:
-        return False
-    first = next((line for line in citizen.body.splitlines() if line.strip()), "")
-    return _COMPLAINT_HEADING.match(first) is not None
+    return not citizen.from_form and _COMPLAINT_HEADING.match(_first_line(citizen)) is not None
 
 
 def title_of(citizen: CitizenText) -> tuple[str, str] | None:
@@ -59,5 +56,10 @@ def title_of(citizen: CitizenText) -> tuple[str, str] | None:
     if subject_says_complaint(citizen):
         return "subject", citizen.subject or ""
     if body_says_complaint(citizen):
-        return "text", next(line for line in citizen.body.splitlines() if line.strip())
+        return "text", _first_line(citizen)
     return None
+
+
+def _first_line(citizen: CitizenText) -> str:
+    """The first line of the citizen's own text that is not blank ("" for none)."""
+    return next((line for line in citizen.body.splitlines() if line.strip()), "")

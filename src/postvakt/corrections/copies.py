@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postvakt.registry.messages import same_mail
 from postvakt.registry.models import Disposition, MessageRecord
 
 __all__ = ["copies_said", "move_copies"]
@@ -33,17 +34,17 @@ def move_copies(
     hashes were kept (none stored) matches by Message-ID, as the intake matches it."""
     if not record.message_id:
         return []
+    same = (
+        same_mail(record.message_id, record.content_hash)
+        if record.content_hash
+        else MessageRecord.message_id == record.message_id
+    )
     where = [
-        MessageRecord.message_id == record.message_id,
+        same,
         MessageRecord.id != record.id,
         MessageRecord.disposition == Disposition.DUPLICATE,
         MessageRecord.case_id.is_(None) if was is None else MessageRecord.case_id == was,
     ]
-    if record.content_hash:
-        where.append(
-            (MessageRecord.content_hash == record.content_hash)
-            | MessageRecord.content_hash.is_(None)
-        )
     copies = list(session.scalars(select(MessageRecord).where(*where).order_by(MessageRecord.id)))
     for copy in copies:
         copy.case_id = to

@@ -43,7 +43,6 @@ __all__ = [
     "NewCase",
     "NumberFinder",
     "add_event",
-    "case_by_identity",
     "case_by_number",
     "case_for_thread",
     "case_in_force",
@@ -250,25 +249,6 @@ def add_event(
     event = CaseEvent(case=case, kind=kind, actor=actor, at=at, detail=detail, document=document)
     session.add(event)
     return event
-
-
-def case_by_identity(session: Session, message_id: str, content: str | None) -> Case | None:
-    """The case registered from this very message: its Message-ID *and* its content hash.
-
-    A case registered before content hashes were kept (none stored) matches by Message-ID;
-    a case in force comes before a withdrawn one (registered again after a correction).
-    """
-    return session.scalars(
-        select(Case)
-        .where(
-            Case.message_id == message_id,
-            (Case.content_hash == content)
-            # Before content hashes: by Message-ID.  A withdrawn case whose hash was given up
-            # to the case that replaced it never matches that way.
-            | (Case.content_hash.is_(None) & (Case.status != CaseStatus.WITHDRAWN)),
-        )
-        .order_by(sa_case((Case.status == CaseStatus.WITHDRAWN, 1), else_=0), Case.id)
-    ).first()
 
 
 def number_pattern(fmt: str, prefix: str) -> re.Pattern[str]:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import case as sa_case
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postvakt.mailbox.base import FetchedMessage
@@ -28,6 +28,7 @@ __all__ = [
     "load_state",
     "message_record",
     "record_failure",
+    "same_mail",
     "save_state",
     "unresolved_failures",
 ]
@@ -41,6 +42,14 @@ def known_keys(session: Session, mailbox_id: int, folder: str) -> set[str]:
                 MessageRecord.mailbox_id == mailbox_id, MessageRecord.folder == folder
             )
         )
+    )
+
+
+def same_mail(message_id: str, content: str | None) -> ColumnElement[bool]:
+    """The records of this very e-mail: its Message-ID *and* content hash.  Records written
+    before content hashes were kept (none stored) match by Message-ID."""
+    return (MessageRecord.message_id == message_id) & (
+        (MessageRecord.content_hash == content) | MessageRecord.content_hash.is_(None)
     )
 
 
@@ -65,8 +74,7 @@ def earlier_record(
         select(MessageRecord)
         .where(
             MessageRecord.mailbox_id == mailbox_id,
-            MessageRecord.message_id == message_id,
-            (MessageRecord.content_hash == content) | MessageRecord.content_hash.is_(None),
+            same_mail(message_id, content),
             kind,
         )
         .order_by(MessageRecord.id)
@@ -82,8 +90,7 @@ def case_of_message(session: Session, message_id: str, content: str | None) -> C
     One query.  A case in force comes before a withdrawn one (a merged case's message is a
     later message of the case it was merged into; a withdrawn case registered again gave
     its hash to the new case), then the case registered from it.  Cases and records written
-    before content hashes were kept (none stored) match by Message-ID, as
-    :func:`~postvakt.registry.cases.case_by_identity` and :func:`earlier_record` match them.
+    before content hashes were kept (none stored) match by Message-ID (:func:`same_mail`).
     """
     own = (Case.message_id == message_id) & (
         (Case.content_hash == content)
@@ -93,9 +100,7 @@ def case_of_message(session: Session, message_id: str, content: str | None) -> C
     )
     joined = Case.id.in_(
         select(MessageRecord.case_id).where(
-            MessageRecord.message_id == message_id,
-            (MessageRecord.content_hash == content) | MessageRecord.content_hash.is_(None),
-            MessageRecord.disposition == Disposition.FOLLOWUP,
+            same_mail(message_id, content), MessageRecord.disposition == Disposition.FOLLOWUP
         )
     )
     return session.scalars(
