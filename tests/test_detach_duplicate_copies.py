@@ -112,6 +112,13 @@ def merged_and_taken_off(service: Service) -> tuple[MessageRecord, MessageRecord
     snow = case_id(service, "KS 2026/1")
     assert (message.case_id, message.disposition) == (snow, Disposition.FOLLOWUP)
     assert (copy.case_id, copy.disposition) == (snow, Disposition.DUPLICATE)
+    # the merge event names both: the message, and the copy that went with it
+    assert service.sessions is not None
+    with service.sessions() as session:
+        case = session.scalars(select(Case).where(Case.reference == "KS 2026/1")).one()
+        merged = [e.detail for e in case.events if e.kind is EventKind.MERGED][-1]
+    assert f"dess meddelande nr {message.id} hör nu hit" in merged, merged
+    assert f"även meddelande nr {copy.id} hör nu hit" in merged, merged
     return message, copy
 
 

@@ -17,6 +17,7 @@ The same actions serve the command line (``postvakt cases confirm …``) and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -392,6 +393,12 @@ class Corrections(ReviewQueue, MessageCorrections, AreaCorrections):
                 if record.disposition is Disposition.CASE:
                     record.disposition = Disposition.FOLLOWUP
             moved = f"; dess meddelande nr {own.id} hör nu hit" if own is not None else ""
+            # and what else was in it (copies read elsewhere, the citizen's later messages):
+            # the event names every message that moved, so a person can take any off again
+            others = [r.id for r in records if r is not own]
+            if others:
+                also = "även " if own is not None else ""
+                moved += f"; {also}{_numbers_said(others)} hör nu hit"
             add_event(
                 session,
                 target,
@@ -469,3 +476,10 @@ def _decided_already(case: Case) -> str | None:
         f"{case.label} är redan {how} som {KIND_SV[case.kind.value]} av {case.corrected_by}"
         f"{when}; inget ändrat."
     )
+
+
+def _numbers_said(numbers: Sequence[int]) -> str:
+    """ "meddelande nr 7" or "meddelandena nr 7, 8 och 9"."""
+    if len(numbers) == 1:
+        return f"meddelande nr {numbers[0]}"
+    return "meddelandena nr " + ", ".join(str(n) for n in numbers[:-1]) + f" och {numbers[-1]}"
