@@ -166,3 +166,35 @@ def test_corpus_files_are_one_per_service_area():
     fragments = {p.stem for p in (CORPUS_DIR / "fragments").glob("*.toml")}
     assert names == (fragments - {"gemensamt", "helbrev"}) | {"allmant"}
     assert all(Path(CORPUS_DIR / f"{n}.jsonl").stat().st_size > 0 for n in names)
+
+
+def test_the_generator_draws_the_briefs_lines_for_decisions_and_faults(records: list[dict]):
+    # The routines' lines, which the hand-written sources follow: a sharp view of a general
+    # decision is an opinion however angry; a fault reported for the first time is annat,
+    # and a complaint only when reported before and still not put right.
+    shared = tomllib.loads((CORPUS_DIR / "fragments" / "gemensamt.toml").read_text("utf-8"))
+    before = [
+        s.lower().rstrip(".") for lang in ("sv", "en") for s in shared[lang]["reported_before"]
+    ]
+    mallar = [r for r in records if r["source"] == "mallar"]
+    seen = Counter()
+    for path in (CORPUS_DIR / "fragments").glob("*.toml"):
+        for lang in tomllib.loads(path.read_text(encoding="utf-8")).values():
+            if not isinstance(lang, dict):
+                continue
+            for kind in ("policy_views", "faults"):
+                for fragment in lang.get(kind, []):
+                    if "{" in fragment:
+                        continue
+                    words = fragment.lower().rstrip(".!")
+                    for record in (r for r in mallar if words in r["body"].lower()):
+                        body = record["body"].lower()
+                        reported = any(b in body for b in before)
+                        if kind == "policy_views":
+                            assert record["label"] == "opinion", record["id"]
+                        else:
+                            assert record["label"] in ("complaint", "other"), record["id"]
+                            assert reported is (record["label"] == "complaint"), record["id"]
+                        seen[kind, record["label"]] += 1
+    assert seen["policy_views", "opinion"] >= 10, seen
+    assert seen["faults", "complaint"] >= 10 and seen["faults", "other"] >= 3, seen

@@ -130,7 +130,15 @@ class Composer:
             ("artig", "arg", "sarkastisk", "kort", "svamlig", "saklig", "uppgiven"),
             (26, 20, 11, 14, 10, 12, 7),
         )[0]
-        first = self.frag(problems) or ""
+        # A fault is a complaint only when it was reported before and is still not put right
+        # (the routines' line): a fault fragment here comes with a sentence saying so.
+        faults = area.pool(lang, "faults")
+        fault = faults is not None and faults.has(self.fold)
+        share = len(faults.by_fold[self.fold]) if faults is not None and fault else 0
+        if fault and rng.random() < share / (share + len(problems.by_fold[self.fold])):
+            first = join(self.frag(faults), self.shared_frag(lang, "reported_before"))
+        else:
+            first = self.frag(problems) or ""
         second = None
         if rng.random() < 0.3 and tone != "kort":
             other = [p for p in problems.by_fold[self.fold] if fill(p, rng, self.shared) != first]
@@ -209,7 +217,22 @@ class Composer:
 
     def opinion(self, area: Area, lang: str) -> Draft | None:
         rng = self.rng
-        kind = rng.choices(("förslag", "beröm"), (70, 30))[0]
+        # A sharp view of a general decision (closing a branch, a fee level) that asks for
+        # nothing to be put right in the writer's own matter is an opinion, however angry.
+        views = area.pool(lang, "policy_views")
+        sharp = views is not None and views.has(self.fold)
+        kind = rng.choices(("förslag", "beröm", "skarp"), (70, 30, 25 if sharp else 0))[0]
+        if kind == "skarp":
+            tone = rng.choice(("arg", "saklig", "uppgiven"))
+            core = join(
+                self.maybe(0.4, lang, "context"),
+                self.frag(views),
+                self.shared_frag(lang, "stance_policy"),
+            )
+            if tone == "arg" and rng.random() < 0.5:
+                core = shout(core, rng)
+            subject = self.subject(area, lang, "opinion")
+            return Draft("opinion", lang, area, tone, kind, subject, core, formal=tone == "saklig")
         pool = area.pool(lang, "proposals" if kind == "förslag" else "praise")
         if rng.random() < 0.2:  # not tied to one service
             pool = self.shared.pool(
@@ -249,7 +272,14 @@ class Composer:
 
     def other(self, area: Area, lang: str) -> Draft | None:
         rng = self.rng
-        kind = rng.choices(("fråga", "ärende"), (70, 30))[0]
+        # A fault reported for the first time, a tip with no grievance, is annat.
+        faults = area.pool(lang, "faults")
+        tip = faults is not None and faults.has(self.fold)
+        kind = rng.choices(("fråga", "ärende", "felanmälan"), (70, 30, 15 if tip else 0))[0]
+        if kind == "felanmälan":
+            core = join(self.frag(faults), self.maybe(0.7, lang, "fault_tips"))
+            subject = self.subject(area, lang, "other")
+            return Draft("other", lang, area, "saklig", kind, subject, core)
         pool = area.pool(lang, "questions" if kind == "fråga" else "errands")
         first = self.frag(pool)
         if first is None:

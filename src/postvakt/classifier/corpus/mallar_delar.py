@@ -339,7 +339,10 @@ FORM_TYPES = {
     "complaint": ("Klagomål",),
     "förslag": ("Synpunkt", "Förslag", "Synpunkt"),
     "beröm": ("Beröm", "Synpunkt"),
+    # an angry view of a decision is often sent as a complaint
+    "skarp": ("Synpunkt", "Synpunkt", "Klagomål"),
     "other": ("Fråga", "Övrigt", "Fråga"),
+    "felanmälan": ("Felanmälan", "Felanmälan", "Övrigt"),
 }
 ALL_FORM_TYPES = ("Klagomål", "Synpunkt", "Fråga", "Övrigt", "Beröm", "Förslag", "Felanmälan")
 
@@ -348,7 +351,7 @@ def web_form(
     rng: random.Random, shared: Shared, draft: Draft, person: Person, anonymous: bool
 ) -> tuple[str, str, str]:
     """(sender, subject, body) of a web-form submission."""
-    key = draft.kind if draft.label == "opinion" else draft.label
+    key = draft.kind if draft.label == "opinion" or draft.kind == "felanmälan" else draft.label
     # Citizens pick the wrong case type now and then: one in five picks at random.
     form_type = rng.choice(FORM_TYPES[key] if rng.random() < 0.8 else ALL_FORM_TYPES)
     if draft.lang == "en" and rng.random() < 0.5:
