@@ -194,6 +194,13 @@ def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):
         ("Kan det registreras som ett klagomål, eller måste jag ringa?", False),
         ("Om jag vill att det registreras som ett klagomål, vad skriver jag då?", False),
         ("Jag skriver för att fråga hur man klagar.", False),
+        # says it in the present
+        ("Jag klagar på bemötandet i hemtjänsten, det är oacceptabelt.", True),
+        ("Vi klagar härmed över beslutet om skolskjuts.", True),
+        ("I am complaining about the bins that were not emptied.", True),
+        ("Om jag klagar på beslutet, vad händer då?", False),
+        ("Innan jag klagar på det vill jag fråga om taxan.", False),
+        ("Jag klagar inte, men undrar över fakturan.", False),
     ],
 )
 def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool):

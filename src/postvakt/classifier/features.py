@@ -291,6 +291,11 @@ _WANTS_TO_COMPLAIN = gated(
     r"meddelande|mitt\s+brev)\s+(?:registreras|diarieförs|behandlas|tas\s+upp)\s+som\s+"
     r"(?:ett\s+)?(?:formellt\s+)?klagomål\b|"
     r"\b(?:jag|vi)\s+skriver\s+(?:till\s+er\s+|hit\s+)?för\s+att\s+klaga\b|"
+    # Says it in the present ("Jag klagar på bemötandet") — not "om jag klagar på", "innan
+    # jag klagar på", nor a question about it ("Var klagar jag på …?" has another order).
+    r"(?<!om )(?<!ifall )(?<!innan )(?<!när )\b(?:jag|vi)\s+klagar\s+(?:härmed\s+|formellt\s+)?"
+    r"(?:på|över)\b|"
+    r"(?<!if )\bi\s+am\s+(?:hereby\s+|formally\s+)?complaining\s+about\b|"
     r"(?<!if )\bi\s+(?:want|wish|would like|am writing)\s+to\s+(?:make\s+a\s+|file\s+a\s+|lodge\s+a\s+)?"
     r"(?:formal\s+)?complain|"
     r"(?<!om )(?<!ifall )\b(?:detta|det här)\s+är\s+ett\s+(?:formellt\s+)?klagomål\b|"

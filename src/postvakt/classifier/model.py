@@ -68,7 +68,7 @@ from postvakt.classifier.training import (
     fit_sklearn,
 )
 from postvakt.classifier.verdict import CARE_THRESHOLD, LABEL_SV, Label, Verdict, is_care_case
-from postvakt.classifier.webform import form_side
+from postvakt.classifier.webform import form_says_complaint, form_side
 from postvakt.mailbox.message import IncomingMessage
 from postvakt.privacy import mask_personnummer
 
@@ -354,6 +354,9 @@ class Classifier:
         # a person has said it is a case.
         declared = form_side(citizen.form_type)
         disputed = declared is not None and declared != (label is not Label.OTHER)
+        # "Klagomål" chosen for what the model reads as an opinion: a person says which (a
+        # complaint's stricter clock is not the model's to drop, nor the type's to impose).
+        disputed = disputed or (label is Label.OPINION and form_says_complaint(citizen.form_type))
         if disputed and label is not Label.OTHER:
             needs_review = True
         anonymous = is_anonymous(citizen.message, self.own_addresses)

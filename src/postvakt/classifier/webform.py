@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["form_fields", "form_side", "form_value"]
+__all__ = ["form_fields", "form_says_complaint", "form_side", "form_value"]
 
 _CANONICAL = {
     "namn": "namn",
@@ -112,6 +112,18 @@ def form_side(form_type: str | None) -> bool | None:
     if _OTHER_TYPE.search(low) and not any(word in _CASE_TYPES for word in low.split()):
         return False
     return None
+
+
+_COMPLAINT_TYPES = frozenset({"klagomål", "klagomal", "lämna klagomål", "complaint", "complaints"})
+"""Case types that name a complaint, whole (of :data:`_CASE_TYPES`)."""
+
+
+def form_says_complaint(form_type: str | None) -> bool:
+    """The form's case type is a complaint ('Klagomål', 'Lämna klagomål', 'Complaint'): the
+    whole value, as :func:`form_side` reads it."""
+    if not form_type:
+        return False
+    return " ".join(re.sub(r"[^\w\s]", " ", form_type.lower()).split()) in _COMPLAINT_TYPES
 
 
 def form_value(text: str, names: Sequence[str]) -> tuple[str, str] | None:
