@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["EVENT_SV", "MONTHS_SV", "count"]
+from collections.abc import Sequence
+
+__all__ = ["EVENT_SV", "MONTHS_SV", "count", "listed"]
 
 MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
              "september", "oktober", "november", "december")  # fmt: skip
@@ -13,6 +15,11 @@ def count(n: int, one: str, many: str) -> str:
     """``n`` with the noun in the right number: ``count(1, "sak", "saker")`` is '1 sak',
     ``count(2, "sak", "saker")`` '2 saker' (and 0 takes the plural: '0 saker')."""
     return f"{n} {one if n == 1 else many}"
+
+
+def listed(items: Sequence[str]) -> str:
+    """'A', 'A och B', 'A, B och C'; '' for none."""
+    return " och ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
 EVENT_SV = {

@@ -19,6 +19,7 @@ from postvakt.classifier.features import CUE_NAMES, Doc, word_list
 from postvakt.classifier.text import CitizenText
 from postvakt.classifier.verdict import Label
 from postvakt.privacy import mask_personnummer
+from postvakt.wording import listed
 
 if TYPE_CHECKING:
     from postvakt.classifier.linear import Block, LinearModel, Vector
@@ -116,10 +117,7 @@ def top_phrases(
 
 
 def _quote_list(phrases: list[str]) -> str:
-    quoted = [f"”{p}”" for p in phrases]
-    if len(quoted) == 1:
-        return quoted[0]
-    return ", ".join(quoted[:-1]) + " och " + quoted[-1]
+    return listed([f"”{p}”" for p in phrases])
 
 
 def _cue_text(term: str, citizen: CitizenText, doc: Doc) -> str:

@@ -106,7 +106,7 @@ def form_side(form_type: str | None) -> bool | None:
     """
     if not form_type:
         return None
-    low = " ".join(re.sub(r"[^\w\s]", " ", form_type.lower()).split())
+    low = _words_of(form_type)
     if low in _CASE_TYPES:
         return True
     if _OTHER_TYPE.search(low) and not any(word in _CASE_TYPES for word in low.split()):
@@ -121,9 +121,12 @@ _COMPLAINT_TYPES = frozenset({"klagomål", "klagomal", "lämna klagomål", "comp
 def form_says_complaint(form_type: str | None) -> bool:
     """The form's case type is a complaint ('Klagomål', 'Lämna klagomål', 'Complaint'): the
     whole value, as :func:`form_side` reads it."""
-    if not form_type:
-        return False
-    return " ".join(re.sub(r"[^\w\s]", " ", form_type.lower()).split()) in _COMPLAINT_TYPES
+    return form_type is not None and _words_of(form_type) in _COMPLAINT_TYPES
+
+
+def _words_of(form_type: str) -> str:
+    """The case type as words: lower case, punctuation and extra spaces gone."""
+    return " ".join(re.sub(r"[^\w\s]", " ", form_type.lower()).split())
 
 
 def form_value(text: str, names: Sequence[str]) -> tuple[str, str] | None:

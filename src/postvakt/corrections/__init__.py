@@ -57,6 +57,7 @@ from postvakt.registry.models import (
     MessageRecord,
 )
 from postvakt.rules.notify import Planned
+from postvakt.wording import listed
 
 __all__ = ["KIND_ARGS", "Corrected", "Corrections", "QueueItem"]
 
@@ -482,4 +483,4 @@ def _numbers_said(numbers: Sequence[int]) -> str:
     """ "meddelande nr 7" or "meddelandena nr 7, 8 och 9"."""
     if len(numbers) == 1:
         return f"meddelande nr {numbers[0]}"
-    return "meddelandena nr " + ", ".join(str(n) for n in numbers[:-1]) + f" och {numbers[-1]}"
+    return "meddelandena nr " + listed([str(n) for n in numbers])

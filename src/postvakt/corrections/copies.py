@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from postvakt.registry.messages import same_mail
 from postvakt.registry.models import Disposition, MessageRecord
+from postvakt.wording import listed
 
 __all__ = ["copies_said", "move_copies"]
 
@@ -59,7 +60,5 @@ def copies_said(numbers: Sequence[int]) -> str:
         return ""
     if len(numbers) == 1:
         return f" Kopian nr {numbers[0]} (samma e-post, läst på ett annat ställe) följde med."
-    listed = ", ".join(str(n) for n in numbers[:-1]) + f" och {numbers[-1]}"
-    return (
-        f" De {len(numbers)} kopiorna nr {listed} (samma e-post, läst på andra ställen) följde med."
-    )
+    numbered = listed([str(n) for n in numbers])
+    return f" De {len(numbers)} kopiorna nr {numbered} (samma e-post, läst på andra ställen) följde med."

@@ -23,6 +23,7 @@ from postvakt.registry.absences import roster
 from postvakt.registry.db import database_errors
 from postvakt.registry.models import Absence
 from postvakt.rules.notify import Mailer, page_link, swedish_day
+from postvakt.wording import listed
 
 __all__ = ["Notice", "due", "send_due"]
 
@@ -63,11 +64,6 @@ def _who(config: Config, address: str) -> str:
     return address if name == address else f"{name} ({address})"
 
 
-def _and(names: list[str]) -> str:
-    """'A', 'A och B', 'A, B och C'; '' for none."""
-    return " och ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
-
-
 def _letter(*paragraphs: str) -> str:
     return "Hej!\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\nHälsningar\nPostvakt\n"
 
@@ -92,8 +88,8 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
     )
     done = approved_by(absence)
     status = (
-        f"Godkänd av: {_and([_name(config, a) for a in done]) if done else 'ingen än'}. "
-        f"Väntar på: {_and([_name(config, a) for a in waiting_for(absence)]) or 'ingen'}."
+        f"Godkänd av: {listed([_name(config, a) for a in done]) if done else 'ingen än'}. "
+        f"Väntar på: {listed([_name(config, a) for a in waiting_for(absence)]) or 'ingen'}."
     )
     page = page_link(config.web.base_url, f"/franvaro#franvaro-{absence.id}") or ""
     tasks = page_link(config.web.base_url, "/uppgifter")
@@ -128,7 +124,7 @@ def due(config: Config, absence: Absence, delegate: str | None) -> list[Notice]:
                 )
             )
     elif delegate is not None:
-        signed = _and([_name(config, a) for a in done])
+        signed = listed([_name(config, a) for a in done])
         for approver in (head, manager):
             found.append(
                 Notice(

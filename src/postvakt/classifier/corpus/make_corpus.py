@@ -133,9 +133,8 @@ class Composer:
         # A fault is a complaint only when it was reported before and is still not put right
         # (the routines' line): a fault fragment here comes with a sentence saying so.
         faults = area.pool(lang, "faults")
-        fault = faults is not None and faults.has(self.fold)
-        share = len(faults.by_fold[self.fold]) if faults is not None and fault else 0
-        if fault and rng.random() < share / (share + len(problems.by_fold[self.fold])):
+        share = len(faults.by_fold[self.fold]) if faults is not None else 0
+        if share and rng.random() < share / (share + len(problems.by_fold[self.fold])):
             first = join(self.frag(faults), self.shared_frag(lang, "reported_before"))
         else:
             first = self.frag(problems) or ""
