@@ -97,6 +97,9 @@ def test_tone_cues(body: str, cue: str):
         "Jag vill ha tillbaka mina pengar.",
         "Ni borde be om ursäkt.",
         "Vad tänker ni göra åt saken?",
+        "Jag vill att ni åtgärdar detta omedelbart.",
+        "Vi vill att kommunen rättar till fakturan.",
+        "Nu får ni faktiskt skärpa er!",
     ],
 )
 def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
@@ -122,6 +125,8 @@ def test_asking_for_the_handling_to_be_put_right_is_a_cue(body: str):
         "Ansvarig handläggare kontaktar dig inom två veckor.",  # the municipality's promise
         "Jag vill gärna prata med chefen om en praktikplats.",
         "Jag vill att enhetschefen pratar med mig om en plats på förskolan.",
+        "Om jag vill att ni åtgärdar det, hur gör jag då?",  # asks how
+        "Jag vill att ni kommer på mötet.",
     ],
 )
 def test_a_request_is_not_a_demand_for_redress(body: str):
@@ -207,6 +212,25 @@ def test_saying_it_is_a_complaint_is_wanting_to_complain(body: str, wants: bool)
     assert ("!vill_klaga" in terms(body)) is wants
 
 
+@pytest.mark.parametrize(
+    ("body", "untold"),
+    [
+        ("Vår förening blev av med sina tider i idrottshallen utan förvarning.", True),
+        ("De byter tider hela tiden utan att meddela oss.", True),
+        ("Skolan stängde utan någon information till föräldrarna.", True),
+        ("Jag ansökte i oktober och ingen har återkommit.", True),
+        ("Jag har mejlat tre gånger men ingen hör av sig.", True),
+        ("We got no warning that the water would be turned off.", True),
+        ("Nobody has got back to me about the fence.", True),
+        ("Kan jag få information om öppettiderna?", False),
+        ("Tack för att ni hörde av er så snabbt.", False),
+        ("Jag vill ha information utan kostnad om kurserna.", False),
+    ],
+)
+def test_being_left_uninformed_is_a_cue(body: str, untold: bool):
+    assert ("!utan_besked" in terms(body)) is untold
+
+
 def test_calm_text_has_no_shouting_cues():
     found = terms("Hej, när öppnar biblioteket på lördag?")
     assert not {"!versaler", "!utrop_flera", "!vill_klaga"} & set(found)
@@ -225,6 +249,13 @@ def test_calm_text_has_no_shouting_cues():
         ("disappointed", "!brist"),
         ("wonderful", "+beröm"),
         ("gata", None),
+        # how staff behaved: the commonest complaint about handling
+        ("ohövliga", "!brist"),
+        ("nedvärderande", "!brist"),
+        ("ointresserad", "!brist"),
+        ("unprofessional", "!brist"),
+        ("snäll", "+beröm"),
+        ("snälla", None),  # "Kan ni snälla ringa?": please, not praise
     ],
 )
 def test_lexicon(word: str, cue: str | None):
@@ -238,6 +269,15 @@ def test_negated_praise_is_a_shortcoming_and_negated_shortcoming_is_nothing():
     assert found.count("!brist") == 1
     assert "+beröm" not in found
     assert surface["!brist"] == "inte nöjd"
+
+
+def test_unkind_staff_is_a_shortcoming_and_kind_staff_praise():
+    found = word_terms(["hon", "var", "inte", "snäll", "mot", "mig"], "sv")
+    assert "!brist" in found and "+beröm" not in found
+    assert "+beröm" in word_terms(["personalen", "är", "snälla"], "sv")
+    assert "+beröm" in word_terms(["de", "var", "så", "snälla"], "sv")
+    please = word_terms(["kan", "ni", "snälla", "ringa", "mig"], "sv")
+    assert "+beröm" not in please and "!brist" not in please
 
 
 def test_personal_data_and_addresses_never_become_terms():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from postvakt.classifier import fault_report, features, flags
+from postvakt.classifier import fault_report, features, flags, stance
 from postvakt.classifier.gate import Gated, gated, required_literals
 
 
@@ -179,6 +179,8 @@ def test_whatever_the_pattern_matches_passes_the_gate(source, text, ignore_case)
         (features, "_WANTS_TO_COMPLAIN"),
         (features, "_REPEAT"),
         (features, "_STILL"),
+        (features, "_UNTOLD"),
+        (stance, "_ALONE"),
         (flags, "_NOT_SATISFIED"),
         (flags, "_WITHDRAWS"),
         (flags, "_NEVER_SENT"),

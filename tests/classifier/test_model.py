@@ -187,27 +187,35 @@ def test_a_demand_for_redress_is_a_complaint_a_person_confirms(
 
 
 @pytest.mark.parametrize(
-    ("body", "subject"),
+    ("body", "subject", "reason"),
     [
-        ("Hur länge till ska vi behöva vänta på att någon hämtar soporna?", "Sopor"),
+        ("Hur länge till ska vi behöva vänta på att någon hämtar soporna?", "Sopor",
+         "en fråga som förebrår"),
         (  # a care complaint the model alone took for annat
             "Hemtjänsten glömde ge min man hans insulin i går kväll. Han fick åka in till "
             "akuten. Hur kan det hända?\n\nKarin Ek\n",
             "Insulin",
+            "en fråga som förebrår",
         ),
+        # a demand that the handling be put right (a fault the writer holds us to)
+        ("Webbplatsen går inte att logga in på. Sköt ert jobb!", "Webbplatsen",
+         "kräver att något rättas till"),
+        ("Hej, fakturan 2026-88102 gäller slamtömning. Jag vill ha pengarna tillbaka.", "Faktura",
+         "kräver att något rättas till"),
     ],
-)
-def test_a_reproachful_question_the_model_is_unsure_of_is_a_complaint_a_person_confirms(
-    classifier: Classifier, body: str, subject: str
+)  # fmt: skip
+def test_a_reproach_or_a_demand_the_model_is_unsure_of_is_a_complaint_a_person_confirms(
+    classifier: Classifier, body: str, subject: str, reason: str
 ):
-    """The issue's own form: a complaint phrased as a question.  An unsure "annat" with a
-    question that reproaches is registered for a person to decide, not dropped."""
+    """The issue's own form: a complaint phrased as a question, or one that demands redress.
+    An unsure "annat" so written is registered for a person to decide, not dropped."""
     verdict = classifier.classify(message(body, subject=subject))
     probs = dict(verdict.probabilities)
     assert probs[Label.OTHER] == max(probs.values())  # the model alone: annat, unsure
     assert probs[Label.OTHER] < model_module.SURE_ANNAT
     assert verdict.label is Label.COMPLAINT and verdict.needs_review
-    assert verdict.reasons[0].startswith("en fråga som förebrår")
+    assert verdict.reasons[0].startswith(reason)
+    assert "annat" in verdict.reasons[0]
     well_formed(verdict)
 
 

@@ -43,10 +43,6 @@ def test_unmistakable_irony_is_found_without_a_shortcoming_word(text: str, words
         ("E-tjänsten kraschar varje gång man laddar upp ritningar. Snyggt jobbat.", "Snyggt jobbat"),
         ("The waste fee went up while collection got worse. Brilliant planning as always.",
          "Brilliant planning as always"),
-        ("The snow plough left a bank in our driveway again. Maybe next year then?",
-         "Maybe next year then"),
-        ("Maten serveras kall och pappa har gått ner sju kilo. Riktigt bra jobbat, verkligen.",
-         "Riktigt bra jobbat, verkligen"),
         ("Ingen har svarat på fem veckor. Vilken service.", "Vilken service"),
         # a name between the words is not quoted
         ("Grattis Lisa Andersson och Per Ek, ni har lyckats: bussen kom inte.",
@@ -62,9 +58,40 @@ def test_praise_that_can_be_meant_is_ironic_beside_a_shortcoming(text: str, word
 
 
 @pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Hemtjänsten stannar bara fem minuter och hinner inte hjälpa min mor med duschen. "
+         "Riktigt bra jobbat, verkligen.", "Riktigt bra jobbat, verkligen"),
+        ("Lövblåsarna börjar klockan sex på morgonen och väcker hela kvarteret. Riktigt bra "
+         "jobbat, verkligen.", "Riktigt bra jobbat, verkligen"),
+        ("Bra jobbat, som vanligt. Vi betalade för simskolan i augusti och kursen blev av "
+         "utan lärare.", "Bra jobbat, som vanligt"),
+        ("The snow plough left a bank in our driveway again. Maybe next year then?",
+         "Maybe next year then"),
+        ("Bänkarna vid sjön togs bort förra året. Det är väl bara att vänta några år till.",
+         "Det är väl bara att vänta några"),
+    ],
+)  # fmt: skip
+def test_praise_hardly_meant_alone_is_ironic_where_nothing_else_is_praised(
+    text: str, words: str
+) -> None:
+    # The shortcoming is in words the lexicon does not know ("stannar bara", "väcker").
+    assert ironic_praise(text, []) == words
+    assert ironic_praise(text, ["!brist"]) == words
+    # Earnest: the text praises something besides ("Tack till alla", "perfekt", "bra").
+    assert ironic_praise(text + " Tack till alla i hemtjänsten!", []) is None
+    assert ironic_praise("Snöröjningen var perfekt i år. " + text, []) is None
+    assert ironic_praise(text.replace(".", ", det var bra.", 1), []) is None
+    # A praise word negated is no praise besides ("inte bra").
+    assert ironic_praise("Det var inte bra. " + text, []) == words
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Hej! Vilken service! Personalen hjälpte mig med datorn. Tack!",
+        "Tack så mycket för den underbara servicen på biblioteket.",
+        "Snyggt jobbat!",
         "Snyggt jobbat med den nya cykelvägen, den är plogad varje morgon.",
         "Riktigt bra jobbat, verkligen. Tack till alla i hemtjänsten.",
         "Grattis till den nya simhallen, ni har lyckats!",

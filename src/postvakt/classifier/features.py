@@ -44,7 +44,7 @@ __all__ = [
     "word_terms",
 ]
 
-FEATURES_VERSION = 6
+FEATURES_VERSION = 7
 """Bumped whenever the terms change; part of the model's cache key."""
 
 
@@ -108,14 +108,18 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "krångl- obegriplig- halkade skadade bröt luktar stinker mögel- läcker läckt- översvämm- "
         "oväsen störande orättvis- diskrimin- kränk- trakasser- mobb- utfryst- förnedr- vanvård- "
         "värdelös- hopplös- olåst olämplig- illa uselt hungrig- otillräcklig- överfull- "
+        "elak- snäsig- snorkig- ohövlig- respektlös- ointresserad- inkompetent- "
+        "oprofessionell- ovänlig- hånfull- nedvärderande hotfull- aggressiv- "
         "rude- unacceptab- terribl- awful appall- disgrac- ridiculous useless worse worst broken "
         "dirty filthy delay- forgot- missed cancelled ignor- dangerous unsafe scared upset "
         "disappoint- dissatisf- furious angry chaos mess impossibl- smell- stink- mould- leak- "
-        "flood- noise noisy unfair bulli- humiliat- shame- late poor wrong"
+        "flood- noise noisy unfair bulli- humiliat- shame- late poor wrong impolite "
+        "unprofessional incompetent unfriendly disrespectful aggressive condescending dismissive"
     ),
     "+beröm": word_list(
         "fantastisk- underbar- toppen jättebra utmärkt- föredömlig- suverän- proffsig- vänlig- "
         "trevlig- hjälpsam- omtänksam- tålmodig- tacksam- beröm- eloge uppskatt- godaste magisk- "
+        "snäll snällt jättesnäll- "
         "älskar ängel perfekt- glädje lysande imponer- bra fint fin god goda nöjd nöjda glad glada "
         "trygg trygga snabbt smidig- okej ok acceptabel- rimlig- godtagbar- tillfreds- "
         "fantastic wonderful great excellent amazing brilliant kind helpful friendly patient "
@@ -156,6 +160,10 @@ PHRASES: dict[tuple[str, str], str] = {
     ("bra", "jobbat"): "+beröm",
     ("tack", "till"): "+beröm",
     ("stort", "tack"): "+beröm",
+    # "snälla" alone is most often "please"; after a verb or "så" it says someone was kind
+    ("är", "snälla"): "+beröm",
+    ("var", "snälla"): "+beröm",
+    ("så", "snälla"): "+beröm",
     ("gör", "skillnad"): "+beröm",
     ("well", "done"): "+beröm",
     ("thank", "you"): "+beröm",
@@ -213,6 +221,9 @@ _EN_FUNCTION = frozenset(
     )
 )
 
+PRAISE_CUE = "+beröm"
+"""The cue of a praise word, not negated (a negated one is a shortcoming)."""
+
 CUE_NAMES = {
     "!utrop": "utropstecken",
     "!utrop_flera": "flera utropstecken i rad (upprörd ton)",
@@ -226,6 +237,7 @@ CUE_NAMES = {
     "!kräver_rättelse": "kräver att något rättas till, ersätts eller förklaras",
     "!retorisk_fråga": "en fråga som är en förebråelse (”Varför har ingen …?”)",
     "!dröjsmål": "något har ännu inte gjorts (”fortfarande”)",
+    "!utan_besked": "något gjordes utan att någon sade till, eller ingen hörde av sig",
     "?fråga": "frågetecken",
     "!brist": "ord om brister",
     "+beröm": "berömmande ord",
@@ -249,7 +261,7 @@ _PHONE = re.compile(
     r"(?<![\d-])(?:\+46|0046|0)[ \t-]{0,2}\(?0?\)?\d{1,3}(?:[ \t-]{0,2}\d{2,4}){2,4}"
 )
 _NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
-_TOKEN = re.compile(r"[^\W\d_]+|\d+|[.;:!?\n]+|,")
+TOKEN = re.compile(r"[^\W\d_]+|\d+|[.;:!?\n]+|,")
 _QUESTION_WORD = frozenset(
     word_list(
         "hur när var vad vilken vilket vilka varför vem kan får går finns är har ska behöver "
@@ -319,10 +331,11 @@ _REDRESS = gated(
     r"(?<!att )\b(?:ni|kommunen)\s+(?:måste|ska|bör|borde)\s+(?:omedelbart\s+|snarast\s+|genast\s+)?"
     r"(?:åtgärda|rätta\s+till|ersätta|betala\s+tillbaka|återbetala|be\s+om\s+ursäkt|"
     r"ta\s+ansvar)\b|"
-    r"\b(?:förväntar\s+(?:mig|oss)|kräver|begär)\s+att\s+(?:ni|kommunen)\s+(?:\w+\s+)?"
+    r"\b(?:förväntar\s+(?:mig|oss)|kräver|begär|(?<!om )(?:jag|vi)\s+vill)\s+att\s+(?:ni|kommunen)\s+"
+    r"(?:\w+\s+)?"
     r"(?:åtgärdar|rättar|ersätter|betalar\s+tillbaka|återbetalar|ber\s+om\s+ursäkt|tar\s+ansvar)\b|"
     r"(?:^|[.!?]\s+)(?:åtgärda|rätta\s+till)\s+(?:det|detta|felet|problemet|omedelbart|nu|snarast)\b|"
-    r"\bsköt\s+ert\s+jobb\b|(?:^|[.!?]\s+)gör\s+ert\s+jobb\b|\bskärp\s+er\b|"
+    r"\bsköt\s+ert\s+jobb\b|(?:^|[.!?]\s+)gör\s+ert\s+jobb\b|\bskärp(?:a)?\s+er\b|"
     r"\b(?:vill|kräver|begär|förväntar\s+mig|förväntar\s+oss)\s+att\s+(?:ansvarig(?:\s+chef|"
     r"\s+handläggare)?|chefen|en\s+chef|någon\s+ansvarig|enhetschefen|förvaltningschefen)\s+"
     r"(?:kontaktar|ringer|hör\s+av\s+sig|pratar\s+med\s+(?:mig|oss)(?=\s*(?:[.!]|$)))|"
@@ -372,6 +385,19 @@ def _reproaches(low: str) -> bool:
 _STILL = gated(
     r"\b(?:fortfarande|ännu inte|ännu ingen|ännu inget|står kvar|har dröjt|dröjer|still|not yet|"
     r"so far nothing)\b",
+)
+_UNTOLD = gated(
+    # The handling left the writer uninformed: done without a word, or never answered.  In
+    # every source of the corpus, a message that says so is a complaint.
+    r"\butan\s+(?:förvarning|föregående\s+besked|att\s+(?:någon\s+)?(?:meddela|informera|"
+    r"säga\s+till|höra\s+av\s+sig|förvarna)|(?:någon\s+|ett\s+ord\s+|en\s+|all\s+)?"
+    r"(?:information|förklaring))\b|"
+    r"\bwithout\s+(?:any\s+)?(?:warning|notice|information|explanation|telling)\b|"
+    r"\b(?:we|i)\s+(?:got|were\s+given|received)\s+no\s+(?:warning|notice|information)\b|"
+    r"\bingen\s+(?:har\s+)?(?:återkom\w*|hört\s+av\s+sig|hör\s+av\s+sig|ringt\s+tillbaka|"
+    r"ringde\s+tillbaka)\b|\bingen\s+återkoppling\b|"
+    r"\b(?:nobody|no\s+one)\s+(?:has\s+)?(?:got\s+back|gotten\s+back|called\s+(?:me\s+)?back|"
+    r"replied|answered)\b",
 )
 _ELONGATED = re.compile(r"([a-vx-zåäöA-VX-ZÅÄÖ])\1\1")  # not "www"
 _MARKS = re.compile(r"!+|\?+")
@@ -472,6 +498,8 @@ def _cues(raw: str, body: str, citizen: CitizenText | None) -> list[str]:
     if "?" in raw and _reproaches(low):
         cues.append("!retorisk_fråga")
     cues += ["!dröjsmål"] * min(len(_STILL.findall(low)), 2)
+    if _UNTOLD.search(low):
+        cues.append("!utan_besked")
     first = re.split(r"(?<=[.!?\n])", body.strip(), maxsplit=1)[0].strip().lower()
     opens_with_question = first.endswith("?") or (first.split() or [""])[0].strip(",") in (
         _QUESTION_WORD
@@ -569,7 +597,7 @@ def extract(citizen: CitizenText, *, explain: bool = False, chars: bool = True) 
     """
     raw = citizen.text
     masked = mask(raw)
-    tokens = _TOKEN.findall(_NOT.sub(" not", masked).lower())
+    tokens = TOKEN.findall(_NOT.sub(" not", masked).lower())
     words_only = [t for t in tokens if t[0] not in _PUNCT]
     lang = language(words_only)
     surface: dict[str, str] | None = {} if explain else None

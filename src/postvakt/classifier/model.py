@@ -212,10 +212,15 @@ class Classifier:
             # "Jag vill klaga på …" is never dropped as "annat" by the model alone: the
             # corpus's questions about how to complain pull such words towards "annat".
             label, needs_review = Label.COMPLAINT, True
-        reproach = label is Label.OTHER and REPROACH in doc.words and confidence < SURE_ANNAT
+        reproach = (
+            label is Label.OTHER
+            and (REPROACH in doc.words or DEMANDS_REDRESS in doc.words)
+            and confidence < SURE_ANNAT
+        )
         if reproach:
             # "Är det någon som plogar över huvud taget?": a question that is a reproach, the
-            # issue's own form of a complaint, is not dropped as an unsure "annat" either.
+            # issue's own form of a complaint, is not dropped as an unsure "annat" either;
+            # nor is a demand that the handling be put right ("Sköt ert jobb!").
             label, needs_review = Label.COMPLAINT, True
         # The routines' line between the two case labels: a complaint wants the handling put
         # right, an opinion asks for nothing.  A message whose writer says they complain or
@@ -380,9 +385,14 @@ class Classifier:
         )
         if reproach and label is Label.COMPLAINT:
             annat = round(float(probs[LABELS.index(Label.OTHER)]) * 100)
+            said = (
+                "en fråga som förebrår, som ”Varför har ingen …?”,"
+                if REPROACH in doc.words
+                else CUE_NAMES[DEMANDS_REDRESS]
+            )
             reasons = (
-                "en fråga som förebrår, som ”Varför har ingen …?”, och modellen är osäker "
-                f"(annat {annat} %): registrerat som klagomål så att en person avgör",
+                f"{said} och modellen är osäker (annat {annat} %): registrerat som klagomål "
+                "så att en person avgör",
                 *reasons,
             )
         if redress and label is Label.COMPLAINT:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from postvakt.classifier.features import PRAISE_CUE, TOKEN, word_terms
 from postvakt.classifier.gate import gated
 
 __all__ = ["SHORTCOMING_CUES", "ironic_praise", "praises", "states_a_view"]
@@ -66,6 +67,21 @@ _BESIDE = gated(
     re.IGNORECASE,
 )
 
+_ALONE = gated(
+    r"\briktigt\s+bra\s+jobbat,?\s+verkligen\b|\bbra\s+jobbat,?\s+som\s+vanligt\b|"
+    r"\btoppen,?\s+verkligen\s+toppen\b|\bgreat\s+job,?\s+really\b(?!\s+appreciate)|"
+    r"\bman\s+blir\s+ju\s+så\s+glad\s+av\s+er\s+service\b|"
+    r"\bdet\s+är\s+väl\s+bara\s+att\s+vänta\s+(?:några|ett\s+par|ytterligare)\b|"
+    r"\bkanske\s+nästa\s+år\s+då\b|\bmaybe\s+next\s+year\s+then\b",
+    re.IGNORECASE,
+)
+"""The phrases of :data:`_BESIDE` that are hardly written in earnest without praise of
+something else in the text ("Riktigt bra jobbat, verkligen. Tack till alla i hemtjänsten."):
+beside words the shortcoming lexicon does not know ("Lövblåsarna börjar klockan sex och
+väcker hela kvarteret. Riktigt bra jobbat, verkligen.") they are ironic too.  Not "Vilken
+service!", "Snyggt jobbat", "Tack för den underbara servicen", "Grattis …, ni har lyckats":
+short earnest praise says no more than that."""
+
 SHORTCOMING_CUES = frozenset({"!brist", "!dröjsmål"})
 """The features' cues (:func:`postvakt.classifier.features.extract`) that name something
 gone wrong or not yet done: beside them, praise in :data:`_BESIDE` is ironic.  Not
@@ -93,12 +109,29 @@ in mig"): praise beside it is meant."""
 def ironic_praise(text: str, cues: Collection[str]) -> str | None:
     """The words of ``text`` (the citizen's own) that praise ironically, or None; ``cues``:
     the features' words of the same text (for :data:`SHORTCOMING_CUES`).  Praise that can be
-    meant counts only beside a shortcoming and without a turn (:data:`_TURN`) in the text."""
+    meant counts only without a turn (:data:`_TURN`) in the text, and beside a shortcoming;
+    the phrases of :data:`_ALONE` also where nothing else in the text is praised
+    (:func:`_praise_besides`)."""
     text = " ".join(text.split())
     found = _SURE.search(text)
-    if found is None and not SHORTCOMING_CUES.isdisjoint(cues) and not _TURN.search(text):
-        found = _BESIDE.search(text)
+    if found is None and not _TURN.search(text):
+        if not SHORTCOMING_CUES.isdisjoint(cues):
+            found = _BESIDE.search(text)
+        else:
+            found = _ALONE.search(text)
+            if found is not None and _praise_besides(
+                text[: found.start()] + " " + text[found.end() :]
+            ):
+                found = None
     return _words(found) if found is not None else None
+
+
+def _praise_besides(rest: str) -> bool:
+    """Whether ``rest`` (the text without the ironic phrase) praises something itself: a
+    praise word of the features' lexicon, not negated ("inte bra"), outside the phrases of
+    :data:`_BESIDE` (a second one, "Snyggt jobbat.", adds to the irony)."""
+    rest = _BESIDE.sub(" ", rest)
+    return PRAISE_CUE in word_terms(TOKEN.findall(rest.lower()), "sv")
 
 
 _NOT_A_VIEW_BEFORE = r"(?<!\bom )(?<!\bifall )(?<!\bhur )(?<!\bnär )(?<!\bdå )(?<!\binnan )"
