@@ -198,3 +198,21 @@ def test_the_generator_draws_the_briefs_lines_for_decisions_and_faults(records: 
                         seen[kind, record["label"]] += 1
     assert seen["policy_views", "opinion"] >= 10, seen
     assert seen["faults", "complaint"] >= 10 and seen["faults", "other"] >= 3, seen
+
+
+def test_no_opinion_asks_a_question_that_reproaches(corpus: list[Example]):
+    """What the classifier's rule rests on (an opinion the model reads with a question that
+    reproaches is made a complaint a person confirms): in no source of the corpus does an
+    opinion ask one, while complaints in every source do.  A corpus that changes this asks
+    for the rule to be measured again."""
+    from postvakt.classifier.features import extract
+    from postvakt.classifier.text import citizen_text
+
+    asking = Counter(
+        (e.label, e.source)
+        for e in corpus
+        if "!retorisk_fråga" in extract(citizen_text(e.message), chars=False).words
+    )
+    assert not [key for key in asking if key[0] is Label.OPINION], asking
+    sources = {e.source for e in corpus if e.source}
+    assert {source for label, source in asking if label is Label.COMPLAINT} == sources

@@ -147,6 +147,9 @@ def test_a_request_is_not_a_demand_for_redress(body: str):
         "Why hasn't the bin been emptied?",
         "Is it too much to ask for a cleared path?",
         "Varför gör ni ingenting åt hålet i vägen?",
+        "Kan ni åtminstone sätta upp en skylt innan någon skadar sig?",
+        "Kunde ni inte ens ringa och säga att ni inte kommer?",
+        "Could you at least put up some bollards?",
     ],
 )
 def test_a_question_that_reproaches_is_a_cue(body: str):
@@ -169,6 +172,8 @@ def test_a_question_that_reproaches_is_a_cue(body: str):
         "Vet ni varför sopbilen inte kom i dag?",
         # the question mark belongs to another sentence
         "Jag förstår varför ni inte kan komma på fredag. Vilken dag passar i stället?",
+        "Kan ni skicka blanketten till mig?",
+        "Could you at least tell me which form to use.",  # no question asked
     ],
 )
 def test_a_plain_question_or_a_proposal_is_not_a_reproach(body: str):

@@ -168,6 +168,10 @@ def test_verdict_is_a_frozen_value_with_a_json_form(classifier: Classifier):
             "Jag vill härmed lämna ett klagomål.",
             "skriver att hen vill klaga",
         ),
+        (  # a question that reproaches: no opinion in the corpus asks one
+            "Biblioteket borde ha öppet längre. Kan ni inte ens ha öppet en kväll i veckan?",
+            "en fråga som är en förebråelse",
+        ),
     ],
 )
 def test_a_demand_for_redress_is_a_complaint_a_person_confirms(

@@ -366,6 +366,10 @@ _REPROACH = gated(
     r"(?:\w+\s+){0,3}?(?:no\s+one|nobody|nothing|not|never|\w+n[\'’]t)\b|"
     r"\bhow\s+(?:many\s+more\s+times|much\s+longer)\b|"
     r"\bis\s+it\s+(?:too\s+much\s+to\s+ask|really\s+so\s+hard|so\s+difficult|so\s+hard)\b|"
+    # Asking for the least ("Kan ni åtminstone sätta upp en skylt?"): what should have been
+    # done was not.
+    r"\b(?:kan|kunde|skulle)\s+ni\s+(?:inte\s+)?(?:åtminstone|i\s+alla\s+fall|iallafall|ens)\b|"
+    r"\b(?:can|could|would)\s+you\s+(?:please\s+)?at\s+least\b|"
     r"\bhow\s+(?:can|could)\s+(?:this|it|you|anyone)\s+(?:happen|be\s+allowed|treat|let|forget)\b",
 )
 

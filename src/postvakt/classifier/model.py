@@ -224,11 +224,14 @@ class Classifier:
             label, needs_review = Label.COMPLAINT, True
         # The routines' line between the two case labels: a complaint wants the handling put
         # right, an opinion asks for nothing.  A message whose writer says they complain or
-        # demands redress is a complaint whatever the model weighed (its sarcastic praise,
-        # its policy words); the model leaned the other way, so a person confirms it.
-        redress = label is Label.OPINION and (
-            WANTS_TO_COMPLAIN in doc.words or DEMANDS_REDRESS in doc.words
+        # demands redress or asks a question that reproaches ("Could you at least …?"; no
+        # opinion in the corpus does) is a complaint whatever the model weighed (its
+        # sarcastic praise, its policy words); the model leaned the other way, so a person
+        # confirms it.
+        cue = next(
+            (c for c in (WANTS_TO_COMPLAIN, DEMANDS_REDRESS, REPROACH) if c in doc.words), ""
         )
+        redress = label is Label.OPINION and cue != ""
         if redress:
             label = Label.COMPLAINT
             needs_review = needs_review or probs[0] < high
@@ -396,9 +399,7 @@ class Classifier:
                 *reasons,
             )
         if redress and label is Label.COMPLAINT:
-            said = CUE_NAMES[
-                WANTS_TO_COMPLAIN if WANTS_TO_COMPLAIN in doc.words else DEMANDS_REDRESS
-            ]
+            said = CUE_NAMES[cue]
             opinion = round(float(probs[LABELS.index(Label.OPINION)]) * 100)
             reasons = (
                 f"{said}: ett klagomål, inte en synpunkt, fast modellen lutade åt synpunkt "
