@@ -199,17 +199,19 @@ def fetch_bodies(server: DovecotServer, user: str) -> list[bytes]:
     return out
 
 
-def floor(server: DovecotServer, user: str, config: Config) -> tuple[float, float]:
+def floor(server: DovecotServer, user: str, config: Config) -> tuple[float, float, str]:
     """Fetch, parse, screening and the classifier; no database.
-    Wall and CPU seconds."""
+    Wall and CPU seconds, and how busy the machine was."""
     classifier = load_classifier(config)
     cpu = time.process_time()
+    machine = machine_cpu()
     began = time.perf_counter()
     for raw in fetch_bodies(server, user):
         msg = parse_message(raw)
         if screen(msg) is None:
             classifier.classify(msg)
-    return time.perf_counter() - began, time.process_time() - cpu
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return elapsed, cpu, busy_since(machine)
 
 
 CONFIG = """[service]
@@ -265,6 +267,22 @@ def write_config(
     return load_config(path)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """The machine's CPU seconds so far, busy and in all, every core and process together
+    (``/proc/stat``): Dovecot's and PostgreSQL's work, and anything else running, included."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def busy_since(before: tuple[float, float]) -> str:
+    """How busy the machine was since ``before`` (:func:`machine_cpu`): when it is near
+    100 %, the pass is bounded by the cores, not by waiting."""
+    busy, total = (now - then for now, then in zip(machine_cpu(), before, strict=True))
+    return f"machine {100 * busy / total:.0f} % busy ({busy:.1f} of {total:.1f} core-s)"
+
+
 def helper_cpu(pids: list[int]) -> float:
     """CPU seconds (user + system) the intake's helper processes have used so far: they
     parse and classify ahead (``[service] prepare_processes``) and count in Postvakt's CPU."""
@@ -291,6 +309,7 @@ def postvakt_pass(
         profiler = cProfile.Profile() if profile else None
         helpers = preparer.pids() if preparer else []
         cpu = time.process_time() + helper_cpu(helpers)
+        machine = machine_cpu()
         began = time.perf_counter()
         if profiler:  # in this thread: run_once passes mailboxes to a pool
             profiler.enable()
@@ -299,6 +318,7 @@ def postvakt_pass(
             report = service.run_once()
         elapsed = time.perf_counter() - began
         cpu = time.process_time() + helper_cpu(helpers) - cpu
+        busy = busy_since(machine)
         if profiler:
             profiler.disable()
             path = Path(tempfile.gettempdir()) / f"imap_ingest-{config.database.url[:6]}.prof"
@@ -309,7 +329,7 @@ def postvakt_pass(
     failed = report.count(Disposition.FAILED)
     detail = (
         f"{report.count(Disposition.CASE)} cases, {len(report.drafts_saved)} drafts, "
-        f"{failed} failed, {len(report.errors)} errors"
+        f"{failed} failed, {len(report.errors)} errors; {busy}"
     )
     if preparer is not None:  # how the pass and its helper shared the work
         detail += (
@@ -370,8 +390,11 @@ def run_kind(
             fetch_bodies(server, mine[0])
             bare = time.perf_counter() - began, time.process_time() - cpu
             line("bare fetch", count, bare, None)
-            floor_s = floor(server, mine[0], config)
-            line("floor", count, floor_s, floor_s, "fetch + parse + screen + classify")
+            floor_wall, floor_cpu, floor_busy = floor(server, mine[0], config)
+            floor_s = (floor_wall, floor_cpu)
+            line(
+                "floor", count, floor_s, floor_s, f"fetch + parse + screen + classify; {floor_busy}"
+            )
             if sqlite:
                 elapsed, cpu, detail = postvakt_pass(server, mine[0], config, profile)
                 line("SQLite", count, (elapsed, cpu), floor_s, detail)
