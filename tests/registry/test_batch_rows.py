@@ -7,13 +7,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from postvakt.clock import STOCKHOLM
 from postvakt.registry.batch_rows import batch_rows, keeping
 from postvakt.registry.cases import NewCase, add_event, register_case
 from postvakt.registry.db import open_database, session_factory
-from postvakt.registry.models import Case, CaseEvent, CaseKind, EventKind
+from postvakt.registry.models import (
+    Case,
+    CaseEvent,
+    CaseKind,
+    Disposition,
+    Draft,
+    DraftStatus,
+    EventKind,
+    Mailbox,
+    MessageRecord,
+)
 from postvakt.registry.numbering import Numbering
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
@@ -105,3 +117,98 @@ def test_the_care_mark_says_may_below_even_odds_and_does_above(db_url: str) -> N
         "(sannolikhet 0,80;"
     )
     assert details["KS 2026/1"].endswith("ta bort markeringen.")
+
+
+def _kept_rows(session: Any, kept: Any) -> tuple[Case, int]:
+    """One case with a record, an event and a draft kept, values of every kind among them
+    (an enum, JSON, bytes, a time with its zone, None) and columns left to their defaults."""
+    box = Mailbox(address="kontakt@testby.se", kind="function", connector="imap")
+    session.add(box)
+    session.flush()
+    case = _register(session, 1)
+    kept.add(
+        MessageRecord,
+        case,
+        mailbox_id=box.id,
+        folder="INBOX",
+        message_key="1:7",
+        message_id="<kept-1@test>",
+        subject="Snöröjning på Storgatan – igen",
+        received_at=WHEN,
+        processed_at=WHEN + timedelta(seconds=3),
+        disposition=Disposition.CASE,
+        label="complaint",
+        confidence=0.875,
+        reasons=["säger att något blev fel", 'citat "så här"'],
+    )
+    kept.add_to(
+        Draft,
+        case,
+        mailbox_id=box.id,
+        message_id="<draft-1@testby.se>",
+        to_address="anna@example.net",
+        subject="Sv: Snöröjning",
+        references=["<a@x>", "<b@y>"],
+        body_text="Hej!\n\tTack för ditt mejl.\\n",
+        attachment_name="kvittens.docx",
+        attachment=bytes(range(256)) * 4,
+        status=DraftStatus.PENDING,
+        created_at=WHEN,
+    )
+    return case, box.id
+
+
+def test_kept_rows_read_back_as_given_with_their_defaults(db_url: str) -> None:
+    """On PostgreSQL the kept rows go by COPY, on SQLite by INSERT: read back, each column
+    is what was given, and a column not given has its default, on both."""
+    sessions = session_factory(open_database(db_url))
+    with sessions.begin() as session, keeping(session) as kept:
+        _case, box = _kept_rows(session, kept)
+        kept.write(session)
+    with sessions() as session:
+        (record,) = session.scalars(select(MessageRecord)).all()
+        (draft,) = session.scalars(select(Draft)).all()
+        (event,) = session.scalars(select(CaseEvent)).all()
+        case_id = session.scalars(select(Case.id)).one()
+        assert (record.case_id, draft.case_id, event.case_id) == (case_id,) * 3
+        assert (record.mailbox_id, record.folder, record.message_key) == (box, "INBOX", "1:7")
+        assert record.subject == "Snöröjning på Storgatan – igen"
+        assert record.received_at == WHEN and record.processed_at == WHEN + timedelta(seconds=3)
+        assert record.disposition is Disposition.CASE and record.confidence == 0.875
+        assert record.reasons == ["säger att något blev fel", 'citat "så här"']
+        assert record.defects == [] and record.private is False  # defaults
+        assert record.sender_address is None and record.reply_due is None
+        assert draft.references == ["<a@x>", "<b@y>"]
+        assert draft.body_text == "Hej!\n\tTack för ditt mejl.\\n"
+        assert draft.attachment == bytes(range(256)) * 4
+        assert draft.status is DraftStatus.PENDING and draft.attempts == 0
+        assert draft.to_name is None and draft.saved_at is None
+        assert event.kind is EventKind.REGISTERED and event.detail == "Registrerat automatiskt"
+        assert event.at == WHEN and event.document is None
+
+
+def test_a_kept_row_the_database_refuses_raises_as_an_insert_does(db_url: str) -> None:
+    """A draft whose Message-ID is taken: SQLAlchemy's IntegrityError (the batch is then run
+    again a message at a time), and nothing of the batch is written."""
+    sessions = session_factory(open_database(db_url))
+    with sessions.begin() as session, keeping(session) as kept:
+        _kept_rows(session, kept)
+        kept.write(session)
+    with pytest.raises(IntegrityError), sessions.begin() as session, keeping(session) as kept:
+        box = session.scalars(select(Mailbox.id)).one()
+        case = _register(session, 2)
+        kept.add_to(
+            Draft,
+            case,
+            mailbox_id=box,
+            message_id="<draft-1@testby.se>",
+            to_address="b@example.net",
+            subject="Sv: x",
+            body_text="",
+            status=DraftStatus.PENDING,
+            created_at=WHEN,
+        )
+        kept.write(session)
+    with sessions() as session:
+        assert session.scalars(select(Case.reference)).all() == ["KS 2026/1"]
+        assert len(session.scalars(select(Draft)).all()) == 1
