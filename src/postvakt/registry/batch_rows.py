@@ -74,7 +74,8 @@ class BatchRows:
             return
         session.flush()
         kept, self.rows = self.rows, {}
-        copy = session.get_bind().dialect.name == "postgresql"
+        dialect = session.get_bind().dialect
+        copy = dialect.name == "postgresql" and dialect.driver == "psycopg"  # psycopg 3's COPY
         for mapped, rows in kept.items():
             table = mapped.__table__  # type: ignore[attr-defined]
             values = [
