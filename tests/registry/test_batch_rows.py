@@ -159,8 +159,8 @@ def _kept_rows(session: Any, kept: Any) -> tuple[Case, int]:
 
 
 def test_kept_rows_read_back_as_given_with_their_defaults(db_url: str) -> None:
-    """On PostgreSQL the kept rows go by COPY, on SQLite by INSERT: read back, each column
-    is what was given, and a column not given has its default, on both."""
+    """On PostgreSQL the kept rows go by COPY (registry/copy_rows.py), on SQLite by INSERT:
+    read back, each column is what was given, and a column not given has its default."""
     sessions = session_factory(open_database(db_url))
     with sessions.begin() as session, keeping(session) as kept:
         _case, box = _kept_rows(session, kept)

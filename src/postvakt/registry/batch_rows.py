@@ -10,16 +10,6 @@ the rows of a case not yet flushed (:meth:`BatchRows.add_to`), as column values;
 :meth:`BatchRows.write` inserts them, one executemany per table, after a flush has given
 their cases ids.  A case keeps its events and drafts here from its first to the batch's
 end, so its events are written in the order they happened.
-
-On **PostgreSQL** the rows go by ``COPY … FROM STDIN`` (:func:`_copy`), one per table: the
-server parses, plans and executes no statement per row, nor does psycopg bind one.  Measured
-alternately with the executemany (``benchmarks/imap_ingest.py``, 2,000 small messages), the
-whole machine's work for a pass fell by about a tenth (6.6 against 7.3 core-seconds).  The
-values are the ones the INSERT would have sent: the columns' Python defaults filled in, each
-column's own conversion for the database applied (enums as their values, JSON serialised).
-An error is raised as SQLAlchemy raises the INSERT's (a row the unique constraints refuse:
-:class:`~sqlalchemy.exc.IntegrityError`, and the batch runs again a message at a time), and
-what the COPY wrote goes with the transaction, as the INSERT's would.
 """
 
 from __future__ import annotations
@@ -28,8 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 __all__ = ["BatchRows", "batch_rows", "keeping"]
@@ -74,17 +63,14 @@ class BatchRows:
             return
         session.flush()
         kept, self.rows = self.rows, {}
-        dialect = session.get_bind().dialect
-        copy = dialect.name == "postgresql" and dialect.driver == "psycopg"  # psycopg 3's COPY
         for mapped, rows in kept.items():
-            table = mapped.__table__  # type: ignore[attr-defined]
-            values = [
-                dict(values, case_id=case.id if case is not None else None) for case, values in rows
-            ]
-            if copy:
-                _copy(session, table, values)
-            else:
-                session.execute(insert(table), values)
+            session.execute(
+                insert(mapped.__table__),  # type: ignore[attr-defined]
+                [
+                    dict(values, case_id=case.id if case is not None else None)
+                    for case, values in rows
+                ],
+            )
         if self._written is not None:
             self._written(session, kept)
 
@@ -104,46 +90,3 @@ def keeping(session: Session, written: Written | None = None) -> Iterator[BatchR
         yield rows
     finally:
         session.info.pop(_KEY, None)
-
-
-def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` into ``table`` with PostgreSQL's ``COPY``: what ``insert(table)`` with
-    the same values writes (an id the rows do not give comes from the column's sequence)."""
-    import psycopg  # only with PostgreSQL
-
-    connection = session.connection()
-    dialect = connection.dialect
-    given = set().union(*rows)
-    columns = [
-        column
-        for column in table.columns
-        if column.key in given or not (column.primary_key and column.autoincrement)
-    ]
-    convert = []
-    for column in columns:
-        default = column.default
-        if default is None:
-            fill = None
-        elif default.is_scalar:
-            fill = default.arg  # type: ignore[attr-defined]
-        elif default.is_callable:
-            fill = default.arg(None)  # type: ignore[attr-defined]  # wrapped: takes a context
-        else:
-            raise ValueError(f"{table.name}.{column.key}: a default COPY cannot fill")
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        convert.append((column.key, fill, processor))
-    names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
-    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
-    raw = connection.connection.driver_connection
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(
-                    [
-                        processor(value) if processor is not None else value
-                        for key, fill, processor in convert
-                        for value in (row.get(key, fill),)
-                    ]
-                )
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc

@@ -43,6 +43,7 @@ from postvakt.errors import (
     InvalidTransitionError,
     SchemaTooNewError,
 )
+from postvakt.registry.copy_rows import copy_for_many_inserts
 from postvakt.registry.serial_ids import assign_serial_ids, assign_sqlite_ids
 
 __all__ = [
@@ -130,7 +131,9 @@ def create_db_engine(
 
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size)
+    engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size)
+    copy_for_many_inserts(engine)
+    return engine
 
 
 SCHEMA_LOCK = int.from_bytes(b"postvakt", "big")
