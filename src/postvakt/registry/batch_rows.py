@@ -7,7 +7,8 @@ flush: more than writing it.  While a batch keeps them (:func:`keeping`), the in
 messages' records here (:meth:`BatchRows.add`, whatever their case), and
 :func:`~postvakt.registry.cases.add_event` and :func:`~postvakt.registry.drafts.add_draft`
 the rows of a case not yet flushed (:meth:`BatchRows.add_to`), as column values;
-:meth:`BatchRows.write` inserts them, one executemany per table, after a flush has given
+:meth:`BatchRows.write` inserts them, one executemany per table (on PostgreSQL a
+``COPY``: :mod:`postvakt.registry.copy_rows`), after a flush has given
 their cases ids.  A case keeps its events and drafts here from its first to the batch's
 end, so its events are written in the order they happened.
 """
