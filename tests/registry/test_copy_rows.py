@@ -11,7 +11,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.copy_rows import MIN_ROWS, _parameter_names
+from postvakt.registry.copy_rows import MIN_ROWS, _plain_insert
 from postvakt.registry.db import open_database, session_factory
 from postvakt.registry.models import Disposition, Mailbox, MessageRecord
 
@@ -55,7 +55,7 @@ def test_a_many_row_insert_goes_by_copy_and_reads_back(postgres_url: str) -> Non
     with sessions.begin() as session:
         session.execute(insert(MessageRecord), _records(box_id, MIN_ROWS + 5))
     ((statement, parameters),) = [s for s in seen if s[0].startswith("INSERT")]
-    assert _parameter_names(statement, parameters) is not None  # the hook takes it
+    assert _plain_insert(statement, parameters) is not None  # the hook takes it
     with sessions() as session:
         records = session.scalars(select(MessageRecord).order_by(MessageRecord.id)).all()
     assert [r.message_key for r in records] == [f"1:{n}" for n in range(MIN_ROWS + 5)]
@@ -85,4 +85,4 @@ def test_a_many_row_insert_goes_by_copy_and_reads_back(postgres_url: str) -> Non
 )
 def test_only_a_plain_many_row_insert_is_taken(statement: str, rows: int, taken: bool) -> None:
     parameters = [{"a": 1, "b": 2, "id": 3}] * rows
-    assert (_parameter_names(statement, parameters) is not None) is taken
+    assert (_plain_insert(statement, parameters) is not None) is taken

@@ -48,20 +48,19 @@ def copy_for_many_inserts(engine: Engine) -> None:
 
 def _as_copy(cursor: Any, statement: str, parameters: Sequence[Any], _context: Any) -> bool | None:
     """The hook: True when the rows went by COPY, None to leave them to the executemany."""
-    names = _parameter_names(statement, parameters)
-    if names is None:
+    plain = _plain_insert(statement, parameters)
+    if plain is None:
         return None
-    found = _INSERT.fullmatch(statement)
-    assert found is not None
-    sql = f"COPY {found['table']} ({found['columns']}) FROM STDIN"
+    sql, names = plain
     with cursor.copy(sql) as copy:
         for row in parameters:
             copy.write_row([row[name] for name in names])
     return True
 
 
-def _parameter_names(statement: str, parameters: Sequence[Any]) -> list[str] | None:
-    """The parameter of each column of a plain many-row INSERT, in order; None otherwise."""
+def _plain_insert(statement: str, parameters: Sequence[Any]) -> tuple[str, list[str]] | None:
+    """For a plain many-row INSERT, the COPY that writes the same rows and the parameter of
+    each of its columns, in order; None for any other statement."""
     if len(parameters) < MIN_ROWS or not isinstance(parameters[0], Mapping):
         return None
     found = _INSERT.fullmatch(statement)
@@ -75,4 +74,4 @@ def _parameter_names(statement: str, parameters: Sequence[Any]) -> list[str] | N
         names.append(bind["name"])
     if len(names) != len(found["columns"].split(",")):
         return None
-    return names
+    return f"COPY {found['table']} ({found['columns']}) FROM STDIN", names
