@@ -120,8 +120,9 @@ def test_the_care_mark_says_may_below_even_odds_and_does_above(db_url: str) -> N
 
 
 def _kept_rows(session: Any, kept: Any) -> int:
-    """The mailbox's id, with one case with a record, an event and a draft kept, values of every kind among them
-    (an enum, JSON, bytes, a time with its zone, None) and columns left to their defaults."""
+    """One case with a record, an event and a draft kept, values of every kind among them
+    (an enum, JSON, bytes, a time with its zone, None) and columns left to their defaults;
+    the id of their mailbox."""
     box = Mailbox(address="kontakt@testby.se", kind="function", connector="imap")
     session.add(box)
     session.flush()
