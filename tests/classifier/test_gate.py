@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from postvakt.classifier import fault_report, features, flags, stance
 from postvakt.classifier.gate import Gated, gated, required_literals
+from tests.support.bounded import Bounded
 
 
 def test_the_most_selective_literal_of_a_sequence_is_required():
@@ -157,18 +158,51 @@ _texts = st.lists(
 ).map("".join)
 
 
+def _verdicts(source: str, text: str, ignore_case: bool) -> tuple[bool, bool, bool, str]:
+    """In the helper process: does the pattern match, does the gate let the text through,
+    does the gated search match; the gate's literals, for the message of a failure."""
+    pattern = re.compile(source, re.IGNORECASE if ignore_case else 0)
+    gate = Gated(pattern)
+    found = pattern.search(text) is not None
+    return found, gate.may_match(text), gate.search(text) is not None, repr(gate.literals)
+
+
+@pytest.fixture(scope="module")
+def bounded():
+    """A random pattern may nest repeats that backtrack for hours on a text it does not
+    match (``(?:(?:\\w+)+)+``): Python's ``re`` has no time limit, so each example runs in a
+    helper process that is killed after a few seconds."""
+    runner = Bounded(seconds=5.0)
+    yield runner
+    runner.close()
+
+
 @settings(max_examples=1500, deadline=None)
 @given(_patterns, _texts, st.booleans())
-def test_whatever_the_pattern_matches_passes_the_gate(source, text, ignore_case):
-    flags_ = re.IGNORECASE if ignore_case else 0
+def test_whatever_the_pattern_matches_passes_the_gate(bounded, source, text, ignore_case):
     try:
-        pattern = re.compile(source, flags_)
+        re.compile(source, re.IGNORECASE if ignore_case else 0)
     except re.error:  # a back-reference or condition naming a group still open
         assume(False)
-    gate = Gated(pattern)
-    if pattern.search(text) is not None:
-        assert gate.may_match(text), (source, text, gate.literals)
-    assert (gate.search(text) is None) == (pattern.search(text) is None)
+    verdicts = bounded(_verdicts, source, text, ignore_case)
+    assume(verdicts is not None)  # backtracked past the limit: says nothing about the gate
+    found, passes, gated_found, literals = verdicts
+    if found:
+        assert passes, (source, text, literals)
+    assert gated_found == found, (source, text, literals)
+
+
+def test_a_call_that_overruns_is_cut_off_and_the_next_one_runs():
+    runner = Bounded(seconds=0.5)
+    try:
+        catastrophic = r"(?:(?:\w+)+)+!"  # every split of the word is tried before it fails
+        assert runner(_verdicts, catastrophic, "a" * 40, False) is None
+        assert runner.overruns == 1
+        expected = _verdicts(r"\bhej\b", "ja hej då", False)
+        assert expected[:3] == (True, True, True)
+        assert runner(_verdicts, r"\bhej\b", "ja hej då", False) == expected
+    finally:
+        runner.close()
 
 
 @pytest.mark.parametrize(
