@@ -22,9 +22,9 @@ class Bounded:
 
     def __call__(self, function: Callable[..., T], *args: Any) -> T | None:
         """``function(*args)`` in the helper; None when it took longer than the limit (the
-        helper is killed and a new one starts for the next call; its start is not timed).  ``function`` must be
-        importable by name: the helper is a fresh interpreter, not a fork of a process full
-        of threads."""
+        helper is killed and a new one starts for the next call; its start is not timed).
+        ``function`` must be importable by name: the helper is forked from the forkserver's
+        clean process, not from this one, which runs threads."""
         if self._pool is None:  # started, and the function's module imported, untimed
             self._pool = multiprocessing.get_context("forkserver").Pool(1)
             self._pool.apply(_load, (function.__module__,))
