@@ -38,8 +38,9 @@ a mailbox of its own, filled with the same messages, so no pass finds the drafts
         [--batch-size B] [--rounds R] [--profile] [--dovecot-fsync optimized|never]
 
 Each pass also says how busy the whole machine was, and how long it went on after its last
-batch committed: that tail is the last batches' drafts going to Dovecot, one connection at a
-time, while the rest of the machine waits.
+batch committed: that tail is the last batches' drafts going to Dovecot (the placer's
+backlog on its two connections, then the last batches' on the pass's own), while the rest of
+the machine waits.
 
 **The disk.**  Dovecot runs with its own default, ``mail_fsync = optimized``: each draft saved
 to a maildir is flushed to disk on its own (about 0.3 ms each here), and the pass waits for

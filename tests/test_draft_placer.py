@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from postvakt.intake import batch as batch_module
 from postvakt.intake import placer as placer_module
 from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import DRAFT_BATCH, deliver_drafts
-from postvakt.intake.placer import DraftPlacer
+from postvakt.intake.placer import PLACER_CONNECTIONS, DraftPlacer
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import Turn, mailbox_turn
 from postvakt.mailbox.base import DraftReply
@@ -50,6 +51,10 @@ class CompanionConnector(MemoryConnector):
     refuse_companions: bool = False
     sent_folder: bool = False
     """An empty Sent folder after INBOX (a pass reads it after the inbox's batches)."""
+    meet: threading.Barrier | None = None
+    """Each append waits there for another's."""
+    companions_meet: threading.Barrier | None = None
+    """The companions' :attr:`meet`."""
 
     def folders(self, role: Any) -> list[str]:
         if role == "sent":
@@ -61,11 +66,18 @@ class CompanionConnector(MemoryConnector):
 
     def companion(self) -> CompanionConnector:
         other = CompanionConnector(self.address, messages=self.messages, drafts=self.drafts)
-        other.refuse = self.refuse_companions
+        other.refuse, other.meet = self.refuse_companions, self.companions_meet
         self.companions.append(other)
         return other
 
+    @property
+    def by_companions(self) -> list[str]:
+        """The Message-IDs its companions appended, all of them."""
+        return [m for c in self.companions for m in c.appended]
+
     def save_drafts(self, drafts: Any) -> list[str]:
+        if self.meet is not None:
+            self.meet.wait()  # both appends under way at once, or BrokenBarrierError
         if self.refuse:
             raise UnavailableError("servern tar inte emot fler anslutningar", mailbox=self.address)
         self.appended += [d.message_id for d in drafts if d.message_id not in self.drafts]
@@ -110,14 +122,45 @@ def test_the_drafts_of_committed_batches_go_on_the_companion_while_the_pass_read
             intake.close()
         drafts = _drafts(service)
     assert len(drafts) == 25 and {d.status for d in drafts} == {DraftStatus.SAVED}
-    assert len(connector.companions) == 1
-    assert len(connector.companions[0].appended) == by_companion
+    assert len(connector.companions) == PLACER_CONNECTIONS
+    assert len(connector.by_companions) == by_companion
     assert len(connector.appended) == by_pass
-    appended = connector.companions[0].appended + connector.appended
+    appended = connector.by_companions + connector.appended
     assert Counter(appended) == Counter(d.message_id for d in drafts)  # each once
     assert sorted(connector.drafts) == sorted(d.message_id for d in drafts)
     assert len(report.drafts_saved) == 25 and not report.errors
     assert all(d.location for d in drafts)
+
+
+def test_the_placer_appends_on_two_connections_at_once(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Each companion's append waits until the other's is under way too: the pass ends
+    with every draft placed once only if the two appended at the same time (a placer that
+    took its appends one after the other would break the barrier and leave them to the
+    pass)."""
+    assert PLACER_CONNECTIONS == 2
+    ws = make_workspace(tmp_path / "ws", db_url)
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
+    meet = threading.Barrier(2, timeout=20)
+    connector = CompanionConnector("kontakt@testby.se", companions_meet=meet)
+    _fill(connector, 25)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        try:
+            report = intake.run_mailbox(connector)
+        finally:
+            intake.close()
+        drafts = _drafts(service)
+    assert not meet.broken
+    assert [len(c.appended) for c in connector.companions] == [10, 10]
+    assert Counter(connector.by_companions + connector.appended) == Counter(
+        d.message_id for d in drafts
+    )
+    assert len(drafts) == 25 and {d.status for d in drafts} == {DraftStatus.SAVED}
+    assert not report.errors and len(report.drafts_saved) == 25
 
 
 def test_a_pass_of_one_batch_starts_no_placer(db_url: str, tmp_path: Path, clock: Clock) -> None:
@@ -145,7 +188,7 @@ def test_a_companion_the_server_refuses_leaves_its_drafts_to_the_pass(
         intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
         report = intake.run_mailbox(connector)
         drafts = _drafts(service)
-    assert len(connector.companions) == 1 and connector.companions[0].appended == []
+    assert len(connector.companions) == PLACER_CONNECTIONS and connector.by_companions == []
     assert {d.status for d in drafts} == {DraftStatus.SAVED} and len(drafts) == 25
     assert Counter(connector.appended) == Counter(d.message_id for d in drafts)
     assert not report.errors and len(report.drafts_saved) == 25
@@ -239,10 +282,11 @@ def test_on_dovecot_every_draft_is_in_drafts_once_and_the_placer_placed_most(
     assert cases == 70 and len(drafts) == 70 and not report.errors
     assert {d.status for d in drafts} == {DraftStatus.SAVED}
     assert _drafts_in_dovecot(dovecot, user) == Counter({d.message_id: 1 for d in drafts})
-    assert len(companions) == 1 and companions[0].logins == 1  # one second connection
+    # The placer's connections log in when first used, once each.
+    assert len(companions) == PLACER_CONNECTIONS and {c.logins for c in companions} <= {0, 1}
     # Batches of 20, each run when the next is full: the drafts of the first two went to the
     # placer as the batch after them began; the last two batches (20 + 10) the pass placed.
-    assert handed == [20, 20]
+    assert sorted(handed) == [20, 20]
     assert all(d.location and d.location.startswith("Drafts/") for d in drafts)
 
 
@@ -271,10 +315,12 @@ def test_on_dovecot_drafts_appended_but_not_noted_are_not_appended_again(
             run_folder(intake, session, connector, mailbox_id, "INBOX", "inbox", PassReport())
             placer = DraftPlacer(intake, session, connector, turn, mailbox_id)
             placer.nudge()
-            assert placer._thread is not None
-            placer._queue.put(None)  # the placer appends, then "the process dies":
-            placer._thread.join()  # nothing is noted
-            placer._thread = None
+            assert len(placer._threads) == PLACER_CONNECTIONS
+            for _thread in placer._threads:  # the placer appends, then "the process dies":
+                placer._queue.put(None)
+            for thread in placer._threads:  # nothing is noted
+                thread.join()
+            placer._threads = []
             assert len(placer._placed) == 15
         assert {d.status for d in _drafts(service)} == {DraftStatus.PENDING}
         assert sum(_drafts_in_dovecot(dovecot, user).values()) == 15
@@ -360,7 +406,7 @@ def test_a_locked_database_after_the_placer_ran_is_reported_as_such(
         finally:
             intake.close()
         drafts = _drafts(service)
-    placed = connector.companions[0].appended
+    placed = connector.by_companions
     assert len(placed) == 20  # the first two batches', on the companion
     assert sorted(d.message_id for d in drafts if d.status is DraftStatus.SAVED) == sorted(placed)
 
@@ -391,7 +437,7 @@ def test_a_withdrawn_cases_draft_placed_but_not_noted_is_taken_out_of_drafts(
                 patch.setattr(placer_module, "mark_placed", note_fails)
                 with pytest.raises(DatabaseError):
                     intake.run_mailbox(connector)
-            appended = connector.companions[0].appended
+            appended = connector.by_companions
             assert len(appended) == 20 and set(appended) <= set(connector.drafts)
             pending = [d for d in _drafts(service) if d.status is DraftStatus.PENDING]
             assert len(pending) == 25  # none noted

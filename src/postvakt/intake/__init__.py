@@ -463,7 +463,7 @@ class Intake:
                 if not isinstance(turn, Turn):
                     report.skipped.append(held_message(connector.address, turn, self.now()))
                     return report
-                # Drafts of committed batches go on a second connection while this reads on.
+                # Drafts of committed batches go on connections of their own while this reads on.
                 placer = DraftPlacer(self, session, connector, turn, mailbox_id)
                 try:
                     note_first_watch(self, session, mailbox_id)
