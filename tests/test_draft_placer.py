@@ -95,6 +95,25 @@ def _drafts(service: Service) -> list[Draft]:
         return list(session.scalars(select(Draft).order_by(Draft.id)))
 
 
+def _pass_of_25(
+    connector: CompanionConnector, helpers: int, db_url: str, tmp_path: Path, clock: Clock
+) -> tuple[PassReport, list[Draft]]:
+    """One pass over 25 new complaints in batches of 10, with ``helpers`` helper processes:
+    its report and the drafts it made."""
+    ws = make_workspace(tmp_path / "ws", db_url)
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text + f"\n[service]\nprepare_processes = {helpers}\n")
+    _fill(connector, 25)
+    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
+        assert service.sessions is not None
+        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
+        try:
+            report = intake.run_mailbox(connector)
+        finally:
+            intake.close()
+        return report, _drafts(service)
+
+
 @pytest.mark.parametrize(
     ("helpers", "by_companion", "by_pass"),
     # Without the helper process a full batch runs at once: the drafts of the first two
@@ -108,19 +127,8 @@ def _drafts(service: Service) -> list[Draft]:
 def test_the_drafts_of_committed_batches_go_on_the_companion_while_the_pass_reads_on(
     helpers: int, by_companion: int, by_pass: int, db_url: str, tmp_path: Path, clock: Clock
 ) -> None:
-    ws = make_workspace(tmp_path / "ws", db_url)
-    text = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(text + f"\n[service]\nprepare_processes = {helpers}\n")
     connector = CompanionConnector("kontakt@testby.se")
-    _fill(connector, 25)
-    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
-        assert service.sessions is not None
-        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
-        try:
-            report = intake.run_mailbox(connector)
-        finally:
-            intake.close()
-        drafts = _drafts(service)
+    report, drafts = _pass_of_25(connector, helpers, db_url, tmp_path, clock)
     assert len(drafts) == 25 and {d.status for d in drafts} == {DraftStatus.SAVED}
     assert len(connector.companions) == PLACER_CONNECTIONS
     assert len(connector.by_companions) == by_companion
@@ -140,20 +148,9 @@ def test_the_placer_appends_on_two_connections_at_once(
     took its appends one after the other would break the barrier and leave them to the
     pass)."""
     assert PLACER_CONNECTIONS == 2
-    ws = make_workspace(tmp_path / "ws", db_url)
-    text = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
     meet = threading.Barrier(2, timeout=20)
     connector = CompanionConnector("kontakt@testby.se", companions_meet=meet)
-    _fill(connector, 25)
-    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
-        assert service.sessions is not None
-        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
-        try:
-            report = intake.run_mailbox(connector)
-        finally:
-            intake.close()
-        drafts = _drafts(service)
+    report, drafts = _pass_of_25(connector, 0, db_url, tmp_path, clock)
     assert not meet.broken
     assert [len(c.appended) for c in connector.companions] == [10, 10]
     assert Counter(connector.by_companions + connector.appended) == Counter(
