@@ -5,6 +5,7 @@ crash between its append and the note of it)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import sqlite3
 import threading
@@ -172,10 +173,12 @@ def test_a_pass_of_one_batch_starts_no_placer(db_url: str, tmp_path: Path, clock
 
 
 def test_a_companion_the_server_refuses_leaves_its_drafts_to_the_pass(
-    db_url: str, tmp_path: Path, clock: Clock
+    db_url: str, tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A refused companion (the server's connection limit) costs nothing: no error in the
-    report, every draft placed once, by the pass."""
+    report, every draft placed once, by the pass; the placer says once that it stopped (not
+    once per connection)."""
+    caplog.set_level(logging.INFO, logger="postvakt.intake")
     ws = make_workspace(tmp_path / "ws", db_url)
     connector = CompanionConnector("kontakt@testby.se")
     _fill(connector, 25)
@@ -186,6 +189,10 @@ def test_a_companion_the_server_refuses_leaves_its_drafts_to_the_pass(
         report = intake.run_mailbox(connector)
         drafts = _drafts(service)
     assert len(connector.companions) == PLACER_CONNECTIONS and connector.by_companions == []
+    stopped = [r for r in caplog.records if "draft placer" in r.getMessage()]
+    assert [r.getMessage() for r in stopped] == [
+        "draft placer of mailbox 1 stopped (UnavailableError); the pass places the rest"
+    ]
     assert {d.status for d in drafts} == {DraftStatus.SAVED} and len(drafts) == 25
     assert Counter(connector.appended) == Counter(d.message_id for d in drafts)
     assert not report.errors and len(report.drafts_saved) == 25

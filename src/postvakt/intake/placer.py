@@ -167,17 +167,20 @@ class DraftPlacer:
         companion = self._connector.companion()
         lease = self._turn.lease
         margin = timedelta(seconds=lease.seconds / 2)
+        stopped_here = False  # the other thread says so itself when it stops the placer
         try:
             while (batch := self._queue.get()) is not None:
                 if self.stopped_by:
                     continue  # drained: the pass places these itself
                 if lease.expires_at - self._intake.now() < margin:
                     self.stopped_by = "lease"  # the pass renews it, or finds it was lost
+                    stopped_here = True
                     continue
                 try:
                     locations = companion.save_drafts([reply for _id, _ref, reply in batch])
                 except ConnectorError as exc:
                     self.stopped_by = type(exc).__name__
+                    stopped_here = True
                     continue
                 except Exception as exc:  # a draft that cannot be built: the pass marks it
                     log.info(
@@ -193,7 +196,7 @@ class DraftPlacer:
                         self._placed[draft_id] = (reference, location)
         finally:
             companion.close()
-            if self.stopped_by:
+            if stopped_here:
                 log.info(
                     "draft placer of mailbox %d stopped (%s); the pass places the rest",
                     self._mailbox_id,
