@@ -320,11 +320,7 @@ def test_on_dovecot_drafts_appended_but_not_noted_are_not_appended_again(
             placer = DraftPlacer(intake, session, connector, turn, mailbox_id)
             placer.nudge()
             assert len(placer._threads) == PLACER_CONNECTIONS
-            for _thread in placer._threads:  # the placer appends, then "the process dies":
-                placer._queue.put(None)
-            for thread in placer._threads:  # nothing is noted
-                thread.join()
-            placer._threads = []
+            placer._join()  # the placer appends, then "the process dies": nothing is noted
             assert len(placer._placed) == 15
         assert {d.status for d in _drafts(service)} == {DraftStatus.PENDING}
         assert sum(_drafts_in_dovecot(dovecot, user).values()) == 15

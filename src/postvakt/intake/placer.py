@@ -133,12 +133,7 @@ class DraftPlacer:
         """Wait for the appends under way, then note the drafts placed (one transaction).
         What is not noted stays pending for the pass to place."""
         report = PassReport()
-        if self._threads:
-            for _thread in self._threads:
-                self._queue.put(None)
-            for thread in self._threads:
-                thread.join()
-            self._threads = []
+        self._join()
         if self._placed:
             placed, self._placed = self._placed, {}
             if self._session.in_transaction():
@@ -149,6 +144,14 @@ class DraftPlacer:
             with database_errors(), self._session.begin():
                 report.drafts_saved += mark_placed(self._session, placed, self._intake.now())
         return report
+
+    def _join(self) -> None:
+        """Wait for the appends under way and end the threads; nothing is noted."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
 
     def _run(self) -> None:
         try:
