@@ -4,16 +4,17 @@ else stays an executemany."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import Column, Integer, MetaData, Numeric, Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.copy_rows import MIN_ROWS, _plain_insert
+from postvakt.registry.copy_rows import _BINARY, MIN_ROWS, _plain_insert
 from postvakt.registry.db import open_database, session_factory
-from postvakt.registry.models import Disposition, Mailbox, MessageRecord
+from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox, MessageRecord
 
 WHEN = datetime(2026, 12, 7, 9, 0, tzinfo=STOCKHOLM)
 
@@ -86,3 +87,70 @@ def test_a_many_row_insert_goes_by_copy_and_reads_back(postgres_url: str) -> Non
 def test_only_a_plain_many_row_insert_is_taken(statement: str, rows: int, taken: bool) -> None:
     parameters = [{"a": 1, "b": 2, "id": 3}] * rows
     assert (_plain_insert(statement, parameters) is not None) is taken
+
+
+def test_rows_with_bytes_go_in_binary_and_read_back_the_same(postgres_url: str) -> None:
+    """A draft's letter, every byte value in it, NULLs, JSON, a quoted column ("references")
+    and an enum: the COPY is binary (every column's type is one the binary format takes) and
+    what is read back is what was written."""
+    engine = open_database(postgres_url)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        box = Mailbox(address="kontakt@testby.se", kind="function", connector="imap")
+        session.add(box)
+        session.flush()
+        box_id = box.id
+    letter = bytes(range(256)) * 40 + "å\x00".encode()
+    rows = [
+        {
+            "case_id": None,
+            "mailbox_id": box_id,
+            "message_id": f"<draft-{n}@testby.se>",
+            "to_name": None if n % 2 else f"Åsa {n}",
+            "to_address": f"asa{n}@example.net",
+            "subject": f"Sv: ärende {n}\ttab",
+            "in_reply_to": None,
+            "references": [f"<m{n}@example.net>", '"quoted" \\ back'],
+            "body_text": "Hej!\n\nRad två.\\N inte null",
+            "attachment_name": "kvittens.docx",
+            "attachment": letter if n % 3 else None,
+            "status": DraftStatus.PENDING,
+            "created_at": WHEN,
+            "saved_at": None,
+            "location": None,
+            "attempts": n,
+            "last_error": None,
+        }
+        for n in range(MIN_ROWS + 2)
+    ]
+    with sessions.begin() as session:
+        session.execute(insert(Draft.__table__), rows)  # as a batch writes them
+        cached = session.connection().connection.info["postvakt.copy_types"]
+    ((table, _columns), types), *_ = cached.items()
+    assert table == "drafts" and all(t in _BINARY for t in types)
+    with sessions() as session:
+        drafts = session.scalars(select(Draft).order_by(Draft.id)).all()
+    assert len(drafts) == len(rows)
+    for draft, row in zip(drafts, rows, strict=True):
+        assert draft.attachment == row["attachment"]
+        assert draft.to_name == row["to_name"] and draft.subject == row["subject"]
+        assert draft.references == row["references"] and draft.body_text == row["body_text"]
+        assert draft.status is DraftStatus.PENDING and draft.created_at == WHEN
+        assert draft.attempts == row["attempts"]
+
+
+def test_a_column_of_another_type_keeps_the_text_format(postgres_url: str) -> None:
+    """A type the binary format is not used for here (numeric): the rows still go by COPY,
+    in text, and read back."""
+    engine = open_database(postgres_url)
+    table = Table(
+        "measures", MetaData(), Column("id", Integer, primary_key=True), Column("v", Numeric)
+    )
+    table.create(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(table), [{"id": n, "v": Decimal(n) / 3} for n in range(12)])
+        cached = connection.connection.info["postvakt.copy_types"]
+    assert any(t not in _BINARY for t in next(iter(cached.values())))
+    with engine.connect() as connection:
+        values = connection.execute(select(table.c.v).order_by(table.c.id)).scalars().all()
+    assert values[:3] == [Decimal(0), Decimal(1) / 3, Decimal(2) / 3] and len(values) == 12
