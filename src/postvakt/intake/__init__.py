@@ -59,6 +59,7 @@ from postvakt.errors import ConnectorError, DatabaseError
 from postvakt.intake.batch import run_folder
 from postvakt.intake.drafts import DOCX, deliver_drafts
 from postvakt.intake.failures import record_failed, resolve_failure, retry_failed
+from postvakt.intake.fresh_letters import remembering
 from postvakt.intake.placer import DraftPlacer
 from postvakt.intake.prepare import Preparer
 from postvakt.intake.records import record
@@ -459,7 +460,10 @@ class Intake:
                 ).one()
                 mailbox_id = mailbox.id
                 session.rollback()
-            with mailbox_turn(self, session, mailbox_id, connector.address) as turn:
+            with (
+                mailbox_turn(self, session, mailbox_id, connector.address) as turn,
+                remembering(session),  # the new drafts' letters, until placed
+            ):
                 if not isinstance(turn, Turn):
                     report.skipped.append(held_message(connector.address, turn, self.now()))
                     return report

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from postvakt.errors import ConnectorError
+from postvakt.intake.fresh_letters import fresh_letters
 from postvakt.intake.report import PassReport
 from postvakt.intake.turns import LeaseLost, Turn, held_message, mailbox_turn
 from postvakt.mailbox.addresses import header_address
@@ -158,13 +159,36 @@ def read_pending(
     mark its case for an address check (:func:`draft_reply`)."""
     query = (
         select(Draft, Case.reference, Mailbox.name)
+        .options(defer(Draft.attachment))  # the pass may have it (_letters)
         .join(Mailbox, Draft.mailbox_id == Mailbox.id)
         .outerjoin(Case, Draft.case_id == Case.id)
         .where(Draft.status == DraftStatus.PENDING, *where)
         .order_by(Draft.id)
     )
     rows = session.execute(query if limit is None else query.limit(limit)).all()
-    return [(d.id, ref or "", draft_reply(intake, connector, d, name)) for d, ref, name in rows]
+    letters = _letters(session, [d for d, _ref, _name in rows])
+    return [
+        (d.id, ref or "", draft_reply(intake, connector, d, name, letters.get(d.id)))
+        for d, ref, name in rows
+    ]
+
+
+def _letters(session: Session, drafts: list[Draft]) -> dict[int, bytes]:
+    """The letters of ``drafts`` (by draft id): those the pass kept when it wrote them
+    (:mod:`.fresh_letters`), the others read in one query."""
+    kept = fresh_letters(session)
+    found: dict[int, bytes] = {}
+    for draft in drafts:
+        data = kept.take(draft.message_id) if kept is not None else None
+        if data is not None:
+            found[draft.id] = data
+    missing = [d.id for d in drafts if d.id not in found and d.attachment_name]
+    if missing:
+        rows = session.execute(
+            select(Draft.id, Draft.attachment).where(one_of(session, Draft.id, missing))
+        )
+        found.update({draft_id: data for draft_id, data in rows if data is not None})
+    return found
 
 
 _DRAFTS = Draft.__table__
@@ -368,9 +392,13 @@ def retry_failed_drafts(intake: Intake) -> int:
 
 
 def draft_reply(
-    intake: Intake, connector: Connector, draft: Draft, mailbox_name: str | None
+    intake: Intake,
+    connector: Connector,
+    draft: Draft,
+    mailbox_name: str | None,
+    letter: bytes | None,
 ) -> DraftReply:
-    """The draft as the connector takes it.
+    """The draft as the connector takes it, with its ``letter`` (the attachment's bytes).
 
     A draft queued before addresses were checked, whose address cannot be written in a
     header, loses its recipient here and its case is marked for an address check (the
@@ -391,8 +419,8 @@ def draft_reply(
         in_reply_to=draft.in_reply_to,
         references=tuple(draft.references),
         attachments=(
-            (DraftAttachment(draft.attachment_name, DOCX, draft.attachment),)
-            if draft.attachment and draft.attachment_name
+            (DraftAttachment(draft.attachment_name, DOCX, letter),)
+            if letter and draft.attachment_name
             else ()
         ),
         date=intake.now(),

@@ -24,11 +24,19 @@ from sqlalchemy.orm import Session
 
 from postvakt.classifier import Label
 from postvakt.diary.outbox import queue_registered
+from postvakt.intake.fresh_letters import fresh_letters
 from postvakt.intake.lookahead import BATCH_DRAFTS, IN_BATCH
 from postvakt.intake.steps import ACTOR
 from postvakt.registry.batch_rows import batch_rows, keeping
 from postvakt.registry.messages import message_record
-from postvakt.registry.models import Case, CaseEvent, Disposition, EventKind, MessageRecord
+from postvakt.registry.models import (
+    Case,
+    CaseEvent,
+    Disposition,
+    Draft,
+    EventKind,
+    MessageRecord,
+)
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -156,9 +164,13 @@ def write_pending(session: Session) -> None:
 
 def _queue_incoming(session: Session, written: dict[type, list[tuple[Case, Any]]]) -> None:
     """The incoming diary documents of the new cases whose registrations were written: the
-    diary outbox's flush hook queues them only for registration events made as objects."""
+    diary outbox's flush hook queues them only for registration events made as objects.
+    The new drafts' letters are kept for the pass to place (:mod:`.fresh_letters`)."""
     events = written.get(CaseEvent, [])
     queue_registered(session, [(c, v) for c, v in events if v["kind"] is EventKind.REGISTERED])
+    letters = fresh_letters(session)
+    if letters is not None:
+        letters.keep((v["message_id"], v["attachment"]) for _c, v in written.get(Draft, []))
 
 
 @contextmanager
