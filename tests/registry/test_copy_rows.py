@@ -8,11 +8,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Numeric, Table, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from postvakt.clock import STOCKHOLM
-from postvakt.registry.copy_rows import _BINARY, MIN_ROWS, _plain_insert
+from postvakt.registry.copy_rows import _BINARY, MIN_ROWS, _plain_insert, forget_column_types
 from postvakt.registry.db import open_database, session_factory
 from postvakt.registry.models import Disposition, Draft, DraftStatus, Mailbox, MessageRecord
 
@@ -154,3 +164,26 @@ def test_a_column_of_another_type_keeps_the_text_format(postgres_url: str) -> No
     with engine.connect() as connection:
         values = connection.execute(select(table.c.v).order_by(table.c.id)).scalars().all()
     assert values[:3] == [Decimal(0), Decimal(1) / 3, Decimal(2) / 3] and len(values) == 12
+
+
+def test_the_column_types_are_read_again_after_the_schema_changed(postgres_url: str) -> None:
+    """A connection keeps the types it read; after a migration changes one (int4 to int8 here,
+    whose binary forms differ) they are forgotten and read again, as ``migrate`` does."""
+    engine = open_database(postgres_url)
+    table = Table(
+        "counts", MetaData(), Column("id", Integer, primary_key=True), Column("v", BigInteger)
+    )
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE counts (id integer PRIMARY KEY, v integer)")
+        connection.execute(insert(table), [{"id": n, "v": n} for n in range(12)])
+        connection.exec_driver_sql("ALTER TABLE counts ALTER COLUMN v TYPE bigint")
+        forget_column_types(connection)
+        connection.execute(insert(table), [{"id": n, "v": 2**40 + n} for n in range(12, 24)])
+    with engine.connect() as connection:
+        values = connection.execute(select(table.c.v).order_by(table.c.id)).scalars().all()
+    assert values[11:13] == [11, 2**40 + 12] and len(values) == 24
+    # Without forgetting, the int4 read before would write the int8 column wrongly: refused.
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(insert(table), [{"id": n, "v": n} for n in range(30, 42)])
+        connection.exec_driver_sql("ALTER TABLE counts ALTER COLUMN v TYPE integer")
+        connection.execute(insert(table), [{"id": n, "v": n} for n in range(50, 62)])

@@ -43,7 +43,7 @@ from postvakt.errors import (
     InvalidTransitionError,
     SchemaTooNewError,
 )
-from postvakt.registry.copy_rows import copy_for_many_inserts
+from postvakt.registry.copy_rows import copy_for_many_inserts, forget_column_types
 from postvakt.registry.serial_ids import assign_serial_ids, assign_sqlite_ids
 
 __all__ = [
@@ -216,6 +216,7 @@ def migrate(engine: Engine) -> None:
                 dangling = _dangling(connection)
                 command.upgrade(_alembic_config(engine, connection), "head")
                 _check_foreign_keys(connection, dangling)
+                forget_column_types(connection)  # a migration may have written rows by COPY
 
 
 @contextmanager
