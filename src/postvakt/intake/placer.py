@@ -8,11 +8,13 @@ taking the next handed-over append from one queue, so the server's work of appen
 overlaps Postvakt's work on the next batch instead of following all of it.
 
 The pass's own thread does all the database work, between its batches: after a batch
-commits it reads the drafts committed since the last hand-over and hands them to the placer;
-when the pass has read everything it stops the placer, notes what the placer placed (one
-transaction), and places what is left itself as before (:func:`~postvakt.intake.drafts.
-deliver_drafts`, which also removes the drafts of withdrawn cases).  So the placer never
-waits for the database, and on SQLite never for the write lock the pass's batches hold.
+commits it notes the drafts the placer has placed since the last hand-over and reads the
+drafts committed since then, in one transaction, and hands those to the placer; when the pass
+has read everything it stops the placer, notes the rest it placed, and places what is left
+itself as before (:func:`~postvakt.intake.drafts.deliver_drafts`, which also removes the
+drafts of withdrawn cases).  So the placer never waits for the database, and on SQLite never
+for the write lock the pass's batches hold; and a long pass's placed drafts are noted as it
+goes, so ``postvakt status`` does not count them as still to be placed until it ends.
 
 Nothing of the drafts' guarantees (:mod:`postvakt.intake.drafts`) changes:
 
@@ -92,6 +94,8 @@ class DraftPlacer:
         """The highest draft id handed over so far: later ones are the next hand-over's."""
         self._placed: dict[int, tuple[str, str]] = {}
         """Draft id -> (case reference, where it went): appended, not yet noted."""
+        self._noted = PassReport()
+        """The drafts noted at the hand-overs so far, for :meth:`stop`'s report."""
         self.handed_over = 0
         """Drafts handed to the placer."""
         self.stopped_by: str | None = None
@@ -103,7 +107,10 @@ class DraftPlacer:
         if not isinstance(self._connector, SupportsCompanion) or self.stopped_by:
             return
         session = self._session
+        placed = self._take_placed()
         with database_errors(), session.begin():
+            if placed:  # appended since the last hand-over: noted, so no longer pending
+                self._noted.drafts_saved += mark_placed(session, placed, self._intake.now())
             batch = read_pending(
                 self._intake,
                 self._connector,
@@ -130,12 +137,13 @@ class DraftPlacer:
             self._queue.put(batch[start : start + DRAFT_BATCH])
 
     def stop(self) -> PassReport:
-        """Wait for the appends under way, then note the drafts placed (one transaction).
-        What is not noted stays pending for the pass to place."""
-        report = PassReport()
+        """Wait for the appends under way, then note the drafts placed and not yet noted (one
+        transaction); the report has every draft the placer placed and noted.  What is not
+        noted stays pending for the pass to place."""
+        report, self._noted = self._noted, PassReport()
         self._join()
-        if self._placed:
-            placed, self._placed = self._placed, {}
+        placed = self._take_placed()
+        if placed:
             if self._session.in_transaction():
                 # The pass stopped on a database error in a read outside a transaction of
                 # its own (the folder's state, say): that transaction is over, its error
@@ -144,6 +152,12 @@ class DraftPlacer:
             with database_errors(), self._session.begin():
                 report.drafts_saved += mark_placed(self._session, placed, self._intake.now())
         return report
+
+    def _take_placed(self) -> dict[int, tuple[str, str]]:
+        """The drafts appended and not yet taken to be noted (the threads may add more)."""
+        with self._lock:
+            placed, self._placed = self._placed, {}
+        return placed
 
     def _join(self) -> None:
         """Wait for the appends under way and end the threads; nothing is noted."""
