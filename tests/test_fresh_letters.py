@@ -143,3 +143,12 @@ def test_a_pass_places_its_drafts_with_the_letters_it_wrote_and_reads_none_back(
             intake.close()
     assert len(again.drafts_saved) == 25 and len(reads) == 1
     assert all(_letter_in(connector.drafts[d.message_id]) == d.attachment for d in drafts)
+
+
+def test_a_letter_kept_twice_counts_once(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fresh_module, "MAX_BYTES", 12)
+    with remembering(session):
+        with session.begin():
+            kept = _keep(session, ("<a>", b"x" * 6), ("<a>", b"x" * 6), ("<c>", b"z" * 4))
+        assert kept.take("<c>") == b"z" * 4  # room for it: <a>'s six bytes counted once
+        assert kept.take("<a>") == b"x" * 6 and kept.take("<a>") is None

@@ -46,6 +46,8 @@ class FreshLetters:
         for message_id, data in letters:
             if data is None or self._size + len(data) > MAX_BYTES:
                 continue
+            if message_id in self._pending or message_id in self._committed:
+                continue  # a draft's letter never changes; counted once
             self._pending[message_id] = data
             self._size += len(data)
 
