@@ -54,14 +54,19 @@ def _sent(engine: Any) -> list[tuple[str, Any]]:
     return seen
 
 
-def test_a_many_row_insert_goes_by_copy_and_reads_back(postgres_url: str) -> None:
+def _with_a_mailbox(postgres_url: str) -> tuple[Any, Any, int]:
+    """The engine and sessions of a new database with one mailbox, and the mailbox's id."""
     engine = open_database(postgres_url)
     sessions = session_factory(engine)
     with sessions.begin() as session:
         box = Mailbox(address="kontakt@testby.se", kind="function", connector="imap")
         session.add(box)
         session.flush()
-        box_id = box.id
+        return engine, sessions, box.id
+
+
+def test_a_many_row_insert_goes_by_copy_and_reads_back(postgres_url: str) -> None:
+    engine, sessions, box_id = _with_a_mailbox(postgres_url)
     seen = _sent(engine)
     with sessions.begin() as session:
         session.execute(insert(MessageRecord), _records(box_id, MIN_ROWS + 5))
@@ -103,13 +108,7 @@ def test_rows_with_bytes_go_in_binary_and_read_back_the_same(postgres_url: str) 
     """A draft's letter, every byte value in it, NULLs, JSON, a quoted column ("references")
     and an enum: the COPY is binary (every column's type is one the binary format takes) and
     what is read back is what was written."""
-    engine = open_database(postgres_url)
-    sessions = session_factory(engine)
-    with sessions.begin() as session:
-        box = Mailbox(address="kontakt@testby.se", kind="function", connector="imap")
-        session.add(box)
-        session.flush()
-        box_id = box.id
+    _engine, sessions, box_id = _with_a_mailbox(postgres_url)
     letter = bytes(range(256)) * 40 + "å\x00".encode()
     rows = [
         {
