@@ -169,12 +169,7 @@ def test_a_long_pass_notes_the_placed_drafts_as_it_goes(
     only when the pass ends: while a long pass goes on, they no longer count as to be placed
     (``postvakt status``).  Each hand-over here waits until the placer has appended what it
     was handed, so that the third batch begins with the first batch's drafts noted."""
-    ws = make_workspace(tmp_path / "ws", db_url)
-    text = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(text + "\n[service]\nprepare_processes = 0\n", encoding="utf-8")
-    connector = CompanionConnector("kontakt@testby.se")
-    _fill(connector, 25)
-    nudge = DraftPlacer.nudge
+    nudge, run_batch = DraftPlacer.nudge, batch_module.run_batch
 
     def after_the_appends(placer: DraftPlacer) -> None:
         deadline = time.monotonic() + 30
@@ -183,32 +178,18 @@ def test_a_long_pass_notes_the_placed_drafts_as_it_goes(
             time.sleep(0.01)
         nudge(placer)
 
-    monkeypatch.setattr(DraftPlacer, "nudge", after_the_appends)
     saved_when_a_batch_began: list[int] = []
-    with Service(load_config(ws.config_path), clock=clock).open(need_connectors=False) as service:
-        assert service.sessions is not None
-        sessions = service.sessions
-        run_batch = batch_module.run_batch
 
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            with sessions() as session:
-                saved_when_a_batch_began.append(
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Draft)
-                        .where(Draft.status == DraftStatus.SAVED)
-                    )
-                    or 0
-                )
-            return run_batch(*args, **kwargs)
+    def counting(intake: Intake, *args: Any, **kwargs: Any) -> Any:
+        with intake.sessions() as session:
+            saved = select(func.count()).select_from(Draft).where(Draft.status == DraftStatus.SAVED)
+            saved_when_a_batch_began.append(session.scalar(saved) or 0)
+        return run_batch(intake, *args, **kwargs)
 
-        monkeypatch.setattr(batch_module, "run_batch", counting)
-        intake = Intake(service.config, service.sessions, clock=clock, batch_size=10)
-        try:
-            report = intake.run_mailbox(connector)
-        finally:
-            intake.close()
-        drafts = _drafts(service)
+    monkeypatch.setattr(DraftPlacer, "nudge", after_the_appends)
+    monkeypatch.setattr(batch_module, "run_batch", counting)
+    connector = CompanionConnector("kontakt@testby.se")
+    report, drafts = _pass_of_25(connector, 0, db_url, tmp_path, clock)
     # Batches of 10, 10 and 5: the first batch's drafts are handed over as the second's
     # messages come, and noted as the third's do.
     assert saved_when_a_batch_began == [0, 0, 10]

@@ -178,10 +178,10 @@ def _letters(session: Session, drafts: list[Draft]) -> dict[int, bytes]:
     (:mod:`.fresh_letters`), the others read in one query."""
     kept = fresh_letters(session)
     found: dict[int, bytes] = {}
-    for draft in drafts:
-        data = kept.take(draft.message_id) if kept is not None else None
-        if data is not None:
-            found[draft.id] = data
+    if kept is not None:
+        for draft in drafts:
+            if (data := kept.take(draft.message_id)) is not None:
+                found[draft.id] = data
     missing = [d.id for d in drafts if d.id not in found and d.attachment_name]
     if missing:
         rows = session.execute(
