@@ -25,6 +25,7 @@ from postvakt.registry.models import (
     EventKind,
     Mailbox,
     MessageRecord,
+    Unit,
 )
 from postvakt.registry.numbering import Numbering
 
@@ -78,6 +79,60 @@ def test_kept_events_are_written_together_in_order_and_told(db_url: str) -> None
         "KS 2026/1": [EventKind.REGISTERED, EventKind.CARE],
         "KS 2026/2": [EventKind.REGISTERED, EventKind.FORWARDED],
     }
+
+
+def test_a_pending_case_shows_its_values_and_objects_and_inserts_what_is_set_after(
+    db_url: str,
+) -> None:
+    """A case registered without a flush is built straight into its state: it shows what it
+    was given and its mailbox and unit before it has an id, and what the steps set on it
+    afterwards goes into its INSERT with the rest."""
+    sessions = session_factory(open_database(db_url))
+    with sessions.begin() as session:
+        unit = Unit(name="Gata och park", head="chef@exempel.se")
+        mailbox = Mailbox(address="gata@exempel.se", kind="function", connector="imap", unit=unit)
+        session.add_all([unit, mailbox])
+        session.flush()
+        ids = mailbox.id, unit.id
+        case = register_case(
+            session,
+            NewCase(
+                kind=CaseKind.OPINION,
+                summary="Parkbänkar",
+                heading="Synpunkter och klagomål – Parkbänkar",
+                received_at=WHEN,
+                registered_at=WHEN,
+                anonymous=False,
+                mailbox_id=mailbox.id,
+                unit_id=unit.id,
+                message_id="<pending@test>",
+                classifier_label="opinion",
+                classifier_reasons=("ett förslag",),
+                original=b"From: a@b.se\r\n\r\nHej",
+            ),
+            numbering=Numbering(prefix="KS", diary_format="{prefix} {year}/{seq}"),
+            actor="postvakt",
+            detail="Registrerat automatiskt",
+            flush=False,
+        )
+        assert case.id is None and case in session.new
+        assert case.mailbox is mailbox and case.unit is unit
+        assert (case.reference, case.kind, case.registrar_status) == (
+            "KS 2026/1",
+            CaseKind.OPINION,
+            "none",
+        )
+        case.registrar_status = "pending"  # as notify_registrar does
+        case.review_reasons = [*case.review_reasons, "granska"]
+    with sessions() as session:
+        stored = session.scalars(select(Case)).one()
+        assert (stored.mailbox_id, stored.unit_id) == ids
+        assert stored.mailbox.address == "gata@exempel.se"
+        assert (stored.registrar_status, stored.review_reasons) == ("pending", ["granska"])
+        assert (stored.classifier_reasons, stored.classifier_flags) == (["ett förslag"], [])
+        assert stored.original == b"From: a@b.se\r\n\r\nHej"
+        assert (stored.individual_care, stored.private, stored.channel) == (False, False, "email")
+        assert [e.kind for e in stored.events] == [EventKind.REGISTERED]
 
 
 def test_an_event_of_a_flushed_case_without_kept_rows_is_an_object(db_url: str) -> None:
