@@ -86,6 +86,7 @@ from postvakt.config import Config, load_config
 from postvakt.intake import batch as batch_module
 from postvakt.intake import load_classifier
 from postvakt.mailbox.message import parse_message
+from postvakt.process import settle_garbage_collector
 from postvakt.registry.models import Disposition
 from postvakt.service import Service
 
@@ -342,6 +343,7 @@ def postvakt_pass(
         preparer = service.intake.preparer
         if preparer is not None:  # so does the helper process, as at start
             preparer.warm()
+        settle_garbage_collector()  # as `postvakt run` does once it has started
         profiler = cProfile.Profile() if profile else None
         helpers = preparer.pids() if preparer else []
         cpu = time.process_time() + helper_cpu(helpers)
@@ -480,6 +482,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     kinds = {"small": small, "realistic": realistic}
+    # As `postvakt run` and `postvakt worker` set their processes (and each pass below after
+    # its service opens, as they do): the floor runs under the same collector settings.
+    settle_garbage_collector()
     print(
         f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1 and 5 min), "
         f"{os.cpu_count()} cores; Dovecot mail_fsync = {args.dovecot_fsync}, "

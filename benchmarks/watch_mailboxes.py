@@ -226,10 +226,12 @@ def run_watch(config_path: Path, host: str, port: int, new_user: str) -> dict[st
     out: dict[str, object] = {"rss_start": memory()[1]}
     from postvakt.config import load_config
     from postvakt.mailbox.imap import ImapConnector
+    from postvakt.process import settle_garbage_collector
     from postvakt.service import Service
 
     out["rss_imported"] = memory()[1]
     service = Service(load_config(config_path)).open()
+    settle_garbage_collector()  # as `postvakt run` does once it has started
     try:
         out["rss_opened"] = memory()[1]
         began = time.perf_counter()

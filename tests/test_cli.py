@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -184,6 +185,8 @@ def test_run_once_reads_the_mailboxes_and_counts(registered: Registered) -> None
     assert "Läste 5 nya meddelanden: 3 nya ärenden, 0 misslyckade, 2 utkast sparade." in run.stdout
     assert len(registered.ws.drafts("kontakt")) == 1
     assert len(registered.ws.drafts("anna")) == 1
+    # The program's process is its own: its cycle collector is settled once it has started.
+    assert "cycle collector settled" in run.stderr
 
 
 def test_run_once_again_finds_nothing_new(
@@ -191,8 +194,10 @@ def test_run_once_again_finds_nothing_new(
 ) -> None:
     ws = make_workspace(tmp_path / "ws")
     deliver_sample(ws)
+    frozen = gc.get_freeze_count()
     assert main(["--config", str(ws.config_path), "run", "--once"]) == 0
     assert "Läste 5 nya meddelanden: 3 nya ärenden" in capsys.readouterr().out
+    assert gc.get_freeze_count() == frozen  # main(argv) from other code: its process is left be
 
     assert main(["--config", str(ws.config_path), "run", "--once"]) == 0
     assert "Läste 0 nya meddelanden: 0 nya ärenden, 0 misslyckade, 0 utkast sparade." in (

@@ -410,7 +410,7 @@ def test_the_service_raises_its_open_files_limit_to_the_hard_limit(
     lower = min(soft, hard, 512) - 1
     resource.setrlimit(resource.RLIMIT_NOFILE, (lower, hard))
     try:
-        with caplog.at_level("INFO", logger="postvakt.sweep"):
+        with caplog.at_level("INFO", logger="postvakt.process"):
             sites.append(
                 build_site(
                     tmp_path, dovecot, f"sqlite:///{tmp_path / 'p.db'}", [dovecot.add_user()]

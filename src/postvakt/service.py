@@ -35,13 +35,14 @@ from postvakt.idle_hub import IdleHub
 from postvakt.intake import Intake, PassReport
 from postvakt.mailbox import open_connector
 from postvakt.mailbox.base import Connector, SupportsIdle, SupportsIdleSocket
+from postvakt.process import limit_malloc_arenas, raise_open_files_limit
 from postvakt.registry.db import database_errors, open_database, session_factory
 from postvakt.registry.models import Disposition
 from postvakt.registry.setup import sync_organisation
 from postvakt.retry import RetryPolicy
 from postvakt.rules.jobs import RuleJobs, claim_key
 from postvakt.rules.notify import Mailer, Notifier
-from postvakt.sweep import Sweep, limit_malloc_arenas, raise_open_files_limit
+from postvakt.sweep import Sweep
 
 __all__ = ["Service"]
 

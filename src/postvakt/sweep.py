@@ -24,11 +24,7 @@ the mailboxes being read are finished and no new one is started.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
-import platform
-import resource
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -54,7 +50,7 @@ from postvakt.registry.leases import holder_is_gone
 from postvakt.registry.passes import clean_error, note_failure, note_passes
 from postvakt.registry.sweep_state import MailboxSweepState, sweep_states
 
-__all__ = ["Sweep", "limit_malloc_arenas", "raise_open_files_limit", "server_of"]
+__all__ = ["Sweep", "server_of"]
 
 log = logging.getLogger("postvakt.sweep")
 
@@ -78,50 +74,9 @@ def server_of(mailbox: MailboxConfig | None) -> str:
     return LOCAL
 
 
-def raise_open_files_limit() -> tuple[int, int] | None:
-    """Raise this process's soft limit of open files to its hard limit (one socket per
-    watched mailbox: 1,000 mailboxes pass the usual soft limit of 1,024).  Returns (old, new)
-    when it was raised, None when it already was at the limit or could not be raised."""
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard != resource.RLIM_INFINITY and soft >= hard:
-            return None
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        if target <= soft:
-            return None
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (OSError, ValueError) as exc:
-        log.warning("could not raise the limit of open files: %s", exc)
-        return None
-    log.info("limit of open files raised from %d to %d (one connection per mailbox)", soft, target)
-    return soft, target
-
-
 SQLITE_WRITERS = 4
 """Full passes at once on SQLite: it has one writer, so more only wait for its lock (and
 for ``database.busy_timeout_seconds``); the looks, which write nothing, are not bounded by it."""
-
-MALLOC_ARENAS = 2
-"""glibc's memory arenas for the whole process (``M_ARENA_MAX``)."""
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Keep glibc to ``arenas`` memory arenas, unless ``MALLOC_ARENA_MAX`` says otherwise.
-
-    glibc gives threads arenas of their own (up to 8 per core), and memory freed in one
-    stays with it: a pool of 16 threads reading mailboxes left 17 MB more resident at 500
-    mailboxes than the same work with 2 arenas.  Python's threads take turns anyway (the
-    GIL), so they gain little from separate arenas.  Call before the threads start; True
-    when set.  Does nothing on another C library (musl)."""
-    if os.environ.get("MALLOC_ARENA_MAX") or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        done = ctypes.CDLL(None).mallopt(-8, arenas) == 1  # -8: M_ARENA_MAX (malloc.h)
-    except (OSError, AttributeError):
-        return False
-    if done:
-        log.debug("glibc memory arenas limited to %d", arenas)
-    return done
 
 
 @dataclass

@@ -75,12 +75,18 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
-    """Run the command in ``argv``; ``clock`` replaces the system clock (tests, replays)."""
+    """Run the command in ``argv``; ``clock`` replaces the system clock (tests, replays).
+
+    Without ``argv`` (the ``postvakt`` program) the process is Postvakt's own, and a command
+    that runs for long may tune it (:func:`postvakt.process.settle_garbage_collector`); a
+    caller that passes ``argv`` (tests, another program) keeps its process as it is.
+    """
     command = "postvakt"
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         args.clock = clock
+        args.own_process = argv is None
         if not args.command:
             parser.print_help()
             return EXIT_USAGE

@@ -19,6 +19,7 @@ from postvakt.cli.common import (
     open_service,
 )
 from postvakt.errors import ConfigError, ConfigProblem, InvalidInputError, PostvaktError
+from postvakt.process import settle_garbage_collector
 from postvakt.wording import count
 
 
@@ -83,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     service = open_service(args)
     with service:
         _before_start(service.config, service.connectors, service.environ, service.clock())
+        if args.own_process:
+            settle_garbage_collector()
         if args.once:
             report = service.run_once()
             from postvakt.registry.models import Disposition

@@ -8,6 +8,7 @@ from typing import Any
 from postvakt.cli.args import integer
 from postvakt.cli.common import EXIT_OK, config_path, open_service
 from postvakt.cli.serve import serve_metrics_of
+from postvakt.process import settle_garbage_collector
 
 
 def add_parsers(sub: Any) -> None:
@@ -39,6 +40,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     refuse_sqlite(load_config(config_path(args)))  # before a SQLite file would be created
     with open_service(args) as service:
+        if args.own_process:
+            settle_garbage_collector()
         # This process reads the mail: its counters (messages by outcome, pass durations)
         # are counted here and nowhere else.
         serve_metrics_of(service, args.metrics_port)

@@ -56,6 +56,7 @@ from postvakt.classifier.limits import cap_text
 from postvakt.classifier.verdict import Verdict
 from postvakt.mailbox.identity import content_hash
 from postvakt.mailbox.message import IncomingMessage, parse_message
+from postvakt.process import settle_garbage_collector
 
 __all__ = ["MAX_HANDED_BYTES", "PART", "Handed", "Prepared", "Preparer", "prepare_one"]
 
@@ -146,6 +147,7 @@ def _start_helper(model: object, own_addresses: frozenset[str], parent: int) -> 
     global _MODEL, _OWN
     _MODEL, _OWN = model, own_addresses
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the pass's to handle
+    settle_garbage_collector()  # this process is Postvakt's own, and lives as long as the pass's
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
