@@ -7,15 +7,13 @@ day moves to the next working day when it is not one (lag (1930:173)).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from postvakt.rules.calendar import WorkingCalendar
+from tests.support.cli import postvakt
 
 CAL = WorkingCalendar()
 # Örebro-style klämdag: the Friday after Ascension Day 2026 (Thu 14 May) is closed.
@@ -694,22 +692,6 @@ def test_working_days_between_inverts_add_working_days() -> None:
 # --- the command line -------------------------------------------------------------------------
 
 CONFIG = '[organisation]\nname = "X"\ndiary_prefix = "KS"\nclosure_days = [2026-05-15]\n'
-
-
-def postvakt(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "POSTVAKT_CONFIG"}
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "postvakt", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
