@@ -7,8 +7,6 @@ are in tests/test_web_serve.py and tests/delegation/test_cli_on_dovecot.py.)"""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import date, datetime
 
 import pytest
@@ -27,6 +25,8 @@ from postvakt.registry.models import (
     Mailbox,
     MessageRecord,
 )
+from tests.support.cli import no_config_from_environment as no_config_from_environment
+from tests.support.cli import restore_logging as restore_logging
 from tests.support.smtp import SmtpServer
 from tests.support.workspace import Workspace, citizen_mail
 
@@ -38,20 +38,6 @@ COMPLAINT = (
 
 def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
     return datetime(year, month, day, hour, 0, tzinfo=STOCKHOLM)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """In-process runs configure the 'postvakt' logger on the captured stderr; undo that."""
-    logger = logging.getLogger("postvakt")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
-
-
-@pytest.fixture(autouse=True)
-def _no_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POSTVAKT_CONFIG", raising=False)
 
 
 class Cli:
