@@ -4,11 +4,21 @@ commit; and taking Postvakt's own drafts of withdrawn cases out of it again."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Text,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, defer
 
 from postvakt.errors import ConnectorError
@@ -204,53 +214,100 @@ _PLACED = (
     )
 )
 
+_CHANGES = (
+    (DraftStatus.PENDING, DraftStatus.SAVED),
+    (DraftStatus.REMOVED, DraftStatus.REMOVE),
+)
+"""What a draft noted as placed becomes, by the state it is in; any other is left."""
+
 
 def mark_placed(
     session: Session, placed: dict[int, tuple[str, str]], now: datetime
 ) -> list[tuple[str, str]]:
-    """Note the drafts of ``placed`` (id -> (case reference, location)) as saved, three
-    statements for the batch (four when a case was withdrawn meanwhile); the (reference,
-    location) of those saved.
+    """Note the drafts of ``placed`` (id -> (case reference, location)) as saved; the
+    (reference, location) of those saved.
 
     A draft still pending becomes SAVED.  One whose case was withdrawn while it was on its way
     (REMOVED, never placed as far as the withdrawal could see) is in Drafts now, so it
-    becomes REMOVE: out it goes in this same pass.  Each statement changes a row only in the
-    state it names, as one UPDATE per draft would.
+    becomes REMOVE: out it goes in this same pass.  A row in any other state is left as it
+    is, as one UPDATE per draft would.  On PostgreSQL one statement for the whole batch
+    (:func:`_mark_at_once`), one round trip; on SQLite, where a statement costs none, a read
+    and an UPDATE per draft (:func:`_mark_each`).
+
+    A withdrawal cannot slip between: it reads its drafts locked, so it waits for this
+    transaction and then finds a placed draft SAVED (and marks it REMOVE itself); or, when
+    it came first, this waits for it and finds the draft REMOVED.
     """
     if not placed:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        saved = _mark_at_once(session, placed, now)
+    else:
+        saved = _mark_each(session, placed, now)
+    return [placed[draft_id] for draft_id in placed if draft_id in saved]
 
-    def mark(ids: Iterable[int], was: DraftStatus, becomes: DraftStatus) -> None:
-        session.execute(
-            _PLACED.execution_options(synchronize_session=False),
-            [
-                {"draft_id": i, "was": was, "becomes": becomes, "at": now, "where": placed[i][1]}
-                for i in ids
-            ],
+
+def _mark_at_once(session: Session, placed: dict[int, tuple[str, str]], now: datetime) -> set[int]:
+    """Both changes in one ``UPDATE … FROM unnest(ids, locations) … RETURNING``: the ids of
+    the drafts it made SAVED."""
+    rows = (
+        func.unnest(
+            bindparam("placed_ids", list(placed), type_=ARRAY(Integer)),
+            bindparam("placed_at", [where for _ref, where in placed.values()], type_=ARRAY(Text)),
         )
+        .table_valued("draft_id", "location")
+        .render_derived(name="placed")
+    )
+    status = _DRAFTS.c.status
+    statement = (
+        update(_DRAFTS)
+        .where(
+            _DRAFTS.c.id == rows.c.draft_id,
+            status.in_([DraftStatus.PENDING, DraftStatus.REMOVED]),
+        )
+        .values(
+            status=case(
+                (status == DraftStatus.PENDING, literal(DraftStatus.SAVED, status.type)),
+                else_=literal(DraftStatus.REMOVE, status.type),
+            ),
+            saved_at=now,
+            location=rows.c.location,
+            attempts=_DRAFTS.c.attempts + 1,
+            last_error=None,
+        )
+        .returning(_DRAFTS.c.id, status)
+    )
+    return {i for i, now_is in session.execute(statement) if now_is == DraftStatus.SAVED}
 
-    mark(placed, DraftStatus.PENDING, DraftStatus.SAVED)
-    # Withdrawn on the way: rarely any, so looked for first rather than updated row by row.
-    # None can become REMOVED from now on: a pending one is SAVED and locked by this
-    # transaction, and a withdrawal reads its drafts locked (it waits for this commit) and
-    # turns a saved draft into REMOVE itself.
-    withdrawn = session.scalars(
-        select(Draft.id).where(
-            one_of(session, Draft.id, placed), Draft.status == DraftStatus.REMOVED
+
+def _mark_each(session: Session, placed: dict[int, tuple[str, str]], now: datetime) -> set[int]:
+    """The drafts' states read, then one UPDATE per draft (an ``executemany`` per change);
+    the ids of the drafts it made SAVED.  On SQLite, whose transactions here take the write
+    lock as they begin (``BEGIN IMMEDIATE``), nothing changes between the read and the
+    writes."""
+    states = session.execute(
+        select(Draft.id, Draft.status).where(
+            one_of(session, Draft.id, placed),
+            Draft.status.in_([DraftStatus.PENDING, DraftStatus.REMOVED]),
         )
     ).all()
-    if withdrawn:
-        mark(withdrawn, DraftStatus.REMOVED, DraftStatus.REMOVE)
-    saved = set(
-        session.scalars(
-            select(Draft.id).where(
-                one_of(session, Draft.id, placed),
-                Draft.status
-                == DraftStatus.SAVED,  # pending when read: saved by us, under the lease
+    for was, becomes in _CHANGES:
+        ids = [i for i, status in states if status == was]
+        if ids:
+            session.execute(
+                _PLACED.execution_options(synchronize_session=False),
+                [
+                    {
+                        "draft_id": i,
+                        "was": was,
+                        "becomes": becomes,
+                        "at": now,
+                        "where": placed[i][1],
+                    }
+                    for i in ids
+                ],
             )
-        )
-    )
-    return [placed[draft_id] for draft_id in placed if draft_id in saved]
+    return {i for i, status in states if status == DraftStatus.PENDING}
 
 
 NOT_IN_DRAFTS = (
