@@ -63,7 +63,6 @@ from postvakt.registry.db import database_errors, is_conflict
 from postvakt.registry.messages import known_keys, load_state, save_state
 from postvakt.registry.models import Case, Disposition, Mailbox, MessageRecord
 from postvakt.registry.one_of import one_of
-from postvakt.registry.planner_statistics import PlannerStatistics
 
 if TYPE_CHECKING:
     from postvakt.intake import Intake
@@ -125,7 +124,6 @@ def run_folder(
         state = load_state(session, mailbox_id, folder)
         session.rollback()
     known = KnownKeys(session, mailbox_id, folder)  # loaded only if a message comes
-    statistics = PlannerStatistics(session)
     preparer: Preparer | None = None
     """The intake's helper process, asked for when the first batch is full (a folder with
     less has no use for it, and loads no model for it)."""
@@ -154,7 +152,6 @@ def run_folder(
         full = len(messages) >= intake.batch_size
         for fetched in messages:
             known.add(fetched.key)
-        statistics.wrote(len(messages))
 
     def commit() -> None:
         """Everything taken so far, in order: the sealed batch, then this one."""
