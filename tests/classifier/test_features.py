@@ -12,11 +12,11 @@ from postvakt.classifier.features import (
     extract,
     grams,
     language,
-    lexicon_cue,
     mask,
     word_terms,
 )
 from postvakt.classifier.letter_hints import letter_hints
+from postvakt.classifier.lexicon import lexicon_cue
 from postvakt.classifier.model import Classifier
 from postvakt.classifier.text import citizen_text
 from tests.classifier.mail import message

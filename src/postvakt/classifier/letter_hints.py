@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from postvakt.classifier.features import Doc, extract, word_list
+from postvakt.classifier.features import Doc, extract
+from postvakt.classifier.lexicon import word_list
 from postvakt.classifier.text import CitizenText
 
 __all__ = ["LetterHints", "letter_hints"]

@@ -34,7 +34,7 @@ from postvakt.classifier.corpus import (
     LabelledText,
 )
 from postvakt.classifier.fault_report import fault_report
-from postvakt.classifier.features import CUE_NAMES, extract
+from postvakt.classifier.features import extract
 from postvakt.classifier.flags import (
     closes_thread,
     disowns_complaint,
@@ -45,6 +45,7 @@ from postvakt.classifier.flags import (
     went_elsewhere,
     withdraws_complaint,
 )
+from postvakt.classifier.lexicon import CUE_NAMES
 from postvakt.classifier.linear import LinearModel
 from postvakt.classifier.model_cache import (
     MODEL_FORMAT,

@@ -85,6 +85,7 @@ def _code_digest() -> str:
     digest = hashlib.sha256()
     for name in (
         "features.py",
+        "lexicon.py",
         "text.py",
         "forwarded.py",
         "webform.py",

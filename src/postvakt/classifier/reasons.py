@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from postvakt.classifier.features import CUE_NAMES, Doc, word_list
+from postvakt.classifier.features import Doc
+from postvakt.classifier.lexicon import CUE_NAMES, word_list
 from postvakt.classifier.text import CitizenText
 from postvakt.classifier.verdict import Label
 from postvakt.privacy import mask_personnummer

@@ -36,8 +36,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from postvakt.classifier.features import PRAISE_CUE, TOKEN, word_terms
+from postvakt.classifier.features import TOKEN, word_terms
 from postvakt.classifier.gate import gated
+from postvakt.classifier.lexicon import PRAISE_CUE
 
 __all__ = ["SHORTCOMING_CUES", "ironic_praise", "praises", "states_a_view"]
 
