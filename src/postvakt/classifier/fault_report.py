@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from postvakt.classifier.features import _DURATION, _REPEAT, _SINCE_MONTH
+from postvakt.classifier.features import DURATION, REPEAT, SINCE_MONTH
 from postvakt.classifier.gate import gated
 
 __all__ = ["fault_report"]
@@ -144,6 +144,6 @@ def fault_report(text: str) -> str | None:
     low = text.lower()
     # The model's own cues for "it has gone on" and "said before" (its reasons name them):
     # "i tre veckor", "for a month", "igen", "för andra gången", "två gånger", "sedan mars".
-    if _DURATION.search(low) or _REPEAT.search(low) or _SINCE_MONTH.search(low):
+    if DURATION.search(low) or REPEAT.search(low) or SINCE_MONTH.search(low):
         return None
     return defect.group()

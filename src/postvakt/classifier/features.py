@@ -45,7 +45,10 @@ from postvakt.classifier.text import CitizenText
 from postvakt.privacy import EMAIL_ADDRESS, PERSONNUMMER
 
 __all__ = [
+    "DURATION",
     "FEATURES_VERSION",
+    "REPEAT",
+    "SINCE_MONTH",
     "Doc",
     "char_terms",
     "extract",
@@ -71,22 +74,26 @@ _QUESTION_WORD = frozenset(
         "undrar how when where what which why who can could is are do does may"
     )
 )
-_DURATION = re.compile(
+DURATION = re.compile(
     r"\b(i|på|sedan|under|efter|in|for|over|after)\s+(\d+|en|ett|två|tre|fyra|fem|sex|sju|åtta|"
     r"nio|tio|flera|många|a|an|two|three|four|five|six|several|many)\s+(dag|dagar|vecka|veckor|"
     r"månad|månader|år|timme|timmar|days?|weeks?|months?|years?|hours?)\b",
 )
-_REPEAT = gated(
+"""How long something has lasted ("i tre veckor", "for two weeks"); also a fault report's
+sign that it is no first report (:mod:`postvakt.classifier.fault_report`)."""
+REPEAT = gated(
     r"\b(igen|återigen|än en gång|ännu en gång|för (andra|tredje|fjärde|femte|sjätte|\d+:?e) "
     r"gången|again|once more|yet again|for the (second|third|fourth|fifth|\w+th) time|"
     r"(\d+|två|tre|fyra|fem|sex|flera|många|otaliga|two|three|four|five|several|many|countless)"
     r"\s+(gånger|gång|times|anmälningar|påminnelser|samtal|mejl|reminders|calls|emails))\b",
 )
-_SINCE_MONTH = gated(
+"""Something has happened again, or been reported several times."""
+SINCE_MONTH = gated(
     r"\b(sedan|sen|ända sedan|since|from)\s+(i\s+)?(januari|februari|mars|april|maj|juni|juli|"
     r"augusti|september|oktober|november|december|january|february|march|june|july|august|"
     r"october|i våras|i somras|i höstas|i vintras|förra året|last year|the summer|the spring)\b",
 )
+"""Since when something has gone on ("sedan i oktober", "since last year")."""
 _WANTS_TO_COMPLAIN = gated(
     # Not "om jag vill klaga" / "if I want to complain": asking how, not complaining.
     r"(?<!om )\b(?:jag|vi)\s+(?:vill|måste|tänker|önskar)\s+(?:härmed\s+|tyvärr\s+)?"
@@ -295,8 +302,8 @@ def _cues(raw: str, body: str, citizen: CitizenText | None) -> list[str]:
     if _ELONGATED.search(raw):
         cues.append("!förlängt")
     low = raw.lower()  # the phrase patterns are lower-case: faster than IGNORECASE
-    cues += ["!varaktighet"] * min(len(_DURATION.findall(low)) + len(_SINCE_MONTH.findall(low)), 2)
-    if _REPEAT.search(low):
+    cues += ["!varaktighet"] * min(len(DURATION.findall(low)) + len(SINCE_MONTH.findall(low)), 2)
+    if REPEAT.search(low):
         cues.append("!upprepning")
     if _WANTS_TO_COMPLAIN.search(low):
         cues.append("!vill_klaga")
