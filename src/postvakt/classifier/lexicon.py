@@ -2,7 +2,7 @@
 small evaluative lexicon (shortcomings, praise, suggestions, question words, politics,
 errands) with its two-word phrases, function words, and what each cue term means in the
 reasons a registrar reads.  :mod:`postvakt.classifier.features` turns a message into terms
-with them; a change here changes the terms, so it bumps
+with them: a change to a word list changes the terms, so it goes with a bump of
 :data:`~postvakt.classifier.features.FEATURES_VERSION`.
 """
 

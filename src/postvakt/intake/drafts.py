@@ -219,6 +219,7 @@ _CHANGES = (
     (DraftStatus.REMOVED, DraftStatus.REMOVE),
 )
 """What a draft noted as placed becomes, by the state it is in; any other is left."""
+_NOTED = [was for was, _becomes in _CHANGES]
 
 
 def mark_placed(
@@ -261,14 +262,10 @@ def _mark_at_once(session: Session, placed: dict[int, tuple[str, str]], now: dat
     status = _DRAFTS.c.status
     statement = (
         update(_DRAFTS)
-        .where(
-            _DRAFTS.c.id == rows.c.draft_id,
-            status.in_([DraftStatus.PENDING, DraftStatus.REMOVED]),
-        )
+        .where(_DRAFTS.c.id == rows.c.draft_id, status.in_(_NOTED))
         .values(
             status=case(
-                (status == DraftStatus.PENDING, literal(DraftStatus.SAVED, status.type)),
-                else_=literal(DraftStatus.REMOVE, status.type),
+                *((status == was, literal(becomes, status.type)) for was, becomes in _CHANGES)
             ),
             saved_at=now,
             location=rows.c.location,
@@ -287,8 +284,7 @@ def _mark_each(session: Session, placed: dict[int, tuple[str, str]], now: dateti
     writes."""
     states = session.execute(
         select(Draft.id, Draft.status).where(
-            one_of(session, Draft.id, placed),
-            Draft.status.in_([DraftStatus.PENDING, DraftStatus.REMOVED]),
+            one_of(session, Draft.id, placed), Draft.status.in_(_NOTED)
         )
     ).all()
     for was, becomes in _CHANGES:
